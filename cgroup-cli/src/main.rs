@@ -1,1 +1,77 @@
-fn main(){}
+//! `cgtree`: the cgroup v2 hierarchy of a Linux host with its processes.
+
+mod cli;
+mod config;
+mod render;
+mod sanitize;
+
+use clap::Parser;
+use config::{Config, Env};
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+/// Exit status: everything read.
+const OK: u8 = 0;
+/// Exit status: printed, with some errors on stderr.
+const PARTIAL: u8 = 1;
+/// Exit status: nothing useful could be done.
+const FATAL: u8 = 2;
+
+fn main() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { FATAL } else { OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::from(OK);
+            }
+            eprintln!("cgtree: {}", sanitize::sanitize(format!("{e:#}").as_bytes()));
+            ExitCode::from(FATAL)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn run(args: cli::Args) -> anyhow::Result<u8> {
+    let cfg = Config::new(args, &Env::current())?;
+    let mut builder = cgroup_core::TreeBuilder::new();
+    if let Some(root) = &cfg.root {
+        builder.host_root(root);
+    }
+    builder
+        .start(cfg.start.clone())
+        .processes(cfg.procs)
+        .threads(cfg.threads)
+        .include_empty(cfg.all)
+        .kernel_threads(cfg.kernel_threads)
+        .max_depth(cfg.depth);
+    let tree = builder.build()?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    if cfg.json {
+        render::json::render(&tree, &mut out)?;
+    } else {
+        render::tree::render(&tree, &cfg, &mut out)?;
+    }
+    out.flush()?;
+    drop(out);
+    let mut code = OK;
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for e in tree.errors() {
+        code = PARTIAL;
+        writeln!(err, "cgtree: {}", sanitize::sanitize(e.to_string().as_bytes()))?;
+    }
+    Ok(code)
+}

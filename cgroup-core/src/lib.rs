@@ -1,3 +1,43 @@
-//! x
+//! `cgroup_core`: read a Linux host's cgroup v2 hierarchy and say what each cgroup is.
+//!
+//! # What is supported
+//! cgroup v2 only. Hybrid hosts (cgroup v1 hierarchies plus a cgroup2 mount, e.g. at
+//! `/sys/fs/cgroup/unified`) work through their cgroup2 mount, found in
+//! `/proc/self/mountinfo`; the v1 hierarchies are ignored.
+//!
+//! # Layers
+//! - [`parse`]: pure, zero-copy parsers over `&[u8]` for the cgroup interface files and
+//!   the `/proc` files cgtree reads. They never allocate, open files or panic.
+//! - [`fs`]: the I/O layer. A [`Host`] rooted at a directory (`/` or a fixture),
+//!   directory-fd relative opens with `O_NOFOLLOW`, one reusable read buffer.
+//! - [`tree`]: [`TreeBuilder`] walks the hierarchy into an owned [`Tree`] snapshot.
+//!
+//! # I/O model
+//! The walk opens each cgroup directory relative to its parent's fd, reads the files it
+//! needs (each once, into one shared buffer), lists subdirectories with `getdents`, and
+//! closes the directory on the way back up, so open fds never exceed the depth.
+//!
+//! # Errors
+//! Errors are classified by errno. A cgroup or process that vanishes during the walk
+//! (ENOENT, ENODEV, ESRCH) is left out silently; EOPNOTSUPP (`cgroup.procs` of a threaded
+//! cgroup) means "no data here"; any other failure, or bytes that do not parse, is
+//! recorded on its node as a [`NodeError`] naming the file (and line), and the walk goes
+//! on. [`TreeBuilder::build`] fails only when the root itself is unusable.
+//!
+//! # Example
+//! ```
+//! let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/arch-docker-kind");
+//! let tree = cgroup_core::TreeBuilder::new().host_root(root).build()?;
+//! let kubelet = tree.nodes().iter().find(|n| &n.name[..] == b"kubelet.service").unwrap();
+//! assert_eq!(kubelet.processes.as_ref().unwrap()[0].pid, 44913);
+//! # Ok::<(), cgroup_core::Error>(())
+//! ```
+
 pub mod error;
+pub mod fs;
 pub mod parse;
+pub mod tree;
+
+pub use error::{Error, ParseError, ParseErrorKind};
+pub use fs::{CgroupMount, Host};
+pub use tree::{ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, Thread, Tree, TreeBuilder};

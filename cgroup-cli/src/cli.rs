@@ -1,0 +1,83 @@
+//! Command-line flags, as clap parses them (validated into a [`crate::config::Config`]).
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  everything was read and printed
+  1  printed, but some cgroups or processes could not be read (listed on stderr)
+  2  fatal: bad arguments, no cgroup2 mount, or the start cgroup is unusable
+
+Examples:
+  cgtree                                   the whole hierarchy of this host
+  cgtree /user.slice --depth 3             a subtree, three levels deep
+  cgtree --root fixtures/arch-docker-kind  a fixture or snapshot directory standing for /
+  cgtree --json | jq .cgroup.children[].path";
+
+/// cgtree: the cgroup v2 hierarchy with its processes, the cgroup types and controllers.
+#[derive(Debug, Parser)]
+#[command(name = "cgtree", version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Cgroup to start at, relative to the cgroup2 mount (e.g. /user.slice).
+    #[arg(value_name = "CGROUP_PATH")]
+    pub cgroup: Option<String>,
+
+    /// Read the host rooted at DIR (a fixture or snapshot) instead of /.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Show empty cgroups too (hidden by default, as systemd-cgls does).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Show at most N levels below the start cgroup.
+    #[arg(short = 'd', long, value_name = "N")]
+    pub depth: Option<u32>,
+
+    /// Show cgroups only, no processes.
+    #[arg(long)]
+    pub no_procs: bool,
+
+    /// Show kernel threads (hidden by default).
+    #[arg(short = 'k', long)]
+    pub kernel_threads: bool,
+
+    /// Show threads listed in cgroup.threads whose process lives in another cgroup.
+    #[arg(short = 'T', long)]
+    pub threads: bool,
+
+    /// Do not cut command lines to the terminal width.
+    #[arg(short = 'l', long)]
+    pub full: bool,
+
+    /// Print the tree as JSON (format: docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to use colours; `auto` honours NO_COLOR and colours only a terminal.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset or empty.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,148 @@
+//! Flags validated into what the program does.
+
+use crate::cli::{Args, ColorChoice};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// What to read and how to print it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Host root (`None`: the live host).
+    pub root: Option<PathBuf>,
+    /// Start cgroup path.
+    pub start: String,
+    /// Show empty cgroups.
+    pub all: bool,
+    /// Depth limit.
+    pub depth: Option<u32>,
+    /// Read processes.
+    pub procs: bool,
+    /// Keep kernel threads.
+    pub kernel_threads: bool,
+    /// Read cgroup.threads.
+    pub threads: bool,
+    /// Width to cut process lines to (`None`: no cut).
+    pub width: Option<usize>,
+    /// JSON output.
+    pub json: bool,
+    /// ANSI colours.
+    pub color: bool,
+}
+
+/// What the environment says, passed in so that tests control it.
+pub struct Env {
+    /// `$COLUMNS`.
+    pub columns: Option<String>,
+    /// `$NO_COLOR`.
+    pub no_color: Option<String>,
+    /// Whether stdout is a terminal.
+    pub stdout_tty: bool,
+    /// The terminal's width, when stdout is one.
+    pub term_width: Option<usize>,
+}
+
+impl Env {
+    /// Reads the process environment.
+    pub fn current() -> Self {
+        let stdout_tty = std::io::stdout().is_terminal();
+        Env {
+            columns: std::env::var("COLUMNS").ok(),
+            no_color: std::env::var("NO_COLOR").ok(),
+            stdout_tty,
+            term_width: if stdout_tty {
+                terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+            } else {
+                None
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Validates the flags.
+    pub fn new(args: Args, env: &Env) -> anyhow::Result<Config> {
+        if let Some(root) = &args.root {
+            if !root.is_dir() {
+                anyhow::bail!("--root {}: not a directory", root.display());
+            }
+        }
+        if args.json && args.full {
+            // Harmless, but say nothing: JSON is never cut.
+        }
+        let columns = env
+            .columns
+            .as_deref()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0);
+        let width = if args.full || args.json {
+            None
+        } else {
+            columns.or(env.term_width)
+        };
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => env.stdout_tty && env.no_color.as_deref().is_none_or(str::is_empty),
+        };
+        Ok(Config {
+            root: args.root,
+            start: args.cgroup.unwrap_or_else(|| "/".into()),
+            all: args.all,
+            depth: args.depth,
+            procs: !args.no_procs,
+            kernel_threads: args.kernel_threads,
+            threads: args.threads,
+            width,
+            json: args.json,
+            color,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn env(columns: Option<&str>, no_color: Option<&str>, tty: bool) -> Env {
+        Env {
+            columns: columns.map(Into::into),
+            no_color: no_color.map(Into::into),
+            stdout_tty: tty,
+            term_width: tty.then_some(120),
+        }
+    }
+
+    fn cfg(args: &[&str], e: &Env) -> Config {
+        let mut argv = vec!["cgtree"];
+        argv.extend_from_slice(args);
+        Config::new(Args::parse_from(argv), e).unwrap()
+    }
+
+    #[test]
+    fn width_rules() {
+        assert_eq!(cfg(&[], &env(None, None, false)).width, None);
+        assert_eq!(cfg(&[], &env(None, None, true)).width, Some(120));
+        assert_eq!(cfg(&[], &env(Some("90"), None, false)).width, Some(90));
+        assert_eq!(cfg(&[], &env(Some("junk"), None, true)).width, Some(120));
+        assert_eq!(cfg(&["--full"], &env(Some("90"), None, true)).width, None);
+        assert_eq!(cfg(&["--json"], &env(Some("90"), None, true)).width, None);
+    }
+
+    #[test]
+    fn color_rules() {
+        assert!(cfg(&[], &env(None, None, true)).color);
+        assert!(!cfg(&[], &env(None, None, false)).color);
+        assert!(!cfg(&[], &env(None, Some("1"), true)).color);
+        assert!(cfg(&[], &env(None, Some(""), true)).color);
+        assert!(cfg(&["--color=always"], &env(None, Some("1"), false)).color);
+        assert!(!cfg(&["--color=never"], &env(None, None, true)).color);
+    }
+
+    #[test]
+    fn root_must_be_a_directory() {
+        let e = env(None, None, false);
+        let err = Config::new(Args::parse_from(["cgtree", "--root", "/nonexistent/x"]), &e).unwrap_err();
+        assert_eq!(err.to_string(), "--root /nonexistent/x: not a directory");
+    }
+}

@@ -1,0 +1,4 @@
+//! Renderers: each writes to any `io::Write`.
+
+pub mod json;
+pub mod tree;

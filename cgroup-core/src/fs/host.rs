@@ -1,0 +1,240 @@
+//! A host rooted at a directory: `/` for the live host, a fixture or snapshot directory
+//! otherwise.
+
+use super::{errno_error, open_dir_path, read_file, Scratch};
+use crate::error::Error;
+use crate::parse;
+use nix::errno::Errno;
+use std::ffi::OsStr;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Where the cgroup2 hierarchy was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountSource {
+    /// From `proc/self/mountinfo`, at `line`.
+    Mountinfo {
+        /// Line of the mount in mountinfo.
+        line: u32,
+    },
+    /// No mountinfo under the root (a fixture): the default `sys/fs/cgroup` was used.
+    Default,
+}
+
+/// The cgroup2 mount of a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupMount {
+    /// Mount point as the host sees it (`/sys/fs/cgroup`, `/sys/fs/cgroup/unified`).
+    pub mount_point: PathBuf,
+    /// The same directory under the host root (equal to `mount_point` on the live host).
+    pub dir: PathBuf,
+    /// The cgroup that is the root of this mount (`/` unless inside a cgroup namespace or
+    /// a bind mount).
+    pub fs_root: Vec<u8>,
+    /// The superblock options (`rw`, `nsdelegate`, `memory_recursiveprot`, ...).
+    pub options: Vec<String>,
+    /// How it was found.
+    pub source: MountSource,
+}
+
+impl CgroupMount {
+    /// Whether the mount has the `nsdelegate` option.
+    pub fn nsdelegate(&self) -> bool {
+        self.options.iter().any(|o| o == "nsdelegate")
+    }
+}
+
+/// A host rooted at a directory. All paths the library reads (cgroupfs, procfs, runtime
+/// state) are taken relative to this root, so a fixture works like a live host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    root: PathBuf,
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Host::new()
+    }
+}
+
+/// `proc/self/mountinfo`, relative to the host root.
+pub const MOUNTINFO: &str = "proc/self/mountinfo";
+/// The default cgroup2 mount point, relative to the host root.
+pub const DEFAULT_CGROUP_DIR: &str = "sys/fs/cgroup";
+
+impl Host {
+    /// The live host (`/`).
+    pub fn new() -> Self {
+        Host {
+            root: PathBuf::from("/"),
+        }
+    }
+
+    /// A host rooted at `root` (a fixture or snapshot directory).
+    pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        Host { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether this is the live host (root `/`): then cgroupfs is checked with statfs.
+    pub fn is_live(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// `rel` (absolute as the host sees it, or relative) under the root.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        let rel = rel.as_ref();
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        self.root.join(rel)
+    }
+
+    /// The `proc` directory under the root.
+    pub fn proc_dir(&self) -> PathBuf {
+        self.path("proc")
+    }
+
+    /// Finds the cgroup2 mount: from `proc/self/mountinfo` when it exists (a hybrid host
+    /// has it at `/sys/fs/cgroup/unified`), else the default `sys/fs/cgroup` of a fixture.
+    ///
+    /// With several cgroup2 mounts, `/sys/fs/cgroup` wins, then the mount of the
+    /// hierarchy's root (`/`) with the shortest mount point.
+    pub fn find_cgroup2(&self) -> Result<CgroupMount, Error> {
+        let root_fd = open_dir_path(&self.root).map_err(|e| errno_error(&self.root, e))?;
+        let mut scratch = Scratch::new();
+        let bytes = match read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch) {
+            Ok(b) => b,
+            Err(Errno::ENOENT) if !self.is_live() => {
+                let dir = self.path(DEFAULT_CGROUP_DIR);
+                return if dir.is_dir() {
+                    Ok(CgroupMount {
+                        mount_point: PathBuf::from("/sys/fs/cgroup"),
+                        dir,
+                        fs_root: b"/".to_vec(),
+                        options: Vec::new(),
+                        source: MountSource::Default,
+                    })
+                } else {
+                    Err(Error::NoCgroup2Mount {
+                        mountinfo: self.path(MOUNTINFO),
+                        v1: false,
+                    })
+                };
+            }
+            Err(e) => return Err(errno_error(self.path(MOUNTINFO), e)),
+        };
+        let mut best: Option<(u32, parse::MountInfoEntry<'_>)> = None;
+        let mut v1 = false;
+        for entry in parse::mountinfo(bytes) {
+            // A bad line is skipped: the mount we look for may still be listed.
+            let Ok(e) = entry else { continue };
+            if e.is_cgroup1() {
+                v1 = true;
+            }
+            if !e.is_cgroup2() {
+                continue;
+            }
+            let rank = if e.mount_point == b"/sys/fs/cgroup" {
+                0
+            } else if e.root == b"/" {
+                1
+            } else {
+                2
+            };
+            let better = match &best {
+                None => true,
+                Some((r, b)) => rank < *r || (rank == *r && e.mount_point.len() < b.mount_point.len()),
+            };
+            if better {
+                best = Some((rank, e));
+            }
+        }
+        let Some((_, e)) = best else {
+            return Err(Error::NoCgroup2Mount {
+                mountinfo: self.path(MOUNTINFO),
+                v1,
+            });
+        };
+        let mount_point = PathBuf::from(OsStr::from_bytes(&parse::unescape_mount_path(e.mount_point)));
+        Ok(CgroupMount {
+            dir: self.path(&mount_point),
+            mount_point,
+            fs_root: parse::unescape_mount_path(e.root).into_owned(),
+            options: e
+                .super_options
+                .iter()
+                .map(|o| String::from_utf8_lossy(o).into_owned())
+                .collect(),
+            source: MountSource::Mountinfo { line: e.line },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_joins_absolute_under_root() {
+        let h = Host::with_root("/tmp/fx");
+        assert_eq!(h.path("/sys/fs/cgroup"), PathBuf::from("/tmp/fx/sys/fs/cgroup"));
+        assert_eq!(h.path("proc"), PathBuf::from("/tmp/fx/proc"));
+        assert!(!h.is_live());
+        assert!(Host::new().is_live());
+    }
+
+    fn fixture(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (p, c) in files {
+            let p = d.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, c).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn find_cgroup2_prefers_sys_fs_cgroup_and_reads_options() {
+        let d = fixture(&[
+            ("proc/self/mountinfo", "1 0 0:1 / / rw - ext4 /dev/x rw\n2 1 0:2 / /mnt/other rw - cgroup2 cgroup2 rw\n3 1 0:2 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n"),
+        ]);
+        let m = Host::with_root(d.path()).find_cgroup2().unwrap();
+        assert_eq!(m.mount_point, PathBuf::from("/sys/fs/cgroup"));
+        assert_eq!(m.dir, d.path().join("sys/fs/cgroup"));
+        assert!(m.nsdelegate());
+        assert_eq!(m.source, MountSource::Mountinfo { line: 3 });
+    }
+
+    #[test]
+    fn find_cgroup2_on_hybrid_and_v1_only_hosts() {
+        let d = fixture(&[("proc/self/mountinfo", "1 0 0:1 / / rw - ext4 /dev/x rw\n2 1 0:3 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\nbroken line\n3 1 0:4 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n")]);
+        let m = Host::with_root(d.path()).find_cgroup2().unwrap();
+        assert_eq!(m.mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
+        assert!(!m.nsdelegate());
+
+        let d = fixture(&[("proc/self/mountinfo", "1 0 0:1 / / rw - ext4 /dev/x rw\n2 1 0:3 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n")]);
+        let e = Host::with_root(d.path()).find_cgroup2().unwrap_err();
+        assert!(matches!(e, Error::NoCgroup2Mount { v1: true, .. }), "{e:?}");
+        assert!(e.to_string().contains("only cgroup v1"), "{e}");
+    }
+
+    #[test]
+    fn find_cgroup2_defaults_without_mountinfo() {
+        let d = fixture(&[("sys/fs/cgroup/cgroup.procs", "")]);
+        let m = Host::with_root(d.path()).find_cgroup2().unwrap();
+        assert_eq!(m.source, MountSource::Default);
+        let d = fixture(&[("etc/hostname", "x")]);
+        assert!(matches!(Host::with_root(d.path()).find_cgroup2(), Err(Error::NoCgroup2Mount { v1: false, .. })));
+    }
+
+    #[test]
+    fn find_cgroup2_unescapes_mount_point() {
+        let d = fixture(&[("proc/self/mountinfo", "3 1 0:4 / /mnt/cg\\040two rw - cgroup2 none rw\n")]);
+        let m = Host::with_root(d.path()).find_cgroup2().unwrap();
+        assert_eq!(m.mount_point, PathBuf::from("/mnt/cg two"));
+    }
+}

@@ -1,0 +1,149 @@
+//! The I/O layer: a host rooted at a directory, directory fds, one reusable buffer.
+//!
+//! This is the only module that makes system calls. It decides nothing about what an
+//! error means; it returns [`Error`]s carrying the raw errno and the path relative to the
+//! host root, and the tree builder classifies them.
+//!
+//! Every open is relative to a directory fd, with `O_NOFOLLOW` (and `O_DIRECTORY` for
+//! directories), so a symlink inside a fixture or a container cannot redirect a read.
+
+mod host;
+
+pub use host::{CgroupMount, Host, MountSource};
+
+use crate::error::Error;
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+/// Largest kernel file cgtree reads (a `cgroup.procs` of ~6M PIDs). Larger files are
+/// refused with EFBIG rather than read without bound.
+pub const MAX_KERNEL_FILE: usize = 64 << 20;
+
+const FILE_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_CLOEXEC)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_NOCTTY);
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_CLOEXEC)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_DIRECTORY);
+
+/// A growable read buffer reused for every file of a walk. It never shrinks, and it is
+/// zero-filled only when it grows.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    buf: Vec<u8>,
+}
+
+impl Scratch {
+    /// An empty buffer; it grows on first use.
+    pub fn new() -> Self {
+        Scratch {
+            buf: vec![0; 16 * 1024],
+        }
+    }
+
+    /// Reads the whole of `fd` (until `read` returns 0: a short read from a kernel file
+    /// does not mean end of file) and returns the bytes.
+    pub fn read_fd(&mut self, fd: BorrowedFd<'_>, limit: usize) -> Result<&[u8], Errno> {
+        if self.buf.is_empty() {
+            self.buf.resize(16 * 1024, 0);
+        }
+        let mut filled = 0;
+        loop {
+            if filled == self.buf.len() {
+                if filled >= limit {
+                    return Err(Errno::EFBIG);
+                }
+                let new_len = (self.buf.len() * 2).min(limit.max(1));
+                self.buf.resize(new_len.max(filled + 1), 0);
+            }
+            match nix::unistd::read(fd, &mut self.buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(&self.buf[..filled])
+    }
+}
+
+/// Opens `name` relative to `dir` for reading, without following symlinks.
+pub fn open_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
+    openat(dir, name, FILE_FLAGS, Mode::empty())
+}
+
+/// Opens the directory `name` relative to `dir`, without following symlinks.
+pub fn open_dir(dir: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
+    openat(dir, name, DIR_FLAGS, Mode::empty())
+}
+
+/// Opens an absolute or relative directory path (used once, for roots).
+pub fn open_dir_path(path: &Path) -> Result<OwnedFd, Errno> {
+    // Roots given by the user may be symlinks (e.g. /var/run): follow them here only.
+    nix::fcntl::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_DIRECTORY,
+        Mode::empty(),
+    )
+}
+
+/// Opens and reads `name` relative to `dir` into `scratch`.
+pub fn read_file<'s>(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    scratch: &'s mut Scratch,
+) -> Result<&'s [u8], Errno> {
+    let fd = open_file(dir, name)?;
+    scratch.read_fd(fd.as_fd(), MAX_KERNEL_FILE)
+}
+
+/// Turns a directory fd into a [`Dir`] for listing; the `Dir` still serves as the
+/// directory fd for [`open_file`] and [`open_dir`] (it implements `AsFd`).
+pub fn into_dir(fd: OwnedFd) -> Result<Dir, Errno> {
+    Dir::from_fd(fd)
+}
+
+/// Lists the names of the subdirectories of `dir`, skipping `.` and `..`. Uses `d_type`;
+/// only when a file system leaves it unknown is `fstatat` called.
+pub fn subdirs(dir: &mut Dir) -> Result<Vec<Box<[u8]>>, Errno> {
+    let mut out = Vec::new();
+    let mut unknown: Vec<Box<[u8]>> = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        match entry.file_type() {
+            Some(nix::dir::Type::Directory) => out.push(name.into()),
+            Some(_) => {}
+            None => unknown.push(name.into()),
+        }
+    }
+    if !unknown.is_empty() {
+        let fd = dir.as_fd();
+        for name in unknown {
+            let Ok(c) = std::ffi::CString::new(name.to_vec()) else { continue };
+            let is_dir = nix::sys::stat::fstatat(fd, c.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
+                .unwrap_or(false);
+            if is_dir {
+                out.push(name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Converts an errno into an [`Error::Io`] on `path`.
+pub fn errno_error(path: impl AsRef<Path>, e: Errno) -> Error {
+    Error::io(path.as_ref(), io::Error::from_raw_os_error(e as i32))
+}

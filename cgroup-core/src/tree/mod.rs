@@ -1,0 +1,721 @@
+//! The tree builder: walks a cgroup2 hierarchy into an owned snapshot.
+//!
+//! Policy lives here (the I/O layer only reports errnos):
+//! - vanished (ENOENT, ENODEV, ESRCH): the cgroup, file or process went away or does not
+//!   exist on this kernel; it is left out silently;
+//! - unsupported (EOPNOTSUPP): `cgroup.procs` in a threaded cgroup; the node simply lists
+//!   no processes;
+//! - anything else (EACCES, EIO, a parse error): recorded on the node as a [`NodeError`]
+//!   and the walk goes on. [`TreeBuilder::build`] fails only when the root is unusable.
+
+#[cfg(feature = "serde")]
+mod json;
+
+#[cfg(feature = "serde")]
+pub use json::{Bytes, JSON_VERSION};
+
+use crate::error::{
+    errno_is_permission_denied, errno_is_unsupported, errno_is_vanished, Error, ParseError,
+};
+use crate::fs::{self, CgroupMount, Host, Scratch};
+use crate::parse::{self, CgroupType, Controller, ControllerSet};
+use nix::dir::Dir;
+use nix::errno::Errno;
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Index of a node in [`Tree::nodes`].
+pub type NodeId = usize;
+
+/// `/proc/<pid>/stat` flag of kernel threads (include/linux/sched.h).
+const PF_KTHREAD: u32 = 0x0020_0000;
+
+/// A controller list as read from `cgroup.controllers` or `cgroup.subtree_control`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControllerList {
+    /// The known controllers.
+    pub known: ControllerSet,
+    /// Names this crate does not know, kept as read.
+    pub other: Vec<Box<[u8]>>,
+}
+
+impl ControllerList {
+    fn parse(input: &[u8]) -> Self {
+        let mut list = ControllerList::default();
+        for c in parse::controllers(input) {
+            match c {
+                Controller::Known(k) => list.known.insert(k),
+                Controller::Other(name) => list.other.push(name.into()),
+            }
+        }
+        list
+    }
+
+    /// All names, known ones first in kernel order.
+    pub fn names(&self) -> impl Iterator<Item = &[u8]> {
+        self.known
+            .iter()
+            .map(|c| c.as_str().as_bytes())
+            .chain(self.other.iter().map(|n| &n[..]))
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty() && self.other.is_empty()
+    }
+}
+
+/// A process listed in a cgroup's `cgroup.procs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// PID as seen from the reader's PID namespace.
+    pub pid: u32,
+    /// `/proc/<pid>/cmdline` as read (NUL-separated; empty for kernel threads).
+    pub cmdline: Box<[u8]>,
+    /// `/proc/<pid>/comm`, read only when the cmdline is empty.
+    pub comm: Option<Box<[u8]>>,
+    /// A kernel thread (`PF_KTHREAD` in `/proc/<pid>/stat`).
+    pub kernel_thread: bool,
+}
+
+impl Process {
+    /// The arguments.
+    pub fn args(&self) -> parse::Cmdline<'_> {
+        parse::cmdline(&self.cmdline)
+    }
+}
+
+/// A thread listed in `cgroup.threads` whose process is not listed in the same cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    /// Thread id.
+    pub tid: u32,
+    /// `/proc/<tid>/comm`.
+    pub comm: Option<Box<[u8]>>,
+}
+
+/// What went wrong on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeErrorKind {
+    /// EACCES or EPERM.
+    PermissionDenied,
+    /// Another errno.
+    Io(i32),
+    /// The file exceeds the read limit.
+    TooLarge,
+    /// The content does not parse.
+    Parse(ParseError),
+}
+
+/// An error recorded on a node: the file (its real path on disk) and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeError {
+    /// The file, under the host root.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub kind: NodeErrorKind,
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.path.display())?;
+        match &self.kind {
+            NodeErrorKind::PermissionDenied => f.write_str("permission denied"),
+            NodeErrorKind::Io(errno) => write!(f, "{}", std::io::Error::from_raw_os_error(*errno)),
+            NodeErrorKind::TooLarge => write!(f, "larger than {} bytes, not read", fs::MAX_KERNEL_FILE),
+            NodeErrorKind::Parse(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl NodeErrorKind {
+    fn from_errno(e: Errno) -> Self {
+        match e {
+            Errno::EFBIG => NodeErrorKind::TooLarge,
+            e if errno_is_permission_denied(e as i32) => NodeErrorKind::PermissionDenied,
+            e => NodeErrorKind::Io(e as i32),
+        }
+    }
+
+    /// A short machine-readable name (`permission_denied`, `io`, `too_large`, `parse`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            NodeErrorKind::PermissionDenied => "permission_denied",
+            NodeErrorKind::Io(_) => "io",
+            NodeErrorKind::TooLarge => "too_large",
+            NodeErrorKind::Parse(_) => "parse",
+        }
+    }
+}
+
+/// One cgroup of the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The directory name (any bytes but `/` and NUL); for the tree's root, the whole
+    /// start path (`/` or e.g. `/user.slice`).
+    pub name: Box<[u8]>,
+    /// Parent node (`None` for the root).
+    pub parent: Option<NodeId>,
+    /// Child nodes, sorted by name bytes.
+    pub children: Vec<NodeId>,
+    /// Depth below the tree's root (root = 0).
+    pub depth: u32,
+    /// `cgroup.type` (`None` at the hierarchy root, which has no such file).
+    pub cgroup_type: Option<CgroupType>,
+    /// `cgroup.controllers`: what the parent granted.
+    pub controllers: Option<ControllerList>,
+    /// `cgroup.subtree_control`: what this cgroup grants its children.
+    pub subtree_control: Option<ControllerList>,
+    /// Whether the cgroup or a descendant holds processes, when known.
+    pub populated: Option<bool>,
+    /// Processes of `cgroup.procs`, sorted by PID, without duplicates; `None` when the
+    /// file was not read or cannot be read here (threaded cgroups).
+    pub processes: Option<Vec<Process>>,
+    /// Number of `0` entries in `cgroup.procs`: processes outside the reader's PID namespace.
+    pub foreign_pids: u32,
+    /// Threads of `cgroup.threads` whose process is not listed here (only when asked for).
+    pub threads: Option<Vec<Thread>>,
+    /// The node has subdirectories that were not walked (depth limit).
+    pub truncated: bool,
+    /// Errors met on this node.
+    pub errors: Vec<NodeError>,
+}
+
+impl Node {
+    fn new(name: Box<[u8]>, parent: Option<NodeId>, depth: u32) -> Self {
+        Node {
+            name,
+            parent,
+            children: Vec::new(),
+            depth,
+            cgroup_type: None,
+            controllers: None,
+            subtree_control: None,
+            populated: None,
+            processes: None,
+            foreign_pids: 0,
+            threads: None,
+            truncated: false,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// An owned snapshot of a cgroup2 (sub)tree.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    host: Host,
+    mount: CgroupMount,
+    nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// The host the tree was read from.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The cgroup2 mount.
+    pub fn mount(&self) -> &CgroupMount {
+        &self.mount
+    }
+
+    /// All nodes, root first, in pre-order (a node's subtree follows it).
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The root node.
+    pub fn root(&self) -> &Node {
+        &self.nodes[0]
+    }
+
+    /// A node by id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// The cgroup path of a node, relative to the mount (`/user.slice/user-1000.slice`).
+    pub fn path(&self, id: NodeId) -> Vec<u8> {
+        let mut chain = Vec::new();
+        let mut cur = Some(id);
+        while let Some(i) = cur {
+            chain.push(i);
+            cur = self.nodes[i].parent;
+        }
+        let mut out = Vec::new();
+        for (k, i) in chain.iter().rev().enumerate() {
+            let name = &self.nodes[*i].name;
+            if k == 0 {
+                out.extend_from_slice(name);
+            } else {
+                if out.last() != Some(&b'/') {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(name);
+            }
+        }
+        out
+    }
+
+    /// Every error of every node, in tree order.
+    pub fn errors(&self) -> impl Iterator<Item = &NodeError> {
+        self.nodes.iter().flat_map(|n| n.errors.iter())
+    }
+}
+
+/// Builds a [`Tree`]. Setters take `&mut self` and return `&mut Self`, so one builder can
+/// be reused.
+///
+/// ```
+/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/wsl-rootless-podman-kind");
+/// let tree = cgroup_core::TreeBuilder::new().host_root(root).build().unwrap();
+/// assert!(tree.nodes().iter().any(|n| &n.name[..] == b"kubelet.service"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TreeBuilder {
+    host: Host,
+    start: String,
+    processes: bool,
+    threads: bool,
+    include_empty: bool,
+    kernel_threads: bool,
+    max_depth: Option<u32>,
+    verify_fs: Option<bool>,
+}
+
+impl Default for TreeBuilder {
+    fn default() -> Self {
+        TreeBuilder::new()
+    }
+}
+
+impl TreeBuilder {
+    /// Defaults: the live host, the whole hierarchy, processes on, empty cgroups and
+    /// kernel threads hidden, no depth limit.
+    pub fn new() -> Self {
+        TreeBuilder {
+            host: Host::new(),
+            start: "/".into(),
+            processes: true,
+            threads: false,
+            include_empty: false,
+            kernel_threads: false,
+            max_depth: None,
+            verify_fs: None,
+        }
+    }
+
+    /// Reads the host rooted at `root` (a fixture or snapshot directory) instead of `/`.
+    pub fn host_root(&mut self, root: impl Into<PathBuf>) -> &mut Self {
+        self.host = Host::with_root(root);
+        self
+    }
+
+    /// Starts the walk at this cgroup path (relative to the cgroup2 mount, e.g.
+    /// `/user.slice`).
+    pub fn start(&mut self, cgroup_path: impl Into<String>) -> &mut Self {
+        self.start = cgroup_path.into();
+        self
+    }
+
+    /// Reads `cgroup.procs` and each process's cmdline.
+    pub fn processes(&mut self, yes: bool) -> &mut Self {
+        self.processes = yes;
+        self
+    }
+
+    /// Also reads `cgroup.threads`.
+    pub fn threads(&mut self, yes: bool) -> &mut Self {
+        self.threads = yes;
+        self
+    }
+
+    /// Keeps cgroups without processes (hidden by default, as systemd-cgls does).
+    pub fn include_empty(&mut self, yes: bool) -> &mut Self {
+        self.include_empty = yes;
+        self
+    }
+
+    /// Keeps kernel threads in the process lists.
+    pub fn kernel_threads(&mut self, yes: bool) -> &mut Self {
+        self.kernel_threads = yes;
+        self
+    }
+
+    /// Walks at most `depth` levels below the start (`None`: no limit).
+    pub fn max_depth(&mut self, depth: Option<u32>) -> &mut Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Checks with `fstatfs` that the mount is cgroup2. Default: only on the live host.
+    pub fn verify_fs(&mut self, yes: bool) -> &mut Self {
+        self.verify_fs = Some(yes);
+        self
+    }
+
+    /// Finds the cgroup2 mount and walks it.
+    pub fn build(&self) -> Result<Tree, Error> {
+        let mount = self.host.find_cgroup2()?;
+        self.build_at(mount)
+    }
+
+    /// Walks a cgroup2 mount that the caller already found.
+    pub fn build_at(&self, mount: CgroupMount) -> Result<Tree, Error> {
+        let start = normalize_start(&self.start)?;
+        let mount_fd = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
+        if self.verify_fs.unwrap_or(self.host.is_live()) {
+            let st = nix::sys::statfs::fstatfs(&mount_fd).map_err(|e| fs::errno_error(&mount.dir, e))?;
+            if st.filesystem_type() != nix::sys::statfs::CGROUP2_SUPER_MAGIC {
+                return Err(Error::NotCgroup2 { path: mount.dir.clone() });
+            }
+        }
+        let root_fd = if start == "/" {
+            mount_fd
+        } else {
+            let rel = CString::new(&start.as_bytes()[1..]).map_err(|_| Error::InvalidPath {
+                path: self.start.clone(),
+                reason: "contains a NUL byte",
+            })?;
+            let dir = mount.dir.join(&start[1..]);
+            fs::open_dir(mount_fd.as_fd(), &rel).map_err(|e| fs::errno_error(dir, e))?
+        };
+        let mut walk = Walk {
+            b: self,
+            mount: &mount,
+            scratch: Scratch::new(),
+            nodes: Vec::new(),
+            path: start.as_bytes().to_vec(),
+        };
+        walk.nodes.push(Node::new(start.as_bytes().into(), None, 0));
+        walk.cgroup(root_fd, 0);
+        let mut nodes = walk.nodes;
+        let mut scratch = walk.scratch;
+        if self.processes || self.threads {
+            let proc_dir = self.host.proc_dir();
+            match fs::open_dir_path(&proc_dir) {
+                Ok(proc_fd) => {
+                    for node in &mut nodes {
+                        self.read_processes(node, proc_fd.as_fd(), &proc_dir, &mut scratch);
+                    }
+                }
+                Err(e) => nodes[0].errors.push(NodeError {
+                    path: proc_dir,
+                    kind: NodeErrorKind::from_errno(e),
+                }),
+            }
+        }
+        Ok(Tree {
+            host: self.host.clone(),
+            mount,
+            nodes,
+        })
+    }
+
+    fn read_processes(&self, node: &mut Node, proc_fd: BorrowedFd<'_>, proc_dir: &Path, scratch: &mut Scratch) {
+        let mut name = PidPath::default();
+        if let Some(procs) = node.processes.as_mut() {
+            procs.retain_mut(|p| {
+                match fs::read_file(proc_fd, name.file(p.pid, "cmdline"), scratch) {
+                    Ok(b) => p.cmdline = b.into(),
+                    Err(e) if errno_is_vanished(e as i32) => return false,
+                    Err(e) => {
+                        node.errors.push(NodeError {
+                            path: proc_dir.join(format!("{}/cmdline", p.pid)),
+                            kind: NodeErrorKind::from_errno(e),
+                        });
+                    }
+                }
+                if p.cmdline.is_empty() {
+                    match fs::read_file(proc_fd, name.file(p.pid, "comm"), scratch) {
+                        Ok(b) => p.comm = Some(parse::comm(b).into()),
+                        Err(e) if errno_is_vanished(e as i32) => return false,
+                        Err(_) => {}
+                    }
+                    // procfs serves here: the stat line is parsed only for the few
+                    // processes without a cmdline (kernel threads and odd cases), off the
+                    // hot path, and its parser handles comm with spaces and parentheses.
+                    p.kernel_thread = procfs::process::Process::new_with_root(proc_dir.join(p.pid.to_string()))
+                        .and_then(|pr| pr.stat())
+                        .map(|st| st.flags & PF_KTHREAD != 0)
+                        .unwrap_or(false);
+                }
+                self.kernel_threads || !p.kernel_thread
+            });
+        }
+        if let Some(threads) = node.threads.as_mut() {
+            threads.retain_mut(|t| match fs::read_file(proc_fd, name.file(t.tid, "comm"), scratch) {
+                Ok(b) => {
+                    t.comm = Some(parse::comm(b).into());
+                    true
+                }
+                Err(e) => !errno_is_vanished(e as i32),
+            });
+        }
+    }
+}
+
+/// A reusable `"<pid>/<file>\0"` buffer, so that no path string is allocated per process.
+#[derive(Default)]
+struct PidPath {
+    buf: Vec<u8>,
+}
+
+impl PidPath {
+    fn file(&mut self, pid: u32, file: &str) -> &CStr {
+        use std::io::Write;
+        self.buf.clear();
+        let _ = write!(self.buf, "{pid}/{file}\0");
+        CStr::from_bytes_with_nul(&self.buf).unwrap_or(c".")
+    }
+}
+
+fn normalize_start(start: &str) -> Result<String, Error> {
+    let invalid = |reason| Error::InvalidPath {
+        path: start.to_string(),
+        reason,
+    };
+    let mut out = String::from("/");
+    for comp in start.split('/').filter(|c| !c.is_empty()) {
+        if comp == "." || comp == ".." {
+            return Err(invalid("`.` and `..` are not allowed"));
+        }
+        if comp.contains('\0') {
+            return Err(invalid("contains a NUL byte"));
+        }
+        if out.len() > 1 {
+            out.push('/');
+        }
+        out.push_str(comp);
+    }
+    Ok(out)
+}
+
+struct Walk<'a> {
+    b: &'a TreeBuilder,
+    mount: &'a CgroupMount,
+    scratch: Scratch,
+    nodes: Vec<Node>,
+    /// Cgroup path of the node being read (for error messages only).
+    path: Vec<u8>,
+}
+
+/// Parsed `cgroup.procs`: sorted unique PIDs, the count of `0` entries, the first bad line.
+type ParsedPids = (Vec<u32>, u32, Option<ParseError>);
+
+fn parse_pids(b: &[u8]) -> ParsedPids {
+    let mut pids = Vec::new();
+    let mut foreign = 0u32;
+    let mut first_err = None;
+    for p in parse::pids(b) {
+        match p {
+            Ok(0) => foreign += 1,
+            Ok(pid) => pids.push(pid),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    (pids, foreign, first_err)
+}
+
+impl Walk<'_> {
+    fn file_path(&self, file: &CStr) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        let rel = std::ffi::OsStr::from_bytes(self.path.strip_prefix(b"/").unwrap_or(&self.path));
+        self.mount.dir.join(rel).join(std::ffi::OsStr::from_bytes(file.to_bytes()))
+    }
+
+    /// Records a read error on the node unless it only means "absent" (vanished, missing,
+    /// unsupported). Returns the errno.
+    fn io_error(&mut self, file: &CStr, id: NodeId, e: Errno) -> Errno {
+        if !(errno_is_vanished(e as i32) || errno_is_unsupported(e as i32)) {
+            let path = self.file_path(file);
+            self.nodes[id].errors.push(NodeError { path, kind: NodeErrorKind::from_errno(e) });
+        }
+        e
+    }
+
+    fn parse_error(&mut self, file: &CStr, id: NodeId, e: ParseError) {
+        let path = self.file_path(file);
+        self.nodes[id].errors.push(NodeError { path, kind: NodeErrorKind::Parse(e) });
+    }
+
+    fn controllers(&mut self, dir: BorrowedFd<'_>, file: &CStr, id: NodeId) -> Option<ControllerList> {
+        match fs::read_file(dir, file, &mut self.scratch).map(ControllerList::parse) {
+            Ok(list) => Some(list),
+            Err(e) => {
+                self.io_error(file, id, e);
+                None
+            }
+        }
+    }
+
+    /// Reads one cgroup (whose directory `fd` is open) and its subtree. Returns whether
+    /// the node is to be kept.
+    fn cgroup(&mut self, fd: OwnedFd, id: NodeId) -> bool {
+        let is_hierarchy_root = self.path == b"/";
+        let depth = self.nodes[id].depth;
+        if !is_hierarchy_root {
+            match fs::read_file(fd.as_fd(), c"cgroup.type", &mut self.scratch).map(parse::cgroup_type) {
+                Ok(Ok(t)) => self.nodes[id].cgroup_type = Some(t),
+                Ok(Err(e)) => self.parse_error(c"cgroup.type", id, e),
+                Err(e) => {
+                    self.io_error(c"cgroup.type", id, e);
+                }
+            }
+        }
+        self.nodes[id].controllers = self.controllers(fd.as_fd(), c"cgroup.controllers", id);
+        self.nodes[id].subtree_control = self.controllers(fd.as_fd(), c"cgroup.subtree_control", id);
+        let mut own = false;
+        let mut own_known = false;
+        // A threaded cgroup's cgroup.procs cannot be read (EOPNOTSUPP): its processes are
+        // listed by the threaded domain above, and emptiness comes from cgroup.events.
+        let threaded = self.nodes[id].cgroup_type == Some(CgroupType::Threaded);
+        if self.b.processes && !threaded {
+            match fs::read_file(fd.as_fd(), c"cgroup.procs", &mut self.scratch).map(parse_pids) {
+                Ok((pids, foreign, first_err)) => {
+                    own = !pids.is_empty() || foreign > 0;
+                    own_known = true;
+                    let node = &mut self.nodes[id];
+                    node.foreign_pids = foreign;
+                    node.processes = Some(
+                        pids.into_iter()
+                            .map(|pid| Process { pid, cmdline: Box::default(), comm: None, kernel_thread: false })
+                            .collect(),
+                    );
+                    if let Some(e) = first_err {
+                        self.parse_error(c"cgroup.procs", id, e);
+                    }
+                }
+                Err(e) => {
+                    // EOPNOTSUPP (threaded cgroup): the processes are listed by the
+                    // threaded domain; emptiness comes from cgroup.events instead.
+                    if self.io_error(c"cgroup.procs", id, e) != Errno::EOPNOTSUPP
+                        && errno_is_vanished(e as i32)
+                    {
+                        own_known = true;
+                    }
+                }
+            }
+        }
+        if self.b.threads {
+            match fs::read_file(fd.as_fd(), c"cgroup.threads", &mut self.scratch).map(parse_pids) {
+                Ok((mut tids, _, _)) => {
+                    let node = &mut self.nodes[id];
+                    if let Some(procs) = &node.processes {
+                        tids.retain(|t| procs.binary_search_by_key(t, |p| p.pid).is_err());
+                    }
+                    own |= !tids.is_empty();
+                    node.threads = Some(tids.into_iter().map(|tid| Thread { tid, comm: None }).collect());
+                }
+                Err(e) => {
+                    self.io_error(c"cgroup.threads", id, e);
+                }
+            }
+        }
+
+        let mut dir = match fs::into_dir(fd) {
+            Ok(d) => d,
+            Err(_) => return self.finish(id, own, own_known, None, false),
+        };
+        let mut names = match fs::subdirs(&mut dir) {
+            Ok(n) => n,
+            Err(e) => {
+                self.io_error(c"", id, e);
+                Vec::new()
+            }
+        };
+        names.sort_unstable();
+        let at_limit = self.b.max_depth.is_some_and(|m| depth >= m);
+        let mut any_child = false;
+        if at_limit {
+            if !names.is_empty() {
+                self.nodes[id].truncated = true;
+            }
+        } else {
+            for name in names {
+                if self.child(&dir, name, id) {
+                    any_child = true;
+                }
+            }
+        }
+        self.finish(id, own, own_known, Some(&dir), any_child)
+    }
+
+    fn child(&mut self, dir: &Dir, name: Box<[u8]>, parent: NodeId) -> bool {
+        let Ok(cname) = CString::new(name.to_vec()) else {
+            return false;
+        };
+        let depth = self.nodes[parent].depth + 1;
+        let saved = self.path.len();
+        if self.path.last() != Some(&b'/') {
+            self.path.push(b'/');
+        }
+        self.path.extend_from_slice(&name);
+        let id = self.nodes.len();
+        self.nodes.push(Node::new(name, Some(parent), depth));
+        let keep = match fs::open_dir(dir.as_fd(), &cname) {
+            Ok(fd) => self.cgroup(fd, id),
+            Err(e) if errno_is_vanished(e as i32) => false,
+            Err(e) => {
+                self.io_error(c"", id, e);
+                true
+            }
+        };
+        self.path.truncate(saved);
+        if keep {
+            self.nodes[parent].children.push(id);
+        } else {
+            // The pruned node's subtree is the tail of the pre-order arena.
+            self.nodes.truncate(id);
+        }
+        keep
+    }
+
+    /// Decides `populated` and whether the node is kept.
+    fn finish(&mut self, id: NodeId, own: bool, own_known: bool, dir: Option<&Dir>, any_child: bool) -> bool {
+        let is_root = id == 0;
+        let mut populated = if own || any_child { Some(true) } else { None };
+        let truncated = self.nodes[id].truncated;
+        let need_events = populated.is_none() && !is_root && (!own_known || truncated);
+        if need_events {
+            if let Some(dir) = dir {
+                match fs::read_file(dir.as_fd(), c"cgroup.events", &mut self.scratch).map(parse::cgroup_events) {
+                    Ok(Ok(ev)) => populated = ev.populated,
+                    Ok(Err(e)) => self.parse_error(c"cgroup.events", id, e),
+                    Err(e) => {
+                        self.io_error(c"cgroup.events", id, e);
+                    }
+                }
+            }
+        }
+        if populated.is_none() && own_known && !truncated {
+            populated = Some(false);
+        }
+        let node = &mut self.nodes[id];
+        node.populated = populated;
+        // Unknown emptiness is shown rather than hidden; so is a node with errors.
+        is_root || self.b.include_empty || populated != Some(false) || !node.errors.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_start_table() {
+        assert_eq!(normalize_start("/").unwrap(), "/");
+        assert_eq!(normalize_start("").unwrap(), "/");
+        assert_eq!(normalize_start("user.slice//a/").unwrap(), "/user.slice/a");
+        assert!(normalize_start("/a/../b").is_err());
+        assert!(normalize_start("./a").is_err());
+    }
+}
