@@ -6,11 +6,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
 
 struct Case {
     scenario: String,
@@ -38,18 +35,14 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// Runs cgtree on a fixture with a cleared environment.
-pub fn run_cgtree(scenario: &str, args: &[String]) -> (Vec<u8>, Vec<u8>, i32) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cgtree"));
-    cmd.current_dir(repo_root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
+/// Runs cgtree on a fixture with a cleared environment (stdout and stderr as bytes).
+fn run_cgtree(scenario: &str, args: &[String]) -> (Vec<u8>, Vec<u8>, i32) {
+    let out = common::cgtree()
         .arg("--root")
         .arg(format!("fixtures/{scenario}"))
-        .args(args);
-    let out = cmd.output().expect("run cgtree");
+        .args(args)
+        .output()
+        .expect("run cgtree");
     (out.stdout, out.stderr, out.status.code().unwrap_or(-1))
 }
 

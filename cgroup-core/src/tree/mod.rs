@@ -641,7 +641,7 @@ impl Walk<'_> {
             }
         } else {
             for name in names {
-                if self.child(&dir, name, id) {
+                if self.child(&dir, name, id) == Some(true) {
                     any_child = true;
                 }
             }
@@ -649,9 +649,10 @@ impl Walk<'_> {
         self.finish(id, own, own_known, Some(&dir), any_child)
     }
 
-    fn child(&mut self, dir: &Dir, name: Box<[u8]>, parent: NodeId) -> bool {
+    /// Walks one child; returns its `populated` (`None` also when it vanished).
+    fn child(&mut self, dir: &Dir, name: Box<[u8]>, parent: NodeId) -> Option<bool> {
         let Ok(cname) = CString::new(name.to_vec()) else {
-            return false;
+            return None;
         };
         let depth = self.nodes[parent].depth + 1;
         let saved = self.path.len();
@@ -670,13 +671,14 @@ impl Walk<'_> {
             }
         };
         self.path.truncate(saved);
+        let populated = self.nodes[id].populated;
         if keep {
             self.nodes[parent].children.push(id);
         } else {
             // The pruned node's subtree is the tail of the pre-order arena.
             self.nodes.truncate(id);
         }
-        keep
+        populated
     }
 
     /// Decides `populated` and whether the node is kept.

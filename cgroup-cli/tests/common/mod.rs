@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A `cgtree` command with a cleared environment (PATH kept, NO_COLOR=1, COLUMNS=100),
+/// run from the repository root.
+pub fn cgtree() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cgtree"));
+    cmd.current_dir(repo_root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100");
+    cmd
+}
+
+/// Runs cgtree with `--root fixtures/<scenario>` and `args`: (stdout, stderr, exit code).
+pub fn run_fixture(scenario: &str, args: &[&str]) -> (String, String, i32) {
+    let out = cgtree()
+        .arg("--root")
+        .arg(format!("fixtures/{scenario}"))
+        .args(args)
+        .output()
+        .expect("run cgtree");
+    (
+        String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// The JSON Schema embedded in docs/json.md (the ```json block after `<!-- schema -->`).
+pub fn json_schema() -> serde_json::Value {
+    let doc = std::fs::read_to_string(repo_root().join("docs/json.md")).expect("docs/json.md");
+    let after = doc.split("<!-- schema -->").nth(1).expect("schema marker in docs/json.md");
+    let body = after.split("```json").nth(1).expect("json block").split("```").next().unwrap();
+    serde_json::from_str(body).expect("docs/json.md schema is valid JSON")
+}
+
+/// Validates `doc` against the schema of docs/json.md, listing every violation.
+pub fn validate(doc: &serde_json::Value) -> Result<(), String> {
+    let schema = json_schema();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+}
+
+/// One entry of a cgls-style tree text: its depth and the text after the branch glyph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeLine {
+    pub depth: usize,
+    pub text: String,
+}
+
+/// Parses tree text drawn with `├─`, `└─` and `│` in two-column steps. The first line
+/// (the root) has depth 0.
+pub fn parse_tree(text: &str) -> Vec<TreeLine> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push(TreeLine { depth: 0, text: line.to_string() });
+            continue;
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let Some(pos) = chars.iter().position(|&c| c == '─') else { continue };
+        let text: String = chars[pos + 1..].iter().collect();
+        out.push(TreeLine { depth: (pos + 1) / 2, text });
+    }
+    out
+}
+
+/// For each line, the texts of its ancestors (root first) and its own text.
+pub fn chains(lines: &[TreeLine]) -> Vec<(Vec<String>, String)> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for l in lines {
+        stack.truncate(l.depth);
+        out.push((stack.clone(), l.text.clone()));
+        stack.push(l.text.clone());
+    }
+    out
+}
