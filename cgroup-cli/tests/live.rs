@@ -1,0 +1,187 @@
+//! Live test on the host's real cgroup2 mount: a unique subtree with real processes, a
+//! threaded subtree and an empty cgroup, removed afterwards even when an assertion fails.
+//!
+//! Needs root and a writable cgroup2 mount (CI has both). Elsewhere it fails with a
+//! reason, unless `CGTREE_SKIP_LIVE=1` is set.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A cgroup subtree and processes this test made; `Drop` kills the processes it started
+/// (by their own PIDs only) and removes the cgroups, deepest first.
+struct LiveTree {
+    dirs: Vec<PathBuf>,
+    children: Vec<Child>,
+}
+
+impl LiveTree {
+    fn mkdir(&mut self, p: &Path) {
+        fs::create_dir(p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
+        self.dirs.push(p.to_path_buf());
+    }
+
+    fn spawn_sleep(&mut self) -> u32 {
+        let child = Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+}
+
+impl Drop for LiveTree {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for d in self.dirs.iter().rev() {
+            // A cgroup whose last task just exited may stay busy for a moment.
+            for _ in 0..100 {
+                match fs::remove_dir(d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+            if d.exists() {
+                eprintln!("live test: could not remove {}", d.display());
+            }
+        }
+    }
+}
+
+/// The cgroup2 mount point, read from /proc/self/mountinfo independently of cgtree.
+fn cgroup2_mount() -> Option<PathBuf> {
+    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut found: Vec<PathBuf> = mi
+        .lines()
+        .filter(|l| l.split(" - ").nth(1).is_some_and(|t| t.starts_with("cgroup2 ")))
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .collect();
+    found.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
+    found.into_iter().next()
+}
+
+fn live_mount() -> Option<PathBuf> {
+    let skip = std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1");
+    let mount = cgroup2_mount();
+    let root = nix::unistd::geteuid().is_root();
+    match (mount, root) {
+        (Some(m), true) => Some(m),
+        _ if skip => {
+            eprintln!("live test skipped (CGTREE_SKIP_LIVE=1)");
+            None
+        }
+        (None, _) => panic!("no cgroup2 mount on this host; set CGTREE_SKIP_LIVE=1 to skip the live test"),
+        (Some(_), false) => panic!("the live test needs root; set CGTREE_SKIP_LIVE=1 to skip it"),
+    }
+}
+
+fn write(p: &Path, s: &str) {
+    fs::write(p, s).unwrap_or_else(|e| panic!("write {s:?} to {}: {e}", p.display()));
+}
+
+fn run(args: &[&str]) -> (String, String, i32) {
+    let out = common::cgtree().args(args).output().expect("run cgtree");
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn live_subtree_with_processes_and_threaded_cgroups() {
+    let Some(mount) = live_mount() else { return };
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let name = format!("cgtree-live-{}-{nanos}", std::process::id());
+    let base = mount.join(&name);
+    let mut t = LiveTree { dirs: Vec::new(), children: Vec::new() };
+    t.mkdir(&base);
+    for d in ["svc", "svc/inner", "thr", "thr/w", "empty"] {
+        t.mkdir(&base.join(d));
+    }
+    write(&base.join("thr/w/cgroup.type"), "threaded");
+    let (a, b, c) = (t.spawn_sleep(), t.spawn_sleep(), t.spawn_sleep());
+    write(&base.join("svc/inner/cgroup.procs"), &a.to_string());
+    write(&base.join("svc/inner/cgroup.procs"), &b.to_string());
+    write(&base.join("thr/cgroup.procs"), &c.to_string());
+    // The main thread of `c` moves into the threaded child; the process stays listed by
+    // the threaded domain `thr`.
+    write(&base.join("thr/w/cgroup.threads"), &c.to_string());
+
+    let start = format!("/{name}");
+    let (out, err, code) = run(&[&start, "--all", "--full"]);
+    assert_eq!(code, 0, "stderr: {err}\n{out}");
+    let lines = common::chains(&common::parse_tree(&out));
+    let has = |anc: &[&str], text: &str| {
+        lines.iter().any(|(a, o)| {
+            a.len() == anc.len() && a.iter().zip(anc).all(|(x, y)| x.starts_with(y)) && o == text
+        })
+    };
+    assert!(out.starts_with(&format!("{start} (cgroup2 on {}", mount.display())), "{out}");
+    assert!(has(&[&start], "svc"), "{out}");
+    assert!(has(&[&start, "svc"], "inner"), "{out}");
+    let (lo, hi) = (a.min(b), a.max(b));
+    let w = hi.to_string().len();
+    assert!(has(&[&start, "svc", "inner"], &format!("{lo:>w$} sleep 600")), "{out}");
+    assert!(has(&[&start, "svc", "inner"], &format!("{hi} sleep 600")), "{out}");
+    assert!(has(&[&start], "thr (domain threaded)"), "{out}");
+    assert!(has(&[&start, "thr"], &format!("{c} sleep 600")), "{out}");
+    assert!(has(&[&start, "thr"], "w (threaded)"), "{out}");
+    assert!(has(&[&start], "empty"), "{out}");
+
+    // Without --all the empty cgroup is hidden; the threaded one stays (it has a thread).
+    let (out, _, code) = run(&[&start, "--full"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("empty"), "{out}");
+    assert!(out.contains("w (threaded)"), "{out}");
+
+    // --threads lists the thread in the threaded cgroup.
+    let (out, _, _) = run(&[&start, "--threads"]);
+    let lines = common::chains(&common::parse_tree(&out));
+    assert!(lines.iter().any(|(anc, own)| anc.last().is_some_and(|l| l == "w (threaded)") && own == &format!("{c} {{sleep}}")), "{out}");
+
+    // JSON of the same subtree validates and carries the types.
+    let (out, err, code) = run(&[&start, "--json", "--all", "--threads"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::validate(&doc).unwrap();
+    let root = &doc["cgroup"];
+    assert_eq!(root["path"], start.as_str());
+    let child = |n: &serde_json::Value, name: &str| n["children"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap();
+    let thr = child(root, "thr");
+    assert_eq!(thr["type"], "domain threaded");
+    let wj = child(&thr, "w");
+    assert_eq!(wj["type"], "threaded");
+    assert_eq!(wj["processes"], serde_json::Value::Null);
+    assert_eq!(wj["populated"], true);
+    assert_eq!(wj["threads"][0]["tid"], c);
+    let inner = child(&child(root, "svc"), "inner");
+    let pids: Vec<u64> = inner["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids, vec![u64::from(lo), u64::from(hi)]);
+    assert_eq!(child(root, "empty")["populated"], false);
+}
+
+#[test]
+fn live_host_without_root_flag_finds_the_cgroup2_mount() {
+    let Some(mount) = live_mount() else { return };
+    let (out, err, code) = run(&["--no-procs", "--depth", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("/ (cgroup2 on {}", mount.display())), "{out}");
+    let (out, _, code) = run(&["--json", "--no-procs", "--depth", "0"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::validate(&doc).unwrap();
+    assert_eq!(doc["mount"]["path"], mount.to_str().unwrap());
+    assert_eq!(doc["host_root"], "/");
+}
