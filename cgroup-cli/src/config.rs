@@ -82,7 +82,9 @@ impl Config {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => env.stdout_tty && env.no_color.as_deref().is_none_or(str::is_empty),
+            ColorChoice::Auto => {
+                env.stdout_tty && env.no_color.as_deref().is_none_or(str::is_empty)
+            }
         };
         Ok(Config {
             root: args.root,
@@ -142,7 +144,8 @@ mod tests {
     #[test]
     fn root_must_be_a_directory() {
         let e = env(None, None, false);
-        let err = Config::new(Args::parse_from(["cgtree", "--root", "/nonexistent/x"]), &e).unwrap_err();
+        let err =
+            Config::new(Args::parse_from(["cgtree", "--root", "/nonexistent/x"]), &e).unwrap_err();
         assert_eq!(err.to_string(), "--root /nonexistent/x: not a directory");
     }
 }

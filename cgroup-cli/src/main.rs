@@ -32,15 +32,20 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(OK);
             }
-            eprintln!("cgtree: {}", sanitize::sanitize(format!("{e:#}").as_bytes()));
+            eprintln!(
+                "cgtree: {}",
+                sanitize::sanitize(format!("{e:#}").as_bytes())
+            );
             ExitCode::from(FATAL)
         }
     }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(args: cli::Args) -> anyhow::Result<u8> {
@@ -71,7 +76,11 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
     let mut err = stderr.lock();
     for e in tree.errors() {
         code = PARTIAL;
-        writeln!(err, "cgtree: {}", sanitize::sanitize(e.to_string().as_bytes()))?;
+        writeln!(
+            err,
+            "cgtree: {}",
+            sanitize::sanitize(e.to_string().as_bytes())
+        )?;
     }
     Ok(code)
 }

@@ -78,7 +78,10 @@ mod tests {
             ("c1\u{9b}31m".as_bytes(), "c1\\u{009b}31m"),
             ("bidi\u{202e}txt.exe".as_bytes(), "bidi\\u{202e}txt.exe"),
             ("iso\u{2066}x\u{2069}".as_bytes(), "iso\\u{2066}x\\u{2069}"),
-            ("zw\u{200b}j\u{200d}\u{feff}".as_bytes(), "zw\\u{200b}j\\u{200d}\\u{feff}"),
+            (
+                "zw\u{200b}j\u{200d}\u{feff}".as_bytes(),
+                "zw\\u{200b}j\\u{200d}\\u{feff}",
+            ),
             ("sep\u{2028}\u{2029}".as_bytes(), "sep\\u{2028}\\u{2029}"),
             ("alm\u{061c}".as_bytes(), "alm\\u{061c}"),
             ("soft\u{ad}hyphen".as_bytes(), "soft\\u{00ad}hyphen"),

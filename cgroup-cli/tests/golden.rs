@@ -4,6 +4,8 @@
 //! exit code must equal `<case>.stdout`, `<case>.stderr` (empty when absent) and
 //! `<case>.code` (0 when absent), byte for byte. `CGTREE_BLESS=1` rewrites them.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +55,11 @@ fn diff(expected: &str, actual: &str) -> String {
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, String::new());
@@ -77,7 +83,11 @@ fn diff(expected: &str, actual: &str) -> String {
 fn golden_cases() {
     let bless = std::env::var_os("CGTREE_BLESS").is_some_and(|v| v == "1");
     let cases = cases();
-    assert!(cases.len() >= 10, "expected golden cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 10,
+        "expected golden cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for c in &cases {
         let base = c.dir.join(&c.name);
@@ -88,7 +98,10 @@ fn golden_cases() {
             .map(String::from)
             .collect();
         let (stdout, stderr, code) = run_cgtree(&c.scenario, &args);
-        let (stdout, stderr) = (String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap());
+        let (stdout, stderr) = (
+            String::from_utf8(stdout).unwrap(),
+            String::from_utf8(stderr).unwrap(),
+        );
         if bless {
             fs::write(base.with_extension("stdout"), &stdout).unwrap();
             if stderr.is_empty() {
@@ -119,13 +132,53 @@ fn golden_cases() {
             msg += &format!("exit code {code}, expected {want_code}\n");
         }
         if !msg.is_empty() {
-            failures.push(format!("== {}/{} (args {:?})\n{msg}", c.scenario, c.name, args));
+            failures.push(format!(
+                "== {}/{} (args {:?})\n{msg}",
+                c.scenario, c.name, args
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} golden case(s) failed (CGTREE_BLESS=1 rewrites):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) failed (CGTREE_BLESS=1 rewrites):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn diff_marks_changed_lines() {
     assert_eq!(diff("a\nb\nc", "a\nx\nc"), "  a\n- b\n+ x\n  c\n");
+}
+
+#[test]
+fn readme_sample_is_a_golden_output() {
+    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let marker = "<!-- golden: ";
+    let at = readme
+        .find(marker)
+        .expect("README names the golden file of its sample");
+    let rest = &readme[at + marker.len()..];
+    let (case, rest) = rest.split_once(" -->").unwrap();
+    let block = rest
+        .split("```text\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let (command, sample) = block.split_once('\n').unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let golden = fs::read_to_string(dir.join(format!("{case}.stdout"))).unwrap();
+    assert_eq!(sample, golden, "README sample differs from {case}.stdout");
+    let args: Vec<String> = fs::read_to_string(dir.join(format!("{case}.args")))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let scenario = case.split('/').next().unwrap();
+    assert_eq!(
+        command,
+        format!("$ cgtree --root fixtures/{scenario} {}", args.join(" "))
+    );
 }

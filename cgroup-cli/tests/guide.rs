@@ -3,6 +3,8 @@
 //! cgroup under the same ancestors, every PID in the same cgroup, every command line
 //! starting with what the guide shows (the guide cuts long lines).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 mod common;
 
 use common::{chains, parse_tree, run_fixture};
@@ -89,11 +91,16 @@ fn assert_reproduced(guide: &str, scenario: &str) -> usize {
             a == &anc
                 && match (o, &own) {
                     (Entry::Cgroup(x), Entry::Cgroup(y)) => x == y,
-                    (Entry::Pid(p, cmd), Entry::Pid(q, want)) => p == q && cmd.starts_with(want.as_str()),
+                    (Entry::Pid(p, cmd), Entry::Pid(q, want)) => {
+                        p == q && cmd.starts_with(want.as_str())
+                    }
                     _ => false,
                 }
         });
-        assert!(found, "guide entry {own:?} under {anc:?} is missing from cgtree's output:\n{out}");
+        assert!(
+            found,
+            "guide entry {own:?} under {anc:?} is missing from cgtree's output:\n{out}"
+        );
         checked += 1;
     }
     checked

@@ -1,6 +1,8 @@
 //! `--json` output: validated against the schema of docs/json.md and decoded into typed
 //! structs, so that a formatting change and a schema change fail in different places.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 mod common;
 
 use base64::Engine;
@@ -78,7 +80,10 @@ impl Node {
         self.children.iter().find_map(|c| c.find(path))
     }
     fn pids(&self) -> Vec<u32> {
-        self.processes.as_ref().map(|p| p.iter().map(|p| p.pid).collect()).unwrap_or_default()
+        self.processes
+            .as_ref()
+            .map(|p| p.iter().map(|p| p.pid).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -99,7 +104,9 @@ fn every_json_golden_validates_against_docs_schema() {
     for scenario in fs::read_dir(golden).unwrap() {
         for f in fs::read_dir(scenario.unwrap().path()).unwrap() {
             let f = f.unwrap().path();
-            if f.extension().is_some_and(|e| e == "args") && fs::read_to_string(&f).unwrap().contains("--json") {
+            if f.extension().is_some_and(|e| e == "args")
+                && fs::read_to_string(&f).unwrap().contains("--json")
+            {
                 decode(&fs::read_to_string(f.with_extension("stdout")).unwrap());
                 n += 1;
             }
@@ -124,16 +131,39 @@ fn wsl_fixture_json_has_the_guide_facts() {
     assert_eq!(node.cgroup_type.as_deref(), Some("domain"));
     assert_eq!(node.pids(), Vec::<u32>::new());
     assert_eq!(node.populated, Some(true));
-    let containerd = doc.cgroup.find(&format!("{KIND}/system.slice/containerd.service")).unwrap();
-    let guide = [70837, 71711, 71731, 71755, 71798, 73781, 73816, 74237, 74259, 74284];
+    let containerd = doc
+        .cgroup
+        .find(&format!("{KIND}/system.slice/containerd.service"))
+        .unwrap();
+    let guide = [
+        70837, 71711, 71731, 71755, 71798, 73781, 73816, 74237, 74259, 74284,
+    ];
     for pid in guide {
-        assert!(containerd.pids().contains(&pid), "{pid} in containerd.service");
+        assert!(
+            containerd.pids().contains(&pid),
+            "{pid} in containerd.service"
+        );
     }
-    let shim = containerd.processes.as_ref().unwrap().iter().find(|p| p.pid == 74284).unwrap();
-    assert_eq!(shim.cmdline[4], "4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817");
+    let shim = containerd
+        .processes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|p| p.pid == 74284)
+        .unwrap();
+    assert_eq!(
+        shim.cmdline[4],
+        "4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817"
+    );
     assert!(!shim.kernel_thread && shim.comm.is_none());
-    let user = doc.cgroup.find("/user.slice/user-1000.slice/user@1000.service").unwrap();
-    assert_eq!(user.controllers.as_deref(), Some(&["cpuset", "cpu", "io", "memory", "pids"].map(String::from)[..]));
+    let user = doc
+        .cgroup
+        .find("/user.slice/user-1000.slice/user@1000.service")
+        .unwrap();
+    assert_eq!(
+        user.controllers.as_deref(),
+        Some(&["cpuset", "cpu", "io", "memory", "pids"].map(String::from)[..])
+    );
     assert_eq!(doc.cgroup.name, "/");
     assert_eq!(doc.cgroup.cgroup_type, None);
     assert!(doc.cgroup.errors.is_empty() && !doc.cgroup.truncated && doc.cgroup.foreign_pids == 0);
@@ -145,9 +175,27 @@ fn arch_fixture_json_has_the_guide_facts() {
     assert_eq!(code, 0);
     let doc = decode(&out);
     let node = "/system.slice/docker-8aea66260a20e4fe20c03c3424d4f294b56eab451430492123e736c3f749ebca.scope";
-    assert_eq!(doc.cgroup.find(&format!("{node}/kubelet.slice/kubelet.service")).unwrap().pids(), vec![44913]);
-    assert_eq!(doc.cgroup.find(&format!("{node}/init.scope")).unwrap().pids(), vec![43996]);
-    assert_eq!(doc.cgroup.find("/system.slice/docker.service").unwrap().pids(), vec![1368, 43961]);
+    assert_eq!(
+        doc.cgroup
+            .find(&format!("{node}/kubelet.slice/kubelet.service"))
+            .unwrap()
+            .pids(),
+        vec![44913]
+    );
+    assert_eq!(
+        doc.cgroup
+            .find(&format!("{node}/init.scope"))
+            .unwrap()
+            .pids(),
+        vec![43996]
+    );
+    assert_eq!(
+        doc.cgroup
+            .find("/system.slice/docker.service")
+            .unwrap()
+            .pids(),
+        vec![1368, 43961]
+    );
 }
 
 #[test]
@@ -156,25 +204,57 @@ fn odd_names_json_reports_errors_threads_and_types() {
     assert_eq!(code, 1, "{err}");
     let doc = decode(&out);
     let bad = doc.cgroup.find("/bad-procs").unwrap();
-    assert_eq!(bad.pids(), vec![920, 921], "the walk goes on past the bad line");
+    assert_eq!(
+        bad.pids(),
+        vec![920, 921],
+        "the walk goes on past the bad line"
+    );
     assert_eq!(bad.errors.len(), 1);
     let e = &bad.errors[0];
     assert_eq!((e.kind.as_str(), e.line, e.errno), ("parse", Some(2), None));
-    assert_eq!(e.file, "fixtures/odd-names/sys/fs/cgroup/bad-procs/cgroup.procs");
+    assert_eq!(
+        e.file,
+        "fixtures/odd-names/sys/fs/cgroup/bad-procs/cgroup.procs"
+    );
     assert!(e.message.contains("line 2"), "{}", e.message);
     let pool = doc.cgroup.find("/threaded-app/pool-a").unwrap();
     assert_eq!(pool.cgroup_type.as_deref(), Some("threaded"));
-    assert!(pool.processes.is_none(), "cgroup.procs is not read in a threaded cgroup");
-    let tids: Vec<u32> = pool.threads.as_ref().unwrap().iter().map(|t| t.tid).collect();
+    assert!(
+        pool.processes.is_none(),
+        "cgroup.procs is not read in a threaded cgroup"
+    );
+    let tids: Vec<u32> = pool
+        .threads
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|t| t.tid)
+        .collect();
     assert_eq!(tids, vec![911, 912]);
-    assert_eq!(pool.threads.as_ref().unwrap()[0].comm.as_deref(), Some("pool-a-0"));
-    assert_eq!(doc.cgroup.find("/threaded-app").unwrap().cgroup_type.as_deref(), Some("domain threaded"));
-    assert_eq!(doc.cgroup.find("/broken").unwrap().cgroup_type.as_deref(), Some("domain invalid"));
+    assert_eq!(
+        pool.threads.as_ref().unwrap()[0].comm.as_deref(),
+        Some("pool-a-0")
+    );
+    assert_eq!(
+        doc.cgroup
+            .find("/threaded-app")
+            .unwrap()
+            .cgroup_type
+            .as_deref(),
+        Some("domain threaded")
+    );
+    assert_eq!(
+        doc.cgroup.find("/broken").unwrap().cgroup_type.as_deref(),
+        Some("domain invalid")
+    );
     let empty = doc.cgroup.find("/empty.slice").unwrap();
     assert_eq!(empty.populated, Some(false));
     assert_eq!(empty.subtree_control.as_deref(), Some(&[][..]));
     assert!(doc.cgroup.find("/a:b:c").is_some());
-    assert!(doc.cgroup.find("/machine-lxc\\x2d2293906\\x2dlibvirt\\x2dcontainer.scope").is_some());
+    assert!(doc
+        .cgroup
+        .find("/machine-lxc\\x2d2293906\\x2dlibvirt\\x2dcontainer.scope")
+        .is_some());
 }
 
 #[test]
@@ -183,7 +263,9 @@ fn non_utf8_and_control_bytes_are_escaped_in_tree_and_exact_in_json() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let name: &[u8] = b"evil\xff\x1b[31mred\xe2\x80\xaename";
-    let cg = root.join("sys/fs/cgroup").join(std::ffi::OsStr::from_bytes(name));
+    let cg = root
+        .join("sys/fs/cgroup")
+        .join(std::ffi::OsStr::from_bytes(name));
     fs::create_dir_all(&cg).unwrap();
     for f in ["cgroup.controllers", "cgroup.subtree_control"] {
         fs::write(root.join("sys/fs/cgroup").join(f), "").unwrap();
@@ -197,21 +279,52 @@ fn non_utf8_and_control_bytes_are_escaped_in_tree_and_exact_in_json() {
     fs::write(root.join("proc/4242/cmdline"), cmdline).unwrap();
 
     let out = common::cgtree().arg("--root").arg(root).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("the tree view is always UTF-8");
-    assert!(!text.contains('\x1b') && !text.contains('\x07') && !text.contains('\u{202e}'), "{text:?}");
-    assert!(text.contains("evil\\xff\\x1b[31mred\\u{202e}name"), "{text}");
-    assert!(text.contains("4242 /bin/x --title=\\x1b]0;pwned\\x07 line\\nbreak \\xc3("), "{text}");
+    assert!(
+        !text.contains('\x1b') && !text.contains('\x07') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("evil\\xff\\x1b[31mred\\u{202e}name"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4242 /bin/x --title=\\x1b]0;pwned\\x07 line\\nbreak \\xc3("),
+        "{text}"
+    );
 
-    let out = common::cgtree().arg("--root").arg(root).arg("--json").output().unwrap();
+    let out = common::cgtree()
+        .arg("--root")
+        .arg(root)
+        .arg("--json")
+        .output()
+        .unwrap();
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::validate(&value).unwrap();
     let child = &value["cgroup"]["children"][0];
-    let b64 = child["name"]["bytes"].as_str().expect("non-UTF-8 name as bytes");
-    assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), name);
+    let b64 = child["name"]["bytes"]
+        .as_str()
+        .expect("non-UTF-8 name as bytes");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+        name
+    );
     let args = &child["processes"][0]["cmdline"];
-    assert_eq!(args[1], "--title=\x1b]0;pwned\x07", "UTF-8 arguments keep their exact bytes");
+    assert_eq!(
+        args[1], "--title=\x1b]0;pwned\x07",
+        "UTF-8 arguments keep their exact bytes"
+    );
     assert_eq!(args[2], "line\nbreak");
-    let raw = base64::engine::general_purpose::STANDARD.decode(args[3]["bytes"].as_str().unwrap()).unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(args[3]["bytes"].as_str().unwrap())
+        .unwrap();
     assert_eq!(raw, b"\xc3\x28");
 }

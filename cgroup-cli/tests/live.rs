@@ -4,6 +4,8 @@
 //! Needs root and a writable cgroup2 mount (CI has both). Elsewhere it fails with a
 //! reason, unless `CGTREE_SKIP_LIVE=1` is set.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 mod common;
 
 use std::fs;
@@ -64,7 +66,11 @@ fn cgroup2_mount() -> Option<PathBuf> {
     let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
     let mut found: Vec<PathBuf> = mi
         .lines()
-        .filter(|l| l.split(" - ").nth(1).is_some_and(|t| t.starts_with("cgroup2 ")))
+        .filter(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
         .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
         .collect();
     found.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
@@ -81,7 +87,9 @@ fn live_mount() -> Option<PathBuf> {
             eprintln!("live test skipped (CGTREE_SKIP_LIVE=1)");
             None
         }
-        (None, _) => panic!("no cgroup2 mount on this host; set CGTREE_SKIP_LIVE=1 to skip the live test"),
+        (None, _) => {
+            panic!("no cgroup2 mount on this host; set CGTREE_SKIP_LIVE=1 to skip the live test")
+        }
         (Some(_), false) => panic!("the live test needs root; set CGTREE_SKIP_LIVE=1 to skip it"),
     }
 }
@@ -102,10 +110,16 @@ fn run(args: &[&str]) -> (String, String, i32) {
 #[test]
 fn live_subtree_with_processes_and_threaded_cgroups() {
     let Some(mount) = live_mount() else { return };
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let name = format!("cgtree-live-{}-{nanos}", std::process::id());
     let base = mount.join(&name);
-    let mut t = LiveTree { dirs: Vec::new(), children: Vec::new() };
+    let mut t = LiveTree {
+        dirs: Vec::new(),
+        children: Vec::new(),
+    };
     t.mkdir(&base);
     for d in ["svc", "svc/inner", "thr", "thr/w", "empty"] {
         t.mkdir(&base.join(d));
@@ -128,13 +142,22 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
             a.len() == anc.len() && a.iter().zip(anc).all(|(x, y)| x.starts_with(y)) && o == text
         })
     };
-    assert!(out.starts_with(&format!("{start} (cgroup2 on {}", mount.display())), "{out}");
+    assert!(
+        out.starts_with(&format!("{start} (cgroup2 on {}", mount.display())),
+        "{out}"
+    );
     assert!(has(&[&start], "svc"), "{out}");
     assert!(has(&[&start, "svc"], "inner"), "{out}");
     let (lo, hi) = (a.min(b), a.max(b));
     let w = hi.to_string().len();
-    assert!(has(&[&start, "svc", "inner"], &format!("{lo:>w$} sleep 600")), "{out}");
-    assert!(has(&[&start, "svc", "inner"], &format!("{hi} sleep 600")), "{out}");
+    assert!(
+        has(&[&start, "svc", "inner"], &format!("{lo:>w$} sleep 600")),
+        "{out}"
+    );
+    assert!(
+        has(&[&start, "svc", "inner"], &format!("{hi} sleep 600")),
+        "{out}"
+    );
     assert!(has(&[&start], "thr (domain threaded)"), "{out}");
     assert!(has(&[&start, "thr"], &format!("{c} sleep 600")), "{out}");
     assert!(has(&[&start, "thr"], "w (threaded)"), "{out}");
@@ -149,7 +172,13 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
     // --threads lists the thread in the threaded cgroup.
     let (out, _, _) = run(&[&start, "--threads"]);
     let lines = common::chains(&common::parse_tree(&out));
-    assert!(lines.iter().any(|(anc, own)| anc.last().is_some_and(|l| l == "w (threaded)") && own == &format!("{c} {{sleep}}")), "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|(anc, own)| anc.last().is_some_and(|l| l == "w (threaded)")
+                && own == &format!("{c} {{sleep}}")),
+        "{out}"
+    );
 
     // JSON of the same subtree validates and carries the types.
     let (out, err, code) = run(&[&start, "--json", "--all", "--threads"]);
@@ -158,7 +187,15 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
     common::validate(&doc).unwrap();
     let root = &doc["cgroup"];
     assert_eq!(root["path"], start.as_str());
-    let child = |n: &serde_json::Value, name: &str| n["children"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap();
+    let child = |n: &serde_json::Value, name: &str| {
+        n["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap()
+    };
     let thr = child(root, "thr");
     assert_eq!(thr["type"], "domain threaded");
     let wj = child(&thr, "w");
@@ -167,7 +204,12 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
     assert_eq!(wj["populated"], true);
     assert_eq!(wj["threads"][0]["tid"], c);
     let inner = child(&child(root, "svc"), "inner");
-    let pids: Vec<u64> = inner["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    let pids: Vec<u64> = inner["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
     assert_eq!(pids, vec![u64::from(lo), u64::from(hi)]);
     assert_eq!(child(root, "empty")["populated"], false);
 }
@@ -177,7 +219,10 @@ fn live_host_without_root_flag_finds_the_cgroup2_mount() {
     let Some(mount) = live_mount() else { return };
     let (out, err, code) = run(&["--no-procs", "--depth", "0"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with(&format!("/ (cgroup2 on {}", mount.display())), "{out}");
+    assert!(
+        out.starts_with(&format!("/ (cgroup2 on {}", mount.display())),
+        "{out}"
+    );
     let (out, _, code) = run(&["--json", "--no-procs", "--depth", "0"]);
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();

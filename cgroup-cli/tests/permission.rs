@@ -2,6 +2,8 @@
 //! and the exit status is 1. As root (CI), the unreadable file only stays unreadable for
 //! an unprivileged user, so cgtree is run as `nobody` through setpriv.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 mod common;
 
 use std::fs;
@@ -39,7 +41,8 @@ fn permission_denied_is_shown_on_the_node_and_the_walk_goes_on() {
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = if nix::unistd::geteuid().is_root() {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&bin);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
         c
     } else {
         Command::new(&bin)
@@ -54,9 +57,22 @@ fn permission_denied_is_shown_on_the_node_and_the_walk_goes_on() {
         .expect("run cgtree (setpriv from util-linux is needed when running as root)");
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("├─a:b:c {cpu memory pids} (! cgroup.procs: permission denied)\n"), "{stdout}");
-    assert!(stderr.contains(&format!("cgtree: {}: permission denied\n", denied.display())), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("├─a:b:c {cpu memory pids} (! cgroup.procs: permission denied)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "cgtree: {}: permission denied\n",
+            denied.display()
+        )),
+        "{stderr}"
+    );
     // The rest of the tree is there.
     assert!(stdout.contains("902 /bin/sleep infinity"), "{stdout}");
     assert!(stdout.contains("pool-a (threaded)"), "{stdout}");

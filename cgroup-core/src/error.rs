@@ -253,7 +253,10 @@ mod tests {
 
     #[test]
     fn error_display_does_not_repeat_source() {
-        let e = Error::io("sys/fs/cgroup/a/cgroup.procs", io::Error::from_raw_os_error(13));
+        let e = Error::io(
+            "sys/fs/cgroup/a/cgroup.procs",
+            io::Error::from_raw_os_error(13),
+        );
         assert_eq!(e.to_string(), "cannot read sys/fs/cgroup/a/cgroup.procs");
         assert!(e.is_permission_denied());
         assert!(!e.is_vanished());
@@ -270,7 +273,13 @@ mod tests {
 
     #[test]
     fn errno_classes() {
-        for (errno, vanished, unsupported) in [(2, true, false), (19, true, false), (3, true, false), (95, false, true), (5, false, false)] {
+        for (errno, vanished, unsupported) in [
+            (2, true, false),
+            (19, true, false),
+            (3, true, false),
+            (95, false, true),
+            (5, false, false),
+        ] {
             let e = Error::io("f", io::Error::from_raw_os_error(errno));
             assert_eq!(e.is_vanished(), vanished, "errno {errno}");
             assert_eq!(e.is_unsupported(), unsupported, "errno {errno}");

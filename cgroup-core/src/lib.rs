@@ -40,4 +40,6 @@ pub mod tree;
 
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use fs::{CgroupMount, Host};
-pub use tree::{ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, Thread, Tree, TreeBuilder};
+pub use tree::{
+    ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, Thread, Tree, TreeBuilder,
+};

@@ -86,7 +86,13 @@ fn cut(text: &str, width: Option<usize>) -> Cow<'_, str> {
 /// The command line as one line: arguments joined by spaces, `[comm]` when empty.
 pub fn command_text(p: &Process) -> String {
     if p.cmdline.is_empty() {
-        return format!("[{}]", p.comm.as_deref().map(sanitize).unwrap_or(Cow::Borrowed("?")));
+        return format!(
+            "[{}]",
+            p.comm
+                .as_deref()
+                .map(sanitize)
+                .unwrap_or(Cow::Borrowed("?"))
+        );
     }
     let mut s = String::new();
     for (i, a) in p.args().enumerate() {
@@ -110,7 +116,10 @@ impl<'a> Item<'a> {
             if m.nsdelegate() {
                 opts.push_str(", nsdelegate");
             }
-            let text = format!(" (cgroup2 on {}{opts})", sanitize(m.mount_point.as_os_str().as_encoded_bytes()));
+            let text = format!(
+                " (cgroup2 on {}{opts})",
+                sanitize(m.mount_point.as_os_str().as_encoded_bytes())
+            );
             paint(f, color, DIM, &text)?;
         }
         if let Some(t) = n.cgroup_type {
@@ -128,10 +137,16 @@ impl<'a> Item<'a> {
             paint(f, color, DIM, " …")?;
         }
         for e in &n.errors {
-            let file = e.path.file_name().map(|f| f.as_encoded_bytes()).unwrap_or(b"");
+            let file = e
+                .path
+                .file_name()
+                .map(|f| f.as_encoded_bytes())
+                .unwrap_or(b"");
             let what = match &e.kind {
                 cgroup_core::NodeErrorKind::PermissionDenied => "permission denied".to_string(),
-                cgroup_core::NodeErrorKind::Io(errno) => io::Error::from_raw_os_error(*errno).to_string(),
+                cgroup_core::NodeErrorKind::Io(errno) => {
+                    io::Error::from_raw_os_error(*errno).to_string()
+                }
                 cgroup_core::NodeErrorKind::TooLarge => "too large".to_string(),
                 cgroup_core::NodeErrorKind::Parse(p) => p.to_string(),
                 _ => "error".to_string(),
@@ -142,7 +157,9 @@ impl<'a> Item<'a> {
     }
 
     fn width_at(ctx: &Ctx<'_>, level: usize, used: usize) -> Option<usize> {
-        ctx.cfg.width.map(|w| w.saturating_sub(level * INDENT + used).max(1))
+        ctx.cfg
+            .width
+            .map(|w| w.saturating_sub(level * INDENT + used).max(1))
     }
 }
 
@@ -152,7 +169,12 @@ impl<'a> TreeItem for Item<'a> {
     fn write_self<W: io::Write>(&self, f: &mut W, _style: &Style) -> io::Result<()> {
         match self {
             Item::Cgroup { ctx, id } => Item::write_cgroup(ctx, *id, f),
-            Item::Process { ctx, proc, level, pid_width } => {
+            Item::Process {
+                ctx,
+                proc,
+                level,
+                pid_width,
+            } => {
                 let pid = format!("{:>w$}", proc.pid, w = *pid_width);
                 f.write_all(pid.as_bytes())?;
                 f.write_all(b" ")?;
@@ -160,14 +182,29 @@ impl<'a> TreeItem for Item<'a> {
                 let w = Item::width_at(ctx, *level, pid.len() + 1);
                 f.write_all(cut(&text, w).as_bytes())
             }
-            Item::Thread { ctx, node, idx, level, pid_width } => {
-                let Some(t) = ctx.tree.node(*node).threads.as_ref().and_then(|t| t.get(*idx)) else {
+            Item::Thread {
+                ctx,
+                node,
+                idx,
+                level,
+                pid_width,
+            } => {
+                let Some(t) = ctx
+                    .tree
+                    .node(*node)
+                    .threads
+                    .as_ref()
+                    .and_then(|t| t.get(*idx))
+                else {
                     return Ok(());
                 };
                 let pid = format!("{:>w$}", t.tid, w = *pid_width);
                 let text = format!(
                     "{{{}}}",
-                    t.comm.as_deref().map(sanitize).unwrap_or(Cow::Borrowed("?"))
+                    t.comm
+                        .as_deref()
+                        .map(sanitize)
+                        .unwrap_or(Cow::Borrowed("?"))
                 );
                 f.write_all(pid.as_bytes())?;
                 f.write_all(b" ")?;
@@ -196,10 +233,21 @@ impl<'a> TreeItem for Item<'a> {
             .max()
             .map_or(1, |m| m.to_string().len());
         for proc in procs {
-            out.push(Item::Process { ctx, proc, level, pid_width });
+            out.push(Item::Process {
+                ctx,
+                proc,
+                level,
+                pid_width,
+            });
         }
         for idx in 0..threads.len() {
-            out.push(Item::Thread { ctx, node: *id, idx, level, pid_width });
+            out.push(Item::Thread {
+                ctx,
+                node: *id,
+                idx,
+                level,
+                pid_width,
+            });
         }
         if n.foreign_pids > 0 {
             let s = if n.foreign_pids == 1 { "" } else { "es" };

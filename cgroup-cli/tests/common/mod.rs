@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,8 +39,17 @@ pub fn run_fixture(scenario: &str, args: &[&str]) -> (String, String, i32) {
 /// The JSON Schema embedded in docs/json.md (the ```json block after `<!-- schema -->`).
 pub fn json_schema() -> serde_json::Value {
     let doc = std::fs::read_to_string(repo_root().join("docs/json.md")).expect("docs/json.md");
-    let after = doc.split("<!-- schema -->").nth(1).expect("schema marker in docs/json.md");
-    let body = after.split("```json").nth(1).expect("json block").split("```").next().unwrap();
+    let after = doc
+        .split("<!-- schema -->")
+        .nth(1)
+        .expect("schema marker in docs/json.md");
+    let body = after
+        .split("```json")
+        .nth(1)
+        .expect("json block")
+        .split("```")
+        .next()
+        .unwrap();
     serde_json::from_str(body).expect("docs/json.md schema is valid JSON")
 }
 
@@ -48,8 +57,15 @@ pub fn json_schema() -> serde_json::Value {
 pub fn validate(doc: &serde_json::Value) -> Result<(), String> {
     let schema = json_schema();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
 }
 
 /// One entry of a cgls-style tree text: its depth and the text after the branch glyph.
@@ -65,13 +81,21 @@ pub fn parse_tree(text: &str) -> Vec<TreeLine> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if i == 0 {
-            out.push(TreeLine { depth: 0, text: line.to_string() });
+            out.push(TreeLine {
+                depth: 0,
+                text: line.to_string(),
+            });
             continue;
         }
         let chars: Vec<char> = line.chars().collect();
-        let Some(pos) = chars.iter().position(|&c| c == '─') else { continue };
+        let Some(pos) = chars.iter().position(|&c| c == '─') else {
+            continue;
+        };
         let text: String = chars[pos + 1..].iter().collect();
-        out.push(TreeLine { depth: (pos + 1) / 2, text });
+        out.push(TreeLine {
+            depth: pos.div_ceil(2),
+            text,
+        });
     }
     out
 }

@@ -147,7 +147,9 @@ impl Host {
             };
             let better = match &best {
                 None => true,
-                Some((r, b)) => rank < *r || (rank == *r && e.mount_point.len() < b.mount_point.len()),
+                Some((r, b)) => {
+                    rank < *r || (rank == *r && e.mount_point.len() < b.mount_point.len())
+                }
             };
             if better {
                 best = Some((rank, e));
@@ -159,7 +161,9 @@ impl Host {
                 v1,
             });
         };
-        let mount_point = PathBuf::from(OsStr::from_bytes(&parse::unescape_mount_path(e.mount_point)));
+        let mount_point = PathBuf::from(OsStr::from_bytes(&parse::unescape_mount_path(
+            e.mount_point,
+        )));
         Ok(CgroupMount {
             dir: self.path(&mount_point),
             mount_point,
@@ -181,7 +185,10 @@ mod tests {
     #[test]
     fn path_joins_absolute_under_root() {
         let h = Host::with_root("/tmp/fx");
-        assert_eq!(h.path("/sys/fs/cgroup"), PathBuf::from("/tmp/fx/sys/fs/cgroup"));
+        assert_eq!(
+            h.path("/sys/fs/cgroup"),
+            PathBuf::from("/tmp/fx/sys/fs/cgroup")
+        );
         assert_eq!(h.path("proc"), PathBuf::from("/tmp/fx/proc"));
         assert!(!h.is_live());
         assert!(Host::new().is_live());
@@ -228,12 +235,18 @@ mod tests {
         let m = Host::with_root(d.path()).find_cgroup2().unwrap();
         assert_eq!(m.source, MountSource::Default);
         let d = fixture(&[("etc/hostname", "x")]);
-        assert!(matches!(Host::with_root(d.path()).find_cgroup2(), Err(Error::NoCgroup2Mount { v1: false, .. })));
+        assert!(matches!(
+            Host::with_root(d.path()).find_cgroup2(),
+            Err(Error::NoCgroup2Mount { v1: false, .. })
+        ));
     }
 
     #[test]
     fn find_cgroup2_unescapes_mount_point() {
-        let d = fixture(&[("proc/self/mountinfo", "3 1 0:4 / /mnt/cg\\040two rw - cgroup2 none rw\n")]);
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "3 1 0:4 / /mnt/cg\\040two rw - cgroup2 none rw\n",
+        )]);
         let m = Host::with_root(d.path()).find_cgroup2().unwrap();
         assert_eq!(m.mount_point, PathBuf::from("/mnt/cg two"));
     }

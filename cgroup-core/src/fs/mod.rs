@@ -131,10 +131,13 @@ pub fn subdirs(dir: &mut Dir) -> Result<Vec<Box<[u8]>>, Errno> {
     if !unknown.is_empty() {
         let fd = dir.as_fd();
         for name in unknown {
-            let Ok(c) = std::ffi::CString::new(name.to_vec()) else { continue };
-            let is_dir = nix::sys::stat::fstatat(fd, c.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
-                .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
-                .unwrap_or(false);
+            let Ok(c) = std::ffi::CString::new(name.to_vec()) else {
+                continue;
+            };
+            let is_dir =
+                nix::sys::stat::fstatat(fd, c.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+                    .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
+                    .unwrap_or(false);
             if is_dir {
                 out.push(name);
             }

@@ -191,7 +191,11 @@ impl<'a> Iterator for Pairs<'a> {
         self.rest = &rest[end..];
         Some(match memchr::memchr(b'=', pair) {
             Some(i) => Ok((&pair[..i], &pair[i + 1..])),
-            None => Err(ParseError::new(self.line, ParseErrorKind::MissingField, pair)),
+            None => Err(ParseError::new(
+                self.line,
+                ParseErrorKind::MissingField,
+                pair,
+            )),
         })
     }
 }
@@ -212,7 +216,11 @@ impl Centi {
             return Err(ParseError::new(line, ParseErrorKind::InvalidNumber, v));
         }
         let i = parse_u64(int, line, v)?;
-        let mut f = if frac.is_empty() { 0 } else { parse_u64(frac, line, v)? };
+        let mut f = if frac.is_empty() {
+            0
+        } else {
+            parse_u64(frac, line, v)?
+        };
         if frac.len() == 1 {
             f *= 10;
         }
@@ -286,17 +294,32 @@ mod tests {
         type Want = Vec<Result<(&'static str, u64), (u32, ParseErrorKind)>>;
         let cases: &[(&[u8], Want)] = &[
             (b"", vec![]),
-            (b"usage_usec 8364911\nuser_usec 5263125\n", vec![Ok(("usage_usec", 8364911)), Ok(("user_usec", 5263125))]),
+            (
+                b"usage_usec 8364911\nuser_usec 5263125\n",
+                vec![Ok(("usage_usec", 8364911)), Ok(("user_usec", 5263125))],
+            ),
             (b"anon 0", vec![Ok(("anon", 0))]),
             (b"\nfuture_key 1\n\n", vec![Ok(("future_key", 1))]),
-            (b"a 1\nbroken\nb 2\n", vec![Ok(("a", 1)), Err((2, ParseErrorKind::MissingField)), Ok(("b", 2))]),
+            (
+                b"a 1\nbroken\nb 2\n",
+                vec![
+                    Ok(("a", 1)),
+                    Err((2, ParseErrorKind::MissingField)),
+                    Ok(("b", 2)),
+                ],
+            ),
             (b"a max\n", vec![Err((1, ParseErrorKind::InvalidNumber))]),
-            (b"a 99999999999999999999\n", vec![Err((1, ParseErrorKind::Overflow))]),
+            (
+                b"a 99999999999999999999\n",
+                vec![Err((1, ParseErrorKind::Overflow))],
+            ),
             (b"a 1 2\n", vec![Err((1, ParseErrorKind::MissingField))]),
             (b"\xff 1\n", vec![Err((1, ParseErrorKind::InvalidUtf8))]),
         ];
         for (input, want) in cases {
-            let got: Want = flat_keyed(input).map(|r| r.map_err(|e| (e.line, e.kind))).collect();
+            let got: Want = flat_keyed(input)
+                .map(|r| r.map_err(|e| (e.line, e.kind)))
+                .collect();
             assert_eq!(&got, want, "{input:?}");
         }
     }
@@ -305,14 +328,26 @@ mod tests {
     fn cgroup_events_and_stat() {
         assert_eq!(
             cgroup_events(b"populated 1\nfrozen 0\n"),
-            Ok(CgroupEvents { populated: Some(true), frozen: Some(false) })
+            Ok(CgroupEvents {
+                populated: Some(true),
+                frozen: Some(false)
+            })
         );
-        assert_eq!(cgroup_events(b"populated 0"), Ok(CgroupEvents { populated: Some(false), frozen: None }));
+        assert_eq!(
+            cgroup_events(b"populated 0"),
+            Ok(CgroupEvents {
+                populated: Some(false),
+                frozen: None
+            })
+        );
         assert_eq!(cgroup_events(b""), Ok(CgroupEvents::default()));
         assert!(cgroup_events(b"populated yes\n").is_err());
         assert_eq!(
             cgroup_stat(b"nr_descendants 12\nnr_dying_descendants 0\nnr_subsys_cpu 3\n"),
-            Ok(CgroupStat { nr_descendants: Some(12), nr_dying_descendants: Some(0) })
+            Ok(CgroupStat {
+                nr_descendants: Some(12),
+                nr_dying_descendants: Some(0)
+            })
         );
     }
 
@@ -329,8 +364,15 @@ mod tests {
         assert_eq!(lines[2].key, b"(unknown)");
         assert_eq!(lines[3].get_u64("rbytes"), Some(Ok(1)));
         assert_eq!(lines[3].get_u64("dios"), None);
-        let bad: Vec<_> = nested_keyed(b"8:0 rbytes\n").next().unwrap().pairs().collect();
-        assert_eq!(bad[0].map_err(|e| e.kind), Err(ParseErrorKind::MissingField));
+        let bad: Vec<_> = nested_keyed(b"8:0 rbytes\n")
+            .next()
+            .unwrap()
+            .pairs()
+            .collect();
+        assert_eq!(
+            bad[0].map_err(|e| e.kind),
+            Err(ParseErrorKind::MissingField)
+        );
         assert_eq!(nested_keyed(b"").count(), 0);
     }
 
@@ -338,9 +380,17 @@ mod tests {
     fn pressure_table() {
         let p = pressure(b"some avg10=1.25 avg60=0.5 avg300=10 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0").unwrap();
         let some = p.some.unwrap();
-        assert_eq!((some.avg10, some.avg60, some.avg300, some.total), (Centi(125), Centi(50), Centi(1000), 123));
+        assert_eq!(
+            (some.avg10, some.avg60, some.avg300, some.total),
+            (Centi(125), Centi(50), Centi(1000), 123)
+        );
         assert_eq!(p.full.unwrap().total, 0);
-        assert_eq!(pressure(b"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n").unwrap().full, None);
+        assert_eq!(
+            pressure(b"some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+                .unwrap()
+                .full,
+            None
+        );
         assert_eq!(pressure(b"").unwrap(), Pressure::default());
         assert!(pressure(b"some avg10=0.001\n").is_err());
         assert!(pressure(b"some avg10=x\n").is_err());

@@ -95,7 +95,9 @@ impl KnownController {
 
     /// Looks a name up.
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str().as_bytes() == name)
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().as_bytes() == name)
     }
 }
 
@@ -115,9 +117,7 @@ pub enum Controller<'a> {
 /// cpuset cpu io memory hugetlb pids rdma misc
 /// ```
 pub fn controllers(input: &[u8]) -> Controllers<'_> {
-    Controllers {
-        rest: trim(input),
-    }
+    Controllers { rest: trim(input) }
 }
 
 /// Iterator returned by [`controllers`].
@@ -193,7 +193,9 @@ impl ControllerSet {
 
     /// The controllers in kernel order.
     pub fn iter(self) -> impl Iterator<Item = KnownController> {
-        KnownController::ALL.into_iter().filter(move |c| self.contains(*c))
+        KnownController::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 
     /// Controllers in `self` and not in `other`.
@@ -229,12 +231,17 @@ mod tests {
             (b"1\n2", vec![Ok(1), Ok(2)]),
             (b"0\n0\n5\n", vec![Ok(0), Ok(0), Ok(5)]),
             (b"3\n3\n", vec![Ok(3), Ok(3)]),
-            (b"1\nx\n2\n", vec![Ok(1), Err((2, ParseErrorKind::InvalidNumber)), Ok(2)]),
+            (
+                b"1\nx\n2\n",
+                vec![Ok(1), Err((2, ParseErrorKind::InvalidNumber)), Ok(2)],
+            ),
             (b"4294967296\n", vec![Err((1, ParseErrorKind::Overflow))]),
             (b" 7 \n", vec![Ok(7)]),
         ];
         for (input, want) in cases {
-            let got: Want = pids(input).map(|r| r.map_err(|e| (e.line, e.kind))).collect();
+            let got: Want = pids(input)
+                .map(|r| r.map_err(|e| (e.line, e.kind)))
+                .collect();
             assert_eq!(&got, want, "{input:?}");
         }
     }
@@ -245,18 +252,29 @@ mod tests {
         let got: Vec<_> = controllers(b"cpuset cpu io memory hugetlb pids rdma misc\n").collect();
         assert_eq!(
             got,
-            [Cpuset, Cpu, Io, Memory, Hugetlb, Pids, Rdma, Misc].map(Controller::Known).to_vec()
+            [Cpuset, Cpu, Io, Memory, Hugetlb, Pids, Rdma, Misc]
+                .map(Controller::Known)
+                .to_vec()
         );
         assert_eq!(controllers(b"").count(), 0);
         assert_eq!(controllers(b"\n").count(), 0);
         let got: Vec<_> = controllers(b"memory  frobnicate pids").collect();
         assert_eq!(
             got,
-            vec![Controller::Known(Memory), Controller::Other(b"frobnicate"), Controller::Known(Pids)]
+            vec![
+                Controller::Known(Memory),
+                Controller::Other(b"frobnicate"),
+                Controller::Known(Pids)
+            ]
         );
         let set = ControllerSet::parse(b"pids memory\n");
         assert_eq!(set.to_string(), "memory pids");
         assert!(set.contains(Memory) && !set.contains(Cpu));
-        assert_eq!(ControllerSet::parse(b"cpu memory pids").difference(set).to_string(), "cpu");
+        assert_eq!(
+            ControllerSet::parse(b"cpu memory pids")
+                .difference(set)
+                .to_string(),
+            "cpu"
+        );
     }
 }

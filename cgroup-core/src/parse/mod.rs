@@ -17,14 +17,14 @@ mod proc;
 mod value;
 
 pub use keyed::{
-    cgroup_events, cgroup_stat, flat_keyed, nested_keyed, pressure, CgroupEvents, CgroupStat,
-    Centi, FlatKeyed, NestedKeyed, NestedLine, Pairs, Pressure, PressureLine,
+    cgroup_events, cgroup_stat, flat_keyed, nested_keyed, pressure, Centi, CgroupEvents,
+    CgroupStat, FlatKeyed, NestedKeyed, NestedLine, Pairs, Pressure, PressureLine,
 };
 pub use list::{controllers, pids, Controller, ControllerSet, Controllers, KnownController, Pids};
 pub use mountinfo::{mountinfo, unescape_mount_path, MountInfo, MountInfoEntry, MountOptions};
 pub use proc::{
-    cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status, Cmdline, IdMap, IdMapRange, NsLink,
-    NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines, Status,
+    cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status, Cmdline, IdMap,
+    IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines, Status,
 };
 pub use value::{cgroup_type, cpu_max, limit, u64_value, CgroupType, CpuMax, Limit};
 
@@ -85,13 +85,21 @@ pub(crate) fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
 #[inline]
 pub(crate) fn parse_u64(field: &[u8], line: u32, excerpt: &[u8]) -> Result<u64, ParseError> {
     if field.is_empty() {
-        return Err(ParseError::new(line, ParseErrorKind::InvalidNumber, excerpt));
+        return Err(ParseError::new(
+            line,
+            ParseErrorKind::InvalidNumber,
+            excerpt,
+        ));
     }
     let mut n: u64 = 0;
     for &b in field {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
-            return Err(ParseError::new(line, ParseErrorKind::InvalidNumber, excerpt));
+            return Err(ParseError::new(
+                line,
+                ParseErrorKind::InvalidNumber,
+                excerpt,
+            ));
         }
         n = n
             .checked_mul(10)
@@ -110,8 +118,13 @@ pub(crate) fn parse_u32(field: &[u8], line: u32, excerpt: &[u8]) -> Result<u32, 
 
 /// `bytes` as `&str` when they are ASCII-clean UTF-8 (kernel keys are).
 #[inline]
-pub(crate) fn key_str<'a>(bytes: &'a [u8], line: u32, excerpt: &[u8]) -> Result<&'a str, ParseError> {
-    std::str::from_utf8(bytes).map_err(|_| ParseError::new(line, ParseErrorKind::InvalidUtf8, excerpt))
+pub(crate) fn key_str<'a>(
+    bytes: &'a [u8],
+    line: u32,
+    excerpt: &[u8],
+) -> Result<&'a str, ParseError> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| ParseError::new(line, ParseErrorKind::InvalidUtf8, excerpt))
 }
 
 #[cfg(test)]
@@ -142,8 +155,15 @@ mod tests {
             (b"max", Err(ParseErrorKind::InvalidNumber)),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_u64(input, 1, input).map_err(|e| e.kind), *want, "{input:?}");
+            assert_eq!(
+                parse_u64(input, 1, input).map_err(|e| e.kind),
+                *want,
+                "{input:?}"
+            );
         }
-        assert_eq!(parse_u32(b"4294967296", 1, b"").map_err(|e| e.kind), Err(ParseErrorKind::Overflow));
+        assert_eq!(
+            parse_u32(b"4294967296", 1, b"").map_err(|e| e.kind),
+            Err(ParseErrorKind::Overflow)
+        );
     }
 }

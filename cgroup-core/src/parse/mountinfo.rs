@@ -189,7 +189,13 @@ mod tests {
 
     #[test]
     fn mountinfo_garbage_is_an_error_with_line() {
-        let bad: &[&[u8]] = &[b"x", b"1 2 3 / /mnt rw", b"1 2 3 / /mnt rw - ext4", b"a 2 3 / /m rw - e s o", b"1 2 3 / /m rw shared:1"];
+        let bad: &[&[u8]] = &[
+            b"x",
+            b"1 2 3 / /mnt rw",
+            b"1 2 3 / /mnt rw - ext4",
+            b"a 2 3 / /m rw - e s o",
+            b"1 2 3 / /m rw shared:1",
+        ];
         for input in bad {
             assert!(mountinfo(input).next().unwrap().is_err(), "{input:?}");
         }

@@ -161,14 +161,15 @@ impl<'a> NsPids<'a> {
     }
 }
 
-/// The fields of `/proc/<pid>/status` that cgtree uses.
+/// The fields of `/proc/<pid>/status` that cgtree uses (the kernel separates key and
+/// values with tabs, shown as spaces here).
 ///
 /// ```text
-/// Name:	nginx
-/// PPid:	75102
-/// Uid:	100100	100100	100100	100100
-/// Gid:	100100	100100	100100	100100
-/// NSpid:	75131	31
+/// Name:    nginx
+/// PPid:    75102
+/// Uid:    100100    100100    100100    100100
+/// Gid:    100100    100100    100100    100100
+/// NSpid:    75131    31
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Status<'a> {
@@ -341,7 +342,8 @@ mod tests {
 
     #[test]
     fn proc_pid_cgroup_table() {
-        let cases: &[(&[u8], Result<(Option<&[u8]>, bool, u32), ParseErrorKind>)] = &[
+        type Want = Result<(Option<&'static [u8]>, bool, u32), ParseErrorKind>;
+        let cases: &[(&[u8], Want)] = &[
             (b"0::/user.slice/user-1000.slice/session-2.scope\n", Ok((Some(b"/user.slice/user-1000.slice/session-2.scope"), false, 0))),
             (b"0::/\n", Ok((Some(b"/"), false, 0))),
             (b"", Ok((None, false, 0))),
@@ -358,7 +360,9 @@ mod tests {
             (b"99999999999::/\n", Err(ParseErrorKind::Overflow)),
         ];
         for (input, want) in cases {
-            let got = proc_pid_cgroup(input).map(|p| (p.unified, p.deleted, p.v1_lines)).map_err(|e| e.kind);
+            let got = proc_pid_cgroup(input)
+                .map(|p| (p.unified, p.deleted, p.v1_lines))
+                .map_err(|e| e.kind);
             assert_eq!(&got, want, "{input:?}");
         }
         let err = proc_pid_cgroup(b"0::/\nbad line\n").unwrap_err();
@@ -372,7 +376,10 @@ mod tests {
             (b"/sbin/init\0", &[b"/sbin/init"]),
             (b"/usr/bin/podman", &[b"/usr/bin/podman"]),
             (b"a\0\0b\0", &[b"a", b"", b"b"]),
-            (b"nginx: master process nginx -g daemon off;", &[b"nginx: master process nginx -g daemon off;"]),
+            (
+                b"nginx: master process nginx -g daemon off;",
+                &[b"nginx: master process nginx -g daemon off;"],
+            ),
             (b"\0", &[b""]),
             (b"\0\0", &[b"", b""]),
         ];
@@ -398,15 +405,30 @@ mod tests {
         assert_eq!(st.uid, Some([100100; 4]));
         assert_eq!(st.gid, Some([100101; 4]));
         let ns = st.nspid.unwrap();
-        assert_eq!(ns.iter().collect::<Result<Vec<_>, _>>(), Ok(vec![75131, 31]));
+        assert_eq!(
+            ns.iter().collect::<Result<Vec<_>, _>>(),
+            Ok(vec![75131, 31])
+        );
         assert_eq!(ns.innermost(), Some(Ok(31)));
         assert_eq!(ns.depth(), 2);
         assert_eq!(status(b""), Ok(Status::default()));
-        assert_eq!(status(b"Name:\tmy proc: x\n").unwrap().name, Some(&b"my proc: x"[..]));
+        assert_eq!(
+            status(b"Name:\tmy proc: x\n").unwrap().name,
+            Some(&b"my proc: x"[..])
+        );
         assert_eq!(status(b"Name:\tx").unwrap().name, Some(&b"x"[..]));
-        assert_eq!(status(b"Uid:\t1\t2\n").map_err(|e| (e.line, e.kind)), Err((1, ParseErrorKind::MissingField)));
-        assert_eq!(status(b"Name:\tx\nPPid:\tq\n").map_err(|e| (e.line, e.kind)), Err((2, ParseErrorKind::InvalidNumber)));
-        assert_eq!(status(b"NSpid:\t1\t99999999999\n").map_err(|e| e.kind), Err(ParseErrorKind::Overflow));
+        assert_eq!(
+            status(b"Uid:\t1\t2\n").map_err(|e| (e.line, e.kind)),
+            Err((1, ParseErrorKind::MissingField))
+        );
+        assert_eq!(
+            status(b"Name:\tx\nPPid:\tq\n").map_err(|e| (e.line, e.kind)),
+            Err((2, ParseErrorKind::InvalidNumber))
+        );
+        assert_eq!(
+            status(b"NSpid:\t1\t99999999999\n").map_err(|e| e.kind),
+            Err(ParseErrorKind::Overflow)
+        );
         assert!(status(b"\xff\xfe garbage without colon\n").is_ok());
     }
 
@@ -415,8 +437,14 @@ mod tests {
         type Want = Vec<Result<(u32, u32, u32), ParseErrorKind>>;
         let cases: &[(&[u8], Want)] = &[
             (b"", vec![]),
-            (b"         0          0 4294967295\n", vec![Ok((0, 0, u32::MAX))]),
-            (b"         0       1000          1\n         1     100000      65536\n", vec![Ok((0, 1000, 1)), Ok((1, 100000, 65536))]),
+            (
+                b"         0          0 4294967295\n",
+                vec![Ok((0, 0, u32::MAX))],
+            ),
+            (
+                b"         0       1000          1\n         1     100000      65536\n",
+                vec![Ok((0, 1000, 1)), Ok((1, 100000, 65536))],
+            ),
             (b"0 1000 1", vec![Ok((0, 1000, 1))]),
             (b"1 0 4294967295\n", vec![Ok((1, 0, u32::MAX))]),
             (b"2 0 4294967295\n", vec![Err(ParseErrorKind::OutOfRange)]),
@@ -426,26 +454,57 @@ mod tests {
             (b"a b c\n", vec![Err(ParseErrorKind::InvalidNumber)]),
         ];
         for (input, want) in cases {
-            let got: Want = id_map(input).map(|r| r.map(|m| (m.inside, m.outside, m.count)).map_err(|e| e.kind)).collect();
+            let got: Want = id_map(input)
+                .map(|r| {
+                    r.map(|m| (m.inside, m.outside, m.count))
+                        .map_err(|e| e.kind)
+                })
+                .collect();
             assert_eq!(&got, want, "{input:?}");
         }
-        let r = IdMapRange { inside: 1, outside: 100000, count: 65536 };
+        let r = IdMapRange {
+            inside: 1,
+            outside: 100000,
+            count: 65536,
+        };
         assert_eq!(r.to_outside(101), Some(100100));
         assert_eq!(r.to_outside(0), None);
         assert_eq!(r.to_outside(65536), Some(165535));
         assert_eq!(r.to_outside(65537), None);
         assert_eq!(r.to_inside(100100), Some(101));
         assert_eq!(r.to_inside(99999), None);
-        let full = IdMapRange { inside: 0, outside: 0, count: u32::MAX };
+        let full = IdMapRange {
+            inside: 0,
+            outside: 0,
+            count: u32::MAX,
+        };
         assert_eq!(full.to_outside(u32::MAX - 1), Some(u32::MAX - 1));
         assert_eq!(full.to_outside(u32::MAX), None);
     }
 
     #[test]
     fn ns_link_table() {
-        assert_eq!(ns_link(b"user:[4026532263]"), Ok(NsLink { kind: "user", inode: 4026532263 }));
-        assert_eq!(ns_link(b"pid_for_children:[4026531836]\n").map(|l| l.kind), Ok("pid_for_children"));
-        for bad in [&b""[..], b"user", b"user:4026532263", b"user:[x]", b":[1]", b"User:[1]", b"user:[1", b"user:[99999999999999999999]"] {
+        assert_eq!(
+            ns_link(b"user:[4026532263]"),
+            Ok(NsLink {
+                kind: "user",
+                inode: 4026532263
+            })
+        );
+        assert_eq!(
+            ns_link(b"pid_for_children:[4026531836]\n").map(|l| l.kind),
+            Ok("pid_for_children")
+        );
+        for bad in [
+            &b""[..],
+            b"user",
+            b"user:4026532263",
+            b"user:[x]",
+            b":[1]",
+            b"User:[1]",
+            b"user:[1",
+            b"user:[99999999999999999999]",
+        ] {
             assert!(ns_link(bad).is_err(), "{bad:?}");
         }
     }

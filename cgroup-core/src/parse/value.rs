@@ -199,15 +199,33 @@ mod tests {
     #[test]
     fn u64_value_table() {
         assert_eq!(u64_value(b"42\n"), Ok(42));
-        assert_eq!(u64_value(b"").map_err(|e| e.kind), Err(ParseErrorKind::Empty));
-        assert_eq!(u64_value(b"4x").map_err(|e| e.kind), Err(ParseErrorKind::InvalidNumber));
+        assert_eq!(
+            u64_value(b"").map_err(|e| e.kind),
+            Err(ParseErrorKind::Empty)
+        );
+        assert_eq!(
+            u64_value(b"4x").map_err(|e| e.kind),
+            Err(ParseErrorKind::InvalidNumber)
+        );
     }
 
     #[test]
     fn cpu_max_table() {
         let cases: &[(&[u8], Result<CpuMax, ParseErrorKind>)] = &[
-            (b"max 100000\n", Ok(CpuMax { quota: Limit::Max, period: 100000 })),
-            (b"50000 100000", Ok(CpuMax { quota: Limit::Value(50000), period: 100000 })),
+            (
+                b"max 100000\n",
+                Ok(CpuMax {
+                    quota: Limit::Max,
+                    period: 100000,
+                }),
+            ),
+            (
+                b"50000 100000",
+                Ok(CpuMax {
+                    quota: Limit::Value(50000),
+                    period: 100000,
+                }),
+            ),
             (b"max\n", Err(ParseErrorKind::MissingField)),
             (b"", Err(ParseErrorKind::Empty)),
             (b"max 1 2", Err(ParseErrorKind::UnknownValue)),

@@ -21,7 +21,10 @@ impl Serialize for Bytes<'_> {
             Ok(text) => s.serialize_str(text),
             Err(_) => {
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("bytes", &base64::engine::general_purpose::STANDARD.encode(self.0))?;
+                m.serialize_entry(
+                    "bytes",
+                    &base64::engine::general_purpose::STANDARD.encode(self.0),
+                )?;
                 m.end()
             }
         }
@@ -86,16 +89,23 @@ impl Serialize for NodeJson<'_> {
         m.serialize_entry("path", &Bytes(&self.tree.path(self.id)))?;
         m.serialize_entry("type", &n.cgroup_type)?;
         m.serialize_entry("controllers", &n.controllers.as_ref().map(Controllers))?;
-        m.serialize_entry("subtree_control", &n.subtree_control.as_ref().map(Controllers))?;
+        m.serialize_entry(
+            "subtree_control",
+            &n.subtree_control.as_ref().map(Controllers),
+        )?;
         m.serialize_entry("populated", &n.populated)?;
         m.serialize_entry(
             "processes",
-            &n.processes.as_ref().map(|ps| ps.iter().map(ProcessJson).collect::<Vec<_>>()),
+            &n.processes
+                .as_ref()
+                .map(|ps| ps.iter().map(ProcessJson).collect::<Vec<_>>()),
         )?;
         m.serialize_entry("foreign_pids", &n.foreign_pids)?;
         m.serialize_entry(
             "threads",
-            &n.threads.as_ref().map(|ts| ts.iter().map(ThreadJson).collect::<Vec<_>>()),
+            &n.threads
+                .as_ref()
+                .map(|ts| ts.iter().map(ThreadJson).collect::<Vec<_>>()),
         )?;
         m.serialize_entry("truncated", &n.truncated)?;
         m.serialize_entry("errors", &Errors(n))?;
@@ -103,7 +113,10 @@ impl Serialize for NodeJson<'_> {
             "children",
             &n.children
                 .iter()
-                .map(|&id| NodeJson { tree: self.tree, id })
+                .map(|&id| NodeJson {
+                    tree: self.tree,
+                    id,
+                })
                 .collect::<Vec<_>>(),
         )?;
         m.end()

@@ -125,7 +125,9 @@ impl fmt::Display for NodeError {
         match &self.kind {
             NodeErrorKind::PermissionDenied => f.write_str("permission denied"),
             NodeErrorKind::Io(errno) => write!(f, "{}", std::io::Error::from_raw_os_error(*errno)),
-            NodeErrorKind::TooLarge => write!(f, "larger than {} bytes, not read", fs::MAX_KERNEL_FILE),
+            NodeErrorKind::TooLarge => {
+                write!(f, "larger than {} bytes, not read", fs::MAX_KERNEL_FILE)
+            }
             NodeErrorKind::Parse(e) => write!(f, "{e}"),
         }
     }
@@ -369,9 +371,12 @@ impl TreeBuilder {
         let start = normalize_start(&self.start)?;
         let mount_fd = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
         if self.verify_fs.unwrap_or(self.host.is_live()) {
-            let st = nix::sys::statfs::fstatfs(&mount_fd).map_err(|e| fs::errno_error(&mount.dir, e))?;
+            let st =
+                nix::sys::statfs::fstatfs(&mount_fd).map_err(|e| fs::errno_error(&mount.dir, e))?;
             if st.filesystem_type() != nix::sys::statfs::CGROUP2_SUPER_MAGIC {
-                return Err(Error::NotCgroup2 { path: mount.dir.clone() });
+                return Err(Error::NotCgroup2 {
+                    path: mount.dir.clone(),
+                });
             }
         }
         let root_fd = if start == "/" {
@@ -416,7 +421,13 @@ impl TreeBuilder {
         })
     }
 
-    fn read_processes(&self, node: &mut Node, proc_fd: BorrowedFd<'_>, proc_dir: &Path, scratch: &mut Scratch) {
+    fn read_processes(
+        &self,
+        node: &mut Node,
+        proc_fd: BorrowedFd<'_>,
+        proc_dir: &Path,
+        scratch: &mut Scratch,
+    ) {
         let mut name = PidPath::default();
         if let Some(procs) = node.processes.as_mut() {
             procs.retain_mut(|p| {
@@ -439,21 +450,24 @@ impl TreeBuilder {
                     // procfs serves here: the stat line is parsed only for the few
                     // processes without a cmdline (kernel threads and odd cases), off the
                     // hot path, and its parser handles comm with spaces and parentheses.
-                    p.kernel_thread = procfs::process::Process::new_with_root(proc_dir.join(p.pid.to_string()))
-                        .and_then(|pr| pr.stat())
-                        .map(|st| st.flags & PF_KTHREAD != 0)
-                        .unwrap_or(false);
+                    p.kernel_thread =
+                        procfs::process::Process::new_with_root(proc_dir.join(p.pid.to_string()))
+                            .and_then(|pr| pr.stat())
+                            .map(|st| st.flags & PF_KTHREAD != 0)
+                            .unwrap_or(false);
                 }
                 self.kernel_threads || !p.kernel_thread
             });
         }
         if let Some(threads) = node.threads.as_mut() {
-            threads.retain_mut(|t| match fs::read_file(proc_fd, name.file(t.tid, "comm"), scratch) {
-                Ok(b) => {
-                    t.comm = Some(parse::comm(b).into());
-                    true
+            threads.retain_mut(|t| {
+                match fs::read_file(proc_fd, name.file(t.tid, "comm"), scratch) {
+                    Ok(b) => {
+                        t.comm = Some(parse::comm(b).into());
+                        true
+                    }
+                    Err(e) => !errno_is_vanished(e as i32),
                 }
-                Err(e) => !errno_is_vanished(e as i32),
             });
         }
     }
@@ -529,7 +543,10 @@ impl Walk<'_> {
     fn file_path(&self, file: &CStr) -> PathBuf {
         use std::os::unix::ffi::OsStrExt;
         let rel = std::ffi::OsStr::from_bytes(self.path.strip_prefix(b"/").unwrap_or(&self.path));
-        self.mount.dir.join(rel).join(std::ffi::OsStr::from_bytes(file.to_bytes()))
+        self.mount
+            .dir
+            .join(rel)
+            .join(std::ffi::OsStr::from_bytes(file.to_bytes()))
     }
 
     /// Records a read error on the node unless it only means "absent" (vanished, missing,
@@ -537,17 +554,28 @@ impl Walk<'_> {
     fn io_error(&mut self, file: &CStr, id: NodeId, e: Errno) -> Errno {
         if !(errno_is_vanished(e as i32) || errno_is_unsupported(e as i32)) {
             let path = self.file_path(file);
-            self.nodes[id].errors.push(NodeError { path, kind: NodeErrorKind::from_errno(e) });
+            self.nodes[id].errors.push(NodeError {
+                path,
+                kind: NodeErrorKind::from_errno(e),
+            });
         }
         e
     }
 
     fn parse_error(&mut self, file: &CStr, id: NodeId, e: ParseError) {
         let path = self.file_path(file);
-        self.nodes[id].errors.push(NodeError { path, kind: NodeErrorKind::Parse(e) });
+        self.nodes[id].errors.push(NodeError {
+            path,
+            kind: NodeErrorKind::Parse(e),
+        });
     }
 
-    fn controllers(&mut self, dir: BorrowedFd<'_>, file: &CStr, id: NodeId) -> Option<ControllerList> {
+    fn controllers(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        file: &CStr,
+        id: NodeId,
+    ) -> Option<ControllerList> {
         match fs::read_file(dir, file, &mut self.scratch).map(ControllerList::parse) {
             Ok(list) => Some(list),
             Err(e) => {
@@ -563,7 +591,9 @@ impl Walk<'_> {
         let is_hierarchy_root = self.path == b"/";
         let depth = self.nodes[id].depth;
         if !is_hierarchy_root {
-            match fs::read_file(fd.as_fd(), c"cgroup.type", &mut self.scratch).map(parse::cgroup_type) {
+            match fs::read_file(fd.as_fd(), c"cgroup.type", &mut self.scratch)
+                .map(parse::cgroup_type)
+            {
                 Ok(Ok(t)) => self.nodes[id].cgroup_type = Some(t),
                 Ok(Err(e)) => self.parse_error(c"cgroup.type", id, e),
                 Err(e) => {
@@ -572,7 +602,8 @@ impl Walk<'_> {
             }
         }
         self.nodes[id].controllers = self.controllers(fd.as_fd(), c"cgroup.controllers", id);
-        self.nodes[id].subtree_control = self.controllers(fd.as_fd(), c"cgroup.subtree_control", id);
+        self.nodes[id].subtree_control =
+            self.controllers(fd.as_fd(), c"cgroup.subtree_control", id);
         let mut own = false;
         let mut own_known = false;
         // A threaded cgroup's cgroup.procs cannot be read (EOPNOTSUPP): its processes are
@@ -587,7 +618,12 @@ impl Walk<'_> {
                     node.foreign_pids = foreign;
                     node.processes = Some(
                         pids.into_iter()
-                            .map(|pid| Process { pid, cmdline: Box::default(), comm: None, kernel_thread: false })
+                            .map(|pid| Process {
+                                pid,
+                                cmdline: Box::default(),
+                                comm: None,
+                                kernel_thread: false,
+                            })
                             .collect(),
                     );
                     if let Some(e) = first_err {
@@ -613,7 +649,11 @@ impl Walk<'_> {
                         tids.retain(|t| procs.binary_search_by_key(t, |p| p.pid).is_err());
                     }
                     own |= !tids.is_empty();
-                    node.threads = Some(tids.into_iter().map(|tid| Thread { tid, comm: None }).collect());
+                    node.threads = Some(
+                        tids.into_iter()
+                            .map(|tid| Thread { tid, comm: None })
+                            .collect(),
+                    );
                 }
                 Err(e) => {
                     self.io_error(c"cgroup.threads", id, e);
@@ -682,14 +722,23 @@ impl Walk<'_> {
     }
 
     /// Decides `populated` and whether the node is kept.
-    fn finish(&mut self, id: NodeId, own: bool, own_known: bool, dir: Option<&Dir>, any_child: bool) -> bool {
+    fn finish(
+        &mut self,
+        id: NodeId,
+        own: bool,
+        own_known: bool,
+        dir: Option<&Dir>,
+        any_child: bool,
+    ) -> bool {
         let is_root = id == 0;
         let mut populated = if own || any_child { Some(true) } else { None };
         let truncated = self.nodes[id].truncated;
         let need_events = populated.is_none() && !is_root && (!own_known || truncated);
         if need_events {
             if let Some(dir) = dir {
-                match fs::read_file(dir.as_fd(), c"cgroup.events", &mut self.scratch).map(parse::cgroup_events) {
+                match fs::read_file(dir.as_fd(), c"cgroup.events", &mut self.scratch)
+                    .map(parse::cgroup_events)
+                {
                     Ok(Ok(ev)) => populated = ev.populated,
                     Ok(Err(e)) => self.parse_error(c"cgroup.events", id, e),
                     Err(e) => {
