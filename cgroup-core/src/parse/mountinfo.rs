@@ -1,4 +1,9 @@
 //! `/proc/<pid>/mountinfo` (proc(5)): where cgroup2 is mounted and with which options.
+//!
+//! Why not procfs's `MountInfos`: it builds owned `String`s and a `HashMap` of options for
+//! every mount of the host, and it only reads through its own `/proc` handle. cgtree needs
+//! one line (the cgroup2 mount) from a mountinfo under any host root, so it scans the
+//! bytes and keeps borrowed fields.
 
 use super::{parse_u32, Lines};
 use crate::error::{ParseError, ParseErrorKind};

@@ -1,5 +1,11 @@
 //! `/proc/<pid>` files: `cgroup`, `cmdline`, `comm`, `status`, `uid_map`/`gid_map`, and
 //! the targets of the `ns/*` links (proc(5), user_namespaces(7)).
+//!
+//! Why not the procfs crate here: these files are read once per process shown, which is
+//! where a walk spends its time; procfs's `Status` fills ~50 owned fields and its
+//! `ProcessCGroups` owns a `String` per line. These parsers borrow from the read buffer and
+//! pick only the fields cgtree uses. procfs is used where it costs nothing on that path
+//! (see `tree`: the `stat` flags of the few processes without a command line).
 
 use super::{fields, parse_u32, parse_u64, trim, Lines};
 use crate::error::{ParseError, ParseErrorKind};
