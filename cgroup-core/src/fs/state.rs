@@ -1,0 +1,198 @@
+//! Reading runtime state that a container controls (bundles, hostnames, storage files):
+//! untrusted, so every read is confined to a root directory, bounded, and refuses
+//! anything but a regular file.
+//!
+//! Paths are resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` relative to
+//! the root's fd: a symlink inside a container's root resolves inside that root, never
+//! to the host's files. Where `openat2` is missing (Linux < 5.6, or filtered), each
+//! component is opened with `O_NOFOLLOW`, so a symlink is refused outright. Files are
+//! opened with `O_NONBLOCK` and checked with `fstat` before reading, so a FIFO never
+//! blocks and a 2 GiB file is refused by its size, not read.
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{fstat, Mode, SFlag};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path};
+
+/// Largest runtime-state file read (a podman `containers.json` of a few thousand
+/// containers fits easily); larger ones are refused.
+pub const MAX_STATE_FILE: u64 = 16 << 20;
+
+/// Most entries listed from one runtime-state directory.
+pub const MAX_DIR_ENTRIES: usize = 65_536;
+
+/// Why a state file was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateError {
+    /// A system call failed (ENOENT: absent; ELOOP/EXDEV: a symlink was refused).
+    Errno(Errno),
+    /// Not a regular file (a FIFO, a device, a directory).
+    NotRegular,
+    /// Larger than the limit (its size in bytes).
+    TooLarge(u64),
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::Errno(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e as i32)),
+            StateError::NotRegular => f.write_str("not a regular file, not read"),
+            StateError::TooLarge(n) => write!(f, "{n} bytes, larger than the {MAX_STATE_FILE}-byte limit, not read"),
+        }
+    }
+}
+
+impl StateError {
+    /// The file does not exist (the usual "no such runtime state here").
+    pub fn is_absent(&self) -> bool {
+        matches!(self, StateError::Errno(Errno::ENOENT | Errno::ENOTDIR | Errno::ESRCH))
+    }
+}
+
+fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+    let rel = rel.strip_prefix("/").unwrap_or(rel);
+    let how = nix::fcntl::OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(nix::fcntl::ResolveFlag::RESOLVE_IN_ROOT | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    match nix::fcntl::openat2(root, rel, how) {
+        Err(Errno::ENOSYS | Errno::EPERM) => open_components(root, rel, flags),
+        r => r,
+    }
+}
+
+/// Fallback: one component at a time, never following a symlink, never `..`.
+fn open_components(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+    let comps: Vec<_> = rel.components().collect();
+    let mut cur: Option<OwnedFd> = None;
+    for (i, c) in comps.iter().enumerate() {
+        let Component::Normal(name) = c else {
+            return Err(Errno::EXDEV);
+        };
+        let last = i + 1 == comps.len();
+        let f = if last {
+            flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+        } else {
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+        };
+        let dir = cur.as_ref().map_or(root, |d| d.as_fd());
+        cur = Some(openat(dir, *name, f, Mode::empty())?);
+    }
+    cur.ok_or(Errno::ENOENT)
+}
+
+/// Reads the regular file `rel` under `root` into `buf` (cleared first), refusing
+/// symlinks out of the root, non-regular files, and files over `limit` bytes.
+pub fn read_in_root(root: BorrowedFd<'_>, rel: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<(), StateError> {
+    buf.clear();
+    let fd = open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).map_err(StateError::Errno)?;
+    let st = fstat(&fd).map_err(StateError::Errno)?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+        return Err(StateError::NotRegular);
+    }
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    if size > limit {
+        return Err(StateError::TooLarge(size));
+    }
+    // The size may change under us: never read more than limit + 1 bytes.
+    let mut chunk = [0u8; 8192];
+    loop {
+        match nix::unistd::read(&fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() as u64 > limit {
+                    return Err(StateError::TooLarge(buf.len() as u64));
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(StateError::Errno(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Lists the entry names of the directory `rel` under `root` (at most
+/// [`MAX_DIR_ENTRIES`]), confined like [`read_in_root`].
+pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, StateError> {
+    let fd = open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(StateError::Errno)?;
+    let mut dir = nix::dir::Dir::from_fd(fd).map_err(StateError::Errno)?;
+    let mut out = Vec::new();
+    for e in dir.iter() {
+        let e = e.map_err(StateError::Errno)?;
+        let name = e.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if out.len() >= MAX_DIR_ENTRIES {
+            break;
+        }
+        out.push(name.to_vec());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Opens a directory that stands for a root (the host root, or `/proc/<pid>/root` of a
+/// container, which on a live host is the kernel's link to that process's root).
+pub fn open_root(path: &Path) -> Result<OwnedFd, Errno> {
+    super::open_dir_path(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn root() -> (tempfile::TempDir, OwnedFd) {
+        let d = tempfile::tempdir().unwrap();
+        let fd = open_root(&d.path().join(".")).unwrap();
+        (d, fd)
+    }
+
+    #[test]
+    fn reads_a_regular_file_and_lists_a_directory() {
+        let (d, fd) = root();
+        fs::create_dir_all(d.path().join("run/x")).unwrap();
+        fs::write(d.path().join("run/x/config.json"), b"{}").unwrap();
+        let mut buf = Vec::new();
+        read_in_root(fd.as_fd(), Path::new("/run/x/config.json"), 100, &mut buf).unwrap();
+        assert_eq!(buf, b"{}");
+        assert_eq!(list_in_root(fd.as_fd(), Path::new("run")).unwrap(), vec![b"x".to_vec()]);
+        let e = read_in_root(fd.as_fd(), Path::new("run/none"), 100, &mut buf).unwrap_err();
+        assert!(e.is_absent());
+    }
+
+    #[test]
+    fn symlink_to_a_host_file_resolves_inside_the_root() {
+        let (d, fd) = root();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), b"host secret").unwrap();
+        fs::create_dir_all(d.path().join("etc")).unwrap();
+        // Absolute and relative escapes both stay inside the root.
+        std::os::unix::fs::symlink(outside.path().join("secret"), d.path().join("etc/abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../../../../../etc/passwd", d.path().join("etc/rel")).unwrap();
+        let mut buf = Vec::new();
+        for link in ["etc/abs", "etc/rel"] {
+            let r = read_in_root(fd.as_fd(), Path::new(link), 1 << 20, &mut buf);
+            assert!(r.is_err(), "{link} must not be read: {:?}", String::from_utf8_lossy(&buf));
+            assert!(!buf.windows(6).any(|w| w == b"secret") && !buf.starts_with(b"root:"));
+        }
+        // The fallback walker refuses symlinks too.
+        assert!(open_components(fd.as_fd(), Path::new("etc/abs"), OFlag::O_RDONLY).is_err());
+        assert_eq!(open_components(fd.as_fd(), Path::new("../x"), OFlag::O_RDONLY).unwrap_err(), Errno::EXDEV);
+    }
+
+    #[test]
+    fn fifo_and_huge_sparse_file_are_refused_without_reading() {
+        let (d, fd) = root();
+        nix::unistd::mkfifo(&d.path().join("fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(read_in_root(fd.as_fd(), Path::new("fifo"), 100, &mut buf), Err(StateError::NotRegular));
+        let f = fs::File::create(d.path().join("big")).unwrap();
+        f.set_len(2 << 30).unwrap();
+        assert_eq!(read_in_root(fd.as_fd(), Path::new("big"), MAX_STATE_FILE, &mut buf), Err(StateError::TooLarge(2 << 30)));
+        assert!(buf.is_empty());
+        assert_eq!(read_in_root(fd.as_fd(), Path::new("."), 100, &mut buf), Err(StateError::NotRegular));
+    }
+}
