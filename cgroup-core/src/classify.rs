@@ -1,0 +1,545 @@
+//! What a cgroup is, from its path alone: pure, table-driven, nested to any depth.
+//!
+//! [`classify_path`] reads the raw path components from the hierarchy root down and
+//! returns one [`Kind`] per component. It keeps a context while it descends: inside a
+//! container, names are read again as a fresh host (a kind node has its own
+//! `init.scope`, `system.slice`, `kubelet.slice`); inside `kubepods`, the QoS level, the
+//! pod and its containers are recognised by the naming of the kubelet driver in use.
+//! Names are matched raw (systemd's `\xNN` escapes stay as they are on disk); decoding
+//! for display is separate ([`unescape_systemd`], [`kube_uid`]). A shape that matches no
+//! rule is [`Kind::Plain`]: nothing is guessed.
+//!
+//! Sources: the naming tables of podman (`libpod/`), moby, kubelet
+//! (`cgroup_manager_linux.go`), containerd's CRI plugin, cri-o and kind, as summarised in
+//! the project's runtime notes.
+
+use std::borrow::Cow;
+
+/// Kubernetes QoS class of a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum Qos {
+    /// Requests equal limits: no QoS level in the path.
+    Guaranteed,
+    /// `burstable`.
+    Burstable,
+    /// `besteffort`.
+    BestEffort,
+}
+
+impl Qos {
+    fn from_name(name: &[u8]) -> Option<Qos> {
+        match name {
+            b"burstable" => Some(Qos::Burstable),
+            b"besteffort" => Some(Qos::BestEffort),
+            _ => None,
+        }
+    }
+
+    /// The kubelet's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Qos::Guaranteed => "guaranteed",
+            Qos::Burstable => "burstable",
+            Qos::BestEffort => "besteffort",
+        }
+    }
+}
+
+/// The kubelet cgroup driver that named a kubepods subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Driver {
+    /// `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice`.
+    Systemd,
+    /// `kubepods/burstable/pod<uid>`.
+    Cgroupfs,
+}
+
+/// The runtime that named a Kubernetes container's cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CriRuntime {
+    /// `cri-containerd-<id>.scope`.
+    Containerd,
+    /// `crio-<id>.scope`, `crio-<id>`.
+    Crio,
+    /// `docker-<id>.scope` under a pod (cri-dockerd).
+    Docker,
+    /// A bare `<id>` (cgroupfs driver): containerd or another CRI runtime.
+    Unknown,
+}
+
+/// What one cgroup is, judged from its name and its ancestors' names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// The hierarchy root.
+    Root,
+    /// `user-<uid>.slice`.
+    UserSlice {
+        /// The user.
+        uid: u32,
+    },
+    /// `user@<uid>.service`: the user's systemd manager.
+    UserManager {
+        /// The user.
+        uid: u32,
+    },
+    /// `session-<id>.scope`: a login session.
+    Session {
+        /// The session id.
+        id: String,
+    },
+    /// `init.scope`: PID 1 of the host or of a container with systemd inside.
+    InitScope,
+    /// A well-known service: `containerd`, `kubelet`, `docker`, `crio`, `podman`.
+    Service {
+        /// Which one.
+        daemon: &'static str,
+    },
+    /// Any other `*.slice`, `*.service`, `*.scope`.
+    Unit,
+    /// A podman container: `libpod-<id>.scope`, `libpod-<id>`, `libpod-payload-<id>`.
+    PodmanContainer {
+        /// Container id (64 hex).
+        id: String,
+    },
+    /// conmon's cgroup: `libpod-conmon-<id>.scope`, or `conmon` under `libpod_parent`.
+    PodmanConmon {
+        /// The monitored container, when the name says.
+        id: Option<String>,
+    },
+    /// A podman pod: `machine-libpod_pod_<id>.slice`, `user-libpod_pod_<id>.slice`, or a
+    /// 64-hex directory under `libpod_parent`.
+    PodmanPod {
+        /// Pod id.
+        id: String,
+    },
+    /// `libpod_parent`: podman's cgroupfs parent.
+    PodmanParent,
+    /// crun's `container` sub-cgroup inside a container's cgroup.
+    PayloadSubgroup,
+    /// A docker container: `docker-<id>.scope` or `docker/<id>`.
+    DockerContainer {
+        /// Container id.
+        id: String,
+    },
+    /// `docker`: the cgroupfs parent of docker containers.
+    DockerParent,
+    /// The kubelet's pods root (`kubepods.slice`, `kubelet-kubepods.slice`, `kubepods`).
+    KubePods {
+        /// Naming driver.
+        driver: Driver,
+    },
+    /// A QoS level under the pods root.
+    KubeQos {
+        /// Its class.
+        qos: Qos,
+    },
+    /// A pod's cgroup.
+    KubePod {
+        /// Pod UID as in the name (systemd driver: `_` for `-`; see [`kube_uid`]).
+        uid: String,
+        /// QoS class.
+        qos: Qos,
+    },
+    /// A Kubernetes container (or pod sandbox) under a pod.
+    KubeContainer {
+        /// Container id.
+        id: String,
+        /// Which runtime named it.
+        runtime: CriRuntime,
+    },
+    /// CRI-O's conmon for a container: `crio-conmon-<id>.scope`, `crio-conmon-<id>`.
+    CrioConmon {
+        /// The monitored container.
+        id: String,
+    },
+    /// A bare 64-hex name that no context explains (rootless podman with cgroupfs puts
+    /// containers there): a container only if runtime state confirms it.
+    ContainerId {
+        /// The id.
+        id: String,
+    },
+    /// Nothing recognised.
+    Plain,
+}
+
+impl Kind {
+    /// Whether this cgroup is a container's own cgroup (its inside is a fresh host).
+    pub fn is_container(&self) -> bool {
+        matches!(
+            self,
+            Kind::PodmanContainer { .. } | Kind::DockerContainer { .. } | Kind::KubeContainer { .. } | Kind::ContainerId { .. }
+        )
+    }
+
+    /// The container id of a container cgroup.
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            Kind::PodmanContainer { id } | Kind::DockerContainer { id } | Kind::KubeContainer { id, .. } | Kind::ContainerId { id } => {
+                Some(id)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where the walk is, which decides how the next name is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ctx {
+    /// A host's (or a container's) own hierarchy.
+    Host,
+    /// Directly inside a container cgroup (crun's `container` sub-cgroup may follow).
+    ContainerTop,
+    /// Under the kubelet's pods root; `prefix` is the root slice's name without `.slice`.
+    KubeRoot { driver: Driver, prefix: String },
+    /// Under a QoS level.
+    KubeQos { driver: Driver, prefix: String, qos: Qos },
+    /// Under a pod.
+    KubePod,
+    /// Under `libpod_parent` (or a podman cgroupfs pod below it).
+    LibpodParent,
+    /// Under docker's cgroupfs parent.
+    DockerParent,
+}
+
+/// A 64-character lowercase hex id.
+pub fn is_container_id(s: &[u8]) -> bool {
+    s.len() == 64 && s.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+fn id_between<'a>(name: &'a [u8], prefix: &[u8], suffix: &[u8]) -> Option<&'a [u8]> {
+    let id = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    is_container_id(id).then_some(id)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn decimal(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 10 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// A kubelet pod UID in a name: 36 characters of hex and `-` (cgroupfs) or `_` (systemd).
+fn pod_uid(b: &[u8]) -> Option<&[u8]> {
+    (b.len() == 36 && b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-' || *c == b'_')).then_some(b)
+}
+
+/// Classifies each component of a cgroup path (raw names, root first, without the root
+/// itself). `out[i]` is the kind of the cgroup named by `components[..=i]`.
+pub fn classify_path<C: AsRef<[u8]>>(components: &[C]) -> Vec<Kind> {
+    let mut ctx = Ctx::Host;
+    let mut out = Vec::with_capacity(components.len());
+    for c in components {
+        let (kind, next) = classify_one(c.as_ref(), &ctx);
+        out.push(kind);
+        ctx = next;
+    }
+    out
+}
+
+/// Classifies one name in a context; returns its kind and the context for its children.
+fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
+    match ctx {
+        Ctx::KubePod => {
+            let (id, runtime) = if let Some(id) = id_between(name, b"cri-containerd-", b".scope") {
+                (id, CriRuntime::Containerd)
+            } else if let Some(id) = id_between(name, b"crio-conmon-", b".scope").or_else(|| id_between(name, b"crio-conmon-", b"")) {
+                return (Kind::CrioConmon { id: text(id) }, Ctx::Host);
+            } else if let Some(id) = id_between(name, b"crio-", b".scope").or_else(|| id_between(name, b"crio-", b"")) {
+                (id, CriRuntime::Crio)
+            } else if let Some(id) = id_between(name, b"docker-", b".scope") {
+                (id, CriRuntime::Docker)
+            } else if is_container_id(name) {
+                (name, CriRuntime::Unknown)
+            } else {
+                return (Kind::Plain, Ctx::Host);
+            };
+            (Kind::KubeContainer { id: text(id), runtime }, Ctx::ContainerTop)
+        }
+        Ctx::KubeRoot { driver, prefix } => {
+            match driver {
+                Driver::Systemd => {
+                    let Some(rest) = name.strip_prefix(prefix.as_bytes()).and_then(|r| r.strip_prefix(b"-")).and_then(|r| r.strip_suffix(b".slice")) else {
+                        return (Kind::Plain, Ctx::Host);
+                    };
+                    if let Some(qos) = Qos::from_name(rest) {
+                        let next = Ctx::KubeQos { driver: *driver, prefix: format!("{prefix}-{}", qos.as_str()), qos };
+                        return (Kind::KubeQos { qos }, next);
+                    }
+                    if let Some(uid) = rest.strip_prefix(b"pod").and_then(pod_uid) {
+                        return (Kind::KubePod { uid: text(uid), qos: Qos::Guaranteed }, Ctx::KubePod);
+                    }
+                }
+                Driver::Cgroupfs => {
+                    if let Some(qos) = Qos::from_name(name) {
+                        return (Kind::KubeQos { qos }, Ctx::KubeQos { driver: *driver, prefix: prefix.clone(), qos });
+                    }
+                    if let Some(uid) = name.strip_prefix(b"pod").and_then(pod_uid) {
+                        return (Kind::KubePod { uid: text(uid), qos: Qos::Guaranteed }, Ctx::KubePod);
+                    }
+                }
+            }
+            (Kind::Plain, Ctx::Host)
+        }
+        Ctx::KubeQos { driver, prefix, qos } => {
+            let uid = match driver {
+                Driver::Systemd => name
+                    .strip_prefix(prefix.as_bytes())
+                    .and_then(|r| r.strip_prefix(b"-pod"))
+                    .and_then(|r| r.strip_suffix(b".slice"))
+                    .and_then(pod_uid),
+                Driver::Cgroupfs => name.strip_prefix(b"pod").and_then(pod_uid),
+            };
+            match uid {
+                Some(uid) => (Kind::KubePod { uid: text(uid), qos: *qos }, Ctx::KubePod),
+                None => (Kind::Plain, Ctx::Host),
+            }
+        }
+        Ctx::LibpodParent => {
+            if name == b"conmon" {
+                return (Kind::PodmanConmon { id: None }, Ctx::Host);
+            }
+            if let Some(id) = id_between(name, b"libpod-", b"") {
+                return (Kind::PodmanContainer { id: text(id) }, Ctx::ContainerTop);
+            }
+            if is_container_id(name) {
+                return (Kind::PodmanPod { id: text(name) }, Ctx::LibpodParent);
+            }
+            (Kind::Plain, Ctx::Host)
+        }
+        Ctx::DockerParent => {
+            if is_container_id(name) {
+                return (Kind::DockerContainer { id: text(name) }, Ctx::ContainerTop);
+            }
+            (Kind::Plain, Ctx::Host)
+        }
+        Ctx::ContainerTop if name == b"container" => (Kind::PayloadSubgroup, Ctx::Host),
+        Ctx::Host | Ctx::ContainerTop => classify_host(name),
+    }
+}
+
+/// Names of a (host or container-inside) hierarchy.
+fn classify_host(name: &[u8]) -> (Kind, Ctx) {
+    let host = |k| (k, Ctx::Host);
+    if let Some(id) = id_between(name, b"libpod-conmon-", b".scope") {
+        return host(Kind::PodmanConmon { id: Some(text(id)) });
+    }
+    if let Some(id) = id_between(name, b"libpod-payload-", b"")
+        .or_else(|| id_between(name, b"libpod-", b".scope"))
+        .or_else(|| id_between(name, b"libpod-", b""))
+    {
+        return (Kind::PodmanContainer { id: text(id) }, Ctx::ContainerTop);
+    }
+    for prefix in [&b"machine-libpod_pod_"[..], b"user-libpod_pod_"] {
+        if let Some(id) = id_between(name, prefix, b".slice") {
+            return host(Kind::PodmanPod { id: text(id) });
+        }
+    }
+    if name == b"libpod_parent" {
+        return (Kind::PodmanParent, Ctx::LibpodParent);
+    }
+    if let Some(id) = id_between(name, b"docker-", b".scope") {
+        return (Kind::DockerContainer { id: text(id) }, Ctx::ContainerTop);
+    }
+    if name == b"docker" {
+        return (Kind::DockerParent, Ctx::DockerParent);
+    }
+    // The pods root: `kubepods.slice`, or `<root>-kubepods.slice` when the kubelet's
+    // cgroupRoot is a slice (kind: `kubelet.slice/kubelet-kubepods.slice`).
+    if let Some(stem) = name.strip_suffix(b".slice") {
+        if stem == b"kubepods" || stem.ends_with(b"-kubepods") {
+            return (Kind::KubePods { driver: Driver::Systemd }, Ctx::KubeRoot { driver: Driver::Systemd, prefix: text(stem) });
+        }
+    }
+    if name == b"kubepods" {
+        return (Kind::KubePods { driver: Driver::Cgroupfs }, Ctx::KubeRoot { driver: Driver::Cgroupfs, prefix: String::new() });
+    }
+    if name == b"init.scope" {
+        return host(Kind::InitScope);
+    }
+    if let Some(uid) = name.strip_prefix(b"user-").and_then(|r| r.strip_suffix(b".slice")).and_then(decimal) {
+        return host(Kind::UserSlice { uid });
+    }
+    if let Some(uid) = name.strip_prefix(b"user@").and_then(|r| r.strip_suffix(b".service")).and_then(decimal) {
+        return host(Kind::UserManager { uid });
+    }
+    if let Some(id) = name.strip_prefix(b"session-").and_then(|r| r.strip_suffix(b".scope")) {
+        if !id.is_empty() && id.iter().all(u8::is_ascii_alphanumeric) {
+            return host(Kind::Session { id: text(id) });
+        }
+    }
+    for (svc, daemon) in [
+        (&b"containerd.service"[..], "containerd"),
+        (b"kubelet.service", "kubelet"),
+        (b"docker.service", "docker"),
+        (b"crio.service", "cri-o"),
+        (b"podman.service", "podman"),
+    ] {
+        if name == svc {
+            return host(Kind::Service { daemon });
+        }
+    }
+    if is_container_id(name) {
+        return (Kind::ContainerId { id: text(name) }, Ctx::ContainerTop);
+    }
+    if name.ends_with(b".slice") || name.ends_with(b".service") || name.ends_with(b".scope") {
+        return host(Kind::Unit);
+    }
+    host(Kind::Plain)
+}
+
+/// Decodes systemd's `\xNN` escapes in a unit name, for display only.
+pub fn unescape_systemd(name: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memmem::find(name, b"\\x").is_none() {
+        return Cow::Borrowed(name);
+    }
+    let mut out = Vec::with_capacity(name.len());
+    let mut i = 0;
+    while i < name.len() {
+        if name[i] == b'\\' && name.get(i + 1) == Some(&b'x') {
+            if let Some(h) = name.get(i + 2..i + 4) {
+                if let Ok(v) = u8::from_str_radix(std::str::from_utf8(h).unwrap_or("zz"), 16) {
+                    out.push(v);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(name[i]);
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+/// A pod UID as Kubernetes spells it (the systemd driver writes `_` for `-`).
+pub fn kube_uid(raw: &str) -> String {
+    raw.replace('_', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Kind::*;
+
+    const ID: &str = "a4cfc6bc8a38ee23e42839393eedba68a92f7f8b3a23e70328a29e58c0c59d38";
+    const ID2: &str = "4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817";
+    const UID_: &str = "9fbcc2e9_dbfa_1be6_d13f_64f4a56ec903";
+    const UID: &str = "9fbcc2e9-dbfa-1be6-d13f-64f4a56ec903";
+
+    fn last(path: &str) -> Kind {
+        let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        classify_path(&comps).pop().unwrap()
+    }
+
+    fn s(x: &str) -> String {
+        x.to_string()
+    }
+
+    #[test]
+    fn classify_table() {
+        let ctr = |id: &str, runtime| KubeContainer { id: s(id), runtime };
+        let cases: Vec<(String, Kind)> = vec![
+            // systemd
+            (s("init.scope"), InitScope),
+            (s("system.slice"), Unit),
+            (s("system.slice/cron.service"), Unit),
+            (s("system.slice/containerd.service"), Service { daemon: "containerd" }),
+            (s("user.slice/user-1000.slice"), UserSlice { uid: 1000 }),
+            (s("user.slice/user-1000.slice/user@1000.service"), UserManager { uid: 1000 }),
+            (s("user.slice/user-1000.slice/session-3.scope"), Session { id: s("3") }),
+            (s("user.slice/user-1000.slice/session-c1.scope"), Session { id: s("c1") }),
+            (s("user.slice/user-x.slice"), Unit),
+            (s("user.slice/user-99999999999.slice"), Unit),
+            (s("machine.slice/machine-lxc\\x2d2293906\\x2dlibvirt\\x2dcontainer.scope"), Unit),
+            (s("wsl-user/distro-440/user.slice/user-1000.slice/user@1000.service"), UserManager { uid: 1000 }),
+            // podman, systemd manager, rootful and rootless, with crun's sub-cgroup
+            (format!("machine.slice/libpod-{ID}.scope"), PodmanContainer { id: s(ID) }),
+            (format!("machine.slice/libpod-{ID}.scope/container"), PayloadSubgroup),
+            (format!("machine.slice/libpod-conmon-{ID}.scope"), PodmanConmon { id: Some(s(ID)) }),
+            (format!("user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope"), PodmanContainer { id: s(ID) }),
+            (format!("machine.slice/machine-libpod_pod_{ID2}.slice"), PodmanPod { id: s(ID2) }),
+            (format!("machine.slice/machine-libpod_pod_{ID2}.slice/libpod-{ID}.scope"), PodmanContainer { id: s(ID) }),
+            (format!("user.slice/user-1000.slice/user@1000.service/user.slice/user-libpod_pod_{ID2}.slice"), PodmanPod { id: s(ID2) }),
+            // podman, cgroupfs manager
+            (s("libpod_parent"), PodmanParent),
+            (format!("libpod_parent/libpod-{ID}"), PodmanContainer { id: s(ID) }),
+            (s("libpod_parent/conmon"), PodmanConmon { id: None }),
+            (format!("libpod_parent/{ID2}"), PodmanPod { id: s(ID2) }),
+            (format!("libpod_parent/{ID2}/libpod-{ID}"), PodmanContainer { id: s(ID) }),
+            (format!("libpod_parent/{ID2}/conmon"), PodmanConmon { id: None }),
+            (format!("user.slice/x.scope/libpod-payload-{ID}"), PodmanContainer { id: s(ID) }),
+            // the guide: rootless cgroupfs, a bare id next to podman.service
+            (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}"), ContainerId { id: s(ID) }),
+            // docker
+            (format!("system.slice/docker-{ID}.scope"), DockerContainer { id: s(ID) }),
+            (format!("user.slice/user-1000.slice/user@1000.service/user.slice/docker-{ID}.scope"), DockerContainer { id: s(ID) }),
+            (format!("docker/{ID}"), DockerContainer { id: s(ID) }),
+            (s("docker"), DockerParent),
+            (s("docker/buildkit"), Plain),
+            // kubelet, systemd driver
+            (s("kubepods.slice"), KubePods { driver: Driver::Systemd }),
+            (s("kubepods.slice/kubepods-burstable.slice"), KubeQos { qos: Qos::Burstable }),
+            (format!("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{UID_}.slice"), KubePod { uid: s(UID_), qos: Qos::Burstable }),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice"), KubePod { uid: s(UID_), qos: Qos::Guaranteed }),
+            (format!("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{UID_}.slice/cri-containerd-{ID}.scope"), ctr(ID, CriRuntime::Containerd)),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice/crio-{ID}.scope"), ctr(ID, CriRuntime::Crio)),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice/crio-conmon-{ID}.scope"), CrioConmon { id: s(ID) }),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice/crio-{ID}"), ctr(ID, CriRuntime::Crio)),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice/docker-{ID}.scope"), ctr(ID, CriRuntime::Docker)),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice/{ID}"), ctr(ID, CriRuntime::Unknown)),
+            (format!("kubepods.slice/kubepods-pod{UID_}.slice/whatever"), Plain),
+            (s("kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-podxyz.slice"), Plain),
+            (s("kubepods.slice/kubepods-silver.slice"), Plain),
+            // kubelet, cgroupfs driver
+            (s("kubepods"), KubePods { driver: Driver::Cgroupfs }),
+            (s("kubepods/besteffort"), KubeQos { qos: Qos::BestEffort }),
+            (format!("kubepods/besteffort/pod{UID}"), KubePod { uid: s(UID), qos: Qos::BestEffort }),
+            (format!("kubepods/pod{UID}"), KubePod { uid: s(UID), qos: Qos::Guaranteed }),
+            (format!("kubepods/burstable/pod{UID}/{ID}"), ctr(ID, CriRuntime::Unknown)),
+            (format!("kubepods/burstable/pod{UID}/crio-{ID}"), ctr(ID, CriRuntime::Crio)),
+            (s("kubepods/burstable/podnot-a-uid"), Plain),
+            // kind: kubelet cgroupRoot /kubelet, inside a node container, at any depth
+            (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}/init.scope"), InitScope),
+            (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}/system.slice/containerd.service"), Service { daemon: "containerd" }),
+            (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}/kubelet.slice/kubelet.service"), Service { daemon: "kubelet" }),
+            (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}/kubelet.slice/kubelet-kubepods.slice"), KubePods { driver: Driver::Systemd }),
+            (format!("app.slice/{ID}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice"), KubeQos { qos: Qos::BestEffort }),
+            (format!("app.slice/{ID}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod{UID_}.slice"), KubePod { uid: s(UID_), qos: Qos::BestEffort }),
+            (format!("app.slice/{ID}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod{UID_}.slice"), KubePod { uid: s(UID_), qos: Qos::Guaranteed }),
+            (format!("app.slice/{ID}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-pod{UID_}.slice/cri-containerd-{ID2}.scope"), ctr(ID2, CriRuntime::Containerd)),
+            (format!("machine.slice/libpod-{ID}.scope/container/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod{UID_}.slice/cri-containerd-{ID2}.scope"), ctr(ID2, CriRuntime::Containerd)),
+            (format!("system.slice/docker-{ID}.scope/kubelet/kubepods/besteffort/pod{UID}/{ID2}"), ctr(ID2, CriRuntime::Unknown)),
+            (format!("system.slice/docker-{ID}.scope/init.scope"), InitScope),
+            // a container inside a pod container: the inside is a host again
+            (format!("kubepods/pod{UID}/{ID}/init.scope"), InitScope),
+            // not ids: wrong length, upper case, other shapes
+            (format!("system.slice/docker-{}.scope", &ID[..63]), Unit),
+            (format!("app.slice/{}", ID.to_uppercase()), Plain),
+            (s("a:b:c"), Plain),
+            (s("nerdctl.slice"), Unit),
+        ];
+        for (path, want) in cases {
+            assert_eq!(last(&path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn classify_path_gives_one_kind_per_component() {
+        let kinds = classify_path(&["user.slice", "user-1000.slice", "user@1000.service"]);
+        assert_eq!(kinds, vec![Unit, UserSlice { uid: 1000 }, UserManager { uid: 1000 }]);
+        assert!(classify_path::<&str>(&[]).is_empty());
+    }
+
+    #[test]
+    fn display_decoding() {
+        assert_eq!(&*unescape_systemd(b"machine-lxc\\x2d1\\x2dx.scope"), b"machine-lxc-1-x.scope");
+        assert_eq!(&*unescape_systemd(b"plain"), b"plain");
+        assert_eq!(&*unescape_systemd(b"bad\\xzz\\x"), b"bad\\xzz\\x");
+        assert_eq!(kube_uid(UID_), UID);
+    }
+}
