@@ -60,7 +60,8 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         .threads(cfg.threads)
         .include_empty(cfg.all)
         .kernel_threads(cfg.kernel_threads)
-        .max_depth(cfg.depth);
+        .max_depth(cfg.depth)
+        .identify(true);
     let tree = builder.build()?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());

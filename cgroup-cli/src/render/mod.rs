@@ -1,4 +1,5 @@
 //! Renderers: each writes to any `io::Write`.
 
+pub mod identity;
 pub mod json;
 pub mod tree;

@@ -45,6 +45,7 @@ enum Item<'a> {
 const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
 const RED: &str = "\x1b[31m";
+const CYAN: &str = "\x1b[36m";
 const RESET: &str = "\x1b[0m";
 
 fn paint(w: &mut dyn Write, color: bool, code: &str, text: &str) -> io::Result<()> {
@@ -110,6 +111,9 @@ impl<'a> Item<'a> {
         let color = ctx.cfg.color;
         let n = tree.node(id);
         paint(f, color, BOLD, &sanitize(&n.name))?;
+        if let Some(text) = n.identity.as_ref().and_then(super::identity::identity_text) {
+            paint(f, color, CYAN, &format!(" [{text}]"))?;
+        }
         if id == 0 {
             let m = tree.mount();
             let mut opts = String::new();
@@ -178,8 +182,15 @@ impl<'a> TreeItem for Item<'a> {
                 let pid = format!("{:>w$}", proc.pid, w = *pid_width);
                 f.write_all(pid.as_bytes())?;
                 f.write_all(b" ")?;
+                // The role goes first so that a cut command line cannot hide it.
+                let mut used = pid.len() + 1;
+                if let Some(role) = &proc.role {
+                    let r = format!("[{}] ", super::identity::role_text(role));
+                    used += r.chars().count();
+                    paint(f, ctx.cfg.color, CYAN, &r)?;
+                }
                 let text = command_text(proc);
-                let w = Item::width_at(ctx, *level, pid.len() + 1);
+                let w = Item::width_at(ctx, *level, used);
                 f.write_all(cut(&text, w).as_bytes())
             }
             Item::Thread {

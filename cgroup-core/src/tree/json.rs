@@ -56,11 +56,12 @@ struct ProcessJson<'a>(&'a Process);
 impl Serialize for ProcessJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = self.0;
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(Some(5))?;
         m.serialize_entry("pid", &p.pid)?;
         m.serialize_entry("cmdline", &Args(p))?;
         m.serialize_entry("comm", &p.comm.as_deref().map(Bytes))?;
         m.serialize_entry("kernel_thread", &p.kernel_thread)?;
+        m.serialize_entry("role", &p.role)?;
         m.end()
     }
 }
@@ -88,6 +89,7 @@ impl Serialize for NodeJson<'_> {
         m.serialize_entry("name", &Bytes(&n.name))?;
         m.serialize_entry("path", &Bytes(&self.tree.path(self.id)))?;
         m.serialize_entry("type", &n.cgroup_type)?;
+        m.serialize_entry("identity", &n.identity)?;
         m.serialize_entry("controllers", &n.controllers.as_ref().map(Controllers))?;
         m.serialize_entry(
             "subtree_control",

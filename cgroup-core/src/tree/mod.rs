@@ -8,6 +8,7 @@
 //! - anything else (EACCES, EIO, a parse error): recorded on the node as a [`NodeError`]
 //!   and the walk goes on. [`TreeBuilder::build`] fails only when the root is unusable.
 
+pub mod identify;
 #[cfg(feature = "serde")]
 mod json;
 
@@ -19,6 +20,7 @@ use crate::error::{
 };
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse::{self, CgroupType, Controller, ControllerSet};
+use crate::resolve::{Identity, ProcessRole};
 use nix::dir::Dir;
 use nix::errno::Errno;
 use std::ffi::{CStr, CString};
@@ -78,6 +80,8 @@ pub struct Process {
     pub comm: Option<Box<[u8]>>,
     /// A kernel thread (`PF_KTHREAD` in `/proc/<pid>/stat`).
     pub kernel_thread: bool,
+    /// What the process does for others (a containerd shim, conmon), when identified.
+    pub role: Option<ProcessRole>,
 }
 
 impl Process {
@@ -108,6 +112,9 @@ pub enum NodeErrorKind {
     TooLarge,
     /// The content does not parse.
     Parse(ParseError),
+    /// Runtime state that was refused or does not parse (JSON, a symlink out of a
+    /// container's root, a file too large or not regular).
+    State(String),
 }
 
 /// An error recorded on a node: the file (its real path on disk) and what went wrong.
@@ -129,6 +136,7 @@ impl fmt::Display for NodeError {
                 write!(f, "larger than {} bytes, not read", fs::MAX_KERNEL_FILE)
             }
             NodeErrorKind::Parse(e) => write!(f, "{e}"),
+            NodeErrorKind::State(m) => f.write_str(m),
         }
     }
 }
@@ -149,6 +157,7 @@ impl NodeErrorKind {
             NodeErrorKind::Io(_) => "io",
             NodeErrorKind::TooLarge => "too_large",
             NodeErrorKind::Parse(_) => "parse",
+            NodeErrorKind::State(_) => "state",
         }
     }
 }
@@ -184,6 +193,8 @@ pub struct Node {
     pub truncated: bool,
     /// Errors met on this node.
     pub errors: Vec<NodeError>,
+    /// What the cgroup is (when the builder identifies).
+    pub identity: Option<Identity>,
 }
 
 impl Node {
@@ -202,6 +213,7 @@ impl Node {
             threads: None,
             truncated: false,
             errors: Vec::new(),
+            identity: None,
         }
     }
 }
@@ -287,6 +299,7 @@ pub struct TreeBuilder {
     kernel_threads: bool,
     max_depth: Option<u32>,
     verify_fs: Option<bool>,
+    identify: bool,
 }
 
 impl Default for TreeBuilder {
@@ -308,6 +321,7 @@ impl TreeBuilder {
             kernel_threads: false,
             max_depth: None,
             verify_fs: None,
+            identify: false,
         }
     }
 
@@ -351,6 +365,13 @@ impl TreeBuilder {
     /// Walks at most `depth` levels below the start (`None`: no limit).
     pub fn max_depth(&mut self, depth: Option<u32>) -> &mut Self {
         self.max_depth = depth;
+        self
+    }
+
+    /// Says what each cgroup and monitor process is ([`Node::identity`],
+    /// [`Process::role`]), from names and runtime state (off by default).
+    pub fn identify(&mut self, yes: bool) -> &mut Self {
+        self.identify = yes;
         self
     }
 
@@ -413,6 +434,9 @@ impl TreeBuilder {
                     kind: NodeErrorKind::from_errno(e),
                 }),
             }
+        }
+        if self.identify {
+            identify::identify(&mut nodes, &self.host, &mount);
         }
         Ok(Tree {
             host: self.host.clone(),
@@ -623,6 +647,7 @@ impl Walk<'_> {
                                 cmdline: Box::default(),
                                 comm: None,
                                 kernel_thread: false,
+                                role: None,
                             })
                             .collect(),
                     );

@@ -1,0 +1,776 @@
+//! Names from on-disk runtime state: no daemon, no socket, no API call.
+//!
+//! Everything here reads files under the host root (a fixture works like a live host),
+//! or under a container's root (`proc/<pid>/root` of its init) for the state a kind
+//! node keeps in its own `/run`. All of it is untrusted: reads go through
+//! [`crate::fs::state`] (confined to the root, regular files only, size-capped), JSON
+//! errors are reported on the node that needed the file, and every string taken from a
+//! container is cut to [`MAX_NAME`] bytes.
+//!
+//! Sources, per runtime:
+//! - podman: `<graphroot>/<driver>-containers/containers.json` (rootful
+//!   `/var/lib/containers/storage`, rootless `~/.local/share/containers/storage` of the
+//!   owner from `etc/passwd`); crun `status` and runc `state.json` files (rootful
+//!   `/run/crun`, `/run/runc`; rootless `/run/user/<uid>/{crun,runc}`); conmon's command
+//!   line (`-c ID`, `-n NAME`);
+//! - docker: `/var/lib/docker/containers/<id>/config.v2.json` (rootless:
+//!   `~/.local/share/docker/...`);
+//! - containerd (CRI): task bundles `run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/config.json`
+//!   and their `io.kubernetes.cri.*` annotations; the shim's `-namespace NS -id SANDBOX`;
+//! - CRI-O: `run/containers/storage/overlay-containers/<id>/userdata/config.json`
+//!   (`io.kubernetes.pod.*`, `io.kubernetes.cri-o.*` annotations);
+//! - kubelet: `var/log/pods/<namespace>_<name>_<uid>/` and
+//!   `var/log/containers/<pod>_<namespace>_<container>-<id>.log` (names only, links not
+//!   followed).
+
+use crate::classify::{kube_uid, CriRuntime, Kind, Qos};
+use crate::fs::state::{list_in_root, open_root, read_in_root, StateError, MAX_STATE_FILE};
+use crate::fs::Host;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Longest string kept from runtime state (names, images); longer ones are cut.
+pub const MAX_NAME: usize = 512;
+
+/// Most bundles read when listing the containers of one pod.
+const MAX_BUNDLES: usize = 4096;
+
+/// A kind node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct KindNode {
+    /// Node name (its hostname, e.g. `kind-control-plane`).
+    pub name: String,
+    /// Cluster name (`kind`), from a label or the node name.
+    pub cluster: Option<String>,
+}
+
+/// A pod, as far as it is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PodRef {
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// UID.
+    pub uid: Option<String>,
+}
+
+/// A container of a pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PodContainer {
+    /// Container name in the pod spec.
+    pub name: Option<String>,
+    /// Container id.
+    pub id: String,
+    /// Image.
+    pub image: Option<String>,
+}
+
+/// What a recognised cgroup is, with the names found for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Identity {
+    /// Short machine-readable kind (`podman-container`, `kube-pod`, `systemd-service`, ...).
+    pub kind: &'static str,
+    /// The runtime or manager (`podman`, `docker`, `containerd`, `cri-o`, `systemd`, `kubelet`).
+    pub runtime: Option<&'static str>,
+    /// Container or pod id.
+    pub id: Option<String>,
+    /// Container name, unit name (decoded), or daemon name.
+    pub name: Option<String>,
+    /// Image.
+    pub image: Option<String>,
+    /// For containers: run by a user's rootless runtime.
+    pub rootless: Option<bool>,
+    /// The user owning it (rootless containers, user slices and managers).
+    pub user: Option<u32>,
+    /// The container is a kind node.
+    pub kind_node: Option<KindNode>,
+    /// The pod (of a pod cgroup, or of a Kubernetes container).
+    pub pod: Option<PodRef>,
+    /// QoS class of a pod or QoS cgroup.
+    pub qos: Option<Qos>,
+    /// A Kubernetes container is its pod's sandbox (pause).
+    pub sandbox: bool,
+}
+
+/// What a process does for others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "lowercase"))]
+#[non_exhaustive]
+pub enum ProcessRole {
+    /// A containerd shim (`containerd-shim-runc-v2 -namespace NS -id SANDBOX`): one per
+    /// pod, serving every container of the pod.
+    Shim {
+        /// containerd namespace (`k8s.io`).
+        namespace: String,
+        /// Sandbox id (the `-id`).
+        sandbox: String,
+        /// The pod whose sandbox this is.
+        pod: Option<PodRef>,
+        /// The pod's containers (not the sandbox).
+        containers: Vec<PodContainer>,
+    },
+    /// conmon, monitoring one container.
+    Conmon {
+        /// Container id (`-c`).
+        id: String,
+        /// Container name (`-n`).
+        name: Option<String>,
+    },
+}
+
+/// An error met while resolving, to be recorded on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveError {
+    /// The file, as a path under the host root (container roots as `proc/<pid>/root/...`).
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+    /// Whether it was a permission problem.
+    pub permission: bool,
+}
+
+/// Where runtime state is read from: the host root, or a container's root through its
+/// init process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RootKey {
+    /// The host root.
+    Host,
+    /// `proc/<pid>/root`.
+    Proc(u32),
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_NAME {
+        let mut end = MAX_NAME;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+fn lossy(b: &[u8]) -> String {
+    cut(String::from_utf8_lossy(b).into_owned())
+}
+
+#[derive(Deserialize)]
+struct PodmanEntry {
+    id: String,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    metadata: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PodmanMetadata {
+    #[serde(rename = "image-name", default)]
+    image_name: Option<String>,
+}
+
+/// One podman container from `containers.json`.
+#[derive(Debug, Clone)]
+struct PodmanInfo {
+    name: Option<String>,
+    image: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CrunStatus {
+    #[serde(default)]
+    pid: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RuncState {
+    #[serde(default)]
+    init_process_pid: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct DockerConfig {
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "Config", default)]
+    config: Option<DockerInner>,
+}
+
+#[derive(Deserialize)]
+struct DockerInner {
+    #[serde(rename = "Image", default)]
+    image: Option<String>,
+    #[serde(rename = "Labels", default)]
+    labels: Option<HashMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct OciConfig {
+    #[serde(default)]
+    annotations: Option<HashMap<String, String>>,
+}
+
+/// What a CRI bundle says about its container.
+#[derive(Debug, Clone, Default)]
+pub struct Bundle {
+    /// `sandbox` or `container`.
+    pub sandbox: bool,
+    /// Sandbox id of the pod.
+    pub sandbox_id: Option<String>,
+    /// The pod.
+    pub pod: PodRef,
+    /// Container name (containers only).
+    pub container_name: Option<String>,
+    /// Image (containers only).
+    pub image: Option<String>,
+}
+
+impl Bundle {
+    fn from_annotations(a: &HashMap<String, String>) -> Option<Bundle> {
+        let get = |k: &str| a.get(k).map(|v| cut(v.clone()));
+        if let Some(t) = a.get("io.kubernetes.cri.container-type") {
+            return Some(Bundle {
+                sandbox: t == "sandbox",
+                sandbox_id: get("io.kubernetes.cri.sandbox-id"),
+                pod: PodRef {
+                    namespace: get("io.kubernetes.cri.sandbox-namespace"),
+                    name: get("io.kubernetes.cri.sandbox-name"),
+                    uid: get("io.kubernetes.cri.sandbox-uid"),
+                },
+                container_name: get("io.kubernetes.cri.container-name"),
+                image: get("io.kubernetes.cri.image-name"),
+            });
+        }
+        if let Some(t) = a.get("io.kubernetes.cri-o.ContainerType") {
+            return Some(Bundle {
+                sandbox: t == "sandbox",
+                sandbox_id: get("io.kubernetes.cri-o.SandboxID"),
+                pod: PodRef {
+                    namespace: get("io.kubernetes.pod.namespace"),
+                    name: get("io.kubernetes.pod.name"),
+                    uid: get("io.kubernetes.pod.uid"),
+                },
+                container_name: get("io.kubernetes.container.name"),
+                image: get("io.kubernetes.cri-o.ImageName"),
+            });
+        }
+        None
+    }
+}
+
+/// Pod names from kubelet's log directories.
+#[derive(Debug, Default)]
+struct PodLogs {
+    pods: HashMap<String, (String, String)>,
+    containers: HashMap<String, (String, String, String)>,
+}
+
+/// Reads runtime state and caches what it read. One resolver serves one walk.
+pub struct Resolver {
+    host: Host,
+    host_fd: Option<OwnedFd>,
+    buf: Vec<u8>,
+    passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
+    podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
+    roots: HashMap<u32, Option<Rc<OwnedFd>>>,
+    bundles: HashMap<(RootKey, String), Option<Bundle>>,
+    pod_logs: HashMap<RootKey, Rc<PodLogs>>,
+    /// Errors, each reported once.
+    errors: Vec<ResolveError>,
+    reported: std::collections::HashSet<PathBuf>,
+}
+
+const TASKS: &str = "run/containerd/io.containerd.runtime.v2.task";
+
+impl Resolver {
+    /// A resolver for `host`.
+    pub fn new(host: &Host) -> Self {
+        Resolver {
+            host: host.clone(),
+            host_fd: open_root(host.root()).ok(),
+            buf: Vec::new(),
+            passwd: None,
+            podman: HashMap::new(),
+            roots: HashMap::new(),
+            bundles: HashMap::new(),
+            pod_logs: HashMap::new(),
+            errors: Vec::new(),
+            reported: Default::default(),
+        }
+    }
+
+    /// Takes the errors met since the last call.
+    pub fn take_errors(&mut self) -> Vec<ResolveError> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn display_path(&self, key: RootKey, rel: &Path) -> PathBuf {
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        match key {
+            RootKey::Host => self.host.path(rel),
+            RootKey::Proc(pid) => self.host.path(format!("proc/{pid}/root")).join(rel),
+        }
+    }
+
+    fn report(&mut self, key: RootKey, rel: &Path, e: &StateError) {
+        if e.is_absent() {
+            return;
+        }
+        let path = self.display_path(key, rel);
+        if self.reported.insert(path.clone()) {
+            let permission = matches!(e, StateError::Errno(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM));
+            self.errors.push(ResolveError { path, message: e.to_string(), permission });
+        }
+    }
+
+    fn report_json(&mut self, key: RootKey, rel: &Path, e: &serde_json::Error) {
+        let path = self.display_path(key, rel);
+        if self.reported.insert(path.clone()) {
+            self.errors.push(ResolveError { path, message: format!("invalid JSON: {e}"), permission: false });
+        }
+    }
+
+    fn root_fd(&mut self, key: RootKey) -> Option<Rc<OwnedFd>> {
+        match key {
+            RootKey::Host => self.host_fd.as_ref().and_then(|fd| fd.try_clone().ok()).map(Rc::new),
+            RootKey::Proc(pid) => {
+                if let Some(r) = self.roots.get(&pid) {
+                    return r.clone();
+                }
+                let path = self.host.path(format!("proc/{pid}/root"));
+                let fd = match open_root(&path) {
+                    Ok(fd) => Some(Rc::new(fd)),
+                    Err(e) => {
+                        self.report(RootKey::Host, Path::new(&format!("proc/{pid}/root")), &StateError::Errno(e));
+                        None
+                    }
+                };
+                self.roots.insert(pid, fd.clone());
+                fd
+            }
+        }
+    }
+
+    /// Reads a state file; `None` when absent or refused (refusals are reported).
+    fn read(&mut self, key: RootKey, rel: &Path) -> Option<Vec<u8>> {
+        let fd = self.root_fd(key)?;
+        let mut buf = std::mem::take(&mut self.buf);
+        let r = read_in_root(fd.as_fd(), rel, MAX_STATE_FILE, &mut buf);
+        let out = match r {
+            Ok(()) => Some(buf.clone()),
+            Err(e) => {
+                self.report(key, rel, &e);
+                None
+            }
+        };
+        self.buf = buf;
+        out
+    }
+
+    fn read_json<T: for<'de> Deserialize<'de>>(&mut self, key: RootKey, rel: &Path) -> Option<T> {
+        let bytes = self.read(key, rel)?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.report_json(key, rel, &e);
+                None
+            }
+        }
+    }
+
+    fn list(&mut self, key: RootKey, rel: &Path) -> Vec<Vec<u8>> {
+        let Some(fd) = self.root_fd(key) else { return Vec::new() };
+        match list_in_root(fd.as_fd(), rel) {
+            Ok(v) => v,
+            Err(e) => {
+                self.report(key, rel, &e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// `etc/passwd` of the host: uid -> (name, home).
+    pub fn passwd(&mut self) -> Rc<HashMap<u32, (String, PathBuf)>> {
+        if let Some(p) = &self.passwd {
+            return p.clone();
+        }
+        let mut map = HashMap::new();
+        if let Some(bytes) = self.read(RootKey::Host, Path::new("etc/passwd")) {
+            for line in bytes.split(|&b| b == b'\n') {
+                let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+                if f.len() < 7 {
+                    continue;
+                }
+                if let Some(uid) = std::str::from_utf8(f[2]).ok().and_then(|u| u.parse::<u32>().ok()) {
+                    use std::os::unix::ffi::OsStrExt;
+                    map.entry(uid).or_insert((lossy(f[0]), PathBuf::from(std::ffi::OsStr::from_bytes(f[5]))));
+                }
+            }
+        }
+        let rc = Rc::new(map);
+        self.passwd = Some(rc.clone());
+        rc
+    }
+
+    /// The user name of `uid` in the host's `etc/passwd`.
+    pub fn user_name(&mut self, uid: u32) -> Option<String> {
+        self.passwd().get(&uid).map(|(n, _)| n.clone())
+    }
+
+    fn home(&mut self, uid: u32) -> Option<PathBuf> {
+        self.passwd().get(&uid).map(|(_, h)| h.clone())
+    }
+
+    fn podman_storage(&mut self, graphroot: PathBuf) -> Rc<HashMap<String, PodmanInfo>> {
+        if let Some(m) = self.podman.get(&graphroot) {
+            return m.clone();
+        }
+        let mut map = HashMap::new();
+        for entry in self.list(RootKey::Host, &graphroot) {
+            // overlay-containers, vfs-containers, btrfs-containers, ...
+            if !entry.ends_with(b"-containers") {
+                continue;
+            }
+            let rel = graphroot.join(String::from_utf8_lossy(&entry).as_ref()).join("containers.json");
+            let Some(list) = self.read_json::<Vec<PodmanEntry>>(RootKey::Host, &rel) else { continue };
+            for e in list {
+                let image = e
+                    .metadata
+                    .as_deref()
+                    .and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok())
+                    .and_then(|m| m.image_name)
+                    .map(cut);
+                map.insert(e.id, PodmanInfo { name: e.names.into_iter().next().map(cut), image });
+            }
+        }
+        let rc = Rc::new(map);
+        self.podman.insert(graphroot, rc.clone());
+        rc
+    }
+
+    /// Identifies a container cgroup found at host level (not a Kubernetes container):
+    /// podman, docker, or a bare id confirmed by runtime state. `owner` is the user whose
+    /// slice holds it (rootless), `conmon_names` the names conmon processes gave for ids.
+    pub fn container(&mut self, kind: &Kind, owner: Option<u32>, conmon_names: &HashMap<String, Option<String>>) -> Option<Identity> {
+        let id = kind.container_id()?.to_string();
+        let mut ident = Identity { kind: "container", id: Some(id.clone()), user: owner, rootless: Some(owner.is_some_and(|u| u != 0)), ..Default::default() };
+        let home = owner.filter(|&u| u != 0).and_then(|u| self.home(u));
+        let run_user = owner.filter(|&u| u != 0).map(|u| PathBuf::from(format!("run/user/{u}")));
+        let mut podman = matches!(kind, Kind::PodmanContainer { .. });
+        let mut docker = matches!(kind, Kind::DockerContainer { .. });
+        let mut evidence = podman || docker;
+
+        // podman storage
+        let mut graphroots = vec![PathBuf::from("var/lib/containers/storage")];
+        if let Some(h) = &home {
+            graphroots.insert(0, h.join(".local/share/containers/storage"));
+        }
+        if !docker {
+            for g in graphroots {
+                let store = self.podman_storage(g);
+                if let Some(info) = store.get(&id) {
+                    podman = true;
+                    evidence = true;
+                    ident.name = info.name.clone();
+                    ident.image = info.image.clone();
+                    break;
+                }
+            }
+        }
+        if let Some(name) = conmon_names.get(&id) {
+            podman = true;
+            evidence = true;
+            if ident.name.is_none() {
+                ident.name = name.clone();
+            }
+        }
+        // OCI runtime state: crun's status, runc's state.json.
+        let mut state_dirs = vec![PathBuf::from("run/crun"), PathBuf::from("run/runc")];
+        if let Some(r) = &run_user {
+            state_dirs.insert(0, r.join("crun"));
+            state_dirs.insert(1, r.join("runc"));
+        }
+        for dir in state_dirs {
+            let crun = dir.ends_with("crun");
+            let rel = dir.join(&id).join(if crun { "status" } else { "state.json" });
+            let found = if crun {
+                self.read_json::<CrunStatus>(RootKey::Host, &rel).map(|s| s.pid)
+            } else {
+                self.read_json::<RuncState>(RootKey::Host, &rel).map(|s| s.init_process_pid)
+            };
+            if found.is_some() {
+                evidence = true;
+                break;
+            }
+        }
+        // docker
+        if !podman {
+            let mut dirs = vec![PathBuf::from("var/lib/docker/containers")];
+            if let Some(h) = &home {
+                dirs.insert(0, h.join(".local/share/docker/containers"));
+            }
+            for d in dirs {
+                if let Some(cfg) = self.read_json::<DockerConfig>(RootKey::Host, &d.join(&id).join("config.v2.json")) {
+                    docker = true;
+                    evidence = true;
+                    ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
+                    if let Some(c) = cfg.config {
+                        ident.image = c.image.map(cut);
+                        if let Some(cluster) = c.labels.as_ref().and_then(|l| l.get("io.x-k8s.kind.cluster")) {
+                            ident.kind_node = Some(KindNode { name: ident.name.clone().unwrap_or_default(), cluster: Some(cut(cluster.clone())) });
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        if !evidence {
+            return None;
+        }
+        ident.runtime = if podman { Some("podman") } else if docker { Some("docker") } else { None };
+        ident.kind = match ident.runtime {
+            Some("podman") => "podman-container",
+            Some("docker") => "docker-container",
+            _ => "container",
+        };
+        Some(ident)
+    }
+
+    /// Fills in the kind-node facts of a container whose inside looks like a kind node:
+    /// its hostname (through its init's root) and its cluster.
+    pub fn kind_node(&mut self, ident: &mut Identity, init_pid: Option<u32>) {
+        let hostname = init_pid.and_then(|pid| {
+            let b = self.read(RootKey::Proc(pid), Path::new("etc/hostname"))?;
+            let line = b.split(|&c| c == b'\n').next().unwrap_or(&[]);
+            let line = line.trim_ascii();
+            (!line.is_empty()).then(|| lossy(&line[..line.len().min(253)]))
+        });
+        let name = hostname.or_else(|| ident.name.clone()).or_else(|| ident.kind_node.as_ref().map(|k| k.name.clone()));
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            ident.kind_node = Some(KindNode { name: String::new(), cluster: None });
+            return;
+        };
+        let cluster = ident.kind_node.as_ref().and_then(|k| k.cluster.clone()).or_else(|| cluster_of(&name));
+        ident.kind_node = Some(KindNode { name, cluster });
+    }
+
+    /// The bundle of container `id` in `root`: containerd's task bundle, else CRI-O's.
+    pub fn bundle(&mut self, root: RootKey, id: &str) -> Option<Bundle> {
+        if let Some(b) = self.bundles.get(&(root, id.to_string())) {
+            return b.clone();
+        }
+        let mut found = None;
+        for rel in [
+            PathBuf::from(TASKS).join("k8s.io").join(id).join("config.json"),
+            PathBuf::from("run/containers/storage/overlay-containers").join(id).join("userdata/config.json"),
+        ] {
+            if let Some(cfg) = self.read_json::<OciConfig>(root, &rel) {
+                found = cfg.annotations.as_ref().and_then(Bundle::from_annotations);
+                if found.is_some() {
+                    break;
+                }
+            }
+        }
+        self.bundles.insert((root, id.to_string()), found.clone());
+        found
+    }
+
+    fn pod_logs(&mut self, root: RootKey) -> Rc<PodLogs> {
+        if let Some(p) = self.pod_logs.get(&root) {
+            return p.clone();
+        }
+        let mut logs = PodLogs::default();
+        for d in self.list(root, Path::new("var/log/pods")) {
+            let d = String::from_utf8_lossy(&d).into_owned();
+            let parts: Vec<&str> = d.splitn(3, '_').collect();
+            if let [ns, name, uid] = parts[..] {
+                logs.pods.insert(uid.to_string(), (cut(ns.to_string()), cut(name.to_string())));
+            }
+        }
+        for f in self.list(root, Path::new("var/log/containers")) {
+            let f = String::from_utf8_lossy(&f).into_owned();
+            let Some(stem) = f.strip_suffix(".log") else { continue };
+            let Some((rest, id)) = stem.rsplit_once('-') else { continue };
+            let parts: Vec<&str> = rest.splitn(3, '_').collect();
+            if let [pod, ns, ctr] = parts[..] {
+                logs.containers.insert(id.to_string(), (cut(ns.to_string()), cut(pod.to_string()), cut(ctr.to_string())));
+            }
+        }
+        let rc = Rc::new(logs);
+        self.pod_logs.insert(root, rc.clone());
+        rc
+    }
+
+    /// Identifies a Kubernetes container cgroup.
+    pub fn kube_container(&mut self, root: RootKey, id: &str, runtime: CriRuntime) -> Identity {
+        let rt = match runtime {
+            CriRuntime::Containerd => Some("containerd"),
+            CriRuntime::Crio => Some("cri-o"),
+            CriRuntime::Docker => Some("docker"),
+            CriRuntime::Unknown => None,
+        };
+        let mut ident = Identity { kind: "kube-container", runtime: rt, id: Some(id.to_string()), ..Default::default() };
+        if let Some(b) = self.bundle(root, id) {
+            ident.sandbox = b.sandbox;
+            ident.name = b.container_name;
+            ident.image = b.image;
+            ident.pod = Some(b.pod);
+            if ident.runtime.is_none() {
+                ident.runtime = Some("containerd");
+            }
+        } else if let Some((ns, pod, ctr)) = self.pod_logs(root).containers.get(id).cloned() {
+            ident.name = Some(ctr);
+            ident.pod = Some(PodRef { namespace: Some(ns), name: Some(pod), uid: None });
+        }
+        if ident.sandbox {
+            ident.kind = "kube-sandbox";
+        }
+        ident
+    }
+
+    /// Identifies a pod cgroup from its UID, using the bundles of its containers
+    /// (`children`: their ids) or kubelet's log directories.
+    pub fn pod(&mut self, root: RootKey, raw_uid: &str, qos: Qos, children: &[String]) -> Identity {
+        let uid = kube_uid(raw_uid);
+        let mut pod = PodRef { uid: Some(uid.clone()), ..Default::default() };
+        for id in children {
+            if let Some(b) = self.bundle(root, id) {
+                if b.pod.name.is_some() {
+                    pod.namespace = b.pod.namespace;
+                    pod.name = b.pod.name;
+                    break;
+                }
+            }
+        }
+        if pod.name.is_none() {
+            if let Some((ns, name)) = self.pod_logs(root).pods.get(&uid).cloned() {
+                pod.namespace = Some(ns);
+                pod.name = Some(name);
+            }
+        }
+        Identity { kind: "kube-pod", runtime: Some("kubelet"), id: Some(uid), pod: Some(pod), qos: Some(qos), ..Default::default() }
+    }
+
+    /// The role of a process from its command line: a containerd shim (its pod read in
+    /// `root`) or conmon.
+    pub fn process_role(&mut self, args: &[&[u8]], root: RootKey) -> Option<ProcessRole> {
+        let exe = args.first()?;
+        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+        let flag = |names: &[&[u8]]| -> Option<String> {
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                for n in names {
+                    if a == n {
+                        return it.next().map(|v| lossy(v));
+                    }
+                    if let Some(v) = a.strip_prefix(*n).and_then(|r| r.strip_prefix(b"=")) {
+                        return Some(lossy(v));
+                    }
+                }
+            }
+            None
+        };
+        if base.starts_with(b"containerd-shim") {
+            let sandbox = flag(&[b"-id", b"--id"])?;
+            let namespace = flag(&[b"-namespace", b"--namespace"]).unwrap_or_else(|| "default".into());
+            let (pod, containers) = self.shim_pod(root, &namespace, &sandbox);
+            return Some(ProcessRole::Shim { namespace, sandbox, pod, containers });
+        }
+        if base == b"conmon" {
+            let id = flag(&[b"-c", b"--cid"])?;
+            return Some(ProcessRole::Conmon { id, name: flag(&[b"-n", b"--name"]) });
+        }
+        None
+    }
+
+    fn shim_pod(&mut self, root: RootKey, namespace: &str, sandbox: &str) -> (Option<PodRef>, Vec<PodContainer>) {
+        let dir = PathBuf::from(TASKS).join(namespace);
+        let sandbox_bundle = self.read_json::<OciConfig>(root, &dir.join(sandbox).join("config.json"));
+        let pod = sandbox_bundle.and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations)).map(|b| b.pod);
+        let mut containers = Vec::new();
+        for id in self.list(root, &dir).into_iter().take(MAX_BUNDLES) {
+            let id = String::from_utf8_lossy(&id).into_owned();
+            if id == sandbox || !crate::classify::is_container_id(id.as_bytes()) {
+                continue;
+            }
+            let key = (root, id.clone());
+            let b = if let Some(b) = self.bundles.get(&key) {
+                b.clone()
+            } else {
+                let b = self
+                    .read_json::<OciConfig>(root, &dir.join(&id).join("config.json"))
+                    .and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations));
+                self.bundles.insert(key, b.clone());
+                b
+            };
+            if let Some(b) = b {
+                if !b.sandbox && b.sandbox_id.as_deref() == Some(sandbox) {
+                    containers.push(PodContainer { name: b.container_name, id, image: b.image });
+                }
+            }
+        }
+        (pod, containers)
+    }
+}
+
+/// The kind cluster of a node name: `<cluster>-control-plane`, `<cluster>-worker[N]`,
+/// `<cluster>-external-load-balancer`.
+pub fn cluster_of(node: &str) -> Option<String> {
+    for suffix in ["-control-plane", "-external-load-balancer"] {
+        if let Some(c) = node.strip_suffix(suffix) {
+            return (!c.is_empty()).then(|| c.to_string());
+        }
+    }
+    let digits = node.trim_end_matches(|c: char| c.is_ascii_digit());
+    digits.strip_suffix("-worker").filter(|c| !c.is_empty()).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_of_table() {
+        assert_eq!(cluster_of("kind-control-plane").as_deref(), Some("kind"));
+        assert_eq!(cluster_of("dev-worker").as_deref(), Some("dev"));
+        assert_eq!(cluster_of("dev-worker12").as_deref(), Some("dev"));
+        assert_eq!(cluster_of("a-b-external-load-balancer").as_deref(), Some("a-b"));
+        assert_eq!(cluster_of("-control-plane"), None);
+        assert_eq!(cluster_of("myhost"), None);
+    }
+
+    #[test]
+    fn cut_keeps_char_boundaries() {
+        let s = "é".repeat(400);
+        let c = cut(s);
+        assert!(c.len() <= MAX_NAME && c.chars().all(|ch| ch == 'é'));
+    }
+
+    #[test]
+    fn shim_and_conmon_roles_from_command_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = Resolver::new(&Host::with_root(d.path()));
+        let shim: Vec<&[u8]> = vec![b"/usr/local/bin/containerd-shim-runc-v2", b"-namespace", b"k8s.io", b"-id", b"abc", b"-address", b"/run/x.sock"];
+        match r.process_role(&shim, RootKey::Host) {
+            Some(ProcessRole::Shim { namespace, sandbox, pod, containers }) => {
+                assert_eq!((namespace.as_str(), sandbox.as_str(), pod, containers.len()), ("k8s.io", "abc", None, 0));
+            }
+            other => panic!("{other:?}"),
+        }
+        let conmon: Vec<&[u8]> = vec![b"/usr/bin/conmon", b"--api-version", b"1", b"-c", b"id1", b"-n", b"web"];
+        assert_eq!(r.process_role(&conmon, RootKey::Host), Some(ProcessRole::Conmon { id: "id1".into(), name: Some("web".into()) }));
+        let conmon2: Vec<&[u8]> = vec![b"conmon", b"--cid=id2", b"--name=db"];
+        assert_eq!(r.process_role(&conmon2, RootKey::Host), Some(ProcessRole::Conmon { id: "id2".into(), name: Some("db".into()) }));
+        assert_eq!(r.process_role(&[b"/bin/sh"], RootKey::Host), None);
+        assert_eq!(r.process_role(&[b"conmon"], RootKey::Host), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Identification pass over a built tree: classify every cgroup from its path, resolve
+//! names from runtime state, and tie monitor processes (shims, conmon) to what they serve.
+
+use super::{Node, NodeError, NodeErrorKind, NodeId};
+use crate::classify::{classify_path, unescape_systemd, Kind};
+use crate::fs::{self, CgroupMount, Host, Scratch};
+use crate::parse;
+use crate::resolve::{Identity, ProcessRole, ResolveError, Resolver, RootKey};
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::fd::AsFd;
+
+/// Path components of every node, from the hierarchy root.
+fn components(nodes: &[Node], id: NodeId) -> Vec<&[u8]> {
+    let mut chain = Vec::new();
+    let mut cur = Some(id);
+    while let Some(i) = cur {
+        chain.push(i);
+        cur = nodes[i].parent;
+    }
+    let mut out: Vec<&[u8]> = Vec::new();
+    for (k, &i) in chain.iter().rev().enumerate() {
+        if k == 0 {
+            out.extend(nodes[i].name.split(|&b| b == b'/').filter(|c| !c.is_empty()));
+        } else {
+            out.push(&nodes[i].name);
+        }
+    }
+    out
+}
+
+/// Whether the inside of a container looks like a kind node: `init.scope` next to
+/// `kubelet.slice`, `kubelet.service` or a kubepods root (directly, or below crun's
+/// `container` sub-cgroup).
+pub fn looks_like_kind_node<'a>(children: impl Fn(&[u8]) -> Vec<&'a [u8]>) -> Option<Vec<u8>> {
+    for prefix in [&b""[..], b"container"] {
+        let names = children(prefix);
+        let init = names.iter().any(|n| *n == b"init.scope");
+        let kubelet = names.iter().any(|n| {
+            *n == b"kubelet.slice" || *n == b"kubelet.service" || *n == b"kubelet" || *n == b"kubepods.slice" || *n == b"kubepods"
+        });
+        if init && kubelet {
+            return Some(prefix.to_vec());
+        }
+    }
+    None
+}
+
+/// Identity of a cgroup that needs no runtime state (systemd units, kubelet levels).
+pub fn simple_identity(kind: &Kind, name: &[u8], resolver: &mut Resolver) -> Option<Identity> {
+    let id = |kind: &'static str| Identity { kind, ..Default::default() };
+    Some(match kind {
+        Kind::UserSlice { uid } => Identity { user: Some(*uid), name: resolver.user_name(*uid), runtime: Some("systemd"), ..id("user-slice") },
+        Kind::UserManager { uid } => Identity { user: Some(*uid), name: resolver.user_name(*uid), runtime: Some("systemd"), ..id("user-manager") },
+        Kind::Session { id: s } => Identity { id: Some(s.clone()), runtime: Some("systemd"), ..id("session") },
+        Kind::InitScope => Identity { runtime: Some("systemd"), ..id("init") },
+        Kind::Service { daemon } => Identity { name: Some((*daemon).to_string()), runtime: Some("systemd"), ..id("service") },
+        Kind::PodmanConmon { id: cid } => Identity { id: cid.clone(), runtime: Some("podman"), ..id("podman-conmon") },
+        Kind::PodmanPod { id: pid } => Identity { id: Some(pid.clone()), runtime: Some("podman"), ..id("podman-pod") },
+        Kind::PodmanParent => Identity { runtime: Some("podman"), ..id("podman-parent") },
+        Kind::DockerParent => Identity { runtime: Some("docker"), ..id("docker-parent") },
+        Kind::PayloadSubgroup => id("payload"),
+        Kind::KubePods { .. } => Identity { runtime: Some("kubelet"), ..id("kube-pods") },
+        Kind::KubeQos { qos } => Identity { runtime: Some("kubelet"), qos: Some(*qos), ..id("kube-qos") },
+        Kind::CrioConmon { id: cid } => Identity { id: Some(cid.clone()), runtime: Some("cri-o"), ..id("crio-conmon") },
+        Kind::Unit => {
+            let decoded = unescape_systemd(name);
+            if decoded.as_ref() == name {
+                return None;
+            }
+            Identity { name: Some(String::from_utf8_lossy(&decoded).into_owned()), runtime: Some("systemd"), ..id("systemd-unit") }
+        }
+        _ => return None,
+    })
+}
+
+fn record(node: &mut Node, errors: Vec<ResolveError>) {
+    for e in errors {
+        node.errors.push(NodeError {
+            path: e.path,
+            kind: if e.permission { NodeErrorKind::PermissionDenied } else { NodeErrorKind::State(e.message) },
+        });
+    }
+}
+
+/// The first PID of `<cgroup>/<sub>/init.scope/cgroup.procs`, read from disk.
+pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> Option<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut rel = cgroup_rel.strip_prefix(b"/").unwrap_or(cgroup_rel).to_vec();
+    for part in [sub, b"init.scope"] {
+        if part.is_empty() {
+            continue;
+        }
+        if !rel.is_empty() {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(part);
+    }
+    let dir = fs::open_dir_path(&mount.dir.join(std::ffi::OsStr::from_bytes(&rel))).ok()?;
+    let mut scratch = Scratch::new();
+    let b = fs::read_file(dir.as_fd(), &CString::new("cgroup.procs").ok()?, &mut scratch).ok()?;
+    parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
+}
+
+/// Identifies every node and the monitor processes of a built tree.
+pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
+    let mut r = Resolver::new(host);
+    let n = nodes.len();
+    // conmon's `-c ID -n NAME`, to name containers whose cgroup carries no name.
+    let mut conmon_names: HashMap<String, Option<String>> = HashMap::new();
+    for node in nodes.iter() {
+        for p in node.processes.iter().flatten() {
+            let args: Vec<&[u8]> = p.args().collect();
+            if args.first().is_some_and(|a| a.ends_with(b"conmon")) {
+                if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&args, RootKey::Host) {
+                    conmon_names.insert(id, name);
+                }
+            }
+        }
+    }
+    let mut owner: Vec<Option<u32>> = vec![None; n];
+    let mut root: Vec<RootKey> = vec![RootKey::Host; n];
+    for i in 0..n {
+        let comps = components(nodes, i);
+        let kind = classify_path(&comps).pop().unwrap_or(Kind::Root);
+        let parent = nodes[i].parent;
+        owner[i] = match kind {
+            Kind::UserSlice { uid } | Kind::UserManager { uid } => Some(uid),
+            _ => parent.and_then(|p| owner[p]),
+        };
+        let inherited = parent.map_or(RootKey::Host, |p| root[p]);
+        root[i] = inherited;
+        let mut ident = if kind.is_container() {
+            let mut ident = match &kind {
+                Kind::KubeContainer { id, runtime } => Some(r.kube_container(inherited, id, *runtime)),
+                _ => r.container(&kind, owner[i], &conmon_names),
+            };
+            let child_names = |prefix: &[u8]| -> Vec<&[u8]> {
+                let base = if prefix.is_empty() {
+                    Some(i)
+                } else {
+                    nodes[i].children.iter().copied().find(|&c| &nodes[c].name[..] == prefix)
+                };
+                base.map(|b| nodes[b].children.iter().map(|&c| &nodes[c].name[..]).collect()).unwrap_or_default()
+            };
+            if let Some(sub) = looks_like_kind_node(child_names) {
+                let init = init_pid_in_tree(nodes, i, &sub).or_else(|| {
+                    let comps = components(nodes, i);
+                    init_pid_on_disk(mount, &comps.join(&b'/'), &sub)
+                });
+                let mut id = ident.unwrap_or_else(|| Identity {
+                    kind: "container",
+                    id: kind.container_id().map(str::to_string),
+                    ..Default::default()
+                });
+                r.kind_node(&mut id, init);
+                if let Some(pid) = init {
+                    root[i] = RootKey::Proc(pid);
+                }
+                ident = Some(id);
+            }
+            ident
+        } else if let Kind::KubePod { uid, qos } = &kind {
+            let mut ids = Vec::new();
+            for &c in &nodes[i].children {
+                let comps = components(nodes, c);
+                if let Some(id) = classify_path(&comps).pop().and_then(|k| k.container_id().map(str::to_string)) {
+                    ids.push(id);
+                }
+            }
+            Some(r.pod(inherited, uid, *qos, &ids))
+        } else {
+            simple_identity(&kind, &nodes[i].name, &mut r)
+        };
+        if let (Some(id), Kind::InitScope) = (&mut ident, &kind) {
+            // init.scope of a kind node: say whose.
+            if let Some(p) = parent {
+                if let Some(node_id) = nodes[p].identity.as_ref().and_then(|x| x.kind_node.as_ref()) {
+                    id.name = Some(node_id.name.clone());
+                }
+            }
+        }
+        nodes[i].identity = ident;
+        let errs = r.take_errors();
+        record(&mut nodes[i], errs);
+        // Monitor processes.
+        let key = root[i];
+        let mut roles = Vec::new();
+        for p in nodes[i].processes.iter().flatten() {
+            let args: Vec<&[u8]> = p.args().collect();
+            roles.push(r.process_role(&args, key));
+        }
+        if let Some(procs) = nodes[i].processes.as_mut() {
+            for (p, role) in procs.iter_mut().zip(roles) {
+                p.role = role;
+            }
+        }
+        let errs = r.take_errors();
+        record(&mut nodes[i], errs);
+    }
+}
+
+fn init_pid_in_tree(nodes: &[Node], id: NodeId, sub: &[u8]) -> Option<u32> {
+    let base = if sub.is_empty() { id } else { nodes[id].children.iter().copied().find(|&c| &nodes[c].name[..] == sub)? };
+    let init = nodes[base].children.iter().copied().find(|&c| &nodes[c].name[..] == b"init.scope")?;
+    nodes[init].processes.as_ref()?.first().map(|p| p.pid)
+}
