@@ -74,7 +74,7 @@ pub fn simple_identity(kind: &Kind, name: &[u8], resolver: &mut Resolver) -> Opt
     })
 }
 
-fn record(node: &mut Node, errors: Vec<ResolveError>) {
+pub(crate) fn record(node: &mut Node, errors: Vec<ResolveError>) {
     for e in errors {
         node.errors.push(NodeError {
             path: e.path,
@@ -102,22 +102,93 @@ pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> O
     parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
 }
 
-/// Identifies every node and the monitor processes of a built tree.
-pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
-    let mut r = Resolver::new(host);
-    let n = nodes.len();
-    // conmon's `-c ID -n NAME`, to name containers whose cgroup carries no name.
-    let mut conmon_names: HashMap<String, Option<String>> = HashMap::new();
-    for node in nodes.iter() {
+/// What identifying one cgroup needs besides its name.
+pub struct Facts<'a> {
+    /// Its kind, from [`classify_path`].
+    pub kind: &'a Kind,
+    /// Its raw name.
+    pub name: &'a [u8],
+    /// The user whose slice holds it.
+    pub owner: Option<u32>,
+    /// Where runtime state is read for it (its enclosing container's root, or the host).
+    pub root: RootKey,
+    /// The kind node it is directly inside (for `init.scope`).
+    pub parent_kind_node: Option<&'a str>,
+    /// Names conmon processes gave to container ids.
+    pub conmon_names: &'a HashMap<String, Option<String>>,
+}
+
+/// Identifies one cgroup. `children(sub)` lists the names of the cgroup's children (of
+/// its child `sub` when not empty); `init_pid(sub)` finds the first PID of
+/// `<sub>/init.scope`. Returns the identity and the root its children's state is read in.
+pub fn identify_node(
+    r: &mut Resolver,
+    f: &Facts<'_>,
+    children: &dyn Fn(&[u8]) -> Vec<Vec<u8>>,
+    init_pid: &dyn Fn(&[u8]) -> Option<u32>,
+) -> (Option<Identity>, RootKey) {
+    let mut root = f.root;
+    let ident = if f.kind.is_container() {
+        let mut ident = match f.kind {
+            Kind::KubeContainer { id, runtime } => Some(r.kube_container(f.root, id, *runtime)),
+            _ => r.container(f.kind, f.owner, f.conmon_names),
+        };
+        let lists: Vec<(Vec<u8>, Vec<Vec<u8>>)> = [&b""[..], b"container"].iter().map(|p| (p.to_vec(), children(p))).collect();
+        let child_names = |prefix: &[u8]| -> Vec<&[u8]> {
+            lists.iter().find(|(p, _)| p == prefix).map(|(_, v)| v.iter().map(|n| &n[..]).collect()).unwrap_or_default()
+        };
+        if let Some(sub) = looks_like_kind_node(child_names) {
+            let init = init_pid(&sub);
+            let mut id = ident.unwrap_or_else(|| Identity {
+                kind: "container",
+                id: f.kind.container_id().map(str::to_string),
+                ..Default::default()
+            });
+            r.kind_node(&mut id, init);
+            if let Some(pid) = init {
+                root = RootKey::Proc(pid);
+            }
+            ident = Some(id);
+        }
+        ident
+    } else if let Kind::KubePod { uid, qos } = f.kind {
+        let ids: Vec<String> = children(b"")
+            .iter()
+            .filter_map(|c| crate::classify::classify_path(&[&b"kubepods"[..], b"pod00000000-0000-0000-0000-000000000000", c]).pop())
+            .filter_map(|k| k.container_id().map(str::to_string))
+            .collect();
+        Some(r.pod(f.root, uid, *qos, &ids))
+    } else {
+        let mut ident = simple_identity(f.kind, f.name, r);
+        if let (Some(id), Kind::InitScope) = (&mut ident, f.kind) {
+            id.name = f.parent_kind_node.map(str::to_string);
+        }
+        ident
+    };
+    (ident, root)
+}
+
+/// conmon's `-c ID -n NAME` of every conmon process of the tree.
+fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<String>> {
+    let mut out = HashMap::new();
+    for node in nodes {
         for p in node.processes.iter().flatten() {
             let args: Vec<&[u8]> = p.args().collect();
             if args.first().is_some_and(|a| a.ends_with(b"conmon")) {
                 if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&args, RootKey::Host) {
-                    conmon_names.insert(id, name);
+                    out.insert(id, name);
                 }
             }
         }
     }
+    out
+}
+
+/// Identifies every node and the monitor processes of a built tree.
+pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
+    let mut r = Resolver::new(host);
+    let n = nodes.len();
+    let conmons = conmon_names(nodes, &mut r);
     let mut owner: Vec<Option<u32>> = vec![None; n];
     let mut root: Vec<RootKey> = vec![RootKey::Host; n];
     for i in 0..n {
@@ -129,61 +200,23 @@ pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
             _ => parent.and_then(|p| owner[p]),
         };
         let inherited = parent.map_or(RootKey::Host, |p| root[p]);
-        root[i] = inherited;
-        let mut ident = if kind.is_container() {
-            let mut ident = match &kind {
-                Kind::KubeContainer { id, runtime } => Some(r.kube_container(inherited, id, *runtime)),
-                _ => r.container(&kind, owner[i], &conmon_names),
+        let parent_node = parent.and_then(|p| nodes[p].identity.as_ref()).and_then(|x| x.kind_node.as_ref()).map(|k| k.name.clone());
+        let path = comps.join(&b'/');
+        let (ident, child_root) = {
+            let nodes_ref: &[Node] = nodes;
+            let children = |sub: &[u8]| -> Vec<Vec<u8>> {
+                let base = if sub.is_empty() { Some(i) } else { nodes_ref[i].children.iter().copied().find(|&c| &nodes_ref[c].name[..] == sub) };
+                base.map(|b| nodes_ref[b].children.iter().map(|&c| nodes_ref[c].name.to_vec()).collect()).unwrap_or_default()
             };
-            let child_names = |prefix: &[u8]| -> Vec<&[u8]> {
-                let base = if prefix.is_empty() {
-                    Some(i)
-                } else {
-                    nodes[i].children.iter().copied().find(|&c| &nodes[c].name[..] == prefix)
-                };
-                base.map(|b| nodes[b].children.iter().map(|&c| &nodes[c].name[..]).collect()).unwrap_or_default()
-            };
-            if let Some(sub) = looks_like_kind_node(child_names) {
-                let init = init_pid_in_tree(nodes, i, &sub).or_else(|| {
-                    let comps = components(nodes, i);
-                    init_pid_on_disk(mount, &comps.join(&b'/'), &sub)
-                });
-                let mut id = ident.unwrap_or_else(|| Identity {
-                    kind: "container",
-                    id: kind.container_id().map(str::to_string),
-                    ..Default::default()
-                });
-                r.kind_node(&mut id, init);
-                if let Some(pid) = init {
-                    root[i] = RootKey::Proc(pid);
-                }
-                ident = Some(id);
-            }
-            ident
-        } else if let Kind::KubePod { uid, qos } = &kind {
-            let mut ids = Vec::new();
-            for &c in &nodes[i].children {
-                let comps = components(nodes, c);
-                if let Some(id) = classify_path(&comps).pop().and_then(|k| k.container_id().map(str::to_string)) {
-                    ids.push(id);
-                }
-            }
-            Some(r.pod(inherited, uid, *qos, &ids))
-        } else {
-            simple_identity(&kind, &nodes[i].name, &mut r)
+            let init = |sub: &[u8]| init_pid_in_tree(nodes_ref, i, sub).or_else(|| init_pid_on_disk(mount, &path, sub));
+            let facts = Facts { kind: &kind, name: &nodes_ref[i].name, owner: owner[i], root: inherited, parent_kind_node: parent_node.as_deref(), conmon_names: &conmons };
+            identify_node(&mut r, &facts, &children, &init)
         };
-        if let (Some(id), Kind::InitScope) = (&mut ident, &kind) {
-            // init.scope of a kind node: say whose.
-            if let Some(p) = parent {
-                if let Some(node_id) = nodes[p].identity.as_ref().and_then(|x| x.kind_node.as_ref()) {
-                    id.name = Some(node_id.name.clone());
-                }
-            }
-        }
+        root[i] = child_root;
         nodes[i].identity = ident;
         let errs = r.take_errors();
         record(&mut nodes[i], errs);
-        // Monitor processes.
+        // Monitor processes: their state is read in the root of the container they run in.
         let key = root[i];
         let mut roles = Vec::new();
         for p in nodes[i].processes.iter().flatten() {
