@@ -1,6 +1,6 @@
 //! Command-line flags, as clap parses them (validated into a [`crate::config::Config`]).
 
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -19,12 +19,16 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "cgtree", version, about, after_help = AFTER_HELP)]
 pub struct Args {
+    /// A subcommand (default: the tree).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Cgroup to start at, relative to the cgroup2 mount (e.g. /user.slice).
     #[arg(value_name = "CGROUP_PATH")]
     pub cgroup: Option<String>,
 
     /// Read the host rooted at DIR (a fixture or snapshot) instead of /.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub root: Option<PathBuf>,
 
     /// Show empty cgroups too (hidden by default, as systemd-cgls does).
@@ -51,13 +55,29 @@ pub struct Args {
     #[arg(short = 'l', long)]
     pub full: bool,
 
-    /// Print the tree as JSON (format: docs/json.md).
-    #[arg(long)]
+    /// Print JSON (format: docs/json.md).
+    #[arg(long, global = true)]
     pub json: bool,
 
     /// When to use colours; `auto` honours NO_COLOR and colours only a terminal.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", global = true)]
     pub color: ColorChoice,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What a process is: its cgroup, the chain of cgroups above it with what each one
+    /// is, and the container, kind node and pod it belongs to (or serves).
+    Pid(PidArgs),
+}
+
+/// `cgtree pid`.
+#[derive(Debug, ClapArgs)]
+pub struct PidArgs {
+    /// One or more PIDs (as the host sees them).
+    #[arg(required = true, value_name = "PID")]
+    pub pids: Vec<u32>,
 }
 
 /// `--color`.

@@ -27,6 +27,8 @@ pub struct Config {
     pub json: bool,
     /// ANSI colours.
     pub color: bool,
+    /// `cgtree pid`: the PIDs to trace.
+    pub pids: Option<Vec<u32>>,
 }
 
 /// What the environment says, passed in so that tests control it.
@@ -97,6 +99,9 @@ impl Config {
             width,
             json: args.json,
             color,
+            pids: args.command.map(|c| match c {
+                crate::cli::Command::Pid(p) => p.pids,
+            }),
         })
     }
 }

@@ -50,6 +50,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(args: cli::Args) -> anyhow::Result<u8> {
     let cfg = Config::new(args, &Env::current())?;
+    if let Some(pids) = &cfg.pids {
+        return run_pid(&cfg, pids);
+    }
     let mut builder = cgroup_core::TreeBuilder::new();
     if let Some(root) = &cfg.root {
         builder.host_root(root);
@@ -77,6 +80,68 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
     let mut err = stderr.lock();
     for e in tree.errors() {
         code = PARTIAL;
+        writeln!(
+            err,
+            "cgtree: {}",
+            sanitize::sanitize(e.to_string().as_bytes())
+        )?;
+    }
+    Ok(code)
+}
+
+fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
+    let host = match &cfg.root {
+        Some(r) => cgroup_core::Host::with_root(r),
+        None => cgroup_core::Host::new(),
+    };
+    let mount = host.find_cgroup2()?;
+    let mut code = OK;
+    let mut traces = Vec::new();
+    let mut missing = Vec::new();
+    for &pid in pids {
+        match cgroup_core::trace::trace(&host, &mount, pid) {
+            Ok(t) => traces.push(t),
+            Err(e @ cgroup_core::Error::NoSuchProcess { .. }) => missing.push(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if cfg.json {
+        let values: Vec<serde_json::Value> = traces.iter().map(render::pid::to_json).collect();
+        if pids.len() == 1 {
+            if let Some(v) = values.first() {
+                serde_json::to_writer_pretty(&mut out, v)?;
+                writeln!(out)?;
+            }
+        } else {
+            serde_json::to_writer_pretty(&mut out, &values)?;
+            writeln!(out)?;
+        }
+    } else {
+        for (i, t) in traces.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            render::pid::render_text(t, &mut out)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for t in &traces {
+        for e in &t.errors {
+            code = PARTIAL;
+            writeln!(
+                err,
+                "cgtree: {}",
+                sanitize::sanitize(e.to_string().as_bytes())
+            )?;
+        }
+    }
+    for e in &missing {
+        code = FATAL;
         writeln!(
             err,
             "cgtree: {}",

@@ -68,7 +68,14 @@ fn entry(text: &str) -> Entry {
     let t = text.trim_start();
     let (first, rest) = t.split_once(' ').unwrap_or((t, ""));
     match first.parse::<u32>() {
-        Ok(pid) => Entry::Pid(pid, rest.to_string()),
+        // cgtree puts a monitor's role (`[shim of pod ...] `) before its command line.
+        Ok(pid) => {
+            let cmd = match rest.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+                Some((_, cmd)) => cmd,
+                None => rest,
+            };
+            Entry::Pid(pid, cmd.to_string())
+        }
         // The root line of cgtree carries the mount after the name.
         Err(_) => Entry::Cgroup(first.to_string()),
     }

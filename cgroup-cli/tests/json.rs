@@ -33,6 +33,7 @@ struct Mount {
 struct Node {
     name: serde_json::Value,
     path: serde_json::Value,
+    identity: Option<Identity>,
     #[serde(rename = "type")]
     cgroup_type: Option<String>,
     controllers: Option<Vec<String>>,
@@ -53,6 +54,38 @@ struct Process {
     cmdline: Vec<serde_json::Value>,
     comm: Option<serde_json::Value>,
     kernel_thread: bool,
+    role: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Identity {
+    kind: String,
+    runtime: Option<String>,
+    id: Option<String>,
+    name: Option<String>,
+    image: Option<String>,
+    rootless: Option<bool>,
+    user: Option<u32>,
+    kind_node: Option<KindNode>,
+    pod: Option<Pod>,
+    qos: Option<String>,
+    sandbox: bool,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct KindNode {
+    name: String,
+    cluster: Option<String>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Pod {
+    namespace: Option<String>,
+    name: Option<String>,
+    uid: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,4 +360,113 @@ fn non_utf8_and_control_bytes_are_escaped_in_tree_and_exact_in_json() {
         .decode(args[3]["bytes"].as_str().unwrap())
         .unwrap();
     assert_eq!(raw, b"\xc3\x28");
+}
+
+#[test]
+fn wsl_fixture_json_identifies_the_node_pods_and_shims() {
+    let (out, err, code) = common::run_fixture("wsl-rootless-podman-kind", &["--json"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let doc = decode(&out);
+    let node = doc
+        .cgroup
+        .find(KIND)
+        .unwrap()
+        .identity
+        .as_ref()
+        .expect("the node container is identified");
+    assert_eq!(node.kind, "podman-container");
+    assert_eq!(node.runtime.as_deref(), Some("podman"));
+    assert_eq!(node.name.as_deref(), Some("kind-control-plane"));
+    assert_eq!(
+        node.image.as_deref(),
+        Some("docker.io/kindest/node:v1.29.2")
+    );
+    assert_eq!((node.rootless, node.user), (Some(true), Some(1000)));
+    assert_eq!(
+        node.kind_node,
+        Some(KindNode {
+            name: "kind-control-plane".into(),
+            cluster: Some("kind".into())
+        })
+    );
+    let lpp_pod = format!("{KIND}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod9fbcc2e9_dbfa_1be6_d13f_64f4a56ec903.slice");
+    let pod = doc
+        .cgroup
+        .find(&lpp_pod)
+        .unwrap()
+        .identity
+        .as_ref()
+        .unwrap();
+    assert_eq!(pod.kind, "kube-pod");
+    assert_eq!(pod.qos.as_deref(), Some("besteffort"));
+    assert_eq!(
+        pod.pod,
+        Some(Pod {
+            namespace: Some("local-path-storage".into()),
+            name: Some("local-path-provisioner-7577fdbbfb-zjdbq".into()),
+            uid: Some("9fbcc2e9-dbfa-1be6-d13f-64f4a56ec903".into())
+        })
+    );
+    let ctr = doc.cgroup.find(&format!("{lpp_pod}/cri-containerd-0a98af2598be4ef8557dfb59169ca910cb173be34ad63e20f3706c21f88614ea.scope")).unwrap();
+    let ci = ctr.identity.as_ref().unwrap();
+    assert_eq!(
+        (ci.kind.as_str(), ci.name.as_deref(), ci.runtime.as_deref()),
+        (
+            "kube-container",
+            Some("local-path-provisioner"),
+            Some("containerd")
+        )
+    );
+    assert!(!ci.sandbox && ci.id.as_deref().unwrap().starts_with("0a98af2598be4"));
+    let sandbox = doc.cgroup.find(&format!("{lpp_pod}/cri-containerd-4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817.scope")).unwrap();
+    assert!(sandbox.identity.as_ref().unwrap().sandbox);
+    let containerd = doc
+        .cgroup
+        .find(&format!("{KIND}/system.slice/containerd.service"))
+        .unwrap();
+    assert_eq!(
+        containerd.identity.as_ref().unwrap().name.as_deref(),
+        Some("containerd")
+    );
+    let shim = containerd
+        .processes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|p| p.pid == 74284)
+        .unwrap();
+    let role = shim.role.as_ref().unwrap();
+    assert_eq!(role["kind"], "shim");
+    assert_eq!(
+        role["pod"]["name"],
+        "local-path-provisioner-7577fdbbfb-zjdbq"
+    );
+    assert_eq!(role["containers"][0]["name"], "local-path-provisioner");
+    assert_eq!(
+        containerd.processes.as_ref().unwrap()[0].role,
+        None,
+        "containerd itself serves no pod"
+    );
+    let init = doc
+        .cgroup
+        .find(&format!("{KIND}/init.scope"))
+        .unwrap()
+        .identity
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (init.kind.as_str(), init.name.as_deref()),
+        ("init", Some("kind-control-plane"))
+    );
+    let user = doc
+        .cgroup
+        .find("/user.slice/user-1000.slice")
+        .unwrap()
+        .identity
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (user.kind.as_str(), user.user, user.name.as_deref()),
+        ("user-slice", Some(1000), Some("massi"))
+    );
 }

@@ -169,16 +169,20 @@ impl Kind {
     pub fn is_container(&self) -> bool {
         matches!(
             self,
-            Kind::PodmanContainer { .. } | Kind::DockerContainer { .. } | Kind::KubeContainer { .. } | Kind::ContainerId { .. }
+            Kind::PodmanContainer { .. }
+                | Kind::DockerContainer { .. }
+                | Kind::KubeContainer { .. }
+                | Kind::ContainerId { .. }
         )
     }
 
     /// The container id of a container cgroup.
     pub fn container_id(&self) -> Option<&str> {
         match self {
-            Kind::PodmanContainer { id } | Kind::DockerContainer { id } | Kind::KubeContainer { id, .. } | Kind::ContainerId { id } => {
-                Some(id)
-            }
+            Kind::PodmanContainer { id }
+            | Kind::DockerContainer { id }
+            | Kind::KubeContainer { id, .. }
+            | Kind::ContainerId { id } => Some(id),
             _ => None,
         }
     }
@@ -194,7 +198,11 @@ enum Ctx {
     /// Under the kubelet's pods root; `prefix` is the root slice's name without `.slice`.
     KubeRoot { driver: Driver, prefix: String },
     /// Under a QoS level.
-    KubeQos { driver: Driver, prefix: String, qos: Qos },
+    KubeQos {
+        driver: Driver,
+        prefix: String,
+        qos: Qos,
+    },
     /// Under a pod.
     KubePod,
     /// Under `libpod_parent` (or a podman cgroupfs pod below it).
@@ -205,7 +213,9 @@ enum Ctx {
 
 /// A 64-character lowercase hex id.
 pub fn is_container_id(s: &[u8]) -> bool {
-    s.len() == 64 && s.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    s.len() == 64
+        && s.iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
 fn id_between<'a>(name: &'a [u8], prefix: &[u8], suffix: &[u8]) -> Option<&'a [u8]> {
@@ -226,7 +236,10 @@ fn decimal(b: &[u8]) -> Option<u32> {
 
 /// A kubelet pod UID in a name: 36 characters of hex and `-` (cgroupfs) or `_` (systemd).
 fn pod_uid(b: &[u8]) -> Option<&[u8]> {
-    (b.len() == 36 && b.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-' || *c == b'_')).then_some(b)
+    (b.len() == 36
+        && b.iter()
+            .all(|c| c.is_ascii_hexdigit() || *c == b'-' || *c == b'_'))
+    .then_some(b)
 }
 
 /// Classifies each component of a cgroup path (raw names, root first, without the root
@@ -248,9 +261,13 @@ fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
         Ctx::KubePod => {
             let (id, runtime) = if let Some(id) = id_between(name, b"cri-containerd-", b".scope") {
                 (id, CriRuntime::Containerd)
-            } else if let Some(id) = id_between(name, b"crio-conmon-", b".scope").or_else(|| id_between(name, b"crio-conmon-", b"")) {
+            } else if let Some(id) = id_between(name, b"crio-conmon-", b".scope")
+                .or_else(|| id_between(name, b"crio-conmon-", b""))
+            {
                 return (Kind::CrioConmon { id: text(id) }, Ctx::Host);
-            } else if let Some(id) = id_between(name, b"crio-", b".scope").or_else(|| id_between(name, b"crio-", b"")) {
+            } else if let Some(id) =
+                id_between(name, b"crio-", b".scope").or_else(|| id_between(name, b"crio-", b""))
+            {
                 (id, CriRuntime::Crio)
             } else if let Some(id) = id_between(name, b"docker-", b".scope") {
                 (id, CriRuntime::Docker)
@@ -259,34 +276,71 @@ fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
             } else {
                 return (Kind::Plain, Ctx::Host);
             };
-            (Kind::KubeContainer { id: text(id), runtime }, Ctx::ContainerTop)
+            (
+                Kind::KubeContainer {
+                    id: text(id),
+                    runtime,
+                },
+                Ctx::ContainerTop,
+            )
         }
         Ctx::KubeRoot { driver, prefix } => {
             match driver {
                 Driver::Systemd => {
-                    let Some(rest) = name.strip_prefix(prefix.as_bytes()).and_then(|r| r.strip_prefix(b"-")).and_then(|r| r.strip_suffix(b".slice")) else {
+                    let Some(rest) = name
+                        .strip_prefix(prefix.as_bytes())
+                        .and_then(|r| r.strip_prefix(b"-"))
+                        .and_then(|r| r.strip_suffix(b".slice"))
+                    else {
                         return (Kind::Plain, Ctx::Host);
                     };
                     if let Some(qos) = Qos::from_name(rest) {
-                        let next = Ctx::KubeQos { driver: *driver, prefix: format!("{prefix}-{}", qos.as_str()), qos };
+                        let next = Ctx::KubeQos {
+                            driver: *driver,
+                            prefix: format!("{prefix}-{}", qos.as_str()),
+                            qos,
+                        };
                         return (Kind::KubeQos { qos }, next);
                     }
                     if let Some(uid) = rest.strip_prefix(b"pod").and_then(pod_uid) {
-                        return (Kind::KubePod { uid: text(uid), qos: Qos::Guaranteed }, Ctx::KubePod);
+                        return (
+                            Kind::KubePod {
+                                uid: text(uid),
+                                qos: Qos::Guaranteed,
+                            },
+                            Ctx::KubePod,
+                        );
                     }
                 }
                 Driver::Cgroupfs => {
                     if let Some(qos) = Qos::from_name(name) {
-                        return (Kind::KubeQos { qos }, Ctx::KubeQos { driver: *driver, prefix: prefix.clone(), qos });
+                        return (
+                            Kind::KubeQos { qos },
+                            Ctx::KubeQos {
+                                driver: *driver,
+                                prefix: prefix.clone(),
+                                qos,
+                            },
+                        );
                     }
                     if let Some(uid) = name.strip_prefix(b"pod").and_then(pod_uid) {
-                        return (Kind::KubePod { uid: text(uid), qos: Qos::Guaranteed }, Ctx::KubePod);
+                        return (
+                            Kind::KubePod {
+                                uid: text(uid),
+                                qos: Qos::Guaranteed,
+                            },
+                            Ctx::KubePod,
+                        );
                     }
                 }
             }
             (Kind::Plain, Ctx::Host)
         }
-        Ctx::KubeQos { driver, prefix, qos } => {
+        Ctx::KubeQos {
+            driver,
+            prefix,
+            qos,
+        } => {
             let uid = match driver {
                 Driver::Systemd => name
                     .strip_prefix(prefix.as_bytes())
@@ -296,7 +350,13 @@ fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
                 Driver::Cgroupfs => name.strip_prefix(b"pod").and_then(pod_uid),
             };
             match uid {
-                Some(uid) => (Kind::KubePod { uid: text(uid), qos: *qos }, Ctx::KubePod),
+                Some(uid) => (
+                    Kind::KubePod {
+                        uid: text(uid),
+                        qos: *qos,
+                    },
+                    Ctx::KubePod,
+                ),
                 None => (Kind::Plain, Ctx::Host),
             }
         }
@@ -353,22 +413,49 @@ fn classify_host(name: &[u8]) -> (Kind, Ctx) {
     // cgroupRoot is a slice (kind: `kubelet.slice/kubelet-kubepods.slice`).
     if let Some(stem) = name.strip_suffix(b".slice") {
         if stem == b"kubepods" || stem.ends_with(b"-kubepods") {
-            return (Kind::KubePods { driver: Driver::Systemd }, Ctx::KubeRoot { driver: Driver::Systemd, prefix: text(stem) });
+            return (
+                Kind::KubePods {
+                    driver: Driver::Systemd,
+                },
+                Ctx::KubeRoot {
+                    driver: Driver::Systemd,
+                    prefix: text(stem),
+                },
+            );
         }
     }
     if name == b"kubepods" {
-        return (Kind::KubePods { driver: Driver::Cgroupfs }, Ctx::KubeRoot { driver: Driver::Cgroupfs, prefix: String::new() });
+        return (
+            Kind::KubePods {
+                driver: Driver::Cgroupfs,
+            },
+            Ctx::KubeRoot {
+                driver: Driver::Cgroupfs,
+                prefix: String::new(),
+            },
+        );
     }
     if name == b"init.scope" {
         return host(Kind::InitScope);
     }
-    if let Some(uid) = name.strip_prefix(b"user-").and_then(|r| r.strip_suffix(b".slice")).and_then(decimal) {
+    if let Some(uid) = name
+        .strip_prefix(b"user-")
+        .and_then(|r| r.strip_suffix(b".slice"))
+        .and_then(decimal)
+    {
         return host(Kind::UserSlice { uid });
     }
-    if let Some(uid) = name.strip_prefix(b"user@").and_then(|r| r.strip_suffix(b".service")).and_then(decimal) {
+    if let Some(uid) = name
+        .strip_prefix(b"user@")
+        .and_then(|r| r.strip_suffix(b".service"))
+        .and_then(decimal)
+    {
         return host(Kind::UserManager { uid });
     }
-    if let Some(id) = name.strip_prefix(b"session-").and_then(|r| r.strip_suffix(b".scope")) {
+    if let Some(id) = name
+        .strip_prefix(b"session-")
+        .and_then(|r| r.strip_suffix(b".scope"))
+    {
         if !id.is_empty() && id.iter().all(u8::is_ascii_alphanumeric) {
             return host(Kind::Session { id: text(id) });
         }
@@ -531,13 +618,19 @@ mod tests {
     #[test]
     fn classify_path_gives_one_kind_per_component() {
         let kinds = classify_path(&["user.slice", "user-1000.slice", "user@1000.service"]);
-        assert_eq!(kinds, vec![Unit, UserSlice { uid: 1000 }, UserManager { uid: 1000 }]);
+        assert_eq!(
+            kinds,
+            vec![Unit, UserSlice { uid: 1000 }, UserManager { uid: 1000 }]
+        );
         assert!(classify_path::<&str>(&[]).is_empty());
     }
 
     #[test]
     fn display_decoding() {
-        assert_eq!(&*unescape_systemd(b"machine-lxc\\x2d1\\x2dx.scope"), b"machine-lxc-1-x.scope");
+        assert_eq!(
+            &*unescape_systemd(b"machine-lxc\\x2d1\\x2dx.scope"),
+            b"machine-lxc-1-x.scope"
+        );
         assert_eq!(&*unescape_systemd(b"plain"), b"plain");
         assert_eq!(&*unescape_systemd(b"bad\\xzz\\x"), b"bad\\xzz\\x");
         assert_eq!(kube_uid(UID_), UID);

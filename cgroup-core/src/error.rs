@@ -158,6 +158,20 @@ pub enum Error {
         /// Whether cgroup v1 hierarchies were seen.
         v1: bool,
     },
+    /// No such process (or it exited while it was read).
+    #[error("no process {pid} ({} does not exist)", path.display())]
+    NoSuchProcess {
+        /// The PID.
+        pid: u32,
+        /// Its `/proc` directory.
+        path: PathBuf,
+    },
+    /// `/proc/<pid>/cgroup` has no cgroup v2 (`0::`) line.
+    #[error("{} has no cgroup v2 (0::) line", path.display())]
+    NoUnifiedCgroup {
+        /// The file.
+        path: PathBuf,
+    },
     /// A path given by the caller is not acceptable (e.g. contains `..`).
     #[error("invalid cgroup path {path:?}: {reason}")]
     InvalidPath {

@@ -38,6 +38,7 @@ pub mod error;
 pub mod fs;
 pub mod parse;
 pub mod resolve;
+pub mod trace;
 pub mod tree;
 
 pub use error::{Error, ParseError, ParseErrorKind};

@@ -327,21 +327,36 @@ impl Resolver {
         }
         let path = self.display_path(key, rel);
         if self.reported.insert(path.clone()) {
-            let permission = matches!(e, StateError::Errno(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM));
-            self.errors.push(ResolveError { path, message: e.to_string(), permission });
+            let permission = matches!(
+                e,
+                StateError::Errno(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+            );
+            self.errors.push(ResolveError {
+                path,
+                message: e.to_string(),
+                permission,
+            });
         }
     }
 
     fn report_json(&mut self, key: RootKey, rel: &Path, e: &serde_json::Error) {
         let path = self.display_path(key, rel);
         if self.reported.insert(path.clone()) {
-            self.errors.push(ResolveError { path, message: format!("invalid JSON: {e}"), permission: false });
+            self.errors.push(ResolveError {
+                path,
+                message: format!("invalid JSON: {e}"),
+                permission: false,
+            });
         }
     }
 
     fn root_fd(&mut self, key: RootKey) -> Option<Rc<OwnedFd>> {
         match key {
-            RootKey::Host => self.host_fd.as_ref().and_then(|fd| fd.try_clone().ok()).map(Rc::new),
+            RootKey::Host => self
+                .host_fd
+                .as_ref()
+                .and_then(|fd| fd.try_clone().ok())
+                .map(Rc::new),
             RootKey::Proc(pid) => {
                 if let Some(r) = self.roots.get(&pid) {
                     return r.clone();
@@ -350,7 +365,11 @@ impl Resolver {
                 let fd = match open_root(&path) {
                     Ok(fd) => Some(Rc::new(fd)),
                     Err(e) => {
-                        self.report(RootKey::Host, Path::new(&format!("proc/{pid}/root")), &StateError::Errno(e));
+                        self.report(
+                            RootKey::Host,
+                            Path::new(&format!("proc/{pid}/root")),
+                            &StateError::Errno(e),
+                        );
                         None
                     }
                 };
@@ -388,7 +407,9 @@ impl Resolver {
     }
 
     fn list(&mut self, key: RootKey, rel: &Path) -> Vec<Vec<u8>> {
-        let Some(fd) = self.root_fd(key) else { return Vec::new() };
+        let Some(fd) = self.root_fd(key) else {
+            return Vec::new();
+        };
         match list_in_root(fd.as_fd(), rel) {
             Ok(v) => v,
             Err(e) => {
@@ -410,9 +431,15 @@ impl Resolver {
                 if f.len() < 7 {
                     continue;
                 }
-                if let Some(uid) = std::str::from_utf8(f[2]).ok().and_then(|u| u.parse::<u32>().ok()) {
+                if let Some(uid) = std::str::from_utf8(f[2])
+                    .ok()
+                    .and_then(|u| u.parse::<u32>().ok())
+                {
                     use std::os::unix::ffi::OsStrExt;
-                    map.entry(uid).or_insert((lossy(f[0]), PathBuf::from(std::ffi::OsStr::from_bytes(f[5]))));
+                    map.entry(uid).or_insert((
+                        lossy(f[0]),
+                        PathBuf::from(std::ffi::OsStr::from_bytes(f[5])),
+                    ));
                 }
             }
         }
@@ -440,8 +467,12 @@ impl Resolver {
             if !entry.ends_with(b"-containers") {
                 continue;
             }
-            let rel = graphroot.join(String::from_utf8_lossy(&entry).as_ref()).join("containers.json");
-            let Some(list) = self.read_json::<Vec<PodmanEntry>>(RootKey::Host, &rel) else { continue };
+            let rel = graphroot
+                .join(String::from_utf8_lossy(&entry).as_ref())
+                .join("containers.json");
+            let Some(list) = self.read_json::<Vec<PodmanEntry>>(RootKey::Host, &rel) else {
+                continue;
+            };
             for e in list {
                 let image = e
                     .metadata
@@ -449,7 +480,13 @@ impl Resolver {
                     .and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok())
                     .and_then(|m| m.image_name)
                     .map(cut);
-                map.insert(e.id, PodmanInfo { name: e.names.into_iter().next().map(cut), image });
+                map.insert(
+                    e.id,
+                    PodmanInfo {
+                        name: e.names.into_iter().next().map(cut),
+                        image,
+                    },
+                );
             }
         }
         let rc = Rc::new(map);
@@ -460,11 +497,24 @@ impl Resolver {
     /// Identifies a container cgroup found at host level (not a Kubernetes container):
     /// podman, docker, or a bare id confirmed by runtime state. `owner` is the user whose
     /// slice holds it (rootless), `conmon_names` the names conmon processes gave for ids.
-    pub fn container(&mut self, kind: &Kind, owner: Option<u32>, conmon_names: &HashMap<String, Option<String>>) -> Option<Identity> {
+    pub fn container(
+        &mut self,
+        kind: &Kind,
+        owner: Option<u32>,
+        conmon_names: &HashMap<String, Option<String>>,
+    ) -> Option<Identity> {
         let id = kind.container_id()?.to_string();
-        let mut ident = Identity { kind: "container", id: Some(id.clone()), user: owner, rootless: Some(owner.is_some_and(|u| u != 0)), ..Default::default() };
+        let mut ident = Identity {
+            kind: "container",
+            id: Some(id.clone()),
+            user: owner,
+            rootless: Some(owner.is_some_and(|u| u != 0)),
+            ..Default::default()
+        };
         let home = owner.filter(|&u| u != 0).and_then(|u| self.home(u));
-        let run_user = owner.filter(|&u| u != 0).map(|u| PathBuf::from(format!("run/user/{u}")));
+        let run_user = owner
+            .filter(|&u| u != 0)
+            .map(|u| PathBuf::from(format!("run/user/{u}")));
         let mut podman = matches!(kind, Kind::PodmanContainer { .. });
         let mut docker = matches!(kind, Kind::DockerContainer { .. });
         let mut evidence = podman || docker;
@@ -501,11 +551,15 @@ impl Resolver {
         }
         for dir in state_dirs {
             let crun = dir.ends_with("crun");
-            let rel = dir.join(&id).join(if crun { "status" } else { "state.json" });
+            let rel = dir
+                .join(&id)
+                .join(if crun { "status" } else { "state.json" });
             let found = if crun {
-                self.read_json::<CrunStatus>(RootKey::Host, &rel).map(|s| s.pid)
+                self.read_json::<CrunStatus>(RootKey::Host, &rel)
+                    .map(|s| s.pid)
             } else {
-                self.read_json::<RuncState>(RootKey::Host, &rel).map(|s| s.init_process_pid)
+                self.read_json::<RuncState>(RootKey::Host, &rel)
+                    .map(|s| s.init_process_pid)
             };
             if found.is_some() {
                 evidence = true;
@@ -519,14 +573,23 @@ impl Resolver {
                 dirs.insert(0, h.join(".local/share/docker/containers"));
             }
             for d in dirs {
-                if let Some(cfg) = self.read_json::<DockerConfig>(RootKey::Host, &d.join(&id).join("config.v2.json")) {
+                if let Some(cfg) = self
+                    .read_json::<DockerConfig>(RootKey::Host, &d.join(&id).join("config.v2.json"))
+                {
                     docker = true;
                     evidence = true;
                     ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
                     if let Some(c) = cfg.config {
                         ident.image = c.image.map(cut);
-                        if let Some(cluster) = c.labels.as_ref().and_then(|l| l.get("io.x-k8s.kind.cluster")) {
-                            ident.kind_node = Some(KindNode { name: ident.name.clone().unwrap_or_default(), cluster: Some(cut(cluster.clone())) });
+                        if let Some(cluster) = c
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get("io.x-k8s.kind.cluster"))
+                        {
+                            ident.kind_node = Some(KindNode {
+                                name: ident.name.clone().unwrap_or_default(),
+                                cluster: Some(cut(cluster.clone())),
+                            });
                         }
                     }
                     break;
@@ -536,7 +599,13 @@ impl Resolver {
         if !evidence {
             return None;
         }
-        ident.runtime = if podman { Some("podman") } else if docker { Some("docker") } else { None };
+        ident.runtime = if podman {
+            Some("podman")
+        } else if docker {
+            Some("docker")
+        } else {
+            None
+        };
         ident.kind = match ident.runtime {
             Some("podman") => "podman-container",
             Some("docker") => "docker-container",
@@ -554,12 +623,21 @@ impl Resolver {
             let line = line.trim_ascii();
             (!line.is_empty()).then(|| lossy(&line[..line.len().min(253)]))
         });
-        let name = hostname.or_else(|| ident.name.clone()).or_else(|| ident.kind_node.as_ref().map(|k| k.name.clone()));
+        let name = hostname
+            .or_else(|| ident.name.clone())
+            .or_else(|| ident.kind_node.as_ref().map(|k| k.name.clone()));
         let Some(name) = name.filter(|n| !n.is_empty()) else {
-            ident.kind_node = Some(KindNode { name: String::new(), cluster: None });
+            ident.kind_node = Some(KindNode {
+                name: String::new(),
+                cluster: None,
+            });
             return;
         };
-        let cluster = ident.kind_node.as_ref().and_then(|k| k.cluster.clone()).or_else(|| cluster_of(&name));
+        let cluster = ident
+            .kind_node
+            .as_ref()
+            .and_then(|k| k.cluster.clone())
+            .or_else(|| cluster_of(&name));
         ident.kind_node = Some(KindNode { name, cluster });
     }
 
@@ -570,8 +648,13 @@ impl Resolver {
         }
         let mut found = None;
         for rel in [
-            PathBuf::from(TASKS).join("k8s.io").join(id).join("config.json"),
-            PathBuf::from("run/containers/storage/overlay-containers").join(id).join("userdata/config.json"),
+            PathBuf::from(TASKS)
+                .join("k8s.io")
+                .join(id)
+                .join("config.json"),
+            PathBuf::from("run/containers/storage/overlay-containers")
+                .join(id)
+                .join("userdata/config.json"),
         ] {
             if let Some(cfg) = self.read_json::<OciConfig>(root, &rel) {
                 found = cfg.annotations.as_ref().and_then(Bundle::from_annotations);
@@ -593,16 +676,30 @@ impl Resolver {
             let d = String::from_utf8_lossy(&d).into_owned();
             let parts: Vec<&str> = d.splitn(3, '_').collect();
             if let [ns, name, uid] = parts[..] {
-                logs.pods.insert(uid.to_string(), (cut(ns.to_string()), cut(name.to_string())));
+                logs.pods.insert(
+                    uid.to_string(),
+                    (cut(ns.to_string()), cut(name.to_string())),
+                );
             }
         }
         for f in self.list(root, Path::new("var/log/containers")) {
             let f = String::from_utf8_lossy(&f).into_owned();
-            let Some(stem) = f.strip_suffix(".log") else { continue };
-            let Some((rest, id)) = stem.rsplit_once('-') else { continue };
+            let Some(stem) = f.strip_suffix(".log") else {
+                continue;
+            };
+            let Some((rest, id)) = stem.rsplit_once('-') else {
+                continue;
+            };
             let parts: Vec<&str> = rest.splitn(3, '_').collect();
             if let [pod, ns, ctr] = parts[..] {
-                logs.containers.insert(id.to_string(), (cut(ns.to_string()), cut(pod.to_string()), cut(ctr.to_string())));
+                logs.containers.insert(
+                    id.to_string(),
+                    (
+                        cut(ns.to_string()),
+                        cut(pod.to_string()),
+                        cut(ctr.to_string()),
+                    ),
+                );
             }
         }
         let rc = Rc::new(logs);
@@ -618,7 +715,12 @@ impl Resolver {
             CriRuntime::Docker => Some("docker"),
             CriRuntime::Unknown => None,
         };
-        let mut ident = Identity { kind: "kube-container", runtime: rt, id: Some(id.to_string()), ..Default::default() };
+        let mut ident = Identity {
+            kind: "kube-container",
+            runtime: rt,
+            id: Some(id.to_string()),
+            ..Default::default()
+        };
         if let Some(b) = self.bundle(root, id) {
             ident.sandbox = b.sandbox;
             ident.name = b.container_name;
@@ -629,7 +731,11 @@ impl Resolver {
             }
         } else if let Some((ns, pod, ctr)) = self.pod_logs(root).containers.get(id).cloned() {
             ident.name = Some(ctr);
-            ident.pod = Some(PodRef { namespace: Some(ns), name: Some(pod), uid: None });
+            ident.pod = Some(PodRef {
+                namespace: Some(ns),
+                name: Some(pod),
+                uid: None,
+            });
         }
         if ident.sandbox {
             ident.kind = "kube-sandbox";
@@ -641,7 +747,10 @@ impl Resolver {
     /// (`children`: their ids) or kubelet's log directories.
     pub fn pod(&mut self, root: RootKey, raw_uid: &str, qos: Qos, children: &[String]) -> Identity {
         let uid = kube_uid(raw_uid);
-        let mut pod = PodRef { uid: Some(uid.clone()), ..Default::default() };
+        let mut pod = PodRef {
+            uid: Some(uid.clone()),
+            ..Default::default()
+        };
         for id in children {
             if let Some(b) = self.bundle(root, id) {
                 if b.pod.name.is_some() {
@@ -657,7 +766,14 @@ impl Resolver {
                 pod.name = Some(name);
             }
         }
-        Identity { kind: "kube-pod", runtime: Some("kubelet"), id: Some(uid), pod: Some(pod), qos: Some(qos), ..Default::default() }
+        Identity {
+            kind: "kube-pod",
+            runtime: Some("kubelet"),
+            id: Some(uid),
+            pod: Some(pod),
+            qos: Some(qos),
+            ..Default::default()
+        }
     }
 
     /// The role of a process from its command line: a containerd shim (its pod read in
@@ -681,21 +797,38 @@ impl Resolver {
         };
         if base.starts_with(b"containerd-shim") {
             let sandbox = flag(&[b"-id", b"--id"])?;
-            let namespace = flag(&[b"-namespace", b"--namespace"]).unwrap_or_else(|| "default".into());
+            let namespace =
+                flag(&[b"-namespace", b"--namespace"]).unwrap_or_else(|| "default".into());
             let (pod, containers) = self.shim_pod(root, &namespace, &sandbox);
-            return Some(ProcessRole::Shim { namespace, sandbox, pod, containers });
+            return Some(ProcessRole::Shim {
+                namespace,
+                sandbox,
+                pod,
+                containers,
+            });
         }
         if base == b"conmon" {
             let id = flag(&[b"-c", b"--cid"])?;
-            return Some(ProcessRole::Conmon { id, name: flag(&[b"-n", b"--name"]) });
+            return Some(ProcessRole::Conmon {
+                id,
+                name: flag(&[b"-n", b"--name"]),
+            });
         }
         None
     }
 
-    fn shim_pod(&mut self, root: RootKey, namespace: &str, sandbox: &str) -> (Option<PodRef>, Vec<PodContainer>) {
+    fn shim_pod(
+        &mut self,
+        root: RootKey,
+        namespace: &str,
+        sandbox: &str,
+    ) -> (Option<PodRef>, Vec<PodContainer>) {
         let dir = PathBuf::from(TASKS).join(namespace);
-        let sandbox_bundle = self.read_json::<OciConfig>(root, &dir.join(sandbox).join("config.json"));
-        let pod = sandbox_bundle.and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations)).map(|b| b.pod);
+        let sandbox_bundle =
+            self.read_json::<OciConfig>(root, &dir.join(sandbox).join("config.json"));
+        let pod = sandbox_bundle
+            .and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations))
+            .map(|b| b.pod);
         let mut containers = Vec::new();
         for id in self.list(root, &dir).into_iter().take(MAX_BUNDLES) {
             let id = String::from_utf8_lossy(&id).into_owned();
@@ -714,7 +847,11 @@ impl Resolver {
             };
             if let Some(b) = b {
                 if !b.sandbox && b.sandbox_id.as_deref() == Some(sandbox) {
-                    containers.push(PodContainer { name: b.container_name, id, image: b.image });
+                    containers.push(PodContainer {
+                        name: b.container_name,
+                        id,
+                        image: b.image,
+                    });
                 }
             }
         }
@@ -731,7 +868,10 @@ pub fn cluster_of(node: &str) -> Option<String> {
         }
     }
     let digits = node.trim_end_matches(|c: char| c.is_ascii_digit());
-    digits.strip_suffix("-worker").filter(|c| !c.is_empty()).map(str::to_string)
+    digits
+        .strip_suffix("-worker")
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -743,7 +883,10 @@ mod tests {
         assert_eq!(cluster_of("kind-control-plane").as_deref(), Some("kind"));
         assert_eq!(cluster_of("dev-worker").as_deref(), Some("dev"));
         assert_eq!(cluster_of("dev-worker12").as_deref(), Some("dev"));
-        assert_eq!(cluster_of("a-b-external-load-balancer").as_deref(), Some("a-b"));
+        assert_eq!(
+            cluster_of("a-b-external-load-balancer").as_deref(),
+            Some("a-b")
+        );
         assert_eq!(cluster_of("-control-plane"), None);
         assert_eq!(cluster_of("myhost"), None);
     }
@@ -759,17 +902,53 @@ mod tests {
     fn shim_and_conmon_roles_from_command_lines() {
         let d = tempfile::tempdir().unwrap();
         let mut r = Resolver::new(&Host::with_root(d.path()));
-        let shim: Vec<&[u8]> = vec![b"/usr/local/bin/containerd-shim-runc-v2", b"-namespace", b"k8s.io", b"-id", b"abc", b"-address", b"/run/x.sock"];
+        let shim: Vec<&[u8]> = vec![
+            b"/usr/local/bin/containerd-shim-runc-v2",
+            b"-namespace",
+            b"k8s.io",
+            b"-id",
+            b"abc",
+            b"-address",
+            b"/run/x.sock",
+        ];
         match r.process_role(&shim, RootKey::Host) {
-            Some(ProcessRole::Shim { namespace, sandbox, pod, containers }) => {
-                assert_eq!((namespace.as_str(), sandbox.as_str(), pod, containers.len()), ("k8s.io", "abc", None, 0));
+            Some(ProcessRole::Shim {
+                namespace,
+                sandbox,
+                pod,
+                containers,
+            }) => {
+                assert_eq!(
+                    (namespace.as_str(), sandbox.as_str(), pod, containers.len()),
+                    ("k8s.io", "abc", None, 0)
+                );
             }
             other => panic!("{other:?}"),
         }
-        let conmon: Vec<&[u8]> = vec![b"/usr/bin/conmon", b"--api-version", b"1", b"-c", b"id1", b"-n", b"web"];
-        assert_eq!(r.process_role(&conmon, RootKey::Host), Some(ProcessRole::Conmon { id: "id1".into(), name: Some("web".into()) }));
+        let conmon: Vec<&[u8]> = vec![
+            b"/usr/bin/conmon",
+            b"--api-version",
+            b"1",
+            b"-c",
+            b"id1",
+            b"-n",
+            b"web",
+        ];
+        assert_eq!(
+            r.process_role(&conmon, RootKey::Host),
+            Some(ProcessRole::Conmon {
+                id: "id1".into(),
+                name: Some("web".into())
+            })
+        );
         let conmon2: Vec<&[u8]> = vec![b"conmon", b"--cid=id2", b"--name=db"];
-        assert_eq!(r.process_role(&conmon2, RootKey::Host), Some(ProcessRole::Conmon { id: "id2".into(), name: Some("db".into()) }));
+        assert_eq!(
+            r.process_role(&conmon2, RootKey::Host),
+            Some(ProcessRole::Conmon {
+                id: "id2".into(),
+                name: Some("db".into())
+            })
+        );
         assert_eq!(r.process_role(&[b"/bin/sh"], RootKey::Host), None);
         assert_eq!(r.process_role(&[b"conmon"], RootKey::Host), None);
     }

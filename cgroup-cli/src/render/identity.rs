@@ -36,7 +36,11 @@ pub fn identity_text(i: &Identity) -> Option<String> {
     let text = match i.kind {
         "podman-container" | "docker-container" | "container" => {
             let runtime = i.runtime.map(|r| format!("{r} ")).unwrap_or_default();
-            let name = i.name.as_deref().map(s).or_else(|| i.id.as_deref().map(|id| short_id(id).to_string()));
+            let name = i
+                .name
+                .as_deref()
+                .map(s)
+                .or_else(|| i.id.as_deref().map(|id| short_id(id).to_string()));
             let mut t = format!("{runtime}container {}", name.unwrap_or_default());
             if let Some(k) = &i.kind_node {
                 if Some(&k.name) == i.name.as_ref() || k.name.is_empty() {

@@ -2,4 +2,5 @@
 
 pub mod identity;
 pub mod json;
+pub mod pid;
 pub mod tree;

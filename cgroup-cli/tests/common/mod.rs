@@ -55,7 +55,17 @@ pub fn json_schema() -> serde_json::Value {
 
 /// Validates `doc` against the schema of docs/json.md, listing every violation.
 pub fn validate(doc: &serde_json::Value) -> Result<(), String> {
-    let schema = json_schema();
+    validate_with(doc, json_schema())
+}
+
+/// Validates a `cgtree pid --json` object against `#/$defs/trace` of docs/json.md.
+pub fn validate_trace(doc: &serde_json::Value) -> Result<(), String> {
+    let main = json_schema();
+    let schema = serde_json::json!({"$ref": "#/$defs/trace", "$defs": main["$defs"]});
+    validate_with(doc, schema)
+}
+
+fn validate_with(doc: &serde_json::Value, schema: serde_json::Value) -> Result<(), String> {
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(doc)

@@ -38,7 +38,10 @@ impl std::fmt::Display for StateError {
         match self {
             StateError::Errno(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e as i32)),
             StateError::NotRegular => f.write_str("not a regular file, not read"),
-            StateError::TooLarge(n) => write!(f, "{n} bytes, larger than the {MAX_STATE_FILE}-byte limit, not read"),
+            StateError::TooLarge(n) => write!(
+                f,
+                "{n} bytes, larger than the {MAX_STATE_FILE}-byte limit, not read"
+            ),
         }
     }
 }
@@ -46,7 +49,10 @@ impl std::fmt::Display for StateError {
 impl StateError {
     /// The file does not exist (the usual "no such runtime state here").
     pub fn is_absent(&self) -> bool {
-        matches!(self, StateError::Errno(Errno::ENOENT | Errno::ENOTDIR | Errno::ESRCH))
+        matches!(
+            self,
+            StateError::Errno(Errno::ENOENT | Errno::ENOTDIR | Errno::ESRCH)
+        )
     }
 }
 
@@ -54,7 +60,10 @@ fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedF
     let rel = rel.strip_prefix("/").unwrap_or(rel);
     let how = nix::fcntl::OpenHow::new()
         .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(nix::fcntl::ResolveFlag::RESOLVE_IN_ROOT | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        .resolve(
+            nix::fcntl::ResolveFlag::RESOLVE_IN_ROOT
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
     match nix::fcntl::openat2(root, rel, how) {
         Err(Errno::ENOSYS | Errno::EPERM) => open_components(root, rel, flags),
         r => r,
@@ -83,9 +92,19 @@ fn open_components(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<Own
 
 /// Reads the regular file `rel` under `root` into `buf` (cleared first), refusing
 /// symlinks out of the root, non-regular files, and files over `limit` bytes.
-pub fn read_in_root(root: BorrowedFd<'_>, rel: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<(), StateError> {
+pub fn read_in_root(
+    root: BorrowedFd<'_>,
+    rel: &Path,
+    limit: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), StateError> {
     buf.clear();
-    let fd = open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).map_err(StateError::Errno)?;
+    let fd = open_in_root(
+        root,
+        rel,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
+    )
+    .map_err(StateError::Errno)?;
     let st = fstat(&fd).map_err(StateError::Errno)?;
     if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
         return Err(StateError::NotRegular);
@@ -115,7 +134,8 @@ pub fn read_in_root(root: BorrowedFd<'_>, rel: &Path, limit: u64, buf: &mut Vec<
 /// Lists the entry names of the directory `rel` under `root` (at most
 /// [`MAX_DIR_ENTRIES`]), confined like [`read_in_root`].
 pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, StateError> {
-    let fd = open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(StateError::Errno)?;
+    let fd =
+        open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(StateError::Errno)?;
     let mut dir = nix::dir::Dir::from_fd(fd).map_err(StateError::Errno)?;
     let mut out = Vec::new();
     for e in dir.iter() {
@@ -158,7 +178,10 @@ mod tests {
         let mut buf = Vec::new();
         read_in_root(fd.as_fd(), Path::new("/run/x/config.json"), 100, &mut buf).unwrap();
         assert_eq!(buf, b"{}");
-        assert_eq!(list_in_root(fd.as_fd(), Path::new("run")).unwrap(), vec![b"x".to_vec()]);
+        assert_eq!(
+            list_in_root(fd.as_fd(), Path::new("run")).unwrap(),
+            vec![b"x".to_vec()]
+        );
         let e = read_in_root(fd.as_fd(), Path::new("run/none"), 100, &mut buf).unwrap_err();
         assert!(e.is_absent());
     }
@@ -170,17 +193,29 @@ mod tests {
         fs::write(outside.path().join("secret"), b"host secret").unwrap();
         fs::create_dir_all(d.path().join("etc")).unwrap();
         // Absolute and relative escapes both stay inside the root.
-        std::os::unix::fs::symlink(outside.path().join("secret"), d.path().join("etc/abs")).unwrap();
-        std::os::unix::fs::symlink("../../../../../../../../../../etc/passwd", d.path().join("etc/rel")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), d.path().join("etc/abs"))
+            .unwrap();
+        std::os::unix::fs::symlink(
+            "../../../../../../../../../../etc/passwd",
+            d.path().join("etc/rel"),
+        )
+        .unwrap();
         let mut buf = Vec::new();
         for link in ["etc/abs", "etc/rel"] {
             let r = read_in_root(fd.as_fd(), Path::new(link), 1 << 20, &mut buf);
-            assert!(r.is_err(), "{link} must not be read: {:?}", String::from_utf8_lossy(&buf));
+            assert!(
+                r.is_err(),
+                "{link} must not be read: {:?}",
+                String::from_utf8_lossy(&buf)
+            );
             assert!(!buf.windows(6).any(|w| w == b"secret") && !buf.starts_with(b"root:"));
         }
         // The fallback walker refuses symlinks too.
         assert!(open_components(fd.as_fd(), Path::new("etc/abs"), OFlag::O_RDONLY).is_err());
-        assert_eq!(open_components(fd.as_fd(), Path::new("../x"), OFlag::O_RDONLY).unwrap_err(), Errno::EXDEV);
+        assert_eq!(
+            open_components(fd.as_fd(), Path::new("../x"), OFlag::O_RDONLY).unwrap_err(),
+            Errno::EXDEV
+        );
     }
 
     #[test]
@@ -188,11 +223,20 @@ mod tests {
         let (d, fd) = root();
         nix::unistd::mkfifo(&d.path().join("fifo"), Mode::from_bits_truncate(0o644)).unwrap();
         let mut buf = Vec::new();
-        assert_eq!(read_in_root(fd.as_fd(), Path::new("fifo"), 100, &mut buf), Err(StateError::NotRegular));
+        assert_eq!(
+            read_in_root(fd.as_fd(), Path::new("fifo"), 100, &mut buf),
+            Err(StateError::NotRegular)
+        );
         let f = fs::File::create(d.path().join("big")).unwrap();
         f.set_len(2 << 30).unwrap();
-        assert_eq!(read_in_root(fd.as_fd(), Path::new("big"), MAX_STATE_FILE, &mut buf), Err(StateError::TooLarge(2 << 30)));
+        assert_eq!(
+            read_in_root(fd.as_fd(), Path::new("big"), MAX_STATE_FILE, &mut buf),
+            Err(StateError::TooLarge(2 << 30))
+        );
         assert!(buf.is_empty());
-        assert_eq!(read_in_root(fd.as_fd(), Path::new("."), 100, &mut buf), Err(StateError::NotRegular));
+        assert_eq!(
+            read_in_root(fd.as_fd(), Path::new("."), 100, &mut buf),
+            Err(StateError::NotRegular)
+        );
     }
 }

@@ -21,7 +21,12 @@ fn components(nodes: &[Node], id: NodeId) -> Vec<&[u8]> {
     let mut out: Vec<&[u8]> = Vec::new();
     for (k, &i) in chain.iter().rev().enumerate() {
         if k == 0 {
-            out.extend(nodes[i].name.split(|&b| b == b'/').filter(|c| !c.is_empty()));
+            out.extend(
+                nodes[i]
+                    .name
+                    .split(|&b| b == b'/')
+                    .filter(|c| !c.is_empty()),
+            );
         } else {
             out.push(&nodes[i].name);
         }
@@ -37,7 +42,11 @@ pub fn looks_like_kind_node<'a>(children: impl Fn(&[u8]) -> Vec<&'a [u8]>) -> Op
         let names = children(prefix);
         let init = names.iter().any(|n| *n == b"init.scope");
         let kubelet = names.iter().any(|n| {
-            *n == b"kubelet.slice" || *n == b"kubelet.service" || *n == b"kubelet" || *n == b"kubepods.slice" || *n == b"kubepods"
+            *n == b"kubelet.slice"
+                || *n == b"kubelet.service"
+                || *n == b"kubelet"
+                || *n == b"kubepods.slice"
+                || *n == b"kubepods"
         });
         if init && kubelet {
             return Some(prefix.to_vec());
@@ -48,27 +57,80 @@ pub fn looks_like_kind_node<'a>(children: impl Fn(&[u8]) -> Vec<&'a [u8]>) -> Op
 
 /// Identity of a cgroup that needs no runtime state (systemd units, kubelet levels).
 pub fn simple_identity(kind: &Kind, name: &[u8], resolver: &mut Resolver) -> Option<Identity> {
-    let id = |kind: &'static str| Identity { kind, ..Default::default() };
+    let id = |kind: &'static str| Identity {
+        kind,
+        ..Default::default()
+    };
     Some(match kind {
-        Kind::UserSlice { uid } => Identity { user: Some(*uid), name: resolver.user_name(*uid), runtime: Some("systemd"), ..id("user-slice") },
-        Kind::UserManager { uid } => Identity { user: Some(*uid), name: resolver.user_name(*uid), runtime: Some("systemd"), ..id("user-manager") },
-        Kind::Session { id: s } => Identity { id: Some(s.clone()), runtime: Some("systemd"), ..id("session") },
-        Kind::InitScope => Identity { runtime: Some("systemd"), ..id("init") },
-        Kind::Service { daemon } => Identity { name: Some((*daemon).to_string()), runtime: Some("systemd"), ..id("service") },
-        Kind::PodmanConmon { id: cid } => Identity { id: cid.clone(), runtime: Some("podman"), ..id("podman-conmon") },
-        Kind::PodmanPod { id: pid } => Identity { id: Some(pid.clone()), runtime: Some("podman"), ..id("podman-pod") },
-        Kind::PodmanParent => Identity { runtime: Some("podman"), ..id("podman-parent") },
-        Kind::DockerParent => Identity { runtime: Some("docker"), ..id("docker-parent") },
+        Kind::UserSlice { uid } => Identity {
+            user: Some(*uid),
+            name: resolver.user_name(*uid),
+            runtime: Some("systemd"),
+            ..id("user-slice")
+        },
+        Kind::UserManager { uid } => Identity {
+            user: Some(*uid),
+            name: resolver.user_name(*uid),
+            runtime: Some("systemd"),
+            ..id("user-manager")
+        },
+        Kind::Session { id: s } => Identity {
+            id: Some(s.clone()),
+            runtime: Some("systemd"),
+            ..id("session")
+        },
+        Kind::InitScope => Identity {
+            runtime: Some("systemd"),
+            ..id("init")
+        },
+        Kind::Service { daemon } => Identity {
+            name: Some((*daemon).to_string()),
+            runtime: Some("systemd"),
+            ..id("service")
+        },
+        Kind::PodmanConmon { id: cid } => Identity {
+            id: cid.clone(),
+            runtime: Some("podman"),
+            ..id("podman-conmon")
+        },
+        Kind::PodmanPod { id: pid } => Identity {
+            id: Some(pid.clone()),
+            runtime: Some("podman"),
+            ..id("podman-pod")
+        },
+        Kind::PodmanParent => Identity {
+            runtime: Some("podman"),
+            ..id("podman-parent")
+        },
+        Kind::DockerParent => Identity {
+            runtime: Some("docker"),
+            ..id("docker-parent")
+        },
         Kind::PayloadSubgroup => id("payload"),
-        Kind::KubePods { .. } => Identity { runtime: Some("kubelet"), ..id("kube-pods") },
-        Kind::KubeQos { qos } => Identity { runtime: Some("kubelet"), qos: Some(*qos), ..id("kube-qos") },
-        Kind::CrioConmon { id: cid } => Identity { id: Some(cid.clone()), runtime: Some("cri-o"), ..id("crio-conmon") },
+        Kind::KubePods { .. } => Identity {
+            runtime: Some("kubelet"),
+            ..id("kube-pods")
+        },
+        Kind::KubeQos { qos } => Identity {
+            runtime: Some("kubelet"),
+            qos: Some(*qos),
+            ..id("kube-qos")
+        },
+        Kind::CrioConmon { id: cid } => Identity {
+            id: Some(cid.clone()),
+            runtime: Some("cri-o"),
+            ..id("crio-conmon")
+        },
         Kind::Unit => {
             let decoded = unescape_systemd(name);
             if decoded.as_ref() == name {
                 return None;
             }
-            Identity { name: Some(String::from_utf8_lossy(&decoded).into_owned()), runtime: Some("systemd"), ..id("systemd-unit") }
+            Identity {
+                name: Some(String::from_utf8_lossy(&decoded).into_owned()),
+                runtime: Some("systemd"),
+                ..id("systemd-unit")
+            }
         }
         _ => return None,
     })
@@ -78,7 +140,11 @@ pub(crate) fn record(node: &mut Node, errors: Vec<ResolveError>) {
     for e in errors {
         node.errors.push(NodeError {
             path: e.path,
-            kind: if e.permission { NodeErrorKind::PermissionDenied } else { NodeErrorKind::State(e.message) },
+            kind: if e.permission {
+                NodeErrorKind::PermissionDenied
+            } else {
+                NodeErrorKind::State(e.message)
+            },
         });
     }
 }
@@ -98,7 +164,12 @@ pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> O
     }
     let dir = fs::open_dir_path(&mount.dir.join(std::ffi::OsStr::from_bytes(&rel))).ok()?;
     let mut scratch = Scratch::new();
-    let b = fs::read_file(dir.as_fd(), &CString::new("cgroup.procs").ok()?, &mut scratch).ok()?;
+    let b = fs::read_file(
+        dir.as_fd(),
+        &CString::new("cgroup.procs").ok()?,
+        &mut scratch,
+    )
+    .ok()?;
     parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
 }
 
@@ -133,9 +204,16 @@ pub fn identify_node(
             Kind::KubeContainer { id, runtime } => Some(r.kube_container(f.root, id, *runtime)),
             _ => r.container(f.kind, f.owner, f.conmon_names),
         };
-        let lists: Vec<(Vec<u8>, Vec<Vec<u8>>)> = [&b""[..], b"container"].iter().map(|p| (p.to_vec(), children(p))).collect();
+        let lists: Vec<(Vec<u8>, Vec<Vec<u8>>)> = [&b""[..], b"container"]
+            .iter()
+            .map(|p| (p.to_vec(), children(p)))
+            .collect();
         let child_names = |prefix: &[u8]| -> Vec<&[u8]> {
-            lists.iter().find(|(p, _)| p == prefix).map(|(_, v)| v.iter().map(|n| &n[..]).collect()).unwrap_or_default()
+            lists
+                .iter()
+                .find(|(p, _)| p == prefix)
+                .map(|(_, v)| v.iter().map(|n| &n[..]).collect())
+                .unwrap_or_default()
         };
         if let Some(sub) = looks_like_kind_node(child_names) {
             let init = init_pid(&sub);
@@ -154,7 +232,14 @@ pub fn identify_node(
     } else if let Kind::KubePod { uid, qos } = f.kind {
         let ids: Vec<String> = children(b"")
             .iter()
-            .filter_map(|c| crate::classify::classify_path(&[&b"kubepods"[..], b"pod00000000-0000-0000-0000-000000000000", c]).pop())
+            .filter_map(|c| {
+                crate::classify::classify_path(&[
+                    &b"kubepods"[..],
+                    b"pod00000000-0000-0000-0000-000000000000",
+                    c,
+                ])
+                .pop()
+            })
             .filter_map(|k| k.container_id().map(str::to_string))
             .collect();
         Some(r.pod(f.root, uid, *qos, &ids))
@@ -175,7 +260,8 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
         for p in node.processes.iter().flatten() {
             let args: Vec<&[u8]> = p.args().collect();
             if args.first().is_some_and(|a| a.ends_with(b"conmon")) {
-                if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&args, RootKey::Host) {
+                if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&args, RootKey::Host)
+                {
                     out.insert(id, name);
                 }
             }
@@ -200,16 +286,43 @@ pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
             _ => parent.and_then(|p| owner[p]),
         };
         let inherited = parent.map_or(RootKey::Host, |p| root[p]);
-        let parent_node = parent.and_then(|p| nodes[p].identity.as_ref()).and_then(|x| x.kind_node.as_ref()).map(|k| k.name.clone());
+        let parent_node = parent
+            .and_then(|p| nodes[p].identity.as_ref())
+            .and_then(|x| x.kind_node.as_ref())
+            .map(|k| k.name.clone());
         let path = comps.join(&b'/');
         let (ident, child_root) = {
             let nodes_ref: &[Node] = nodes;
             let children = |sub: &[u8]| -> Vec<Vec<u8>> {
-                let base = if sub.is_empty() { Some(i) } else { nodes_ref[i].children.iter().copied().find(|&c| &nodes_ref[c].name[..] == sub) };
-                base.map(|b| nodes_ref[b].children.iter().map(|&c| nodes_ref[c].name.to_vec()).collect()).unwrap_or_default()
+                let base = if sub.is_empty() {
+                    Some(i)
+                } else {
+                    nodes_ref[i]
+                        .children
+                        .iter()
+                        .copied()
+                        .find(|&c| &nodes_ref[c].name[..] == sub)
+                };
+                base.map(|b| {
+                    nodes_ref[b]
+                        .children
+                        .iter()
+                        .map(|&c| nodes_ref[c].name.to_vec())
+                        .collect()
+                })
+                .unwrap_or_default()
             };
-            let init = |sub: &[u8]| init_pid_in_tree(nodes_ref, i, sub).or_else(|| init_pid_on_disk(mount, &path, sub));
-            let facts = Facts { kind: &kind, name: &nodes_ref[i].name, owner: owner[i], root: inherited, parent_kind_node: parent_node.as_deref(), conmon_names: &conmons };
+            let init = |sub: &[u8]| {
+                init_pid_in_tree(nodes_ref, i, sub).or_else(|| init_pid_on_disk(mount, &path, sub))
+            };
+            let facts = Facts {
+                kind: &kind,
+                name: &nodes_ref[i].name,
+                owner: owner[i],
+                root: inherited,
+                parent_kind_node: parent_node.as_deref(),
+                conmon_names: &conmons,
+            };
             identify_node(&mut r, &facts, &children, &init)
         };
         root[i] = child_root;
@@ -234,7 +347,19 @@ pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
 }
 
 fn init_pid_in_tree(nodes: &[Node], id: NodeId, sub: &[u8]) -> Option<u32> {
-    let base = if sub.is_empty() { id } else { nodes[id].children.iter().copied().find(|&c| &nodes[c].name[..] == sub)? };
-    let init = nodes[base].children.iter().copied().find(|&c| &nodes[c].name[..] == b"init.scope")?;
+    let base = if sub.is_empty() {
+        id
+    } else {
+        nodes[id]
+            .children
+            .iter()
+            .copied()
+            .find(|&c| &nodes[c].name[..] == sub)?
+    };
+    let init = nodes[base]
+        .children
+        .iter()
+        .copied()
+        .find(|&c| &nodes[c].name[..] == b"init.scope")?;
     nodes[init].processes.as_ref()?.first().map(|p| p.pid)
 }

@@ -1,0 +1,180 @@
+//! `cgtree pid`: the text and JSON views of a [`Trace`].
+
+use super::identity::{identity_text, pod_text, role_text, short_id};
+use super::tree::command_text;
+use crate::sanitize::sanitize;
+use cgroup_core::resolve::{PodContainer, ProcessRole};
+use cgroup_core::trace::Trace;
+use cgroup_core::tree::Bytes;
+use cgroup_core::Process;
+use serde_json::{json, Value};
+use std::io::{self, Write};
+
+fn container_text(c: &PodContainer) -> String {
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| sanitize(n.as_bytes()).into_owned())
+        .unwrap_or_else(|| "?".into());
+    let mut t = format!("container {name} ({}", short_id(&c.id));
+    if let Some(img) = &c.image {
+        t.push_str(&format!(", {}", sanitize(img.as_bytes())));
+    }
+    t.push(')');
+    t
+}
+
+/// What the process is, in one line.
+fn what(t: &Trace) -> String {
+    match &t.role {
+        Some(ProcessRole::Shim { pod: Some(p), .. }) => {
+            format!("containerd shim of pod {}", pod_text(p))
+        }
+        Some(ProcessRole::Shim { sandbox, .. }) => {
+            format!("containerd shim of sandbox {}", short_id(sandbox))
+        }
+        Some(r @ ProcessRole::Conmon { .. }) => role_text(r),
+        Some(_) => "monitor process".into(),
+        None => match (&t.pod_container, &t.pod) {
+            (Some(c), Some(p)) if c.name.is_none() => {
+                format!("sandbox (pause) of pod {}", pod_text(p))
+            }
+            (Some(c), Some(p)) => {
+                format!("process of {} in pod {}", container_text(c), pod_text(p))
+            }
+            _ => {
+                let inner = t.chain.last().and_then(|c| c.identity.as_ref());
+                match (
+                    inner.map(|i| i.kind),
+                    inner.and_then(identity_text),
+                    &t.container,
+                ) {
+                    (Some("init"), Some(text), _) => text,
+                    (Some("service"), Some(text), _) => format!("process of the {text} service"),
+                    (_, _, Some(_)) => "process in a container".into(),
+                    _ => "host process".into(),
+                }
+            }
+        },
+    }
+}
+
+/// Writes the text view of one trace.
+pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
+    let p = Process {
+        pid: t.pid,
+        cmdline: t.cmdline.clone(),
+        comm: t.comm.clone(),
+        kernel_thread: false,
+        role: None,
+    };
+    writeln!(out, "{} {}", t.pid, command_text(&p))?;
+    writeln!(out, "  what:      {}", what(t))?;
+    for c in &t.pod_containers {
+        writeln!(out, "  serves:    {}", container_text(c))?;
+    }
+    if let Some(k) = &t.kind_node {
+        let cluster = k
+            .cluster
+            .as_deref()
+            .map(|c| format!(" (cluster {})", sanitize(c.as_bytes())))
+            .unwrap_or_default();
+        writeln!(out, "  kind node: {}{cluster}", sanitize(k.name.as_bytes()))?;
+    }
+    if let Some(c) = &t.container {
+        let mut line = format!("{} container", c.runtime.unwrap_or("a"));
+        if let Some(n) = &c.name {
+            line.push_str(&format!(" {}", sanitize(n.as_bytes())));
+        }
+        if let Some(id) = &c.id {
+            line.push_str(&format!(", {id}"));
+        }
+        let mut attrs = Vec::new();
+        match (c.rootless, c.user) {
+            (Some(true), Some(u)) => attrs.push(format!("rootless, user {u}")),
+            (Some(false), _) => attrs.push("rootful".to_string()),
+            _ => {}
+        }
+        if let Some(img) = &c.image {
+            attrs.push(format!("image {}", sanitize(img.as_bytes())));
+        }
+        if !attrs.is_empty() {
+            line.push_str(&format!(" ({})", attrs.join(", ")));
+        }
+        writeln!(out, "  container: {line}")?;
+    }
+    if let (Some(u), Some(g)) = (t.uid, t.gid) {
+        writeln!(
+            out,
+            "  user:      uid {}, gid {} (as the host sees them)",
+            u[0], g[0]
+        )?;
+    }
+    if t.nspid.len() > 1 {
+        let list: Vec<String> = t.nspid.iter().map(u32::to_string).collect();
+        writeln!(
+            out,
+            "  pids:      {} (host first, then each nested PID namespace)",
+            list.join(" ")
+        )?;
+    }
+    writeln!(out, "  cgroup:    {}", sanitize(&t.cgroup))?;
+    writeln!(out, "  chain:")?;
+    for (depth, c) in t.chain.iter().enumerate() {
+        let name = if depth == 0 {
+            &b"/"[..]
+        } else {
+            c.path.rsplit(|&b| b == b'/').next().unwrap_or(&c.path)
+        };
+        let indent = "  ".repeat(depth.saturating_sub(1));
+        let branch = if depth == 0 { "" } else { "└─" };
+        let ident = c
+            .identity
+            .as_ref()
+            .and_then(identity_text)
+            .map(|t| format!(" [{t}]"))
+            .unwrap_or_default();
+        writeln!(out, "    {indent}{branch}{}{ident}", sanitize(name))?;
+    }
+    Ok(())
+}
+
+fn cmdline_json(t: &Trace) -> Value {
+    Value::Array(
+        cgroup_core::parse::cmdline(&t.cmdline)
+            .map(|a| json!(Bytes(a)))
+            .collect(),
+    )
+}
+
+/// The JSON object of one trace (docs/json.md, `cgtree pid --json`).
+pub fn to_json(t: &Trace) -> Value {
+    let pod = t.pod.as_ref().map(|p| {
+        json!({
+            "namespace": p.namespace, "name": p.name, "uid": p.uid,
+            "containers": t.pod_containers,
+        })
+    });
+    json!({
+        "version": cgroup_core::tree::JSON_VERSION,
+        "pid": t.pid,
+        "cmdline": cmdline_json(t),
+        "comm": t.comm.as_deref().map(Bytes),
+        "ppid": t.ppid,
+        "uid": t.uid.map(|u| u[0]),
+        "gid": t.gid.map(|g| g[0]),
+        "nspid": t.nspid,
+        "cgroup": Bytes(&t.cgroup),
+        "chain": t.chain.iter().map(|c| json!({"path": Bytes(&c.path), "identity": c.identity})).collect::<Vec<_>>(),
+        "role": t.role,
+        "container": t.container,
+        "kind_node": t.kind_node,
+        "pod": pod,
+        "pod_container": t.pod_container,
+        "errors": t.errors.iter().map(|e| json!({
+            "file": Bytes(e.path.as_os_str().as_encoded_bytes()),
+            "kind": e.kind.code(),
+            "message": e.to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}

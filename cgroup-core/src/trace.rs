@@ -1,0 +1,311 @@
+//! From one process to what it belongs to: its cgroup, the chain of ancestor cgroups
+//! with each one's identity, and a summary (container, kind node, pod, pod container).
+//!
+//! Only what the chain needs is read: the process's own `/proc` files, the cgroups on
+//! its path (and the children of a container's cgroup, to recognise a kind node), and
+//! the runtime state of the containers and pods on the path. The tree is never walked.
+
+use crate::classify::{classify_path, Kind};
+use crate::error::Error;
+use crate::fs::{self, CgroupMount, Host, Scratch};
+use crate::parse;
+use crate::resolve::{Identity, KindNode, PodContainer, PodRef, ProcessRole, Resolver, RootKey};
+use crate::tree::identify::{identify_node, init_pid_on_disk, Facts};
+use crate::tree::{NodeError, NodeErrorKind};
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// One cgroup on the process's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEntry {
+    /// Its path relative to the mount (`/` for the root).
+    pub path: Vec<u8>,
+    /// What it is, when recognised.
+    pub identity: Option<Identity>,
+}
+
+/// The outermost container on the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ContainerRef {
+    /// `podman`, `docker`, or null when only its shape is known.
+    pub runtime: Option<&'static str>,
+    /// Container id.
+    pub id: Option<String>,
+    /// Container name.
+    pub name: Option<String>,
+    /// Run by a user's rootless runtime.
+    pub rootless: Option<bool>,
+    /// The user owning it.
+    pub user: Option<u32>,
+    /// Image.
+    pub image: Option<String>,
+}
+
+/// Everything cgtree knows about one process.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// PID as seen from the host root's PID namespace.
+    pub pid: u32,
+    /// `cmdline` as read (NUL-separated).
+    pub cmdline: Box<[u8]>,
+    /// `comm`.
+    pub comm: Option<Box<[u8]>>,
+    /// `Uid:` of `status` (real, effective, saved, fs), as the host sees them.
+    pub uid: Option<[u32; 4]>,
+    /// `Gid:` of `status`.
+    pub gid: Option<[u32; 4]>,
+    /// `NSpid:`: the PID in each PID namespace, outermost first.
+    pub nspid: Vec<u32>,
+    /// `PPid:`.
+    pub ppid: Option<u32>,
+    /// The cgroup path from `/proc/<pid>/cgroup` (relative to the mount).
+    pub cgroup: Vec<u8>,
+    /// The cgroups from the root to the process's cgroup.
+    pub chain: Vec<ChainEntry>,
+    /// What the process does for others (a shim's pod, conmon's container).
+    pub role: Option<ProcessRole>,
+    /// The outermost container it runs in.
+    pub container: Option<ContainerRef>,
+    /// The kind node it runs in.
+    pub kind_node: Option<KindNode>,
+    /// The pod it runs in, or the pod it serves (a shim).
+    pub pod: Option<PodRef>,
+    /// The pod's containers, for a shim.
+    pub pod_containers: Vec<PodContainer>,
+    /// The Kubernetes container it runs in.
+    pub pod_container: Option<PodContainer>,
+    /// What could not be read.
+    pub errors: Vec<NodeError>,
+}
+
+fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
+    if crate::error::errno_is_vanished(e as i32) {
+        Error::NoSuchProcess {
+            pid,
+            path: host.path(format!("proc/{pid}")),
+        }
+    } else {
+        fs::errno_error(host.path(format!("proc/{pid}/{file}")), e)
+    }
+}
+
+/// Traces `pid` on `host` (whose cgroup2 mount is `mount`).
+pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error> {
+    let proc_dir = host.proc_dir();
+    let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
+    let pid_name = CString::new(pid.to_string()).map_err(|_| Error::NoSuchProcess {
+        pid,
+        path: proc_dir.clone(),
+    })?;
+    let dir = fs::open_dir(proc_fd.as_fd(), &pid_name).map_err(|e| proc_io(host, pid, "", e))?;
+    let mut scratch = Scratch::new();
+    let cg = fs::read_file(dir.as_fd(), c"cgroup", &mut scratch)
+        .map_err(|e| proc_io(host, pid, "cgroup", e))?;
+    let pc = parse::proc_pid_cgroup(cg)
+        .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
+    let Some(unified) = pc.unified else {
+        return Err(Error::NoUnifiedCgroup {
+            path: host.path(format!("proc/{pid}/cgroup")),
+        });
+    };
+    // Relative to the mount: strip the mount's own root (a mount made in a cgroup namespace).
+    let mut cgroup = unified.to_vec();
+    if mount.fs_root != b"/" {
+        if let Some(rest) = cgroup.strip_prefix(&mount.fs_root[..]) {
+            cgroup = if rest.is_empty() {
+                b"/".to_vec()
+            } else {
+                rest.to_vec()
+            };
+        }
+    }
+    let cmdline: Box<[u8]> = fs::read_file(dir.as_fd(), c"cmdline", &mut scratch)
+        .map_err(|e| proc_io(host, pid, "cmdline", e))?
+        .into();
+    let comm = if cmdline.is_empty() {
+        fs::read_file(dir.as_fd(), c"comm", &mut scratch)
+            .ok()
+            .map(|b| parse::comm(b).into())
+    } else {
+        None
+    };
+    let mut errors = Vec::new();
+    let (uid, gid, ppid, nspid) = match fs::read_file(dir.as_fd(), c"status", &mut scratch) {
+        Ok(b) => match parse::status(b) {
+            Ok(st) => (
+                st.uid,
+                st.gid,
+                st.ppid,
+                st.nspid
+                    .map(|n| n.iter().filter_map(Result::ok).collect())
+                    .unwrap_or_default(),
+            ),
+            Err(e) => {
+                errors.push(NodeError {
+                    path: host.path(format!("proc/{pid}/status")),
+                    kind: NodeErrorKind::Parse(e),
+                });
+                (None, None, None, Vec::new())
+            }
+        },
+        Err(e) => return Err(proc_io(host, pid, "status", e)),
+    };
+
+    let comps: Vec<&[u8]> = cgroup
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    let kinds = classify_path(&comps);
+    let mut r = Resolver::new(host);
+    let no_conmons = HashMap::new();
+    let mut chain = vec![ChainEntry {
+        path: b"/".to_vec(),
+        identity: None,
+    }];
+    let mut owner = None;
+    let mut root = RootKey::Host;
+    let mut parent_node: Option<String> = None;
+    for (i, kind) in kinds.iter().enumerate() {
+        let rel: Vec<u8> = comps[..=i].join(&b'/');
+        if let Kind::UserSlice { uid } | Kind::UserManager { uid } = kind {
+            owner = Some(*uid);
+        }
+        let children = |sub: &[u8]| -> Vec<Vec<u8>> { list_children(mount, &rel, sub) };
+        let init = |sub: &[u8]| init_pid_on_disk(mount, &rel, sub);
+        let facts = Facts {
+            kind,
+            name: comps[i],
+            owner,
+            root,
+            parent_kind_node: parent_node.as_deref(),
+            conmon_names: &no_conmons,
+        };
+        let (ident, child_root) = identify_node(&mut r, &facts, &children, &init);
+        parent_node = ident
+            .as_ref()
+            .and_then(|x| x.kind_node.as_ref())
+            .map(|k| k.name.clone());
+        root = child_root;
+        for e in r.take_errors() {
+            errors.push(NodeError {
+                path: e.path,
+                kind: if e.permission {
+                    NodeErrorKind::PermissionDenied
+                } else {
+                    NodeErrorKind::State(e.message)
+                },
+            });
+        }
+        let mut path = b"/".to_vec();
+        path.extend_from_slice(&rel);
+        chain.push(ChainEntry {
+            path,
+            identity: ident,
+        });
+    }
+    let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
+    let role = r.process_role(&args, root);
+    for e in r.take_errors() {
+        errors.push(NodeError {
+            path: e.path,
+            kind: NodeErrorKind::State(e.message),
+        });
+    }
+
+    // Summary.
+    let idents = || chain.iter().filter_map(|c| c.identity.as_ref());
+    let container = idents()
+        .find(|i| {
+            matches!(
+                i.kind,
+                "podman-container" | "docker-container" | "container"
+            )
+        })
+        .map(|i| ContainerRef {
+            runtime: i.runtime,
+            id: i.id.clone(),
+            name: i.name.clone(),
+            rootless: i.rootless,
+            user: i.user,
+            image: i.image.clone(),
+        });
+    let kind_node = idents().find_map(|i| i.kind_node.clone());
+    let kube = idents().rfind(|i| matches!(i.kind, "kube-container" | "kube-sandbox"));
+    let pod_container = kube.map(|i| PodContainer {
+        name: i.name.clone(),
+        id: i.id.clone().unwrap_or_default(),
+        image: i.image.clone(),
+    });
+    let mut pod = idents()
+        .rfind(|i| i.kind == "kube-pod")
+        .and_then(|i| i.pod.clone())
+        .or_else(|| kube.and_then(|i| i.pod.clone()));
+    let mut container = container;
+    if let (None, Some(ProcessRole::Conmon { id, name })) = (&container, &role) {
+        // conmon runs outside its container's cgroup: tie it to the container it monitors.
+        let names = HashMap::from([(id.clone(), name.clone())]);
+        if let Some(i) = r.container(&Kind::PodmanContainer { id: id.clone() }, owner, &names) {
+            container = Some(ContainerRef {
+                runtime: i.runtime,
+                id: i.id,
+                name: i.name,
+                rootless: i.rootless,
+                user: i.user,
+                image: i.image,
+            });
+        }
+    }
+    let mut pod_containers = Vec::new();
+    if let Some(ProcessRole::Shim {
+        pod: served,
+        containers,
+        ..
+    }) = &role
+    {
+        if pod.is_none() {
+            pod = served.clone();
+        }
+        pod_containers = containers.clone();
+    }
+    Ok(Trace {
+        pid,
+        cmdline,
+        comm,
+        uid,
+        gid,
+        nspid,
+        ppid,
+        cgroup,
+        chain,
+        role,
+        container,
+        kind_node,
+        pod,
+        pod_containers,
+        pod_container,
+        errors,
+    })
+}
+
+/// Names of the child cgroups of `<rel>/<sub>`, read from disk.
+fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
+    let mut p = rel.to_vec();
+    if !sub.is_empty() {
+        p.push(b'/');
+        p.extend_from_slice(sub);
+    }
+    let dir: PathBuf = mount.dir.join(std::ffi::OsStr::from_bytes(&p));
+    let Ok(fd) = fs::open_dir_path(&dir) else {
+        return Vec::new();
+    };
+    let Ok(mut d) = fs::into_dir(fd) else {
+        return Vec::new();
+    };
+    fs::subdirs(&mut d)
+        .map(|v| v.into_iter().map(|n| n.into_vec()).collect())
+        .unwrap_or_default()
+}
