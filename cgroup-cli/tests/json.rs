@@ -137,7 +137,7 @@ fn every_json_golden_validates_against_docs_schema() {
     for scenario in fs::read_dir(golden).unwrap() {
         for f in fs::read_dir(scenario.unwrap().path()).unwrap() {
             let f = f.unwrap().path();
-            if !f.extension().is_some_and(|e| e == "args") {
+            if f.extension().is_none_or(|e| e != "args") {
                 continue;
             }
             let args = fs::read_to_string(&f).unwrap();
