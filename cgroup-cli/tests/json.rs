@@ -147,7 +147,13 @@ fn every_json_golden_validates_against_docs_schema() {
             let out = fs::read_to_string(f.with_extension("stdout")).unwrap();
             if args.lines().next() == Some("pid") {
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-                common::validate_trace(&v).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                let items = match v.as_array() {
+                    Some(a) => a.clone(),
+                    None => vec![v],
+                };
+                for item in &items {
+                    common::validate_trace(item).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                }
             } else {
                 decode(&out);
             }

@@ -68,9 +68,10 @@ pub fn identity_text(i: &Identity) -> Option<String> {
             None => return None,
         },
         "service" => s(i.name.as_deref().unwrap_or("?")),
-        "podman-conmon" => match &i.id {
-            Some(id) => format!("conmon of {}", short_id(id)),
-            None => "conmon".into(),
+        "podman-conmon" => match (&i.name, &i.id) {
+            (Some(name), _) => format!("conmon of {}", s(name)),
+            (None, Some(id)) => format!("conmon of {}", short_id(id)),
+            _ => "conmon".into(),
         },
         "podman-pod" => format!("podman pod {}", short_id(i.id.as_deref().unwrap_or("?"))),
         "podman-parent" => "podman containers".into(),
@@ -87,7 +88,14 @@ pub fn identity_text(i: &Identity) -> Option<String> {
 pub fn role_text(r: &ProcessRole) -> String {
     match r {
         ProcessRole::Shim { pod: Some(p), .. } => format!("shim of pod {}", pod_text(p)),
-        ProcessRole::Shim { sandbox, .. } => format!("shim of sandbox {}", short_id(sandbox)),
+        ProcessRole::Shim {
+            sandbox, namespace, ..
+        } if namespace == "k8s.io" => {
+            format!("shim of sandbox {}", short_id(sandbox))
+        }
+        // Outside the CRI namespace (docker's `moby`, `ctr`'s `default`) a shim serves
+        // the one container its -id names.
+        ProcessRole::Shim { sandbox, .. } => format!("shim of container {}", short_id(sandbox)),
         ProcessRole::Conmon { name: Some(n), .. } => format!("conmon of {}", s(n)),
         ProcessRole::Conmon { id, .. } => format!("conmon of {}", short_id(id)),
         _ => "monitor".into(),

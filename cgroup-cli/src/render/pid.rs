@@ -30,9 +30,7 @@ fn what(t: &Trace) -> String {
         Some(ProcessRole::Shim { pod: Some(p), .. }) => {
             format!("containerd shim of pod {}", pod_text(p))
         }
-        Some(ProcessRole::Shim { sandbox, .. }) => {
-            format!("containerd shim of sandbox {}", short_id(sandbox))
-        }
+        Some(r @ ProcessRole::Shim { .. }) => format!("containerd {}", role_text(r)),
         Some(r @ ProcessRole::Conmon { .. }) => role_text(r),
         Some(_) => "monitor process".into(),
         None => match (&t.pod_container, &t.pod) {
@@ -51,7 +49,18 @@ fn what(t: &Trace) -> String {
                 ) {
                     (Some("init"), Some(text), _) => text,
                     (Some("service"), Some(text), _) => format!("process of the {text} service"),
-                    (_, _, Some(_)) => "process in a container".into(),
+                    (_, _, Some(c)) => {
+                        let name = c
+                            .name
+                            .as_deref()
+                            .or(c.id.as_deref().map(short_id))
+                            .unwrap_or("?");
+                        format!(
+                            "process in {} container {}",
+                            c.runtime.unwrap_or("a"),
+                            sanitize(name.as_bytes())
+                        )
+                    }
                     _ => "host process".into(),
                 }
             }

@@ -245,8 +245,12 @@ pub fn identify_node(
         Some(r.pod(f.root, uid, *qos, &ids))
     } else {
         let mut ident = simple_identity(f.kind, f.name, r);
-        if let (Some(id), Kind::InitScope) = (&mut ident, f.kind) {
-            id.name = f.parent_kind_node.map(str::to_string);
+        match (&mut ident, f.kind) {
+            (Some(id), Kind::InitScope) => id.name = f.parent_kind_node.map(str::to_string),
+            (Some(id), Kind::PodmanConmon { id: Some(cid) }) => {
+                id.name = f.conmon_names.get(cid).cloned().flatten();
+            }
+            _ => {}
         }
         ident
     };
