@@ -8,31 +8,14 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Command;
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let ft = e.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if ft.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
 
 #[test]
 fn permission_denied_is_shown_on_the_node_and_the_walk_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let root = tmp.path().join("host");
-    copy_tree(&common::repo_root().join("fixtures/odd-names"), &root);
+    common::copy_tree(&common::repo_root().join("fixtures/odd-names"), &root);
     let denied = root.join("sys/fs/cgroup/a:b:c/cgroup.procs");
     fs::set_permissions(&denied, fs::Permissions::from_mode(0o000)).unwrap();
 
