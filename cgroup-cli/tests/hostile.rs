@@ -34,7 +34,7 @@ fn bundle_of(root: &Path, container_dir_prefix: &str) -> std::path::PathBuf {
 
 /// Runs cgtree with a deadline, so that a blocking read fails the test instead of hanging.
 fn run_bounded(root: &Path, args: &[&str]) -> (String, String, i32) {
-    let mut child = common::cgtree()
+    let child = common::cgtree()
         .arg("--root")
         .arg(root)
         .args(args)
