@@ -101,7 +101,10 @@ fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
     for &pid in pids {
         match cgroup_core::trace::trace(&host, &mount, pid) {
             Ok(t) => traces.push(t),
-            Err(e @ cgroup_core::Error::NoSuchProcess { .. }) => missing.push(e),
+            Err(
+                e @ (cgroup_core::Error::NoSuchProcess { .. }
+                | cgroup_core::Error::ProcessVanished { .. }),
+            ) => missing.push(e),
             Err(e) => return Err(e.into()),
         }
     }

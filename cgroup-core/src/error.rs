@@ -166,6 +166,14 @@ pub enum Error {
         /// Its `/proc` directory.
         path: PathBuf,
     },
+    /// The process exited while it was being read.
+    #[error("process {pid} exited while it was read ({} vanished)", path.display())]
+    ProcessVanished {
+        /// The PID.
+        pid: u32,
+        /// The file that vanished.
+        path: PathBuf,
+    },
     /// `/proc/<pid>/cgroup` has no cgroup v2 (`0::`) line.
     #[error("{} has no cgroup v2 (0::) line", path.display())]
     NoUnifiedCgroup {

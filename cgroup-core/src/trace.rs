@@ -84,9 +84,16 @@ pub struct Trace {
 
 fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
     if crate::error::errno_is_vanished(e as i32) {
-        Error::NoSuchProcess {
-            pid,
-            path: host.path(format!("proc/{pid}")),
+        if file.is_empty() {
+            Error::NoSuchProcess {
+                pid,
+                path: host.path(format!("proc/{pid}")),
+            }
+        } else {
+            Error::ProcessVanished {
+                pid,
+                path: host.path(format!("proc/{pid}/{file}")),
+            }
         }
     } else {
         fs::errno_error(host.path(format!("proc/{pid}/{file}")), e)
