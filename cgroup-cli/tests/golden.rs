@@ -152,33 +152,37 @@ fn diff_marks_changed_lines() {
 }
 
 #[test]
-fn readme_sample_is_a_golden_output() {
+fn readme_samples_are_golden_outputs() {
     let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
     let marker = "<!-- golden: ";
-    let at = readme
-        .find(marker)
-        .expect("README names the golden file of its sample");
-    let rest = &readme[at + marker.len()..];
-    let (case, rest) = rest.split_once(" -->").unwrap();
-    let block = rest
-        .split("```text\n")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
-    let (command, sample) = block.split_once('\n').unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let golden = fs::read_to_string(dir.join(format!("{case}.stdout"))).unwrap();
-    assert_eq!(sample, golden, "README sample differs from {case}.stdout");
-    let args: Vec<String> = fs::read_to_string(dir.join(format!("{case}.args")))
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    let scenario = case.split('/').next().unwrap();
-    assert_eq!(
-        command,
-        format!("$ cgtree --root fixtures/{scenario} {}", args.join(" "))
-    );
+    let mut n = 0;
+    for part in readme.split(marker).skip(1) {
+        let (case, rest) = part.split_once(" -->").unwrap();
+        let block = rest
+            .split("```text\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        let (command, sample) = block.split_once('\n').unwrap();
+        let golden = fs::read_to_string(dir.join(format!("{case}.stdout"))).unwrap();
+        assert_eq!(
+            sample, golden,
+            "README sample differs from {case}.stdout (python3 fixtures/update-readme.py)"
+        );
+        let args: Vec<String> = fs::read_to_string(dir.join(format!("{case}.args")))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        let scenario = case.split('/').next().unwrap();
+        assert_eq!(
+            command,
+            format!("$ cgtree --root fixtures/{scenario} {}", args.join(" "))
+        );
+        n += 1;
+    }
+    assert!(n >= 2, "README shows golden samples");
 }
