@@ -51,6 +51,11 @@ pub struct Args {
     #[arg(short = 'T', long)]
     pub threads: bool,
 
+    /// Show each process's user: the host's, and the one inside its user namespace where
+    /// they differ (`1000(root in ctr)`).
+    #[arg(short = 'u', long)]
+    pub users: bool,
+
     /// Do not cut command lines to the terminal width.
     #[arg(short = 'l', long)]
     pub full: bool,
@@ -70,6 +75,18 @@ pub enum Command {
     /// What a process is: its cgroup, the chain of cgroups above it with what each one
     /// is, and the container, kind node and pod it belongs to (or serves).
     Pid(PidArgs),
+    /// User namespaces, like `lsns --type user`, with their UID/GID maps and the
+    /// containers, kind nodes and pods living in each; with NS, one namespace and its
+    /// processes.
+    Userns(UsernsArgs),
+}
+
+/// `cgtree userns`.
+#[derive(Debug, ClapArgs)]
+pub struct UsernsArgs {
+    /// A namespace inode (e.g. 4026532263), to list its processes.
+    #[arg(value_name = "NS")]
+    pub ns: Option<u64>,
 }
 
 /// `cgtree pid`.

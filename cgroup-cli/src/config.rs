@@ -27,8 +27,21 @@ pub struct Config {
     pub json: bool,
     /// ANSI colours.
     pub color: bool,
-    /// `cgtree pid`: the PIDs to trace.
-    pub pids: Option<Vec<u32>>,
+    /// What to run.
+    pub mode: Mode,
+    /// Show users in the tree.
+    pub users: bool,
+}
+
+/// The subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The tree.
+    Tree,
+    /// `cgtree pid`.
+    Pid(Vec<u32>),
+    /// `cgtree userns [NS]`.
+    Userns(Option<u64>),
 }
 
 /// What the environment says, passed in so that tests control it.
@@ -99,9 +112,12 @@ impl Config {
             width,
             json: args.json,
             color,
-            pids: args.command.map(|c| match c {
-                crate::cli::Command::Pid(p) => p.pids,
-            }),
+            mode: match args.command {
+                None => Mode::Tree,
+                Some(crate::cli::Command::Pid(p)) => Mode::Pid(p.pids),
+                Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns),
+            },
+            users: args.users,
         })
     }
 }

@@ -50,8 +50,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(args: cli::Args) -> anyhow::Result<u8> {
     let cfg = Config::new(args, &Env::current())?;
-    if let Some(pids) = &cfg.pids {
-        return run_pid(&cfg, pids);
+    match &cfg.mode {
+        config::Mode::Pid(pids) => return run_pid(&cfg, pids),
+        config::Mode::Userns(ns) => return run_userns(&cfg, *ns),
+        config::Mode::Tree => {}
     }
     let mut builder = cgroup_core::TreeBuilder::new();
     if let Some(root) = &cfg.root {
@@ -64,6 +66,7 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         .include_empty(cfg.all)
         .kernel_threads(cfg.kernel_threads)
         .max_depth(cfg.depth)
+        .users(cfg.users)
         .identify(true);
     let tree = builder.build()?;
     let stdout = io::stdout();
@@ -152,4 +155,34 @@ fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
         )?;
     }
     Ok(code)
+}
+
+fn run_userns(cfg: &Config, ns: Option<u64>) -> anyhow::Result<u8> {
+    let mut builder = cgroup_core::TreeBuilder::new();
+    if let Some(root) = &cfg.root {
+        builder.host_root(root);
+    }
+    builder
+        .processes(true)
+        .kernel_threads(true)
+        .users(true)
+        .identify(true);
+    let tree = builder.build()?;
+    let view = render::userns::View::new(&tree)?;
+    if let Some(ns) = ns {
+        if !view.namespaces.iter().any(|n| n.inode == ns) {
+            eprintln!("cgtree: no process in user namespace {ns}");
+            return Ok(FATAL);
+        }
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if cfg.json {
+        serde_json::to_writer_pretty(&mut out, &view.to_json(ns))?;
+        writeln!(out)?;
+    } else {
+        view.render(ns, cfg.width, &mut out)?;
+    }
+    out.flush()?;
+    Ok(OK)
 }

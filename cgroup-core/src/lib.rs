@@ -40,6 +40,7 @@ pub mod parse;
 pub mod resolve;
 pub mod trace;
 pub mod tree;
+pub mod userns;
 
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use fs::{CgroupMount, Host};

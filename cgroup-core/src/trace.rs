@@ -78,6 +78,10 @@ pub struct Trace {
     pub pod_containers: Vec<PodContainer>,
     /// The Kubernetes container it runs in.
     pub pod_container: Option<PodContainer>,
+    /// Who it is on the host and in its user namespace.
+    pub user: Option<crate::userns::ProcUser>,
+    /// Where its user namespace sits.
+    pub userns: crate::userns::Lineage,
     /// What could not be read.
     pub errors: Vec<NodeError>,
 }
@@ -162,6 +166,24 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
         Err(e) => return Err(proc_io(host, pid, "status", e)),
     };
 
+    let mut user = None;
+    let mut userns = crate::userns::Lineage::default();
+    if let Ok(mut reader) = crate::userns::UserReader::new(host) {
+        match reader.user(pid) {
+            Ok(mut u) => {
+                crate::userns::Names::new(host).fill(pid, 0, &mut u);
+                if let Some(ns) = u.userns {
+                    userns = reader.lineage(pid, ns);
+                }
+                user = Some(u);
+            }
+            Err(e) if e.is_vanished() => {}
+            Err(e) => errors.push(NodeError {
+                path: host.path(format!("proc/{pid}")),
+                kind: NodeErrorKind::State(e.to_string()),
+            }),
+        }
+    }
     let comps: Vec<&[u8]> = cgroup
         .split(|&b| b == b'/')
         .filter(|c| !c.is_empty())
@@ -294,6 +316,8 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
         pod,
         pod_containers,
         pod_container,
+        user,
+        userns,
         errors,
     })
 }

@@ -4,3 +4,4 @@ pub mod identity;
 pub mod json;
 pub mod pid;
 pub mod tree;
+pub mod userns;

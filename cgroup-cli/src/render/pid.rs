@@ -76,6 +76,7 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         comm: t.comm.clone(),
         kernel_thread: false,
         role: None,
+        user: None,
     };
     writeln!(out, "{} {}", t.pid, command_text(&p))?;
     writeln!(out, "  what:      {}", what(t))?;
@@ -112,12 +113,64 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "  container: {line}")?;
     }
-    if let (Some(u), Some(g)) = (t.uid, t.gid) {
-        writeln!(
-            out,
-            "  user:      uid {}, gid {} (as the host sees them)",
-            u[0], g[0]
-        )?;
+    match &t.user {
+        Some(u) => {
+            let name = |n: &Option<String>| {
+                n.as_deref()
+                    .map(|n| format!(" ({})", sanitize(n.as_bytes())))
+                    .unwrap_or_default()
+            };
+            let ns = u
+                .userns
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "?".into());
+            if u.initial {
+                writeln!(
+                    out,
+                    "  user:      UID {}{}, GID {} in the initial user namespace {ns}",
+                    u.uid,
+                    name(&u.name),
+                    u.gid
+                )?;
+            } else {
+                let inside = |id: Option<u32>, n: &Option<String>| match id {
+                    Some(i) => format!("{i}{}", name(n)),
+                    None => format!("unmapped (shown as {})", cgroup_core::userns::OVERFLOW_ID),
+                };
+                let nesting = match (t.userns.depth, t.userns.parent) {
+                    (Some(1), Some(p)) => {
+                        format!(", nested 1 level below the initial namespace (parent {p})")
+                    }
+                    (Some(d), Some(p)) => {
+                        format!(", nested {d} levels below the initial namespace (parent {p})")
+                    }
+                    (None, Some(p)) => format!(" (parent {p})"),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "  user:      host UID {}{}, UID {} in its user namespace {ns}{nesting}",
+                    u.uid,
+                    name(&u.name),
+                    inside(u.ns_uid, &u.ns_name)
+                )?;
+                writeln!(
+                    out,
+                    "  group:     host GID {}, GID {} in it",
+                    u.gid,
+                    inside(u.ns_gid, &None)
+                )?;
+            }
+        }
+        None => {
+            if let (Some(u), Some(g)) = (t.uid, t.gid) {
+                writeln!(
+                    out,
+                    "  user:      uid {}, gid {} (as the host sees them)",
+                    u[0], g[0]
+                )?;
+            }
+        }
     }
     if t.nspid.len() > 1 {
         let list: Vec<String> = t.nspid.iter().map(u32::to_string).collect();
@@ -180,6 +233,8 @@ pub fn to_json(t: &Trace) -> Value {
         "kind_node": t.kind_node,
         "pod": pod,
         "pod_container": t.pod_container,
+        "user": t.user,
+        "userns": t.userns,
         "errors": t.errors.iter().map(|e| json!({
             "file": Bytes(e.path.as_os_str().as_encoded_bytes()),
             "kind": e.kind.code(),

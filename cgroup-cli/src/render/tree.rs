@@ -84,6 +84,27 @@ fn cut(text: &str, width: Option<usize>) -> Cow<'_, str> {
     }
 }
 
+/// `massi` for a process in the initial user namespace; `1000(root in ctr)` for one
+/// whose user inside its namespace differs from the host's.
+pub fn user_label(u: &cgroup_core::userns::ProcUser) -> String {
+    let host_name = u
+        .name
+        .as_deref()
+        .map(|n| sanitize(n.as_bytes()).into_owned());
+    if u.initial || u.userns.is_none() {
+        return host_name.unwrap_or_else(|| u.uid.to_string());
+    }
+    let inside = match (u.ns_uid, &u.ns_name) {
+        (Some(_), Some(n)) => sanitize(n.as_bytes()).into_owned(),
+        (Some(i), None) => i.to_string(),
+        (None, _) => format!("unmapped {}", cgroup_core::userns::OVERFLOW_ID),
+    };
+    if u.ns_uid == Some(u.uid) {
+        return host_name.unwrap_or_else(|| u.uid.to_string());
+    }
+    format!("{}({inside} in ctr)", u.uid)
+}
+
 /// The command line as one line: arguments joined by spaces, `[comm]` when empty.
 pub fn command_text(p: &Process) -> String {
     if p.cmdline.is_empty() {
@@ -182,8 +203,15 @@ impl<'a> TreeItem for Item<'a> {
                 let pid = format!("{:>w$}", proc.pid, w = *pid_width);
                 f.write_all(pid.as_bytes())?;
                 f.write_all(b" ")?;
-                // The role goes first so that a cut command line cannot hide it.
+                // The user and role go first so that a cut command line cannot hide them.
                 let mut used = pid.len() + 1;
+                if ctx.cfg.users {
+                    if let Some(u) = &proc.user {
+                        let text = format!("{} ", user_label(u));
+                        used += text.chars().count();
+                        paint(f, ctx.cfg.color, DIM, &text)?;
+                    }
+                }
                 if let Some(role) = &proc.role {
                     let r = format!("[{}] ", super::identity::role_text(role));
                     used += r.chars().count();

@@ -60,8 +60,13 @@ pub fn validate(doc: &serde_json::Value) -> Result<(), String> {
 
 /// Validates a `cgtree pid --json` object against `#/$defs/trace` of docs/json.md.
 pub fn validate_trace(doc: &serde_json::Value) -> Result<(), String> {
+    validate_def(doc, "trace")
+}
+
+/// Validates `doc` against `#/$defs/<def>` of docs/json.md.
+pub fn validate_def(doc: &serde_json::Value, def: &str) -> Result<(), String> {
     let main = json_schema();
-    let schema = serde_json::json!({"$ref": "#/$defs/trace", "$defs": main["$defs"]});
+    let schema = serde_json::json!({"$ref": format!("#/$defs/{def}"), "$defs": main["$defs"]});
     validate_with(doc, schema)
 }
 

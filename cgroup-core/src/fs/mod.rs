@@ -8,6 +8,7 @@
 //! directories), so a symlink inside a fixture or a container cannot redirect a read.
 
 mod host;
+pub mod ns;
 pub mod state;
 
 pub use host::{CgroupMount, Host, MountSource};

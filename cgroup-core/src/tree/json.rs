@@ -62,6 +62,9 @@ impl Serialize for ProcessJson<'_> {
         m.serialize_entry("comm", &p.comm.as_deref().map(Bytes))?;
         m.serialize_entry("kernel_thread", &p.kernel_thread)?;
         m.serialize_entry("role", &p.role)?;
+        if let Some(u) = &p.user {
+            m.serialize_entry("user", u)?;
+        }
         m.end()
     }
 }

@@ -82,6 +82,8 @@ pub struct Process {
     pub kernel_thread: bool,
     /// What the process does for others (a containerd shim, conmon), when identified.
     pub role: Option<ProcessRole>,
+    /// Who it is, on the host and in its user namespace (when the builder reads users).
+    pub user: Option<crate::userns::ProcUser>,
 }
 
 impl Process {
@@ -300,6 +302,7 @@ pub struct TreeBuilder {
     max_depth: Option<u32>,
     verify_fs: Option<bool>,
     identify: bool,
+    users: bool,
 }
 
 impl Default for TreeBuilder {
@@ -322,6 +325,7 @@ impl TreeBuilder {
             max_depth: None,
             verify_fs: None,
             identify: false,
+            users: false,
         }
     }
 
@@ -372,6 +376,13 @@ impl TreeBuilder {
     /// [`Process::role`]), from names and runtime state (off by default).
     pub fn identify(&mut self, yes: bool) -> &mut Self {
         self.identify = yes;
+        self
+    }
+
+    /// Reads who each process is: host UID/GID, user namespace, the IDs inside it, and
+    /// user names (host and container `etc/passwd`).
+    pub fn users(&mut self, yes: bool) -> &mut Self {
+        self.users = yes;
         self
     }
 
@@ -435,6 +446,9 @@ impl TreeBuilder {
                 }),
             }
         }
+        if self.users && self.processes {
+            fill_users(&mut nodes, &self.host);
+        }
         if self.identify {
             identify::identify(&mut nodes, &self.host, &mount);
         }
@@ -494,6 +508,38 @@ impl TreeBuilder {
                 }
             });
         }
+    }
+}
+
+/// Reads every process's user facts; a process that vanished keeps `user: None`.
+fn fill_users(nodes: &mut [Node], host: &Host) {
+    let Ok(mut reader) = crate::userns::UserReader::new(host) else {
+        return;
+    };
+    let mut names = crate::userns::Names::new(host);
+    for (id, node) in nodes.iter_mut().enumerate() {
+        let mut errors = Vec::new();
+        for p in node.processes.iter_mut().flatten() {
+            match reader.user(p.pid) {
+                Ok(mut u) => {
+                    names.fill(p.pid, id as u64, &mut u);
+                    p.user = Some(u);
+                }
+                Err(e) if e.is_vanished() => {}
+                Err(Error::Io { path, source }) => errors.push(NodeError {
+                    path,
+                    kind: NodeErrorKind::from_errno(Errno::from_raw(
+                        source.raw_os_error().unwrap_or(0),
+                    )),
+                }),
+                Err(Error::Parse { path, source }) => errors.push(NodeError {
+                    path,
+                    kind: NodeErrorKind::Parse(source),
+                }),
+                Err(_) => {}
+            }
+        }
+        node.errors.extend(errors);
     }
 }
 
@@ -648,6 +694,7 @@ impl Walk<'_> {
                                 comm: None,
                                 kernel_thread: false,
                                 role: None,
+                                user: None,
                             })
                             .collect(),
                     );

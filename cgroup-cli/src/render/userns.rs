@@ -1,0 +1,290 @@
+//! `cgtree userns`: user namespaces like `lsns --type user`, with maps and holdings.
+
+use super::identity::pod_text;
+use super::tree::command_text;
+use crate::sanitize::sanitize;
+use cgroup_core::userns::{group, holdings, pid_nodes, Holdings, Source, UserNs, UserReader};
+use cgroup_core::{Process, Tree};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+
+/// Namespaces of a tree, with what their processes run in.
+pub struct View<'a> {
+    tree: &'a Tree,
+    /// The namespaces, by inode.
+    pub namespaces: Vec<UserNs>,
+    holdings: Vec<Holdings>,
+    procs: HashMap<u32, &'a Process>,
+    where_: HashMap<u32, usize>,
+}
+
+fn source_text(s: Option<Source>) -> &'static str {
+    match s {
+        Some(Source::Ioctl) => "from the kernel",
+        Some(Source::Maps) => "inferred from the maps",
+        Some(Source::Ancestors) => "inferred from the ancestors",
+        Some(Source::Initial) => "the initial namespace",
+        None => "unknown",
+    }
+}
+
+fn user_text(id: Option<u32>, name: Option<&str>) -> String {
+    match (id, name) {
+        (Some(i), Some(n)) => format!("{i} ({})", sanitize(n.as_bytes())),
+        (Some(i), None) => i.to_string(),
+        (None, _) => format!("unmapped ({})", cgroup_core::userns::OVERFLOW_ID),
+    }
+}
+
+impl<'a> View<'a> {
+    /// Groups the tree's processes (read with users) by user namespace.
+    pub fn new(tree: &'a Tree) -> anyhow::Result<Self> {
+        let mut users = BTreeMap::new();
+        let mut procs = HashMap::new();
+        for n in tree.nodes() {
+            for p in n.processes.iter().flatten() {
+                if let Some(u) = &p.user {
+                    users.insert(p.pid, u.clone());
+                    procs.insert(p.pid, p);
+                }
+            }
+        }
+        let mut reader = UserReader::new(tree.host())?;
+        let namespaces = group(&mut reader, &users);
+        let where_ = pid_nodes(tree);
+        let holdings = namespaces
+            .iter()
+            .map(|n| holdings(tree, &where_, &n.pids))
+            .collect();
+        Ok(View {
+            tree,
+            namespaces,
+            holdings,
+            procs,
+            where_,
+        })
+    }
+
+    fn owner_name(&self, n: &UserNs) -> String {
+        let first = n.first_pid().and_then(|p| self.procs.get(&p));
+        first
+            .and_then(|p| p.user.as_ref())
+            .map(|u| {
+                u.name
+                    .as_deref()
+                    .map(|n| sanitize(n.as_bytes()).into_owned())
+                    .unwrap_or_else(|| u.uid.to_string())
+            })
+            .unwrap_or_else(|| "?".into())
+    }
+
+    fn holds_text(h: &Holdings) -> Option<String> {
+        let mut parts = Vec::new();
+        for c in &h.containers {
+            let name = c
+                .name
+                .as_deref()
+                .or(c.id.as_deref().map(super::identity::short_id))
+                .unwrap_or("?");
+            let mut t = format!(
+                "{} container {}",
+                c.runtime.unwrap_or("a"),
+                sanitize(name.as_bytes())
+            );
+            if let Some(k) = &c.kind_node {
+                t.push_str(&format!(" (kind node {})", sanitize(k.name.as_bytes())));
+            }
+            parts.push(t);
+        }
+        if !h.pods.is_empty() {
+            let names: Vec<String> = h.pods.iter().map(pod_text).collect();
+            parts.push(format!(
+                "{} pod{}: {}",
+                h.pods.len(),
+                if h.pods.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// The lsns-like table (or one namespace with its processes).
+    pub fn render(
+        &self,
+        only: Option<u64>,
+        width: Option<usize>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(
+            out,
+            "{:>10} {:>6} {:>7} {:<14} COMMAND",
+            "NS", "NPROCS", "PID", "USER"
+        )?;
+        for (n, h) in self.namespaces.iter().zip(&self.holdings) {
+            if only.is_some_and(|o| o != n.inode) {
+                continue;
+            }
+            let first = n.first_pid().unwrap_or(0);
+            let cmd = self
+                .procs
+                .get(&first)
+                .map(|p| command_text(p))
+                .unwrap_or_default();
+            let line = format!(
+                "{:>10} {:>6} {:>7} {:<14} {cmd}",
+                n.inode,
+                n.pids.len(),
+                first,
+                self.owner_name(n)
+            );
+            writeln!(out, "{}", cut(&line, width))?;
+            writeln!(out, "  uid map: {}", n.uid_map)?;
+            writeln!(out, "  gid map: {}", n.gid_map)?;
+            if n.uid_map.is_initial() {
+                writeln!(out, "  the initial user namespace")?;
+            } else {
+                let owner = n
+                    .owner
+                    .map(|o| format!("{o} ({})", source_text(n.owner_source)))
+                    .unwrap_or_else(|| "unknown".into());
+                let parent = match (n.lineage.parent, n.lineage.depth) {
+                    (Some(p), Some(d)) => {
+                        format!("{p}, depth {d} ({})", source_text(n.lineage.source))
+                    }
+                    (Some(p), None) => format!("{p} ({})", source_text(n.lineage.source)),
+                    _ => "unknown".into(),
+                };
+                writeln!(out, "  owner:   {owner}")?;
+                writeln!(out, "  parent:  {parent}")?;
+            }
+            if let Some(t) = Self::holds_text(h) {
+                writeln!(out, "{}", cut(&format!("  holds:   {t}"), width))?;
+            }
+            if only.is_some() {
+                self.render_processes(n, width, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn where_text(&self, pid: u32) -> String {
+        let Some(&node) = self.where_.get(&pid) else {
+            return String::new();
+        };
+        let mut cur = Some(node);
+        let mut pod = None;
+        let mut ctr = None;
+        while let Some(c) = cur {
+            if let Some(id) = &self.tree.node(c).identity {
+                match id.kind {
+                    "kube-pod" if pod.is_none() => pod = id.pod.as_ref().map(pod_text),
+                    "kube-container" if ctr.is_none() => ctr = id.name.clone(),
+                    "podman-container" | "docker-container" | "container"
+                        if ctr.is_none() && pod.is_none() =>
+                    {
+                        ctr = id.name.clone().or(id.id.clone())
+                    }
+                    _ => {}
+                }
+            }
+            cur = self.tree.node(c).parent;
+        }
+        match (pod, ctr) {
+            (Some(p), Some(c)) => format!("pod {p}, container {}", sanitize(c.as_bytes())),
+            (Some(p), None) => format!("pod {p}"),
+            (None, Some(c)) => format!("container {}", sanitize(c.as_bytes())),
+            _ => String::new(),
+        }
+    }
+
+    fn render_processes(
+        &self,
+        n: &UserNs,
+        width: Option<usize>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:>8}  {:<16} {:<16} {:<40} WHERE",
+            "PID", "HOST UID", "UID IN NS", "COMMAND"
+        )?;
+        for pid in &n.pids {
+            let Some(p) = self.procs.get(pid) else {
+                continue;
+            };
+            let Some(u) = &p.user else { continue };
+            let host = user_text(Some(u.uid), u.name.as_deref());
+            let inside = user_text(u.ns_uid, u.ns_name.as_deref());
+            let cmd = command_text(p);
+            let cmd: String = if cmd.chars().count() > 40 {
+                cmd.chars().take(39).chain(['…']).collect()
+            } else {
+                cmd
+            };
+            let line = format!(
+                "{:>8}  {:<16} {:<16} {:<40} {}",
+                pid,
+                host,
+                inside,
+                cmd,
+                self.where_text(*pid)
+            );
+            writeln!(out, "{}", cut(line.trim_end(), width))?;
+        }
+        Ok(())
+    }
+
+    /// The JSON document (docs/json.md, `cgtree userns --json`).
+    pub fn to_json(&self, only: Option<u64>) -> Value {
+        let mut list = Vec::new();
+        for (n, h) in self.namespaces.iter().zip(&self.holdings) {
+            if only.is_some_and(|o| o != n.inode) {
+                continue;
+            }
+            let first = n.first_pid();
+            let procs: Vec<Value> = n
+                .pids
+                .iter()
+                .filter_map(|pid| self.procs.get(pid))
+                .map(|p| {
+                    json!({
+                        "pid": p.pid,
+                        "user": p.user,
+                        "cmdline": p.args().map(|a| json!(cgroup_core::tree::Bytes(a))).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            list.push(json!({
+                "inode": n.inode,
+                "nprocs": n.pids.len(),
+                "pid": first,
+                "uid_map": n.uid_map.ranges,
+                "gid_map": n.gid_map.ranges,
+                "initial": n.uid_map.is_initial(),
+                "owner": n.owner,
+                "owner_source": n.owner_source,
+                "parent": n.lineage.parent,
+                "depth": n.lineage.depth,
+                "lineage_source": n.lineage.source,
+                "containers": h.containers,
+                "kind_nodes": h.kind_nodes,
+                "pods": h.pods,
+                "processes": procs,
+            }));
+        }
+        json!({ "version": cgroup_core::tree::JSON_VERSION, "namespaces": list })
+    }
+}
+
+fn cut(line: &str, width: Option<usize>) -> String {
+    match width {
+        Some(w) if line.chars().count() > w => line
+            .chars()
+            .take(w.saturating_sub(1))
+            .chain(['…'])
+            .collect(),
+        _ => line.to_string(),
+    }
+}
