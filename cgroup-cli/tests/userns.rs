@@ -13,7 +13,7 @@ use std::time::Duration;
 
 const WSL: &str = "wsl-rootless-podman-kind";
 
-fn ns<'a>(doc: &'a Value, inode: u64) -> &'a Value {
+fn ns(doc: &Value, inode: u64) -> &Value {
     doc["namespaces"]
         .as_array()
         .unwrap()
