@@ -79,6 +79,52 @@ pub enum Command {
     /// containers, kind nodes and pods living in each; with NS, one namespace and its
     /// processes.
     Userns(UsernsArgs),
+    /// The guide's setup, step by step: check (default), plan, apply.
+    Provision(ProvisionArgs),
+}
+
+/// `cgtree provision`.
+#[derive(Debug, ClapArgs)]
+pub struct ProvisionArgs {
+    /// What to do (default: check).
+    #[command(subcommand)]
+    pub action: Option<ProvisionAction>,
+    /// The user whose slice, home and containers.conf the steps are about (name or
+    /// UID; default: $SUDO_USER, else the first user with UID >= 1000).
+    #[arg(long, value_name = "NAME|UID", global = true)]
+    pub user: Option<String>,
+    /// The crun release to download to ~/.local/bin/crun (>= 1.9.0).
+    #[arg(long, value_name = "X.Y.Z", global = true)]
+    pub crun_version: Option<String>,
+}
+
+/// `cgtree provision` actions.
+#[derive(Debug, Subcommand)]
+pub enum ProvisionAction {
+    /// One line per step: status, evidence, fix (read-only).
+    Check {
+        /// Only these steps.
+        #[arg(value_name = "STEP")]
+        steps: Vec<String>,
+    },
+    /// The exact file changes (unified diffs) and commands.
+    Plan {
+        /// Only these steps.
+        #[arg(value_name = "STEP")]
+        steps: Vec<String>,
+    },
+    /// Applies the plan: a dry run unless --yes.
+    Apply {
+        /// Only these steps.
+        #[arg(value_name = "STEP")]
+        steps: Vec<String>,
+        /// Write the files (atomically, with a backup of each changed file).
+        #[arg(long)]
+        yes: bool,
+        /// Also run the plan's commands (live host only).
+        #[arg(long)]
+        run_commands: bool,
+    },
 }
 
 /// `cgtree userns`.

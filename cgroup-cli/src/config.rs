@@ -42,6 +42,37 @@ pub enum Mode {
     Pid(Vec<u32>),
     /// `cgtree userns [NS]`.
     Userns(Option<u64>),
+    /// `cgtree provision`.
+    Provision(Provision),
+}
+
+/// `cgtree provision` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provision {
+    /// check, plan or apply.
+    pub action: ProvisionAction,
+    /// Only these steps (empty: all).
+    pub steps: Vec<String>,
+    /// `--user`.
+    pub user: Option<String>,
+    /// `--crun-version`.
+    pub crun_version: Option<String>,
+}
+
+/// What `cgtree provision` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionAction {
+    /// Check.
+    Check,
+    /// Plan.
+    Plan,
+    /// Apply (`write`: --yes; `run`: --run-commands).
+    Apply {
+        /// --yes.
+        write: bool,
+        /// --run-commands.
+        run: bool,
+    },
 }
 
 /// What the environment says, passed in so that tests control it.
@@ -116,6 +147,40 @@ impl Config {
                 None => Mode::Tree,
                 Some(crate::cli::Command::Pid(p)) => Mode::Pid(p.pids),
                 Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns),
+                Some(crate::cli::Command::Provision(p)) => {
+                    use crate::cli::ProvisionAction as A;
+                    let (action, steps) = match p.action {
+                        None => (ProvisionAction::Check, Vec::new()),
+                        Some(A::Check { steps }) => (ProvisionAction::Check, steps),
+                        Some(A::Plan { steps }) => (ProvisionAction::Plan, steps),
+                        Some(A::Apply {
+                            steps,
+                            yes,
+                            run_commands,
+                        }) => (
+                            ProvisionAction::Apply {
+                                write: yes,
+                                run: run_commands,
+                            },
+                            steps,
+                        ),
+                    };
+                    for s in &steps {
+                        if cgroup_core::provision::step(s).is_none() {
+                            let ids: Vec<&str> = cgroup_core::provision::steps()
+                                .iter()
+                                .map(|s| s.id)
+                                .collect();
+                            anyhow::bail!("unknown step {s:?}; the steps are: {}", ids.join(", "));
+                        }
+                    }
+                    Mode::Provision(Provision {
+                        action,
+                        steps,
+                        user: p.user,
+                        crun_version: p.crun_version,
+                    })
+                }
             },
             users: args.users,
         })

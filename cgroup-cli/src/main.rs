@@ -53,6 +53,7 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
     match &cfg.mode {
         config::Mode::Pid(pids) => return run_pid(&cfg, pids),
         config::Mode::Userns(ns) => return run_userns(&cfg, *ns),
+        config::Mode::Provision(p) => return render::provision::run(&cfg, p),
         config::Mode::Tree => {}
     }
     let mut builder = cgroup_core::TreeBuilder::new();

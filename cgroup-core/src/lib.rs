@@ -37,6 +37,7 @@ pub mod classify;
 pub mod error;
 pub mod fs;
 pub mod parse;
+pub mod provision;
 pub mod resolve;
 pub mod trace;
 pub mod tree;

@@ -3,5 +3,6 @@
 pub mod identity;
 pub mod json;
 pub mod pid;
+pub mod provision;
 pub mod tree;
 pub mod userns;

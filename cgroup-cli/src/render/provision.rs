@@ -1,0 +1,237 @@
+//! `cgtree provision`: check, plan and apply the guide's steps.
+
+use crate::config::{Config, Provision, ProvisionAction};
+use crate::sanitize::sanitize;
+use cgroup_core::provision::{
+    self, apply, find_user, ApplyOptions, Check, CommandOutcome, Context, FileOutcome, Plan,
+    Status, Step, SystemRunner,
+};
+use cgroup_core::Host;
+use serde_json::json;
+use std::io::{self, Write};
+
+fn mark(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "✔",
+        Status::Missing => "✘",
+        Status::Partial => "◐",
+        Status::Pending => "…",
+        Status::NotApplicable => "-",
+        Status::Unknown => "?",
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Missing => "missing",
+        Status::Partial => "partial",
+        Status::Pending => "pending",
+        Status::NotApplicable => "n/a",
+        Status::Unknown => "unknown",
+    }
+}
+
+fn s(text: &str) -> String {
+    sanitize(text.as_bytes()).into_owned()
+}
+
+fn selected(p: &Provision) -> Vec<&'static Step> {
+    provision::steps()
+        .iter()
+        .filter(|st| p.steps.is_empty() || p.steps.iter().any(|x| x == st.id))
+        .collect()
+}
+
+fn command_line(c: &provision::Command) -> String {
+    let mut t = c.argv.join(" ");
+    if let Some(u) = &c.user {
+        t = format!("runuser -u {u} -- {t}");
+    }
+    t
+}
+
+/// Runs `cgtree provision`.
+pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
+    let host = match &cfg.root {
+        Some(r) => Host::with_root(r),
+        None => Host::new(),
+    };
+    let who = p.user.clone().or_else(|| {
+        if host.is_live() {
+            std::env::var("SUDO_USER").ok()
+        } else {
+            None
+        }
+    });
+    let user = find_user(&host, who.as_deref());
+    if let (Some(w), None) = (&who, &user) {
+        anyhow::bail!("no user {w:?} in {}", host.path("etc/passwd").display());
+    }
+    let mut runner = SystemRunner;
+    let mut cx = Context::new(host.clone(), user.clone());
+    cx.crun_version = p.crun_version.clone();
+    if host.is_live() {
+        cx.caller_pid = Some(nix::unistd::getppid().as_raw() as u32);
+        cx.runner = Some(&mut runner);
+    }
+    let steps = selected(p);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let header = format!(
+        "host {}{}",
+        host.root().display(),
+        user.as_ref()
+            .map(|u| format!(", user {} ({})", s(&u.name), u.uid))
+            .unwrap_or_default()
+    );
+    let code = match p.action {
+        ProvisionAction::Check => {
+            let checks: Vec<(&Step, Check)> =
+                steps.iter().map(|st| (*st, st.check(&mut cx))).collect();
+            if cfg.json {
+                let v: Vec<_> = checks.iter().map(|(st, c)| json!({"id": st.id, "title": st.title, "refs": st.refs, "check": c})).collect();
+                serde_json::to_writer_pretty(&mut out, &json!({"version": 1, "steps": v}))?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "provision check: {header}")?;
+                for (st, c) in &checks {
+                    write_check(&mut out, st, c)?;
+                }
+            }
+            0
+        }
+        ProvisionAction::Plan => {
+            let plans: Vec<(&Step, Plan)> = steps.iter().map(|st| (*st, st.plan(&cx))).collect();
+            if cfg.json {
+                let v: Vec<_> = plans
+                    .iter()
+                    .map(|(st, pl)| json!({"id": st.id, "plan": pl}))
+                    .collect();
+                serde_json::to_writer_pretty(&mut out, &json!({"version": 1, "steps": v}))?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "provision plan: {header}")?;
+                let mut any = false;
+                for (st, pl) in &plans {
+                    any |= write_plan(&mut out, st, pl)?;
+                }
+                if !any {
+                    writeln!(out, "nothing to do")?;
+                }
+            }
+            0
+        }
+        ProvisionAction::Apply { write, run } => {
+            let plans: Vec<(String, Plan)> = steps
+                .iter()
+                .map(|st| (st.id.to_string(), st.plan(&cx)))
+                .collect();
+            let report = apply(
+                &mut cx,
+                &plans,
+                ApplyOptions {
+                    write,
+                    run_commands: run,
+                },
+            );
+            writeln!(
+                out,
+                "provision apply{}: {header}",
+                if write {
+                    ""
+                } else {
+                    " (dry run: give --yes to write)"
+                }
+            )?;
+            for (id, path, o) in &report.files {
+                let shown = path.display();
+                let line = match o {
+                    FileOutcome::Changed { backup: Some(b) } => format!(
+                        "changed   {shown} (backup {})",
+                        b.strip_prefix(host.root())
+                            .map(|r| format!("/{}", r.display()))
+                            .unwrap_or_else(|_| b.display().to_string())
+                    ),
+                    FileOutcome::Changed { backup: None } => format!("created   {shown}"),
+                    FileOutcome::Unchanged => format!("unchanged {shown}"),
+                    FileOutcome::WouldChange => format!("would change {shown}"),
+                    FileOutcome::Refused(why) => format!("refused   {}", s(why)),
+                };
+                writeln!(out, "  {id:<22} {line}")?;
+            }
+            for (id, c, o) in &report.commands {
+                let line = match o {
+                    CommandOutcome::Ran(code) => {
+                        format!("ran (exit {code}): $ {}", s(&command_line(c)))
+                    }
+                    CommandOutcome::Skipped(why) => {
+                        format!("skipped: $ {} ({why})", s(&command_line(c)))
+                    }
+                    CommandOutcome::Failed(e) => format!("failed: $ {}: {e}", s(&command_line(c))),
+                };
+                writeln!(out, "  {id:<22} {line}")?;
+            }
+            if write && !report.changed() && !report.failed() {
+                writeln!(out, "no change: every file is already as planned")?;
+            }
+            if write {
+                writeln!(out, "after:")?;
+                for st in &steps {
+                    let c = st.check(&mut cx);
+                    write_check(&mut out, st, &c)?;
+                }
+            }
+            u8::from(report.failed())
+        }
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+fn write_check(out: &mut dyn Write, st: &Step, c: &Check) -> io::Result<()> {
+    let evidence: Vec<String> = c.evidence.iter().map(|e| s(e)).collect();
+    writeln!(
+        out,
+        "{} {:<22} {:<8} {}",
+        mark(c.status),
+        st.id,
+        status_name(c.status),
+        evidence.join("; ")
+    )?;
+    if let Some(fix) = &c.fix {
+        writeln!(out, "  {:<31} fix: {}", "", s(fix))?;
+    }
+    Ok(())
+}
+
+fn write_plan(out: &mut dyn Write, st: &Step, pl: &Plan) -> io::Result<bool> {
+    if pl.changes.is_empty() && pl.commands.is_empty() && pl.notes.is_empty() {
+        return Ok(false);
+    }
+    writeln!(out, "== {}: {}", st.id, st.title)?;
+    for ch in &pl.changes {
+        let name = ch.path.display().to_string();
+        let before = ch.before.clone().unwrap_or_default();
+        let old_header = if ch.before.is_some() {
+            name.clone()
+        } else {
+            "/dev/null".to_string()
+        };
+        let diff = similar::TextDiff::from_lines(&before, &ch.after);
+        write!(
+            out,
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&old_header, &name)
+        )?;
+    }
+    for c in &pl.commands {
+        writeln!(out, "$ {}    # {}", s(&command_line(c)), c.why)?;
+    }
+    for n in &pl.notes {
+        writeln!(out, "note: {}", s(n))?;
+    }
+    Ok(true)
+}
