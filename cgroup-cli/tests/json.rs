@@ -145,7 +145,11 @@ fn every_json_golden_validates_against_docs_schema() {
                 continue;
             }
             let out = fs::read_to_string(f.with_extension("stdout")).unwrap();
-            if args.lines().next() == Some("userns") {
+            if args.lines().next() == Some("provision") {
+                let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+                common::validate_def(&v, "provision_doc")
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            } else if args.lines().next() == Some("userns") {
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap();
                 common::validate_def(&v, "userns_doc")
                     .unwrap_or_else(|e| panic!("{}: {e}", f.display()));

@@ -4,7 +4,7 @@
 //! Each [`Step`] has an id, a title, the guide's references, [`Step::check`] (read-only:
 //! the status with its evidence, a file and line or the state read from `/proc` and
 //! cgroupfs) and [`Step::plan`] (file changes as exact before/after bytes, and commands).
-//! [`apply`] writes the changes atomically with backups and runs commands only when
+//! [`apply()`] writes the changes atomically with backups and runs commands only when
 //! asked, through a [`Runner`]; on a host root other than `/` nothing is ever executed.
 //!
 //! Where the guide is wrong, the steps are right: config files are edited key by key,
