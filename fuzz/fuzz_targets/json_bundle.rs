@@ -1,0 +1,9 @@
+//! Fuzz target: containerd task bundle / CRI-O config.json reader. Must never panic, whatever the bytes.
+#![no_main]
+use cgroup_core::parse;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse::comm(b"");
+    let _ = cgroup_core::resolve::fuzzing::bundle(data);
+});

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS (default 300) one after the other, seeding each
+# corpus from the fixtures, and prints one summary line per target (runs, crashes).
+# Needs a nightly toolchain and cargo-fuzz: `cargo install cargo-fuzz`.
+set -uo pipefail
+cd "$(dirname "$0")"
+secs="${1:-300}"
+logs="${FUZZ_LOGS:-/tmp/cgtree-fuzz}"
+mkdir -p "$logs"
+seed() { # target, glob...
+    local t=$1; shift
+    mkdir -p "corpus/$t"
+    for f in "$@"; do [ -f "$f" ] && cp "$f" "corpus/$t/$(echo "$f" | md5sum | cut -c1-16)" 2>/dev/null; done
+}
+fx=../fixtures
+seed cgroup_type $fx/*/sys/fs/cgroup/*/cgroup.type $fx/hybrid-host/sys/fs/cgroup/unified/*/cgroup.type
+seed pids $fx/*/sys/fs/cgroup/*/*/cgroup.procs $fx/odd-names/sys/fs/cgroup/bad-procs/cgroup.procs
+seed controllers $fx/*/sys/fs/cgroup/*/cgroup.controllers
+seed flat_keyed ../benches/benches/data/memory.stat $fx/odd-names/sys/fs/cgroup/*/cgroup.events
+seed nested_keyed /sys/fs/cgroup/unified/cpu.pressure /sys/fs/cgroup/unified/io.pressure
+seed proc_cgroup $fx/hybrid-host/proc/*/cgroup $fx/wsl-rootless-podman-kind/proc/7*/cgroup
+seed cmdline $fx/wsl-rootless-podman-kind/proc/7*/cmdline
+seed status $fx/wsl-rootless-podman-kind/proc/7*/status
+seed id_map $fx/wsl-rootless-podman-kind/proc/7*/uid_map
+seed mountinfo $fx/*/proc/self/mountinfo
+seed json_bundle $fx/wsl-rootless-podman-kind/proc/70678/root/run/containerd/io.containerd.runtime.v2.task/k8s.io/*/config.json
+seed json_podman $fx/*/home/*/.local/share/containers/storage/overlay-containers/containers.json $fx/*/var/lib/containers/storage/overlay-containers/containers.json
+seed json_docker $fx/*/var/lib/docker/containers/*/config.v2.json
+seed json_runtime_state $fx/*/run/crun/*/status $fx/*/run/runc/*/state.json $fx/*/run/user/*/crun/*/status
+seed config_edit $fx/wsl-provisioned/etc/wsl.conf $fx/wsl-provisioned/etc/containers/containers.conf $fx/wsl-provisioned/mnt/c/Users/massi/.wslconfig
+printf 'user:[4026532263]' > corpus/ns_link/seed 2>/dev/null || { mkdir -p corpus/ns_link; printf 'user:[4026532263]' > corpus/ns_link/seed; }
+cargo +nightly fuzz build -O >"$logs/build.log" 2>&1 || { echo "fuzz build failed: $logs/build.log"; exit 1; }
+for t in $(cargo +nightly fuzz list); do
+    cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 >"$logs/$t.log" 2>&1
+    rc=$?
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logs/$t.log" | grep -o '[0-9]*$' | tail -1)
+    crashes=$(ls artifacts/"$t" 2>/dev/null | wc -l)
+    echo "$t seconds=$secs runs=${runs:-?} exit=$rc crashes=$crashes"
+done
