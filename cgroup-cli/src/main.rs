@@ -26,7 +26,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(args) {
+    let result = run(args);
+    if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
+        let st = cgroup_core::stats::snapshot();
+        eprintln!(
+            "cgtree: stats: vanished cgroups {}, vanished processes {}, interrupted reads {}",
+            st.vanished_cgroups, st.vanished_processes, st.interrupted
+        );
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {

@@ -866,15 +866,25 @@ pub mod fuzzing {
 
     /// An OCI `config.json` (containerd task bundle or CRI-O config) -> its CRI identity.
     pub fn bundle(bytes: &[u8]) -> Option<Bundle> {
-        serde_json::from_slice::<OciConfig>(bytes).ok()?.annotations.as_ref().and_then(Bundle::from_annotations)
+        serde_json::from_slice::<OciConfig>(bytes)
+            .ok()?
+            .annotations
+            .as_ref()
+            .and_then(Bundle::from_annotations)
     }
 
     /// podman's `containers.json` -> (id, name, image) of each entry.
     pub fn podman_containers(bytes: &[u8]) -> Vec<(String, Option<String>, Option<String>)> {
-        let Ok(list) = serde_json::from_slice::<Vec<PodmanEntry>>(bytes) else { return Vec::new() };
+        let Ok(list) = serde_json::from_slice::<Vec<PodmanEntry>>(bytes) else {
+            return Vec::new();
+        };
         list.into_iter()
             .map(|e| {
-                let image = e.metadata.as_deref().and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok()).and_then(|m| m.image_name);
+                let image = e
+                    .metadata
+                    .as_deref()
+                    .and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok())
+                    .and_then(|m| m.image_name);
                 (e.id, e.names.into_iter().next(), image)
             })
             .collect()
@@ -884,7 +894,11 @@ pub mod fuzzing {
     pub fn docker_config(bytes: &[u8]) -> Option<(Option<String>, Option<String>, Option<String>)> {
         let c = serde_json::from_slice::<DockerConfig>(bytes).ok()?;
         let (image, cluster) = match c.config {
-            Some(i) => (i.image, i.labels.and_then(|l| l.get("io.x-k8s.kind.cluster").cloned())),
+            Some(i) => (
+                i.image,
+                i.labels
+                    .and_then(|l| l.get("io.x-k8s.kind.cluster").cloned()),
+            ),
             None => (None, None),
         };
         Some((c.name, image, cluster))
@@ -893,8 +907,12 @@ pub mod fuzzing {
     /// crun's `status` or runc's `state.json` -> the init PID.
     pub fn runtime_state(bytes: &[u8]) -> (Option<i64>, Option<i64>) {
         (
-            serde_json::from_slice::<CrunStatus>(bytes).ok().and_then(|s| s.pid),
-            serde_json::from_slice::<RuncState>(bytes).ok().and_then(|s| s.init_process_pid),
+            serde_json::from_slice::<CrunStatus>(bytes)
+                .ok()
+                .and_then(|s| s.pid),
+            serde_json::from_slice::<RuncState>(bytes)
+                .ok()
+                .and_then(|s| s.init_process_pid),
         )
     }
 }

@@ -66,10 +66,14 @@ impl Scratch {
                 let new_len = (self.buf.len() * 2).min(limit.max(1));
                 self.buf.resize(new_len.max(filled + 1), 0);
             }
-            match nix::unistd::read(fd, &mut self.buf[filled..]) {
+            let end = faults::chunk_end(filled, self.buf.len());
+            match faults::read(fd, &mut self.buf[filled..end]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
-                Err(Errno::EINTR) => continue,
+                Err(Errno::EINTR) => {
+                    crate::stats::interrupted();
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -103,8 +107,134 @@ pub fn read_file<'s>(
     name: &CStr,
     scratch: &'s mut Scratch,
 ) -> Result<&'s [u8], Errno> {
+    faults::on_open(name)?;
     let fd = open_file(dir, name)?;
-    scratch.read_fd(fd.as_fd(), MAX_KERNEL_FILE)
+    faults::arm_read(name);
+    let r = scratch.read_fd(fd.as_fd(), MAX_KERNEL_FILE);
+    faults::disarm();
+    r
+}
+
+/// The I/O layer's seam for fault injection: what files cannot express (EOPNOTSUPP or
+/// ENODEV at read time after a good open, EACCES, EINTR, short reads). Faults are set
+/// per thread by file name, in tests only; otherwise every hook is a no-op.
+pub mod faults {
+    use nix::errno::Errno;
+    use std::ffi::CStr;
+    use std::os::fd::BorrowedFd;
+
+    /// A fault to inject.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Fault {
+        /// `open` fails with this errno.
+        Open(Errno),
+        /// `open` succeeds; the first `read` fails with this errno.
+        Read(Errno),
+        /// Every `read` returns at most this many bytes (a kernel may return less than asked).
+        Short(usize),
+        /// The first `read` fails with EINTR (a signal), then reads go on.
+        Interrupt,
+        /// The file ends after this many bytes (a torn read: the cgroup changed under us).
+        Torn(usize),
+    }
+
+    #[cfg(test)]
+    mod imp {
+        use super::*;
+        use std::cell::RefCell;
+
+        thread_local! {
+            static FAULTS: RefCell<Vec<(Vec<u8>, Fault)>> = const { RefCell::new(Vec::new()) };
+            static ARMED: RefCell<Option<(Fault, usize, bool)>> = const { RefCell::new(None) };
+        }
+
+        /// Injects `fault` for files named `name` on this thread.
+        pub fn set(name: &str, fault: Fault) {
+            FAULTS.with(|f| f.borrow_mut().push((name.as_bytes().to_vec(), fault)));
+        }
+
+        /// Removes every fault of this thread.
+        pub fn clear() {
+            FAULTS.with(|f| f.borrow_mut().clear());
+        }
+
+        fn find(name: &CStr) -> Option<Fault> {
+            let n = name.to_bytes();
+            let base = n.rsplit(|&b| b == b'/').next().unwrap_or(n);
+            FAULTS.with(|f| f.borrow().iter().find(|(k, _)| k == base).map(|(_, v)| *v))
+        }
+
+        pub(crate) fn on_open(name: &CStr) -> Result<(), Errno> {
+            match find(name) {
+                Some(Fault::Open(e)) => Err(e),
+                _ => Ok(()),
+            }
+        }
+
+        pub(crate) fn arm_read(name: &CStr) {
+            ARMED.with(|a| *a.borrow_mut() = find(name).map(|f| (f, 0, false)));
+        }
+
+        pub(crate) fn disarm() {
+            ARMED.with(|a| *a.borrow_mut() = None);
+        }
+
+        pub(crate) fn chunk_end(filled: usize, len: usize) -> usize {
+            ARMED.with(|a| match *a.borrow() {
+                Some((Fault::Short(n), _, _)) => (filled + n.max(1)).min(len),
+                Some((Fault::Torn(n), _, _)) => n.clamp(filled, len),
+                _ => len,
+            })
+        }
+
+        pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+            let injected = ARMED.with(|a| {
+                let mut a = a.borrow_mut();
+                match a.as_mut() {
+                    Some((Fault::Read(e), _, fired @ false)) => {
+                        *fired = true;
+                        Some(Err(*e))
+                    }
+                    Some((Fault::Interrupt, _, fired @ false)) => {
+                        *fired = true;
+                        Some(Err(Errno::EINTR))
+                    }
+                    Some((Fault::Torn(_), _, _)) if buf.is_empty() => Some(Ok(0)),
+                    _ => None,
+                }
+            });
+            match injected {
+                Some(r) => r,
+                None => nix::unistd::read(fd, buf),
+            }
+        }
+    }
+
+    #[cfg(not(test))]
+    mod imp {
+        use super::*;
+
+        #[inline(always)]
+        pub(crate) fn on_open(_: &CStr) -> Result<(), Errno> {
+            Ok(())
+        }
+        #[inline(always)]
+        pub(crate) fn arm_read(_: &CStr) {}
+        #[inline(always)]
+        pub(crate) fn disarm() {}
+        #[inline(always)]
+        pub(crate) fn chunk_end(_: usize, len: usize) -> usize {
+            len
+        }
+        #[inline(always)]
+        pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+            nix::unistd::read(fd, buf)
+        }
+    }
+
+    pub(crate) use imp::*;
+    #[cfg(test)]
+    pub use imp::{clear, set};
 }
 
 /// Turns a directory fd into a [`Dir`] for listing; the `Dir` still serves as the

@@ -471,7 +471,10 @@ impl TreeBuilder {
             procs.retain_mut(|p| {
                 match fs::read_file(proc_fd, name.file(p.pid, "cmdline"), scratch) {
                     Ok(b) => p.cmdline = b.into(),
-                    Err(e) if errno_is_vanished(e as i32) => return false,
+                    Err(e) if errno_is_vanished(e as i32) => {
+                        crate::stats::vanished_process();
+                        return false;
+                    }
                     Err(e) => {
                         node.errors.push(NodeError {
                             path: proc_dir.join(format!("{}/cmdline", p.pid)),
@@ -482,7 +485,10 @@ impl TreeBuilder {
                 if p.cmdline.is_empty() {
                     match fs::read_file(proc_fd, name.file(p.pid, "comm"), scratch) {
                         Ok(b) => p.comm = Some(parse::comm(b).into()),
-                        Err(e) if errno_is_vanished(e as i32) => return false,
+                        Err(e) if errno_is_vanished(e as i32) => {
+                            crate::stats::vanished_process();
+                            return false;
+                        }
                         Err(_) => {}
                     }
                     // procfs serves here: the stat line is parsed only for the few
@@ -504,7 +510,13 @@ impl TreeBuilder {
                         t.comm = Some(parse::comm(b).into());
                         true
                     }
-                    Err(e) => !errno_is_vanished(e as i32),
+                    Err(e) => {
+                        let gone = errno_is_vanished(e as i32);
+                        if gone {
+                            crate::stats::vanished_process();
+                        }
+                        !gone
+                    }
                 }
             });
         }
@@ -525,7 +537,7 @@ fn fill_users(nodes: &mut [Node], host: &Host) {
                     names.fill(p.pid, id as u64, &mut u);
                     p.user = Some(u);
                 }
-                Err(e) if e.is_vanished() => {}
+                Err(e) if e.is_vanished() => crate::stats::vanished_process(),
                 Err(Error::Io { path, source }) => errors.push(NodeError {
                     path,
                     kind: NodeErrorKind::from_errno(Errno::from_raw(
@@ -622,6 +634,9 @@ impl Walk<'_> {
     /// Records a read error on the node unless it only means "absent" (vanished, missing,
     /// unsupported). Returns the errno.
     fn io_error(&mut self, file: &CStr, id: NodeId, e: Errno) -> Errno {
+        if errno_is_vanished(e as i32) {
+            crate::stats::vanished_cgroup();
+        }
         if !(errno_is_vanished(e as i32) || errno_is_unsupported(e as i32)) {
             let path = self.file_path(file);
             self.nodes[id].errors.push(NodeError {
@@ -776,7 +791,10 @@ impl Walk<'_> {
         self.nodes.push(Node::new(name, Some(parent), depth));
         let keep = match fs::open_dir(dir.as_fd(), &cname) {
             Ok(fd) => self.cgroup(fd, id),
-            Err(e) if errno_is_vanished(e as i32) => false,
+            Err(e) if errno_is_vanished(e as i32) => {
+                crate::stats::vanished_cgroup();
+                false
+            }
             Err(e) => {
                 self.io_error(c"", id, e);
                 true
@@ -832,6 +850,139 @@ impl Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::faults::{self, Fault};
+
+    /// A small host: cgroups `a` (PIDs 10, 11) and `b` (PID 12, threaded child `b/t`).
+    fn host() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, c: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, c).unwrap();
+        };
+        w("sys/fs/cgroup/cgroup.procs", "");
+        w("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+        for (cg, procs) in [("a", "10\n11\n"), ("b", "12\n")] {
+            w(&format!("sys/fs/cgroup/{cg}/cgroup.type"), "domain\n");
+            w(&format!("sys/fs/cgroup/{cg}/cgroup.procs"), procs);
+            w(
+                &format!("sys/fs/cgroup/{cg}/cgroup.controllers"),
+                "memory\n",
+            );
+        }
+        w("sys/fs/cgroup/b/t/cgroup.type", "threaded\n");
+        w("sys/fs/cgroup/b/t/cgroup.events", "populated 1\nfrozen 0\n");
+        for pid in [10, 11, 12] {
+            w(&format!("proc/{pid}/cmdline"), &format!("/bin/p{pid}\0"));
+        }
+        d
+    }
+
+    fn build(d: &tempfile::TempDir) -> Tree {
+        TreeBuilder::new().host_root(d.path()).build().unwrap()
+    }
+
+    fn node<'a>(t: &'a Tree, name: &str) -> Option<&'a Node> {
+        t.nodes().iter().find(|n| &n.name[..] == name.as_bytes())
+    }
+
+    fn pids(t: &Tree, name: &str) -> Option<Vec<u32>> {
+        node(t, name)?
+            .processes
+            .as_ref()
+            .map(|p| p.iter().map(|p| p.pid).collect())
+    }
+
+    #[test]
+    fn faults_map_to_the_documented_behaviour() {
+        let d = host();
+        let clean = build(&d);
+        assert_eq!(pids(&clean, "a"), Some(vec![10, 11]));
+        assert!(clean.errors().next().is_none());
+
+        // EOPNOTSUPP at read time (a threaded cgroup, PSI off): no data, no error.
+        faults::set("cgroup.procs", Fault::Read(Errno::EOPNOTSUPP));
+        let t = build(&d);
+        faults::clear();
+        assert_eq!(pids(&t, "a"), None);
+        assert!(
+            t.errors().next().is_none(),
+            "{:?}",
+            t.errors().collect::<Vec<_>>()
+        );
+        assert!(
+            node(&t, "a").is_some(),
+            "unknown emptiness is shown, not hidden"
+        );
+
+        // ENODEV after a good open: the cgroup was removed; it is left out silently.
+        let before = crate::stats::snapshot().vanished_cgroups;
+        faults::set("cgroup.procs", Fault::Read(Errno::ENODEV));
+        let t = build(&d);
+        faults::clear();
+        assert!(node(&t, "a").is_none());
+        assert_eq!(
+            pids(&t, "b"),
+            None,
+            "b stays for its populated threaded child, without processes"
+        );
+        assert!(t.errors().next().is_none());
+        assert!(crate::stats::snapshot().vanished_cgroups > before);
+
+        // EACCES: recorded on the node, the walk goes on.
+        faults::set("cgroup.procs", Fault::Open(Errno::EACCES));
+        let t = build(&d);
+        faults::clear();
+        let a = node(&t, "a").unwrap();
+        assert_eq!(a.errors[0].kind, NodeErrorKind::PermissionDenied);
+        assert!(a.errors[0].path.ends_with("a/cgroup.procs"));
+        assert!(node(&t, "b").is_some());
+
+        // Short reads (one byte at a time) and EINTR give exactly the clean result.
+        for fault in [Fault::Short(1), Fault::Interrupt] {
+            for file in [
+                "cgroup.procs",
+                "cgroup.type",
+                "cgroup.controllers",
+                "cmdline",
+            ] {
+                faults::set(file, fault);
+            }
+            let t = build(&d);
+            faults::clear();
+            assert_eq!(t.nodes(), clean.nodes(), "{fault:?}");
+        }
+
+        // A torn read: the list ends early (at a line end), or a value is cut (a
+        // parse error on the node naming the file and line); never a panic.
+        faults::set("cgroup.procs", Fault::Torn(3));
+        let t = build(&d);
+        faults::clear();
+        assert_eq!(pids(&t, "a"), Some(vec![10]));
+        faults::set("cgroup.type", Fault::Torn(3));
+        let t = build(&d);
+        faults::clear();
+        let a = node(&t, "a").unwrap();
+        assert!(
+            matches!(a.errors[0].kind, NodeErrorKind::Parse(_)),
+            "{:?}",
+            a.errors
+        );
+        assert!(
+            a.errors[0]
+                .to_string()
+                .contains("cgroup.type: line 1: unknown value in \"dom\""),
+            "{}",
+            a.errors[0]
+        );
+
+        // A process that exits between cgroup.procs and its cmdline is left out.
+        faults::set("cmdline", Fault::Open(Errno::ESRCH));
+        let t = build(&d);
+        faults::clear();
+        assert_eq!(pids(&t, "a"), Some(vec![]));
+        assert!(t.errors().next().is_none());
+    }
 
     #[test]
     fn normalize_start_table() {
