@@ -138,6 +138,32 @@ pub mod faults {
         Torn(usize),
     }
 
+    pub(crate) use imp::*;
+    #[cfg(test)]
+    pub use imp::{clear, set};
+
+    #[cfg(not(test))]
+    mod imp {
+        use super::*;
+
+        #[inline(always)]
+        pub(crate) fn on_open(_: &CStr) -> Result<(), Errno> {
+            Ok(())
+        }
+        #[inline(always)]
+        pub(crate) fn arm_read(_: &CStr) {}
+        #[inline(always)]
+        pub(crate) fn disarm() {}
+        #[inline(always)]
+        pub(crate) fn chunk_end(_: usize, len: usize) -> usize {
+            len
+        }
+        #[inline(always)]
+        pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+            nix::unistd::read(fd, buf)
+        }
+    }
+
     #[cfg(test)]
     mod imp {
         use super::*;
@@ -209,32 +235,6 @@ pub mod faults {
             }
         }
     }
-
-    #[cfg(not(test))]
-    mod imp {
-        use super::*;
-
-        #[inline(always)]
-        pub(crate) fn on_open(_: &CStr) -> Result<(), Errno> {
-            Ok(())
-        }
-        #[inline(always)]
-        pub(crate) fn arm_read(_: &CStr) {}
-        #[inline(always)]
-        pub(crate) fn disarm() {}
-        #[inline(always)]
-        pub(crate) fn chunk_end(_: usize, len: usize) -> usize {
-            len
-        }
-        #[inline(always)]
-        pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
-            nix::unistd::read(fd, buf)
-        }
-    }
-
-    pub(crate) use imp::*;
-    #[cfg(test)]
-    pub use imp::{clear, set};
 }
 
 /// Turns a directory fd into a [`Dir`] for listing; the `Dir` still serves as the
