@@ -64,6 +64,9 @@ pub struct Trace {
     pub ppid: Option<u32>,
     /// The cgroup path from `/proc/<pid>/cgroup` (relative to the mount).
     pub cgroup: Vec<u8>,
+    /// The cgroup lies outside the cgroup namespace cgtree runs in (`0::/../x`): its
+    /// path cannot be walked from here, so the chain holds only the root.
+    pub outside_namespace: bool,
     /// The cgroups from the root to the process's cgroup.
     pub chain: Vec<ChainEntry>,
     /// What the process does for others (a shim's pod, conmon's container).
@@ -184,10 +187,19 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
             }),
         }
     }
-    let comps: Vec<&[u8]> = cgroup
+    // A path with `..` (a process in a sibling cgroup namespace) must never be joined to
+    // the mount: nothing on it is read.
+    let outside_namespace = cgroup
         .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .collect();
+        .any(|c| c == b".." || c == b".");
+    let comps: Vec<&[u8]> = if outside_namespace {
+        Vec::new()
+    } else {
+        cgroup
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
     let kinds = classify_path(&comps);
     let mut r = Resolver::new(host);
     let no_conmons = HashMap::new();
@@ -309,6 +321,7 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
         nspid,
         ppid,
         cgroup,
+        outside_namespace,
         chain,
         role,
         container,

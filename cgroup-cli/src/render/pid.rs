@@ -124,7 +124,15 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
                 .userns
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "?".into());
-            if u.initial {
+            if u.userns.is_none() {
+                writeln!(
+                    out,
+                    "  user:      UID {}{}, GID {} (its user namespace cannot be read)",
+                    u.uid,
+                    name(&u.name),
+                    u.gid
+                )?;
+            } else if u.initial {
                 writeln!(
                     out,
                     "  user:      UID {}{}, GID {} in the initial user namespace {ns}",
@@ -180,7 +188,16 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
             list.join(" ")
         )?;
     }
-    writeln!(out, "  cgroup:    {}", sanitize(&t.cgroup))?;
+    writeln!(
+        out,
+        "  cgroup:    {}{}",
+        sanitize(&t.cgroup),
+        if t.outside_namespace {
+            " (outside the cgroup namespace cgtree runs in: not readable from here)"
+        } else {
+            ""
+        }
+    )?;
     writeln!(out, "  chain:")?;
     for (depth, c) in t.chain.iter().enumerate() {
         let name = if depth == 0 {
@@ -227,6 +244,7 @@ pub fn to_json(t: &Trace) -> Value {
         "gid": t.gid.map(|g| g[0]),
         "nspid": t.nspid,
         "cgroup": Bytes(&t.cgroup),
+        "outside_namespace": t.outside_namespace,
         "chain": t.chain.iter().map(|c| json!({"path": Bytes(&c.path), "identity": c.identity})).collect::<Vec<_>>(),
         "role": t.role,
         "container": t.container,

@@ -1,0 +1,154 @@
+//! cgtree run as an unprivileged user (nobody) on a live tree: it prints what it may
+//! read, marks what it may not, exits 1, and does not panic.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn mount() -> Option<PathBuf> {
+    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut v: Vec<PathBuf> = mi
+        .lines()
+        .filter(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .collect();
+    v.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
+    v.into_iter().next()
+}
+
+struct Setup {
+    dirs: Vec<PathBuf>,
+    children: Vec<Child>,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for d in self.dirs.iter().rev() {
+            for _ in 0..100 {
+                if fs::remove_dir(d).is_ok() || !d.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+#[test]
+fn nobody_sees_what_it_may_and_is_told_what_it_may_not() {
+    let Some(mount) = mount().filter(|_| nix::unistd::geteuid().is_root()) else {
+        if std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1") {
+            return;
+        }
+        panic!("this test needs root (to set up) and a cgroup2 mount; set CGTREE_SKIP_LIVE=1 to skip it");
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!("cgtree-unpriv-{}-{nanos}", std::process::id());
+    let base = mount.join(&name);
+    let mut s = Setup {
+        dirs: Vec::new(),
+        children: Vec::new(),
+    };
+    for d in [base.clone(), base.join("open"), base.join("secret")] {
+        fs::create_dir(&d).unwrap();
+        s.dirs.push(d);
+    }
+    let mut pids = Vec::new();
+    for cg in ["open", "secret"] {
+        let c = Command::new("sleep")
+            .arg("600")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        fs::write(base.join(cg).join("cgroup.procs"), c.id().to_string()).unwrap();
+        pids.push(c.id());
+        s.children.push(c);
+    }
+    fs::set_permissions(
+        base.join("secret/cgroup.procs"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = tmp.path().join("cgtree");
+    fs::copy(env!("CARGO_BIN_EXE_cgtree"), &bin).unwrap();
+    let start = format!("/{name}");
+    let run = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("setpriv (util-linux)");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    };
+    let (out, err, code) = run(&[&start, "--all", "--full", "-u"]);
+    assert_eq!(code, Some(1), "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        out.contains("secret (! cgroup.procs: permission denied)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{} root sleep 600", pids[0])),
+        "what it may read is shown:\n{out}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}/secret/cgroup.procs: permission denied",
+            base.display()
+        )),
+        "{err}"
+    );
+    // JSON: the same facts, the error with its kind.
+    let (out, _, code) = run(&["--json", &start, "--all"]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::validate(&v).unwrap();
+    let secret = v["cgroup"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "secret")
+        .unwrap();
+    assert_eq!(secret["errors"][0]["kind"], "permission_denied");
+    // pid of root's process: what /proc lets nobody read.
+    let (out, err, code) = run(&["pid", &pids[0].to_string()]);
+    assert!(code == Some(0) || code == Some(1), "{out}{err}");
+    assert!(
+        out.contains("sleep 600") && !err.contains("panicked"),
+        "{out}{err}"
+    );
+    // userns as nobody: other users' namespaces cannot be read; no crash.
+    let (_, err, code) = run(&["userns"]);
+    assert!(
+        code.is_some_and(|c| c <= 1) && !err.contains("panicked"),
+        "{err}"
+    );
+}
