@@ -28,7 +28,7 @@ seed json_podman $fx/*/home/*/.local/share/containers/storage/overlay-containers
 seed json_docker $fx/*/var/lib/docker/containers/*/config.v2.json
 seed json_runtime_state $fx/*/run/crun/*/status $fx/*/run/runc/*/state.json $fx/*/run/user/*/crun/*/status
 seed config_edit $fx/wsl-provisioned/etc/wsl.conf $fx/wsl-provisioned/etc/containers/containers.conf $fx/wsl-provisioned/mnt/c/Users/massi/.wslconfig
-printf 'user:[4026532263]' > corpus/ns_link/seed 2>/dev/null || { mkdir -p corpus/ns_link; printf 'user:[4026532263]' > corpus/ns_link/seed; }
+mkdir -p corpus/ns_link && printf 'user:[4026532263]' > corpus/ns_link/seed
 cargo +nightly fuzz build -O >"$logs/build.log" 2>&1 || { echo "fuzz build failed: $logs/build.log"; exit 1; }
 for t in $(cargo +nightly fuzz list); do
     cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 >"$logs/$t.log" 2>&1

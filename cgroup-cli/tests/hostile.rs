@@ -120,6 +120,20 @@ fn hostile_state_is_refused_and_nothing_outside_the_root_is_read() {
         b"{\"annotations\": {\"io.kubernetes.cri.container-name\": \"\xff\xfe\"}}",
     )
     .unwrap();
+    // 6b. The kube-scheduler container's whole bundle directory: a symlink to a host
+    //     directory holding a config.json that names a pod.
+    let sched_dir = bundle_of(&root, "8f7862bfc1a6")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    fs::remove_dir_all(&sched_dir).unwrap();
+    fs::create_dir_all(outside.join("bundle")).unwrap();
+    fs::write(
+        outside.join("bundle/config.json"),
+        leak.replace("sandbox", "container"),
+    )
+    .unwrap();
+    symlink(outside.join("bundle"), &sched_dir).unwrap();
     // 7. The podman storage: a container name carrying terminal escapes, bidi override and a newline.
     let store =
         root.join("home/massi/.local/share/containers/storage/overlay-containers/containers.json");
@@ -135,6 +149,10 @@ fn hostile_state_is_refused_and_nothing_outside_the_root_is_read() {
     assert!(
         !out.contains("LEAKED") && !err.contains("LEAKED"),
         "read outside the container root:\n{out}\n{err}"
+    );
+    assert!(
+        out.contains("cri-containerd-8f7862bfc1a6a5a0a43a225ebd388cc4544e03a83edec31f16ac82bc8b3f60c3.scope [container kube-scheduler]"),
+        "the symlinked bundle directory is not followed; the name comes from kubelet's log names inside the root:\n{out}"
     );
     // The pod is still named, from its container's bundle; the node from its container.
     assert!(
