@@ -284,6 +284,7 @@ pub struct Resolver {
     roots: HashMap<u32, Option<Rc<OwnedFd>>>,
     bundles: HashMap<(RootKey, String), Option<Bundle>>,
     pod_logs: HashMap<RootKey, Rc<PodLogs>>,
+    listings: HashMap<(RootKey, PathBuf), Option<Rc<std::collections::HashSet<String>>>>,
     /// Errors, each reported once.
     errors: Vec<ResolveError>,
     reported: std::collections::HashSet<PathBuf>,
@@ -303,6 +304,7 @@ impl Resolver {
             roots: HashMap::new(),
             bundles: HashMap::new(),
             pod_logs: HashMap::new(),
+            listings: HashMap::new(),
             errors: Vec::new(),
             reported: Default::default(),
         }
@@ -647,15 +649,16 @@ impl Resolver {
             return b.clone();
         }
         let mut found = None;
-        for rel in [
-            PathBuf::from(TASKS)
-                .join("k8s.io")
-                .join(id)
-                .join("config.json"),
-            PathBuf::from("run/containers/storage/overlay-containers")
-                .join(id)
-                .join("userdata/config.json"),
+        for (dir, tail) in [
+            (PathBuf::from(TASKS).join("k8s.io"), "config.json"),
+            (PathBuf::from("run/containers/storage/overlay-containers"), "userdata/config.json"),
         ] {
+            // One listing per state directory and root, instead of a failed open per
+            // container of a runtime that is not there.
+            if !self.listed(root, &dir).is_some_and(|ids| ids.contains(id)) {
+                continue;
+            }
+            let rel = dir.join(id).join(tail);
             if let Some(cfg) = self.read_json::<OciConfig>(root, &rel) {
                 found = cfg.annotations.as_ref().and_then(Bundle::from_annotations);
                 if found.is_some() {
@@ -665,6 +668,20 @@ impl Resolver {
         }
         self.bundles.insert((root, id.to_string()), found.clone());
         found
+    }
+
+    /// The entries of a state directory under `root`, read once (`None`: not there).
+    fn listed(&mut self, root: RootKey, dir: &Path) -> Option<Rc<std::collections::HashSet<String>>> {
+        let key = (root, dir.to_path_buf());
+        if let Some(v) = self.listings.get(&key) {
+            return v.clone();
+        }
+        let fd = self.root_fd(root);
+        let v = fd.and_then(|fd| list_in_root(fd.as_fd(), dir).ok()).map(|names| {
+            Rc::new(names.into_iter().map(|n| String::from_utf8_lossy(&n).into_owned()).collect())
+        });
+        self.listings.insert(key, v.clone());
+        v
     }
 
     fn pod_logs(&mut self, root: RootKey) -> Rc<PodLogs> {
@@ -824,14 +841,22 @@ impl Resolver {
         sandbox: &str,
     ) -> (Option<PodRef>, Vec<PodContainer>) {
         let dir = PathBuf::from(TASKS).join(namespace);
-        let sandbox_bundle =
-            self.read_json::<OciConfig>(root, &dir.join(sandbox).join("config.json"));
-        let pod = sandbox_bundle
-            .and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations))
-            .map(|b| b.pod);
+        // The namespace's task directory is listed once per root (not once per shim).
+        let Some(ids) = self.listed(root, &dir) else {
+            return (None, Vec::new());
+        };
+        let pod = if ids.contains(sandbox) {
+            self.read_json::<OciConfig>(root, &dir.join(sandbox).join("config.json"))
+                .and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations))
+                .map(|b| b.pod)
+        } else {
+            None
+        };
         let mut containers = Vec::new();
-        for id in self.list(root, &dir).into_iter().take(MAX_BUNDLES) {
-            let id = String::from_utf8_lossy(&id).into_owned();
+        let mut sorted: Vec<&String> = ids.iter().collect();
+        sorted.sort();
+        for id in sorted.into_iter().take(MAX_BUNDLES) {
+            let id = id.clone();
             if id == sandbox || !crate::classify::is_container_id(id.as_bytes()) {
                 continue;
             }

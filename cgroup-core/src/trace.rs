@@ -346,10 +346,6 @@ fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
     let Ok(fd) = fs::open_dir_path(&dir) else {
         return Vec::new();
     };
-    let Ok(mut d) = fs::into_dir(fd) else {
-        return Vec::new();
-    };
-    fs::subdirs(&mut d)
-        .map(|v| v.into_iter().map(|n| n.into_vec()).collect())
-        .unwrap_or_default()
+    let mut buf = Vec::new();
+    fs::subdirs(fd.as_fd(), &mut buf).map(|v| v.into_iter().map(|n| n.into_vec()).collect()).unwrap_or_default()
 }

@@ -21,7 +21,6 @@ use crate::error::{
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse::{self, CgroupType, Controller, ControllerSet};
 use crate::resolve::{Identity, ProcessRole};
-use nix::dir::Dir;
 use nix::errno::Errno;
 use std::ffi::{CStr, CString};
 use std::fmt;
@@ -425,6 +424,7 @@ impl TreeBuilder {
             b: self,
             mount: &mount,
             scratch: Scratch::new(),
+            dirbuf: Vec::new(),
             nodes: Vec::new(),
             path: start.as_bytes().to_vec(),
         };
@@ -595,6 +595,8 @@ struct Walk<'a> {
     b: &'a TreeBuilder,
     mount: &'a CgroupMount,
     scratch: Scratch,
+    /// getdents64 buffer, reused for every directory.
+    dirbuf: Vec<u8>,
     nodes: Vec<Node>,
     /// Cgroup path of the node being read (for error messages only).
     path: Vec<u8>,
@@ -686,7 +688,18 @@ impl Walk<'_> {
                 }
             }
         }
-        self.nodes[id].controllers = self.controllers(fd.as_fd(), c"cgroup.controllers", id);
+        // A cgroup's cgroup.controllers is its parent's cgroup.subtree_control (the
+        // kernel's top-down rule), so it is read only where that does not hold or is not
+        // known: the walk's root, and threaded cgroups (which list only the threaded
+        // controllers). One file fewer per cgroup.
+        let inherited = match (self.nodes[id].parent, self.nodes[id].cgroup_type) {
+            (Some(p), t) if t != Some(CgroupType::Threaded) => self.nodes[p].subtree_control.clone(),
+            _ => None,
+        };
+        self.nodes[id].controllers = match inherited {
+            Some(list) => Some(list),
+            None => self.controllers(fd.as_fd(), c"cgroup.controllers", id),
+        };
         self.nodes[id].subtree_control =
             self.controllers(fd.as_fd(), c"cgroup.subtree_control", id);
         let mut own = false;
@@ -748,11 +761,8 @@ impl Walk<'_> {
             }
         }
 
-        let mut dir = match fs::into_dir(fd) {
-            Ok(d) => d,
-            Err(_) => return self.finish(id, own, own_known, None, false),
-        };
-        let mut names = match fs::subdirs(&mut dir) {
+        let dir = fd;
+        let mut names = match fs::subdirs(dir.as_fd(), &mut self.dirbuf) {
             Ok(n) => n,
             Err(e) => {
                 self.io_error(c"", id, e);
@@ -777,7 +787,7 @@ impl Walk<'_> {
     }
 
     /// Walks one child; returns its `populated` (`None` also when it vanished).
-    fn child(&mut self, dir: &Dir, name: Box<[u8]>, parent: NodeId) -> Option<bool> {
+    fn child(&mut self, dir: &OwnedFd, name: Box<[u8]>, parent: NodeId) -> Option<bool> {
         let Ok(cname) = CString::new(name.to_vec()) else {
             return None;
         };
@@ -817,7 +827,7 @@ impl Walk<'_> {
         id: NodeId,
         own: bool,
         own_known: bool,
-        dir: Option<&Dir>,
+        dir: Option<&OwnedFd>,
         any_child: bool,
     ) -> bool {
         let is_root = id == 0;
