@@ -30,6 +30,9 @@ use std::path::{Path, PathBuf};
 /// Index of a node in [`Tree::nodes`].
 pub type NodeId = usize;
 
+/// From this many processes on, command lines are read on two threads.
+const PARALLEL_PROCESSES: usize = 512;
+
 /// `/proc/<pid>/stat` flag of kernel threads (include/linux/sched.h).
 const PF_KTHREAD: u32 = 0x0020_0000;
 
@@ -436,8 +439,38 @@ impl TreeBuilder {
             let proc_dir = self.host.proc_dir();
             match fs::open_dir_path(&proc_dir) {
                 Ok(proc_fd) => {
-                    for node in &mut nodes {
-                        self.read_processes(node, proc_fd.as_fd(), &proc_dir, &mut scratch);
+                    // Reading command lines is most of a walk's system calls: split the
+                    // nodes in two halves by process count and read them on two threads
+                    // when the machine has the cores and the tree the processes.
+                    let total: usize = nodes.iter().map(|n| n.processes.as_ref().map_or(0, Vec::len)).sum();
+                    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                    if total >= PARALLEL_PROCESSES && cores > 1 {
+                        let mut acc = 0;
+                        let split = nodes
+                            .iter()
+                            .position(|n| {
+                                acc += n.processes.as_ref().map_or(0, Vec::len);
+                                acc * 2 >= total
+                            })
+                            .map_or(nodes.len(), |i| i + 1);
+                        let (first, second) = nodes.split_at_mut(split);
+                        let fd = proc_fd.as_fd();
+                        std::thread::scope(|sc| {
+                            let dir = &proc_dir;
+                            sc.spawn(move || {
+                                let mut scratch = Scratch::new();
+                                for node in second {
+                                    self.read_processes(node, fd, dir, &mut scratch);
+                                }
+                            });
+                            for node in first {
+                                self.read_processes(node, fd, dir, &mut scratch);
+                            }
+                        });
+                    } else {
+                        for node in &mut nodes {
+                            self.read_processes(node, proc_fd.as_fd(), &proc_dir, &mut scratch);
+                        }
                     }
                 }
                 Err(e) => nodes[0].errors.push(NodeError {
@@ -700,8 +733,6 @@ impl Walk<'_> {
             Some(list) => Some(list),
             None => self.controllers(fd.as_fd(), c"cgroup.controllers", id),
         };
-        self.nodes[id].subtree_control =
-            self.controllers(fd.as_fd(), c"cgroup.subtree_control", id);
         let mut own = false;
         let mut own_known = false;
         // A threaded cgroup's cgroup.procs cannot be read (EOPNOTSUPP): its processes are
@@ -770,6 +801,11 @@ impl Walk<'_> {
             }
         };
         names.sort_unstable();
+        // What this cgroup grants its children matters only when it has children (it is
+        // also their cgroup.controllers): a leaf's is not read.
+        if !names.is_empty() {
+            self.nodes[id].subtree_control = self.controllers(dir.as_fd(), c"cgroup.subtree_control", id);
+        }
         let at_limit = self.b.max_depth.is_some_and(|m| depth >= m);
         let mut any_child = false;
         if at_limit {
