@@ -65,10 +65,8 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         config::Mode::Tree => {}
     }
     let mut builder = cgroup_core::TreeBuilder::new();
-    if let Some(root) = &cfg.root {
-        builder.host_root(root);
-    }
     builder
+        .host_root(host(&cfg).root())
         .start(cfg.start.clone())
         .processes(cfg.procs)
         .threads(cfg.threads)
@@ -87,25 +85,35 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
     }
     out.flush()?;
     drop(out);
-    let mut code = OK;
+    Ok(if report(tree.errors())? { PARTIAL } else { OK })
+}
+
+/// The host `--root` names, or the live one.
+fn host(cfg: &Config) -> cgroup_core::Host {
+    match &cfg.root {
+        Some(r) => cgroup_core::Host::with_root(r),
+        None => cgroup_core::Host::new(),
+    }
+}
+
+/// Writes each error as a `cgtree: ...` line on stderr; returns whether there was one.
+fn report<E: std::fmt::Display>(errors: impl IntoIterator<Item = E>) -> io::Result<bool> {
     let stderr = io::stderr();
     let mut err = stderr.lock();
-    for e in tree.errors() {
-        code = PARTIAL;
+    let mut any = false;
+    for e in errors {
+        any = true;
         writeln!(
             err,
             "cgtree: {}",
             sanitize::sanitize(e.to_string().as_bytes())
         )?;
     }
-    Ok(code)
+    Ok(any)
 }
 
 fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
-    let host = match &cfg.root {
-        Some(r) => cgroup_core::Host::with_root(r),
-        None => cgroup_core::Host::new(),
-    };
+    let host = host(cfg);
     let mount = host.find_cgroup2()?;
     let mut code = OK;
     let mut traces = Vec::new();
@@ -143,34 +151,18 @@ fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
     }
     out.flush()?;
     drop(out);
-    let stderr = io::stderr();
-    let mut err = stderr.lock();
-    for t in &traces {
-        for e in &t.errors {
-            code = PARTIAL;
-            writeln!(
-                err,
-                "cgtree: {}",
-                sanitize::sanitize(e.to_string().as_bytes())
-            )?;
-        }
+    if report(traces.iter().flat_map(|t| t.errors.iter()))? {
+        code = PARTIAL;
     }
-    for e in &missing {
+    if report(&missing)? {
         code = FATAL;
-        writeln!(
-            err,
-            "cgtree: {}",
-            sanitize::sanitize(e.to_string().as_bytes())
-        )?;
     }
     Ok(code)
 }
 
 fn run_userns(cfg: &Config, ns: Option<u64>) -> anyhow::Result<u8> {
     let mut builder = cgroup_core::TreeBuilder::new();
-    if let Some(root) = &cfg.root {
-        builder.host_root(root);
-    }
+    builder.host_root(host(cfg).root());
     builder
         .processes(true)
         .kernel_threads(true)

@@ -20,21 +20,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const MIN_WALKS: usize = 300;
 const MAX_WALKS: usize = 1500;
 
-fn mount() -> Option<PathBuf> {
-    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mut v: Vec<PathBuf> = mi
-        .lines()
-        .filter(|l| {
-            l.split(" - ")
-                .nth(1)
-                .is_some_and(|t| t.starts_with("cgroup2 "))
-        })
-        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
-        .collect();
-    v.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
-    v.into_iter().next()
-}
-
 struct Churn {
     base: PathBuf,
     stop: AtomicBool,
@@ -174,11 +159,8 @@ fn stats(stderr: &str) -> (u64, u64) {
 
 #[test]
 fn cgtree_survives_churn() {
-    let Some(mount) = mount().filter(|_| nix::unistd::geteuid().is_root()) else {
-        if std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1") {
-            return;
-        }
-        panic!("the churn test needs root and a cgroup2 mount; set CGTREE_SKIP_LIVE=1 to skip it");
+    let Some(mount) = common::live_mount("the churn test") else {
+        return;
     };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -61,39 +61,6 @@ impl Drop for LiveTree {
     }
 }
 
-/// The cgroup2 mount point, read from /proc/self/mountinfo independently of cgtree.
-fn cgroup2_mount() -> Option<PathBuf> {
-    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mut found: Vec<PathBuf> = mi
-        .lines()
-        .filter(|l| {
-            l.split(" - ")
-                .nth(1)
-                .is_some_and(|t| t.starts_with("cgroup2 "))
-        })
-        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
-        .collect();
-    found.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
-    found.into_iter().next()
-}
-
-fn live_mount() -> Option<PathBuf> {
-    let skip = std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1");
-    let mount = cgroup2_mount();
-    let root = nix::unistd::geteuid().is_root();
-    match (mount, root) {
-        (Some(m), true) => Some(m),
-        _ if skip => {
-            eprintln!("live test skipped (CGTREE_SKIP_LIVE=1)");
-            None
-        }
-        (None, _) => {
-            panic!("no cgroup2 mount on this host; set CGTREE_SKIP_LIVE=1 to skip the live test")
-        }
-        (Some(_), false) => panic!("the live test needs root; set CGTREE_SKIP_LIVE=1 to skip it"),
-    }
-}
-
 fn write(p: &Path, s: &str) {
     fs::write(p, s).unwrap_or_else(|e| panic!("write {s:?} to {}: {e}", p.display()));
 }
@@ -109,7 +76,9 @@ fn run(args: &[&str]) -> (String, String, i32) {
 
 #[test]
 fn live_subtree_with_processes_and_threaded_cgroups() {
-    let Some(mount) = live_mount() else { return };
+    let Some(mount) = common::live_mount("the live test") else {
+        return;
+    };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -216,7 +185,9 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
 
 #[test]
 fn live_host_without_root_flag_finds_the_cgroup2_mount() {
-    let Some(mount) = live_mount() else { return };
+    let Some(mount) = common::live_mount("the live test") else {
+        return;
+    };
     let (out, err, code) = run(&["--no-procs", "--depth", "0"]);
     assert_eq!(code, 0, "{err}");
     assert!(

@@ -7,24 +7,9 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn mount() -> Option<PathBuf> {
-    let mi = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mut v: Vec<PathBuf> = mi
-        .lines()
-        .filter(|l| {
-            l.split(" - ")
-                .nth(1)
-                .is_some_and(|t| t.starts_with("cgroup2 "))
-        })
-        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
-        .collect();
-    v.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
-    v.into_iter().next()
-}
 
 struct Setup {
     dirs: Vec<PathBuf>,
@@ -50,11 +35,8 @@ impl Drop for Setup {
 
 #[test]
 fn nobody_sees_what_it_may_and_is_told_what_it_may_not() {
-    let Some(mount) = mount().filter(|_| nix::unistd::geteuid().is_root()) else {
-        if std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1") {
-            return;
-        }
-        panic!("this test needs root (to set up) and a cgroup2 mount; set CGTREE_SKIP_LIVE=1 to skip it");
+    let Some(mount) = common::live_mount("the unprivileged test") else {
+        return;
     };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -651,7 +651,10 @@ impl Resolver {
         let mut found = None;
         for (dir, tail) in [
             (PathBuf::from(TASKS).join("k8s.io"), "config.json"),
-            (PathBuf::from("run/containers/storage/overlay-containers"), "userdata/config.json"),
+            (
+                PathBuf::from("run/containers/storage/overlay-containers"),
+                "userdata/config.json",
+            ),
         ] {
             // One listing per state directory and root, instead of a failed open per
             // container of a runtime that is not there.
@@ -671,15 +674,26 @@ impl Resolver {
     }
 
     /// The entries of a state directory under `root`, read once (`None`: not there).
-    fn listed(&mut self, root: RootKey, dir: &Path) -> Option<Rc<std::collections::HashSet<String>>> {
+    fn listed(
+        &mut self,
+        root: RootKey,
+        dir: &Path,
+    ) -> Option<Rc<std::collections::HashSet<String>>> {
         let key = (root, dir.to_path_buf());
         if let Some(v) = self.listings.get(&key) {
             return v.clone();
         }
         let fd = self.root_fd(root);
-        let v = fd.and_then(|fd| list_in_root(fd.as_fd(), dir).ok()).map(|names| {
-            Rc::new(names.into_iter().map(|n| String::from_utf8_lossy(&n).into_owned()).collect())
-        });
+        let v = fd
+            .and_then(|fd| list_in_root(fd.as_fd(), dir).ok())
+            .map(|names| {
+                Rc::new(
+                    names
+                        .into_iter()
+                        .map(|n| String::from_utf8_lossy(&n).into_owned())
+                        .collect(),
+                )
+            });
         self.listings.insert(key, v.clone());
         v
     }

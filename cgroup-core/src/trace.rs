@@ -347,5 +347,7 @@ fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
         return Vec::new();
     };
     let mut buf = Vec::new();
-    fs::subdirs(fd.as_fd(), &mut buf).map(|v| v.into_iter().map(|n| n.into_vec()).collect()).unwrap_or_default()
+    fs::subdirs(fd.as_fd(), &mut buf)
+        .map(|v| v.into_iter().map(|n| n.into_vec()).collect())
+        .unwrap_or_default()
 }

@@ -143,3 +143,35 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The cgroup2 mount point, read from /proc/self/mountinfo independently of cgtree
+/// (`/sys/fs/cgroup` first, else the shortest).
+pub fn cgroup2_mount() -> Option<PathBuf> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut found: Vec<PathBuf> = mi
+        .lines()
+        .filter(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .collect();
+    found.sort_by_key(|p| (p != Path::new("/sys/fs/cgroup"), p.as_os_str().len()));
+    found.into_iter().next()
+}
+
+/// The cgroup2 mount for a live test, which needs root: `None` (skip) only when
+/// `CGTREE_SKIP_LIVE=1`; otherwise a missing mount or missing root fails the test.
+pub fn live_mount(what: &str) -> Option<PathBuf> {
+    let skip = std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1");
+    match (cgroup2_mount(), nix::unistd::geteuid().is_root()) {
+        (Some(m), true) => Some(m),
+        _ if skip => {
+            eprintln!("{what} skipped (CGTREE_SKIP_LIVE=1)");
+            None
+        }
+        (None, _) => panic!("no cgroup2 mount on this host; set CGTREE_SKIP_LIVE=1 to skip {what}"),
+        (Some(_), false) => panic!("{what} needs root; set CGTREE_SKIP_LIVE=1 to skip it"),
+    }
+}

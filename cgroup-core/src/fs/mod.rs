@@ -246,7 +246,14 @@ fn getdents64(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
     use std::os::fd::AsRawFd;
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes and the kernel writes at
     // most that many; `fd` is an open descriptor for the duration of the call.
-    let r = unsafe { nix::libc::syscall(nix::libc::SYS_getdents64, fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_getdents64,
+            fd.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
     Errno::result(r).map(|n| usize::try_from(n).unwrap_or(0))
 }
 
@@ -293,10 +300,13 @@ pub fn subdirs(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> Result<Vec<Box<[u8]>>, 
         }
     }
     for name in unknown {
-        let Ok(c) = std::ffi::CString::new(name.to_vec()) else { continue };
-        let is_dir = nix::sys::stat::fstatat(fd, c.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
-            .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
-            .unwrap_or(false);
+        let Ok(c) = std::ffi::CString::new(name.to_vec()) else {
+            continue;
+        };
+        let is_dir =
+            nix::sys::stat::fstatat(fd, c.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
+                .unwrap_or(false);
         if is_dir {
             out.push(name);
         }

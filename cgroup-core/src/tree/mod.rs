@@ -442,7 +442,10 @@ impl TreeBuilder {
                     // Reading command lines is most of a walk's system calls: split the
                     // nodes in two halves by process count and read them on two threads
                     // when the machine has the cores and the tree the processes.
-                    let total: usize = nodes.iter().map(|n| n.processes.as_ref().map_or(0, Vec::len)).sum();
+                    let total: usize = nodes
+                        .iter()
+                        .map(|n| n.processes.as_ref().map_or(0, Vec::len))
+                        .sum();
                     let cores = std::thread::available_parallelism().map_or(1, usize::from);
                     if total >= PARALLEL_PROCESSES && cores > 1 {
                         let mut acc = 0;
@@ -726,7 +729,9 @@ impl Walk<'_> {
         // known: the walk's root, and threaded cgroups (which list only the threaded
         // controllers). One file fewer per cgroup.
         let inherited = match (self.nodes[id].parent, self.nodes[id].cgroup_type) {
-            (Some(p), t) if t != Some(CgroupType::Threaded) => self.nodes[p].subtree_control.clone(),
+            (Some(p), t) if t != Some(CgroupType::Threaded) => {
+                self.nodes[p].subtree_control.clone()
+            }
             _ => None,
         };
         self.nodes[id].controllers = match inherited {
@@ -804,7 +809,8 @@ impl Walk<'_> {
         // What this cgroup grants its children matters only when it has children (it is
         // also their cgroup.controllers): a leaf's is not read.
         if !names.is_empty() {
-            self.nodes[id].subtree_control = self.controllers(dir.as_fd(), c"cgroup.subtree_control", id);
+            self.nodes[id].subtree_control =
+                self.controllers(dir.as_fd(), c"cgroup.subtree_control", id);
         }
         let at_limit = self.b.max_depth.is_some_and(|m| depth >= m);
         let mut any_child = false;
