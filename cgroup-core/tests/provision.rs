@@ -353,6 +353,9 @@ fn ini_line() -> impl Strategy<Value = String> {
         "[A-Za-z]{1,6} = [a-z0-9]{0,8}",
         "# [a-z =]{0,12}",
         "\\[(boot|wsl2|net|Service)\\]",
+        // The target key itself, with and without a value and spacing (the fuzzer found
+        // `systemd =` with an empty value).
+        "systemd ?= ?[a-z]{0,3}",
         Just(String::new()),
     ]
 }

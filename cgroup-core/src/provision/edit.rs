@@ -104,7 +104,12 @@ pub fn ini_set(text: &str, section: &str, key: &str, value: &str) -> String {
         let line = &lines[i];
         let eq = line.find('=').unwrap_or(line.len());
         let after = &line[eq + 1..];
-        let lead = &after[..after.len() - after.trim_start().len()];
+        // The spacing after `=`: blanks only (an empty value is followed by the newline).
+        let lead_len = after
+            .bytes()
+            .take_while(|b| *b == b' ' || *b == b'\t')
+            .count();
+        let lead = &after[..lead_len];
         let nl = if line.ends_with("\r\n") {
             "\r\n"
         } else if line.ends_with('\n') {
@@ -406,5 +411,26 @@ mod tests {
             d2.to_string(),
             "[engine.runtimes]\ncrun = [\"/home/u/.local/bin/crun\", \"/usr/bin/crun\"]\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by the `config_edit` fuzz target: a key with an empty value (`systemd =`)
+    /// got the new value on the next line, because the newline counted as spacing.
+    #[test]
+    fn ini_set_on_an_empty_value() {
+        let input = " =d!automount]# ,d  t=ru\n[boot]\nsystemd =\n";
+        let out = ini_set(input, "boot", "systemd", "true");
+        assert_eq!(
+            ini_get(&out, "boot", "systemd").map(|h| h.value).as_deref(),
+            Some("true"),
+            "{out:?}"
+        );
+        assert_eq!(out, " =d!automount]# ,d  t=ru\n[boot]\nsystemd =true\n");
+        assert_eq!(ini_set("[a]\nk =\t\r\n", "a", "k", "v"), "[a]\nk =\tv\r\n");
+        assert_eq!(ini_set("[a]\nk=", "a", "k", "v"), "[a]\nk=v");
     }
 }
