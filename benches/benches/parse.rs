@@ -30,7 +30,9 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
         .chain(b"200 31 0:38 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n".iter().copied())
         .collect();
     let proc_cgroup = b"0::/user.slice/user-1000.slice/user@1000.service/app.slice/a4cfc6bc8a38ee23e42839393eedba68a92f7f8b3a23e70328a29e58c0c59d38/kubelet.slice/kubelet-kubepods.slice\n".to_vec();
+    let bundle: Vec<u8> = include_bytes!("data/config.json").to_vec();
     vec![
+        ("containerd-config.json", bundle),
         ("cgroup.procs-10k", procs),
         ("memory.stat", memory_stat),
         ("io.stat-64-devices", io_stat),
@@ -65,6 +67,7 @@ fn bench(c: &mut Criterion) {
                         .and_then(|s| s.ppid)
                         .map_or(0, u64::from),
                     "proc-cmdline" => parse::cmdline(i).count() as u64,
+                    "containerd-config.json" => cgroup_core::resolve::fuzzing::bundle(i).map_or(0, |b| b.pod.name.map_or(0, |n| n.len() as u64)),
                     "mountinfo-101" => parse::mountinfo(i)
                         .filter_map(Result::ok)
                         .filter(|m| m.is_cgroup2())
