@@ -16,7 +16,10 @@ fn bench(c: &mut Criterion) {
         ("cgroups-only", false, false),
     ] {
         let mut b = TreeBuilder::new();
-        b.host_root(root).processes(procs).identify(identify).include_empty(true);
+        b.host_root(root)
+            .processes(procs)
+            .identify(identify)
+            .include_empty(true);
         g.bench_function(name, |bench| {
             bench.iter(|| b.build().expect("fixture builds").nodes().len())
         });

@@ -30,9 +30,6 @@ use std::path::{Path, PathBuf};
 /// Index of a node in [`Tree::nodes`].
 pub type NodeId = usize;
 
-/// From this many processes on, command lines are read on two threads.
-const PARALLEL_PROCESSES: usize = 512;
-
 /// `/proc/<pid>/stat` flag of kernel threads (include/linux/sched.h).
 const PF_KTHREAD: u32 = 0x0020_0000;
 
@@ -413,6 +410,7 @@ impl TreeBuilder {
                 });
             }
         }
+        let mut proc_error = None;
         let root_fd = if start == "/" {
             mount_fd
         } else {
@@ -423,63 +421,95 @@ impl TreeBuilder {
             let dir = mount.dir.join(&start[1..]);
             fs::open_dir(mount_fd.as_fd(), &rel).map_err(|e| fs::errno_error(dir, e))?
         };
-        let mut walk = Walk {
+        let proc_dir = self.host.proc_dir();
+        let proc_fd = if self.processes || self.threads {
+            match fs::open_dir_path(&proc_dir) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    proc_error = Some(NodeError {
+                        path: proc_dir.clone(),
+                        kind: NodeErrorKind::from_errno(e),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let new_walk = |tx| Walk {
             b: self,
             mount: &mount,
             scratch: Scratch::new(),
             dirbuf: Vec::new(),
-            nodes: Vec::new(),
+            nodes: vec![Node::new(start.as_bytes().into(), None, 0)],
             path: start.as_bytes().to_vec(),
+            tx,
         };
-        walk.nodes.push(Node::new(start.as_bytes().into(), None, 0));
-        walk.cgroup(root_fd, 0);
-        let mut nodes = walk.nodes;
-        let mut scratch = walk.scratch;
-        if self.processes || self.threads {
-            let proc_dir = self.host.proc_dir();
-            match fs::open_dir_path(&proc_dir) {
-                Ok(proc_fd) => {
-                    // Reading command lines is most of a walk's system calls: split the
-                    // nodes in two halves by process count and read them on two threads
-                    // when the machine has the cores and the tree the processes.
-                    let total: usize = nodes
-                        .iter()
-                        .map(|n| n.processes.as_ref().map_or(0, Vec::len))
-                        .sum();
-                    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-                    if total >= PARALLEL_PROCESSES && cores > 1 {
-                        let mut acc = 0;
-                        let split = nodes
-                            .iter()
-                            .position(|n| {
-                                acc += n.processes.as_ref().map_or(0, Vec::len);
-                                acc * 2 >= total
-                            })
-                            .map_or(nodes.len(), |i| i + 1);
-                        let (first, second) = nodes.split_at_mut(split);
-                        let fd = proc_fd.as_fd();
-                        std::thread::scope(|sc| {
-                            let dir = &proc_dir;
-                            sc.spawn(move || {
-                                let mut scratch = Scratch::new();
-                                for node in second {
-                                    self.read_processes(node, fd, dir, &mut scratch);
-                                }
-                            });
-                            for node in first {
-                                self.read_processes(node, fd, dir, &mut scratch);
-                            }
-                        });
-                    } else {
-                        for node in &mut nodes {
-                            self.read_processes(node, proc_fd.as_fd(), &proc_dir, &mut scratch);
+        // Command lines are most of a walk's system calls. With a second core they are
+        // read on a second thread while the walk goes on: the walk sends each cgroup's
+        // PIDs as it reads them. (Not under `cfg(test)`: the fault-injection seam is per
+        // thread.)
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let pipelined = self.processes && proc_fd.is_some() && cores > 1 && !cfg!(test);
+        let mut nodes = if pipelined {
+            let fd = proc_fd.as_ref().map(|f| f.as_fd());
+            std::thread::scope(|sc| {
+                let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
+                let dir = &proc_dir;
+                let worker = sc.spawn(move || {
+                    let mut scratch = Scratch::new();
+                    let mut done = Vec::new();
+                    for (id, mut procs) in rx {
+                        let mut errors = Vec::new();
+                        if let Some(fd) = fd {
+                            self.read_process_list(&mut procs, &mut errors, fd, dir, &mut scratch);
                         }
+                        done.push((id, procs, errors));
+                    }
+                    done
+                });
+                let mut walk = new_walk(Some(tx));
+                walk.cgroup(root_fd, 0);
+                let mut nodes = std::mem::take(&mut walk.nodes);
+                drop(walk);
+                for (id, procs, errors) in worker.join().unwrap_or_default() {
+                    // Kept nodes keep their index (only a pruned subtree's tail is
+                    // dropped, and a cgroup with processes is never pruned).
+                    if let Some(node) = nodes.get_mut(id) {
+                        node.processes = Some(procs);
+                        node.errors.extend(errors);
                     }
                 }
-                Err(e) => nodes[0].errors.push(NodeError {
-                    path: proc_dir,
-                    kind: NodeErrorKind::from_errno(e),
-                }),
+                nodes
+            })
+        } else {
+            let mut walk = new_walk(None);
+            walk.cgroup(root_fd, 0);
+            let mut nodes = walk.nodes;
+            if let Some(fd) = &proc_fd {
+                let mut scratch = walk.scratch;
+                for node in &mut nodes {
+                    if let Some(mut procs) = node.processes.take() {
+                        self.read_process_list(
+                            &mut procs,
+                            &mut node.errors,
+                            fd.as_fd(),
+                            &proc_dir,
+                            &mut scratch,
+                        );
+                        node.processes = Some(procs);
+                    }
+                }
+            }
+            nodes
+        };
+        if let Some(e) = proc_error {
+            nodes[0].errors.push(e);
+        }
+        if let (true, Some(fd)) = (self.threads, &proc_fd) {
+            let mut scratch = Scratch::new();
+            for node in &mut nodes {
+                self.read_threads(node, fd.as_fd(), &mut scratch);
             }
         }
         if self.users && self.processes {
@@ -495,50 +525,57 @@ impl TreeBuilder {
         })
     }
 
-    fn read_processes(
+    /// Reads the command line (and, when it is empty, `comm` and the kernel-thread flag)
+    /// of each process; drops processes that vanished and, unless asked for, kernel
+    /// threads.
+    fn read_process_list(
         &self,
-        node: &mut Node,
+        procs: &mut Vec<Process>,
+        errors: &mut Vec<NodeError>,
         proc_fd: BorrowedFd<'_>,
         proc_dir: &Path,
         scratch: &mut Scratch,
     ) {
         let mut name = PidPath::default();
-        if let Some(procs) = node.processes.as_mut() {
-            procs.retain_mut(|p| {
-                match fs::read_file(proc_fd, name.file(p.pid, "cmdline"), scratch) {
-                    Ok(b) => p.cmdline = b.into(),
+        procs.retain_mut(|p| {
+            match fs::read_file(proc_fd, name.file(p.pid, "cmdline"), scratch) {
+                Ok(b) => p.cmdline = b.into(),
+                Err(e) if errno_is_vanished(e as i32) => {
+                    crate::stats::vanished_process();
+                    return false;
+                }
+                Err(e) => {
+                    errors.push(NodeError {
+                        path: proc_dir.join(format!("{}/cmdline", p.pid)),
+                        kind: NodeErrorKind::from_errno(e),
+                    });
+                }
+            }
+            if p.cmdline.is_empty() {
+                match fs::read_file(proc_fd, name.file(p.pid, "comm"), scratch) {
+                    Ok(b) => p.comm = Some(parse::comm(b).into()),
                     Err(e) if errno_is_vanished(e as i32) => {
                         crate::stats::vanished_process();
                         return false;
                     }
-                    Err(e) => {
-                        node.errors.push(NodeError {
-                            path: proc_dir.join(format!("{}/cmdline", p.pid)),
-                            kind: NodeErrorKind::from_errno(e),
-                        });
-                    }
+                    Err(_) => {}
                 }
-                if p.cmdline.is_empty() {
-                    match fs::read_file(proc_fd, name.file(p.pid, "comm"), scratch) {
-                        Ok(b) => p.comm = Some(parse::comm(b).into()),
-                        Err(e) if errno_is_vanished(e as i32) => {
-                            crate::stats::vanished_process();
-                            return false;
-                        }
-                        Err(_) => {}
-                    }
-                    // procfs serves here: the stat line is parsed only for the few
-                    // processes without a cmdline (kernel threads and odd cases), off the
-                    // hot path, and its parser handles comm with spaces and parentheses.
-                    p.kernel_thread =
-                        procfs::process::Process::new_with_root(proc_dir.join(p.pid.to_string()))
-                            .and_then(|pr| pr.stat())
-                            .map(|st| st.flags & PF_KTHREAD != 0)
-                            .unwrap_or(false);
-                }
-                self.kernel_threads || !p.kernel_thread
-            });
-        }
+                // procfs serves here: the stat line is parsed only for the few
+                // processes without a cmdline (kernel threads and odd cases), off the
+                // hot path, and its parser handles comm with spaces and parentheses.
+                p.kernel_thread =
+                    procfs::process::Process::new_with_root(proc_dir.join(p.pid.to_string()))
+                        .and_then(|pr| pr.stat())
+                        .map(|st| st.flags & PF_KTHREAD != 0)
+                        .unwrap_or(false);
+            }
+            self.kernel_threads || !p.kernel_thread
+        });
+    }
+
+    /// Reads `comm` of each thread listed for the node.
+    fn read_threads(&self, node: &mut Node, proc_fd: BorrowedFd<'_>, scratch: &mut Scratch) {
+        let mut name = PidPath::default();
         if let Some(threads) = node.threads.as_mut() {
             threads.retain_mut(|t| {
                 match fs::read_file(proc_fd, name.file(t.tid, "comm"), scratch) {
@@ -636,6 +673,9 @@ struct Walk<'a> {
     nodes: Vec<Node>,
     /// Cgroup path of the node being read (for error messages only).
     path: Vec<u8>,
+    /// Where each cgroup's processes go to have their command lines read, when that
+    /// happens on another thread.
+    tx: Option<std::sync::mpsc::Sender<(NodeId, Vec<Process>)>>,
 }
 
 /// Parsed `cgroup.procs`: sorted unique PIDs, the count of `0` entries, the first bad line.
@@ -762,6 +802,11 @@ impl Walk<'_> {
                             })
                             .collect(),
                     );
+                    if let (Some(tx), Some(procs)) = (&self.tx, &node.processes) {
+                        if !procs.is_empty() {
+                            let _ = tx.send((id, procs.clone()));
+                        }
+                    }
                     if let Some(e) = first_err {
                         self.parse_error(c"cgroup.procs", id, e);
                     }
