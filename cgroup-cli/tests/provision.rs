@@ -206,3 +206,43 @@ fn this_machine_gets_an_accurate_report() {
         );
     }
 }
+
+#[test]
+fn apply_without_the_rights_to_write_refuses_clearly() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // as a normal user the fixture copy is ours to write
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let root = tmp.path().join("host");
+    common::copy_tree(
+        &common::repo_root().join("fixtures/wsl-fresh-ubuntu"),
+        &root,
+    );
+    let before = snapshot(&root);
+    let bin = tmp.path().join("cgtree");
+    fs::copy(env!("CARGO_BIN_EXE_cgtree"), &bin).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "provision",
+            "apply",
+            "--yes",
+            "wsl-systemd",
+            "containers-conf",
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("refused   cannot write") && stdout.contains("(run as root)"),
+        "{stdout}"
+    );
+    assert_eq!(snapshot(&root), before, "nothing written");
+}

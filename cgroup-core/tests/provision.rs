@@ -39,7 +39,7 @@ impl TestHost {
     fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.dir.path().join(rel)).unwrap()
     }
-    fn cx(&self) -> Context<'static> {
+    fn cx<'a>(&self) -> Context<'a> {
         let user = User {
             name: "massi".into(),
             uid: 1000,
@@ -408,4 +408,58 @@ proptest! {
         }
         prop_assert!(out.ends_with("cgroup_manager = \"cgroupfs\"\n"));
     }
+}
+
+/// A runner that records what it is asked to run.
+#[derive(Default)]
+struct Recorder {
+    ran: Vec<Vec<String>>,
+}
+
+impl cgroup_core::provision::Runner for Recorder {
+    fn run(&mut self, cmd: &cgroup_core::provision::Command) -> std::io::Result<i32> {
+        self.ran.push(cmd.argv.clone());
+        Ok(0)
+    }
+    fn query(&mut self, argv: &[String]) -> Option<String> {
+        self.ran.push(argv.to_vec());
+        None
+    }
+}
+
+#[test]
+fn commands_go_through_the_runner_and_never_run_on_a_fixture_root() {
+    let t = TestHost::new();
+    let mut rec = Recorder::default();
+    {
+        let mut cx = t.cx();
+        cx.runner = Some(&mut rec);
+        let plan = step("user-delegate").unwrap().plan(&cx);
+        assert!(
+            plan.commands
+                .iter()
+                .any(|c| c.argv == ["systemctl", "daemon-reload"]),
+            "{plan:?}"
+        );
+        let r = apply(
+            &mut cx,
+            &[("user-delegate".into(), plan)],
+            ApplyOptions {
+                write: true,
+                run_commands: true,
+            },
+        );
+        assert!(
+            matches!(&r.commands[0].2, cgroup_core::provision::CommandOutcome::Skipped(why) if why.contains("is not the live host")),
+            "{:?}",
+            r.commands
+        );
+        // The crun check asks its version only of a live host's binary.
+        let _ = step("crun-version").unwrap().check(&mut cx);
+    }
+    assert!(
+        rec.ran.is_empty(),
+        "nothing executed for a fixture root: {:?}",
+        rec.ran
+    );
 }
