@@ -13,7 +13,10 @@ Examples:
   cgtree                                   the whole hierarchy of this host
   cgtree /user.slice --depth 3             a subtree, three levels deep
   cgtree --root fixtures/arch-docker-kind  a fixture or snapshot directory standing for /
-  cgtree --json | jq .cgroup.children[].path";
+  cgtree --json | jq .cgroup.children[].path
+  cgtree pid 74284                         what PID 74284 is: container, kind node, pod
+  cgtree userns                            user namespaces with their maps and holders
+  cgtree provision                         the rootless podman + kind setup, checked";
 
 /// cgtree: the cgroup v2 hierarchy with its processes, the cgroup types and controllers.
 #[derive(Debug, Parser)]
