@@ -84,6 +84,17 @@ pub enum Command {
     Userns(UsernsArgs),
     /// The guide's setup, step by step: check (default), plan, apply.
     Provision(ProvisionArgs),
+    /// Writes what cgtree reads of this host into OUT, in the fixture format, for
+    /// `cgtree --root OUT` (and bug reports); what is left out is listed in OUT/META.
+    Snapshot(SnapshotArgs),
+}
+
+/// `cgtree snapshot`.
+#[derive(Debug, ClapArgs)]
+pub struct SnapshotArgs {
+    /// A new (or empty) directory.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
 }
 
 /// `cgtree provision`.

@@ -44,6 +44,8 @@ pub enum Mode {
     Userns(Option<u64>),
     /// `cgtree provision`.
     Provision(Provision),
+    /// `cgtree snapshot OUT`.
+    Snapshot(PathBuf),
 }
 
 /// `cgtree provision` settings.
@@ -181,6 +183,7 @@ impl Config {
                         crun_version: p.crun_version,
                     })
                 }
+                Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out),
             },
             users: args.users,
         })

@@ -62,6 +62,23 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         config::Mode::Pid(pids) => return run_pid(&cfg, pids),
         config::Mode::Userns(ns) => return run_userns(&cfg, *ns),
         config::Mode::Provision(p) => return render::provision::run(&cfg, p),
+        config::Mode::Snapshot(out) => {
+            let r = cgroup_core::snapshot::write(&host(&cfg), out)?;
+            println!(
+                "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",
+                r.cgroups,
+                r.processes,
+                r.state_files,
+                r.bytes,
+                out.display(),
+                out.display()
+            );
+            return Ok(if r.left_out.iter().any(|l| l.contains("limit")) {
+                PARTIAL
+            } else {
+                OK
+            });
+        }
         config::Mode::Tree => {}
     }
     let mut builder = cgroup_core::TreeBuilder::new();

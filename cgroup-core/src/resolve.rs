@@ -288,6 +288,31 @@ pub struct Resolver {
     /// Errors, each reported once.
     errors: Vec<ResolveError>,
     reported: std::collections::HashSet<PathBuf>,
+    /// What was read, when recording (for `cgtree snapshot`).
+    recorded: Option<Vec<Recorded>>,
+}
+
+/// A state file or directory listing a [`Resolver`] read, kept when recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A file and its bytes.
+    File {
+        /// Where.
+        root: RootKey,
+        /// Path under that root.
+        path: PathBuf,
+        /// Content.
+        bytes: Vec<u8>,
+    },
+    /// A directory and its entry names.
+    Dir {
+        /// Where.
+        root: RootKey,
+        /// Path under that root.
+        path: PathBuf,
+        /// Entry names.
+        entries: Vec<Vec<u8>>,
+    },
 }
 
 const TASKS: &str = "run/containerd/io.containerd.runtime.v2.task";
@@ -307,7 +332,18 @@ impl Resolver {
             listings: HashMap::new(),
             errors: Vec::new(),
             reported: Default::default(),
+            recorded: None,
         }
+    }
+
+    /// Keeps what is read from now on, for [`Resolver::take_recorded`].
+    pub fn record(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// What was read while recording.
+    pub fn take_recorded(&mut self) -> Vec<Recorded> {
+        self.recorded.take().unwrap_or_default()
     }
 
     /// Takes the errors met since the last call.
@@ -387,7 +423,16 @@ impl Resolver {
         let mut buf = std::mem::take(&mut self.buf);
         let r = read_in_root(fd.as_fd(), rel, MAX_STATE_FILE, &mut buf);
         let out = match r {
-            Ok(()) => Some(buf.clone()),
+            Ok(()) => {
+                if let Some(rec) = self.recorded.as_mut() {
+                    rec.push(Recorded::File {
+                        root: key,
+                        path: rel.to_path_buf(),
+                        bytes: buf.clone(),
+                    });
+                }
+                Some(buf.clone())
+            }
             Err(e) => {
                 self.report(key, rel, &e);
                 None
@@ -413,7 +458,16 @@ impl Resolver {
             return Vec::new();
         };
         match list_in_root(fd.as_fd(), rel) {
-            Ok(v) => v,
+            Ok(v) => {
+                if let Some(rec) = self.recorded.as_mut() {
+                    rec.push(Recorded::Dir {
+                        root: key,
+                        path: rel.to_path_buf(),
+                        entries: v.clone(),
+                    });
+                }
+                v
+            }
             Err(e) => {
                 self.report(key, rel, &e);
                 Vec::new()
@@ -684,16 +738,22 @@ impl Resolver {
             return v.clone();
         }
         let fd = self.root_fd(root);
-        let v = fd
-            .and_then(|fd| list_in_root(fd.as_fd(), dir).ok())
-            .map(|names| {
-                Rc::new(
-                    names
-                        .into_iter()
-                        .map(|n| String::from_utf8_lossy(&n).into_owned())
-                        .collect(),
-                )
+        let listing = fd.and_then(|fd| list_in_root(fd.as_fd(), dir).ok());
+        if let (Some(rec), Some(entries)) = (self.recorded.as_mut(), &listing) {
+            rec.push(Recorded::Dir {
+                root,
+                path: dir.to_path_buf(),
+                entries: entries.clone(),
             });
+        }
+        let v = listing.map(|names| {
+            Rc::new(
+                names
+                    .into_iter()
+                    .map(|n| String::from_utf8_lossy(&n).into_owned())
+                    .collect(),
+            )
+        });
         self.listings.insert(key, v.clone());
         v
     }

@@ -276,9 +276,13 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
 
 /// Identifies every node and the monitor processes of a built tree.
 pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
-    let mut r = Resolver::new(host);
+    identify_with(nodes, mount, &mut Resolver::new(host));
+}
+
+/// [`identify`] with a given resolver (e.g. one that records what it reads).
+pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) {
     let n = nodes.len();
-    let conmons = conmon_names(nodes, &mut r);
+    let conmons = conmon_names(nodes, r);
     let mut owner: Vec<Option<u32>> = vec![None; n];
     let mut root: Vec<RootKey> = vec![RootKey::Host; n];
     for i in 0..n {
@@ -327,7 +331,7 @@ pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
                 parent_kind_node: parent_node.as_deref(),
                 conmon_names: &conmons,
             };
-            identify_node(&mut r, &facts, &children, &init)
+            identify_node(r, &facts, &children, &init)
         };
         root[i] = child_root;
         nodes[i].identity = ident;

@@ -276,6 +276,12 @@ impl Tree {
         out
     }
 
+    /// Identifies the nodes with a given resolver (one that records what it reads, for
+    /// `cgtree snapshot`); [`TreeBuilder::identify`] does the same while building.
+    pub fn identify_with(&mut self, r: &mut crate::resolve::Resolver) {
+        identify::identify_with(&mut self.nodes, &self.mount, r);
+    }
+
     /// Every error of every node, in tree order.
     pub fn errors(&self) -> impl Iterator<Item = &NodeError> {
         self.nodes.iter().flat_map(|n| n.errors.iter())

@@ -1,0 +1,203 @@
+//! `cgtree snapshot`: a snapshot of a host answers like the host. For every fixture (and a
+//! live subtree) the tree, the JSON, `pid` of every process and `userns` read from the
+//! snapshot equal those read from the original, once the root's own path is set aside.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+fn run(root: &Path, args: &[&str]) -> (String, String, i32) {
+    let out = common::cgtree()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    let norm = |b: Vec<u8>| {
+        String::from_utf8(b)
+            .unwrap()
+            .replace(&root.display().to_string(), "ROOT")
+    };
+    (
+        norm(out.stdout),
+        norm(out.stderr),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn pids(root: &Path) -> Vec<String> {
+    let (out, _, _) = run(root, &["--json", "--all"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut stack = vec![v["cgroup"].clone()];
+    let mut pids = Vec::new();
+    while let Some(n) = stack.pop() {
+        for p in n["processes"].as_array().into_iter().flatten() {
+            pids.push(p["pid"].to_string());
+        }
+        stack.extend(n["children"].as_array().unwrap().iter().cloned());
+    }
+    pids.sort();
+    pids
+}
+
+fn assert_same(original: &Path, snap: &Path, what: &str) {
+    for args in [
+        vec!["--full", "--all", "-u", "-T", "-k"],
+        vec!["--json", "--all", "-T"],
+        vec!["userns", "--json"],
+    ] {
+        let a = run(original, &args);
+        let b = run(snap, &args);
+        assert_eq!(
+            a,
+            b,
+            "{what}: `cgtree {}` differs between the original and its snapshot",
+            args.join(" ")
+        );
+    }
+    let all = pids(original);
+    assert!(!all.is_empty(), "{what}: no processes");
+    assert_eq!(all, pids(snap));
+    let mut args = vec!["pid", "--json"];
+    args.extend(all.iter().map(String::as_str));
+    assert_eq!(
+        run(original, &args),
+        run(snap, &args),
+        "{what}: pid answers differ"
+    );
+}
+
+#[test]
+fn every_fixture_snapshot_answers_like_the_fixture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for scenario in [
+        "wsl-rootless-podman-kind",
+        "arch-docker-kind",
+        "odd-names",
+        "hybrid-host",
+        "podman-rootful-systemd",
+        "podman-rootless-systemd-pod",
+        "podman-rootful-cgroupfs",
+        "docker",
+        "docker-cgroupfs",
+        "k8s-systemd",
+        "k8s-cgroupfs",
+        "crio",
+        "wsl29-isolated",
+    ] {
+        let original = common::repo_root().join("fixtures").join(scenario);
+        let snap = tmp.path().join(scenario);
+        let (out, err, code) = run(&original, &["snapshot", snap.to_str().unwrap()]);
+        assert_eq!(code, 0, "{scenario}: {out}{err}");
+        assert!(out.starts_with("snapshot: "), "{out}");
+        assert_same(&original, &snap, scenario);
+        // Nothing but the fields cgtree parses: no environment in a bundle.
+        let meta = fs::read_to_string(snap.join("META")).unwrap();
+        assert!(
+            meta.contains("Left out by design: process environments"),
+            "{meta}"
+        );
+        n += 1;
+    }
+    let bundle = tmp.path().join("wsl-rootless-podman-kind/proc/70678/root/run/containerd/io.containerd.runtime.v2.task/k8s.io/4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817/config.json");
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(bundle).unwrap()).unwrap();
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["annotations"]
+    );
+    assert_eq!(n, 13);
+}
+
+#[test]
+fn snapshot_refuses_a_non_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("keep"), "mine").unwrap();
+    let (_, err, code) = run(
+        &common::repo_root().join("fixtures/odd-names"),
+        &["snapshot", tmp.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("exists and is not empty"), "{err}");
+    assert_eq!(fs::read_to_string(tmp.path().join("keep")).unwrap(), "mine");
+}
+
+#[test]
+fn live_snapshot_answers_like_the_live_host() {
+    let Some(mount) = common::live_mount("the live snapshot test") else {
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!("cgtree-snap-{}-{nanos}", std::process::id());
+    let base = mount.join(&name);
+    fs::create_dir(&base).unwrap();
+    fs::create_dir(base.join("app.scope")).unwrap();
+    let mut child = Command::new("sleep").arg("600").spawn().unwrap();
+    let cleanup = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+        for d in [base.join("app.scope"), base.clone()] {
+            for _ in 0..100 {
+                if fs::remove_dir(&d).is_ok() || !d.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    };
+    let result = std::panic::catch_unwind(|| {
+        fs::write(base.join("app.scope/cgroup.procs"), child.id().to_string()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let snap = tmp.path().join("snap");
+        let out = common::cgtree()
+            .args(["snapshot", snap.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let start = format!("/{name}");
+        let live = common::cgtree()
+            .args(["--full", "-u", &start])
+            .output()
+            .unwrap();
+        let snapped = common::cgtree()
+            .arg("--root")
+            .arg(&snap)
+            .args(["--full", "-u", &start])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&live.stdout),
+            String::from_utf8_lossy(&snapped.stdout)
+        );
+        assert!(String::from_utf8_lossy(&snapped.stdout)
+            .contains(&format!("{} root sleep 600", child.id())));
+        let pid = child.id().to_string();
+        let live = common::cgtree().args(["pid", &pid]).output().unwrap();
+        let snapped = common::cgtree()
+            .arg("--root")
+            .arg(&snap)
+            .args(["pid", &pid])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&live.stdout),
+            String::from_utf8_lossy(&snapped.stdout)
+        );
+    });
+    cleanup(&mut child);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

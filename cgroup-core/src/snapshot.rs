@@ -1,0 +1,435 @@
+//! `cgtree snapshot`: the state cgtree reads, written in the fixture format, so that
+//! `cgtree --root OUT` prints the same tree and the same `pid` answers as the host did,
+//! and a bug report can carry it.
+//!
+//! Written: `proc/self/mountinfo`; for every cgroup,
+//! the interface files the walk reads (`cgroup.type`, `cgroup.procs`,
+//! `cgroup.controllers`, `cgroup.subtree_control`, `cgroup.events`, `cgroup.threads`);
+//! for every process listed, `cgroup`, `cmdline`, `comm`, the `status` lines cgtree
+//! parses, `uid_map`, `gid_map`, the `ns/user` and `ns/pid` link targets, and `stat` when
+//! the command line is empty; the runtime state files the identification read, reduced
+//! to the fields cgtree parses (never a process environment); `etc/passwd` reduced to
+//! names, IDs and homes. What was left out is listed in `OUT/META`.
+
+use crate::error::Error;
+use crate::fs::{self, Scratch};
+use crate::resolve::{Recorded, Resolver, RootKey};
+use crate::{Host, TreeBuilder};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+/// Most bytes a snapshot writes; past it, files are left out and listed in META.
+pub const MAX_SNAPSHOT_BYTES: u64 = 256 << 20;
+
+/// What a snapshot wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Cgroups written.
+    pub cgroups: usize,
+    /// Processes written.
+    pub processes: usize,
+    /// Runtime state files written.
+    pub state_files: usize,
+    /// Bytes written.
+    pub bytes: u64,
+    /// What was left out, one line each.
+    pub left_out: Vec<String>,
+}
+
+struct Out {
+    root: PathBuf,
+    report: Report,
+}
+
+impl Out {
+    fn write(&mut self, rel: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        if self.report.bytes + bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
+            self.report.left_out.push(format!(
+                "{}: over the {MAX_SNAPSHOT_BYTES}-byte limit",
+                rel.display()
+            ));
+            return Ok(());
+        }
+        let p = self.root.join(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::write(&p, bytes)?;
+        self.report.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn symlink(&mut self, rel: &Path, target: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        let p = self.root.join(rel.strip_prefix("/").unwrap_or(rel));
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let _ = std::fs::remove_file(&p);
+        std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), p)
+    }
+
+    fn dir(&mut self, rel: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.root.join(rel.strip_prefix("/").unwrap_or(rel)))
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, e)
+}
+
+/// Only the `status` lines cgtree parses.
+fn status_lines(bytes: &[u8]) -> Vec<u8> {
+    let keep = [
+        &b"Name:"[..],
+        b"PPid:",
+        b"Uid:",
+        b"Gid:",
+        b"NStgid:",
+        b"NSpid:",
+    ];
+    let mut out = Vec::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        if keep.iter().any(|k| line.starts_with(k)) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// Only what cgtree parses of a runtime state file, by its name.
+fn reduce_state(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let pick = |v: &Value, keys: &[&str]| -> Value {
+        let mut m = serde_json::Map::new();
+        for k in keys {
+            if let Some(x) = v.get(*k) {
+                m.insert((*k).to_string(), x.clone());
+            }
+        }
+        Value::Object(m)
+    };
+    let v = || serde_json::from_slice::<Value>(bytes).ok();
+    let reduced = match name.as_str() {
+        "config.json" => pick(&v()?, &["annotations"]),
+        "config.v2.json" => {
+            let v = v()?;
+            let mut out = pick(&v, &["ID", "Name"]);
+            if let Some(c) = v.get("Config") {
+                out["Config"] = pick(c, &["Image", "Labels"]);
+            }
+            if let Some(st) = v.get("State") {
+                out["State"] = pick(st, &["Pid"]);
+            }
+            out
+        }
+        "containers.json" => Value::Array(
+            v()?.as_array()?
+                .iter()
+                .map(|e| {
+                    let mut o = pick(e, &["id", "names"]);
+                    if let Some(m) = e
+                        .get("metadata")
+                        .and_then(Value::as_str)
+                        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+                    {
+                        o["metadata"] =
+                            Value::String(pick(&m, &["image-name", "name"]).to_string());
+                    }
+                    o
+                })
+                .collect(),
+        ),
+        "status" => pick(&v()?, &["pid", "cgroup-path"]),
+        "state.json" => pick(&v()?, &["id", "init_process_pid"]),
+        "hostname" => {
+            return Some(
+                bytes
+                    .split(|&b| b == b'\n')
+                    .next()
+                    .unwrap_or(&[])
+                    .iter()
+                    .copied()
+                    .chain([b'\n'])
+                    .collect(),
+            )
+        }
+        "passwd" => return Some(passwd_lines(bytes)),
+        _ => return None,
+    };
+    Some(format!("{reduced}\n").into_bytes())
+}
+
+/// `etc/passwd` without the GECOS field and the shell.
+fn passwd_lines(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        if f.len() >= 7 {
+            for (i, part) in [f[0], b"x", f[2], f[3], b"", f[5], b""].iter().enumerate() {
+                if i > 0 {
+                    out.push(b':');
+                }
+                out.extend_from_slice(part);
+            }
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// Writes a snapshot of `host` into `out` (which must not exist or be empty).
+pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
+    if out_dir.exists()
+        && std::fs::read_dir(out_dir)
+            .map_err(|e| io(out_dir, e))?
+            .next()
+            .is_some()
+    {
+        return Err(Error::InvalidPath {
+            path: out_dir.display().to_string(),
+            reason: "exists and is not empty",
+        });
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| io(out_dir, e))?;
+    let mut out = Out {
+        root: out_dir.to_path_buf(),
+        report: Report::default(),
+    };
+    let w = |out: &mut Out, rel: &Path, b: &[u8]| {
+        out.write(rel, b).map_err(|e| io(&out_dir.join(rel), e))
+    };
+    let mount = host.find_cgroup2()?;
+
+    // mountinfo, whole: its line numbers are part of cgtree's answers.
+    let mut scratch = Scratch::new();
+    let root_fd = fs::open_dir_path(host.root()).map_err(|e| fs::errno_error(host.root(), e))?;
+    if let Ok(mi) = fs::read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch) {
+        let mi = mi.to_vec();
+        w(&mut out, Path::new("proc/self/mountinfo"), &mi)?;
+    }
+
+    // The cgroups: every directory, and the interface files the walk reads.
+    let mount_rel = mount
+        .mount_point
+        .strip_prefix("/")
+        .unwrap_or(&mount.mount_point)
+        .to_path_buf();
+    let mount_fd = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
+    let mut stack: Vec<(PathBuf, std::os::fd::OwnedFd)> = vec![(PathBuf::new(), mount_fd)];
+    let mut dirbuf = Vec::new();
+    let mut pids: BTreeSet<u32> = BTreeSet::new();
+    let files = [
+        c"cgroup.type",
+        c"cgroup.procs",
+        c"cgroup.controllers",
+        c"cgroup.subtree_control",
+        c"cgroup.events",
+        c"cgroup.threads",
+    ];
+    while let Some((rel, fd)) = stack.pop() {
+        out.report.cgroups += 1;
+        let dir = mount_rel.join(&rel);
+        out.dir(&dir).map_err(|e| io(&out_dir.join(&dir), e))?;
+        for f in files {
+            let name = std::str::from_utf8(f.to_bytes()).unwrap_or_default();
+            match fs::read_file(fd.as_fd(), f, &mut scratch) {
+                Ok(b) => {
+                    if name == "cgroup.procs" || name == "cgroup.threads" {
+                        pids.extend(
+                            crate::parse::pids(b)
+                                .filter_map(Result::ok)
+                                .filter(|&p| p != 0),
+                        );
+                    }
+                    let b = b.to_vec();
+                    w(&mut out, &dir.join(name), &b)?;
+                }
+                // The fixture format wants the four main files in every cgroup.
+                Err(_)
+                    if name != "cgroup.events"
+                        && name != "cgroup.threads"
+                        && !(rel.as_os_str().is_empty() && name == "cgroup.type") =>
+                {
+                    w(&mut out, &dir.join(name), b"")?;
+                }
+                Err(_) => {}
+            }
+        }
+        for child in fs::subdirs(fd.as_fd(), &mut dirbuf).unwrap_or_default() {
+            use std::os::unix::ffi::OsStrExt;
+            let Ok(c) = CString::new(child.to_vec()) else {
+                continue;
+            };
+            if let Ok(cfd) = fs::open_dir(fd.as_fd(), &c) {
+                stack.push((rel.join(std::ffi::OsStr::from_bytes(&child)), cfd));
+            }
+        }
+    }
+
+    // The processes.
+    let proc_fd =
+        fs::open_dir_path(&host.proc_dir()).map_err(|e| fs::errno_error(host.proc_dir(), e))?;
+    for pid in &pids {
+        let file = |n: &str| CString::new(format!("{pid}/{n}")).unwrap_or_default();
+        let base = PathBuf::from(format!("proc/{pid}"));
+        // Each file as far as it exists (a thread listed in cgroup.threads has only its
+        // comm read; a process may exit meanwhile).
+        let mut any = false;
+        if let Ok(cg) =
+            fs::read_file(proc_fd.as_fd(), &file("cgroup"), &mut scratch).map(<[u8]>::to_vec)
+        {
+            any = true;
+            w(&mut out, &base.join("cgroup"), &cg)?;
+        }
+        let cmdline =
+            fs::read_file(proc_fd.as_fd(), &file("cmdline"), &mut scratch).map(<[u8]>::to_vec);
+        if let Ok(c) = &cmdline {
+            any = true;
+            w(&mut out, &base.join("cmdline"), c)?;
+        }
+        let cmdline = cmdline.unwrap_or_default();
+        for name in ["comm", "uid_map", "gid_map"] {
+            if let Ok(b) =
+                fs::read_file(proc_fd.as_fd(), &file(name), &mut scratch).map(<[u8]>::to_vec)
+            {
+                any = true;
+                w(&mut out, &base.join(name), &b)?;
+            }
+        }
+        if any {
+            out.report.processes += 1;
+        }
+        if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
+            let b = status_lines(b);
+            w(&mut out, &base.join("status"), &b)?;
+        }
+        if cmdline.is_empty() {
+            if let Ok(b) =
+                fs::read_file(proc_fd.as_fd(), &file("stat"), &mut scratch).map(<[u8]>::to_vec)
+            {
+                w(&mut out, &base.join("stat"), &b)?;
+            }
+        }
+        for ns in ["user", "pid"] {
+            if let Ok(t) =
+                nix::fcntl::readlinkat(proc_fd.as_fd(), file(&format!("ns/{ns}")).as_c_str())
+            {
+                use std::os::unix::ffi::OsStrExt;
+                out.symlink(&base.join("ns").join(ns), t.as_bytes())
+                    .map_err(|e| io(&out_dir.join(&base), e))?;
+            }
+        }
+    }
+
+    // Runtime state: what the identification reads, recorded and reduced.
+    let mut b = TreeBuilder::new();
+    b.host_root(host.root()).include_empty(true);
+    let mut tree = b.build_at(mount.clone())?;
+    let mut r = Resolver::new(host);
+    r.record();
+    let _ = r.passwd();
+    tree.identify_with(&mut r);
+    let mut seen = BTreeSet::new();
+    for rec in r.take_recorded() {
+        let (root, path) = match &rec {
+            Recorded::File { root, path, .. } | Recorded::Dir { root, path, .. } => {
+                (*root, path.clone())
+            }
+        };
+        let prefix = match root {
+            RootKey::Host => PathBuf::new(),
+            RootKey::Proc(pid) => PathBuf::from(format!("proc/{pid}/root")),
+        };
+        let dest = prefix.join(path.strip_prefix("/").unwrap_or(&path));
+        if !seen.insert(dest.clone()) {
+            continue;
+        }
+        match rec {
+            Recorded::File { bytes, .. } => match reduce_state(&path, &bytes) {
+                Some(reduced) => {
+                    out.report.state_files += 1;
+                    w(&mut out, &dest, &reduced)?;
+                }
+                None => out
+                    .report
+                    .left_out
+                    .push(format!("{}: not a file cgtree parses", dest.display())),
+            },
+            Recorded::Dir { entries, .. } => {
+                use std::os::unix::ffi::OsStrExt;
+                // Only the names are read (kubelet's log directories, bundle lists).
+                let files = dest.ends_with("var/log/containers");
+                for e in entries {
+                    let p = dest.join(std::ffi::OsStr::from_bytes(&e));
+                    if files {
+                        if !out.root.join(&p).exists() {
+                            w(&mut out, &p, b"")?;
+                        }
+                    } else {
+                        out.dir(&p).map_err(|e| io(&out_dir.join(&p), e))?;
+                    }
+                }
+            }
+        }
+    }
+    // The user names of processes in other user namespaces, from their roots.
+    let mut users = crate::userns::UserReader::new(host).ok();
+    for node in tree.nodes() {
+        for p in node.processes.iter().flatten() {
+            let rel = PathBuf::from(format!("proc/{}/root/etc/passwd", p.pid));
+            let initial = users
+                .as_mut()
+                .and_then(|r| {
+                    let ns = r.userns(p.pid).ok()?;
+                    r.maps(p.pid, ns).ok()
+                })
+                .is_none_or(|(m, _)| m.is_initial());
+            if initial {
+                continue;
+            }
+            if let Some(pw) = crate::userns::read_passwd(&host.path(format!("proc/{}/root", p.pid)))
+            {
+                w(&mut out, &rel, &passwd_lines(&pw))?;
+            }
+        }
+    }
+
+    let osrelease =
+        std::fs::read_to_string(host.path("proc/sys/kernel/osrelease")).unwrap_or_default();
+    let mut meta = Vec::new();
+    let _ = writeln!(
+        meta,
+        "Captured with `cgtree snapshot` (cgtree {}) from {} ({}kernel {}).",
+        env!("CARGO_PKG_VERSION"),
+        host.root().display(),
+        if host.is_live() {
+            "the live host, "
+        } else {
+            ""
+        },
+        if osrelease.trim().is_empty() {
+            "unknown"
+        } else {
+            osrelease.trim()
+        }
+    );
+    let _ = writeln!(
+        meta,
+        "{} cgroups, {} processes, {} runtime state files, {} bytes.",
+        out.report.cgroups, out.report.processes, out.report.state_files, out.report.bytes
+    );
+    let _ = writeln!(meta, "Left out by design: process environments; every field of the runtime state files that cgtree does not parse (config.json keeps its annotations, config.v2.json its ID, Name, Config.Image, Config.Labels and State.Pid, containers.json its ids, names and image names, crun/runc state its PIDs and cgroup path); /proc/PID/status lines other than Name, PPid, Uid, Gid, NStgid, NSpid; the GECOS field and shell of etc/passwd.");
+    for l in &out.report.left_out {
+        let _ = writeln!(meta, "Left out: {l}");
+    }
+    out.write(Path::new("META"), &meta)
+        .map_err(|e| io(&out_dir.join("META"), e))?;
+    Ok(out.report)
+}
