@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS (default 300) one after the other, seeding each
-# corpus from the fixtures, and prints one summary line per target (runs, crashes).
+# Runs every fuzz target for SECONDS (default 300), WORKERS at a time (default 1), seeding
+# each corpus from the fixtures; prints one summary line per target (runs, crashes).
 # Needs a nightly toolchain and cargo-fuzz: `cargo install cargo-fuzz`.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -30,10 +30,5 @@ seed json_runtime_state $fx/*/run/crun/*/status $fx/*/run/runc/*/state.json $fx/
 seed config_edit $fx/wsl-provisioned/etc/wsl.conf $fx/wsl-provisioned/etc/containers/containers.conf $fx/wsl-provisioned/mnt/c/Users/massi/.wslconfig
 mkdir -p corpus/ns_link && printf 'user:[4026532263]' > corpus/ns_link/seed
 cargo +nightly fuzz build -O >"$logs/build.log" 2>&1 || { echo "fuzz build failed: $logs/build.log"; exit 1; }
-for t in $(cargo +nightly fuzz list); do
-    cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 >"$logs/$t.log" 2>&1
-    rc=$?
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logs/$t.log" | grep -o '[0-9]*$' | tail -1)
-    crashes=$(ls artifacts/"$t" 2>/dev/null | wc -l)
-    echo "$t seconds=$secs runs=${runs:-?} exit=$rc crashes=$crashes"
-done
+rm -rf "$logs/locks"
+exec ./run-parallel.sh "$secs" "${WORKERS:-1}"

@@ -9,57 +9,10 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A cgroup subtree and processes this test made; `Drop` kills the processes it started
-/// (by their own PIDs only) and removes the cgroups, deepest first.
-struct LiveTree {
-    dirs: Vec<PathBuf>,
-    children: Vec<Child>,
-}
-
-impl LiveTree {
-    fn mkdir(&mut self, p: &Path) {
-        fs::create_dir(p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
-        self.dirs.push(p.to_path_buf());
-    }
-
-    fn spawn_sleep(&mut self) -> u32 {
-        let child = Command::new("sleep")
-            .arg("600")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn sleep");
-        let pid = child.id();
-        self.children.push(child);
-        pid
-    }
-}
-
-impl Drop for LiveTree {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for d in self.dirs.iter().rev() {
-            // A cgroup whose last task just exited may stay busy for a moment.
-            for _ in 0..100 {
-                match fs::remove_dir(d) {
-                    Ok(()) => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-            if d.exists() {
-                eprintln!("live test: could not remove {}", d.display());
-            }
-        }
-    }
-}
+use common::LiveTree;
 
 fn write(p: &Path, s: &str) {
     fs::write(p, s).unwrap_or_else(|e| panic!("write {s:?} to {}: {e}", p.display()));
@@ -85,10 +38,7 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
         .subsec_nanos();
     let name = format!("cgtree-live-{}-{nanos}", std::process::id());
     let base = mount.join(&name);
-    let mut t = LiveTree {
-        dirs: Vec::new(),
-        children: Vec::new(),
-    };
+    let mut t = LiveTree::default();
     t.mkdir(&base);
     for d in ["svc", "svc/inner", "thr", "thr/w", "empty"] {
         t.mkdir(&base.join(d));

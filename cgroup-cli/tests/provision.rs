@@ -30,19 +30,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-fn run(root: &Path, args: &[&str]) -> (String, String, i32) {
-    let out = common::cgtree()
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
-}
+use common::run_root as run;
 
 #[test]
 fn apply_on_a_fresh_wsl_copy_then_again() {

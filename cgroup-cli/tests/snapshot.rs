@@ -10,24 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-fn run(root: &Path, args: &[&str]) -> (String, String, i32) {
-    let out = common::cgtree()
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    let norm = |b: Vec<u8>| {
-        String::from_utf8(b)
-            .unwrap()
-            .replace(&root.display().to_string(), "ROOT")
-    };
-    (
-        norm(out.stdout),
-        norm(out.stderr),
-        out.status.code().unwrap_or(-1),
-    )
-}
+use common::run_root as run;
 
 fn pids(root: &Path) -> Vec<String> {
     let (out, _, _) = run(root, &["--json", "--all"]);

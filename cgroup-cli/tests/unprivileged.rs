@@ -7,31 +7,9 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-struct Setup {
-    dirs: Vec<PathBuf>,
-    children: Vec<Child>,
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for d in self.dirs.iter().rev() {
-            for _ in 0..100 {
-                if fs::remove_dir(d).is_ok() || !d.exists() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[test]
 fn nobody_sees_what_it_may_and_is_told_what_it_may_not() {
@@ -44,10 +22,7 @@ fn nobody_sees_what_it_may_and_is_told_what_it_may_not() {
         .subsec_nanos();
     let name = format!("cgtree-unpriv-{}-{nanos}", std::process::id());
     let base = mount.join(&name);
-    let mut s = Setup {
-        dirs: Vec::new(),
-        children: Vec::new(),
-    };
+    let mut s = common::LiveTree::default();
     for d in [base.clone(), base.join("open"), base.join("secret")] {
         fs::create_dir(&d).unwrap();
         s.dirs.push(d);

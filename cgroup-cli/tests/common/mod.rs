@@ -175,3 +175,73 @@ pub fn live_mount(what: &str) -> Option<PathBuf> {
         (Some(_), false) => panic!("{what} needs root; set CGTREE_SKIP_LIVE=1 to skip it"),
     }
 }
+
+/// A cgroup subtree and processes this test made; `Drop` kills the processes it started
+/// (by their own PIDs only) and removes the cgroups, deepest first.
+#[derive(Default)]
+pub struct LiveTree {
+    pub dirs: Vec<PathBuf>,
+    pub children: Vec<std::process::Child>,
+}
+
+impl LiveTree {
+    pub fn mkdir(&mut self, p: &Path) {
+        std::fs::create_dir(p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
+        self.dirs.push(p.to_path_buf());
+    }
+
+    pub fn spawn_sleep(&mut self) -> u32 {
+        let child = std::process::Command::new("sleep")
+            .arg("600")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+}
+
+impl Drop for LiveTree {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for d in self.dirs.iter().rev() {
+            // A cgroup whose last task just exited may stay busy for a moment.
+            for _ in 0..100 {
+                match std::fs::remove_dir(d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+            if d.exists() {
+                eprintln!("live test: could not remove {}", d.display());
+            }
+        }
+    }
+}
+
+/// Runs cgtree on the host rooted at `root`; the root's own path in the output is
+/// replaced by `ROOT` so that two roots can be compared. (stdout, stderr, exit code)
+pub fn run_root(root: &Path, args: &[&str]) -> (String, String, i32) {
+    let out = cgtree()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    let norm = |b: Vec<u8>| {
+        String::from_utf8(b)
+            .unwrap()
+            .replace(&root.display().to_string(), "ROOT")
+    };
+    (
+        norm(out.stdout),
+        norm(out.stderr),
+        out.status.code().unwrap_or(-1),
+    )
+}
