@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const MIN_WALKS: usize = 300;
 const MAX_WALKS: usize = 1500;
@@ -162,11 +162,7 @@ fn cgtree_survives_churn() {
     let Some(mount) = common::live_mount("the churn test") else {
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!("cgtree-churn-{}-{nanos}", std::process::id());
+    let name = common::unique_cgroup_name("churn");
     let base = mount.join(&name);
     fs::create_dir(&base).unwrap();
     let churn = Arc::new(Churn {

@@ -118,6 +118,12 @@ impl Node {
             .map(|p| p.iter().map(|p| p.pid).collect())
             .unwrap_or_default()
     }
+    fn process(&self, pid: u32) -> &Process {
+        self.processes
+            .as_ref()
+            .and_then(|ps| ps.iter().find(|p| p.pid == pid))
+            .unwrap_or_else(|| panic!("pid {pid} in {}", self.path))
+    }
 }
 
 fn decode(text: &str) -> Doc {
@@ -200,13 +206,7 @@ fn wsl_fixture_json_has_the_guide_facts() {
             "{pid} in containerd.service"
         );
     }
-    let shim = containerd
-        .processes
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|p| p.pid == 74284)
-        .unwrap();
+    let shim = containerd.process(74284);
     assert_eq!(
         shim.cmdline[4],
         "4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817"
@@ -334,13 +334,7 @@ fn non_utf8_and_control_bytes_are_escaped_in_tree_and_exact_in_json() {
     let cmdline: &[u8] = b"/bin/x\0--title=\x1b]0;pwned\x07\0line\nbreak\0\xc3\x28\0";
     fs::write(root.join("proc/4242/cmdline"), cmdline).unwrap();
 
-    let out = common::cgtree().arg("--root").arg(root).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::output_ok(common::cgtree().arg("--root").arg(root));
     let text = String::from_utf8(out.stdout).expect("the tree view is always UTF-8");
     assert!(
         !text.contains('\x1b') && !text.contains('\x07') && !text.contains('\u{202e}'),
@@ -451,13 +445,7 @@ fn wsl_fixture_json_identifies_the_node_pods_and_shims() {
         containerd.identity.as_ref().unwrap().name.as_deref(),
         Some("containerd")
     );
-    let shim = containerd
-        .processes
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|p| p.pid == 74284)
-        .unwrap();
+    let shim = containerd.process(74284);
     let role = shim.role.as_ref().unwrap();
     assert_eq!(role["kind"], "shim");
     assert_eq!(

@@ -10,7 +10,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::LiveTree;
 
@@ -32,11 +31,7 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
     let Some(mount) = common::live_mount("the live test") else {
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!("cgtree-live-{}-{nanos}", std::process::id());
+    let name = common::unique_cgroup_name("live");
     let base = mount.join(&name);
     let mut t = LiveTree::default();
     t.mkdir(&base);

@@ -133,16 +133,7 @@ fn apply_on_a_fresh_wsl_copy_then_again() {
 
 #[test]
 fn this_machine_gets_an_accurate_report() {
-    let out = common::cgtree()
-        .args(["provision", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::output_ok(common::cgtree().args(["provision", "--json"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let check = |id: &str| {
         v["steps"]

@@ -114,11 +114,7 @@ fn live_snapshot_answers_like_the_live_host() {
     let Some(mount) = common::live_mount("the live snapshot test") else {
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!("cgtree-snap-{}-{nanos}", std::process::id());
+    let name = common::unique_cgroup_name("snap");
     let base = mount.join(&name);
     fs::create_dir(&base).unwrap();
     fs::create_dir(base.join("app.scope")).unwrap();
@@ -139,16 +135,7 @@ fn live_snapshot_answers_like_the_live_host() {
         fs::write(base.join("app.scope/cgroup.procs"), child.id().to_string()).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let snap = tmp.path().join("snap");
-        let out = common::cgtree()
-            .args(["snapshot", snap.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::output_ok(common::cgtree().args(["snapshot", snap.to_str().unwrap()]));
         let start = format!("/{name}");
         let live = common::cgtree()
             .args(["--full", "-u", &start])

@@ -9,18 +9,13 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[test]
 fn nobody_sees_what_it_may_and_is_told_what_it_may_not() {
     let Some(mount) = common::live_mount("the unprivileged test") else {
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!("cgtree-unpriv-{}-{nanos}", std::process::id());
+    let name = common::unique_cgroup_name("unpriv");
     let base = mount.join(&name);
     let mut s = common::LiveTree::default();
     for d in [base.clone(), base.join("open"), base.join("secret")] {

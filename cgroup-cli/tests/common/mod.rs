@@ -245,3 +245,24 @@ pub fn run_root(root: &Path, args: &[&str]) -> (String, String, i32) {
         out.status.code().unwrap_or(-1),
     )
 }
+
+/// A cgroup name unique to this test run: `cgtree-<what>-<pid>-<nanos>`.
+pub fn unique_cgroup_name(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("cgtree-{what}-{}-{nanos}", std::process::id())
+}
+
+/// Runs `cmd` and asserts it exits 0 (showing its stderr when it does not).
+pub fn output_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
