@@ -288,6 +288,8 @@ pub struct Resolver {
     /// Errors, each reported once.
     errors: Vec<ResolveError>,
     reported: std::collections::HashSet<PathBuf>,
+    /// While set, failed reads (not broken contents) are not reported: searches.
+    quiet: bool,
     /// What was read, when recording (for `cgtree snapshot`).
     recorded: Option<Vec<Recorded>>,
 }
@@ -316,6 +318,10 @@ pub enum Recorded {
 }
 
 const TASKS: &str = "run/containerd/io.containerd.runtime.v2.task";
+/// podman's rootful storage, under the host root.
+const ROOTFUL_GRAPHROOT: &str = "var/lib/containers/storage";
+/// How many users' homes are searched for a rootless container outside a user slice.
+pub const MAX_HOMES_SCANNED: usize = 256;
 
 impl Resolver {
     /// A resolver for `host`.
@@ -332,6 +338,7 @@ impl Resolver {
             listings: HashMap::new(),
             errors: Vec::new(),
             reported: Default::default(),
+            quiet: false,
             recorded: None,
         }
     }
@@ -360,7 +367,7 @@ impl Resolver {
     }
 
     fn report(&mut self, key: RootKey, rel: &Path, e: &StateError) {
-        if e.is_absent() {
+        if e.is_absent() || self.quiet {
             return;
         }
         let path = self.display_path(key, rel);
@@ -550,6 +557,34 @@ impl Resolver {
         rc
     }
 
+    fn rootful_podman_has(&mut self, id: &str) -> bool {
+        self.podman_storage(PathBuf::from(ROOTFUL_GRAPHROOT))
+            .contains_key(id)
+    }
+
+    /// The user (not root) whose rootless podman storage holds container `id`: the
+    /// users of `etc/passwd` with a home, lowest UID first, at most [`MAX_HOMES_SCANNED`].
+    /// A home cgtree may not read is passed over silently (this is a search, not a read
+    /// the output depends on); a storage file that is there but broken is still reported.
+    fn rootless_podman_owner(&mut self, id: &str) -> Option<u32> {
+        let passwd = self.passwd();
+        let mut users: Vec<(u32, &PathBuf)> = passwd
+            .iter()
+            .filter(|(&uid, (_, home))| uid != 0 && home.is_absolute() && home != Path::new("/"))
+            .map(|(&uid, (_, home))| (uid, home))
+            .collect();
+        users.sort_unstable();
+        users.truncate(MAX_HOMES_SCANNED);
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let found = users.into_iter().find_map(|(uid, home)| {
+            self.podman_storage(home.join(".local/share/containers/storage"))
+                .contains_key(id)
+                .then_some(uid)
+        });
+        self.quiet = quiet;
+        found
+    }
+
     /// Identifies a container cgroup found at host level (not a Kubernetes container):
     /// podman, docker, or a bare id confirmed by runtime state. `owner` is the user whose
     /// slice holds it (rootless), `conmon_names` the names conmon processes gave for ids.
@@ -560,6 +595,16 @@ impl Resolver {
         conmon_names: &HashMap<String, Option<String>>,
     ) -> Option<Identity> {
         let id = kind.container_id()?.to_string();
+        let mut podman = matches!(kind, Kind::PodmanContainer { .. });
+        let mut docker = matches!(kind, Kind::DockerContainer { .. });
+        let mut evidence = podman || docker;
+        // A podman container outside any user slice (cgroups delegated by hand, or by a
+        // manager other than systemd) may still be a user's rootless container: its id
+        // is then in that user's own storage, which names the owner.
+        let owner = match owner {
+            None if podman && !self.rootful_podman_has(&id) => self.rootless_podman_owner(&id),
+            o => o,
+        };
         let mut ident = Identity {
             kind: "container",
             id: Some(id.clone()),
@@ -571,12 +616,9 @@ impl Resolver {
         let run_user = owner
             .filter(|&u| u != 0)
             .map(|u| PathBuf::from(format!("run/user/{u}")));
-        let mut podman = matches!(kind, Kind::PodmanContainer { .. });
-        let mut docker = matches!(kind, Kind::DockerContainer { .. });
-        let mut evidence = podman || docker;
 
         // podman storage
-        let mut graphroots = vec![PathBuf::from("var/lib/containers/storage")];
+        let mut graphroots = vec![PathBuf::from(ROOTFUL_GRAPHROOT)];
         if let Some(h) = &home {
             graphroots.insert(0, h.join(".local/share/containers/storage"));
         }
@@ -1053,6 +1095,57 @@ mod tests {
         let s = "é".repeat(400);
         let c = cut(s);
         assert!(c.len() <= MAX_NAME && c.chars().all(|ch| ch == 'é'));
+    }
+
+    #[test]
+    fn rootless_podman_outside_a_user_slice_is_found_in_its_owners_storage() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let write = |rel: &str, body: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        };
+        write(
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nnoh:x:900:900::/:/bin/false\n\
+             alice:x:1500:1500::/home/alice:/bin/sh\nbob:x:1600:1600::/home/bob:/bin/sh\n",
+        );
+        let entry = |id: &str, name: &str| {
+            format!(
+                r#"[{{"id":"{id}","names":["{name}"],"metadata":"{{\"image-name\":\"img\"}}"}}]"#
+            )
+        };
+        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        write(
+            "home/bob/.local/share/containers/storage/vfs-containers/containers.json",
+            &entry(&a, "bobs"),
+        );
+        write(
+            "var/lib/containers/storage/overlay-containers/containers.json",
+            &entry(&b, "roots"),
+        );
+        let mut r = Resolver::new(&Host::with_root(root));
+        let none = HashMap::new();
+        let ident = |r: &mut Resolver, id: &str| {
+            r.container(&Kind::PodmanContainer { id: id.into() }, None, &none)
+                .unwrap()
+        };
+        let bobs = ident(&mut r, &a);
+        assert_eq!(
+            (bobs.name.as_deref(), bobs.user, bobs.rootless),
+            (Some("bobs"), Some(1600), Some(true))
+        );
+        let roots = ident(&mut r, &b);
+        assert_eq!(
+            (roots.name.as_deref(), roots.user, roots.rootless),
+            (Some("roots"), None, Some(false))
+        );
+        // Nobody's: still a podman container by its name, owner unknown, nothing reported
+        // for the homes that have no storage.
+        let unknown = ident(&mut r, &c);
+        assert_eq!((unknown.user, unknown.rootless), (None, Some(false)));
+        assert!(r.take_errors().is_empty());
     }
 
     #[test]
