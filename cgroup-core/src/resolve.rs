@@ -694,13 +694,18 @@ impl Resolver {
                 }
             }
         }
-        if !evidence {
+        // A containerd task outside Kubernetes' cgroups (`ctr run`, nerdctl: cgroup
+        // `/<namespace>/<id>` by default): its bundle directory, in any namespace.
+        let containerd = !podman && !docker && self.containerd_task_namespace(&id).is_some();
+        if !evidence && !containerd {
             return None;
         }
         ident.runtime = if podman {
             Some("podman")
         } else if docker {
             Some("docker")
+        } else if containerd {
+            Some("containerd")
         } else {
             None
         };
@@ -767,6 +772,22 @@ impl Resolver {
         }
         self.bundles.insert((root, id.to_string()), found.clone());
         found
+    }
+
+    /// The containerd namespace whose task directory on the host holds a bundle for `id`.
+    fn containerd_task_namespace(&mut self, id: &str) -> Option<String> {
+        let mut namespaces: Vec<String> = self
+            .listed(RootKey::Host, Path::new(TASKS))?
+            .iter()
+            .cloned()
+            .collect();
+        namespaces.sort_unstable();
+        namespaces.into_iter().find(|ns| {
+            !ns.contains('/')
+                && self
+                    .listed(RootKey::Host, &Path::new(TASKS).join(ns))
+                    .is_some_and(|ids| ids.contains(id))
+        })
     }
 
     /// The entries of a state directory under `root`, read once (`None`: not there).
@@ -1145,6 +1166,28 @@ mod tests {
         // for the homes that have no storage.
         let unknown = ident(&mut r, &c);
         assert_eq!((unknown.user, unknown.rootless), (None, Some(false)));
+        assert!(r.take_errors().is_empty());
+    }
+
+    #[test]
+    fn a_bare_id_with_a_containerd_task_bundle_is_a_containerd_container() {
+        let d = tempfile::tempdir().unwrap();
+        let (id, other) = ("e".repeat(64), "f".repeat(64));
+        std::fs::create_dir_all(d.path().join(TASKS).join("default").join(&id)).unwrap();
+        std::fs::create_dir_all(d.path().join(TASKS).join("k8s.io")).unwrap();
+        let mut r = Resolver::new(&Host::with_root(d.path()));
+        let none = HashMap::new();
+        let ident = r
+            .container(&Kind::ContainerId { id: id.clone() }, None, &none)
+            .unwrap();
+        assert_eq!(
+            (ident.kind, ident.runtime, ident.id.as_deref()),
+            ("container", Some("containerd"), Some(id.as_str()))
+        );
+        // No bundle, no other runtime state: not claimed as anything.
+        assert!(r
+            .container(&Kind::ContainerId { id: other }, None, &none)
+            .is_none());
         assert!(r.take_errors().is_empty());
     }
 
