@@ -542,11 +542,12 @@ impl Resolver {
                     .as_deref()
                     .and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok())
                     .and_then(|m| m.image_name)
+                    .filter(|i| !i.is_empty())
                     .map(cut);
                 map.insert(
                     e.id,
                     PodmanInfo {
-                        name: e.names.into_iter().next().map(cut),
+                        name: e.names.into_iter().find(|n| !n.is_empty()).map(cut),
                         image,
                     },
                 );
@@ -678,7 +679,7 @@ impl Resolver {
                     evidence = true;
                     ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
                     if let Some(c) = cfg.config {
-                        ident.image = c.image.map(cut);
+                        ident.image = c.image.filter(|i| !i.is_empty()).map(cut);
                         if let Some(cluster) = c
                             .labels
                             .as_ref()
@@ -1189,6 +1190,29 @@ mod tests {
             .container(&Kind::ContainerId { id: other }, None, &none)
             .is_none());
         assert!(r.take_errors().is_empty());
+    }
+
+    #[test]
+    fn empty_names_and_images_in_storage_are_absent_not_empty() {
+        // `podman run --rootfs DIR` stores `"image-name": ""`.
+        let d = tempfile::tempdir().unwrap();
+        let id = "9".repeat(64);
+        let p = d
+            .path()
+            .join("var/lib/containers/storage/overlay-containers/containers.json");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(
+            &p,
+            format!(
+                r#"[{{"id":"{id}","names":["","node"],"metadata":"{{\"image-name\":\"\"}}"}}]"#
+            ),
+        )
+        .unwrap();
+        let mut r = Resolver::new(&Host::with_root(d.path()));
+        let ident = r
+            .container(&Kind::PodmanContainer { id }, None, &HashMap::new())
+            .unwrap();
+        assert_eq!((ident.name.as_deref(), ident.image), (Some("node"), None));
     }
 
     #[test]
