@@ -300,6 +300,38 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
             });
         }
     }
+    let unplaced =
+        container.is_none() && pod.is_none() && pod_container.is_none() && kind_node.is_none();
+    if let (true, None, Some(pp)) = (unplaced, &role, ppid.filter(|&p| p > 1)) {
+        // Started by podman's conmon outside any container's cgroup (rootless podman with
+        // the cgroupfs manager and no --cgroup-parent leaves the container in the caller's
+        // cgroup): the parent conmon names the container. (CRI-O's conmon is the parent
+        // of Kubernetes containers too; those are placed by their cgroup already.)
+        let parent = CString::new(pp.to_string())
+            .ok()
+            .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok());
+        let parent_cmdline = parent.and_then(|d| {
+            fs::read_file(d.as_fd(), c"cmdline", &mut scratch)
+                .ok()
+                .map(<[u8]>::to_vec)
+        });
+        if let Some(pc) = parent_cmdline {
+            let pargs: Vec<&[u8]> = parse::cmdline(&pc).collect();
+            if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&pargs, RootKey::Host) {
+                let names = HashMap::from([(id.clone(), name)]);
+                container = r
+                    .container(&Kind::PodmanContainer { id }, owner, &names)
+                    .map(|i| ContainerRef {
+                        runtime: i.runtime,
+                        id: i.id,
+                        name: i.name,
+                        rootless: i.rootless,
+                        user: i.user,
+                        image: i.image,
+                    });
+            }
+        }
+    }
     let mut pod_containers = Vec::new();
     if let Some(ProcessRole::Shim {
         pod: served,
