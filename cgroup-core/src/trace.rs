@@ -107,6 +107,17 @@ fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
     }
 }
 
+fn container_ref(i: &Identity) -> ContainerRef {
+    ContainerRef {
+        runtime: i.runtime,
+        id: i.id.clone(),
+        name: i.name.clone(),
+        rootless: i.rootless,
+        user: i.user,
+        image: i.image.clone(),
+    }
+}
+
 /// Traces `pid` on `host` (whose cgroup2 mount is `mount`).
 pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error> {
     let proc_dir = host.proc_dir();
@@ -266,14 +277,7 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
                 "podman-container" | "docker-container" | "container"
             )
         })
-        .map(|i| ContainerRef {
-            runtime: i.runtime,
-            id: i.id.clone(),
-            name: i.name.clone(),
-            rootless: i.rootless,
-            user: i.user,
-            image: i.image.clone(),
-        });
+        .map(container_ref);
     let kind_node = idents().find_map(|i| i.kind_node.clone());
     let kube = idents().rfind(|i| matches!(i.kind, "kube-container" | "kube-sandbox"));
     let pod_container = kube.map(|i| PodContainer {
@@ -286,19 +290,16 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
         .and_then(|i| i.pod.clone())
         .or_else(|| kube.and_then(|i| i.pod.clone()));
     let mut container = container;
+    // podman's container with conmon's `-c ID -n NAME`.
+    let conmon_container = |r: &mut Resolver, id: &str, name: &Option<String>| {
+        let names = HashMap::from([(id.to_string(), name.clone())]);
+        r.container(&Kind::PodmanContainer { id: id.into() }, owner, &names)
+            .as_ref()
+            .map(container_ref)
+    };
     if let (None, Some(ProcessRole::Conmon { id, name })) = (&container, &role) {
         // conmon runs outside its container's cgroup: tie it to the container it monitors.
-        let names = HashMap::from([(id.clone(), name.clone())]);
-        if let Some(i) = r.container(&Kind::PodmanContainer { id: id.clone() }, owner, &names) {
-            container = Some(ContainerRef {
-                runtime: i.runtime,
-                id: i.id,
-                name: i.name,
-                rootless: i.rootless,
-                user: i.user,
-                image: i.image,
-            });
-        }
+        container = conmon_container(&mut r, id, name);
     }
     let unplaced =
         container.is_none() && pod.is_none() && pod_container.is_none() && kind_node.is_none();
@@ -318,17 +319,7 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
         if let Some(pc) = parent_cmdline {
             let pargs: Vec<&[u8]> = parse::cmdline(&pc).collect();
             if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&pargs, RootKey::Host) {
-                let names = HashMap::from([(id.clone(), name)]);
-                container = r
-                    .container(&Kind::PodmanContainer { id }, owner, &names)
-                    .map(|i| ContainerRef {
-                        runtime: i.runtime,
-                        id: i.id,
-                        name: i.name,
-                        rootless: i.rootless,
-                        user: i.user,
-                        image: i.image,
-                    });
+                container = conmon_container(&mut r, &id, &name);
             }
         }
     }
