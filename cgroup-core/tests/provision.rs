@@ -48,6 +48,10 @@ impl TestHost {
         };
         Context::new(Host::with_root(self.dir.path()), Some(user))
     }
+    /// The changes the plan of step `id` would make.
+    fn planned(&self, id: &str) -> Vec<cgroup_core::provision::FileChange> {
+        step(id).unwrap().plan(&self.cx()).changes
+    }
     fn status(&self, id: &str) -> (Status, Vec<String>) {
         let c = step(id).unwrap().check(&mut self.cx());
         (c.status, c.evidence)
@@ -100,11 +104,7 @@ fn wsl_systemd_in_every_state() {
     t.file("proc/1/comm", "systemd\n");
     assert_eq!(t.status("wsl-systemd").0, Status::Ok);
     // Second apply: nothing to write.
-    assert!(step("wsl-systemd")
-        .unwrap()
-        .plan(&t.cx())
-        .changes
-        .is_empty());
+    assert!(t.planned("wsl-systemd").is_empty());
     // Commented-out key (on a WSL that runs systemd anyway the status is partial).
     t.file("etc/wsl.conf", "[boot]\n# systemd=true\n");
     assert_eq!(t.status("wsl-systemd").0, Status::Partial);
@@ -123,11 +123,7 @@ fn wsl_systemd_in_every_state() {
     // Not WSL: not applicable, and nothing planned.
     t.file("proc/sys/kernel/osrelease", "6.18.44-generic\n");
     assert_eq!(t.status("wsl-systemd").0, Status::NotApplicable);
-    assert!(step("wsl-systemd")
-        .unwrap()
-        .plan(&t.cx())
-        .changes
-        .is_empty());
+    assert!(t.planned("wsl-systemd").is_empty());
 }
 
 #[test]
@@ -210,11 +206,7 @@ fn containers_conf_fixes_the_guides_top_level_keys() {
     // Invalid TOML is never rewritten.
     t.file("etc/containers/containers.conf", "[engine\nbroken");
     assert!(t.status("containers-conf").1[0].contains("not valid TOML"));
-    assert!(step("containers-conf")
-        .unwrap()
-        .plan(&t.cx())
-        .changes
-        .is_empty());
+    assert!(t.planned("containers-conf").is_empty());
 }
 
 #[test]
