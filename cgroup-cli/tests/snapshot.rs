@@ -8,7 +8,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use common::run_root as run;
 
@@ -116,58 +115,31 @@ fn live_snapshot_answers_like_the_live_host() {
     };
     let name = common::unique_cgroup_name("snap");
     let base = mount.join(&name);
-    fs::create_dir(&base).unwrap();
-    fs::create_dir(base.join("app.scope")).unwrap();
-    let mut child = Command::new("sleep").arg("600").spawn().unwrap();
-    let cleanup = |child: &mut std::process::Child| {
-        let _ = child.kill();
-        let _ = child.wait();
-        for d in [base.join("app.scope"), base.clone()] {
-            for _ in 0..100 {
-                if fs::remove_dir(&d).is_ok() || !d.exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+    let mut t = common::LiveTree::default();
+    t.mkdir(&base);
+    t.mkdir(&base.join("app.scope"));
+    let pid = t.spawn_sleep().to_string();
+    fs::write(base.join("app.scope/cgroup.procs"), &pid).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snap");
+    common::output_ok(common::cgtree().args(["snapshot", snap.to_str().unwrap()]));
+    let start = format!("/{name}");
+    for args in [&["--full", "-u", &start][..], &["pid", &pid]] {
+        let live = common::cgtree().args(args).output().unwrap();
+        let snapped = common::cgtree()
+            .arg("--root")
+            .arg(&snap)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&live.stdout),
+            String::from_utf8_lossy(&snapped.stdout)
+        );
+        if args[0] == "--full" {
+            assert!(
+                String::from_utf8_lossy(&snapped.stdout).contains(&format!("{pid} root sleep 600"))
+            );
         }
-    };
-    let result = std::panic::catch_unwind(|| {
-        fs::write(base.join("app.scope/cgroup.procs"), child.id().to_string()).unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let snap = tmp.path().join("snap");
-        common::output_ok(common::cgtree().args(["snapshot", snap.to_str().unwrap()]));
-        let start = format!("/{name}");
-        let live = common::cgtree()
-            .args(["--full", "-u", &start])
-            .output()
-            .unwrap();
-        let snapped = common::cgtree()
-            .arg("--root")
-            .arg(&snap)
-            .args(["--full", "-u", &start])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&live.stdout),
-            String::from_utf8_lossy(&snapped.stdout)
-        );
-        assert!(String::from_utf8_lossy(&snapped.stdout)
-            .contains(&format!("{} root sleep 600", child.id())));
-        let pid = child.id().to_string();
-        let live = common::cgtree().args(["pid", &pid]).output().unwrap();
-        let snapped = common::cgtree()
-            .arg("--root")
-            .arg(&snap)
-            .args(["pid", &pid])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&live.stdout),
-            String::from_utf8_lossy(&snapped.stdout)
-        );
-    });
-    cleanup(&mut child);
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
     }
 }
