@@ -51,19 +51,11 @@ fn live_subtree_with_processes_and_threaded_cgroups() {
     let (out, err, code) = run(&[&start, "--all", "--full"]);
     assert_eq!(code, 0, "stderr: {err}\n{out}");
     let lines = common::chains(&common::parse_tree(&out));
-    // A cgroup's line may end in its controller set (`{none}`, `{cpu memory}`) when the
-    // host enables controllers above the subtree; that part depends on the host.
-    let same = |o: &str, text: &str| {
-        o == text
-            || o.strip_prefix(text)
-                .and_then(|r| r.strip_prefix(" {"))
-                .is_some_and(|r| r.ends_with('}') && !r[..r.len() - 1].contains(['{', '}']))
-    };
     let has = |anc: &[&str], text: &str| {
         lines.iter().any(|(a, o)| {
             a.len() == anc.len()
                 && a.iter().zip(anc).all(|(x, y)| x.starts_with(y))
-                && same(o, text)
+                && common::without_controllers(o) == text
         })
     };
     assert!(

@@ -266,3 +266,20 @@ pub fn output_ok(cmd: &mut Command) -> std::process::Output {
     );
     out
 }
+
+/// `line` without a cgroup's controller set (` {none}`, ` {cpu memory}`): it depends on
+/// which controllers the host enables above a live test's subtree.
+pub fn without_controllers(line: &str) -> String {
+    if let Some(open) = line.find(" {") {
+        if let Some(len) = line[open..].find('}') {
+            let set = &line[open + 2..open + len];
+            if set
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b' ' || b == b'_')
+            {
+                return format!("{}{}", &line[..open], &line[open + len + 1..]);
+            }
+        }
+    }
+    line.to_string()
+}
