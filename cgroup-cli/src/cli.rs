@@ -95,6 +95,10 @@ pub struct SnapshotArgs {
     /// A new (or empty) directory.
     #[arg(value_name = "OUT")]
     pub out: PathBuf,
+    /// Only this cgroup subtree (relative to the cgroup2 mount, e.g. /kubepods.slice);
+    /// repeatable. The cgroups above it are kept without their processes.
+    #[arg(long = "cgroup", value_name = "CGROUP_PATH")]
+    pub cgroups: Vec<String>,
 }
 
 /// `cgtree provision`.

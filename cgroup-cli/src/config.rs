@@ -45,7 +45,7 @@ pub enum Mode {
     /// `cgtree provision`.
     Provision(Provision),
     /// `cgtree snapshot OUT`.
-    Snapshot(PathBuf),
+    Snapshot(PathBuf, Vec<String>),
 }
 
 /// `cgtree provision` settings.
@@ -183,7 +183,7 @@ impl Config {
                         crun_version: p.crun_version,
                     })
                 }
-                Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out),
+                Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups),
             },
             users: args.users,
         })

@@ -62,8 +62,8 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         config::Mode::Pid(pids) => return run_pid(&cfg, pids),
         config::Mode::Userns(ns) => return run_userns(&cfg, *ns),
         config::Mode::Provision(p) => return render::provision::run(&cfg, p),
-        config::Mode::Snapshot(out) => {
-            let r = cgroup_core::snapshot::write(&host(&cfg), out)?;
+        config::Mode::Snapshot(out, only) => {
+            let r = cgroup_core::snapshot::write_subtrees(&host(&cfg), out, only)?;
             println!(
                 "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",
                 r.cgroups,

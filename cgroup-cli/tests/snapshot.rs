@@ -143,3 +143,99 @@ fn live_snapshot_answers_like_the_live_host() {
         }
     }
 }
+
+/// The PIDs in the `--json` tree output of `cgtree ARGS` (recursively).
+fn pids_of(root: &Path, args: &[&str]) -> Vec<String> {
+    let (out, _, _) = run(root, args);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut stack = vec![v["cgroup"].clone()];
+    let mut pids = Vec::new();
+    while let Some(n) = stack.pop() {
+        for p in n["processes"].as_array().into_iter().flatten() {
+            pids.push(p["pid"].to_string());
+        }
+        stack.extend(n["children"].as_array().unwrap().iter().cloned());
+    }
+    pids.sort();
+    pids
+}
+
+#[test]
+fn snapshot_of_a_subtree_answers_for_it_and_holds_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = common::repo_root().join("fixtures/k8s-systemd");
+    let snap = tmp.path().join("snap");
+    let (out, err, code) = run(
+        &original,
+        &[
+            "snapshot",
+            snap.to_str().unwrap(),
+            "--cgroup",
+            "/kubepods.slice",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // The subtree: the same tree, JSON and pid answers.
+    let args = ["/kubepods.slice", "--full", "--all", "-u"];
+    assert!(run(&original, &args) == run(&snap, &args), "tree differs");
+    // The JSON too, but for the mount's line in the (shortened) mountinfo.
+    let json = |root: &Path| {
+        let (out, _, code) = run(root, &["/kubepods.slice", "--json", "--all"]);
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["mount"]["mountinfo_line"] = serde_json::Value::Null;
+        (v, code)
+    };
+    assert!(json(&original) == json(&snap), "JSON differs");
+    let inside = pids_of(&original, &["/kubepods.slice", "--json", "--all"]);
+    assert!(inside.len() > 3, "{inside:?}");
+    assert_eq!(
+        inside,
+        pids_of(&snap, &["/kubepods.slice", "--json", "--all"])
+    );
+    let mut args = vec!["pid", "--json"];
+    args.extend(inside.iter().map(String::as_str));
+    let (a, b) = (run(&original, &args), run(&snap, &args));
+    assert_eq!(a.2, 0, "{}", a.1);
+    assert!(a == b, "pid answers differ");
+    // Nothing else: the other cgroups, their processes, the root's processes.
+    let elsewhere = pids_of(&original, &["/system.slice", "--json", "--all"]);
+    assert!(!elsewhere.is_empty());
+    for p in &elsewhere {
+        assert!(!snap.join("proc").join(p).exists(), "pid {p} copied");
+    }
+    assert!(!snap.join("sys/fs/cgroup/system.slice").exists());
+    assert_eq!(run(&snap, &["/system.slice"]).2, 2);
+    assert_eq!(
+        fs::read_to_string(snap.join("sys/fs/cgroup/cgroup.procs")).unwrap(),
+        ""
+    );
+    assert_eq!(pids_of(&snap, &["--json", "--all"]), inside);
+    // What was left out is said.
+    let meta = fs::read_to_string(snap.join("META")).unwrap();
+    assert!(
+        meta.contains("Limited to the cgroup subtrees /kubepods.slice"),
+        "{meta}"
+    );
+    assert!(
+        meta.contains("sys/fs/cgroup/cgroup.procs: the processes of a cgroup above"),
+        "{meta}"
+    );
+    assert!(
+        meta.contains("mountinfo: every line but the cgroup2 mounts"),
+        "{meta}"
+    );
+    let mi = fs::read_to_string(snap.join("proc/self/mountinfo")).unwrap();
+    assert!(mi.lines().all(|l| l.contains(" - cgroup2 ")), "{mi}");
+    // A path that climbs out is refused.
+    let (_, err, code) = run(
+        &original,
+        &[
+            "snapshot",
+            tmp.path().join("bad").to_str().unwrap(),
+            "--cgroup",
+            "/a/../b",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(".."), "{err}");
+}

@@ -184,8 +184,68 @@ fn passwd_lines(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Where a cgroup stands to the subtrees a snapshot is limited to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// In a chosen subtree (or no subtree was chosen): written whole.
+    In,
+    /// Above a chosen subtree: the directory and its interface files, without its
+    /// processes; only the children on the way down are followed.
+    Above,
+    /// Elsewhere: not written.
+    Out,
+}
+
+/// `rel` (a cgroup path relative to the mount, no leading slash) against `only`.
+fn scope(rel: &Path, only: &[PathBuf]) -> Scope {
+    if only.is_empty() || only.iter().any(|o| rel.starts_with(o)) {
+        Scope::In
+    } else if only.iter().any(|o| o.starts_with(rel)) {
+        Scope::Above
+    } else {
+        Scope::Out
+    }
+}
+
+/// The lines of a (reduced) passwd file whose UID is in `uids`.
+fn passwd_only(passwd: &[u8], uids: &BTreeSet<u32>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in passwd.split(|&b| b == b'\n') {
+        let uid = line
+            .split(|&b| b == b':')
+            .nth(2)
+            .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok());
+        if uid.is_some_and(|u| uids.contains(&u)) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 /// Writes a snapshot of `host` into `out` (which must not exist or be empty).
 pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
+    write_subtrees(host, out_dir, &[])
+}
+
+/// Writes a snapshot of the cgroup subtrees `only` (paths relative to the cgroup2
+/// mount, like `/kubepods.slice`; empty: the whole hierarchy) into `out`, which must
+/// not exist or be empty. The cgroups above a chosen subtree are written without their
+/// processes, and the mount table keeps only its cgroup2 lines; META says so.
+pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Report, Error> {
+    let only: Vec<PathBuf> = only
+        .iter()
+        .map(|o| PathBuf::from(o.trim_start_matches('/')))
+        .collect();
+    if let Some(bad) = only.iter().find(|o| {
+        o.components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    }) {
+        return Err(Error::InvalidPath {
+            path: bad.display().to_string(),
+            reason: "a cgroup path may not contain `.` or `..`",
+        });
+    }
     if out_dir.exists()
         && std::fs::read_dir(out_dir)
             .map_err(|e| io(out_dir, e))?
@@ -211,7 +271,26 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     let mut scratch = Scratch::new();
     let root_fd = fs::open_dir_path(host.root()).map_err(|e| fs::errno_error(host.root(), e))?;
     if let Ok(mi) = fs::read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch) {
-        let mi = mi.to_vec();
+        let mi = if only.is_empty() {
+            mi.to_vec()
+        } else {
+            // A subtree snapshot is for sharing: the host's other mounts stay out.
+            let mut kept = Vec::new();
+            for line in mi.split(|&b| b == b'\n') {
+                let fstype = line
+                    .windows(3)
+                    .position(|w| w == b" - ")
+                    .and_then(|i| line[i + 3..].split(|&b| b == b' ').next());
+                if fstype == Some(b"cgroup2") {
+                    kept.extend_from_slice(line);
+                    kept.push(b'\n');
+                }
+            }
+            out.report
+                .left_out
+                .push("proc/self/mountinfo: every line but the cgroup2 mounts".into());
+            kept
+        };
         w(&mut out, Path::new("proc/self/mountinfo"), &mi)?;
     }
 
@@ -225,6 +304,7 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     let mut stack: Vec<(PathBuf, std::os::fd::OwnedFd)> = vec![(PathBuf::new(), mount_fd)];
     let mut dirbuf = Vec::new();
     let mut pids: BTreeSet<u32> = BTreeSet::new();
+    let mut uids: BTreeSet<u32> = BTreeSet::new();
     let files = [
         c"cgroup.type",
         c"cgroup.procs",
@@ -234,11 +314,23 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
         c"cgroup.threads",
     ];
     while let Some((rel, fd)) = stack.pop() {
+        let here = scope(&rel, &only);
+        if here == Scope::Out {
+            continue;
+        }
         out.report.cgroups += 1;
         let dir = mount_rel.join(&rel);
         out.dir(&dir).map_err(|e| io(&out_dir.join(&dir), e))?;
         for f in files {
             let name = std::str::from_utf8(f.to_bytes()).unwrap_or_default();
+            if here == Scope::Above && (name == "cgroup.procs" || name == "cgroup.threads") {
+                w(&mut out, &dir.join(name), b"")?;
+                out.report.left_out.push(format!(
+                    "{}: the processes of a cgroup above the chosen subtrees",
+                    dir.join(name).display()
+                ));
+                continue;
+            }
             match fs::read_file(fd.as_fd(), f, &mut scratch) {
                 Ok(b) => {
                     if name == "cgroup.procs" || name == "cgroup.threads" {
@@ -308,6 +400,15 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
         }
         if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
             let b = status_lines(b);
+            // The host users a subtree snapshot keeps in etc/passwd: those of its processes.
+            if let Some(uid) = b
+                .split(|&c| c == b'\n')
+                .find_map(|l| l.strip_prefix(b"Uid:"))
+                .and_then(|l| l.split(|c| c.is_ascii_whitespace()).find(|f| !f.is_empty()))
+                .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok())
+            {
+                uids.insert(uid);
+            }
             w(&mut out, &base.join("status"), &b)?;
         }
         if cmdline.is_empty() {
@@ -329,13 +430,22 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     }
 
     // Runtime state: what the identification reads, recorded and reduced.
-    let mut b = TreeBuilder::new();
-    b.host_root(host.root()).include_empty(true);
-    let mut tree = b.build_at(mount.clone())?;
     let mut r = Resolver::new(host);
     r.record();
     let _ = r.passwd();
-    tree.identify_with(&mut r);
+    let starts: Vec<String> = if only.is_empty() {
+        vec!["/".to_string()]
+    } else {
+        only.iter().map(|o| format!("/{}", o.display())).collect()
+    };
+    let mut trees = Vec::new();
+    for start in starts {
+        let mut b = TreeBuilder::new();
+        b.host_root(host.root()).include_empty(true).start(start);
+        let mut tree = b.build_at(mount.clone())?;
+        tree.identify_with(&mut r);
+        trees.push(tree);
+    }
     let mut seen = BTreeSet::new();
     for rec in r.take_recorded() {
         let (root, path) = match &rec {
@@ -353,6 +463,18 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
         }
         match rec {
             Recorded::File { bytes, .. } => match reduce_state(&path, &bytes) {
+                Some(reduced)
+                    if root == RootKey::Host
+                        && path.strip_prefix("/").unwrap_or(&path) == Path::new("etc/passwd")
+                        && !only.is_empty() =>
+                {
+                    let kept = passwd_only(&reduced, &uids);
+                    out.report.left_out.push(
+                        "etc/passwd: the users no process of the chosen subtrees runs as".into(),
+                    );
+                    out.report.state_files += 1;
+                    w(&mut out, &dest, &kept)?;
+                }
                 Some(reduced) => {
                     out.report.state_files += 1;
                     w(&mut out, &dest, &reduced)?;
@@ -381,7 +503,7 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     }
     // The user names of processes in other user namespaces, from their roots.
     let mut users = crate::userns::UserReader::new(host).ok();
-    for node in tree.nodes() {
+    for node in trees.iter().flat_map(|t| t.nodes()) {
         for p in node.processes.iter().flatten() {
             let rel = PathBuf::from(format!("proc/{}/root/etc/passwd", p.pid));
             let initial = users
@@ -426,6 +548,14 @@ pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
         out.report.cgroups, out.report.processes, out.report.state_files, out.report.bytes
     );
     let _ = writeln!(meta, "Left out by design: process environments; every field of the runtime state files that cgtree does not parse (config.json keeps its annotations, config.v2.json its ID, Name, Config.Image, Config.Labels and State.Pid, containers.json its ids, names and image names, crun/runc state its PIDs and cgroup path); /proc/PID/status lines other than Name, PPid, Uid, Gid, NStgid, NSpid; the GECOS field and shell of etc/passwd.");
+    if !only.is_empty() {
+        let list: Vec<String> = only.iter().map(|o| format!("/{}", o.display())).collect();
+        let _ = writeln!(
+            meta,
+            "Limited to the cgroup subtrees {}: other cgroups, their processes and state are not here.",
+            list.join(", ")
+        );
+    }
     for l in &out.report.left_out {
         let _ = writeln!(meta, "Left out: {l}");
     }
