@@ -71,6 +71,11 @@ fn every_fixture_snapshot_answers_like_the_fixture() {
         "k8s-cgroupfs",
         "crio",
         "wsl29-isolated",
+        "live-rootful-podman",
+        "live-rootless-podman",
+        "live-containerd-pods",
+        "live-docker",
+        "live-kind-node",
     ] {
         let original = common::repo_root().join("fixtures").join(scenario);
         let snap = tmp.path().join(scenario);
@@ -92,7 +97,7 @@ fn every_fixture_snapshot_answers_like_the_fixture() {
         v.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["annotations"]
     );
-    assert_eq!(n, 13);
+    assert_eq!(n, 18);
 }
 
 #[test]
