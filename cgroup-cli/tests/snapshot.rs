@@ -12,18 +12,7 @@ use std::path::Path;
 use common::run_root as run;
 
 fn pids(root: &Path) -> Vec<String> {
-    let (out, _, _) = run(root, &["--json", "--all"]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let mut stack = vec![v["cgroup"].clone()];
-    let mut pids = Vec::new();
-    while let Some(n) = stack.pop() {
-        for p in n["processes"].as_array().into_iter().flatten() {
-            pids.push(p["pid"].to_string());
-        }
-        stack.extend(n["children"].as_array().unwrap().iter().cloned());
-    }
-    pids.sort();
-    pids
+    pids_of(root, &["--json", "--all"])
 }
 
 fn assert_same(original: &Path, snap: &Path, what: &str) {

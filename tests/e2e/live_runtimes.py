@@ -182,7 +182,7 @@ class Suite:
             self.log.write(f"ok: {what}\n")
         else:
             self.failures.append(what)
-            self.say(f"FAIL: {what}")
+            self.say(f"{'EXPECTED FAILURE' if what.startswith('an injected failure') else 'FAIL'}: {what}")
         return cond
 
     def eq(self, actual, expected, what):
@@ -423,7 +423,11 @@ runtime = "crun"
             pid = int(Path(f"/run/user/{self.uid}/libpod/tmp/pause.pid").read_text())
         except (OSError, ValueError, AttributeError):
             return
-        if os.stat(f"/proc/{pid}").st_uid == self.uid if Path(f"/proc/{pid}").exists() else False:
+        try:
+            mine = os.stat(f"/proc/{pid}").st_uid == self.uid
+        except OSError:
+            return
+        if mine:
             self.stop(pid, "catatonit")
 
     def remove_user(self):
@@ -605,6 +609,11 @@ runtime = "crun"
         dockerd = shutil.which("dockerd")
         if not dockerd:
             raise SetupFailed("dockerd is not installed (apt-get install docker.io)")
+        for p in Path("/proc").iterdir():
+            c = cmdline(p.name) if p.name.isdigit() else None
+            if c and os.path.basename(c.split(" ")[0]) == "dockerd":
+                raise SetupFailed(f"a dockerd already runs (pid {p.name}); this suite starts its own "
+                                  "on /var/lib/docker and will not share it")
         self.docker_sock = self.work / "docker.sock"
         args = ["--containerd", self.ctrd_sock, "--exec-opt", "native.cgroupdriver=cgroupfs",
                 "--cgroup-parent", f"{self.top}/docker", "-H", f"unix://{self.docker_sock}",
