@@ -99,6 +99,10 @@ pub struct SnapshotArgs {
     /// repeatable. The cgroups above it are kept without their processes.
     #[arg(long = "cgroup", value_name = "CGROUP_PATH")]
     pub cgroups: Vec<String>,
+    /// Only what these processes' answers need: the cgroup of each (and of its parent
+    /// process, unless that is the root cgroup), as with --cgroup.
+    #[arg(long, value_name = "PID", num_args = 1.., value_delimiter = ',')]
+    pub pids: Vec<u32>,
 }
 
 /// `cgtree provision`.

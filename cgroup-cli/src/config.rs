@@ -44,8 +44,8 @@ pub enum Mode {
     Userns(Option<u64>),
     /// `cgtree provision`.
     Provision(Provision),
-    /// `cgtree snapshot OUT`.
-    Snapshot(PathBuf, Vec<String>),
+    /// `cgtree snapshot OUT [--cgroup PATH]... [--pids PID...]`.
+    Snapshot(PathBuf, Vec<String>, Vec<u32>),
 }
 
 /// `cgtree provision` settings.
@@ -183,7 +183,7 @@ impl Config {
                         crun_version: p.crun_version,
                     })
                 }
-                Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups),
+                Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),
             },
             users: args.users,
         })

@@ -62,8 +62,15 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         config::Mode::Pid(pids) => return run_pid(&cfg, pids),
         config::Mode::Userns(ns) => return run_userns(&cfg, *ns),
         config::Mode::Provision(p) => return render::provision::run(&cfg, p),
-        config::Mode::Snapshot(out, only) => {
-            let r = cgroup_core::snapshot::write_subtrees(&host(&cfg), out, only)?;
+        config::Mode::Snapshot(out, only, pids) => {
+            let h = host(&cfg);
+            let mut only = only.clone();
+            for cg in cgroup_core::snapshot::subtrees_of_pids(&h, pids)? {
+                if !only.contains(&cg) {
+                    only.push(cg);
+                }
+            }
+            let r = cgroup_core::snapshot::write_subtrees(&h, out, &only)?;
             println!(
                 "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",
                 r.cgroups,

@@ -195,7 +195,11 @@ fn snapshot_of_a_subtree_answers_for_it_and_holds_nothing_else() {
     let elsewhere = pids_of(&original, &["/system.slice", "--json", "--all"]);
     assert!(!elsewhere.is_empty());
     for p in &elsewhere {
-        assert!(!snap.join("proc").join(p).exists(), "pid {p} copied");
+        // (an ancestor of a kept process keeps only its PPid, IDs and maps)
+        let dir = snap.join("proc").join(p);
+        for f in ["cmdline", "cgroup", "comm"] {
+            assert!(!dir.join(f).exists(), "pid {p}: {f} copied");
+        }
     }
     assert!(!snap.join("sys/fs/cgroup/system.slice").exists());
     assert_eq!(run(&snap, &["/system.slice"]).2, 2);
@@ -232,4 +236,50 @@ fn snapshot_of_a_subtree_answers_for_it_and_holds_nothing_else() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(".."), "{err}");
+}
+
+#[test]
+fn snapshot_for_pids_answers_for_them_with_their_namespace_lineage() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 5201: a rootless container's init that conmon started in the caller's cgroup; it
+    // is named through its parent, whose cgroup must come along.
+    let original = common::repo_root().join("fixtures/podman-rootless-cgroupfs");
+    let snap = tmp.path().join("snap");
+    let (out, err, code) = run(
+        &original,
+        &["snapshot", snap.to_str().unwrap(), "--pids", "5201,5102"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let pid_json = |root: &Path| {
+        let (out, err, code) = run(root, &["pid", "5201", "5102", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for t in v.as_array_mut().unwrap() {
+            t["mount"] = serde_json::Value::Null;
+        }
+        v
+    };
+    let (a, b) = (pid_json(&original), pid_json(&snap));
+    assert!(a == b, "pid answers differ");
+    // The user namespace's place (inferred from the PPid chain) is kept.
+    assert_eq!(b[0]["userns"]["depth"], 1, "{}", b[0]["userns"]);
+    assert_eq!(b[0]["container"]["name"], "noparent");
+    // The ancestors outside the subtrees carry no name or command line.
+    let meta = fs::read_to_string(snap.join("META")).unwrap();
+    assert!(meta.contains("ancestors outside the subtrees"), "{meta}");
+    assert!(!snap.join("proc/1/cmdline").exists());
+    let st = fs::read_to_string(snap.join("proc/1/status")).unwrap();
+    assert!(!st.contains("Name:") && st.contains("Uid:"), "{st}");
+    // A process in the root cgroup would mean the whole host: refused, and said why.
+    let (_, err, code) = run(
+        &common::repo_root().join("fixtures/hybrid-host"),
+        &[
+            "snapshot",
+            tmp.path().join("root").to_str().unwrap(),
+            "--pids",
+            "2",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("root cgroup"), "{err}");
 }

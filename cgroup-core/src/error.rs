@@ -180,6 +180,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A request that cannot be carried out as asked (e.g. a snapshot into a directory
+    /// that is not empty).
+    #[error("{what}: {reason}")]
+    Refused {
+        /// What was asked.
+        what: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
     /// A path given by the caller is not acceptable (e.g. contains `..`).
     #[error("invalid cgroup path {path:?}: {reason}")]
     InvalidPath {

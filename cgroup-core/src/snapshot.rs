@@ -223,6 +223,36 @@ fn passwd_only(passwd: &[u8], uids: &BTreeSet<u32>) -> Vec<u8> {
     out
 }
 
+/// The cgroup subtrees a snapshot for `pids` keeps: each process's cgroup, and its
+/// parent's when that is not the root cgroup (a container init that podman's conmon
+/// started in the caller's cgroup is named through that conmon).
+pub fn subtrees_of_pids(host: &Host, pids: &[u32]) -> Result<Vec<String>, Error> {
+    let mount = host.find_cgroup2()?;
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |cg: &[u8]| {
+        let cg = String::from_utf8_lossy(cg).into_owned();
+        if cg != "/" && !out.contains(&cg) {
+            out.push(cg);
+        }
+    };
+    for &pid in pids {
+        let t = crate::trace::trace(host, &mount, pid)?;
+        if t.cgroup == b"/" {
+            return Err(Error::Refused {
+                what: format!("snapshot --pids {pid}"),
+                reason: "it is in the root cgroup, whose subtree is the whole host; leave out --pids for a whole snapshot",
+            });
+        }
+        add(&t.cgroup);
+        if let Some(ppid) = t.ppid.filter(|&p| p > 1) {
+            if let Ok(parent) = crate::trace::trace(host, &mount, ppid) {
+                add(&parent.cgroup);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Writes a snapshot of `host` into `out` (which must not exist or be empty).
 pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     write_subtrees(host, out_dir, &[])
@@ -252,8 +282,8 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             .next()
             .is_some()
     {
-        return Err(Error::InvalidPath {
-            path: out_dir.display().to_string(),
+        return Err(Error::Refused {
+            what: out_dir.display().to_string(),
             reason: "exists and is not empty",
         });
     }
@@ -429,6 +459,60 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
         }
     }
 
+    // A subtree's processes have ancestors outside it: where a user namespace sits is
+    // inferred from the PPid chain when the kernel cannot be asked (as on a snapshot), so
+    // the chain goes along, each with its PPid, IDs, maps and user namespace only.
+    {
+        let mut ancestors = BTreeSet::new();
+        for &pid in &pids {
+            let mut cur = pid;
+            for _ in 0..4096 {
+                let file = CString::new(format!("{cur}/status")).unwrap_or_default();
+                let Some(pp) = fs::read_file(proc_fd.as_fd(), &file, &mut scratch)
+                    .ok()
+                    .and_then(|b| crate::parse::status(b).ok()?.ppid)
+                    .filter(|&p| p != 0 && p != cur)
+                else {
+                    break;
+                };
+                if pids.contains(&pp) || !ancestors.insert(pp) {
+                    break;
+                }
+                cur = pp;
+            }
+        }
+        for pid in &ancestors {
+            let file = |n: &str| CString::new(format!("{pid}/{n}")).unwrap_or_default();
+            let base = PathBuf::from(format!("proc/{pid}"));
+            if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
+                let b: Vec<u8> = status_lines(b)
+                    .split(|&c| c == b'\n')
+                    .filter(|l| !l.is_empty() && !l.starts_with(b"Name:"))
+                    .flat_map(|l| l.iter().copied().chain([b'\n']))
+                    .collect();
+                w(&mut out, &base.join("status"), &b)?;
+            }
+            for name in ["uid_map", "gid_map"] {
+                if let Ok(b) =
+                    fs::read_file(proc_fd.as_fd(), &file(name), &mut scratch).map(<[u8]>::to_vec)
+                {
+                    w(&mut out, &base.join(name), &b)?;
+                }
+            }
+            if let Ok(t) = nix::fcntl::readlinkat(proc_fd.as_fd(), file("ns/user").as_c_str()) {
+                use std::os::unix::ffi::OsStrExt;
+                out.symlink(&base.join("ns/user"), t.as_bytes())
+                    .map_err(|e| io(&out_dir.join(&base), e))?;
+            }
+        }
+        if !ancestors.is_empty() {
+            out.report.left_out.push(format!(
+                "proc/{{{}}}: ancestors outside the subtrees, with only their status lines PPid, Uid, Gid, NStgid, NSpid, their ID maps and user namespace",
+                ancestors.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            ));
+        }
+    }
+
     // Runtime state: what the identification reads, recorded and reduced.
     let mut r = Resolver::new(host);
     r.record();
@@ -445,6 +529,13 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
         let mut tree = b.build_at(mount.clone())?;
         tree.identify_with(&mut r);
         trees.push(tree);
+    }
+    if !only.is_empty() {
+        // What the cgroups above the subtrees are (a kind node around a pod) is read
+        // too: `pid` answers name the whole chain.
+        for &pid in &pids {
+            let _ = crate::trace::trace_with(host, &mount, pid, &mut r);
+        }
     }
     let mut seen = BTreeSet::new();
     for rec in r.take_recorded() {

@@ -120,6 +120,16 @@ fn container_ref(i: &Identity) -> ContainerRef {
 
 /// Traces `pid` on `host` (whose cgroup2 mount is `mount`).
 pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error> {
+    trace_with(host, mount, pid, &mut Resolver::new(host))
+}
+
+/// [`trace`] with a caller's resolver (its caches, or its record of what was read).
+pub fn trace_with(
+    host: &Host,
+    mount: &CgroupMount,
+    pid: u32,
+    r: &mut Resolver,
+) -> Result<Trace, Error> {
     let proc_dir = host.proc_dir();
     let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
     let pid_name = CString::new(pid.to_string()).map_err(|_| Error::NoSuchProcess {
@@ -212,7 +222,6 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
             .collect()
     };
     let kinds = classify_path(&comps);
-    let mut r = Resolver::new(host);
     let no_conmons = HashMap::new();
     let mut chain = vec![ChainEntry {
         path: b"/".to_vec(),
@@ -236,7 +245,7 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
             parent_kind_node: parent_node.as_deref(),
             conmon_names: &no_conmons,
         };
-        let (ident, child_root) = identify_node(&mut r, &facts, &children, &init);
+        let (ident, child_root) = identify_node(r, &facts, &children, &init);
         parent_node = ident
             .as_ref()
             .and_then(|x| x.kind_node.as_ref())
@@ -299,7 +308,7 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
     };
     if let (None, Some(ProcessRole::Conmon { id, name })) = (&container, &role) {
         // conmon runs outside its container's cgroup: tie it to the container it monitors.
-        container = conmon_container(&mut r, id, name);
+        container = conmon_container(r, id, name);
     }
     let unplaced =
         container.is_none() && pod.is_none() && pod_container.is_none() && kind_node.is_none();
@@ -319,7 +328,7 @@ pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error>
         if let Some(pc) = parent_cmdline {
             let pargs: Vec<&[u8]> = parse::cmdline(&pc).collect();
             if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&pargs, RootKey::Host) {
-                container = conmon_container(&mut r, &id, &name);
+                container = conmon_container(r, &id, &name);
             }
         }
     }
