@@ -776,6 +776,12 @@ exec sleep 100000
                 snap = self.project_pid(self.pid(p, root=out) or {})
                 self.eq(snap, live, f"snapshot {setup}: `cgtree --root SNAP pid {p}` answers as live")
                 record["pid"][str(p)] = live
+            # `--pids`: only what these processes' answers need
+            out2 = self.work / f"snap-{setup}-pids"
+            self.cgtree_run("snapshot", str(out2), "--pids", ",".join(map(str, pids)))
+            for p in pids:
+                self.eq(self.project_pid(self.pid(p, root=out2) or {}), record["pid"][str(p)],
+                        f"snapshot --pids {setup}: `cgtree --root SNAP pid {p}` answers as live")
             if self.capture:
                 dest = self.capture / "fixtures" / f"live-{setup}"
                 if dest.exists():
