@@ -125,6 +125,15 @@ pub enum ProcessRole {
         /// Container name (`-n`).
         name: Option<String>,
     },
+    /// A process of a podman container that runs outside the container's cgroup: conmon
+    /// started it where the podman CLI ran (rootless, cgroupfs manager, no
+    /// `--cgroup-parent`), and names it in its pidfile (`-p`) or is its parent.
+    Started {
+        /// Container id (conmon's `-c`).
+        id: String,
+        /// Container name (conmon's `-n`).
+        name: Option<String>,
+    },
 }
 
 /// An error met while resolving, to be recorded on a node.
@@ -972,6 +981,32 @@ impl Resolver {
         None
     }
 
+    /// The PID conmon (command line `args`, running on the host) wrote to its pidfile
+    /// (`-p`, `--container-pidfile`): the container's init, or an exec session's process.
+    /// Quiet: a pidfile cgtree may not read (another user's runtime dir) or that is gone
+    /// only means no label.
+    pub fn conmon_pidfile_pid(&mut self, args: &[&[u8]]) -> Option<u32> {
+        let mut it = args.iter();
+        let mut path = None;
+        while let Some(a) = it.next() {
+            if *a == b"-p" || *a == b"--container-pidfile" {
+                path = it.next().copied();
+            } else if let Some(v) = a.strip_prefix(b"--container-pidfile=") {
+                path = Some(v);
+            }
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(path?));
+        if !path.is_absolute() {
+            return None;
+        }
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let bytes = self.read(RootKey::Host, path);
+        self.quiet = quiet;
+        let text = std::str::from_utf8(&bytes?).ok()?.trim().to_string();
+        text.parse::<u32>().ok().filter(|&p| p > 1)
+    }
+
     fn shim_pod(
         &mut self,
         root: RootKey,
@@ -1117,6 +1152,48 @@ mod tests {
         let s = "é".repeat(400);
         let c = cut(s);
         assert!(c.len() <= MAX_NAME && c.chars().all(|ch| ch == 'é'));
+    }
+
+    #[test]
+    fn conmon_pidfile_names_a_pid_quietly_or_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let write = |rel: &str, body: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        };
+        write("run/a/pidfile", "4242\n");
+        write("run/b/pidfile", "not a pid");
+        write("run/c/pidfile", "1");
+        write("run/d/exec_pid", "77");
+        let mut r = Resolver::new(&Host::with_root(root));
+        let argv = |p: &'static str| -> Vec<&'static [u8]> {
+            vec![
+                b"/usr/bin/conmon",
+                b"-c",
+                b"x",
+                b"-p",
+                p.as_bytes(),
+                b"-n",
+                b"web",
+            ]
+        };
+        assert_eq!(r.conmon_pidfile_pid(&argv("/run/a/pidfile")), Some(4242));
+        assert_eq!(r.conmon_pidfile_pid(&argv("/run/b/pidfile")), None);
+        // PID 1 would be the host's init, never a container's process seen from here.
+        assert_eq!(r.conmon_pidfile_pid(&argv("/run/c/pidfile")), None);
+        assert_eq!(r.conmon_pidfile_pid(&argv("/run/missing/pidfile")), None);
+        assert_eq!(
+            r.conmon_pidfile_pid(&argv("run/a/pidfile")),
+            None,
+            "relative"
+        );
+        let long: Vec<&[u8]> = vec![b"conmon", b"--container-pidfile=/run/d/exec_pid"];
+        assert_eq!(r.conmon_pidfile_pid(&long), Some(77));
+        assert_eq!(r.conmon_pidfile_pid(&[b"conmon", b"-p"]), None);
+        // Nothing is reported: a missing or unreadable pidfile only means no label.
+        assert!(r.take_errors().is_empty());
     }
 
     #[test]

@@ -161,6 +161,15 @@ fn reduce_state(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
             )
         }
         "passwd" => return Some(passwd_lines(bytes)),
+        // conmon's pidfiles: one PID.
+        "pidfile" | "exec_pid" => {
+            let pid = std::str::from_utf8(bytes)
+                .ok()?
+                .trim()
+                .parse::<u32>()
+                .ok()?;
+            return Some(format!("{pid}\n").into_bytes());
+        }
         _ => return None,
     };
     Some(format!("{reduced}\n").into_bytes())
@@ -638,7 +647,7 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
         "{} cgroups, {} processes, {} runtime state files, {} bytes.",
         out.report.cgroups, out.report.processes, out.report.state_files, out.report.bytes
     );
-    let _ = writeln!(meta, "Left out by design: process environments; every field of the runtime state files that cgtree does not parse (config.json keeps its annotations, config.v2.json its ID, Name, Config.Image, Config.Labels and State.Pid, containers.json its ids, names and image names, crun/runc state its PIDs and cgroup path); /proc/PID/status lines other than Name, PPid, Uid, Gid, NStgid, NSpid; the GECOS field and shell of etc/passwd.");
+    let _ = writeln!(meta, "Left out by design: process environments; every field of the runtime state files that cgtree does not parse (config.json keeps its annotations, config.v2.json its ID, Name, Config.Image, Config.Labels and State.Pid, containers.json its ids, names and image names, crun/runc state its PIDs and cgroup path, conmon's pidfiles their PID); /proc/PID/status lines other than Name, PPid, Uid, Gid, NStgid, NSpid; the GECOS field and shell of etc/passwd.");
     if !only.is_empty() {
         let list: Vec<String> = only.iter().map(|o| format!("/{}", o.display())).collect();
         let _ = writeln!(

@@ -269,7 +269,7 @@ pub fn trace_with(
         });
     }
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
-    let role = r.process_role(&args, root);
+    let mut role = r.process_role(&args, root);
     for e in r.take_errors() {
         errors.push(NodeError {
             path: e.path,
@@ -312,7 +312,7 @@ pub fn trace_with(
     }
     let unplaced =
         container.is_none() && pod.is_none() && pod_container.is_none() && kind_node.is_none();
-    if let (true, None, Some(pp)) = (unplaced, &role, ppid.filter(|&p| p > 1)) {
+    if let (true, true, Some(pp)) = (unplaced, role.is_none(), ppid.filter(|&p| p > 1)) {
         // Started by podman's conmon outside any container's cgroup (rootless podman with
         // the cgroupfs manager and no --cgroup-parent leaves the container in the caller's
         // cgroup): the parent conmon names the container. (CRI-O's conmon is the parent
@@ -329,6 +329,7 @@ pub fn trace_with(
             let pargs: Vec<&[u8]> = parse::cmdline(&pc).collect();
             if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&pargs, RootKey::Host) {
                 container = conmon_container(r, &id, &name);
+                role = Some(ProcessRole::Started { id, name });
             }
         }
     }

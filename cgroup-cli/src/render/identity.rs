@@ -98,6 +98,12 @@ pub fn role_text(r: &ProcessRole) -> String {
         ProcessRole::Shim { sandbox, .. } => format!("shim of container {}", short_id(sandbox)),
         ProcessRole::Conmon { name: Some(n), .. } => format!("conmon of {}", s(n)),
         ProcessRole::Conmon { id, .. } => format!("conmon of {}", short_id(id)),
+        ProcessRole::Started { name: Some(n), .. } => {
+            format!("podman container {}, outside its cgroup", s(n))
+        }
+        ProcessRole::Started { id, .. } => {
+            format!("podman container {}, outside its cgroup", short_id(id))
+        }
         _ => "monitor".into(),
     }
 }

@@ -32,8 +32,7 @@ fn what(t: &Trace) -> String {
         }
         Some(r @ ProcessRole::Shim { .. }) => format!("containerd {}", role_text(r)),
         Some(r @ ProcessRole::Conmon { .. }) => role_text(r),
-        Some(_) => "monitor process".into(),
-        None => match (&t.pod_container, &t.pod) {
+        Some(ProcessRole::Started { .. }) | None => match (&t.pod_container, &t.pod) {
             (Some(c), Some(p)) if c.name.is_none() => {
                 format!("sandbox (pause) of pod {}", pod_text(p))
             }
@@ -55,8 +54,13 @@ fn what(t: &Trace) -> String {
                             .as_deref()
                             .or(c.id.as_deref().map(short_id))
                             .unwrap_or("?");
+                        let outside = if matches!(t.role, Some(ProcessRole::Started { .. })) {
+                            " (started by its conmon outside the container's cgroup)"
+                        } else {
+                            ""
+                        };
                         format!(
-                            "process in {} container {}",
+                            "process in {} container {}{outside}",
                             c.runtime.unwrap_or("a"),
                             sanitize(name.as_bytes())
                         )
@@ -65,6 +69,7 @@ fn what(t: &Trace) -> String {
                 }
             }
         },
+        Some(_) => "monitor process".into(),
     }
 }
 

@@ -352,6 +352,56 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         let errs = r.take_errors();
         record(&mut nodes[i], errs);
     }
+    label_started(nodes, &root, r);
+}
+
+/// Processes podman's conmon started outside their container's cgroup (rootless podman,
+/// cgroupfs manager, no `--cgroup-parent`: they stay in the cgroup the CLI ran in): each
+/// host conmon's pidfile names one, which gets the role [`ProcessRole::Started`] unless
+/// its cgroup already is that container's. One small read per conmon.
+fn label_started(nodes: &mut [Node], root: &[RootKey], r: &mut Resolver) {
+    let mut started: HashMap<u32, (String, Option<String>)> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        if root[i] != RootKey::Host {
+            continue;
+        }
+        for p in node.processes.iter().flatten() {
+            if let Some(ProcessRole::Conmon { id, name }) = &p.role {
+                let args: Vec<&[u8]> = p.args().collect();
+                if let Some(pid) = r.conmon_pidfile_pid(&args) {
+                    started.insert(pid, (id.clone(), name.clone()));
+                }
+            }
+        }
+    }
+    if started.is_empty() {
+        return;
+    }
+    for i in 0..nodes.len() {
+        let in_container = |id: &str| {
+            let mut cur = Some(i);
+            while let Some(c) = cur {
+                if nodes[c].identity.as_ref().and_then(|x| x.id.as_deref()) == Some(id) {
+                    return true;
+                }
+                cur = nodes[c].parent;
+            }
+            false
+        };
+        let mut labels = Vec::new();
+        for (k, p) in nodes[i].processes.iter().flatten().enumerate() {
+            if let (None, Some((id, name))) = (&p.role, started.get(&p.pid)) {
+                if !in_container(id) {
+                    labels.push((k, id.clone(), name.clone()));
+                }
+            }
+        }
+        if let Some(procs) = nodes[i].processes.as_mut() {
+            for (k, id, name) in labels {
+                procs[k].role = Some(ProcessRole::Started { id, name });
+            }
+        }
+    }
 }
 
 fn init_pid_in_tree(nodes: &[Node], id: NodeId, sub: &[u8]) -> Option<u32> {
