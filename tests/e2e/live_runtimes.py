@@ -479,6 +479,12 @@ runtime = "crun"
         ctr = d.get("container") or {}
         self.eq((ctr.get("id"), text(ctr.get("name")), ctr.get("rootless")), (n["id"], n["name"], True),
                 "rootless without --cgroup-parent: init named through its conmon")
+        self.eq(((d.get("role") or {}).get("kind"), (d.get("role") or {}).get("id")), ("started", n["id"]),
+                "rootless without --cgroup-parent: `cgtree pid` of the init says conmon started it outside")
+        shell = (t.get(f"{self.top}/rootless/shell") or {}).get("processes") or []
+        role = next((p.get("role") for p in shell if p.get("pid") == n["init"]), None) or {}
+        self.eq((role.get("kind"), role.get("id"), text(role.get("name"))), ("started", n["id"], n["name"]),
+                "rootless without --cgroup-parent: the tree labels the init in the caller's cgroup (conmon's pidfile)")
         d = self.pid(n["conmon"]) or {}
         self.eq(((d.get("role") or {}).get("kind"), (d.get("role") or {}).get("id")), ("conmon", n["id"]),
                 "rootless: conmon role")
