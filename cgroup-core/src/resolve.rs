@@ -1154,15 +1154,18 @@ mod tests {
         assert!(c.len() <= MAX_NAME && c.chars().all(|ch| ch == 'é'));
     }
 
+    /// Writes `body` at `rel` below `root`, with its directories.
+    fn put(root: &Path, rel: &str, body: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
     #[test]
     fn conmon_pidfile_names_a_pid_quietly_or_nothing() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        let write = |rel: &str, body: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        };
+        let write = |rel: &str, body: &str| put(root, rel, body);
         write("run/a/pidfile", "4242\n");
         write("run/b/pidfile", "not a pid");
         write("run/c/pidfile", "1");
@@ -1200,11 +1203,7 @@ mod tests {
     fn rootless_podman_outside_a_user_slice_is_found_in_its_owners_storage() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        let write = |rel: &str, body: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, body).unwrap();
-        };
+        let write = |rel: &str, body: &str| put(root, rel, body);
         write(
             "etc/passwd",
             "root:x:0:0:root:/root:/bin/sh\nnoh:x:900:900::/:/bin/false\n\
