@@ -65,11 +65,7 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         config::Mode::Snapshot(out, only, pids) => {
             let h = host(&cfg);
             let mut only = only.clone();
-            for cg in cgroup_core::snapshot::subtrees_of_pids(&h, pids)? {
-                if !only.contains(&cg) {
-                    only.push(cg);
-                }
-            }
+            only.extend(cgroup_core::snapshot::subtrees_of_pids(&h, pids)?);
             let r = cgroup_core::snapshot::write_subtrees(&h, out, &only)?;
             println!(
                 "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",

@@ -166,6 +166,11 @@ fn snapshot_of_a_subtree_answers_for_it_and_holds_nothing_else() {
             snap.to_str().unwrap(),
             "--cgroup",
             "/kubepods.slice",
+            // given twice, and below itself: one subtree
+            "--cgroup",
+            "/kubepods.slice/",
+            "--cgroup",
+            "/kubepods.slice/kubepods-besteffort.slice",
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -211,7 +216,7 @@ fn snapshot_of_a_subtree_answers_for_it_and_holds_nothing_else() {
     // What was left out is said.
     let meta = fs::read_to_string(snap.join("META")).unwrap();
     assert!(
-        meta.contains("Limited to the cgroup subtrees /kubepods.slice"),
+        meta.contains("Limited to the cgroup subtrees /kubepods.slice: "),
         "{meta}"
     );
     assert!(

@@ -83,16 +83,11 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     Error::io(path, e)
 }
 
-/// Only the `status` lines cgtree parses.
-fn status_lines(bytes: &[u8]) -> Vec<u8> {
-    let keep = [
-        &b"Name:"[..],
-        b"PPid:",
-        b"Uid:",
-        b"Gid:",
-        b"NStgid:",
-        b"NSpid:",
-    ];
+/// The `status` lines cgtree parses (`Name:` first: ancestors are written without it).
+const STATUS_LINES: [&[u8]; 6] = [b"Name:", b"PPid:", b"Uid:", b"Gid:", b"NStgid:", b"NSpid:"];
+
+/// Only the `status` lines in `keep`.
+fn status_lines(bytes: &[u8], keep: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for line in bytes.split(|&b| b == b'\n') {
         if keep.iter().any(|k| line.starts_with(k)) {
@@ -237,25 +232,22 @@ fn passwd_only(passwd: &[u8], uids: &BTreeSet<u32>) -> Vec<u8> {
 /// started in the caller's cgroup is named through that conmon).
 pub fn subtrees_of_pids(host: &Host, pids: &[u32]) -> Result<Vec<String>, Error> {
     let mount = host.find_cgroup2()?;
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |cg: &[u8]| {
-        let cg = String::from_utf8_lossy(cg).into_owned();
-        if cg != "/" && !out.contains(&cg) {
-            out.push(cg);
-        }
-    };
+    let mut out = Vec::new();
     for &pid in pids {
-        let t = crate::trace::trace(host, &mount, pid)?;
-        if t.cgroup == b"/" {
+        let (cgroup, ppid) = crate::trace::cgroup_and_ppid(host, &mount, pid)?;
+        if cgroup == b"/" {
             return Err(Error::Refused {
                 what: format!("snapshot --pids {pid}"),
                 reason: "it is in the root cgroup, whose subtree is the whole host; leave out --pids for a whole snapshot",
             });
         }
-        add(&t.cgroup);
-        if let Some(ppid) = t.ppid.filter(|&p| p > 1) {
-            if let Ok(parent) = crate::trace::trace(host, &mount, ppid) {
-                add(&parent.cgroup);
+        out.push(String::from_utf8_lossy(&cgroup).into_owned());
+        if let Some(pp) = ppid.filter(|&p| p > 1) {
+            match crate::trace::cgroup_and_ppid(host, &mount, pp) {
+                Ok((parent, _)) if parent != b"/" => {
+                    out.push(String::from_utf8_lossy(&parent).into_owned());
+                }
+                _ => {}
             }
         }
     }
@@ -285,6 +277,16 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             reason: "a cgroup path may not contain `.` or `..`",
         });
     }
+    // Each subtree once: a path given twice, or below another given path, adds nothing.
+    let only: Vec<PathBuf> = only
+        .iter()
+        .filter(|o| !only.iter().any(|p| p != *o && o.starts_with(p)))
+        .fold(Vec::new(), |mut v, o| {
+            if !v.contains(o) {
+                v.push(o.clone());
+            }
+            v
+        });
     if out_dir.exists()
         && std::fs::read_dir(out_dir)
             .map_err(|e| io(out_dir, e))?
@@ -314,13 +316,14 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             mi.to_vec()
         } else {
             // A subtree snapshot is for sharing: the host's other mounts stay out.
+            let cgroup2: BTreeSet<u32> = crate::parse::mountinfo(mi)
+                .filter_map(Result::ok)
+                .filter(|m| m.fs_type == b"cgroup2")
+                .map(|m| m.line)
+                .collect();
             let mut kept = Vec::new();
-            for line in mi.split(|&b| b == b'\n') {
-                let fstype = line
-                    .windows(3)
-                    .position(|w| w == b" - ")
-                    .and_then(|i| line[i + 3..].split(|&b| b == b' ').next());
-                if fstype == Some(b"cgroup2") {
+            for (n, line) in (1..).zip(mi.split(|&b| b == b'\n')) {
+                if cgroup2.contains(&n) {
                     kept.extend_from_slice(line);
                     kept.push(b'\n');
                 }
@@ -344,6 +347,7 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
     let mut dirbuf = Vec::new();
     let mut pids: BTreeSet<u32> = BTreeSet::new();
     let mut uids: BTreeSet<u32> = BTreeSet::new();
+    let mut parents: BTreeSet<u32> = BTreeSet::new();
     let files = [
         c"cgroup.type",
         c"cgroup.procs",
@@ -438,16 +442,13 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             out.report.processes += 1;
         }
         if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
-            let b = status_lines(b);
-            // The host users a subtree snapshot keeps in etc/passwd: those of its processes.
-            if let Some(uid) = b
-                .split(|&c| c == b'\n')
-                .find_map(|l| l.strip_prefix(b"Uid:"))
-                .and_then(|l| l.split(|c| c.is_ascii_whitespace()).find(|f| !f.is_empty()))
-                .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok())
-            {
-                uids.insert(uid);
+            if let Ok(st) = crate::parse::status(b) {
+                // etc/passwd of a subtree snapshot keeps the users of its processes; the
+                // parents lead to the ancestors below.
+                uids.extend(st.uid.map(|u| u[0]));
+                parents.extend(st.ppid);
             }
+            let b = status_lines(b, &STATUS_LINES);
             w(&mut out, &base.join("status"), &b)?;
         }
         if cmdline.is_empty() {
@@ -472,33 +473,26 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
     // inferred from the PPid chain when the kernel cannot be asked (as on a snapshot), so
     // the chain goes along, each with its PPid, IDs, maps and user namespace only.
     {
+        // Each ancestor's status is read once: for its lines and its own parent.
         let mut ancestors = BTreeSet::new();
-        for &pid in &pids {
-            let mut cur = pid;
-            for _ in 0..4096 {
-                let file = CString::new(format!("{cur}/status")).unwrap_or_default();
-                let Some(pp) = fs::read_file(proc_fd.as_fd(), &file, &mut scratch)
-                    .ok()
-                    .and_then(|b| crate::parse::status(b).ok()?.ppid)
-                    .filter(|&p| p != 0 && p != cur)
-                else {
-                    break;
-                };
-                if pids.contains(&pp) || !ancestors.insert(pp) {
-                    break;
-                }
-                cur = pp;
+        let mut todo: Vec<u32> = parents
+            .iter()
+            .copied()
+            .filter(|p| !pids.contains(p))
+            .collect();
+        while let Some(pid) = todo.pop() {
+            if pid == 0 || ancestors.len() >= 4096 || !ancestors.insert(pid) {
+                continue;
             }
-        }
-        for pid in &ancestors {
             let file = |n: &str| CString::new(format!("{pid}/{n}")).unwrap_or_default();
             let base = PathBuf::from(format!("proc/{pid}"));
             if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
-                let b: Vec<u8> = status_lines(b)
-                    .split(|&c| c == b'\n')
-                    .filter(|l| !l.is_empty() && !l.starts_with(b"Name:"))
-                    .flat_map(|l| l.iter().copied().chain([b'\n']))
-                    .collect();
+                if let Some(pp) = crate::parse::status(b).ok().and_then(|st| st.ppid) {
+                    if !pids.contains(&pp) {
+                        todo.push(pp);
+                    }
+                }
+                let b = status_lines(b, &STATUS_LINES[1..]);
                 w(&mut out, &base.join("status"), &b)?;
             }
             for name in ["uid_map", "gid_map"] {

@@ -118,6 +118,54 @@ fn container_ref(i: &Identity) -> ContainerRef {
     }
 }
 
+/// The cgroup of `pid` (its open `/proc/PID` directory `dir`), relative to `mount`.
+fn read_cgroup(
+    host: &Host,
+    mount: &CgroupMount,
+    pid: u32,
+    dir: std::os::fd::BorrowedFd<'_>,
+    scratch: &mut Scratch,
+) -> Result<Vec<u8>, Error> {
+    let cg = fs::read_file(dir, c"cgroup", scratch).map_err(|e| proc_io(host, pid, "cgroup", e))?;
+    let pc = parse::proc_pid_cgroup(cg)
+        .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
+    let Some(unified) = pc.unified else {
+        return Err(Error::NoUnifiedCgroup {
+            path: host.path(format!("proc/{pid}/cgroup")),
+        });
+    };
+    // Relative to the mount: strip the mount's own root (a mount made in a cgroup namespace).
+    if mount.fs_root != b"/" {
+        if let Some(rest) = unified.strip_prefix(&mount.fs_root[..]) {
+            return Ok(if rest.is_empty() {
+                b"/".to_vec()
+            } else {
+                rest.to_vec()
+            });
+        }
+    }
+    Ok(unified.to_vec())
+}
+
+/// The cgroup of `pid` relative to `mount`, and its parent PID: what [`trace`] starts
+/// from, without identifying anything.
+pub fn cgroup_and_ppid(
+    host: &Host,
+    mount: &CgroupMount,
+    pid: u32,
+) -> Result<(Vec<u8>, Option<u32>), Error> {
+    let dir = host.proc_dir().join(pid.to_string());
+    let fd = fs::open_dir_path(&dir).map_err(|e| proc_io(host, pid, "", e))?;
+    let mut scratch = Scratch::new();
+    let cgroup = read_cgroup(host, mount, pid, fd.as_fd(), &mut scratch)?;
+    let ppid = fs::read_file(fd.as_fd(), c"status", &mut scratch)
+        .map_err(|e| proc_io(host, pid, "status", e))?;
+    let ppid = parse::status(ppid)
+        .map_err(|e| Error::parse(host.path(format!("proc/{pid}/status")), e))?
+        .ppid;
+    Ok((cgroup, ppid))
+}
+
 /// Traces `pid` on `host` (whose cgroup2 mount is `mount`).
 pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error> {
     trace_with(host, mount, pid, &mut Resolver::new(host))
@@ -138,26 +186,7 @@ pub fn trace_with(
     })?;
     let dir = fs::open_dir(proc_fd.as_fd(), &pid_name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
-    let cg = fs::read_file(dir.as_fd(), c"cgroup", &mut scratch)
-        .map_err(|e| proc_io(host, pid, "cgroup", e))?;
-    let pc = parse::proc_pid_cgroup(cg)
-        .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
-    let Some(unified) = pc.unified else {
-        return Err(Error::NoUnifiedCgroup {
-            path: host.path(format!("proc/{pid}/cgroup")),
-        });
-    };
-    // Relative to the mount: strip the mount's own root (a mount made in a cgroup namespace).
-    let mut cgroup = unified.to_vec();
-    if mount.fs_root != b"/" {
-        if let Some(rest) = cgroup.strip_prefix(&mount.fs_root[..]) {
-            cgroup = if rest.is_empty() {
-                b"/".to_vec()
-            } else {
-                rest.to_vec()
-            };
-        }
-    }
+    let cgroup = read_cgroup(host, mount, pid, dir.as_fd(), &mut scratch)?;
     let cmdline: Box<[u8]> = fs::read_file(dir.as_fd(), c"cmdline", &mut scratch)
         .map_err(|e| proc_io(host, pid, "cmdline", e))?
         .into();
