@@ -84,16 +84,6 @@ def ppid(pid):
     raise ValueError(pid)
 
 
-def children(pid):
-    out = []
-    for t in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            out += [int(c) for c in (t / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
 def wait_for(pred, timeout=15.0, step=0.1):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
