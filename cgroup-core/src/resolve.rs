@@ -168,6 +168,22 @@ fn cut(mut s: String) -> String {
     s
 }
 
+/// The value of the first of `names` in a command line: `NAME VALUE` or `NAME=VALUE`.
+fn flag_value<'a>(args: &[&'a [u8]], names: &[&[u8]]) -> Option<&'a [u8]> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        for n in names {
+            if a == n {
+                return it.next().copied();
+            }
+            if let Some(v) = a.strip_prefix(*n).and_then(|r| r.strip_prefix(b"=")) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
 fn lossy(b: &[u8]) -> String {
     cut(String::from_utf8_lossy(b).into_owned())
 }
@@ -945,20 +961,7 @@ impl Resolver {
     pub fn process_role(&mut self, args: &[&[u8]], root: RootKey) -> Option<ProcessRole> {
         let exe = args.first()?;
         let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-        let flag = |names: &[&[u8]]| -> Option<String> {
-            let mut it = args.iter();
-            while let Some(a) = it.next() {
-                for n in names {
-                    if a == n {
-                        return it.next().map(|v| lossy(v));
-                    }
-                    if let Some(v) = a.strip_prefix(*n).and_then(|r| r.strip_prefix(b"=")) {
-                        return Some(lossy(v));
-                    }
-                }
-            }
-            None
-        };
+        let flag = |names: &[&[u8]]| flag_value(args, names).map(lossy);
         if base.starts_with(b"containerd-shim") {
             let sandbox = flag(&[b"-id", b"--id"])?;
             let namespace =
@@ -986,17 +989,9 @@ impl Resolver {
     /// Quiet: a pidfile cgtree may not read (another user's runtime dir) or that is gone
     /// only means no label.
     pub fn conmon_pidfile_pid(&mut self, args: &[&[u8]]) -> Option<u32> {
-        let mut it = args.iter();
-        let mut path = None;
-        while let Some(a) = it.next() {
-            if *a == b"-p" || *a == b"--container-pidfile" {
-                path = it.next().copied();
-            } else if let Some(v) = a.strip_prefix(b"--container-pidfile=") {
-                path = Some(v);
-            }
-        }
         use std::os::unix::ffi::OsStrExt;
-        let path = Path::new(std::ffi::OsStr::from_bytes(path?));
+        let path = flag_value(args, &[b"-p", b"--container-pidfile"])?;
+        let path = Path::new(std::ffi::OsStr::from_bytes(path));
         if !path.is_absolute() {
             return None;
         }
