@@ -264,6 +264,12 @@ fn snapshot_for_pids_answers_for_them_with_their_namespace_lineage() {
     // The user namespace's place (inferred from the PPid chain) is kept.
     assert_eq!(b[0]["userns"]["depth"], 1, "{}", b[0]["userns"]);
     assert_eq!(b[0]["container"]["name"], "noparent");
+    // etc/passwd keeps only the users the kept processes run as (bob), not root.
+    let pw = fs::read_to_string(snap.join("etc/passwd")).unwrap();
+    assert!(pw.starts_with("bob:") && pw.lines().count() == 1, "{pw}");
+    assert!(fs::read_to_string(original.join("etc/passwd"))
+        .unwrap()
+        .starts_with("root:"));
     // The ancestors outside the subtrees carry no name or command line.
     let meta = fs::read_to_string(snap.join("META")).unwrap();
     assert!(meta.contains("ancestors outside the subtrees"), "{meta}");
