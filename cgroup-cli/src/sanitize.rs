@@ -10,7 +10,8 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-fn must_escape(c: char) -> bool {
+/// Whether `c` is one of the characters [`sanitize`] escapes.
+pub fn must_escape(c: char) -> bool {
     let u = c as u32;
     u < 0x20
         || u == 0x7f
