@@ -1,7 +1,6 @@
 //! Flags validated into what the program does.
 
 use crate::cli::{Args, ColorChoice};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// What to read and how to print it.
@@ -94,7 +93,7 @@ pub struct Env {
 impl Env {
     /// Reads the process environment.
     pub fn current() -> Self {
-        let stdout_tty = std::io::stdout().is_terminal();
+        let stdout_tty = crate::term::stdout_is_terminal();
         Env {
             columns: std::env::var("COLUMNS").ok(),
             no_color: std::env::var("NO_COLOR").ok(),

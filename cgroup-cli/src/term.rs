@@ -166,6 +166,12 @@ pub fn stdout(color: bool) -> Term<io::BufWriter<io::StdoutLock<'static>>> {
     )
 }
 
+/// Whether standard output is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal()
+}
+
 /// Standard error, escaped, never coloured: where [`Diag`] writes.
 fn stderr() -> Term<io::StderrLock<'static>> {
     Term::new(io::stderr().lock(), false)
