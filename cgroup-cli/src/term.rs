@@ -202,11 +202,27 @@ impl Diag {
     }
 }
 
-/// A [`serde_json::ser::Formatter`]: [`serde_json::ser::PrettyFormatter`], with every
-/// character a terminal would act on (see [`crate::sanitize`]) written as `\uXXXX`.
-struct SafeFormatter<'a>(serde_json::ser::PrettyFormatter<'a>);
+/// Nesting levels indented in JSON; deeper values are indented as at this level, so that
+/// a document nested thousands of levels deep does not grow with depth squared.
+pub const MAX_JSON_INDENT: usize = 64;
 
-impl serde_json::ser::Formatter for SafeFormatter<'_> {
+/// A [`serde_json::ser::Formatter`] that writes as [`serde_json::ser::PrettyFormatter`]
+/// (two spaces per level, up to [`MAX_JSON_INDENT`] levels), with every character a
+/// terminal would act on (see [`crate::sanitize`]) written as `\uXXXX`.
+#[derive(Default)]
+struct SafeFormatter {
+    current_indent: usize,
+    has_value: bool,
+}
+
+fn indent<W: ?Sized + Write>(w: &mut W, n: usize) -> io::Result<()> {
+    for _ in 0..n.min(MAX_JSON_INDENT) {
+        w.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for SafeFormatter {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         w: &mut W,
@@ -226,42 +242,58 @@ impl serde_json::ser::Formatter for SafeFormatter<'_> {
         w.write_all(&fragment.as_bytes()[start..])
     }
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+        self.current_indent += 1;
+        self.has_value = false;
+        w.write_all(b"[")
     }
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+        self.current_indent -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            indent(w, self.current_indent)?;
+        }
+        w.write_all(b"]")
     }
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(w, self.current_indent)
     }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+        self.current_indent += 1;
+        self.has_value = false;
+        w.write_all(b"{")
     }
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
+        self.current_indent -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            indent(w, self.current_indent)?;
+        }
+        w.write_all(b"}")
     }
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(w, self.current_indent)
     }
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
+        w.write_all(b": ")
     }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
 /// Writes `value` as pretty-printed JSON and a line feed. Strings keep their exact
-/// characters; those a terminal would act on are `\uXXXX` escapes. Errors: the writer's,
+/// characters; those a terminal would act on are `\uXXXX` escapes. Indentation stops
+/// growing past [`MAX_JSON_INDENT`] levels. Errors: the writer's,
 /// with their kind (a serialization error is [`io::ErrorKind::InvalidData`]).
 pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(
-        &mut *out,
-        SafeFormatter(serde_json::ser::PrettyFormatter::new()),
-    );
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter::default());
     value.serialize(&mut ser).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
@@ -311,6 +343,21 @@ mod tests {
     }
 
     #[test]
+    fn json_indentation_stops_growing() {
+        let mut v = serde_json::json!(1);
+        for _ in 0..100 {
+            v = serde_json::json!([v]);
+        }
+        let mut out = Vec::new();
+        write_json(&mut out, &v).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let widest = text.lines().map(str::len).max().unwrap();
+        assert_eq!(widest, 2 * MAX_JSON_INDENT + 1, "{text:.400}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
     fn json_escapes_terminal_characters_and_keeps_values() {
         let v =
             serde_json::json!({"k\u{202e}": "a\x1b[2J\u{9b}\u{200b}\u{2028}\x7f\n", "n": [1, 2]});
@@ -322,7 +369,7 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
         // Without anything to escape, the same bytes as serde_json's pretty printer.
-        let plain = serde_json::json!({"a": [1, {"b": "c"}], "d": null});
+        let plain = serde_json::json!({"a": [1, {"b": "c"}, [], {}], "d": null, "e": [[[]]]});
         let mut out = Vec::new();
         write_json(&mut out, &plain).unwrap();
         assert_eq!(

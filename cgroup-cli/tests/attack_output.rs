@@ -23,11 +23,14 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// Hostile bytes for names without line structure (NUL-separated command lines).
-const H: &[u8] = b"\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\xe2\x80\xae\xe2\x80\x8b\xe2\x80\xa8\x7f\nFORGED\xff";
+const H: &[u8] =
+    b"\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\xe2\x80\xae\xe2\x80\x8b\xe2\x80\xa8\x7f\nFORGED\xff";
 /// For names inside line-based files and directory names (no line feed, no `/`, `:`).
-const H_LINE: &[u8] = b"\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\xe2\x80\xae\xe2\x81\xa6\xe2\x80\x8b\xe2\x80\xa9\xff";
+const H_LINE: &[u8] =
+    b"\x1b[2J\x1b]0;pwned\x07\xc2\x9b31m\xe2\x80\xae\xe2\x81\xa6\xe2\x80\x8b\xe2\x80\xa9\xff";
 /// For JSON strings (valid UTF-8).
-const H_JSON: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}\u{2067}\u{200d}\u{2028}\u{feff}\nFORGED";
+const H_JSON: &str =
+    "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}\u{2067}\u{200d}\u{2028}\u{feff}\nFORGED";
 
 fn bad_char(c: char) -> bool {
     let u = c as u32;
@@ -239,9 +242,7 @@ fn hostile_copy(fixture: &Path, to: &Path, variant: Variant) {
                 }
                 Some(out)
             }
-            (Variant::Labels, n)
-                if n.ends_with(".conf") || n == "fstab" || n == ".wslconfig" =>
-            {
+            (Variant::Labels, n) if n.ends_with(".conf") || n == "fstab" || n == ".wslconfig" => {
                 Some([b"# ", H_LINE, b"\n", &data[..]].concat())
             }
             (Variant::Labels, n) if n.ends_with(".json") => {
@@ -397,8 +398,8 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
                 .iter()
                 .filter(|r| r.what.contains("--json") && !r.stdout.is_empty())
             {
-                let v: serde_json::Value = serde_json::from_slice(&r.stdout)
-                    .unwrap_or_else(|e| panic!("{}: {e}", r.what));
+                let v: serde_json::Value =
+                    serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("{}: {e}", r.what));
                 json_strings(&v, &mut strings);
             }
             let needle: &[u8] = match variant {
@@ -414,8 +415,16 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
             for r in &runs {
                 // The injection reached this renderer (shown escaped).
                 if contains(&r.stdout, b"\\x1b[2J") || contains(&r.stdout, b"\\u001b[2J") {
-                    let kind = r.what.split('"').find(|w| w.chars().all(|c| c.is_ascii_lowercase()) && !w.is_empty()).unwrap_or("tree");
-                    let kind = if r.what.contains("--json") { format!("{kind} --json") } else { kind.to_string() };
+                    let kind = r
+                        .what
+                        .split('"')
+                        .find(|w| w.chars().all(|c| c.is_ascii_lowercase()) && !w.is_empty())
+                        .unwrap_or("tree");
+                    let kind = if r.what.contains("--json") {
+                        format!("{kind} --json")
+                    } else {
+                        kind.to_string()
+                    };
                     reached.insert(format!("{kind} ({variant:?})"));
                 }
                 let tabs = r.what.contains("provision");
@@ -454,7 +463,10 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
         "userns (Names)",
         "provision (Labels)",
     ] {
-        assert!(reached.contains(want), "{want} never showed the injected bytes: {reached:?}");
+        assert!(
+            reached.contains(want),
+            "{want} never showed the injected bytes: {reached:?}"
+        );
     }
     assert_eq!(
         json_exact,
@@ -477,45 +489,65 @@ fn live_conmon_with_escapes_in_its_argv_is_printed_escaped() {
     let cg = mount.join(&name);
     tree.mkdir(&cg);
     // `sh -c SCRIPT` named conmon: conmon's `-c` (its container id) is the script, whose
-    // comment holds the escapes; `-n`, `--cid=`, `-u` carry more.
-    let script = "sleep 600; exit 0 # \x1b[2J\x1b]0;pwned\x07\u{9b}31m\u{202e}";
-    let mut cmd = user.command("bash");
-    cmd.arg("-c")
-        .arg(format!(
-            "exec -a conmon sh -c '{script}' -n '\x1b[31mevil\u{202e}db' --cid='\x1b[2Jcid\u{9b}' -u 'x\u{200b}\ny'"
-        ))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let pid = user.spawn(&mut cmd);
-    // Wait for the exec, then move it into the test's cgroup.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if cmdline.starts_with(b"conmon\0") {
-            break;
+    // comment holds the escapes; `-n`, `--cid=`, `-u` carry more. The second one has no
+    // name, so its label is its id cut to 12 characters, and the script's 12th byte is
+    // inside a character (`é`), which the short id used to answer with the whole id.
+    let scripts = [
+        (
+            "sleep 600; exit 0 # \x1b[2J\x1b]0;pwned\x07\u{9b}31m\u{202e}",
+            "-n '\x1b[31mevil\u{202e}db' --cid='\x1b[2Jcid\u{9b}' -u 'x\u{200b}\ny'",
+        ),
+        ("sleep 600 #é\x1b[2J\x1b]0;pwned\x07\nexit 0", ""),
+    ];
+    let mut pids = Vec::new();
+    for (script, rest) in scripts {
+        let mut cmd = user.command("bash");
+        cmd.arg("-c")
+            .arg(format!("exec -a conmon sh -c '{script}' {rest}"));
+        let pid = user.spawn(&mut cmd);
+        // Wait for the exec, then move it into the test's cgroup.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline.starts_with(b"conmon\0") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the process never became conmon"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert!(std::time::Instant::now() < deadline, "the process never became conmon");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(cg.join("cgroup.procs"), pid.to_string()).unwrap();
+        pids.push(pid.to_string());
     }
-    fs::write(cg.join("cgroup.procs"), pid.to_string()).unwrap();
     let start = format!("/{name}");
-    let pid_s = pid.to_string();
-    for args in [
+    let mut runs = vec![
         vec!["--color=never", "-u", "-l", start.as_str()],
         vec!["--color=never", start.as_str()],
-        vec!["pid", pid_s.as_str()],
-        vec!["--json", "pid", pid_s.as_str()],
         vec!["--json", start.as_str()],
-    ] {
+    ];
+    for p in &pids {
+        runs.push(vec!["pid", p.as_str()]);
+        runs.push(vec!["--json", "pid", p.as_str()]);
+    }
+    for args in runs {
         let out = common::cgtree().args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains(&pid_s), "{args:?}: {text}");
+        for p in &pids {
+            let shown = text.contains(p.as_str());
+            let asked = !args.contains(&"pid") || args.contains(&p.as_str());
+            assert!(shown || !asked, "{args:?}: {p} not shown: {text}");
+        }
         for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             let v = violations(bytes, false, false);
             assert!(v.is_empty(), "{args:?} {stream}: {v:?}\n{text}");
         }
         if args[0] != "--json" {
-            assert!(text.contains("\\x1b[2J"), "{args:?}: escaped, shown: {text}");
+            assert!(
+                text.contains("\\x1b[2J"),
+                "{args:?}: escaped, shown: {text}"
+            );
         }
     }
     drop(tree);
@@ -558,7 +590,11 @@ fn deep_chains_grow_linearly_in_the_tree_and_in_pid() {
     let root = tmp.path();
     let cg = root.join("sys/fs/cgroup");
     fs::create_dir_all(&cg).unwrap();
-    for f in ["cgroup.controllers", "cgroup.subtree_control", "cgroup.procs"] {
+    for f in [
+        "cgroup.controllers",
+        "cgroup.subtree_control",
+        "cgroup.procs",
+    ] {
         fs::write(cg.join(f), "").unwrap();
     }
     nested_chain(&cg, LEVELS);
@@ -574,7 +610,11 @@ fn deep_chains_grow_linearly_in_the_tree_and_in_pid() {
     let path: String = "/d".repeat(LEVELS);
     fs::write(proc_dir.join("cgroup"), format!("0::{path}\n")).unwrap();
     fs::write(proc_dir.join("cmdline"), b"deep\0").unwrap();
-    fs::write(proc_dir.join("status"), "Name:\tdeep\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n").unwrap();
+    fs::write(
+        proc_dir.join("status"),
+        "Name:\tdeep\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+    )
+    .unwrap();
     // Bound: a fixed width per line (guides are cut to about 70 columns).
     let bound = |lines: usize| lines * 200;
     let tree = run(root, &["--color=never", "-a", "--no-procs"]);
@@ -586,7 +626,28 @@ fn deep_chains_grow_linearly_in_the_tree_and_in_pid() {
         "the tree of a {LEVELS}-deep chain is {} bytes for {lines} lines",
         text.len()
     );
-    assert!(text.contains("[+1767 levels]"), "the deepest line: {}", text.lines().last().unwrap());
+    assert!(
+        text.contains("[+1767 levels]"),
+        "the deepest line: {}",
+        text.lines().last().unwrap()
+    );
+    // JSON: indentation stops growing (cgroup-core's `path` of every node, the whole
+    // path, still grows with depth squared: left out of the count).
+    let json = run(root, &["--json", "-a", "--no-procs"]);
+    let text = String::from_utf8(json.stdout).unwrap();
+    let lines = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("\"path\""))
+        .count();
+    let bytes: usize = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("\"path\""))
+        .map(|l| l.len() + 1)
+        .sum();
+    assert!(
+        bytes < bound(lines),
+        "the JSON of a {LEVELS}-deep chain is {bytes} bytes for {lines} lines (paths aside)"
+    );
     let pid = run(root, &["pid", "4242"]);
     let text = String::from_utf8(pid.stdout).unwrap();
     let lines = text.lines().count();

@@ -110,3 +110,22 @@ pub fn role_text(r: &ProcessRole) -> String {
         _ => "monitor".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_id_cuts_on_a_character_and_escapes() {
+        let hex = "4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817";
+        assert_eq!(short_id(hex), "4796ab87414f");
+        assert_eq!(short_id("abc"), "abc");
+        // Byte 12 inside `é`: cut after 12 characters, not the whole id.
+        let id = "sleep 600 #é\x1b[2J\x1b]0;pwned\x07";
+        assert_eq!(short_id(id), "sleep 600 #é");
+        assert_eq!(
+            short_id("\x1b[2J\u{9b}\u{202e}abcdefghijkl"),
+            "\\x1b[2J\\u{009b}\\u{202e}abcdef"
+        );
+    }
+}
