@@ -113,7 +113,7 @@ impl Config {
     pub fn new(args: Args, env: &Env) -> anyhow::Result<Config> {
         if let Some(root) = &args.root {
             if !root.is_dir() {
-                anyhow::bail!("--root {}: not a directory", root.display());
+                anyhow::bail!("--root {}: not a directory", crate::sanitize::path(root));
             }
         }
         if args.json && args.full {
@@ -181,7 +181,11 @@ impl Config {
                                 .iter()
                                 .map(|s| s.id)
                                 .collect();
-                            anyhow::bail!("unknown step {s:?}; the steps are: {}", ids.join(", "));
+                            anyhow::bail!(
+                                "unknown step \"{}\"; the steps are: {}",
+                                crate::sanitize::sanitize(s.as_bytes()),
+                                ids.join(", ")
+                            );
                         }
                     }
                     Mode::Provision(Provision {

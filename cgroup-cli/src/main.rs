@@ -32,11 +32,11 @@ fn main() -> ExitCode {
     let args = match cli::Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
-            let text = e.render().to_string();
             if e.use_stderr() {
-                diag.raw(&text);
+                diag.raw(&usage_error(e));
                 return ExitCode::from(FATAL);
             }
+            let text = e.render().to_string();
             // --help, --version.
             let mut out = term::stdout(false);
             let r = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -57,6 +57,18 @@ fn main() -> ExitCode {
             diag.error(format_args!("{e:#}"));
             ExitCode::from(FATAL)
         }
+    }
+}
+
+/// clap's message for a bad command line, quoting the arguments escaped: the same
+/// command line is parsed again with each argument escaped ([`sanitize::sanitize`]), so
+/// that a line feed in a value cannot start a line of the message.
+fn usage_error(e: clap::Error) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let escaped = std::env::args_os().map(|a| sanitize::sanitize(a.as_bytes()).into_owned());
+    match cli::Args::try_parse_from(escaped) {
+        Err(again) if again.kind() == e.kind() => again.render().to_string(),
+        _ => format!("error: {}\n", e.kind()),
     }
 }
 
@@ -103,8 +115,8 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
                 r.processes,
                 r.state_files,
                 r.bytes,
-                out_dir.display(),
-                out_dir.display()
+                sanitize::path(out_dir),
+                sanitize::path(out_dir)
             )
             .and_then(|()| out.flush());
             return Ok(finish(written, code, diag));

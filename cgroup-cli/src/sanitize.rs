@@ -63,6 +63,12 @@ pub fn sanitize(bytes: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A path's bytes, escaped as [`sanitize`] does (unlike `Path::display`, which replaces
+/// invalid UTF-8 and escapes nothing).
+pub fn path(p: &std::path::Path) -> Cow<'_, str> {
+    sanitize(p.as_os_str().as_encoded_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,11 +186,13 @@ pub struct Diag {
 }
 
 impl Diag {
-    /// Writes `cgtree: <msg>` and a line feed, escaped; ignores a failing stderr.
+    /// Writes `cgtree: <msg>` and a line feed, escaped, on one line (a line feed inside
+    /// `msg` is escaped too); ignores a failing stderr.
     pub fn error(&mut self, msg: impl std::fmt::Display) {
         self.count += 1;
+        let line = format!("cgtree: {}\n", sanitize(msg.to_string().as_bytes()));
         let mut err = stderr();
-        let _ = writeln!(err, "cgtree: {msg}").and_then(|()| err.flush());
+        let _ = err.write_all(line.as_bytes()).and_then(|()| err.flush());
     }
 
     /// Writes `text` as it is (escaped), for messages that carry their own prefix

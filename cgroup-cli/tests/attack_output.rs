@@ -362,7 +362,8 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
     for fixture in fixtures() {
         for (vi, variant) in [Variant::Names, Variant::Labels].into_iter().enumerate() {
             let tmp = tempfile::tempdir().unwrap();
-            let root = tmp.path().join("r");
+            // The root's own name is hostile too: it is in error messages and headers.
+            let root = tmp.path().join(OsString::from_vec([b"r", H_LINE].concat()));
             hostile_copy(&fixture, &root, variant);
             let pids = pids_of(&root);
             let mut runs = vec![
@@ -657,6 +658,51 @@ fn deep_chains_grow_linearly_in_the_tree_and_in_pid() {
         "pid of a process {LEVELS} levels deep prints {} bytes",
         text.len()
     );
+}
+
+#[test]
+fn error_messages_escape_what_they_quote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let odd = tmp.path().join(OsString::from_vec([b"x", H].concat()));
+    let cases: Vec<Vec<std::ffi::OsString>> = vec![
+        // Not a directory: the anyhow chain quotes the path.
+        vec!["--root".into(), odd.clone().into_os_string()],
+        // clap's own error quotes the value.
+        vec!["pid".into(), OsString::from_vec(H.to_vec())],
+        vec!["--color".into(), OsString::from_vec(H.to_vec())],
+        // A cgroup path that does not exist.
+        vec![
+            "--root".into(),
+            "fixtures/docker".into(),
+            OsString::from_vec([b"/", H_LINE].concat()),
+        ],
+        // An unknown user and an unknown step.
+        vec![
+            "--root".into(),
+            "fixtures/docker".into(),
+            "provision".into(),
+            "--user".into(),
+            OsString::from_vec(H_LINE.to_vec()),
+        ],
+        vec![
+            "provision".into(),
+            "check".into(),
+            OsString::from_vec(H.to_vec()),
+        ],
+    ];
+    for args in cases {
+        let out = common::cgtree().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let v = violations(bytes, false, false);
+            assert!(
+                v.is_empty(),
+                "{args:?} {stream}: {v:?}: {}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
 }
 
 #[test]

@@ -83,7 +83,11 @@ pub fn run(
     });
     let user = find_user(&host, who.as_deref());
     if let (Some(w), None) = (&who, &user) {
-        anyhow::bail!("no user {w:?} in {}", host.path("etc/passwd").display());
+        anyhow::bail!(
+            "no user {} in {}",
+            sanitize(w.as_bytes()),
+            crate::sanitize::path(&host.path("etc/passwd"))
+        );
     }
     let mut runner = SystemRunner;
     let mut cx = Context::new(host.clone(), user.clone());
@@ -95,7 +99,7 @@ pub fn run(
     let steps = selected(p);
     let header = format!(
         "host {}{}",
-        host.root().display(),
+        crate::sanitize::path(host.root()),
         user.as_ref()
             .map(|u| format!(", user {} ({})", s(&u.name), u.uid))
             .unwrap_or_default()
@@ -193,13 +197,13 @@ fn write_outcome(
                 }
             )?;
             for (id, path, o) in &report.files {
-                let shown = path.display();
+                let shown = crate::sanitize::path(path);
                 let line = match o {
                     FileOutcome::Changed { backup: Some(b) } => format!(
                         "changed   {shown} (backup {})",
                         b.strip_prefix(host.root())
-                            .map(|r| format!("/{}", r.display()))
-                            .unwrap_or_else(|_| b.display().to_string())
+                            .map(|r| format!("/{}", crate::sanitize::path(r)))
+                            .unwrap_or_else(|_| crate::sanitize::path(b).into_owned())
                     ),
                     FileOutcome::Changed { backup: None } => format!("created   {shown}"),
                     FileOutcome::Unchanged => format!("unchanged {shown}"),
@@ -256,7 +260,7 @@ fn write_plan(out: &mut dyn Paint, st: &Step, pl: &Plan) -> io::Result<bool> {
     }
     writeln!(out, "== {}: {}", st.id, st.title)?;
     for ch in &pl.changes {
-        let name = ch.path.display().to_string();
+        let name = crate::sanitize::path(&ch.path).into_owned();
         let before = ch.before.clone().unwrap_or_default();
         let old_header = if ch.before.is_some() {
             name.clone()
