@@ -705,6 +705,48 @@ fn error_messages_escape_what_they_quote() {
     }
 }
 
+/// Runs cgtree on fixtures/docker with stdout on a terminal (`script` makes one), the
+/// environment cleared but for PATH and `env`; returns what the terminal received.
+fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_cgtree");
+    let mut cmd = std::process::Command::new("script");
+    cmd.current_dir(common::repo_root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args([
+            "-qec",
+            &format!("{bin} --root fixtures/docker {args}"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script (util-linux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colours_only_on_a_terminal_that_has_them() {
+    // The control: a real terminal type gets colours.
+    let coloured = on_a_terminal(&[("TERM", "xterm-256color")], "");
+    assert!(coloured.contains("\x1b[1m"), "{coloured}");
+    assert!(violations(coloured.replace('\r', "").as_bytes(), true, false).is_empty());
+    // A dumb terminal, no TERM, NO_COLOR: none; --color=always wins.
+    for (env, args) in [
+        (&[("TERM", "dumb")][..], ""),
+        (&[][..], ""),
+        (&[("TERM", "xterm-256color"), ("NO_COLOR", "1")][..], ""),
+        (&[("TERM", "xterm-256color")][..], "--color=never"),
+    ] {
+        let text = on_a_terminal(env, args);
+        assert!(text.contains("docker"), "{env:?}: {text}");
+        assert!(!text.contains('\x1b'), "{env:?} {args}: colours: {text:?}");
+    }
+    let text = on_a_terminal(&[("TERM", "dumb")], "--color=always");
+    assert!(text.contains("\x1b[1m"), "{text}");
+}
+
 #[test]
 fn only_term_writes_to_stdout_and_stderr() {
     // The structural rule: no renderer reaches stdout or stderr but through term.rs.
