@@ -74,9 +74,16 @@ fn violations(bytes: &[u8], sgr: bool, tabs: bool) -> Vec<String> {
             continue;
         }
         if bad_char(c) {
-            let from = text.floor_char_boundary(i.saturating_sub(30));
-            let to = text.ceil_char_boundary((i + 30).min(text.len()));
-            out.push(format!("U+{:04X} at {i}: {:?}", c as u32, &text[from..to]));
+            let context: String = text[..i]
+                .chars()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .chain(text[i..].chars().take(20))
+                .collect();
+            out.push(format!("U+{:04X} at {i}: {context:?}", c as u32));
         }
     }
     if text.contains("\nFORGED") {

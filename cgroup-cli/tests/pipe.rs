@@ -96,7 +96,7 @@ fn run_with(args: &[&str], tmp: &Path, i: usize, stdout: Stdio, stderr: Stdio) -
 
 /// A pipe whose reading end is already closed: every write to it fails with EPIPE.
 fn closed_pipe() -> Stdio {
-    let (r, w) = std::io::pipe().unwrap();
+    let (r, w) = nix::unistd::pipe().unwrap();
     drop(r);
     Stdio::from(w)
 }

@@ -9,7 +9,7 @@ use cgroup_core::provision::{
 };
 use cgroup_core::Host;
 use serde_json::json;
-use std::io::{self, Write};
+use std::io;
 
 fn mark(s: Status) -> &'static str {
     match s {
@@ -238,7 +238,7 @@ fn write_outcome(
     out.flush()
 }
 
-fn write_check(out: &mut dyn Write, st: &Step, c: &Check) -> io::Result<()> {
+fn write_check(out: &mut dyn Paint, st: &Step, c: &Check) -> io::Result<()> {
     let evidence: Vec<String> = c.evidence.iter().map(|e| s(e)).collect();
     writeln!(
         out,

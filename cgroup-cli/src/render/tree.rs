@@ -331,7 +331,7 @@ mod tests {
         assert!(s.contains("[+8968 levels]"), "{s}");
         assert_eq!(cols, s.chars().count());
         assert!(cols < 100, "{s}");
-        let (s, _) = guides(&vec![false; MAX_GUIDES], false);
+        let (s, _) = guides(&[false; MAX_GUIDES], false);
         assert_eq!(s, format!("{}├─", "│ ".repeat(MAX_GUIDES)));
     }
 }
