@@ -67,7 +67,8 @@ pub struct Args {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// When to use colours; `auto` honours NO_COLOR and colours only a terminal.
+    /// When to use colours; `auto` colours only a terminal, and not when NO_COLOR is set
+    /// (non-empty) or TERM is unset or `dumb`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", global = true)]
     pub color: ColorChoice,
 }
@@ -168,7 +169,8 @@ pub struct PidArgs {
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when stdout is a terminal and NO_COLOR is unset or empty.
+    /// Colour when stdout is a terminal, NO_COLOR is unset or empty and TERM is set and
+    /// not `dumb`.
     Auto,
     /// Always colour.
     Always,

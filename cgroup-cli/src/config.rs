@@ -1,7 +1,6 @@
 //! Flags validated into what the program does.
 
 use crate::cli::{Args, ColorChoice};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// What to read and how to print it.
@@ -83,6 +82,8 @@ pub struct Env {
     pub columns: Option<String>,
     /// `$NO_COLOR`.
     pub no_color: Option<String>,
+    /// `$TERM`.
+    pub term: Option<String>,
     /// Whether stdout is a terminal.
     pub stdout_tty: bool,
     /// The terminal's width, when stdout is one.
@@ -92,10 +93,11 @@ pub struct Env {
 impl Env {
     /// Reads the process environment.
     pub fn current() -> Self {
-        let stdout_tty = std::io::stdout().is_terminal();
+        let stdout_tty = crate::term::stdout_is_terminal();
         Env {
             columns: std::env::var("COLUMNS").ok(),
             no_color: std::env::var("NO_COLOR").ok(),
+            term: std::env::var("TERM").ok(),
             stdout_tty,
             term_width: if stdout_tty {
                 terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
@@ -111,7 +113,7 @@ impl Config {
     pub fn new(args: Args, env: &Env) -> anyhow::Result<Config> {
         if let Some(root) = &args.root {
             if !root.is_dir() {
-                anyhow::bail!("--root {}: not a directory", root.display());
+                anyhow::bail!("--root {}: not a directory", crate::sanitize::path(root));
             }
         }
         if args.json && args.full {
@@ -130,8 +132,14 @@ impl Config {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            // As systemd: no colour on a dumb (or unnamed) terminal.
             ColorChoice::Auto => {
-                env.stdout_tty && env.no_color.as_deref().is_none_or(str::is_empty)
+                env.stdout_tty
+                    && env.no_color.as_deref().is_none_or(str::is_empty)
+                    && env
+                        .term
+                        .as_deref()
+                        .is_some_and(|t| !t.is_empty() && t != "dumb")
             }
         };
         Ok(Config {
@@ -173,7 +181,11 @@ impl Config {
                                 .iter()
                                 .map(|s| s.id)
                                 .collect();
-                            anyhow::bail!("unknown step {s:?}; the steps are: {}", ids.join(", "));
+                            anyhow::bail!(
+                                "unknown step \"{}\"; the steps are: {}",
+                                crate::sanitize::sanitize(s.as_bytes()),
+                                ids.join(", ")
+                            );
                         }
                     }
                     Mode::Provision(Provision {
@@ -199,6 +211,7 @@ mod tests {
         Env {
             columns: columns.map(Into::into),
             no_color: no_color.map(Into::into),
+            term: Some("xterm-256color".into()),
             stdout_tty: tty,
             term_width: tty.then_some(120),
         }
@@ -228,6 +241,16 @@ mod tests {
         assert!(cfg(&[], &env(None, Some(""), true)).color);
         assert!(cfg(&["--color=always"], &env(None, Some("1"), false)).color);
         assert!(!cfg(&["--color=never"], &env(None, None, true)).color);
+    }
+
+    #[test]
+    fn no_colour_on_a_dumb_terminal() {
+        for term in [Some("dumb"), Some(""), None] {
+            let mut e = env(None, None, true);
+            e.term = term.map(Into::into);
+            assert!(!cfg(&[], &e).color, "{term:?}");
+            assert!(cfg(&["--color=always"], &e).color, "{term:?}");
+        }
     }
 
     #[test]

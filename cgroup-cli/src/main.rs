@@ -1,14 +1,24 @@
 //! `cgtree`: the cgroup v2 hierarchy of a Linux host with its processes.
+//!
+//! Output: every byte for stdout and stderr goes through [`term`] (escaped for a
+//! terminal; `print!`-style macros are denied below, as they also panic on a closed
+//! pipe). Exit status: computed from what was read; a reader that goes away (broken pipe
+//! on stdout) ends the output quietly and keeps that status; any other failure to write
+//! stdout is reported on stderr with its cause and gives status 2; a message that cannot
+//! be written to stderr never changes the status.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod config;
 mod render;
 mod sanitize;
+mod term;
 
 use clap::Parser;
 use config::{Config, Env};
 use std::io::{self, Write};
 use std::process::ExitCode;
+use term::Diag;
 
 /// Exit status: everything read.
 const OK: u8 = 0;
@@ -18,69 +28,98 @@ const PARTIAL: u8 = 1;
 const FATAL: u8 = 2;
 
 fn main() -> ExitCode {
+    let mut diag = Diag::default();
     let args = match cli::Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
-            let code = if e.use_stderr() { FATAL } else { OK };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if e.use_stderr() {
+                diag.raw(&usage_error(e));
+                return ExitCode::from(FATAL);
+            }
+            let text = e.render().to_string();
+            // --help, --version.
+            let mut out = term::stdout(false);
+            let r = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            return ExitCode::from(finish(r, OK, &mut diag));
         }
     };
-    let result = run(args);
+    let result = run(args, &mut diag);
     if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
         let st = cgroup_core::stats::snapshot();
-        eprintln!(
-            "cgtree: stats: vanished cgroups {}, vanished processes {}, interrupted reads {}",
+        diag.error(format_args!(
+            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}",
             st.vanished_cgroups, st.vanished_processes, st.interrupted
-        );
+        ));
     }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            if is_broken_pipe(&e) {
-                return ExitCode::from(OK);
-            }
-            eprintln!(
-                "cgtree: {}",
-                sanitize::sanitize(format!("{e:#}").as_bytes())
-            );
+            diag.error(format_args!("{e:#}"));
             ExitCode::from(FATAL)
         }
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+/// clap's message for a bad command line, quoting the arguments escaped: the same
+/// command line is parsed again with each argument escaped ([`sanitize::sanitize`]), so
+/// that a line feed in a value cannot start a line of the message.
+fn usage_error(e: clap::Error) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let escaped = std::env::args_os().map(|a| sanitize::sanitize(a.as_bytes()).into_owned());
+    match cli::Args::try_parse_from(escaped) {
+        Err(again) if again.kind() == e.kind() => again.render().to_string(),
+        _ => format!("error: {}\n", e.kind()),
+    }
 }
 
-fn run(args: cli::Args) -> anyhow::Result<u8> {
+/// The exit status once the output is written: `code` when it was (or when the reader
+/// went away: a broken pipe is a quiet end); otherwise the failure, with its cause, on
+/// stderr and [`FATAL`].
+fn finish(written: io::Result<()>, code: u8, diag: &mut Diag) -> u8 {
+    match written {
+        Ok(()) => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            diag.error(format_args!("cannot write the output: {e}"));
+            FATAL
+        }
+    }
+}
+
+fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
     let cfg = Config::new(args, &Env::current())?;
     match &cfg.mode {
-        config::Mode::Pid(pids) => return run_pid(&cfg, pids),
-        config::Mode::Userns(ns) => return run_userns(&cfg, *ns),
-        config::Mode::Provision(p) => return render::provision::run(&cfg, p),
-        config::Mode::Snapshot(out, only, pids) => {
+        config::Mode::Pid(pids) => return run_pid(&cfg, pids, diag),
+        config::Mode::Userns(ns) => return run_userns(&cfg, *ns, diag),
+        config::Mode::Provision(p) => {
+            let mut out = term::stdout(cfg.color);
+            let (code, written) = render::provision::run(&cfg, p, &mut out)?;
+            let written = written.and_then(|()| out.flush());
+            return Ok(finish(written, code, diag));
+        }
+        config::Mode::Snapshot(out_dir, only, pids) => {
             let h = host(&cfg);
             let mut only = only.clone();
             only.extend(cgroup_core::snapshot::subtrees_of_pids(&h, pids)?);
-            let r = cgroup_core::snapshot::write_subtrees(&h, out, &only)?;
-            println!(
+            let r = cgroup_core::snapshot::write_subtrees(&h, out_dir, &only)?;
+            let code = if r.left_out.iter().any(|l| l.contains("limit")) {
+                PARTIAL
+            } else {
+                OK
+            };
+            let mut out = term::stdout(cfg.color);
+            let written = writeln!(
+                out,
                 "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",
                 r.cgroups,
                 r.processes,
                 r.state_files,
                 r.bytes,
-                out.display(),
-                out.display()
-            );
-            return Ok(if r.left_out.iter().any(|l| l.contains("limit")) {
-                PARTIAL
-            } else {
-                OK
-            });
+                sanitize::path(out_dir),
+                sanitize::path(out_dir)
+            )
+            .and_then(|()| out.flush());
+            return Ok(finish(written, code, diag));
         }
         config::Mode::Tree => {}
     }
@@ -96,16 +135,20 @@ fn run(args: cli::Args) -> anyhow::Result<u8> {
         .users(cfg.users)
         .identify(true);
     let tree = builder.build()?;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    if cfg.json {
-        render::json::render(&tree, &mut out)?;
+    let mut out = term::stdout(cfg.color);
+    let written = if cfg.json {
+        render::json::render(&tree, &mut out)
     } else {
-        render::tree::render(&tree, &cfg, &mut out)?;
+        render::tree::render(&tree, &cfg, &mut out)
     }
-    out.flush()?;
+    .and_then(|()| out.flush());
     drop(out);
-    Ok(if report(tree.errors())? { PARTIAL } else { OK })
+    let code = if report(tree.errors(), diag) {
+        PARTIAL
+    } else {
+        OK
+    };
+    Ok(finish(written, code, diag))
 }
 
 /// The host `--root` names, or the live one.
@@ -117,22 +160,16 @@ fn host(cfg: &Config) -> cgroup_core::Host {
 }
 
 /// Writes each error as a `cgtree: ...` line on stderr; returns whether there was one.
-fn report<E: std::fmt::Display>(errors: impl IntoIterator<Item = E>) -> io::Result<bool> {
-    let stderr = io::stderr();
-    let mut err = stderr.lock();
+fn report<E: std::fmt::Display>(errors: impl IntoIterator<Item = E>, diag: &mut Diag) -> bool {
     let mut any = false;
     for e in errors {
         any = true;
-        writeln!(
-            err,
-            "cgtree: {}",
-            sanitize::sanitize(e.to_string().as_bytes())
-        )?;
+        diag.error(e);
     }
-    Ok(any)
+    any
 }
 
-fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
+fn run_pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
     let host = host(cfg);
     let mount = host.find_cgroup2()?;
     let mut code = OK;
@@ -148,39 +185,38 @@ fn run_pid(cfg: &Config, pids: &[u32]) -> anyhow::Result<u8> {
             Err(e) => return Err(e.into()),
         }
     }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    if cfg.json {
-        let values: Vec<serde_json::Value> = traces.iter().map(render::pid::to_json).collect();
-        if pids.len() == 1 {
-            if let Some(v) = values.first() {
-                serde_json::to_writer_pretty(&mut out, v)?;
-                writeln!(out)?;
+    let mut out = term::stdout(cfg.color);
+    let written = (|| {
+        if cfg.json {
+            let values: Vec<serde_json::Value> = traces.iter().map(render::pid::to_json).collect();
+            if pids.len() == 1 {
+                if let Some(v) = values.first() {
+                    term::write_json(&mut out, v)?;
+                }
+            } else {
+                term::write_json(&mut out, &values)?;
             }
         } else {
-            serde_json::to_writer_pretty(&mut out, &values)?;
-            writeln!(out)?;
-        }
-    } else {
-        for (i, t) in traces.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
+            for (i, t) in traces.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                render::pid::render_text(t, &mut out)?;
             }
-            render::pid::render_text(t, &mut out)?;
         }
-    }
-    out.flush()?;
+        out.flush()
+    })();
     drop(out);
-    if report(traces.iter().flat_map(|t| t.errors.iter()))? {
+    if report(traces.iter().flat_map(|t| t.errors.iter()), diag) {
         code = PARTIAL;
     }
-    if report(&missing)? {
+    if report(&missing, diag) {
         code = FATAL;
     }
-    Ok(code)
+    Ok(finish(written, code, diag))
 }
 
-fn run_userns(cfg: &Config, ns: Option<u64>) -> anyhow::Result<u8> {
+fn run_userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<u8> {
     let mut builder = cgroup_core::TreeBuilder::new();
     builder.host_root(host(cfg).root());
     builder
@@ -192,18 +228,23 @@ fn run_userns(cfg: &Config, ns: Option<u64>) -> anyhow::Result<u8> {
     let view = render::userns::View::new(&tree)?;
     if let Some(ns) = ns {
         if !view.namespaces.iter().any(|n| n.inode == ns) {
-            eprintln!("cgtree: no process in user namespace {ns}");
+            report(tree.errors(), diag);
+            diag.error(format_args!("no process in user namespace {ns}"));
             return Ok(FATAL);
         }
     }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    if cfg.json {
-        serde_json::to_writer_pretty(&mut out, &view.to_json(ns))?;
-        writeln!(out)?;
+    let mut out = term::stdout(cfg.color);
+    let written = if cfg.json {
+        term::write_json(&mut out, &view.to_json(ns))
     } else {
-        view.render(ns, cfg.width, &mut out)?;
+        view.render(ns, cfg.width, &mut out)
     }
-    out.flush()?;
-    Ok(OK)
+    .and_then(|()| out.flush());
+    drop(out);
+    let code = if report(tree.errors(), diag) {
+        PARTIAL
+    } else {
+        OK
+    };
+    Ok(finish(written, code, diag))
 }

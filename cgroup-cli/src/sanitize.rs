@@ -10,7 +10,8 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-fn must_escape(c: char) -> bool {
+/// Whether `c` is one of the characters [`sanitize`] escapes.
+pub fn must_escape(c: char) -> bool {
     let u = c as u32;
     u < 0x20
         || u == 0x7f
@@ -60,6 +61,12 @@ pub fn sanitize(bytes: &[u8]) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// A path's bytes, escaped as [`sanitize`] does (unlike `Path::display`, which replaces
+/// invalid UTF-8 and escapes nothing).
+pub fn path(p: &std::path::Path) -> Cow<'_, str> {
+    sanitize(p.as_os_str().as_encoded_bytes())
 }
 
 #[cfg(test)]

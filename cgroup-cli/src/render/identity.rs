@@ -8,9 +8,12 @@ fn s(text: &str) -> String {
     sanitize(text.as_bytes()).into_owned()
 }
 
-/// The first 12 characters of a container id, as runtimes print it.
-pub fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
+/// The first 12 characters of a container id, as runtimes print it, escaped for the
+/// terminal. The cut is on a character boundary, so an id that is not hex (taken from a
+/// command line, say) is cut too, never shown whole.
+pub fn short_id(id: &str) -> String {
+    let end = id.char_indices().nth(12).map_or(id.len(), |(i, _)| i);
+    s(&id[..end])
 }
 
 /// `namespace/name`, or `uid <uid>` when the names are unknown.
@@ -40,7 +43,7 @@ pub fn identity_text(i: &Identity) -> Option<String> {
                 .name
                 .as_deref()
                 .map(s)
-                .or_else(|| i.id.as_deref().map(|id| short_id(id).to_string()));
+                .or_else(|| i.id.as_deref().map(short_id));
             let mut t = format!("{runtime}container {}", name.unwrap_or_default());
             if let Some(k) = &i.kind_node {
                 if Some(&k.name) == i.name.as_ref() || k.name.is_empty() {
@@ -105,5 +108,24 @@ pub fn role_text(r: &ProcessRole) -> String {
             format!("podman container {}, outside its cgroup", short_id(id))
         }
         _ => "monitor".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_id_cuts_on_a_character_and_escapes() {
+        let hex = "4796ab87414f85c7accdb5c7c858e37121f8dcfd0cd483fb74233d25a8f06817";
+        assert_eq!(short_id(hex), "4796ab87414f");
+        assert_eq!(short_id("abc"), "abc");
+        // Byte 12 inside `é`: cut after 12 characters, not the whole id.
+        let id = "sleep 600 #é\x1b[2J\x1b]0;pwned\x07";
+        assert_eq!(short_id(id), "sleep 600 #é");
+        assert_eq!(
+            short_id("\x1b[2J\u{9b}\u{202e}abcdefghijkl"),
+            "\\x1b[2J\\u{009b}\\u{202e}abcdef"
+        );
     }
 }

@@ -3,8 +3,8 @@
 use cgroup_core::Tree;
 use std::io::{self, Write};
 
-/// Writes `tree` as pretty-printed JSON followed by a newline.
+/// Writes `tree` as pretty-printed JSON followed by a newline ([`crate::term::write_json`]:
+/// characters a terminal would act on are `\uXXXX` escapes).
 pub fn render(tree: &Tree, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, tree).map_err(io::Error::from)?;
-    out.write_all(b"\n")
+    crate::term::write_json(out, tree)
 }

@@ -1,7 +1,7 @@
 //! `cgtree pid`: the text and JSON views of a [`Trace`].
 
 use super::identity::{identity_text, pod_text, role_text, short_id};
-use super::tree::command_text;
+use super::tree::{command_text, MAX_GUIDES};
 use crate::sanitize::sanitize;
 use cgroup_core::resolve::{PodContainer, ProcessRole};
 use cgroup_core::trace::Trace;
@@ -52,8 +52,9 @@ fn what(t: &Trace) -> String {
                         let name = c
                             .name
                             .as_deref()
+                            .map(|n| sanitize(n.as_bytes()).into_owned())
                             .or(c.id.as_deref().map(short_id))
-                            .unwrap_or("?");
+                            .unwrap_or_else(|| "?".into());
                         let outside = if matches!(t.role, Some(ProcessRole::Started { .. })) {
                             " (started by its conmon outside the container's cgroup)"
                         } else {
@@ -62,7 +63,7 @@ fn what(t: &Trace) -> String {
                         format!(
                             "process in {} container {}{outside}",
                             c.runtime.unwrap_or("a"),
-                            sanitize(name.as_bytes())
+                            name
                         )
                     }
                     _ => "host process".into(),
@@ -73,7 +74,8 @@ fn what(t: &Trace) -> String {
     }
 }
 
-/// Writes the text view of one trace.
+/// Writes the text view of one trace. The chain of cgroups is indented two columns per
+/// level up to [`MAX_GUIDES`] levels, then `[+N levels]` stands for the rest.
 pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
     let p = Process {
         pid: t.pid,
@@ -102,7 +104,7 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
             line.push_str(&format!(" {}", sanitize(n.as_bytes())));
         }
         if let Some(id) = &c.id {
-            line.push_str(&format!(", {id}"));
+            line.push_str(&format!(", {}", sanitize(id.as_bytes())));
         }
         let mut attrs = Vec::new();
         match (c.rootless, c.user) {
@@ -210,7 +212,13 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         } else {
             c.path.rsplit(|&b| b == b'/').next().unwrap_or(&c.path)
         };
-        let indent = "  ".repeat(depth.saturating_sub(1));
+        // Two columns per level, up to MAX_GUIDES levels; deeper, a marker says how
+        // many more (output linear in depth, not quadratic).
+        let levels = depth.saturating_sub(1);
+        let mut indent = "  ".repeat(levels.min(MAX_GUIDES));
+        if levels > MAX_GUIDES {
+            indent.push_str(&format!("[+{} levels]", levels - MAX_GUIDES));
+        }
         let branch = if depth == 0 { "" } else { "└─" };
         let ident = c
             .identity

@@ -2,13 +2,14 @@
 
 use crate::config::{Config, Provision, ProvisionAction};
 use crate::sanitize::sanitize;
+use crate::term::Paint;
 use cgroup_core::provision::{
     self, apply, find_user, ApplyOptions, Check, CommandOutcome, Context, FileOutcome, Plan,
     Status, Step, SystemRunner,
 };
 use cgroup_core::Host;
 use serde_json::json;
-use std::io::{self, Write};
+use std::io;
 
 fn mark(s: Status) -> &'static str {
     match s {
@@ -51,8 +52,24 @@ fn command_line(c: &provision::Command) -> String {
     t
 }
 
-/// Runs `cgtree provision`.
-pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
+/// What `cgtree provision` computed, ready to be written.
+enum Outcome<'a> {
+    Check(Vec<(&'a Step, Check)>),
+    Plan(Vec<(&'a Step, Plan)>),
+    Apply {
+        write: bool,
+        report: provision::ApplyReport,
+        after: Vec<(&'a Step, Check)>,
+    },
+}
+
+/// Runs `cgtree provision`, writing to `out` (a [`crate::term::Term`]): the exit status
+/// and the result of writing. Errors: a user that does not exist.
+pub fn run(
+    cfg: &Config,
+    p: &Provision,
+    out: &mut dyn Paint,
+) -> anyhow::Result<(u8, io::Result<()>)> {
     let host = match &cfg.root {
         Some(r) => Host::with_root(r),
         None => Host::new(),
@@ -66,7 +83,11 @@ pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
     });
     let user = find_user(&host, who.as_deref());
     if let (Some(w), None) = (&who, &user) {
-        anyhow::bail!("no user {w:?} in {}", host.path("etc/passwd").display());
+        anyhow::bail!(
+            "no user {} in {}",
+            sanitize(w.as_bytes()),
+            crate::sanitize::path(&host.path("etc/passwd"))
+        );
     }
     let mut runner = SystemRunner;
     let mut cx = Context::new(host.clone(), user.clone());
@@ -76,51 +97,19 @@ pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
         cx.runner = Some(&mut runner);
     }
     let steps = selected(p);
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
     let header = format!(
         "host {}{}",
-        host.root().display(),
+        crate::sanitize::path(host.root()),
         user.as_ref()
             .map(|u| format!(", user {} ({})", s(&u.name), u.uid))
             .unwrap_or_default()
     );
-    let code = match p.action {
+    let outcome = match p.action {
         ProvisionAction::Check => {
-            let checks: Vec<(&Step, Check)> =
-                steps.iter().map(|st| (*st, st.check(&mut cx))).collect();
-            if cfg.json {
-                let v: Vec<_> = checks.iter().map(|(st, c)| json!({"id": st.id, "title": st.title, "refs": st.refs, "check": c})).collect();
-                serde_json::to_writer_pretty(&mut out, &json!({"version": 1, "steps": v}))?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "provision check: {header}")?;
-                for (st, c) in &checks {
-                    write_check(&mut out, st, c)?;
-                }
-            }
-            0
+            Outcome::Check(steps.iter().map(|st| (*st, st.check(&mut cx))).collect())
         }
         ProvisionAction::Plan => {
-            let plans: Vec<(&Step, Plan)> = steps.iter().map(|st| (*st, st.plan(&cx))).collect();
-            if cfg.json {
-                let v: Vec<_> = plans
-                    .iter()
-                    .map(|(st, pl)| json!({"id": st.id, "plan": pl}))
-                    .collect();
-                serde_json::to_writer_pretty(&mut out, &json!({"version": 1, "steps": v}))?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "provision plan: {header}")?;
-                let mut any = false;
-                for (st, pl) in &plans {
-                    any |= write_plan(&mut out, st, pl)?;
-                }
-                if !any {
-                    writeln!(out, "nothing to do")?;
-                }
-            }
-            0
+            Outcome::Plan(steps.iter().map(|st| (*st, st.plan(&cx))).collect())
         }
         ProvisionAction::Apply { write, run } => {
             let plans: Vec<(String, Plan)> = steps
@@ -135,6 +124,69 @@ pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
                     run_commands: run,
                 },
             );
+            let after = if write {
+                steps.iter().map(|st| (*st, st.check(&mut cx))).collect()
+            } else {
+                Vec::new()
+            };
+            Outcome::Apply {
+                write,
+                report,
+                after,
+            }
+        }
+    };
+    let code = match &outcome {
+        Outcome::Apply { report, .. } => u8::from(report.failed()),
+        _ => 0,
+    };
+    let written = write_outcome(out, cfg.json, &header, &host, &outcome);
+    Ok((code, written))
+}
+
+fn write_outcome(
+    out: &mut dyn Paint,
+    as_json: bool,
+    header: &str,
+    host: &Host,
+    outcome: &Outcome<'_>,
+) -> io::Result<()> {
+    match outcome {
+        Outcome::Check(checks) => {
+            if as_json {
+                let v: Vec<_> = checks.iter().map(|(st, c)| json!({"id": st.id, "title": st.title, "refs": st.refs, "check": c})).collect();
+                crate::term::write_json(out, &json!({"version": 1, "steps": v}))?;
+            } else {
+                writeln!(out, "provision check: {header}")?;
+                for (st, c) in checks {
+                    write_check(out, st, c)?;
+                }
+            }
+        }
+        Outcome::Plan(plans) => {
+            if as_json {
+                let v: Vec<_> = plans
+                    .iter()
+                    .map(|(st, pl)| json!({"id": st.id, "plan": pl}))
+                    .collect();
+                crate::term::write_json(out, &json!({"version": 1, "steps": v}))?;
+            } else {
+                writeln!(out, "provision plan: {header}")?;
+                let mut any = false;
+                for (st, pl) in plans {
+                    any |= write_plan(out, st, pl)?;
+                }
+                if !any {
+                    writeln!(out, "nothing to do")?;
+                }
+            }
+        }
+        Outcome::Apply {
+            write,
+            report,
+            after,
+        } => {
+            let write = *write;
             writeln!(
                 out,
                 "provision apply{}: {header}",
@@ -145,13 +197,13 @@ pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
                 }
             )?;
             for (id, path, o) in &report.files {
-                let shown = path.display();
+                let shown = crate::sanitize::path(path);
                 let line = match o {
                     FileOutcome::Changed { backup: Some(b) } => format!(
                         "changed   {shown} (backup {})",
                         b.strip_prefix(host.root())
-                            .map(|r| format!("/{}", r.display()))
-                            .unwrap_or_else(|_| b.display().to_string())
+                            .map(|r| format!("/{}", crate::sanitize::path(r)))
+                            .unwrap_or_else(|_| crate::sanitize::path(b).into_owned())
                     ),
                     FileOutcome::Changed { backup: None } => format!("created   {shown}"),
                     FileOutcome::Unchanged => format!("unchanged {shown}"),
@@ -177,19 +229,16 @@ pub fn run(cfg: &Config, p: &Provision) -> anyhow::Result<u8> {
             }
             if write {
                 writeln!(out, "after:")?;
-                for st in &steps {
-                    let c = st.check(&mut cx);
-                    write_check(&mut out, st, &c)?;
+                for (st, c) in after {
+                    write_check(out, st, c)?;
                 }
             }
-            u8::from(report.failed())
         }
-    };
-    out.flush()?;
-    Ok(code)
+    }
+    out.flush()
 }
 
-fn write_check(out: &mut dyn Write, st: &Step, c: &Check) -> io::Result<()> {
+fn write_check(out: &mut dyn Paint, st: &Step, c: &Check) -> io::Result<()> {
     let evidence: Vec<String> = c.evidence.iter().map(|e| s(e)).collect();
     writeln!(
         out,
@@ -205,13 +254,13 @@ fn write_check(out: &mut dyn Write, st: &Step, c: &Check) -> io::Result<()> {
     Ok(())
 }
 
-fn write_plan(out: &mut dyn Write, st: &Step, pl: &Plan) -> io::Result<bool> {
+fn write_plan(out: &mut dyn Paint, st: &Step, pl: &Plan) -> io::Result<bool> {
     if pl.changes.is_empty() && pl.commands.is_empty() && pl.notes.is_empty() {
         return Ok(false);
     }
     writeln!(out, "== {}: {}", st.id, st.title)?;
     for ch in &pl.changes {
-        let name = ch.path.display().to_string();
+        let name = crate::sanitize::path(&ch.path).into_owned();
         let before = ch.before.clone().unwrap_or_default();
         let old_header = if ch.before.is_some() {
             name.clone()
@@ -219,13 +268,13 @@ fn write_plan(out: &mut dyn Write, st: &Step, pl: &Plan) -> io::Result<bool> {
             "/dev/null".to_string()
         };
         let diff = similar::TextDiff::from_lines(&before, &ch.after);
-        write!(
-            out,
-            "{}",
-            diff.unified_diff()
-                .context_radius(3)
-                .header(&old_header, &name)
-        )?;
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_header, &name)
+            .to_string();
+        // The file's own lines, quoted: escaped, but their tabs kept.
+        out.with_tabs(&text)?;
     }
     for c in &pl.commands {
         writeln!(out, "$ {}    # {}", s(&command_line(c)), c.why)?;

@@ -1,59 +1,40 @@
-//! The tree view, drawn with ptree from an explicit print configuration (nothing is read
-//! from the user's ptree configuration file or `PTREE_*` variables).
+//! The tree view: cgroups with their processes, drawn as `systemd-cgls` does.
+//!
+//! Drawn without recursion: an explicit stack holds, per level, the entries still to
+//! draw, so a tree thousands of levels deep needs no more stack than a flat one. Each line
+//! starts with one guide column (`│ ` or two spaces) per ancestor level and its own branch
+//! (`├─` or `└─`). Past [`MAX_GUIDES`] ancestor levels the middle columns are replaced by
+//! a marker, `[+N levels]` (N: the columns left out), between the first and the last
+//! [`MAX_GUIDES`]/2 columns: a line is never wider than about 70 columns of guides, so
+//! the output grows with the number of cgroups, not with depth squared.
 
 use crate::config::Config;
 use crate::sanitize::sanitize;
-use cgroup_core::{ControllerList, Node, NodeId, Process, Tree};
-use ptree::print_config::{IndentChars, PrintConfig, StyleWhen};
-use ptree::{Style, TreeItem};
+use crate::term::{Paint, Sgr};
+use cgroup_core::{ControllerList, NodeId, Process, Tree};
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io;
 
 /// Columns each tree level adds (`├─`).
 const INDENT: usize = 2;
 
-struct Ctx<'a> {
-    tree: &'a Tree,
-    cfg: &'a Config,
-}
+/// Ancestor levels drawn as guide columns before the middle ones are left out.
+pub const MAX_GUIDES: usize = 32;
 
+/// One entry of the tree.
 #[derive(Clone)]
 enum Item<'a> {
-    Cgroup {
-        ctx: &'a Ctx<'a>,
-        id: NodeId,
-    },
+    Cgroup(NodeId),
     Process {
-        ctx: &'a Ctx<'a>,
         proc: &'a Process,
-        level: usize,
         pid_width: usize,
     },
     Thread {
-        ctx: &'a Ctx<'a>,
         node: NodeId,
         idx: usize,
-        level: usize,
         pid_width: usize,
     },
-    Note {
-        ctx: &'a Ctx<'a>,
-        text: String,
-    },
-}
-
-const BOLD: &str = "\x1b[1m";
-const DIM: &str = "\x1b[2m";
-const RED: &str = "\x1b[31m";
-const CYAN: &str = "\x1b[36m";
-const RESET: &str = "\x1b[0m";
-
-fn paint(w: &mut dyn Write, color: bool, code: &str, text: &str) -> io::Result<()> {
-    if color {
-        write!(w, "{code}{text}{RESET}")
-    } else {
-        w.write_all(text.as_bytes())
-    }
+    Note(String),
 }
 
 fn controllers_text(list: &ControllerList) -> String {
@@ -126,199 +107,231 @@ pub fn command_text(p: &Process) -> String {
     s
 }
 
-impl<'a> Item<'a> {
-    fn write_cgroup(ctx: &Ctx<'_>, id: NodeId, f: &mut dyn Write) -> io::Result<()> {
-        let tree = ctx.tree;
-        let color = ctx.cfg.color;
-        let n = tree.node(id);
-        paint(f, color, BOLD, &sanitize(&n.name))?;
-        if let Some(text) = n.identity.as_ref().and_then(super::identity::identity_text) {
-            paint(f, color, CYAN, &format!(" [{text}]"))?;
-        }
-        if id == 0 {
-            let m = tree.mount();
-            let mut opts = String::new();
-            if m.nsdelegate() {
-                opts.push_str(", nsdelegate");
-            }
-            let text = format!(
-                " (cgroup2 on {}{opts})",
-                sanitize(m.mount_point.as_os_str().as_encoded_bytes())
-            );
-            paint(f, color, DIM, &text)?;
-        }
-        if let Some(t) = n.cgroup_type {
-            if t != cgroup_core::parse::CgroupType::Domain {
-                paint(f, color, DIM, &format!(" ({t})"))?;
-            }
-        }
-        let parent_ctrl = n.parent.and_then(|p| tree.node(p).controllers.as_ref());
-        if let Some(c) = &n.controllers {
-            if id == 0 || parent_ctrl != Some(c) {
-                paint(f, color, DIM, &format!(" {}", controllers_text(c)))?;
-            }
-        }
-        if n.truncated {
-            paint(f, color, DIM, " …")?;
-        }
-        for e in &n.errors {
-            let file = e
-                .path
-                .file_name()
-                .map(|f| f.as_encoded_bytes())
-                .unwrap_or(b"");
-            let what = match &e.kind {
-                cgroup_core::NodeErrorKind::PermissionDenied => "permission denied".to_string(),
-                cgroup_core::NodeErrorKind::Io(errno) => {
-                    io::Error::from_raw_os_error(*errno).to_string()
-                }
-                cgroup_core::NodeErrorKind::TooLarge => "too large".to_string(),
-                cgroup_core::NodeErrorKind::Parse(p) => p.to_string(),
-                _ => "error".to_string(),
-            };
-            paint(f, color, RED, &format!(" (! {}: {what})", sanitize(file)))?;
-        }
-        Ok(())
+/// The guide columns of a line whose ancestors (below the root) were last (`true`) or
+/// not, followed by its own branch (`last`): `│ │ ├─`, or with the middle left out
+/// `│ │ [+N levels]│ └─`. Returns the text and its width in columns.
+pub fn guides(ancestors_last: &[bool], last: bool) -> (String, usize) {
+    fn col(s: &mut String, last: bool) {
+        s.push_str(if last { "  " } else { "│ " });
     }
-
-    fn width_at(ctx: &Ctx<'_>, level: usize, used: usize) -> Option<usize> {
-        ctx.cfg
-            .width
-            .map(|w| w.saturating_sub(level * INDENT + used).max(1))
+    let mut s = String::new();
+    let mut cols = (ancestors_last.len().min(MAX_GUIDES) + 1) * INDENT;
+    if ancestors_last.len() > MAX_GUIDES {
+        let half = MAX_GUIDES / 2;
+        for &l in &ancestors_last[..half] {
+            col(&mut s, l);
+        }
+        let hidden = ancestors_last.len() - MAX_GUIDES;
+        let marker = format!("[+{hidden} levels]");
+        cols += marker.len();
+        s.push_str(&marker);
+        for &l in &ancestors_last[ancestors_last.len() - half..] {
+            col(&mut s, l);
+        }
+    } else {
+        for &l in ancestors_last {
+            col(&mut s, l);
+        }
     }
+    s.push_str(if last { "└─" } else { "├─" });
+    (s, cols)
 }
 
-impl<'a> TreeItem for Item<'a> {
-    type Child = Self;
-
-    fn write_self<W: io::Write>(&self, f: &mut W, _style: &Style) -> io::Result<()> {
-        match self {
-            Item::Cgroup { ctx, id } => Item::write_cgroup(ctx, *id, f),
-            Item::Process {
-                ctx,
-                proc,
-                level,
-                pid_width,
-            } => {
-                let pid = format!("{:>w$}", proc.pid, w = *pid_width);
-                f.write_all(pid.as_bytes())?;
-                f.write_all(b" ")?;
-                // The user and role go first so that a cut command line cannot hide them.
-                let mut used = pid.len() + 1;
-                if ctx.cfg.users {
-                    if let Some(u) = &proc.user {
-                        let text = format!("{} ", user_label(u));
-                        used += text.chars().count();
-                        paint(f, ctx.cfg.color, DIM, &text)?;
-                    }
-                }
-                if let Some(role) = &proc.role {
-                    let r = format!("[{}] ", super::identity::role_text(role));
-                    used += r.chars().count();
-                    paint(f, ctx.cfg.color, CYAN, &r)?;
-                }
-                let text = command_text(proc);
-                let w = Item::width_at(ctx, *level, used);
-                f.write_all(cut(&text, w).as_bytes())
-            }
-            Item::Thread {
-                ctx,
-                node,
-                idx,
-                level,
-                pid_width,
-            } => {
-                let Some(t) = ctx
-                    .tree
-                    .node(*node)
-                    .threads
-                    .as_ref()
-                    .and_then(|t| t.get(*idx))
-                else {
-                    return Ok(());
-                };
-                let pid = format!("{:>w$}", t.tid, w = *pid_width);
-                let text = format!(
-                    "{{{}}}",
-                    t.comm
-                        .as_deref()
-                        .map(sanitize)
-                        .unwrap_or(Cow::Borrowed("?"))
-                );
-                f.write_all(pid.as_bytes())?;
-                f.write_all(b" ")?;
-                let w = Item::width_at(ctx, *level, pid.len() + 1);
-                f.write_all(cut(&text, w).as_bytes())
-            }
-            Item::Note { ctx, text } => paint(f, ctx.cfg.color, DIM, text),
+fn write_cgroup(tree: &Tree, id: NodeId, f: &mut dyn Paint) -> io::Result<()> {
+    let n = tree.node(id);
+    f.paint(Sgr::Bold, &sanitize(&n.name))?;
+    if let Some(text) = n.identity.as_ref().and_then(super::identity::identity_text) {
+        f.paint(Sgr::Cyan, &format!(" [{text}]"))?;
+    }
+    if id == 0 {
+        let m = tree.mount();
+        let mut opts = String::new();
+        if m.nsdelegate() {
+            opts.push_str(", nsdelegate");
+        }
+        let text = format!(
+            " (cgroup2 on {}{opts})",
+            sanitize(m.mount_point.as_os_str().as_encoded_bytes())
+        );
+        f.paint(Sgr::Dim, &text)?;
+    }
+    if let Some(t) = n.cgroup_type {
+        if t != cgroup_core::parse::CgroupType::Domain {
+            f.paint(Sgr::Dim, &format!(" ({t})"))?;
         }
     }
-
-    fn children(&self) -> Cow<'_, [Self::Child]> {
-        let Item::Cgroup { ctx, id } = self else {
-            return Cow::Borrowed(&[]);
+    let parent_ctrl = n.parent.and_then(|p| tree.node(p).controllers.as_ref());
+    if let Some(c) = &n.controllers {
+        if id == 0 || parent_ctrl != Some(c) {
+            f.paint(Sgr::Dim, &format!(" {}", controllers_text(c)))?;
+        }
+    }
+    if n.truncated {
+        f.paint(Sgr::Dim, " …")?;
+    }
+    for e in &n.errors {
+        let file = e
+            .path
+            .file_name()
+            .map(|f| f.as_encoded_bytes())
+            .unwrap_or(b"");
+        let what = match &e.kind {
+            cgroup_core::NodeErrorKind::PermissionDenied => "permission denied".to_string(),
+            cgroup_core::NodeErrorKind::Io(errno) => {
+                io::Error::from_raw_os_error(*errno).to_string()
+            }
+            cgroup_core::NodeErrorKind::TooLarge => "too large".to_string(),
+            cgroup_core::NodeErrorKind::Parse(p) => p.to_string(),
+            cgroup_core::NodeErrorKind::State(m) => sanitize(m.as_bytes()).into_owned(),
+            _ => sanitize(e.to_string().as_bytes()).into_owned(),
         };
-        let ctx: &'a Ctx<'a> = ctx;
-        let tree: &'a Tree = ctx.tree;
-        let n: &'a Node = tree.node(*id);
-        let level = n.depth as usize + 1;
-        let mut out = Vec::new();
-        let procs = n.processes.as_deref().unwrap_or(&[]);
-        let threads = n.threads.as_deref().unwrap_or(&[]);
-        let pid_width = procs
-            .iter()
-            .map(|p| p.pid)
-            .chain(threads.iter().map(|t| t.tid))
-            .max()
-            .map_or(1, |m| m.to_string().len());
-        for proc in procs {
-            out.push(Item::Process {
-                ctx,
-                proc,
-                level,
-                pid_width,
-            });
+        f.paint(Sgr::Red, &format!(" (! {}: {what})", sanitize(file)))?;
+    }
+    Ok(())
+}
+
+/// Width left for a process line's text after `used` columns (`None`: no cut).
+fn width_left(cfg: &Config, used: usize) -> Option<usize> {
+    cfg.width.map(|w| w.saturating_sub(used).max(1))
+}
+
+fn write_item(
+    tree: &Tree,
+    cfg: &Config,
+    item: &Item<'_>,
+    prefix_cols: usize,
+    f: &mut dyn Paint,
+) -> io::Result<()> {
+    match item {
+        Item::Cgroup(id) => write_cgroup(tree, *id, f),
+        Item::Process { proc, pid_width } => {
+            let pid = format!("{:>w$}", proc.pid, w = *pid_width);
+            f.write_all(pid.as_bytes())?;
+            f.write_all(b" ")?;
+            // The user and role go first so that a cut command line cannot hide them.
+            let mut used = pid.len() + 1;
+            if cfg.users {
+                if let Some(u) = &proc.user {
+                    let text = format!("{} ", user_label(u));
+                    used += text.chars().count();
+                    f.paint(Sgr::Dim, &text)?;
+                }
+            }
+            if let Some(role) = &proc.role {
+                let r = format!("[{}] ", super::identity::role_text(role));
+                used += r.chars().count();
+                f.paint(Sgr::Cyan, &r)?;
+            }
+            let text = command_text(proc);
+            let w = width_left(cfg, prefix_cols + used);
+            f.write_all(cut(&text, w).as_bytes())
         }
-        for idx in 0..threads.len() {
-            out.push(Item::Thread {
-                ctx,
-                node: *id,
-                idx,
-                level,
-                pid_width,
-            });
+        Item::Thread {
+            node,
+            idx,
+            pid_width,
+        } => {
+            let Some(t) = tree.node(*node).threads.as_ref().and_then(|t| t.get(*idx)) else {
+                return Ok(());
+            };
+            let pid = format!("{:>w$}", t.tid, w = *pid_width);
+            let text = format!(
+                "{{{}}}",
+                t.comm
+                    .as_deref()
+                    .map(sanitize)
+                    .unwrap_or(Cow::Borrowed("?"))
+            );
+            f.write_all(pid.as_bytes())?;
+            f.write_all(b" ")?;
+            let w = width_left(cfg, prefix_cols + pid.len() + 1);
+            f.write_all(cut(&text, w).as_bytes())
         }
-        if n.foreign_pids > 0 {
-            let s = if n.foreign_pids == 1 { "" } else { "es" };
-            out.push(Item::Note {
-                ctx,
-                text: format!("({} process{s} outside this PID namespace)", n.foreign_pids),
-            });
-        }
-        for &id in &n.children {
-            out.push(Item::Cgroup { ctx, id });
-        }
-        Cow::Owned(out)
+        Item::Note(text) => f.paint(Sgr::Dim, text),
     }
 }
 
-/// Writes the tree view of `tree` to `out`.
-pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Write) -> io::Result<()> {
-    let ctx = Ctx { tree, cfg };
-    let config = PrintConfig {
-        depth: u32::MAX,
-        indent: INDENT,
-        padding: 0,
-        styled: StyleWhen::Never,
-        characters: IndentChars {
-            down_and_right: "├".into(),
-            down: "│".into(),
-            turn_right: "└".into(),
-            right: "─".into(),
-            empty: " ".into(),
-        },
-        branch: Style::default(),
-        leaf: Style::default(),
-    };
-    ptree::write_tree_with(&Item::Cgroup { ctx: &ctx, id: 0 }, out, &config)
+/// The entries below cgroup `id`: its processes, threads, a note, its child cgroups.
+fn children(tree: &Tree, id: NodeId) -> Vec<Item<'_>> {
+    let n = tree.node(id);
+    let mut out = Vec::new();
+    let procs = n.processes.as_deref().unwrap_or(&[]);
+    let threads = n.threads.as_deref().unwrap_or(&[]);
+    let pid_width = procs
+        .iter()
+        .map(|p| p.pid)
+        .chain(threads.iter().map(|t| t.tid))
+        .max()
+        .map_or(1, |m| m.to_string().len());
+    for proc in procs {
+        out.push(Item::Process { proc, pid_width });
+    }
+    for idx in 0..threads.len() {
+        out.push(Item::Thread {
+            node: id,
+            idx,
+            pid_width,
+        });
+    }
+    if n.foreign_pids > 0 {
+        let s = if n.foreign_pids == 1 { "" } else { "es" };
+        out.push(Item::Note(format!(
+            "({} process{s} outside this PID namespace)",
+            n.foreign_pids
+        )));
+    }
+    for &c in &n.children {
+        out.push(Item::Cgroup(c));
+    }
+    out
+}
+
+/// Writes the tree view of `tree` to `out` (escaped and coloured by `out`). Errors: the
+/// writer's.
+pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Paint) -> io::Result<()> {
+    write_cgroup(tree, 0, out)?;
+    out.write_all(b"\n")?;
+    // Per level below the root: the entries of that level and how many were drawn.
+    let mut stack: Vec<(Vec<Item<'_>>, usize)> = vec![(children(tree, 0), 0)];
+    // Per ancestor level of the entries on top of the stack: whether it was last.
+    let mut ancestors_last: Vec<bool> = Vec::new();
+    while let Some((items, next)) = stack.last_mut() {
+        let Some(item) = items.get(*next).cloned() else {
+            stack.pop();
+            ancestors_last.pop();
+            continue;
+        };
+        *next += 1;
+        let last = *next == items.len();
+        let (prefix, cols) = guides(&ancestors_last, last);
+        out.write_all(prefix.as_bytes())?;
+        write_item(tree, cfg, &item, cols, out)?;
+        out.write_all(b"\n")?;
+        if let Item::Cgroup(id) = item {
+            let below = children(tree, id);
+            if !below.is_empty() {
+                stack.push((below, 0));
+                ancestors_last.push(last);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guides_are_cut_past_max_guides() {
+        assert_eq!(guides(&[], false), ("├─".to_string(), 2));
+        assert_eq!(guides(&[false, true], true), ("│   └─".to_string(), 6));
+        let deep = vec![true; 9000];
+        let (s, cols) = guides(&deep, true);
+        assert!(s.contains("[+8968 levels]"), "{s}");
+        assert_eq!(cols, s.chars().count());
+        assert!(cols < 100, "{s}");
+        let (s, _) = guides(&[false; MAX_GUIDES], false);
+        assert_eq!(s, format!("{}├─", "│ ".repeat(MAX_GUIDES)));
+    }
 }

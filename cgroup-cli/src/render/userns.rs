@@ -85,13 +85,10 @@ impl<'a> View<'a> {
             let name = c
                 .name
                 .as_deref()
+                .map(|n| sanitize(n.as_bytes()).into_owned())
                 .or(c.id.as_deref().map(super::identity::short_id))
-                .unwrap_or("?");
-            let mut t = format!(
-                "{} container {}",
-                c.runtime.unwrap_or("a"),
-                sanitize(name.as_bytes())
-            );
+                .unwrap_or_else(|| "?".into());
+            let mut t = format!("{} container {name}", c.runtime.unwrap_or("a"));
             if let Some(k) = &c.kind_node {
                 t.push_str(&format!(" (kind node {})", sanitize(k.name.as_bytes())));
             }

@@ -1,0 +1,382 @@
+//! The one way out: every byte cgtree writes to stdout or stderr goes through a [`Term`].
+//!
+//! A [`Term`] escapes whatever is written to it with [`crate::sanitize::sanitize`] (C0
+//! and C1 controls, DEL, bidi controls, zero-width characters, U+2028/U+2029, invalid
+//! UTF-8), line by line: the line feed is the only control character that passes. The
+//! only other way to the terminal is [`Term::paint`], which frames escaped text with one
+//! of cgtree's own colours ([`Sgr`]), and only when colours are on. So a renderer that
+//! forgets to escape a field cannot move the cursor, clear the screen, set a title or
+//! reorder a line: at worst the field is escaped here. A tab passes only through
+//! [`Paint::with_tabs`] (the lines of a file shown in a diff).
+//!
+//! JSON goes through a [`Term`] too, after [`write_json`] has spelled every character
+//! that the terminal would act on as a `\uXXXX` escape: the document parses to exactly
+//! the same strings.
+//!
+//! Errors: a write that fails is returned as is (its [`io::ErrorKind`] kept, so that a
+//! broken pipe can be told apart from a full disk).
+
+use crate::sanitize::{must_escape, sanitize};
+use std::io::{self, Write};
+
+/// cgtree's own colours: the only escape sequences it ever writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sgr {
+    /// Bold (cgroup names).
+    Bold,
+    /// Dim (details).
+    Dim,
+    /// Red (errors).
+    Red,
+    /// Cyan (identities, roles).
+    Cyan,
+}
+
+impl Sgr {
+    fn code(self) -> &'static [u8] {
+        match self {
+            Sgr::Bold => b"\x1b[1m",
+            Sgr::Dim => b"\x1b[2m",
+            Sgr::Red => b"\x1b[31m",
+            Sgr::Cyan => b"\x1b[36m",
+        }
+    }
+}
+
+const RESET: &[u8] = b"\x1b[0m";
+
+/// A writer that escapes everything written to it for a terminal (see the module
+/// documentation); `W` is the real output.
+pub struct Term<W: Write> {
+    inner: W,
+    color: bool,
+    /// The first bytes of a UTF-8 character cut by the end of the previous write.
+    pending: Vec<u8>,
+    /// Tabs pass (only within [`Paint::with_tabs`]).
+    tabs: bool,
+}
+
+impl<W: Write> Term<W> {
+    /// A terminal writer on `inner`; `color`: whether [`Term::paint`] colours.
+    pub fn new(inner: W, color: bool) -> Self {
+        Term {
+            inner,
+            color,
+            pending: Vec::new(),
+            tabs: false,
+        }
+    }
+
+    /// Writes `text` escaped, framed with `sgr` and a reset when colours are on.
+    pub fn paint(&mut self, sgr: Sgr, text: &str) -> io::Result<()> {
+        if self.color {
+            self.flush_pending()?;
+            self.inner.write_all(sgr.code())?;
+            self.write_all(text.as_bytes())?;
+            self.flush_pending()?;
+            self.inner.write_all(RESET)
+        } else {
+            self.write_all(text.as_bytes())
+        }
+    }
+
+    /// Escapes and writes a partial character left by the previous write.
+    fn flush_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let p = std::mem::take(&mut self.pending);
+        self.inner.write_all(sanitize(&p).as_bytes())
+    }
+
+    fn write_escaped(&mut self, buf: &[u8]) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return self.write_joined(buf);
+        }
+        let mut joined = std::mem::take(&mut self.pending);
+        joined.extend_from_slice(buf);
+        self.write_joined(&joined)
+    }
+
+    fn write_joined(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        // Keep an incomplete UTF-8 character at the end for the next write.
+        if let Err(e) = std::str::from_utf8(buf) {
+            if e.error_len().is_none() {
+                let cut = e.valid_up_to();
+                // Only a tail of at most 3 bytes can be an incomplete character.
+                if buf.len() - cut <= 3 && buf[cut..].iter().all(|&b| b >= 0x80) {
+                    self.pending = buf[cut..].to_vec();
+                    buf = &buf[..cut];
+                }
+            }
+        }
+        let tabs = self.tabs;
+        let mut rest = buf;
+        while let Some(i) = rest
+            .iter()
+            .position(|&b| b == b'\n' || (tabs && b == b'\t'))
+        {
+            self.inner.write_all(sanitize(&rest[..i]).as_bytes())?;
+            self.inner.write_all(&rest[i..=i])?;
+            rest = &rest[i + 1..];
+        }
+        self.inner.write_all(sanitize(rest).as_bytes())
+    }
+}
+
+/// A writer that can also colour: what renderers that colour are given ([`Term`] is the
+/// only implementation).
+pub trait Paint: Write {
+    /// Writes `text` escaped, in colour `sgr` when colours are on.
+    fn paint(&mut self, sgr: Sgr, text: &str) -> io::Result<()>;
+    /// Writes `text` escaped but for its tabs, which pass as they are: for a file's lines
+    /// quoted whole (the bodies of `provision plan`'s diffs), where a tab is layout.
+    fn with_tabs(&mut self, text: &str) -> io::Result<()>;
+}
+
+impl<W: Write> Paint for Term<W> {
+    fn paint(&mut self, sgr: Sgr, text: &str) -> io::Result<()> {
+        Term::paint(self, sgr, text)
+    }
+    fn with_tabs(&mut self, text: &str) -> io::Result<()> {
+        self.tabs = true;
+        let r = self.write_all(text.as_bytes());
+        self.tabs = false;
+        r
+    }
+}
+
+impl<W: Write> Write for Term<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_escaped(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_pending()?;
+        self.inner.flush()
+    }
+}
+
+/// Standard output, buffered, escaped; `color` as [`crate::config::Config::color`].
+pub fn stdout(color: bool) -> Term<io::BufWriter<io::StdoutLock<'static>>> {
+    Term::new(
+        io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
+        color,
+    )
+}
+
+/// Whether standard output is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal()
+}
+
+/// Standard error, escaped, never coloured: where [`Diag`] writes.
+fn stderr() -> Term<io::StderrLock<'static>> {
+    Term::new(io::stderr().lock(), false)
+}
+
+/// Messages for stderr (`cgtree: ...` lines). A message that cannot be written (stderr
+/// closed, full) is dropped: it never changes the exit status the run computed.
+#[derive(Debug, Default)]
+pub struct Diag {
+    /// How many messages were given.
+    pub count: usize,
+}
+
+impl Diag {
+    /// Writes `cgtree: <msg>` and a line feed, escaped, on one line (a line feed inside
+    /// `msg` is escaped too); ignores a failing stderr.
+    pub fn error(&mut self, msg: impl std::fmt::Display) {
+        self.count += 1;
+        let line = format!("cgtree: {}\n", sanitize(msg.to_string().as_bytes()));
+        let mut err = stderr();
+        let _ = err.write_all(line.as_bytes()).and_then(|()| err.flush());
+    }
+
+    /// Writes `text` as it is (escaped), for messages that carry their own prefix
+    /// (clap's `error: ...`); ignores a failing stderr.
+    pub fn raw(&mut self, text: &str) {
+        self.count += 1;
+        let mut err = stderr();
+        let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+    }
+}
+
+/// Nesting levels indented in JSON; deeper values are indented as at this level, so that
+/// a document nested thousands of levels deep does not grow with depth squared.
+pub const MAX_JSON_INDENT: usize = 64;
+
+/// A [`serde_json::ser::Formatter`] that writes as [`serde_json::ser::PrettyFormatter`]
+/// (two spaces per level, up to [`MAX_JSON_INDENT`] levels), with every character a
+/// terminal would act on (see [`crate::sanitize`]) written as `\uXXXX`.
+#[derive(Default)]
+struct SafeFormatter {
+    current_indent: usize,
+    has_value: bool,
+}
+
+fn indent<W: ?Sized + Write>(w: &mut W, n: usize) -> io::Result<()> {
+    for _ in 0..n.min(MAX_JSON_INDENT) {
+        w.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for SafeFormatter {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if must_escape(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{u:04x}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.current_indent += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.current_indent -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            indent(w, self.current_indent)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(w, self.current_indent)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.current_indent += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.current_indent -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            indent(w, self.current_indent)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(w, self.current_indent)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Writes `value` as pretty-printed JSON and a line feed. Strings keep their exact
+/// characters; those a terminal would act on are `\uXXXX` escapes. Indentation stops
+/// growing past [`MAX_JSON_INDENT`] levels. Errors: the writer's,
+/// with their kind (a serialization error is [`io::ErrorKind::InvalidData`]).
+pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter::default());
+    value.serialize(&mut ser).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through(color: bool, f: impl FnOnce(&mut Term<&mut Vec<u8>>)) -> String {
+        let mut v = Vec::new();
+        let mut t = Term::new(&mut v, color);
+        f(&mut t);
+        t.flush().unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn term_escapes_all_but_line_feeds_and_own_colours() {
+        let s = through(false, |t| {
+            write!(t, "a\x1b[2J\u{9b}1m\u{202e}b\nc\r").unwrap();
+            t.paint(Sgr::Red, "x\x07").unwrap();
+        });
+        assert_eq!(s, "a\\x1b[2J\\u{009b}1m\\u{202e}b\nc\\rx\\x07");
+        let s = through(true, |t| t.paint(Sgr::Bold, "n\x1b]0;t\x07").unwrap());
+        assert_eq!(s, "\x1b[1mn\\x1b]0;t\\x07\x1b[0m");
+        let s = through(false, |t| {
+            t.write_all(b"a\tb").unwrap();
+            t.with_tabs("c\td\x1b\n").unwrap();
+            t.write_all(b"\t").unwrap();
+        });
+        assert_eq!(s, "a\\tbc\td\\x1b\n\\t");
+    }
+
+    #[test]
+    fn term_joins_characters_split_across_writes() {
+        let s = through(false, |t| {
+            let b = "é\u{202e}".as_bytes();
+            t.write_all(&b[..1]).unwrap();
+            t.write_all(&b[1..3]).unwrap();
+            t.write_all(&b[3..]).unwrap();
+            t.write_all(b"\xff").unwrap();
+        });
+        assert_eq!(s, "é\\u{202e}\\xff");
+        // A lone lead byte at the very end is escaped at the flush.
+        let s = through(false, |t| t.write_all(b"x\xc3").unwrap());
+        assert_eq!(s, "x\\xc3");
+    }
+
+    #[test]
+    fn json_indentation_stops_growing() {
+        let mut v = serde_json::json!(1);
+        for _ in 0..100 {
+            v = serde_json::json!([v]);
+        }
+        let mut out = Vec::new();
+        write_json(&mut out, &v).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let widest = text.lines().map(str::len).max().unwrap();
+        assert_eq!(widest, 2 * MAX_JSON_INDENT + 1, "{text:.400}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn json_escapes_terminal_characters_and_keeps_values() {
+        let v =
+            serde_json::json!({"k\u{202e}": "a\x1b[2J\u{9b}\u{200b}\u{2028}\x7f\n", "n": [1, 2]});
+        let mut out = Vec::new();
+        write_json(&mut out, &v).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.chars().any(|c| c != '\n' && must_escape(c)), "{text}");
+        assert!(text.contains("\\u009b"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+        // Without anything to escape, the same bytes as serde_json's pretty printer.
+        let plain = serde_json::json!({"a": [1, {"b": "c"}, [], {}], "d": null, "e": [[[]]]});
+        let mut out = Vec::new();
+        write_json(&mut out, &plain).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string_pretty(&plain).unwrap() + "\n"
+        );
+    }
+}
