@@ -23,6 +23,9 @@ fn a_throwaway_user_runs_as_itself_and_is_removed() {
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&st), uid);
     let run = u.runtime_dir();
     let pid = u.spawn(u.command("sleep").arg("600"));
+    // A grandchild the test never sees by PID (a shell's background job) goes too.
+    u.sh("sleep 600 >/dev/null 2>&1 &");
+    assert!(throwaway_user::pids_of_uid(uid).len() >= 2);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status
         .lines()
@@ -31,4 +34,5 @@ fn a_throwaway_user_runs_as_itself_and_is_removed() {
     assert!(nix::unistd::User::from_name(&name).unwrap().is_none());
     assert!(!home.exists() && !run.exists());
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert!(throwaway_user::pids_of_uid(uid).is_empty());
 }

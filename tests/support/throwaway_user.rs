@@ -207,6 +207,22 @@ impl Drop for ThrowawayUser {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Whatever else runs as this UID was started by the test through this user (a
+        // shell's background child, a double fork): the UID is unique to the test, so
+        // every process with it is the test's own. Kill them by PID until none is left.
+        for _ in 0..100 {
+            let pids = pids_of_uid(self.uid);
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         if let Some(d) = &self.run_user {
             // remove_dir_all does not follow the user's symlinks.
             let _ = std::fs::remove_dir_all(d);
@@ -227,4 +243,31 @@ impl Drop for ThrowawayUser {
         }
         // The home goes with `base` (TempDir, whose removal does not follow links).
     }
+}
+
+/// PIDs of the processes whose real or effective UID is `uid` (zombies included).
+pub fn pids_of_uid(uid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let mine = status.lines().any(|l| {
+            l.strip_prefix("Uid:")
+                .is_some_and(|r| r.split_whitespace().take(2).any(|u| u == uid.to_string()))
+        });
+        let zombie = status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'));
+        if mine && !zombie {
+            out.push(pid);
+        }
+    }
+    out
 }
