@@ -376,6 +376,17 @@ fn fifo_device_and_huge_file_as_containers_conf_do_not_hang_or_grow() {
                 r.code,
                 r.stderr
             );
+            if args.contains(&"check") {
+                assert!(
+                    r.stdout.contains("containers.conf: cannot be read: "),
+                    "the check says the file was not read: {}",
+                    r.stdout
+                );
+            }
+            if args.contains(&"--yes") {
+                assert_eq!(r.code, Some(1), "apply refuses it: {}", r.stdout);
+                assert!(r.stdout.contains("refused"), "{}", r.stdout);
+            }
         }
     }
 }

@@ -365,6 +365,14 @@ struct FileWant {
     owner: Option<(u32, u32)>,
 }
 
+/// At most 160 characters of a value from a file, for evidence (`...` when cut).
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(160) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// (satisfied, evidence lines) for each want.
 fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
     let shown = fw.path.display();
@@ -402,8 +410,8 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
         .iter()
         .map(|w| match w {
             Want::Ini { section, key, value, ok } => match ini_get(&text, section, key) {
-                Some(h) if ok(&h.value, value) => (true, format!("{shown}:{}: [{section}] {key}={}", h.line, h.value)),
-                Some(h) => (false, format!("{shown}:{}: [{section}] {key}={} (want {value})", h.line, h.value)),
+                Some(h) if ok(&h.value, value) => (true, format!("{shown}:{}: [{section}] {key}={}", h.line, clip(&h.value))),
+                Some(h) => (false, format!("{shown}:{}: [{section}] {key}={} (want {value})", h.line, clip(&h.value))),
                 None => match ini_commented(&text, section, key) {
                     Some(l) => (false, format!("{shown}:{l}: [{section}] {key} is commented out")),
                     None => (false, format!("{shown}: no {key} in [{section}]")),
@@ -427,7 +435,7 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
                 if toml_str_is(item.as_ref(), value) {
                     (true, format!("{shown}: [{t}] {key} = \"{value}\""))
                 } else if let Some(i) = item {
-                    (false, format!("{shown}: [{t}] {key} = {} (want \"{value}\")", i.to_string().trim()))
+                    (false, format!("{shown}: [{t}] {key} = {} (want \"{value}\")", clip(i.to_string().trim())))
                 } else {
                     (false, format!("{shown}: no {key} in [{t}]"))
                 }
@@ -437,8 +445,8 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
                 let got: Option<Vec<String>> = item.as_ref().and_then(|i| i.as_array()).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
                 let t = table.join(".");
                 match got {
-                    Some(g) if g.first() == value.first() => (true, format!("{shown}: [{t}] {key} = {g:?}")),
-                    Some(g) => (false, format!("{shown}: [{t}] {key} = {g:?} (want {value:?} first)")),
+                    Some(g) if g.first() == value.first() => (true, format!("{shown}: [{t}] {key} = {}", clip(&format!("{g:?}")))),
+                    Some(g) => (false, format!("{shown}: [{t}] {key} = {} (want {value:?} first)", clip(&format!("{g:?}")))),
                     None => (false, format!("{shown}: no {key} in [{t}]")),
                 }
             }
@@ -451,8 +459,8 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
             }
             Want::Line { line, matches, good } => {
                 match text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with('#')).find(|(_, l)| matches(l)) {
-                    Some((i, l)) if good(l) => (true, format!("{shown}:{}: {}", i + 1, l.trim())),
-                    Some((i, l)) => (false, format!("{shown}:{}: {} (want {line})", i + 1, l.trim())),
+                    Some((i, l)) if good(l) => (true, format!("{shown}:{}: {}", i + 1, clip(l.trim()))),
+                    Some((i, l)) => (false, format!("{shown}:{}: {} (want {line})", i + 1, clip(l.trim()))),
                     None => (false, format!("{shown}: no line `{line}`")),
                 }
             }
