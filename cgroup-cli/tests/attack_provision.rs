@@ -121,7 +121,8 @@ fn provision_never_runs_the_users_crun() {
         mark.display()
     ));
     let who = u.name.as_str();
-    let runs: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+    type Env<'a> = Vec<(&'a str, &'a str)>;
+    let runs: Vec<(Vec<&str>, Env<'_>)> = vec![
         (
             vec!["provision", "check", "crun-version", "--user", who],
             vec![],
