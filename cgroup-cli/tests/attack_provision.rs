@@ -460,3 +460,38 @@ fn downloads_are_https_checksummed_and_private() {
         );
     }
 }
+
+/// Rule 2 for root's own files: in a directory someone else may change (owned by
+/// another UID, here `etc/systemd/system` of a fixture copy), a planted link is not
+/// followed and nothing is written there; root's files keep being edited through root's
+/// own links.
+#[test]
+fn roots_files_behind_a_directory_others_control_are_refused() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // chown needs root
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("host");
+    common::copy_tree(
+        &common::repo_root().join("fixtures/wsl-fresh-ubuntu"),
+        &root,
+    );
+    let units = root.join("etc/systemd/system");
+    fs::create_dir_all(&units).unwrap();
+    // Another user's directory (UID 4242), holding that user's link to root's passwd.
+    std::os::unix::fs::chown(&units, Some(4242), Some(4242)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", units.join("user-0.slice")).unwrap();
+    let passwd = fs::read(root.join("etc/passwd")).unwrap();
+    let (out, _, code) = common::run_root(&root, &["provision", "apply", "--yes", "user-0-slice"]);
+    assert_eq!(fs::read(root.join("etc/passwd")).unwrap(), passwd, "{out}");
+    assert!(
+        fs::read_dir(root.join("etc")).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("cgtree")),
+        "no backup or temporary file next to root's passwd: {out}"
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused"), "{out}");
+}
