@@ -98,3 +98,58 @@ fn a_users_home_is_worked_in_with_the_users_rights() {
     let fsuid = nix::unistd::setfsuid(nix::unistd::Uid::from_raw(0));
     assert_eq!(fsuid.as_raw(), 0, "this thread's fsuid is root's");
 }
+
+/// Rule 1 for `--run-commands`: a user's command runs as that user (UID, GID, no root
+/// groups), with a cleared environment; a program is taken only from root's directories.
+#[test]
+fn commands_run_as_the_user_with_a_clean_environment() {
+    use cgroup_core::provision::{Command, Runner, SystemRunner};
+    let Some(u) = ThrowawayUser::create("provision runner") else {
+        return;
+    };
+    let out = tempfile::Builder::new()
+        .prefix("cgtree-runner-")
+        .tempdir()
+        .unwrap();
+    fs::set_permissions(out.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let f = out.path().join("seen");
+    // A variable only root's environment has: the user's command must not see it.
+    std::env::set_var("CGTREE_ROOT_ONLY_SECRET", "x");
+    let cmd = Command {
+        argv: vec![
+            "sh".into(),
+            "-c".into(),
+            format!("{{ id -u; id -G; env; }} > {}", f.display()),
+        ],
+        user: Some(u.name.clone()),
+        why: "test".into(),
+    };
+    assert_eq!(SystemRunner.run(&cmd).unwrap(), 0);
+    let seen = fs::read_to_string(&f).unwrap();
+    let mut lines = seen.lines();
+    assert_eq!(lines.next(), Some(u.uid.to_string().as_str()), "{seen}");
+    assert_eq!(
+        lines.next(),
+        Some(u.gid.to_string().as_str()),
+        "no other group: {seen}"
+    );
+    assert!(!seen.contains("CGTREE_ROOT_ONLY_SECRET"), "{seen}");
+    assert!(
+        seen.contains(&format!("HOME={}", u.home.display())),
+        "{seen}"
+    );
+    assert_eq!(fs::metadata(&f).unwrap().uid(), u.uid);
+    // Only programs from root's own directories, by name.
+    for bad in [
+        u.path("crun").display().to_string(),
+        "../bin/sh".into(),
+        String::new(),
+    ] {
+        let c = Command {
+            argv: vec![bad.clone()],
+            user: None,
+            why: "test".into(),
+        };
+        assert!(SystemRunner.run(&c).is_err(), "{bad:?} was run");
+    }
+}
