@@ -119,6 +119,13 @@ pub struct ProvisionArgs {
     /// The crun release to download to ~/.local/bin/crun (>= 1.9.0).
     #[arg(long, value_name = "X.Y.Z", global = true)]
     pub crun_version: Option<String>,
+    /// The sha256 of that crun release binary (crun-X.Y.Z-linux-amd64): without it,
+    /// nothing is downloaded.
+    #[arg(long, value_name = "HEX", global = true)]
+    pub crun_sha256: Option<String>,
+    /// The sha256 of the CNI plugins 1.1.1 package: without it, nothing is downloaded.
+    #[arg(long, value_name = "HEX", global = true)]
+    pub cni_sha256: Option<String>,
 }
 
 /// `cgtree provision` actions.

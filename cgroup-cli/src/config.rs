@@ -58,6 +58,10 @@ pub struct Provision {
     pub user: Option<String>,
     /// `--crun-version`.
     pub crun_version: Option<String>,
+    /// `--crun-sha256`.
+    pub crun_sha256: Option<String>,
+    /// `--cni-sha256`.
+    pub cni_sha256: Option<String>,
 }
 
 /// What `cgtree provision` does.
@@ -193,6 +197,8 @@ impl Config {
                         steps,
                         user: p.user,
                         crun_version: p.crun_version,
+                        crun_sha256: p.crun_sha256,
+                        cni_sha256: p.cni_sha256,
                     })
                 }
                 Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),

@@ -29,6 +29,12 @@ impl TestHost {
             "etc/passwd",
             "root:x:0:0::/root:/bin/sh\nmassi:x:1000:1000::/home/massi:/bin/sh\n",
         );
+        // The user's home exists (cgtree makes directories inside it, never the home).
+        let home = t.dir.path().join("home/massi");
+        fs::create_dir_all(&home).unwrap();
+        if nix::unistd::geteuid().is_root() {
+            std::os::unix::fs::chown(&home, Some(1000), Some(1000)).unwrap();
+        }
         t
     }
     fn file(&self, rel: &str, content: &str) {
@@ -300,7 +306,7 @@ fn dry_run_writes_nothing_and_new_files_belong_to_the_user() {
         ApplyOptions::default(),
     );
     assert_eq!(r.files[0].2, FileOutcome::WouldChange);
-    assert!(!t.dir.path().join("home").exists());
+    assert!(!t.dir.path().join("home/massi/.config").exists());
     let r = apply(
         &mut cx,
         &[("crun-version".into(), plan)],
@@ -328,12 +334,22 @@ fn dry_run_writes_nothing_and_new_files_belong_to_the_user() {
     }
     let mut cx = t.cx();
     cx.crun_version = Some("1.14.4".into());
+    // Without a checksum, nothing is downloaded: the plan asks for it.
+    let plan = step("crun-version").unwrap().plan(&cx);
+    assert!(plan.commands.is_empty(), "{plan:?}");
+    assert!(
+        plan.notes.iter().any(|n| n.contains("--crun-sha256")),
+        "{plan:?}"
+    );
+    cx.crun_sha256 = Some("0".repeat(64));
     let plan = step("crun-version").unwrap().plan(&cx);
     assert!(
-        plan.commands.iter().any(|c| c
-            .argv
+        plan.commands
             .iter()
-            .any(|a| a.ends_with("/1.14.4/crun-1.14.4-linux-amd64"))),
+            .any(|c| c.user.as_deref() == Some("massi")
+                && c.argv
+                    .iter()
+                    .any(|a| a.contains("/1.14.4/crun-1.14.4-linux-amd64"))),
         "{plan:?}"
     );
     assert!(Path::new(&t.dir.path().join("home/massi")).exists());
@@ -413,10 +429,6 @@ impl cgroup_core::provision::Runner for Recorder {
         self.ran.push(cmd.argv.clone());
         Ok(0)
     }
-    fn query(&mut self, argv: &[String]) -> Option<String> {
-        self.ran.push(argv.to_vec());
-        None
-    }
 }
 
 #[test]
@@ -446,12 +458,84 @@ fn commands_go_through_the_runner_and_never_run_on_a_fixture_root() {
             "{:?}",
             r.commands
         );
-        // The crun check asks its version only of a live host's binary.
+        // Checks run nothing (the runner is only for apply's commands).
         let _ = step("crun-version").unwrap().check(&mut cx);
     }
     assert!(
         rec.ran.is_empty(),
         "nothing executed for a fixture root: {:?}",
         rec.ran
+    );
+}
+
+/// Rule 8: with a checksum, a download is one script: https only (redirects too), into a
+/// private `mktemp -d` directory removed on exit, checked with sha256sum before dpkg or
+/// install use it; crun is installed by the user. A bad checksum or version: nothing.
+#[test]
+fn downloads_with_a_checksum_are_https_private_and_checked_first() {
+    let t = TestHost::new();
+    let mut cx = t.cx();
+    cx.crun_version = Some("1.14.4".into());
+    let sum = "ab".repeat(32);
+    cx.crun_sha256 = Some(sum.clone());
+    cx.cni_sha256 = Some(sum.clone());
+    for (id, user, then) in [
+        ("cni-plugins", None, "dpkg -i \"$f\""),
+        (
+            "crun-version",
+            Some("massi"),
+            "install -m 0755 \"$f\" '/home/massi/.local/bin/crun'",
+        ),
+    ] {
+        let plan = step(id).unwrap().plan(&cx);
+        assert_eq!(plan.commands.len(), 1, "{id}: {plan:?}");
+        let c = &plan.commands[0];
+        assert_eq!(c.user.as_deref(), user, "{id}");
+        assert_eq!(&c.argv[..2], ["sh", "-c"], "{id}");
+        let script = &c.argv[2];
+        let at = |needle: &str| {
+            script
+                .find(needle)
+                .unwrap_or_else(|| panic!("{id}: no {needle:?} in {script}"))
+        };
+        assert!(at("mktemp -d") < at("curl --proto =https --proto-redir =https"));
+        assert!(at("trap 'rm -rf") < at("curl"));
+        assert!(at("curl") < at(&format!("printf '%s  %s\\n' {sum}")));
+        assert!(
+            at("sha256sum -c") < at(then),
+            "{id}: checked before use: {script}"
+        );
+        assert!(!script.contains("http://"));
+    }
+    for (v, s) in [
+        ("1.14.4; rm -rf /", sum.as_str()),
+        ("1.14.4", "abc"),
+        ("1.14.4", &"zz".repeat(32)),
+    ] {
+        cx.crun_version = Some(v.into());
+        cx.crun_sha256 = Some(s.into());
+        cx.cni_sha256 = Some(s.into());
+        let plan = step("crun-version").unwrap().plan(&cx);
+        assert!(plan.commands.is_empty(), "{v} {s}: {plan:?}");
+    }
+    cx.cni_sha256 = Some("abc".into());
+    assert!(step("cni-plugins").unwrap().plan(&cx).commands.is_empty());
+}
+
+/// Rule 3: /etc/passwd through the bounded reader: a FIFO or a huge file there gives no
+/// user, at once.
+#[test]
+fn passwd_fifo_or_huge_gives_no_user_without_hanging() {
+    let t = TestHost::new();
+    let p = t.dir.path().join("etc/passwd");
+    fs::remove_file(&p).unwrap();
+    nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let host = Host::with_root(t.dir.path());
+    assert_eq!(cgroup_core::provision::find_user(&host, None), None);
+    fs::remove_file(&p).unwrap();
+    fs::File::create(&p).unwrap().set_len(1 << 30).unwrap();
+    assert_eq!(
+        cgroup_core::provision::find_user(&host, Some("massi")),
+        None
     );
 }

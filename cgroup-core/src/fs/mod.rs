@@ -10,6 +10,7 @@
 mod host;
 pub mod ns;
 pub mod state;
+pub mod user;
 
 pub use host::{CgroupMount, Host, MountSource};
 

@@ -1,44 +1,98 @@
-//! Applying a plan: atomic writes with backups, and commands through a [`Runner`].
+//! Applying a plan: files replaced atomically with exclusive backups (through
+//! [`crate::fs::user`], with a user's own filesystem credentials in their home), and
+//! commands through a [`Runner`].
 
 use super::{Command, Context, FileChange, Plan};
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use crate::fs::user::{self, FileError, Place, Replaced, Write};
+use std::path::{Path, PathBuf};
 
-/// Runs commands. Tests replace it; the CLI uses [`SystemRunner`].
+/// Runs a plan's commands. Tests replace it; the CLI uses [`SystemRunner`]. Checks never
+/// run anything: only [`apply`] with `run_commands` calls it.
 pub trait Runner {
     /// Runs a plan's command; returns its exit status.
     fn run(&mut self, cmd: &Command) -> std::io::Result<i32>;
-    /// Runs a read-only query (`crun --version`) and returns its stdout.
-    fn query(&mut self, argv: &[String]) -> Option<String>;
 }
 
-/// Runs commands on this host (`runuser -u USER --` for a user's command).
+/// The only directories a command's program is taken from, and the `PATH` it gets.
+pub const SAFE_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Runs commands on this host: the program from [`SAFE_PATH`] only (a root-owned file
+/// that only root can change), the environment cleared (`PATH`, `HOME`, `LANG` set),
+/// stdin from `/dev/null`, working directory `/`. A user's command runs as that user
+/// (UID, GID, no supplementary groups, their `HOME`, `USER`, `XDG_RUNTIME_DIR`): root
+/// never runs a file a user controls.
 #[derive(Debug, Default)]
 pub struct SystemRunner;
 
+/// The absolute path of `name` in [`SAFE_PATH`]: a regular file owned by root and not
+/// writable by group or others (its links resolved). Names with `/` are refused.
+pub fn system_program(name: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, why);
+    if name.is_empty() || name.contains('/') {
+        return Err(refuse(format!(
+            "{name:?}: only programs from {SAFE_PATH} are run"
+        )));
+    }
+    for dir in SAFE_PATH.split(':') {
+        let p = Path::new(dir).join(name);
+        let Ok(m) = std::fs::metadata(&p) else {
+            continue;
+        };
+        if !m.is_file() {
+            continue;
+        }
+        if m.uid() != 0 || m.mode() & 0o022 != 0 {
+            return Err(refuse(format!(
+                "{}: not a root-owned program only root can change: not run",
+                p.display()
+            )));
+        }
+        return Ok(p);
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("{name}: not found in {SAFE_PATH}"),
+    ))
+}
+
 impl Runner for SystemRunner {
     fn run(&mut self, cmd: &Command) -> std::io::Result<i32> {
-        let mut argv: Vec<String> = Vec::new();
-        if let Some(u) = &cmd.user {
-            argv.extend(["runuser".into(), "-u".into(), u.clone(), "--".into()]);
+        use std::os::unix::process::CommandExt;
+        let Some(first) = cmd.argv.first() else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "empty command",
+            ));
+        };
+        let mut c = std::process::Command::new(system_program(first)?);
+        c.args(&cmd.argv[1..])
+            .env_clear()
+            .env("PATH", SAFE_PATH)
+            .env("LANG", "C.UTF-8")
+            .current_dir("/")
+            .stdin(std::process::Stdio::null());
+        match &cmd.user {
+            Some(name) => {
+                let u = nix::unistd::User::from_name(name)
+                    .map_err(std::io::Error::from)?
+                    .ok_or_else(|| {
+                        std::io::Error::new(std::io::ErrorKind::NotFound, format!("no user {name}"))
+                    })?;
+                // std drops the supplementary groups when root sets a UID.
+                c.uid(u.uid.as_raw())
+                    .gid(u.gid.as_raw())
+                    .env("HOME", &u.dir)
+                    .env("USER", name)
+                    .env("LOGNAME", name)
+                    .env("XDG_RUNTIME_DIR", format!("/run/user/{}", u.uid));
+            }
+            None => {
+                c.env("HOME", "/root");
+            }
         }
-        argv.extend(cmd.argv.iter().cloned());
-        let status = std::process::Command::new(&argv[0])
-            .args(&argv[1..])
-            .status()?;
+        let status = c.status()?;
         Ok(status.code().unwrap_or(-1))
-    }
-
-    fn query(&mut self, argv: &[String]) -> Option<String> {
-        let out = std::process::Command::new(argv.first()?)
-            .args(&argv[1..])
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
@@ -107,157 +161,42 @@ impl ApplyReport {
     }
 }
 
-/// `path` (as the host sees it) under `root`, with symlinks resolved inside the root, so
-/// that a symlinked config file is edited in place at its target. `None` when a link
-/// leads outside the root or loops.
-pub fn resolve_in_root(root: &Path, path: &Path) -> Option<PathBuf> {
-    let mut rel = normalize(path)?;
-    for _ in 0..40 {
-        let full = root.join(&rel);
-        match fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let target = fs::read_link(&full).ok()?;
-                let next = if target.is_absolute() {
-                    target
-                } else {
-                    Path::new("/")
-                        .join(rel.parent().unwrap_or(Path::new("")))
-                        .join(target)
-                };
-                rel = normalize(&next)?;
-            }
-            _ => return Some(full),
-        }
-    }
-    None
-}
-
-/// `/a/./b/../c` -> `a/c`; `None` when `..` climbs above the root.
-fn normalize(p: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-        }
-    }
-    Some(out)
-}
-
-fn backup_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let mut candidate = dir.join(format!("{name}.cgtree-backup"));
-    let mut n = 1;
-    while candidate.exists() {
-        candidate = dir.join(format!("{name}.cgtree-backup.{n}"));
-        n += 1;
-    }
-    candidate
-}
-
-fn write_file(cx: &Context<'_>, change: &FileChange) -> FileOutcome {
-    let Some(target) = resolve_in_root(cx.host.root(), &change.path) else {
-        return FileOutcome::Refused(format!(
-            "{}: a symlink leads outside {}",
-            change.path.display(),
-            cx.host.root().display()
-        ));
+fn write_file(cx: &Context<'_>, change: &FileChange, dry_run: bool) -> FileOutcome {
+    let place = cx.place_of(&change.path);
+    let w = Write {
+        expect: change.before.as_deref().map(str::as_bytes),
+        content: change.after.as_bytes(),
+        new_mode: 0o644,
+        // A user's file never lends its mode: no exec, setuid or group-write bit.
+        keep_mask: if matches!(place, Place::User { .. }) {
+            0o644
+        } else {
+            0o777
+        },
+        owner: change.owner,
+        dry_run,
     };
-    let current = fs::read(&target).ok();
-    if current.as_deref() == Some(change.after.as_bytes()) {
-        return FileOutcome::Unchanged;
-    }
-    if current
-        .as_ref()
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        != change.before
-    {
-        return FileOutcome::Refused(format!(
+    match user::replace(cx.host.root(), &change.path, &place, &w) {
+        Ok(Replaced::Unchanged) => FileOutcome::Unchanged,
+        Ok(Replaced::WouldWrite) => FileOutcome::WouldChange,
+        Ok(Replaced::Written(backup)) => FileOutcome::Changed {
+            backup: backup.map(|b| cx.host.path(b)),
+        },
+        Err(FileError::Changed) => FileOutcome::Refused(format!(
             "{} changed since the plan was made; plan again",
             change.path.display()
-        ));
-    }
-    let refuse = |what: &str, e: std::io::Error| {
-        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            " (run as root)"
-        } else {
-            ""
-        };
-        FileOutcome::Refused(format!("cannot {what} {}: {e}{hint}", target.display()))
-    };
-    let Some(dir) = target.parent() else {
-        return FileOutcome::Refused(format!("{}: no parent directory", target.display()));
-    };
-    // Create missing parents; in a user's home they belong to the user, like the file.
-    let mut missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
-    missing.reverse();
-    for d in missing {
-        if let Err(e) = fs::create_dir(d) {
-            return refuse("create the directory of", e);
-        }
-        if let Some((uid, gid)) = change.owner {
-            let _ = std::os::unix::fs::chown(d, Some(uid), Some(gid));
-        }
-    }
-    let old_meta = fs::metadata(&target).ok();
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.cgtree-tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<Option<PathBuf>> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(change.after.as_bytes())?;
-        let mode = old_meta
-            .as_ref()
-            .map_or(0o644, |m| m.permissions().mode() & 0o7777);
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        let owner = old_meta
-            .as_ref()
-            .map(|m| (m.uid(), m.gid()))
-            .or(change.owner);
-        if let Some((uid, gid)) = owner {
-            // Only root can give a file away; a file already ours needs nothing.
-            if let Err(e) = std::os::unix::fs::fchown(&f, Some(uid), Some(gid)) {
-                let mine = nix::unistd::geteuid().as_raw() == uid;
-                if !mine {
-                    return Err(e);
-                }
-            }
-        }
-        f.sync_all()?;
-        drop(f);
-        let backup = match &current {
-            Some(_) => {
-                let b = backup_path(&target);
-                fs::copy(&target, &b)?;
-                Some(b)
-            }
-            None => None,
-        };
-        fs::rename(&tmp, &target)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(backup)
-    })();
-    match result {
-        Ok(backup) => FileOutcome::Changed { backup },
+        )),
         Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            refuse("write", e)
+            let denied = matches!(
+                e,
+                FileError::Errno(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+            );
+            let hint = if denied && !nix::unistd::geteuid().is_root() {
+                " (run as root)"
+            } else {
+                ""
+            };
+            FileOutcome::Refused(format!("cannot write {}: {e}{hint}", change.path.display()))
         }
     }
 }
@@ -267,14 +206,7 @@ pub fn apply(cx: &mut Context<'_>, plans: &[(String, Plan)], opts: ApplyOptions)
     let mut report = ApplyReport::default();
     for (id, plan) in plans {
         for change in &plan.changes {
-            let outcome = if opts.write {
-                write_file(cx, change)
-            } else {
-                match resolve_in_root(cx.host.root(), &change.path).and_then(|t| fs::read(t).ok()) {
-                    Some(cur) if cur == change.after.as_bytes() => FileOutcome::Unchanged,
-                    _ => FileOutcome::WouldChange,
-                }
-            };
+            let outcome = write_file(cx, change, !opts.write);
             report
                 .files
                 .push((id.clone(), change.path.clone(), outcome));
@@ -304,30 +236,4 @@ pub fn apply(cx: &mut Context<'_>, plans: &[(String, Plan)], opts: ApplyOptions)
         }
     }
     report
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_and_resolve() {
-        assert_eq!(
-            normalize(Path::new("/etc/./a/../wsl.conf")),
-            Some(PathBuf::from("etc/wsl.conf"))
-        );
-        assert_eq!(normalize(Path::new("/../x")), None);
-        let d = tempfile::tempdir().unwrap();
-        fs::create_dir_all(d.path().join("etc/real")).unwrap();
-        fs::write(d.path().join("etc/real/wsl.conf"), "x").unwrap();
-        std::os::unix::fs::symlink("/etc/real/wsl.conf", d.path().join("etc/wsl.conf")).unwrap();
-        assert_eq!(
-            resolve_in_root(d.path(), Path::new("/etc/wsl.conf")),
-            Some(d.path().join("etc/real/wsl.conf"))
-        );
-        std::os::unix::fs::symlink("../../../../outside", d.path().join("etc/escape")).unwrap();
-        assert_eq!(resolve_in_root(d.path(), Path::new("/etc/escape")), None);
-        std::os::unix::fs::symlink("loop", d.path().join("etc/loop")).unwrap();
-        assert_eq!(resolve_in_root(d.path(), Path::new("/etc/loop")), None);
-    }
 }

@@ -7,6 +7,17 @@
 //! [`apply()`] writes the changes atomically with backups and runs commands only when
 //! asked, through a [`Runner`]; on a host root other than `/` nothing is ever executed.
 //!
+//! # Security
+//! cgtree runs as root; a user's home is the user's. Checks and plans execute nothing
+//! (a user's `~/.local/bin/crun` is looked at, never run). Every file is read through
+//! the one bounded reader of [`crate::fs::user`] (regular files only, size-limited,
+//! never blocking on a FIFO). In a user's home (and a Windows profile under
+//! `/mnt/c/Users`), no symlink is followed at any component and, on the live host, the
+//! reads and writes are done with that user's filesystem credentials; backups are
+//! created exclusively; a user's file mode is never copied. What `--run-commands`
+//! downloads comes over https into a private directory (`mktemp -d`) and is checked
+//! against a sha256 before use; a file for the user's home is installed by the user.
+//!
 //! Where the guide is wrong, the steps are right: config files are edited key by key,
 //! never overwritten; podman's keys go in their tables (`log_driver` in `[containers]`,
 //! `events_logger` and `cgroup_manager` in `[engine]`); the kernel command line goes in
@@ -20,7 +31,7 @@ pub use apply::{
     apply, ApplyOptions, ApplyReport, CommandOutcome, FileOutcome, Runner, SystemRunner,
 };
 
-use crate::fs::state::{open_root, read_in_root, MAX_STATE_FILE};
+use crate::fs::user::{self, FileError, Place, MAX_CONFIG_FILE};
 use crate::fs::Host;
 use crate::parse;
 use edit::{
@@ -28,8 +39,7 @@ use edit::{
     toml_str_is,
 };
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,17 +131,24 @@ pub struct Context<'a> {
     pub user: Option<User>,
     /// crun version to download, when given.
     pub crun_version: Option<String>,
+    /// sha256 (64 hex digits) of the crun release binary; without it, nothing is
+    /// downloaded (cgtree pins no checksum for crun releases).
+    pub crun_sha256: Option<String>,
+    /// sha256 (64 hex digits) of the CNI plugins 1.1.1 package; without it, nothing is
+    /// downloaded.
+    pub cni_sha256: Option<String>,
     /// PID whose cgroup is "the caller's" (live: cgtree's parent shell); `None`: use
     /// `proc/self` under the root.
     pub caller_pid: Option<u32>,
-    /// Runs read-only queries (`crun --version`) on the live host.
+    /// Runs the plan's commands in [`apply()`] on the live host (checks run nothing).
     pub runner: Option<&'a mut dyn Runner>,
 }
 
+/// Largest host file read (`/var/lib/dpkg/status` of a big install, `/etc/passwd`).
+pub const MAX_HOST_FILE: u64 = 32 << 20;
+
 fn read(host: &Host, rel: &Path) -> Option<String> {
-    let fd = open_root(host.root()).ok()?;
-    let mut buf = Vec::new();
-    read_in_root(fd.as_fd(), rel, MAX_STATE_FILE, &mut buf).ok()?;
+    let buf = user::read_host_file(host.root(), rel, MAX_HOST_FILE).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
@@ -146,6 +163,8 @@ impl<'a> Context<'a> {
             host,
             user,
             crun_version: None,
+            crun_sha256: None,
+            cni_sha256: None,
             caller_pid: None,
             runner: None,
         }
@@ -155,8 +174,46 @@ impl<'a> Context<'a> {
         read(&self.host, rel(Path::new(path)))
     }
 
+    /// Where `path` (as the host sees it) is, and so how it is reached: below the
+    /// user's home or a Windows profile (`/mnt/c/Users/<name>`), a user's place (no
+    /// links; on the live host as root, with the owner's filesystem credentials); else
+    /// one of root's own files.
+    pub fn place_of(&self, path: &Path) -> Place {
+        let as_root = self.host.is_live() && nix::unistd::geteuid().is_root();
+        if let Some(u) = &self.user {
+            if u.home.is_absolute() && u.home != Path::new("/") && path.starts_with(&u.home) {
+                return Place::User {
+                    dir: u.home.clone(),
+                    creds: (as_root && u.uid != 0).then_some((u.uid, u.gid)),
+                };
+            }
+        }
+        if let Ok(rest) = path.strip_prefix("/mnt/c/Users") {
+            if let Some(Component::Normal(n)) = rest.components().next() {
+                let dir = Path::new("/mnt/c/Users").join(n);
+                let creds = if as_root {
+                    user::host_dir_owner(self.host.root(), &dir)
+                        .ok()
+                        .filter(|(uid, _)| *uid != 0)
+                } else {
+                    None
+                };
+                return Place::User { dir, creds };
+            }
+        }
+        Place::System
+    }
+
+    /// A configuration file, read by the rules of its place, at most
+    /// [`MAX_CONFIG_FILE`] bytes (invalid UTF-8 replaced).
+    fn config(&self, path: &Path) -> Result<String, FileError> {
+        let place = self.place_of(path);
+        user::read(self.host.root(), path, &place, MAX_CONFIG_FILE)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
     fn exists(&self, path: &Path) -> bool {
-        self.host.path(path).exists()
+        user::exists(self.host.root(), path, &self.place_of(path))
     }
 
     /// Whether the host is WSL (kernel release names Microsoft/WSL).
@@ -213,9 +270,14 @@ impl<'a> Context<'a> {
 
     fn controllers_of(&self, cgroup: &str) -> Option<Vec<String>> {
         let m = self.cgroup2()?;
-        let rel = cgroup.trim_start_matches('/');
-        let text = std::fs::read_to_string(m.dir.join(rel).join("cgroup.controllers")).ok()?;
-        Some(text.split_whitespace().map(str::to_string).collect())
+        let rel = Path::new(cgroup.trim_start_matches('/')).join("cgroup.controllers");
+        let text = user::read_beneath(&m.dir, &rel, MAX_CONFIG_FILE).ok()?;
+        Some(
+            String::from_utf8_lossy(&text)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        )
     }
 }
 
@@ -303,18 +365,27 @@ struct FileWant {
     owner: Option<(u32, u32)>,
 }
 
+/// At most 160 characters of a value from a file, for evidence (`...` when cut).
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(160) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// (satisfied, evidence lines) for each want.
 fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
     let shown = fw.path.display();
-    let Some(text) = cx.file(&fw.path.to_string_lossy()) else {
-        let why = if cx.host.path(&fw.path).exists()
-            || std::fs::symlink_metadata(cx.host.path(&fw.path)).is_ok()
-        {
-            format!("{shown}: cannot be read")
-        } else {
-            format!("{shown} does not exist")
-        };
-        return fw.wants.iter().map(|_| (false, why.clone())).collect();
+    let text = match cx.config(&fw.path) {
+        Ok(t) => t,
+        Err(e) => {
+            let why = if e.is_absent() {
+                format!("{shown} does not exist")
+            } else {
+                format!("{shown}: cannot be read: {e}")
+            };
+            return fw.wants.iter().map(|_| (false, why.clone())).collect();
+        }
     };
     let toml: Option<toml_edit::DocumentMut> = if fw.wants.iter().any(|w| {
         matches!(
@@ -339,8 +410,8 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
         .iter()
         .map(|w| match w {
             Want::Ini { section, key, value, ok } => match ini_get(&text, section, key) {
-                Some(h) if ok(&h.value, value) => (true, format!("{shown}:{}: [{section}] {key}={}", h.line, h.value)),
-                Some(h) => (false, format!("{shown}:{}: [{section}] {key}={} (want {value})", h.line, h.value)),
+                Some(h) if ok(&h.value, value) => (true, format!("{shown}:{}: [{section}] {key}={}", h.line, clip(&h.value))),
+                Some(h) => (false, format!("{shown}:{}: [{section}] {key}={} (want {value})", h.line, clip(&h.value))),
                 None => match ini_commented(&text, section, key) {
                     Some(l) => (false, format!("{shown}:{l}: [{section}] {key} is commented out")),
                     None => (false, format!("{shown}: no {key} in [{section}]")),
@@ -364,7 +435,7 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
                 if toml_str_is(item.as_ref(), value) {
                     (true, format!("{shown}: [{t}] {key} = \"{value}\""))
                 } else if let Some(i) = item {
-                    (false, format!("{shown}: [{t}] {key} = {} (want \"{value}\")", i.to_string().trim()))
+                    (false, format!("{shown}: [{t}] {key} = {} (want \"{value}\")", clip(i.to_string().trim())))
                 } else {
                     (false, format!("{shown}: no {key} in [{t}]"))
                 }
@@ -374,8 +445,8 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
                 let got: Option<Vec<String>> = item.as_ref().and_then(|i| i.as_array()).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
                 let t = table.join(".");
                 match got {
-                    Some(g) if g.first() == value.first() => (true, format!("{shown}: [{t}] {key} = {g:?}")),
-                    Some(g) => (false, format!("{shown}: [{t}] {key} = {g:?} (want {value:?} first)")),
+                    Some(g) if g.first() == value.first() => (true, format!("{shown}: [{t}] {key} = {}", clip(&format!("{g:?}")))),
+                    Some(g) => (false, format!("{shown}: [{t}] {key} = {} (want {value:?} first)", clip(&format!("{g:?}")))),
                     None => (false, format!("{shown}: no {key} in [{t}]")),
                 }
             }
@@ -388,8 +459,8 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
             }
             Want::Line { line, matches, good } => {
                 match text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with('#')).find(|(_, l)| matches(l)) {
-                    Some((i, l)) if good(l) => (true, format!("{shown}:{}: {}", i + 1, l.trim())),
-                    Some((i, l)) => (false, format!("{shown}:{}: {} (want {line})", i + 1, l.trim())),
+                    Some((i, l)) if good(l) => (true, format!("{shown}:{}: {}", i + 1, clip(l.trim()))),
+                    Some((i, l)) => (false, format!("{shown}:{}: {} (want {line})", i + 1, clip(l.trim()))),
                     None => (false, format!("{shown}: no line `{line}`")),
                 }
             }
@@ -399,7 +470,9 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
 
 /// The file's content after every want is applied.
 fn edited(cx: &Context<'_>, fw: &FileWant) -> Result<(Option<String>, String), String> {
-    let before = cx.file(&fw.path.to_string_lossy());
+    // A file that exists but cannot be read is planned as new: apply then refuses it
+    // (it never writes over what it did not read), and the plan says why.
+    let before = cx.config(&fw.path).ok();
     let mut text = before.clone().unwrap_or_default();
     let is_toml = |w: &Want| {
         matches!(
@@ -505,6 +578,14 @@ fn edited(cx: &Context<'_>, fw: &FileWant) -> Result<(Option<String>, String), S
 fn plan_files(cx: &Context<'_>, files: &[FileWant]) -> Plan {
     let mut plan = Plan::default();
     for fw in files {
+        if let Err(e) = cx.config(&fw.path) {
+            if !e.is_absent() {
+                plan.notes.push(format!(
+                    "{}: cannot be read: {e}; apply refuses to replace it",
+                    fw.path.display()
+                ));
+            }
+        }
         match edited(cx, fw) {
             Ok((before, after)) => {
                 if before.as_deref() != Some(after.as_str()) {
@@ -641,12 +722,10 @@ fn pid1_is_systemd(cx: &Context<'_>) -> (bool, String) {
 
 /// The `.wslconfig` WSL reads: `C:\Users\<name>\.wslconfig`, seen at `/mnt/c/Users/<name>`.
 fn wslconfig(cx: &Context<'_>) -> Option<PathBuf> {
-    let users = cx.host.path("mnt/c/Users");
-    let mut names: Vec<String> = std::fs::read_dir(users)
+    let mut names: Vec<String> = user::list_host_dirs(cx.host.root(), Path::new("mnt/c/Users"))
         .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
         .filter(|n| {
             !matches!(
                 n.as_str(),
@@ -886,7 +965,7 @@ fn delegate_files() -> Vec<FileWant> {
 
 fn controllers_have(cx: &Context<'_>, cgroup: &str, want: &[&str]) -> Option<(bool, String)> {
     let m = cx.cgroup2()?;
-    if !m.dir.join(cgroup.trim_start_matches('/')).is_dir() {
+    if !user::is_dir_beneath(&m.dir, Path::new(cgroup.trim_start_matches('/'))) {
         return Some((
             false,
             format!("cgroup {cgroup} does not exist (no session of that user under systemd)"),
@@ -978,18 +1057,42 @@ fn kind_cluster(cx: &Context<'_>) -> (bool, String) {
     )
 }
 
-fn crun_version_of(cx: &mut Context<'_>, path: &Path) -> Option<String> {
-    if !cx.host.is_live() || !path.exists() {
-        return None;
-    }
-    let runner = cx.runner.as_mut()?;
-    let out = runner.query(&[path.display().to_string(), "--version".into()])?;
-    out.lines()
-        .next()?
-        .split_whitespace()
-        .nth(2)
-        .map(str::to_string)
+/// A release version as the download URL takes it: digits and dots only.
+fn plain_version(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 32
+        && v.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
+
+/// 64 hex digits.
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `s` as one shell word.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A `sh -c` script that downloads `url` over https only (redirects too) into a private
+/// directory (`mktemp -d`: mode 0700, removed on exit), checks its sha256 before anything
+/// uses it, then runs `then` with `"$f"` naming the checked file.
+fn download_script(url: &str, sha256: &str, then: &str) -> Vec<String> {
+    let script = format!(
+        "set -eu; umask 077; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; f=\"$d/download\"; \
+         curl --proto =https --proto-redir =https --tlsv1.2 -fsSL -o \"$f\" {url}; \
+         printf '%s  %s\\n' {sha256} \"$f\" | sha256sum -c --quiet -; {then}",
+        url = sh_quote(url),
+        sha256 = sha256.to_ascii_lowercase(),
+    );
+    vec!["sh".into(), "-c".into(), script]
+}
+
+/// The CNI plugins package the guide installs, and where it is fetched over https (the
+/// Ubuntu archive's files, served by Launchpad).
+const CNI_DEB: &str = "containernetworking-plugins_1.1.1+ds1-3_amd64.deb";
+const CNI_URL: &str = "https://launchpad.net/ubuntu/+archive/primary/+files/containernetworking-plugins_1.1.1+ds1-3_amd64.deb";
 
 /// Every step, in the guide's order.
 pub fn steps() -> &'static [Step] {
@@ -1108,13 +1211,20 @@ static STEPS: [Step; 13] = [
             if cx.dpkg_version("containernetworking-plugins").is_some_and(|v| version_at_least(&v, "1.1.1")) {
                 return Plan::default();
             }
-            let deb = "containernetworking-plugins_1.1.1+ds1-3_amd64.deb";
-            Plan {
-                commands: vec![
-                    Command { argv: vec!["curl".into(), "-SLO".into(), format!("http://archive.ubuntu.com/ubuntu/pool/universe/g/golang-github-containernetworking-plugins/{deb}")], user: None, why: "fetch the CNI plugins 1.1.1 package".into() },
-                    Command { argv: vec!["dpkg".into(), "-i".into(), deb.into()], user: None, why: "install it".into() },
-                ],
-                ..Plan::default()
+            match cx.cni_sha256.as_deref() {
+                Some(sum) if is_sha256(sum) => Plan {
+                    commands: vec![Command {
+                        argv: download_script(CNI_URL, sum, "dpkg -i \"$f\""),
+                        user: None,
+                        why: format!("fetch {CNI_DEB} over https into a private directory, check its sha256, install it"),
+                    }],
+                    ..Plan::default()
+                },
+                Some(_) => Plan { notes: vec!["--cni-sha256 must be 64 hex digits: nothing is downloaded".into()], ..Plan::default() },
+                None => Plan {
+                    notes: vec![format!("{CNI_DEB} is downloaded only with its sha256, checked before dpkg sees it; cgtree pins none (no published checksum was at hand to verify one): give --cni-sha256 HEX from the Ubuntu archive's Packages index (SHA256 of {CNI_DEB}), or install containernetworking-plugins >= 1.1.1 from your distribution")],
+                    ..Plan::default()
+                },
             }
         },
     },
@@ -1130,19 +1240,14 @@ static STEPS: [Step; 13] = [
             let Some((_, local, _)) = user_conf(cx) else {
                 return Check { status: Status::Unknown, evidence: vec!["no user given (--user) for ~/.local/bin/crun".into()], fix: None };
             };
-            let local_host = cx.host.path(&local);
             let files = crun_files(cx);
-            let version = crun_version_of(cx, &local_host);
+            // A check executes nothing: the user's file is looked at, never run.
             let eff = if cx.exists(&local) {
-                match &version {
-                    Some(v) if version_at_least(v, "1.9.0") => (true, format!("{} is crun {v}", local.display())),
-                    Some(v) => (false, format!("{} is crun {v}, older than 1.9.0", local.display())),
-                    None => (true, format!("{} exists (version not checked here)", local.display())),
-                }
+                (true, format!("{} exists (its version is not checked: cgtree does not run a user's file; run `{} --version` as the user)", local.display(), local.display()))
             } else {
                 (false, format!("{} does not exist; system crun is {}", local.display(), system.as_deref().unwrap_or("not installed")))
             };
-            judge(cx, &files, Some(eff), "download crun >= 1.9.0 to ~/.local/bin/crun: `cgtree provision apply crun-version --crun-version X.Y.Z --run-commands`", "register ~/.local/bin/crun in [engine.runtimes] of the user's containers.conf and download crun >= 1.9.0 there")
+            judge(cx, &files, Some(eff), "download crun >= 1.9.0 to ~/.local/bin/crun: `cgtree provision apply crun-version --crun-version X.Y.Z --crun-sha256 HEX --yes --run-commands`", "register ~/.local/bin/crun in [engine.runtimes] of the user's containers.conf and download crun >= 1.9.0 there")
         },
         plan: |cx| {
             if cx.dpkg_version("crun").is_some_and(|v| version_at_least(&v, "1.9.0")) {
@@ -1153,16 +1258,22 @@ static STEPS: [Step; 13] = [
             if !cx.exists(&local) {
                 let user = cx.user.as_ref().map(|u| u.name.clone());
                 match &cx.crun_version {
-                    Some(v) if version_at_least(v, "1.9.0") => {
-                        let dir = local.parent().map(|d| d.display().to_string()).unwrap_or_default();
-                        p.commands.push(Command { argv: vec!["mkdir".into(), "-p".into(), dir], user: user.clone(), why: "create ~/.local/bin".into() });
-                        p.commands.push(Command {
-                            argv: vec!["curl".into(), "-sSL".into(), format!("https://github.com/containers/crun/releases/download/{v}/crun-{v}-linux-amd64"), "-o".into(), local.display().to_string()],
-                            user: user.clone(),
-                            why: format!("download crun {v}"),
-                        });
-                        p.commands.push(Command { argv: vec!["chmod".into(), "+x".into(), local.display().to_string()], user, why: "make it executable".into() });
-                    }
+                    Some(v) if !plain_version(v) => p.notes.push("--crun-version takes a release number (X.Y.Z): nothing is downloaded".into()),
+                    Some(v) if version_at_least(v, "1.9.0") => match cx.crun_sha256.as_deref() {
+                        Some(sum) if is_sha256(sum) => {
+                            // As the user: the file lands in the user's home with the
+                            // user's rights, never root's.
+                            let dir = local.parent().map(|d| d.display().to_string()).unwrap_or_default();
+                            let install = format!("mkdir -p {}; install -m 0755 \"$f\" {}", sh_quote(&dir), sh_quote(&local.display().to_string()));
+                            p.commands.push(Command {
+                                argv: download_script(&format!("https://github.com/containers/crun/releases/download/{v}/crun-{v}-linux-amd64"), sum, &install),
+                                user,
+                                why: format!("download crun {v} over https into a private directory, check its sha256, install it as ~/.local/bin/crun (as the user)"),
+                            });
+                        }
+                        Some(_) => p.notes.push("--crun-sha256 must be 64 hex digits: nothing is downloaded".into()),
+                        None => p.notes.push(format!("crun {v} is downloaded only with its sha256, checked before it is installed; cgtree pins no checksum for crun releases: give --crun-sha256 HEX, the SHA-256 of crun-{v}-linux-amd64 from https://github.com/containers/crun/releases/tag/{v}")),
+                    },
                     Some(v) => p.notes.push(format!("crun {v} is older than 1.9.0: give --crun-version 1.9.0 or newer")),
                     None => p.notes.push("give --crun-version X.Y.Z (>= 1.9.0) to plan the download of ~/.local/bin/crun (the guide leaves CRUN_VER unset)".into()),
                 }
