@@ -92,6 +92,8 @@ pub fn run(
     let mut runner = SystemRunner;
     let mut cx = Context::new(host.clone(), user.clone());
     cx.crun_version = p.crun_version.clone();
+    cx.crun_sha256 = p.crun_sha256.clone();
+    cx.cni_sha256 = p.cni_sha256.clone();
     if host.is_live() {
         cx.caller_pid = Some(nix::unistd::getppid().as_raw() as u32);
         cx.runner = Some(&mut runner);

@@ -92,7 +92,8 @@ pub struct FileChange {
 pub struct Command {
     /// Arguments.
     pub argv: Vec<String>,
-    /// Run as this user (`runuser -u`), else as the caller.
+    /// Run as this user (its UID and GID, no supplementary groups, a clean environment;
+    /// shown as `runuser -u USER --`, which does the same by hand), else as the caller.
     pub user: Option<String>,
     /// Why.
     pub why: String,
