@@ -31,6 +31,11 @@ pub enum StateError {
     NotRegular,
     /// Larger than the limit (its size in bytes).
     TooLarge(u64),
+    /// In a user's directory, owned by someone else than that user (the owner's UID).
+    NotOwner(u32),
+    /// In a user's directory, a file with more than one name (its link count): a hard
+    /// link the user may have made to a file they could not read.
+    Linked(u64),
 }
 
 impl std::fmt::Display for StateError {
@@ -42,6 +47,11 @@ impl std::fmt::Display for StateError {
                 f,
                 "{n} bytes, larger than the {MAX_STATE_FILE}-byte limit, not read"
             ),
+            StateError::NotOwner(uid) => write!(
+                f,
+                "owned by UID {uid}, not by the user whose directory holds it, not read"
+            ),
+            StateError::Linked(n) => write!(f, "{n} hard links, not read"),
         }
     }
 }
@@ -109,26 +119,7 @@ pub fn read_in_root(
     if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
         return Err(StateError::NotRegular);
     }
-    let size = u64::try_from(st.st_size).unwrap_or(0);
-    if size > limit {
-        return Err(StateError::TooLarge(size));
-    }
-    // The size may change under us: never read more than limit + 1 bytes.
-    let mut chunk = [0u8; 8192];
-    loop {
-        match nix::unistd::read(&fd, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() as u64 > limit {
-                    return Err(StateError::TooLarge(buf.len() as u64));
-                }
-            }
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(StateError::Errno(e)),
-        }
-    }
-    Ok(())
+    read_bounded(&fd, &st, limit, buf)
 }
 
 /// Lists the entry names of the directory `rel` under `root` (at most
@@ -136,6 +127,106 @@ pub fn read_in_root(
 pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, StateError> {
     let fd =
         open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(StateError::Errno)?;
+    list_fd(fd)
+}
+
+/// Reads the regular file `rel` below the directory `base` of `root`, where a user
+/// controls everything below `base` (their home, `/run/user/UID`): what cgtree, as
+/// root, may read there is only what that user could have written.
+///
+/// - `base` is chosen by cgtree (`home/alice`, `run/user/1000`) and resolved like
+///   [`read_in_root`] (inside `root`, the admin's symlinks followed);
+/// - `rel` must be plain components (no `..`, no absolute path); it is resolved with
+///   `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` from `base` (or one component at a
+///   time with `O_NOFOLLOW` where `openat2` is missing), so a symlink at any component
+///   is refused (ELOOP), never followed;
+/// - the file is opened `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the
+///   first read: a regular file (a FIFO or a device is never read), one link
+///   ([`StateError::Linked`] otherwise), owned by `owner` when given
+///   ([`StateError::NotOwner`] otherwise), at most `limit` bytes.
+///
+/// Pass `owner: None` only where file ownership means nothing (a fixture or snapshot
+/// directory: its files belong to whoever unpacked it).
+pub fn read_user_file(
+    root: BorrowedFd<'_>,
+    base: &Path,
+    rel: &Path,
+    owner: Option<u32>,
+    limit: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), StateError> {
+    buf.clear();
+    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err(StateError::Errno(Errno::EXDEV));
+    }
+    let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        .map_err(StateError::Errno)?;
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_NOFOLLOW;
+    let how = nix::fcntl::OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(
+            nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
+    let fd = match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
+        Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
+        r => r,
+    }
+    .map_err(StateError::Errno)?;
+    let st = fstat(&fd).map_err(StateError::Errno)?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+        return Err(StateError::NotRegular);
+    }
+    #[allow(clippy::useless_conversion)]
+    let nlink = u64::from(st.st_nlink);
+    if nlink != 1 {
+        return Err(StateError::Linked(nlink));
+    }
+    if let Some(uid) = owner {
+        if st.st_uid != uid {
+            return Err(StateError::NotOwner(st.st_uid));
+        }
+    }
+    read_bounded(&fd, &st, limit, buf)
+}
+
+/// Lists the entry names of the directory `rel` below `base` of `root` (at most
+/// [`MAX_DIR_ENTRIES`]), where a user controls everything below `base`: confined like
+/// [`read_user_file`] (no symlink at any component of `rel`; `rel` may be empty for
+/// `base` itself).
+pub fn list_user_dir(
+    root: BorrowedFd<'_>,
+    base: &Path,
+    rel: &Path,
+) -> Result<Vec<Vec<u8>>, StateError> {
+    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(StateError::Errno(Errno::EXDEV));
+    }
+    let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        .map_err(StateError::Errno)?;
+    let fd = if rel.as_os_str().is_empty() {
+        base_fd
+    } else {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+        let how = nix::fcntl::OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(
+                nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            );
+        match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
+            Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
+            r => r,
+        }
+        .map_err(StateError::Errno)?
+    };
+    list_fd(fd)
+}
+
+fn list_fd(fd: OwnedFd) -> Result<Vec<Vec<u8>>, StateError> {
     let mut dir = nix::dir::Dir::from_fd(fd).map_err(StateError::Errno)?;
     let mut out = Vec::new();
     for e in dir.iter() {
@@ -151,6 +242,63 @@ pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, St
     }
     out.sort();
     Ok(out)
+}
+
+/// Reads the rest of `fd` (already checked: a regular file of `st`) into `buf`, at most
+/// `limit` bytes.
+fn read_bounded(
+    fd: &OwnedFd,
+    st: &nix::sys::stat::FileStat,
+    limit: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), StateError> {
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    if size > limit {
+        return Err(StateError::TooLarge(size));
+    }
+    // The size may change under us: never read more than limit + 1 bytes.
+    let mut chunk = [0u8; 8192];
+    loop {
+        match nix::unistd::read(fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() as u64 > limit {
+                    return Err(StateError::TooLarge(buf.len() as u64));
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(StateError::Errno(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a kernel file (`/proc/<pid>/status`, `cmdline`, a `cgroup.procs`) named `name`
+/// in the directory `dir` into `scratch`: opened without following a symlink, with
+/// `O_NONBLOCK`, and checked with `fstat` to be a regular file before the first read
+/// (EINVAL otherwise: a FIFO or a device planted in a `--root` directory is never
+/// read), then read to its end, at most [`super::MAX_KERNEL_FILE`] bytes (EFBIG).
+pub fn read_kernel_file<'s>(
+    dir: BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    scratch: &'s mut super::Scratch,
+) -> Result<&'s [u8], Errno> {
+    let fd = openat(
+        dir,
+        name,
+        OFlag::O_RDONLY
+            | OFlag::O_CLOEXEC
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_NOCTTY
+            | OFlag::O_NONBLOCK,
+        Mode::empty(),
+    )?;
+    let st = fstat(&fd)?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    scratch.read_fd(fd.as_fd(), super::MAX_KERNEL_FILE)
 }
 
 /// Opens a directory that stands for a root (the host root, or `/proc/<pid>/root` of a
@@ -237,6 +385,81 @@ mod tests {
         assert_eq!(
             read_in_root(fd.as_fd(), Path::new("."), 100, &mut buf),
             Err(StateError::NotRegular)
+        );
+    }
+
+    #[test]
+    fn user_files_refuse_symlinks_hard_links_fifos_and_other_owners() {
+        let (d, fd) = root();
+        let secret = d.path().join("secret.json");
+        fs::write(&secret, b"\"TOPSECRET\"").unwrap();
+        let home = d.path().join("home/u");
+        fs::create_dir_all(home.join("s/sub")).unwrap();
+        fs::write(home.join("s/ok.json"), b"[]").unwrap();
+        std::os::unix::fs::symlink(&secret, home.join("s/abs.json")).unwrap();
+        std::os::unix::fs::symlink("../../../secret.json", home.join("s/rel.json")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("home"), home.join("s/dirlink")).unwrap();
+        fs::hard_link(&secret, home.join("s/hard.json")).unwrap();
+        nix::unistd::mkfifo(&home.join("s/fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+        let base = Path::new("home/u");
+        let me = nix::unistd::geteuid().as_raw();
+        let mut buf = Vec::new();
+        read_user_file(fd.as_fd(), base, Path::new("s/ok.json"), Some(me), 100, &mut buf)
+            .unwrap();
+        assert_eq!(buf, b"[]");
+        for (rel, want) in [
+            ("s/abs.json", StateError::Errno(Errno::ELOOP)),
+            ("s/rel.json", StateError::Errno(Errno::ELOOP)),
+            ("s/dirlink/u/s/ok.json", StateError::Errno(Errno::ELOOP)),
+            ("s/hard.json", StateError::Linked(2)),
+            ("s/fifo", StateError::NotRegular),
+            ("../u/s/ok.json", StateError::Errno(Errno::EXDEV)),
+            ("/home/u/s/ok.json", StateError::Errno(Errno::EXDEV)),
+        ] {
+            let r = read_user_file(fd.as_fd(), base, Path::new(rel), None, 100, &mut buf);
+            assert_eq!(r, Err(want), "{rel}");
+            assert!(!buf.windows(9).any(|w| w == b"TOPSECRET"), "{rel}");
+            let fallback = open_components(
+                fd.as_fd(),
+                &Path::new("home/u").join(rel.trim_start_matches('/')),
+                OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK,
+            );
+            if rel.contains("abs") || rel.contains("rel.") || rel.contains("dirlink") {
+                // ELOOP for the file, ENOTDIR for a directory component.
+                assert!(
+                    matches!(fallback, Err(Errno::ELOOP | Errno::ENOTDIR)),
+                    "fallback {rel}"
+                );
+            }
+        }
+        let other = me.wrapping_add(1);
+        assert_eq!(
+            read_user_file(fd.as_fd(), base, Path::new("s/ok.json"), Some(other), 100, &mut buf),
+            Err(StateError::NotOwner(me))
+        );
+        assert_eq!(
+            list_user_dir(fd.as_fd(), base, Path::new("s")).unwrap().len(),
+            7
+        );
+        assert_eq!(
+            list_user_dir(fd.as_fd(), base, Path::new("s/dirlink")),
+            Err(StateError::Errno(Errno::ELOOP))
+        );
+    }
+
+    #[test]
+    fn kernel_file_reader_refuses_a_fifo_without_blocking() {
+        let (d, fd) = root();
+        nix::unistd::mkfifo(&d.path().join("cmdline"), Mode::from_bits_truncate(0o644)).unwrap();
+        fs::write(d.path().join("status"), b"Uid:\t1\t1\t1\t1\n").unwrap();
+        let mut s = crate::fs::Scratch::new();
+        assert_eq!(
+            read_kernel_file(fd.as_fd(), c"cmdline", &mut s),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            read_kernel_file(fd.as_fd(), c"status", &mut s).unwrap(),
+            b"Uid:\t1\t1\t1\t1\n"
         );
     }
 }
