@@ -584,12 +584,12 @@ impl Resolver {
 
     /// Lists `rel` below `base`, a directory user `uid` controls, with
     /// [`list_user_dir`] (no symlink followed below `base`).
-    fn list_user(&mut self, base: &Path, rel: &Path) -> Vec<Vec<u8>> {
+    fn list_user(&mut self, uid: u32, base: &Path, rel: &Path) -> Vec<Vec<u8>> {
         let Some(fd) = self.root_fd(RootKey::Host) else {
             return Vec::new();
         };
         let full = base.join(rel);
-        match list_user_dir(fd.as_fd(), base, rel) {
+        match list_user_dir(fd.as_fd(), base, rel, self.file_owner(uid)) {
             Ok(v) => {
                 if let Some(rec) = self.recorded.as_mut() {
                     rec.push(Recorded::Dir {
@@ -667,7 +667,7 @@ impl Resolver {
         let mut map = HashMap::new();
         let entries = match user {
             None => self.list(RootKey::Host, &graphroot),
-            Some((_, home)) => self.list_user(home, Path::new(ROOTLESS_GRAPHROOT)),
+            Some((uid, home)) => self.list_user(uid, home, Path::new(ROOTLESS_GRAPHROOT)),
         };
         for entry in entries {
             // overlay-containers, vfs-containers, btrfs-containers, ...: a plain token,

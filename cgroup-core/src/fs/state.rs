@@ -11,7 +11,7 @@
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, Mode, SFlag};
+use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path};
 
@@ -100,6 +100,41 @@ fn open_components(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<Own
     cur.ok_or(Errno::ENOENT)
 }
 
+/// Flags of every open for reading: never blocks on a FIFO, never becomes a terminal's
+/// controlling process.
+const READ_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_NONBLOCK)
+    .union(OFlag::O_NOCTTY)
+    .union(OFlag::O_CLOEXEC);
+
+fn is_regular(st: &FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG
+}
+
+/// Opens for reading the file that `path_fd` (an `O_PATH` descriptor, which opened
+/// nothing: no FIFO or device was touched) stands for, once its type was checked on its
+/// `st`. Through `/proc/self/fd/N`, which reopens exactly that inode; where `/proc` is
+/// not there, `reopen` opens it again by name, and it must be the same inode.
+fn open_checked(
+    path_fd: &OwnedFd,
+    st: &FileStat,
+    reopen: impl FnOnce() -> Result<OwnedFd, Errno>,
+) -> Result<OwnedFd, StateError> {
+    use std::os::fd::AsRawFd;
+    let magic = format!("/proc/self/fd/{}", path_fd.as_raw_fd());
+    let fd = match nix::fcntl::open(magic.as_str(), READ_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENOSYS | Errno::EPERM) => reopen().map_err(StateError::Errno)?,
+        Err(e) => return Err(StateError::Errno(e)),
+    };
+    let now = fstat(&fd).map_err(StateError::Errno)?;
+    if now.st_dev != st.st_dev || now.st_ino != st.st_ino || !is_regular(&now) {
+        // Replaced between the check and the open.
+        return Err(StateError::NotRegular);
+    }
+    Ok(fd)
+}
+
 /// Reads the regular file `rel` under `root` into `buf` (cleared first), refusing
 /// symlinks out of the root, non-regular files, and files over `limit` bytes.
 pub fn read_in_root(
@@ -109,17 +144,23 @@ pub fn read_in_root(
     buf: &mut Vec<u8>,
 ) -> Result<(), StateError> {
     buf.clear();
-    let fd = open_in_root(
-        root,
-        rel,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
-    )
-    .map_err(StateError::Errno)?;
-    let st = fstat(&fd).map_err(StateError::Errno)?;
-    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+    // Resolved with O_PATH first: the type is known before anything is opened.
+    let path_fd = open_in_root(root, rel, OFlag::O_PATH).map_err(StateError::Errno)?;
+    let st = fstat(&path_fd).map_err(StateError::Errno)?;
+    if !is_regular(&st) {
         return Err(StateError::NotRegular);
     }
-    read_bounded(&fd, &st, limit, buf)
+    check_size(&st, limit)?;
+    let fd = open_checked(&path_fd, &st, || open_in_root(root, rel, READ_FLAGS))?;
+    read_bounded(&fd, limit, buf)
+}
+
+fn check_size(st: &FileStat, limit: u64) -> Result<(), StateError> {
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    if size > limit {
+        return Err(StateError::TooLarge(size));
+    }
+    Ok(())
 }
 
 /// Lists the entry names of the directory `rel` under `root` (at most
@@ -140,10 +181,12 @@ pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, St
 ///   `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` from `base` (or one component at a
 ///   time with `O_NOFOLLOW` where `openat2` is missing), so a symlink at any component
 ///   is refused (ELOOP), never followed;
-/// - the file is opened `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the
-///   first read: a regular file (a FIFO or a device is never read), one link
+/// - the file is resolved with `O_PATH` (which opens nothing) and checked with `fstat`
+///   before it is opened (`O_NONBLOCK | O_NOCTTY`, the same inode): a regular file (a
+///   FIFO or a device is never opened), one link
 ///   ([`StateError::Linked`] otherwise), owned by `owner` when given
-///   ([`StateError::NotOwner`] otherwise), at most `limit` bytes.
+///   ([`StateError::NotOwner`] otherwise, also when `base` itself is not `owner`'s), at
+///   most `limit` bytes.
 ///
 /// Pass `owner: None` only where file ownership means nothing (a fixture or snapshot
 /// directory: its files belong to whoever unpacked it).
@@ -162,21 +205,28 @@ pub fn read_user_file(
     }
     let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
         .map_err(StateError::Errno)?;
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_NOFOLLOW;
-    let how = nix::fcntl::OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(
-            nix::fcntl::ResolveFlag::RESOLVE_BENEATH
-                | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
-                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
-        );
-    let fd = match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
-        Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
-        r => r,
+    check_owner(&base_fd, owner)?;
+    let open_beneath = |flags: OFlag| {
+        let how = nix::fcntl::OpenHow::new()
+            .flags(flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+            .resolve(
+                nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            );
+        match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
+            Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
+            r => r,
+        }
+    };
+    // O_PATH | O_NOFOLLOW: nothing is opened yet; a final symlink gives a descriptor of
+    // the link itself, refused below.
+    let path_fd = open_beneath(OFlag::O_PATH).map_err(StateError::Errno)?;
+    let st = fstat(&path_fd).map_err(StateError::Errno)?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFLNK {
+        return Err(StateError::Errno(Errno::ELOOP));
     }
-    .map_err(StateError::Errno)?;
-    let st = fstat(&fd).map_err(StateError::Errno)?;
-    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+    if !is_regular(&st) {
         return Err(StateError::NotRegular);
     }
     #[allow(clippy::useless_conversion)]
@@ -189,23 +239,39 @@ pub fn read_user_file(
             return Err(StateError::NotOwner(st.st_uid));
         }
     }
-    read_bounded(&fd, &st, limit, buf)
+    check_size(&st, limit)?;
+    let fd = open_checked(&path_fd, &st, || open_beneath(READ_FLAGS))?;
+    read_bounded(&fd, limit, buf)
+}
+
+/// The directory `fd` belongs to `owner` (when given): a user's home or runtime
+/// directory that resolves to someone else's directory is not theirs to read.
+fn check_owner(fd: &OwnedFd, owner: Option<u32>) -> Result<(), StateError> {
+    if let Some(uid) = owner {
+        let st = fstat(fd).map_err(StateError::Errno)?;
+        if st.st_uid != uid {
+            return Err(StateError::NotOwner(st.st_uid));
+        }
+    }
+    Ok(())
 }
 
 /// Lists the entry names of the directory `rel` below `base` of `root` (at most
 /// [`MAX_DIR_ENTRIES`]), where a user controls everything below `base`: confined like
 /// [`read_user_file`] (no symlink at any component of `rel`; `rel` may be empty for
-/// `base` itself).
+/// `base` itself; `base` must be `owner`'s when given).
 pub fn list_user_dir(
     root: BorrowedFd<'_>,
     base: &Path,
     rel: &Path,
+    owner: Option<u32>,
 ) -> Result<Vec<Vec<u8>>, StateError> {
     if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(StateError::Errno(Errno::EXDEV));
     }
     let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
         .map_err(StateError::Errno)?;
+    check_owner(&base_fd, owner)?;
     let fd = if rel.as_os_str().is_empty() {
         base_fd
     } else {
@@ -244,18 +310,9 @@ fn list_fd(fd: OwnedFd) -> Result<Vec<Vec<u8>>, StateError> {
     Ok(out)
 }
 
-/// Reads the rest of `fd` (already checked: a regular file of `st`) into `buf`, at most
-/// `limit` bytes.
-fn read_bounded(
-    fd: &OwnedFd,
-    st: &nix::sys::stat::FileStat,
-    limit: u64,
-    buf: &mut Vec<u8>,
-) -> Result<(), StateError> {
-    let size = u64::try_from(st.st_size).unwrap_or(0);
-    if size > limit {
-        return Err(StateError::TooLarge(size));
-    }
+/// Reads the rest of `fd` (already checked: a regular file) into `buf`, at most `limit`
+/// bytes.
+fn read_bounded(fd: &OwnedFd, limit: u64, buf: &mut Vec<u8>) -> Result<(), StateError> {
     // The size may change under us: never read more than limit + 1 bytes.
     let mut chunk = [0u8; 8192];
     loop {
@@ -278,26 +335,29 @@ fn read_bounded(
 /// in the directory `dir` into `scratch`: opened without following a symlink, with
 /// `O_NONBLOCK`, and checked with `fstat` to be a regular file before the first read
 /// (EINVAL otherwise: a FIFO or a device planted in a `--root` directory is never
-/// read), then read to its end, at most [`super::MAX_KERNEL_FILE`] bytes (EFBIG).
+/// opened: it is resolved with `O_PATH` first), then read to its end, at most [`super::MAX_KERNEL_FILE`] bytes (EFBIG).
 pub fn read_kernel_file<'s>(
     dir: BorrowedFd<'_>,
     name: &std::ffi::CStr,
     scratch: &'s mut super::Scratch,
 ) -> Result<&'s [u8], Errno> {
-    let fd = openat(
+    let path_fd = openat(
         dir,
         name,
-        OFlag::O_RDONLY
-            | OFlag::O_CLOEXEC
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_NOCTTY
-            | OFlag::O_NONBLOCK,
+        OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
         Mode::empty(),
     )?;
-    let st = fstat(&fd)?;
-    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+    let st = fstat(&path_fd)?;
+    if !is_regular(&st) {
         return Err(Errno::EINVAL);
     }
+    let fd = open_checked(&path_fd, &st, || {
+        openat(dir, name, READ_FLAGS | OFlag::O_NOFOLLOW, Mode::empty())
+    })
+    .map_err(|e| match e {
+        StateError::Errno(e) => e,
+        _ => Errno::EINVAL,
+    })?;
     scratch.read_fd(fd.as_fd(), super::MAX_KERNEL_FILE)
 }
 
@@ -438,11 +498,11 @@ mod tests {
             Err(StateError::NotOwner(me))
         );
         assert_eq!(
-            list_user_dir(fd.as_fd(), base, Path::new("s")).unwrap().len(),
+            list_user_dir(fd.as_fd(), base, Path::new("s"), Some(me)).unwrap().len(),
             7
         );
         assert_eq!(
-            list_user_dir(fd.as_fd(), base, Path::new("s/dirlink")),
+            list_user_dir(fd.as_fd(), base, Path::new("s/dirlink"), None),
             Err(StateError::Errno(Errno::ELOOP))
         );
     }
