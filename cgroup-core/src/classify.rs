@@ -253,8 +253,7 @@ pub fn is_plain_name(s: &[u8]) -> bool {
     !s.is_empty()
         && s.len() <= MAX_NAME_TOKEN
         && s[0].is_ascii_alphanumeric()
-        && s
-            .iter()
+        && s.iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
@@ -703,14 +702,31 @@ mod tests {
         ] {
             assert!(!is_containerd_id(bad.as_bytes()), "{bad:?}");
         }
-        for ok in ["web", "totally-legit-db", "k8s_nginx_web-6d_default_0b2_0", "a.b"] {
+        for ok in [
+            "web",
+            "totally-legit-db",
+            "k8s_nginx_web-6d_default_0b2_0",
+            "a.b",
+        ] {
             assert!(is_plain_name(ok.as_bytes()), "{ok}");
         }
         let long = "a".repeat(254);
-        for bad in ["", ".", "..", "../etc", "a/b", "-x", "a\u{1b}]0;x\u{7}", "é", &long] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../etc",
+            "a/b",
+            "-x",
+            "a\u{1b}]0;x\u{7}",
+            "é",
+            &long,
+        ] {
             assert!(!is_plain_name(bad.as_bytes()), "{bad:?}");
         }
-        for c in ['\u{1b}', '\u{9b}', '\u{7f}', '\u{202e}', '\u{2066}', '\u{200b}', '\n'] {
+        for c in [
+            '\u{1b}', '\u{9b}', '\u{7f}', '\u{202e}', '\u{2066}', '\u{200b}', '\n',
+        ] {
             assert!(!is_display_safe(c), "{c:?}");
         }
         assert!(is_display_safe('é') && is_display_safe('a') && is_display_safe('中'));

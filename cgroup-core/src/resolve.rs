@@ -24,8 +24,8 @@
 //!   followed).
 
 use crate::classify::{
-    is_container_id, is_containerd_id, is_display_safe, is_plain_name, kube_uid, CriRuntime,
-    Kind, Qos,
+    is_container_id, is_containerd_id, is_display_safe, is_plain_name, kube_uid, CriRuntime, Kind,
+    Qos,
 };
 use crate::fs::state::{
     list_in_root, list_user_dir, open_root, read_in_root, read_kernel_file, read_user_file,
@@ -684,7 +684,9 @@ impl Resolver {
                 Some((uid, home)) => self.read_user_json::<Vec<PodmanEntry>>(
                     uid,
                     home,
-                    &Path::new(ROOTLESS_GRAPHROOT).join(&dir).join("containers.json"),
+                    &Path::new(ROOTLESS_GRAPHROOT)
+                        .join(&dir)
+                        .join("containers.json"),
                 ),
             };
             let Some(list) = list else {
@@ -880,12 +882,10 @@ impl Resolver {
                 ));
             }
             if configs.iter().all(Option::is_none) {
-                configs.push(
-                    self.read_json::<DockerConfig>(
-                        RootKey::Host,
-                        &Path::new("var/lib/docker").join(&rel),
-                    ),
-                );
+                configs.push(self.read_json::<DockerConfig>(
+                    RootKey::Host,
+                    &Path::new("var/lib/docker").join(&rel),
+                ));
             }
             if let Some(cfg) = configs.into_iter().flatten().next() {
                 docker = true;
@@ -1552,7 +1552,10 @@ mod tests {
         let pid = |r: &mut Resolver, id: &str, path: String, uid: u32| {
             r.conmon_pidfile_pid(&conmon_argv(id, &path), uid)
         };
-        assert_eq!(pid(&mut r, ROOT_ID, format!("/{run}/pidfile"), 0), Some(4242));
+        assert_eq!(
+            pid(&mut r, ROOT_ID, format!("/{run}/pidfile"), 0),
+            Some(4242)
+        );
         assert_eq!(pid(&mut r, ROOT_ID, format!("/{exec}"), 0), Some(77));
         assert_eq!(
             r.accepted_pidfile(&conmon_argv(ROOT_ID, &format!("/{exec}")), 0),
@@ -1639,13 +1642,25 @@ mod tests {
         let other = "4".repeat(64);
         let other: &'static str = Box::leak(other.into_boxed_str());
         for (args, uid, why) in [
-            (conmon(ROOT_ID, b"totally-legit-db"), [1500; 4], "root's container"),
-            (conmon(ALICE_ID, b"web"), [0; 4], "alice's container, root's process"),
+            (
+                conmon(ROOT_ID, b"totally-legit-db"),
+                [1500; 4],
+                "root's container",
+            ),
+            (
+                conmon(ALICE_ID, b"web"),
+                [0; 4],
+                "alice's container, root's process",
+            ),
             (conmon(ROOT_ID, b"web"), [1500, 0, 0, 0], "set-user-ID"),
             (conmon(other, b"web"), [0; 4], "no state names it"),
             (conmon("id1", b"web"), [0; 4], "not an id"),
             (conmon(ROOT_ID, b"../../etc"), [0; 4], "name with /"),
-            (conmon(ROOT_ID, b"a\x1b]0;x\x07"), [0; 4], "name with controls"),
+            (
+                conmon(ROOT_ID, b"a\x1b]0;x\x07"),
+                [0; 4],
+                "name with controls",
+            ),
         ] {
             assert_eq!(role(&mut r, &args, uid), None, "{why}");
         }
@@ -1654,7 +1669,11 @@ mod tests {
             None,
             "UIDs unknown"
         );
-        let long: Vec<&[u8]> = vec![b"conmon", b"--cid=1111111111111111111111111111111111111111111111111111111111111111", b"--name=db"];
+        let long: Vec<&[u8]> = vec![
+            b"conmon",
+            b"--cid=1111111111111111111111111111111111111111111111111111111111111111",
+            b"--name=db",
+        ];
         assert_eq!(role(&mut r, &long, [0; 4]), as_conmon(ROOT_ID, "db"));
 
         let shim = |ns: &'static [u8], id: &'static [u8]| -> Vec<&'static [u8]> {
@@ -1681,7 +1700,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         for (args, uid, why) in [
-            (shim(b"k8s.io", b"abc"), [1500; 4], "a user's shim naming root's state"),
+            (
+                shim(b"k8s.io", b"abc"),
+                [1500; 4],
+                "a user's shim naming root's state",
+            ),
             (shim(b"../../etc", b"abc"), [0; 4], "namespace with .."),
             (shim(b"k8s.io", b"a/b"), [0; 4], "id with /"),
             (shim(b"k8s.io", b"\x1b[2J"), [0; 4], "id with controls"),

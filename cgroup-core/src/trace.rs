@@ -126,7 +126,8 @@ fn read_cgroup(
     dir: std::os::fd::BorrowedFd<'_>,
     scratch: &mut Scratch,
 ) -> Result<Vec<u8>, Error> {
-    let cg = fs::state::read_kernel_file(dir, c"cgroup", scratch).map_err(|e| proc_io(host, pid, "cgroup", e))?;
+    let cg = fs::state::read_kernel_file(dir, c"cgroup", scratch)
+        .map_err(|e| proc_io(host, pid, "cgroup", e))?;
     let pc = parse::proc_pid_cgroup(cg)
         .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
     let Some(unified) = pc.unified else {
@@ -198,26 +199,27 @@ pub fn trace_with(
         None
     };
     let mut errors = Vec::new();
-    let (uid, gid, ppid, nspid) = match fs::state::read_kernel_file(dir.as_fd(), c"status", &mut scratch) {
-        Ok(b) => match parse::status(b) {
-            Ok(st) => (
-                st.uid,
-                st.gid,
-                st.ppid,
-                st.nspid
-                    .map(|n| n.iter().filter_map(Result::ok).collect())
-                    .unwrap_or_default(),
-            ),
-            Err(e) => {
-                errors.push(NodeError {
-                    path: host.path(format!("proc/{pid}/status")),
-                    kind: NodeErrorKind::Parse(e),
-                });
-                (None, None, None, Vec::new())
-            }
-        },
-        Err(e) => return Err(proc_io(host, pid, "status", e)),
-    };
+    let (uid, gid, ppid, nspid) =
+        match fs::state::read_kernel_file(dir.as_fd(), c"status", &mut scratch) {
+            Ok(b) => match parse::status(b) {
+                Ok(st) => (
+                    st.uid,
+                    st.gid,
+                    st.ppid,
+                    st.nspid
+                        .map(|n| n.iter().filter_map(Result::ok).collect())
+                        .unwrap_or_default(),
+                ),
+                Err(e) => {
+                    errors.push(NodeError {
+                        path: host.path(format!("proc/{pid}/status")),
+                        kind: NodeErrorKind::Parse(e),
+                    });
+                    (None, None, None, Vec::new())
+                }
+            },
+            Err(e) => return Err(proc_io(host, pid, "status", e)),
+        };
 
     let mut user = None;
     let mut userns = crate::userns::Lineage::default();

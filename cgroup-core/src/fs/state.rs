@@ -199,8 +199,7 @@ pub fn read_user_file(
     buf: &mut Vec<u8>,
 ) -> Result<(), StateError> {
     buf.clear();
-    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_)))
-    {
+    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return Err(StateError::Errno(Errno::EXDEV));
     }
     let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
@@ -464,8 +463,15 @@ mod tests {
         let base = Path::new("home/u");
         let me = nix::unistd::geteuid().as_raw();
         let mut buf = Vec::new();
-        read_user_file(fd.as_fd(), base, Path::new("s/ok.json"), Some(me), 100, &mut buf)
-            .unwrap();
+        read_user_file(
+            fd.as_fd(),
+            base,
+            Path::new("s/ok.json"),
+            Some(me),
+            100,
+            &mut buf,
+        )
+        .unwrap();
         assert_eq!(buf, b"[]");
         for (rel, want) in [
             ("s/abs.json", StateError::Errno(Errno::ELOOP)),
@@ -494,11 +500,20 @@ mod tests {
         }
         let other = me.wrapping_add(1);
         assert_eq!(
-            read_user_file(fd.as_fd(), base, Path::new("s/ok.json"), Some(other), 100, &mut buf),
+            read_user_file(
+                fd.as_fd(),
+                base,
+                Path::new("s/ok.json"),
+                Some(other),
+                100,
+                &mut buf
+            ),
             Err(StateError::NotOwner(me))
         );
         assert_eq!(
-            list_user_dir(fd.as_fd(), base, Path::new("s"), Some(me)).unwrap().len(),
+            list_user_dir(fd.as_fd(), base, Path::new("s"), Some(me))
+                .unwrap()
+                .len(),
             7
         );
         assert_eq!(
