@@ -610,7 +610,10 @@ impl Resolver {
     /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
     /// its `status` (read with [`read_kernel_file`]). `None` when it is gone or unreadable.
     pub fn process_status(&mut self, pid: u32) -> Option<(Option<[u32; 4]>, Option<u32>)> {
-        let dir = crate::fs::open_dir_path(&self.host.proc_dir().join(pid.to_string())).ok()?;
+        let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
+        let name = std::ffi::CString::new(pid.to_string()).ok()?;
+        // `<pid>` itself not followed if it is a link (a hostile `--root`).
+        let dir = crate::fs::open_dir(proc_fd.as_fd(), &name).ok()?;
         let b = read_kernel_file(dir.as_fd(), c"status", &mut self.scratch).ok()?;
         let st = crate::parse::status(b).ok()?;
         Some((st.uid, st.ppid))
@@ -958,6 +961,10 @@ impl Resolver {
 
     /// The bundle of container `id` in `root`: containerd's task bundle, else CRI-O's.
     pub fn bundle(&mut self, root: RootKey, id: &str) -> Option<Bundle> {
+        // Joined to paths below: a 64-hex id only.
+        if !is_container_id(id.as_bytes()) {
+            return None;
+        }
         if let Some(b) = self.bundles.get(&(root, id.to_string())) {
             return b.clone();
         }
@@ -995,7 +1002,7 @@ impl Resolver {
             .collect();
         namespaces.sort_unstable();
         namespaces.into_iter().find(|ns| {
-            !ns.contains('/')
+            is_containerd_id(ns.as_bytes())
                 && self
                     .listed(RootKey::Host, &Path::new(TASKS).join(ns))
                     .is_some_and(|ids| ids.contains(id))

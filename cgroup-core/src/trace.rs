@@ -155,8 +155,14 @@ pub fn cgroup_and_ppid(
     mount: &CgroupMount,
     pid: u32,
 ) -> Result<(Vec<u8>, Option<u32>), Error> {
-    let dir = host.proc_dir().join(pid.to_string());
-    let fd = fs::open_dir_path(&dir).map_err(|e| proc_io(host, pid, "", e))?;
+    let proc_dir = host.proc_dir();
+    let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
+    let name = CString::new(pid.to_string()).map_err(|_| Error::NoSuchProcess {
+        pid,
+        path: proc_dir.clone(),
+    })?;
+    // `<pid>` itself is not followed if it is a link (a hostile `--root`).
+    let fd = fs::open_dir(proc_fd.as_fd(), &name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
     let cgroup = read_cgroup(host, mount, pid, fd.as_fd(), &mut scratch)?;
     let ppid = fs::state::read_kernel_file(fd.as_fd(), c"status", &mut scratch)
