@@ -125,6 +125,12 @@ fn fake_conmon_and_shim_of_a_user_name_nothing_of_roots() {
         cg,
         1002,
     );
+    // bob's own cgroup, named after root's docker container: only bob's state could
+    // name it.
+    let fake = format!("user.slice/user-1002.slice/fake.slice/docker-{DOCKER_ID}.scope");
+    fixture_cgroup(&root, "user.slice/user-1002.slice/fake.slice", "");
+    fixture_cgroup(&root, &fake, "7003\n");
+    fixture_process(&root, 7003, 6001, &["sleep", "1000"], &fake, 1002);
     let host = root.to_str().unwrap();
 
     let out = common::cgtree()
@@ -146,6 +152,11 @@ fn fake_conmon_and_shim_of_a_user_name_nothing_of_roots() {
     ] {
         assert!(!tree.contains(&bad), "{bad:?} in:\n{tree}");
     }
+    assert_eq!(
+        tree.matches("[docker container cache-redis]").count(),
+        1,
+        "bob's cgroup named after root's container is not given its name:\n{tree}"
+    );
     // The real shim (root's) is still labelled.
     assert!(
         tree.contains("5010 [shim of container 2c30eea7181c]"),
@@ -173,6 +184,7 @@ fn fake_conmon_and_shim_of_a_user_name_nothing_of_roots() {
         ("7001", format!("conmon of {SPOOF}")),
         ("7002", "shim".to_string()),
         ("900", "podman".to_string()),
+        ("7003", "cache-redis".to_string()),
     ] {
         let out = common::cgtree()
             .args(["--root", host, "pid", pid])

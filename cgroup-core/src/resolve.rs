@@ -821,13 +821,18 @@ impl Resolver {
         let home = rootless.and_then(|u| self.home(u).map(|h| (u, h)));
         let run_user = rootless.map(|u| (u, PathBuf::from(format!("run/user/{u}"))));
 
-        // podman storage: the owner's, then root's.
+        // A cgroup in user U's slice is U's: only U's own state names it. (Root's state
+        // would let U name a cgroup of theirs after one of root's containers.)
+        let roots_state = rootless.is_none();
+        // podman storage: the owner's, or root's.
         if !docker {
             let mut stores = Vec::new();
             if let Some((u, h)) = &home {
                 stores.push(self.podman_storage(Some((*u, h))));
             }
-            stores.push(self.podman_storage(None));
+            if roots_state {
+                stores.push(self.podman_storage(None));
+            }
             for store in stores {
                 if let Some(info) = store.get(&id) {
                     podman = true;
@@ -838,7 +843,13 @@ impl Resolver {
                 }
             }
         }
-        if let Some(name) = conmon_names.get(&id) {
+        // conmon's names are of conmons that run as their container's owner; that owner
+        // must be this cgroup's too.
+        let conmon_name = match conmon_names.get(&id) {
+            Some(n) if roots_state || self.container_owner(&id) == rootless => Some(n),
+            _ => None,
+        };
+        if let Some(name) = conmon_name {
             podman = true;
             evidence = true;
             if ident.name.is_none() {
@@ -846,7 +857,7 @@ impl Resolver {
             }
         }
         // OCI runtime state: crun's status, runc's state.json (the owner's
-        // `/run/user/UID/{crun,runc}` first, then root's `/run/{crun,runc}`).
+        // `/run/user/UID/{crun,runc}`, or root's `/run/{crun,runc}`).
         let crun_rel = Path::new("crun").join(&id).join("status");
         let runc_rel = Path::new("runc").join(&id).join("state.json");
         let mut found = false;
@@ -860,15 +871,16 @@ impl Resolver {
                     .map(|s| s.init_process_pid)
                     .is_some();
         }
-        found = found
-            || self
+        if !found && roots_state {
+            found = self
                 .read_json::<CrunStatus>(RootKey::Host, &Path::new("run").join(&crun_rel))
                 .map(|s| s.pid)
                 .is_some()
-            || self
-                .read_json::<RuncState>(RootKey::Host, &Path::new("run").join(&runc_rel))
-                .map(|s| s.init_process_pid)
-                .is_some();
+                || self
+                    .read_json::<RuncState>(RootKey::Host, &Path::new("run").join(&runc_rel))
+                    .map(|s| s.init_process_pid)
+                    .is_some();
+        }
         if found {
             evidence = true;
         }
@@ -884,7 +896,7 @@ impl Resolver {
                     &Path::new(".local/share/docker").join(&rel),
                 ));
             }
-            if configs.iter().all(Option::is_none) {
+            if roots_state && configs.iter().all(Option::is_none) {
                 configs.push(self.read_json::<DockerConfig>(
                     RootKey::Host,
                     &Path::new("var/lib/docker").join(&rel),
@@ -911,7 +923,8 @@ impl Resolver {
         }
         // A containerd task outside Kubernetes' cgroups (`ctr run`, nerdctl: cgroup
         // `/<namespace>/<id>` by default): its bundle directory, in any namespace.
-        let containerd = !podman && !docker && self.containerd_task_namespace(&id).is_some();
+        let containerd =
+            roots_state && !podman && !docker && self.containerd_task_namespace(&id).is_some();
         if !evidence && !containerd {
             return None;
         }
