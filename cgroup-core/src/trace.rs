@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 /// One cgroup on the process's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,8 +420,11 @@ fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
         p.push(b'/');
         p.extend_from_slice(sub);
     }
-    let dir: PathBuf = mount.dir.join(std::ffi::OsStr::from_bytes(&p));
-    let Ok(fd) = fs::open_dir_path(&dir) else {
+    // Below the mount, no link followed (a `--root` directory may hold any).
+    let rel = std::path::Path::new(std::ffi::OsStr::from_bytes(&p));
+    let Ok(fd) = fs::open_dir_path(&mount.dir)
+        .and_then(|m| fs::state::open_dir_beneath(m.as_fd(), rel.strip_prefix("/").unwrap_or(rel)))
+    else {
         return Vec::new();
     };
     let mut buf = Vec::new();

@@ -360,6 +360,37 @@ pub fn read_kernel_file<'s>(
     scratch.read_fd(fd.as_fd(), super::MAX_KERNEL_FILE)
 }
 
+/// Opens the directory `rel` below the directory `dir` (a cgroup below the mount)
+/// without following a symlink at any component and never leaving `dir`
+/// (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, or one component at a time with
+/// `O_NOFOLLOW`); `rel` must be plain components (EXDEV otherwise). An empty `rel` is
+/// `dir` itself.
+pub fn open_dir_beneath(dir: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd, Errno> {
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(Errno::EXDEV);
+        }
+        rel
+    };
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+    let how = nix::fcntl::OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(
+            nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
+    match nix::fcntl::openat2(dir, rel, how) {
+        Err(Errno::ENOSYS | Errno::EPERM) if rel == Path::new(".") => {
+            openat(dir, ".", flags | OFlag::O_CLOEXEC, Mode::empty())
+        }
+        Err(Errno::ENOSYS | Errno::EPERM) => open_components(dir, rel, flags),
+        r => r,
+    }
+}
+
 /// Opens a directory that stands for a root (the host root, or `/proc/<pid>/root` of a
 /// container, which on a live host is the kernel's link to that process's root).
 pub fn open_root(path: &Path) -> Result<OwnedFd, Errno> {
@@ -536,5 +567,24 @@ mod tests {
             read_kernel_file(fd.as_fd(), c"status", &mut s).unwrap(),
             b"Uid:\t1\t1\t1\t1\n"
         );
+    }
+
+    #[test]
+    fn dirs_beneath_refuse_links_and_dotdot() {
+        let (d, fd) = root();
+        fs::create_dir_all(d.path().join("a/b")).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.path().join("a/link")).unwrap();
+        assert!(open_dir_beneath(fd.as_fd(), Path::new("a/b")).is_ok());
+        assert!(open_dir_beneath(fd.as_fd(), Path::new("")).is_ok());
+        assert_eq!(
+            open_dir_beneath(fd.as_fd(), Path::new("a/link")).unwrap_err(),
+            Errno::ELOOP
+        );
+        assert_eq!(
+            open_dir_beneath(fd.as_fd(), Path::new("a/../..")).unwrap_err(),
+            Errno::EXDEV
+        );
+        assert!(open_components(fd.as_fd(), Path::new("a/link"), OFlag::O_DIRECTORY).is_err());
     }
 }

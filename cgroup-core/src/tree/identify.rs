@@ -167,7 +167,13 @@ pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> O
         }
         rel.extend_from_slice(part);
     }
-    let dir = fs::open_dir_path(&mount.dir.join(std::ffi::OsStr::from_bytes(&rel))).ok()?;
+    // Below the mount, no link followed (a `--root` directory may hold any).
+    let mount_fd = fs::open_dir_path(&mount.dir).ok()?;
+    let dir = fs::state::open_dir_beneath(
+        mount_fd.as_fd(),
+        std::path::Path::new(std::ffi::OsStr::from_bytes(&rel)),
+    )
+    .ok()?;
     let mut scratch = Scratch::new();
     let b = fs::state::read_kernel_file(dir.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
     parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
