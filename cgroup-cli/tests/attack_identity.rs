@@ -259,6 +259,9 @@ fn live_fake_conmons_pidfile_outside_the_runtime_dir_is_never_read() {
     let Some(mount) = common::live_mount("attack_identity pidfile") else {
         return;
     };
+    // Declared first, dropped last: the user's processes (killed when `u` and `_kill`
+    // drop) must be gone before the cgroup is removed, also when an assertion fails.
+    let mut live = common::LiveTree::default();
     let Some(mut u) = ThrowawayUser::create("attack_identity pidfile") else {
         return;
     };
@@ -286,7 +289,6 @@ fn live_fake_conmons_pidfile_outside_the_runtime_dir_is_never_read() {
     let _kill = KillOnDrop(vec![child]);
     // Both in a cgroup of this test, and cgtree started there: other tests may be
     // building hostile trees elsewhere on this host at the same time.
-    let mut live = common::LiveTree::default();
     let name = common::unique_cgroup_name("pidfile");
     let top = mount.join(&name);
     live.mkdir(&top);
@@ -350,11 +352,13 @@ fn live_fake_conmon_and_shim_label_nothing_of_roots() {
     let Some(mount) = common::live_mount("attack_identity spoof") else {
         return;
     };
+    // Declared first, dropped last: the user's processes (killed when `u` drops) must be
+    // gone before the cgroup is removed, also when an assertion fails.
+    let mut live = common::LiveTree::default();
     let Some(mut u) = ThrowawayUser::create("attack_identity spoof") else {
         return;
     };
     let id = "7b".repeat(32);
-    let mut live = common::LiveTree::default();
     let top = mount.join(common::unique_cgroup_name("spoof"));
     live.mkdir(&top);
     let scope = top.join(format!("libpod-{id}.scope"));
