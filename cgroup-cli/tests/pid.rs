@@ -127,3 +127,47 @@ fn several_pids_and_an_unknown_one() {
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "one-line reason: {err}");
 }
+
+/// A hostile `--root`: the process's `cmdline` (then its `status`) is a FIFO nobody
+/// writes to. `pid` checks the type before opening (it used to block forever in `open`):
+/// a clear error naming the file, within a deadline.
+#[test]
+fn proc_files_that_are_fifos_are_refused_not_waited_on() {
+    use std::process::Stdio;
+    use std::time::Duration;
+    for file in ["cmdline", "status"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("host");
+        common::copy_tree(&common::repo_root().join("fixtures").join(WSL), &root);
+        let p = root.join("proc/74284").join(file);
+        std::fs::remove_file(&p).unwrap();
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        let child = common::cgtree()
+            .arg("--root")
+            .arg(&root)
+            .args(["pid", "74284"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                // Only the child this test started.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                panic!("cgtree pid blocked on a FIFO {file}");
+            }
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{file}: {err}");
+        assert!(
+            err.contains(&format!("proc/74284/{file}")),
+            "{file}: the error names the file: {err}"
+        );
+    }
+}

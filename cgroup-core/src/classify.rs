@@ -218,6 +218,59 @@ pub fn is_container_id(s: &[u8]) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
+/// Longest containerd identifier (a namespace, a task or sandbox id).
+pub const MAX_CONTAINERD_ID: usize = 76;
+
+/// A containerd identifier: `[A-Za-z0-9]+([._-][A-Za-z0-9]+)*`, at most
+/// [`MAX_CONTAINERD_ID`] bytes, the grammar containerd itself enforces on namespaces
+/// and container/task ids (`pkg/identifiers/validate.go`: `alphanum`, `separators`,
+/// `maxLength = 76`). Such a token has no `/`, no `..`, no control byte: safe to join to
+/// a path or to show as a label. A shim's `-id` and `-namespace` count only when they
+/// are one.
+pub fn is_containerd_id(s: &[u8]) -> bool {
+    if s.is_empty() || s.len() > MAX_CONTAINERD_ID {
+        return false;
+    }
+    let mut prev_sep = true;
+    for &b in s {
+        let sep = matches!(b, b'.' | b'_' | b'-');
+        if !(sep || b.is_ascii_alphanumeric()) || (sep && prev_sep) {
+            return false;
+        }
+        prev_sep = sep;
+    }
+    !prev_sep
+}
+
+/// Longest container name taken from a command line (conmon's `-n`).
+pub const MAX_NAME_TOKEN: usize = 253;
+
+/// A container name as podman and docker allow it (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, their
+/// `RestrictedNameChars`; CRI-O's `k8s_<container>_<pod>_<namespace>_<uid>_<attempt>`
+/// fits it too), at most [`MAX_NAME_TOKEN`] bytes: no `/`, no control byte, never `.`
+/// or `..`. conmon's `-n` counts only when it is one.
+pub fn is_plain_name(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_NAME_TOKEN
+        && s[0].is_ascii_alphanumeric()
+        && s.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Whether `c` may be shown as it is: not a control character (C0, DEL, C1), not a
+/// bidirectional or zero-width formatting character, not a line or paragraph separator.
+pub fn is_display_safe(c: char) -> bool {
+    !(c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        ))
+}
+
 fn id_between<'a>(name: &'a [u8], prefix: &[u8], suffix: &[u8]) -> Option<&'a [u8]> {
     let id = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
     is_container_id(id).then_some(id)
@@ -634,5 +687,48 @@ mod tests {
         assert_eq!(&*unescape_systemd(b"plain"), b"plain");
         assert_eq!(&*unescape_systemd(b"bad\\xzz\\x"), b"bad\\xzz\\x");
         assert_eq!(kube_uid(UID_), UID);
+    }
+
+    #[test]
+    fn command_line_tokens() {
+        let id = "a".repeat(64);
+        assert!(is_containerd_id(id.as_bytes()));
+        for ok in ["k8s.io", "moby", "default", "redis", "a-b_c.d", "A1"] {
+            assert!(is_containerd_id(ok.as_bytes()), "{ok}");
+        }
+        let long = "a".repeat(77);
+        for bad in [
+            "", ".", "..", "../x", "a/b", "-a", "a-", "a..b", "a\x1b[2J", "a b", &long,
+        ] {
+            assert!(!is_containerd_id(bad.as_bytes()), "{bad:?}");
+        }
+        for ok in [
+            "web",
+            "totally-legit-db",
+            "k8s_nginx_web-6d_default_0b2_0",
+            "a.b",
+        ] {
+            assert!(is_plain_name(ok.as_bytes()), "{ok}");
+        }
+        let long = "a".repeat(254);
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../etc",
+            "a/b",
+            "-x",
+            "a\u{1b}]0;x\u{7}",
+            "é",
+            &long,
+        ] {
+            assert!(!is_plain_name(bad.as_bytes()), "{bad:?}");
+        }
+        for c in [
+            '\u{1b}', '\u{9b}', '\u{7f}', '\u{202e}', '\u{2066}', '\u{200b}', '\n',
+        ] {
+            assert!(!is_display_safe(c), "{c:?}");
+        }
+        assert!(is_display_safe('é') && is_display_safe('a') && is_display_safe('中'));
     }
 }

@@ -317,3 +317,39 @@ mod tests {
         }
     }
 }
+
+/// A content-free description of a JSON error: where (1-based line and column) and what
+/// kind of fault, never the bytes found there. serde_json's own message quotes the
+/// offending value (`invalid type: string "..."`), which for a file that a user linked
+/// to a root-only one would print that file's content; every reader of JSON state uses
+/// this instead.
+pub fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "could not be read",
+        Category::Syntax => "not valid JSON",
+        Category::Data => "not the structure expected",
+        Category::Eof => "ends too early",
+    };
+    format!(
+        "invalid JSON at line {} column {} ({what})",
+        e.line(),
+        e.column()
+    )
+}
+
+#[cfg(test)]
+mod json_error_tests {
+    #[test]
+    fn json_errors_never_quote_the_content() {
+        let e = serde_json::from_slice::<Vec<u32>>(b"\"TOPSECRET root:$6$hash\"").unwrap_err();
+        assert!(e.to_string().contains("TOPSECRET"), "serde_json quotes it");
+        let m = super::json_error(&e);
+        assert_eq!(
+            m,
+            "invalid JSON at line 1 column 24 (not the structure expected)"
+        );
+        let e = serde_json::from_slice::<Vec<u32>>(b"[1, TOPSECRET").unwrap_err();
+        assert!(!super::json_error(&e).contains("TOPSECRET"));
+    }
+}

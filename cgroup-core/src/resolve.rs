@@ -23,9 +23,15 @@
 //!   `var/log/containers/<pod>_<namespace>_<container>-<id>.log` (names only, links not
 //!   followed).
 
-use crate::classify::{kube_uid, CriRuntime, Kind, Qos};
-use crate::fs::state::{list_in_root, open_root, read_in_root, StateError, MAX_STATE_FILE};
-use crate::fs::Host;
+use crate::classify::{
+    is_container_id, is_containerd_id, is_display_safe, is_plain_name, kube_uid, CriRuntime, Kind,
+    Qos,
+};
+use crate::fs::state::{
+    list_in_root, list_user_dir, open_root, read_in_root, read_kernel_file, read_user_file,
+    StateError, MAX_STATE_FILE,
+};
+use crate::fs::{Host, Scratch};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -157,7 +163,17 @@ pub enum RootKey {
     Proc(u32),
 }
 
-fn cut(mut s: String) -> String {
+/// A string from runtime state, made fit to be a label: characters that are not
+/// display-safe ([`is_display_safe`]: controls, bidi overrides) become U+FFFD, and it is
+/// cut to [`MAX_NAME`] bytes at a character boundary.
+fn cut(s: String) -> String {
+    let mut s = if s.chars().all(is_display_safe) {
+        s
+    } else {
+        s.chars()
+            .map(|c| if is_display_safe(c) { c } else { '\u{FFFD}' })
+            .collect()
+    };
     if s.len() > MAX_NAME {
         let mut end = MAX_NAME;
         while !s.is_char_boundary(end) {
@@ -304,6 +320,8 @@ pub struct Resolver {
     host: Host,
     host_fd: Option<OwnedFd>,
     buf: Vec<u8>,
+    scratch: Scratch,
+    owners: HashMap<String, Option<u32>>,
     passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
     podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
     roots: HashMap<u32, Option<Rc<OwnedFd>>>,
@@ -345,6 +363,10 @@ pub enum Recorded {
 const TASKS: &str = "run/containerd/io.containerd.runtime.v2.task";
 /// podman's rootful storage, under the host root.
 const ROOTFUL_GRAPHROOT: &str = "var/lib/containers/storage";
+/// podman's rootless storage, under the owner's home.
+const ROOTLESS_GRAPHROOT: &str = ".local/share/containers/storage";
+/// Largest pidfile read (a PID and a newline).
+const MAX_PIDFILE: u64 = 32;
 /// How many users' homes are searched for a rootless container outside a user slice.
 pub const MAX_HOMES_SCANNED: usize = 256;
 
@@ -355,6 +377,8 @@ impl Resolver {
             host: host.clone(),
             host_fd: open_root(host.root()).ok(),
             buf: Vec::new(),
+            scratch: Scratch::default(),
+            owners: HashMap::new(),
             passwd: None,
             podman: HashMap::new(),
             roots: HashMap::new(),
@@ -414,7 +438,7 @@ impl Resolver {
         if self.reported.insert(path.clone()) {
             self.errors.push(ResolveError {
                 path,
-                message: format!("invalid JSON: {e}"),
+                message: crate::error::json_error(e),
                 permission: false,
             });
         }
@@ -507,6 +531,94 @@ impl Resolver {
         }
     }
 
+    /// The owner a file in `uid`'s directory must have: `uid` on the live host; nobody
+    /// in particular in a fixture or snapshot (its files belong to whoever unpacked it).
+    fn file_owner(&self, uid: u32) -> Option<u32> {
+        self.host.is_live().then_some(uid)
+    }
+
+    /// Reads `rel` below `base`, a directory user `uid` controls (their home,
+    /// `run/user/UID`), with [`read_user_file`]: no symlink followed at any component of
+    /// `rel`, a regular file with one link, owned by `uid` on a live host. `None` when
+    /// absent or refused (refusals reported unless quiet).
+    fn read_user(&mut self, uid: u32, base: &Path, rel: &Path, limit: u64) -> Option<Vec<u8>> {
+        let fd = self.root_fd(RootKey::Host)?;
+        let owner = self.file_owner(uid);
+        let mut buf = std::mem::take(&mut self.buf);
+        let full = base.join(rel);
+        let out = match read_user_file(fd.as_fd(), base, rel, owner, limit, &mut buf) {
+            Ok(()) => {
+                if let Some(rec) = self.recorded.as_mut() {
+                    rec.push(Recorded::File {
+                        root: RootKey::Host,
+                        path: full,
+                        bytes: buf.clone(),
+                    });
+                }
+                Some(buf.clone())
+            }
+            Err(e) => {
+                self.report(RootKey::Host, &full, &e);
+                None
+            }
+        };
+        self.buf = buf;
+        out
+    }
+
+    fn read_user_json<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        uid: u32,
+        base: &Path,
+        rel: &Path,
+    ) -> Option<T> {
+        let bytes = self.read_user(uid, base, rel, MAX_STATE_FILE)?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.report_json(RootKey::Host, &base.join(rel), &e);
+                None
+            }
+        }
+    }
+
+    /// Lists `rel` below `base`, a directory user `uid` controls, with
+    /// [`list_user_dir`] (no symlink followed below `base`).
+    fn list_user(&mut self, uid: u32, base: &Path, rel: &Path) -> Vec<Vec<u8>> {
+        let Some(fd) = self.root_fd(RootKey::Host) else {
+            return Vec::new();
+        };
+        let full = base.join(rel);
+        match list_user_dir(fd.as_fd(), base, rel, self.file_owner(uid)) {
+            Ok(v) => {
+                if let Some(rec) = self.recorded.as_mut() {
+                    rec.push(Recorded::Dir {
+                        root: RootKey::Host,
+                        path: full,
+                        entries: v.clone(),
+                    });
+                }
+                v
+            }
+            Err(e) => {
+                self.report(RootKey::Host, &full, &e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
+    /// its `status` (read with [`read_kernel_file`]). `None` when it is gone or unreadable.
+    pub fn process_status(&mut self, pid: u32) -> Option<(Option<[u32; 4]>, Option<u32>)> {
+        let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
+        let name = std::ffi::CString::new(pid.to_string()).ok()?;
+        // `<pid>` itself not followed if it is a link (a hostile `--root`).
+        let dir = crate::fs::open_dir(proc_fd.as_fd(), &name).ok()?;
+        let b = read_kernel_file(dir.as_fd(), c"status", &mut self.scratch).ok()?;
+        let st = crate::parse::status(b).ok()?;
+        Some((st.uid, st.ppid))
+    }
+
     /// `etc/passwd` of the host: uid -> (name, home).
     pub fn passwd(&mut self) -> Rc<HashMap<u32, (String, PathBuf)>> {
         if let Some(p) = &self.passwd {
@@ -545,23 +657,48 @@ impl Resolver {
         self.passwd().get(&uid).map(|(_, h)| h.clone())
     }
 
-    fn podman_storage(&mut self, graphroot: PathBuf) -> Rc<HashMap<String, PodmanInfo>> {
+    /// podman's containers of one storage: rootful (`user: None`, under the host root)
+    /// or of user `uid` with home `home` (read with the user-directory rules).
+    fn podman_storage(&mut self, user: Option<(u32, &Path)>) -> Rc<HashMap<String, PodmanInfo>> {
+        let graphroot = match user {
+            None => PathBuf::from(ROOTFUL_GRAPHROOT),
+            Some((_, home)) => home.join(ROOTLESS_GRAPHROOT),
+        };
         if let Some(m) = self.podman.get(&graphroot) {
             return m.clone();
         }
         let mut map = HashMap::new();
-        for entry in self.list(RootKey::Host, &graphroot) {
-            // overlay-containers, vfs-containers, btrfs-containers, ...
-            if !entry.ends_with(b"-containers") {
+        let entries = match user {
+            None => self.list(RootKey::Host, &graphroot),
+            Some((uid, home)) => self.list_user(uid, home, Path::new(ROOTLESS_GRAPHROOT)),
+        };
+        for entry in entries {
+            // overlay-containers, vfs-containers, btrfs-containers, ...: a plain token,
+            // safe to join.
+            if !entry.ends_with(b"-containers") || !is_containerd_id(&entry) {
                 continue;
             }
-            let rel = graphroot
-                .join(String::from_utf8_lossy(&entry).as_ref())
-                .join("containers.json");
-            let Some(list) = self.read_json::<Vec<PodmanEntry>>(RootKey::Host, &rel) else {
+            let dir = String::from_utf8_lossy(&entry).into_owned();
+            let list = match user {
+                None => self.read_json::<Vec<PodmanEntry>>(
+                    RootKey::Host,
+                    &graphroot.join(&dir).join("containers.json"),
+                ),
+                Some((uid, home)) => self.read_user_json::<Vec<PodmanEntry>>(
+                    uid,
+                    home,
+                    &Path::new(ROOTLESS_GRAPHROOT)
+                        .join(&dir)
+                        .join("containers.json"),
+                ),
+            };
+            let Some(list) = list else {
                 continue;
             };
             for e in list {
+                if !is_container_id(e.id.as_bytes()) {
+                    continue;
+                }
                 let image = e
                     .metadata
                     .as_deref()
@@ -584,8 +721,7 @@ impl Resolver {
     }
 
     fn rootful_podman_has(&mut self, id: &str) -> bool {
-        self.podman_storage(PathBuf::from(ROOTFUL_GRAPHROOT))
-            .contains_key(id)
+        self.podman_storage(None).contains_key(id)
     }
 
     /// The user (not root) whose rootless podman storage holds container `id`: the
@@ -603,12 +739,48 @@ impl Resolver {
         users.truncate(MAX_HOMES_SCANNED);
         let quiet = std::mem::replace(&mut self.quiet, true);
         let found = users.into_iter().find_map(|(uid, home)| {
-            self.podman_storage(home.join(".local/share/containers/storage"))
+            self.podman_storage(Some((uid, home)))
                 .contains_key(id)
                 .then_some(uid)
         });
         self.quiet = quiet;
         found
+    }
+
+    /// Who owns container `id` by the runtime state that holds it: root (0) when root's
+    /// runtimes know it (podman's rootful storage or run root, CRI-O's, docker's, crun's
+    /// or runc's state, a containerd task bundle), else the user whose rootless podman
+    /// storage holds it; `None` when no state names it. Root's state is looked up first,
+    /// so a user who copies root's ids into their own storage does not become their owner.
+    pub fn container_owner(&mut self, id: &str) -> Option<u32> {
+        if !is_container_id(id.as_bytes()) {
+            return None;
+        }
+        if let Some(o) = self.owners.get(id) {
+            return *o;
+        }
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let rootful = self.rootful_podman_has(id)
+            || [
+                "run/containers/storage/overlay-containers",
+                "var/lib/docker/containers",
+                "run/crun",
+                "run/runc",
+            ]
+            .iter()
+            .any(|d| {
+                self.listed(RootKey::Host, Path::new(d))
+                    .is_some_and(|ids| ids.contains(id))
+            })
+            || self.containerd_task_namespace(id).is_some();
+        let owner = if rootful {
+            Some(0)
+        } else {
+            self.rootless_podman_owner(id)
+        };
+        self.quiet = quiet;
+        self.owners.insert(id.to_string(), owner);
+        owner
     }
 
     /// Identifies a container cgroup found at host level (not a Kubernetes container):
@@ -621,6 +793,11 @@ impl Resolver {
         conmon_names: &HashMap<String, Option<String>>,
     ) -> Option<Identity> {
         let id = kind.container_id()?.to_string();
+        // Joined to paths below: only a 64-hex id (what classify gives; a caller's other
+        // string is refused).
+        if !is_container_id(id.as_bytes()) {
+            return None;
+        }
         let mut podman = matches!(kind, Kind::PodmanContainer { .. });
         let mut docker = matches!(kind, Kind::DockerContainer { .. });
         let mut evidence = podman || docker;
@@ -638,19 +815,25 @@ impl Resolver {
             rootless: Some(owner.is_some_and(|u| u != 0)),
             ..Default::default()
         };
-        let home = owner.filter(|&u| u != 0).and_then(|u| self.home(u));
-        let run_user = owner
-            .filter(|&u| u != 0)
-            .map(|u| PathBuf::from(format!("run/user/{u}")));
+        // A rootless owner's home and runtime directory: theirs, read with the
+        // user-directory rules (no symlink followed, their files only).
+        let rootless = owner.filter(|&u| u != 0);
+        let home = rootless.and_then(|u| self.home(u).map(|h| (u, h)));
+        let run_user = rootless.map(|u| (u, PathBuf::from(format!("run/user/{u}"))));
 
-        // podman storage
-        let mut graphroots = vec![PathBuf::from(ROOTFUL_GRAPHROOT)];
-        if let Some(h) = &home {
-            graphroots.insert(0, h.join(".local/share/containers/storage"));
-        }
+        // A cgroup in user U's slice is U's: only U's own state names it. (Root's state
+        // would let U name a cgroup of theirs after one of root's containers.)
+        let roots_state = rootless.is_none();
+        // podman storage: the owner's, or root's.
         if !docker {
-            for g in graphroots {
-                let store = self.podman_storage(g);
+            let mut stores = Vec::new();
+            if let Some((u, h)) = &home {
+                stores.push(self.podman_storage(Some((*u, h))));
+            }
+            if roots_state {
+                stores.push(self.podman_storage(None));
+            }
+            for store in stores {
                 if let Some(info) = store.get(&id) {
                     podman = true;
                     evidence = true;
@@ -660,69 +843,88 @@ impl Resolver {
                 }
             }
         }
-        if let Some(name) = conmon_names.get(&id) {
+        // conmon's names are of conmons that run as their container's owner; that owner
+        // must be this cgroup's too.
+        let conmon_name = match conmon_names.get(&id) {
+            Some(n) if roots_state || self.container_owner(&id) == rootless => Some(n),
+            _ => None,
+        };
+        if let Some(name) = conmon_name {
             podman = true;
             evidence = true;
             if ident.name.is_none() {
                 ident.name = name.clone();
             }
         }
-        // OCI runtime state: crun's status, runc's state.json.
-        let mut state_dirs = vec![PathBuf::from("run/crun"), PathBuf::from("run/runc")];
-        if let Some(r) = &run_user {
-            state_dirs.insert(0, r.join("crun"));
-            state_dirs.insert(1, r.join("runc"));
-        }
-        for dir in state_dirs {
-            let crun = dir.ends_with("crun");
-            let rel = dir
-                .join(&id)
-                .join(if crun { "status" } else { "state.json" });
-            let found = if crun {
-                self.read_json::<CrunStatus>(RootKey::Host, &rel)
-                    .map(|s| s.pid)
-            } else {
-                self.read_json::<RuncState>(RootKey::Host, &rel)
+        // OCI runtime state: crun's status, runc's state.json (the owner's
+        // `/run/user/UID/{crun,runc}`, or root's `/run/{crun,runc}`).
+        let crun_rel = Path::new("crun").join(&id).join("status");
+        let runc_rel = Path::new("runc").join(&id).join("state.json");
+        let mut found = false;
+        if let Some((u, base)) = &run_user {
+            found = self
+                .read_user_json::<CrunStatus>(*u, base, &crun_rel)
+                .map(|s| s.pid)
+                .is_some()
+                || self
+                    .read_user_json::<RuncState>(*u, base, &runc_rel)
                     .map(|s| s.init_process_pid)
-            };
-            if found.is_some() {
-                evidence = true;
-                break;
-            }
+                    .is_some();
+        }
+        if !found && roots_state {
+            found = self
+                .read_json::<CrunStatus>(RootKey::Host, &Path::new("run").join(&crun_rel))
+                .map(|s| s.pid)
+                .is_some()
+                || self
+                    .read_json::<RuncState>(RootKey::Host, &Path::new("run").join(&runc_rel))
+                    .map(|s| s.init_process_pid)
+                    .is_some();
+        }
+        if found {
+            evidence = true;
         }
         // docker
         if !podman {
-            let mut dirs = vec![PathBuf::from("var/lib/docker/containers")];
-            if let Some(h) = &home {
-                dirs.insert(0, h.join(".local/share/docker/containers"));
+            let rel = Path::new("containers").join(&id).join("config.v2.json");
+            let mut configs = Vec::new();
+            if let Some((u, h)) = &home {
+                // Rootless docker: `~/.local/share/docker`, the user's.
+                configs.push(self.read_user_json::<DockerConfig>(
+                    *u,
+                    h,
+                    &Path::new(".local/share/docker").join(&rel),
+                ));
             }
-            for d in dirs {
-                if let Some(cfg) = self
-                    .read_json::<DockerConfig>(RootKey::Host, &d.join(&id).join("config.v2.json"))
-                {
-                    docker = true;
-                    evidence = true;
-                    ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
-                    if let Some(c) = cfg.config {
-                        ident.image = c.image.filter(|i| !i.is_empty()).map(cut);
-                        if let Some(cluster) = c
-                            .labels
-                            .as_ref()
-                            .and_then(|l| l.get("io.x-k8s.kind.cluster"))
-                        {
-                            ident.kind_node = Some(KindNode {
-                                name: ident.name.clone().unwrap_or_default(),
-                                cluster: Some(cut(cluster.clone())),
-                            });
-                        }
+            if roots_state && configs.iter().all(Option::is_none) {
+                configs.push(self.read_json::<DockerConfig>(
+                    RootKey::Host,
+                    &Path::new("var/lib/docker").join(&rel),
+                ));
+            }
+            if let Some(cfg) = configs.into_iter().flatten().next() {
+                docker = true;
+                evidence = true;
+                ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
+                if let Some(c) = cfg.config {
+                    ident.image = c.image.filter(|i| !i.is_empty()).map(cut);
+                    if let Some(cluster) = c
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get("io.x-k8s.kind.cluster"))
+                    {
+                        ident.kind_node = Some(KindNode {
+                            name: ident.name.clone().unwrap_or_default(),
+                            cluster: Some(cut(cluster.clone())),
+                        });
                     }
-                    break;
                 }
             }
         }
         // A containerd task outside Kubernetes' cgroups (`ctr run`, nerdctl: cgroup
         // `/<namespace>/<id>` by default): its bundle directory, in any namespace.
-        let containerd = !podman && !docker && self.containerd_task_namespace(&id).is_some();
+        let containerd =
+            roots_state && !podman && !docker && self.containerd_task_namespace(&id).is_some();
         if !evidence && !containerd {
             return None;
         }
@@ -772,6 +974,10 @@ impl Resolver {
 
     /// The bundle of container `id` in `root`: containerd's task bundle, else CRI-O's.
     pub fn bundle(&mut self, root: RootKey, id: &str) -> Option<Bundle> {
+        // Joined to paths below: a 64-hex id only.
+        if !is_container_id(id.as_bytes()) {
+            return None;
+        }
         if let Some(b) = self.bundles.get(&(root, id.to_string())) {
             return b.clone();
         }
@@ -809,7 +1015,7 @@ impl Resolver {
             .collect();
         namespaces.sort_unstable();
         namespaces.into_iter().find(|ns| {
-            !ns.contains('/')
+            is_containerd_id(ns.as_bytes())
                 && self
                     .listed(RootKey::Host, &Path::new(TASKS).join(ns))
                     .is_some_and(|ids| ids.contains(id))
@@ -957,15 +1163,50 @@ impl Resolver {
     }
 
     /// The role of a process from its command line: a containerd shim (its pod read in
-    /// `root`) or conmon.
-    pub fn process_role(&mut self, args: &[&[u8]], root: RootKey) -> Option<ProcessRole> {
+    /// `root`) or conmon. `uids` are the process's UIDs from its `status` (real,
+    /// effective, saved, fs).
+    ///
+    /// A command line is the process's own claim, so it counts only when
+    /// - every value taken from it is a checked token before it is joined to a path or
+    ///   shown: conmon's `-c` a 64-hex container id, its `-n` a plain container name
+    ///   ([`is_plain_name`]); a shim's `-id` and `-namespace` containerd identifiers
+    ///   ([`is_containerd_id`]);
+    /// - and the process runs as the owner of what it names (real, effective, saved and
+    ///   fs UID all equal to it): for conmon, the owner of the state its id resolves to
+    ///   ([`Resolver::container_owner`]: root for a rootful container, the user for a
+    ///   rootless one); for a shim, the owner of the containerd whose bundles it names
+    ///   (root on the host; inside a container, the host UID the container's init runs as).
+    ///
+    /// Otherwise the process is not identified (`None`): a user's `exec -a conmon sleep
+    /// -c <root's container id> -n anything` names nothing.
+    pub fn process_role(
+        &mut self,
+        args: &[&[u8]],
+        root: RootKey,
+        uids: Option<[u32; 4]>,
+    ) -> Option<ProcessRole> {
         let exe = args.first()?;
         let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-        let flag = |names: &[&[u8]]| flag_value(args, names).map(lossy);
+        let uid = uids.filter(|u| u.iter().all(|&x| x == u[0])).map(|u| u[0]);
         if base.starts_with(b"containerd-shim") {
-            let sandbox = flag(&[b"-id", b"--id"])?;
-            let namespace =
-                flag(&[b"-namespace", b"--namespace"]).unwrap_or_else(|| "default".into());
+            let sandbox = flag_value(args, &[b"-id", b"--id"]).filter(|v| is_containerd_id(v))?;
+            let namespace = match flag_value(args, &[b"-namespace", b"--namespace"]) {
+                Some(ns) if is_containerd_id(ns) => lossy(ns),
+                Some(_) => return None,
+                None => "default".into(),
+            };
+            let owner = match root {
+                RootKey::Host => Some(0),
+                RootKey::Proc(pid) => self
+                    .process_status(pid)
+                    .and_then(|(u, _)| u)
+                    .filter(|u| u.iter().all(|&x| x == u[0]))
+                    .map(|u| u[0]),
+            };
+            if uid.is_none() || uid != owner {
+                return None;
+            }
+            let sandbox = lossy(sandbox);
             let (pod, containers) = self.shim_pod(root, &namespace, &sandbox);
             return Some(ProcessRole::Shim {
                 namespace,
@@ -975,31 +1216,137 @@ impl Resolver {
             });
         }
         if base == b"conmon" {
-            let id = flag(&[b"-c", b"--cid"])?;
-            return Some(ProcessRole::Conmon {
-                id,
-                name: flag(&[b"-n", b"--name"]),
-            });
+            let (id, name, _) = self.conmon_claim(args, uid)?;
+            return Some(ProcessRole::Conmon { id, name });
         }
         None
     }
 
-    /// The PID conmon (command line `args`, running on the host) wrote to its pidfile
-    /// (`-p`, `--container-pidfile`): the container's init, or an exec session's process.
-    /// Quiet: a pidfile cgtree may not read (another user's runtime dir) or that is gone
-    /// only means no label.
-    pub fn conmon_pidfile_pid(&mut self, args: &[&[u8]]) -> Option<u32> {
+    /// conmon's `-c ID` and `-n NAME` when they are checked tokens and `uid` (conmon's
+    /// UID, all four equal) owns the container by its state; with that owner.
+    fn conmon_claim(
+        &mut self,
+        args: &[&[u8]],
+        uid: Option<u32>,
+    ) -> Option<(String, Option<String>, u32)> {
+        let id = flag_value(args, &[b"-c", b"--cid"]).filter(|v| is_container_id(v))?;
+        let name = match flag_value(args, &[b"-n", b"--name"]) {
+            Some(n) if is_plain_name(n) => Some(lossy(n)),
+            Some(_) => return None,
+            None => None,
+        };
+        let id = lossy(id);
+        let uid = uid?;
+        (self.container_owner(&id)? == uid).then_some((id, name, uid))
+    }
+
+    /// Where conmon (command line `args`, running as `uid`) keeps its container's
+    /// pidfile (`-p`, `--container-pidfile`), when that is where podman puts it for a
+    /// container of that user: `(base, rel)`, `base` the runtime's own directory and
+    /// `rel` below it. Anything else (another directory, `..`, a device, a file of root's
+    /// named by a user's conmon) is not a pidfile cgtree opens.
+    ///
+    /// podman's layout (containers/podman `docs/source/markdown/options/pidfile.md`: "the
+    /// container process' PID will be written to
+    /// /run/containers/storage/${storage-driver}-containers/$CID/userdata/pidfile"; an
+    /// exec session's `exec_pid` is in `<session id>/` of the container's bundle
+    /// directory, libpod's `execPidPath`), as captured in `fixtures/live-*-podman`:
+    /// - root: `/run/containers/storage` (older: `/var/run/containers/storage`, the run
+    ///   root) or `/var/lib/containers/storage` (the graph root),
+    /// - a user: `/run/user/UID/containers` or `~/.local/share/containers/storage`,
+    ///
+    /// followed by `<driver>-containers/<conmon's -c>/userdata/pidfile` or
+    /// `.../userdata/<64-hex session id>/exec_pid`.
+    fn pidfile_place(&mut self, args: &[&[u8]], uid: u32) -> Option<(PathBuf, PathBuf)> {
         use std::os::unix::ffi::OsStrExt;
+        let id = flag_value(args, &[b"-c", b"--cid"]).filter(|v| is_container_id(v))?;
         let path = flag_value(args, &[b"-p", b"--container-pidfile"])?;
         let path = Path::new(std::ffi::OsStr::from_bytes(path));
-        if !path.is_absolute() {
+        let rel = path.strip_prefix("/").ok()?;
+        if !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
             return None;
         }
+        let bases: Vec<PathBuf> = if uid == 0 {
+            [
+                "run/containers/storage",
+                "var/run/containers/storage",
+                ROOTFUL_GRAPHROOT,
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect()
+        } else {
+            let mut b = vec![PathBuf::from(format!("run/user/{uid}/containers"))];
+            if let Some(h) = self.home(uid) {
+                if h.is_absolute() && h != Path::new("/") {
+                    b.push(h.strip_prefix("/").ok()?.join(ROOTLESS_GRAPHROOT));
+                }
+            }
+            b
+        };
+        for base in bases {
+            let Ok(tail) = rel.strip_prefix(&base) else {
+                continue;
+            };
+            let c: Vec<&[u8]> = tail.iter().map(|c| c.as_bytes()).collect();
+            let driver_ok = |d: &[u8]| {
+                d.strip_suffix(b"-containers").is_some_and(|drv| {
+                    !drv.is_empty()
+                        && drv
+                            .iter()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+            };
+            let shape = match c[..] {
+                [d, i, b"userdata", b"pidfile"] => driver_ok(d) && i == id,
+                [d, i, b"userdata", session, b"exec_pid"] => {
+                    driver_ok(d) && i == id && is_container_id(session)
+                }
+                _ => false,
+            };
+            if shape {
+                return Some((base, tail.to_path_buf()));
+            }
+        }
+        None
+    }
+
+    /// The pidfile cgtree accepts for conmon (command line `args`, running as `uid`):
+    /// its path relative to the host root, or `None` when it is not where podman keeps
+    /// it for that user's container (see [`Resolver::conmon_pidfile_pid`]). Nothing is
+    /// opened. `cgtree snapshot` copies only such a pidfile.
+    pub fn accepted_pidfile(&mut self, args: &[&[u8]], uid: u32) -> Option<PathBuf> {
+        self.pidfile_place(args, uid).map(|(b, r)| b.join(r))
+    }
+
+    /// The PID conmon (command line `args`, running on the host as `uid`) wrote to its
+    /// pidfile (`-p`, `--container-pidfile`): the container's init, or an exec
+    /// session's process. Only a pidfile at [`Resolver::accepted_pidfile`] is opened,
+    /// with the user-directory rules (no symlink below the runtime's directory, a
+    /// regular file with one link owned by `uid` on a live host, at most 32 bytes).
+    /// Quiet: a pidfile that is gone or refused only means no label.
+    pub fn conmon_pidfile_pid(&mut self, args: &[&[u8]], uid: u32) -> Option<u32> {
+        let (base, rel) = self.pidfile_place(args, uid)?;
         let quiet = std::mem::replace(&mut self.quiet, true);
-        let bytes = self.read(RootKey::Host, path);
+        let bytes = self.read_user(uid, &base, &rel, MAX_PIDFILE);
         self.quiet = quiet;
         let text = std::str::from_utf8(&bytes?).ok()?.trim().to_string();
         text.parse::<u32>().ok().filter(|&p| p > 1)
+    }
+
+    /// Whether host process `pid` may be labelled as started by the conmon `conmon_pid`
+    /// running as `conmon_uid`: conmon is its parent (conmon is the subreaper its
+    /// container's init and exec sessions are reparented to), and it runs with one UID
+    /// (no set-user-ID gain) that is not root unless conmon is root's. A user's conmon
+    /// thus never labels a root process.
+    pub fn started_by(&mut self, pid: u32, conmon_pid: u32, conmon_uid: u32) -> bool {
+        let Some((Some(u), Some(ppid))) = self.process_status(pid) else {
+            return false;
+        };
+        ppid == conmon_pid && u.iter().all(|&x| x == u[0]) && (conmon_uid == 0 || u[0] != 0)
     }
 
     fn shim_pod(
@@ -1156,41 +1503,236 @@ mod tests {
         std::fs::write(p, body).unwrap();
     }
 
-    #[test]
-    fn conmon_pidfile_names_a_pid_quietly_or_nothing() {
+    const ROOT_ID: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+    const ALICE_ID: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+    const SESSION: &str = "3333333333333333333333333333333333333333333333333333333333333333";
+
+    /// A host with root's podman container ROOT_ID and alice's (1500) ALICE_ID.
+    fn two_owners() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        let write = |rel: &str, body: &str| put(root, rel, body);
-        write("run/a/pidfile", "4242\n");
-        write("run/b/pidfile", "not a pid");
-        write("run/c/pidfile", "1");
-        write("run/d/exec_pid", "77");
+        put(
+            root,
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nalice:x:1500:1500::/home/alice:/bin/sh\n",
+        );
+        let entry = |id: &str, name: &str| format!(r#"[{{"id":"{id}","names":["{name}"]}}]"#);
+        put(
+            root,
+            "var/lib/containers/storage/overlay-containers/containers.json",
+            &entry(ROOT_ID, "roots"),
+        );
+        put(
+            root,
+            "home/alice/.local/share/containers/storage/overlay-containers/containers.json",
+            &entry(ALICE_ID, "alices"),
+        );
+        d
+    }
+
+    fn conmon_argv<'a>(id: &'a str, pidfile: &'a str) -> Vec<&'a [u8]> {
+        vec![
+            b"/usr/bin/conmon",
+            b"-c",
+            id.as_bytes(),
+            b"-p",
+            pidfile.as_bytes(),
+            b"-n",
+            b"web",
+        ]
+    }
+
+    #[test]
+    fn conmon_pidfile_only_in_the_runtime_dir_of_conmons_user() {
+        let d = two_owners();
+        let root = d.path();
+        let run = format!("run/containers/storage/overlay-containers/{ROOT_ID}/userdata");
+        put(root, &format!("{run}/pidfile"), "4242\n");
+        let exec = format!(
+            "var/lib/containers/storage/overlay-containers/{ROOT_ID}/userdata/{SESSION}/exec_pid"
+        );
+        put(root, &exec, "77");
+        let alice_run = format!("run/user/1500/containers/vfs-containers/{ALICE_ID}/userdata");
+        put(root, &format!("{alice_run}/pidfile"), "5000");
+        let alice_home = format!(
+            "home/alice/.local/share/containers/storage/overlay-containers/{ALICE_ID}/userdata"
+        );
+        put(root, &format!("{alice_home}/pidfile"), "5001");
+        put(root, "etc/shadow", "4343");
+        put(root, "run/c/pidfile", "1");
+        // alice's pidfile, a symlink to root's.
+        let linked = format!("run/user/1500/containers/overlay-containers/{ALICE_ID}/userdata");
+        std::fs::create_dir_all(root.join(&linked)).unwrap();
+        std::os::unix::fs::symlink(
+            format!("/{run}/pidfile"),
+            root.join(&linked).join("pidfile"),
+        )
+        .unwrap();
         let mut r = Resolver::new(&Host::with_root(root));
-        let argv = |p: &'static str| -> Vec<&'static [u8]> {
+        let pid = |r: &mut Resolver, id: &str, path: String, uid: u32| {
+            r.conmon_pidfile_pid(&conmon_argv(id, &path), uid)
+        };
+        assert_eq!(
+            pid(&mut r, ROOT_ID, format!("/{run}/pidfile"), 0),
+            Some(4242)
+        );
+        assert_eq!(pid(&mut r, ROOT_ID, format!("/{exec}"), 0), Some(77));
+        assert_eq!(
+            r.accepted_pidfile(&conmon_argv(ROOT_ID, &format!("/{exec}")), 0),
+            Some(PathBuf::from(&exec))
+        );
+        assert_eq!(
+            pid(&mut r, ALICE_ID, format!("/{alice_run}/pidfile"), 1500),
+            Some(5000)
+        );
+        assert_eq!(
+            pid(&mut r, ALICE_ID, format!("/{alice_home}/pidfile"), 1500),
+            Some(5001)
+        );
+        let long: Vec<&[u8]> = vec![
+            b"conmon",
+            b"--cid",
+            ROOT_ID.as_bytes(),
+            b"--container-pidfile=/var/lib/containers/storage/overlay-containers/1111111111111111111111111111111111111111111111111111111111111111/userdata/3333333333333333333333333333333333333333333333333333333333333333/exec_pid",
+        ];
+        assert_eq!(r.conmon_pidfile_pid(&long, 0), Some(77));
+        // Refused without opening: outside the runtime's directory, not its layout,
+        // another container's, root's for a user's conmon, `..`, relative.
+        for (id, path, uid) in [
+            (ROOT_ID, "/etc/shadow".to_string(), 0),
+            (ROOT_ID, "/proc/kmsg".to_string(), 0),
+            (ROOT_ID, "/dev/loop7".to_string(), 0),
+            (ROOT_ID, "/run/c/pidfile".to_string(), 0),
+            (ROOT_ID, format!("/{run}/../../../../../../etc/shadow"), 0),
+            (ROOT_ID, format!("/{run}/config.json"), 0),
+            (ALICE_ID, format!("/{run}/pidfile"), 0),
+            (ROOT_ID, format!("/{run}/pidfile"), 1500),
+            (ROOT_ID, format!("{run}/pidfile"), 0),
+            (ALICE_ID, format!("/{linked}/pidfile"), 1500),
+        ] {
+            assert_eq!(pid(&mut r, id, path.clone(), uid), None, "{path} as {uid}");
+        }
+        assert_eq!(
+            r.accepted_pidfile(&conmon_argv(ROOT_ID, "/etc/shadow"), 0),
+            None
+        );
+        assert_eq!(r.conmon_pidfile_pid(&[b"conmon", b"-p"], 0), None);
+        // Nothing is reported: a missing or refused pidfile only means no label.
+        assert!(r.take_errors().is_empty());
+        // What was read: only the accepted pidfiles (what a snapshot copies).
+        r.record();
+        let _ = pid(&mut r, ROOT_ID, format!("/{run}/pidfile"), 0);
+        let _ = pid(&mut r, ROOT_ID, "/etc/shadow".into(), 0);
+        let paths: Vec<PathBuf> = r
+            .take_recorded()
+            .into_iter()
+            .map(|rec| match rec {
+                Recorded::File { path, .. } | Recorded::Dir { path, .. } => path,
+            })
+            .collect();
+        assert_eq!(paths, vec![PathBuf::from(&run).join("pidfile")]);
+    }
+
+    #[test]
+    fn command_line_roles_need_checked_tokens_and_the_owners_uid() {
+        let d = two_owners();
+        let root = d.path();
+        std::fs::create_dir_all(root.join(TASKS).join("k8s.io")).unwrap();
+        let mut r = Resolver::new(&Host::with_root(root));
+        let conmon = |id: &'static str, name: &'static [u8]| -> Vec<&'static [u8]> {
+            vec![b"/usr/bin/conmon", b"-c", id.as_bytes(), b"-n", name]
+        };
+        let role = |r: &mut Resolver, args: &[&[u8]], uid: [u32; 4]| {
+            r.process_role(args, RootKey::Host, Some(uid))
+        };
+        let as_conmon = |id: &str, name: &str| {
+            Some(ProcessRole::Conmon {
+                id: id.into(),
+                name: Some(name.into()),
+            })
+        };
+        assert_eq!(
+            role(&mut r, &conmon(ROOT_ID, b"web"), [0; 4]),
+            as_conmon(ROOT_ID, "web")
+        );
+        assert_eq!(
+            role(&mut r, &conmon(ALICE_ID, b"mine"), [1500; 4]),
+            as_conmon(ALICE_ID, "mine")
+        );
+        let other = "4".repeat(64);
+        let other: &'static str = Box::leak(other.into_boxed_str());
+        for (args, uid, why) in [
+            (
+                conmon(ROOT_ID, b"totally-legit-db"),
+                [1500; 4],
+                "root's container",
+            ),
+            (
+                conmon(ALICE_ID, b"web"),
+                [0; 4],
+                "alice's container, root's process",
+            ),
+            (conmon(ROOT_ID, b"web"), [1500, 0, 0, 0], "set-user-ID"),
+            (conmon(other, b"web"), [0; 4], "no state names it"),
+            (conmon("id1", b"web"), [0; 4], "not an id"),
+            (conmon(ROOT_ID, b"../../etc"), [0; 4], "name with /"),
+            (
+                conmon(ROOT_ID, b"a\x1b]0;x\x07"),
+                [0; 4],
+                "name with controls",
+            ),
+        ] {
+            assert_eq!(role(&mut r, &args, uid), None, "{why}");
+        }
+        assert_eq!(
+            r.process_role(&conmon(ROOT_ID, b"web"), RootKey::Host, None),
+            None,
+            "UIDs unknown"
+        );
+        let long: Vec<&[u8]> = vec![
+            b"conmon",
+            b"--cid=1111111111111111111111111111111111111111111111111111111111111111",
+            b"--name=db",
+        ];
+        assert_eq!(role(&mut r, &long, [0; 4]), as_conmon(ROOT_ID, "db"));
+
+        let shim = |ns: &'static [u8], id: &'static [u8]| -> Vec<&'static [u8]> {
             vec![
-                b"/usr/bin/conmon",
-                b"-c",
-                b"x",
-                b"-p",
-                p.as_bytes(),
-                b"-n",
-                b"web",
+                b"/usr/local/bin/containerd-shim-runc-v2",
+                b"-namespace",
+                ns,
+                b"-id",
+                id,
+                b"-address",
+                b"/run/x.sock",
             ]
         };
-        assert_eq!(r.conmon_pidfile_pid(&argv("/run/a/pidfile")), Some(4242));
-        assert_eq!(r.conmon_pidfile_pid(&argv("/run/b/pidfile")), None);
-        // PID 1 would be the host's init, never a container's process seen from here.
-        assert_eq!(r.conmon_pidfile_pid(&argv("/run/c/pidfile")), None);
-        assert_eq!(r.conmon_pidfile_pid(&argv("/run/missing/pidfile")), None);
-        assert_eq!(
-            r.conmon_pidfile_pid(&argv("run/a/pidfile")),
-            None,
-            "relative"
-        );
-        let long: Vec<&[u8]> = vec![b"conmon", b"--container-pidfile=/run/d/exec_pid"];
-        assert_eq!(r.conmon_pidfile_pid(&long), Some(77));
-        assert_eq!(r.conmon_pidfile_pid(&[b"conmon", b"-p"]), None);
-        // Nothing is reported: a missing or unreadable pidfile only means no label.
+        match role(&mut r, &shim(b"k8s.io", b"abc"), [0; 4]) {
+            Some(ProcessRole::Shim {
+                namespace,
+                sandbox,
+                pod,
+                containers,
+            }) => assert_eq!(
+                (namespace.as_str(), sandbox.as_str(), pod, containers.len()),
+                ("k8s.io", "abc", None, 0)
+            ),
+            other => panic!("{other:?}"),
+        }
+        for (args, uid, why) in [
+            (
+                shim(b"k8s.io", b"abc"),
+                [1500; 4],
+                "a user's shim naming root's state",
+            ),
+            (shim(b"../../etc", b"abc"), [0; 4], "namespace with .."),
+            (shim(b"k8s.io", b"a/b"), [0; 4], "id with /"),
+            (shim(b"k8s.io", b"\x1b[2J"), [0; 4], "id with controls"),
+        ] {
+            assert_eq!(role(&mut r, &args, uid), None, "{why}");
+        }
+        assert_eq!(role(&mut r, &[b"/bin/sh"], [0; 4]), None);
+        assert_eq!(role(&mut r, &[b"conmon"], [0; 4]), None);
         assert!(r.take_errors().is_empty());
     }
 
@@ -1284,60 +1826,5 @@ mod tests {
             .container(&Kind::PodmanContainer { id }, None, &HashMap::new())
             .unwrap();
         assert_eq!((ident.name.as_deref(), ident.image), (Some("node"), None));
-    }
-
-    #[test]
-    fn shim_and_conmon_roles_from_command_lines() {
-        let d = tempfile::tempdir().unwrap();
-        let mut r = Resolver::new(&Host::with_root(d.path()));
-        let shim: Vec<&[u8]> = vec![
-            b"/usr/local/bin/containerd-shim-runc-v2",
-            b"-namespace",
-            b"k8s.io",
-            b"-id",
-            b"abc",
-            b"-address",
-            b"/run/x.sock",
-        ];
-        match r.process_role(&shim, RootKey::Host) {
-            Some(ProcessRole::Shim {
-                namespace,
-                sandbox,
-                pod,
-                containers,
-            }) => {
-                assert_eq!(
-                    (namespace.as_str(), sandbox.as_str(), pod, containers.len()),
-                    ("k8s.io", "abc", None, 0)
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        let conmon: Vec<&[u8]> = vec![
-            b"/usr/bin/conmon",
-            b"--api-version",
-            b"1",
-            b"-c",
-            b"id1",
-            b"-n",
-            b"web",
-        ];
-        assert_eq!(
-            r.process_role(&conmon, RootKey::Host),
-            Some(ProcessRole::Conmon {
-                id: "id1".into(),
-                name: Some("web".into())
-            })
-        );
-        let conmon2: Vec<&[u8]> = vec![b"conmon", b"--cid=id2", b"--name=db"];
-        assert_eq!(
-            r.process_role(&conmon2, RootKey::Host),
-            Some(ProcessRole::Conmon {
-                id: "id2".into(),
-                name: Some("db".into())
-            })
-        );
-        assert_eq!(r.process_role(&[b"/bin/sh"], RootKey::Host), None);
-        assert_eq!(r.process_role(&[b"conmon"], RootKey::Host), None);
     }
 }

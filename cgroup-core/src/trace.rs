@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 /// One cgroup on the process's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +125,8 @@ fn read_cgroup(
     dir: std::os::fd::BorrowedFd<'_>,
     scratch: &mut Scratch,
 ) -> Result<Vec<u8>, Error> {
-    let cg = fs::read_file(dir, c"cgroup", scratch).map_err(|e| proc_io(host, pid, "cgroup", e))?;
+    let cg = fs::state::read_kernel_file(dir, c"cgroup", scratch)
+        .map_err(|e| proc_io(host, pid, "cgroup", e))?;
     let pc = parse::proc_pid_cgroup(cg)
         .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
     let Some(unified) = pc.unified else {
@@ -154,11 +154,17 @@ pub fn cgroup_and_ppid(
     mount: &CgroupMount,
     pid: u32,
 ) -> Result<(Vec<u8>, Option<u32>), Error> {
-    let dir = host.proc_dir().join(pid.to_string());
-    let fd = fs::open_dir_path(&dir).map_err(|e| proc_io(host, pid, "", e))?;
+    let proc_dir = host.proc_dir();
+    let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
+    let name = CString::new(pid.to_string()).map_err(|_| Error::NoSuchProcess {
+        pid,
+        path: proc_dir.clone(),
+    })?;
+    // `<pid>` itself is not followed if it is a link (a hostile `--root`).
+    let fd = fs::open_dir(proc_fd.as_fd(), &name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
     let cgroup = read_cgroup(host, mount, pid, fd.as_fd(), &mut scratch)?;
-    let ppid = fs::read_file(fd.as_fd(), c"status", &mut scratch)
+    let ppid = fs::state::read_kernel_file(fd.as_fd(), c"status", &mut scratch)
         .map_err(|e| proc_io(host, pid, "status", e))?;
     let ppid = parse::status(ppid)
         .map_err(|e| Error::parse(host.path(format!("proc/{pid}/status")), e))?
@@ -187,37 +193,38 @@ pub fn trace_with(
     let dir = fs::open_dir(proc_fd.as_fd(), &pid_name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
     let cgroup = read_cgroup(host, mount, pid, dir.as_fd(), &mut scratch)?;
-    let cmdline: Box<[u8]> = fs::read_file(dir.as_fd(), c"cmdline", &mut scratch)
+    let cmdline: Box<[u8]> = fs::state::read_kernel_file(dir.as_fd(), c"cmdline", &mut scratch)
         .map_err(|e| proc_io(host, pid, "cmdline", e))?
         .into();
     let comm = if cmdline.is_empty() {
-        fs::read_file(dir.as_fd(), c"comm", &mut scratch)
+        fs::state::read_kernel_file(dir.as_fd(), c"comm", &mut scratch)
             .ok()
             .map(|b| parse::comm(b).into())
     } else {
         None
     };
     let mut errors = Vec::new();
-    let (uid, gid, ppid, nspid) = match fs::read_file(dir.as_fd(), c"status", &mut scratch) {
-        Ok(b) => match parse::status(b) {
-            Ok(st) => (
-                st.uid,
-                st.gid,
-                st.ppid,
-                st.nspid
-                    .map(|n| n.iter().filter_map(Result::ok).collect())
-                    .unwrap_or_default(),
-            ),
-            Err(e) => {
-                errors.push(NodeError {
-                    path: host.path(format!("proc/{pid}/status")),
-                    kind: NodeErrorKind::Parse(e),
-                });
-                (None, None, None, Vec::new())
-            }
-        },
-        Err(e) => return Err(proc_io(host, pid, "status", e)),
-    };
+    let (uid, gid, ppid, nspid) =
+        match fs::state::read_kernel_file(dir.as_fd(), c"status", &mut scratch) {
+            Ok(b) => match parse::status(b) {
+                Ok(st) => (
+                    st.uid,
+                    st.gid,
+                    st.ppid,
+                    st.nspid
+                        .map(|n| n.iter().filter_map(Result::ok).collect())
+                        .unwrap_or_default(),
+                ),
+                Err(e) => {
+                    errors.push(NodeError {
+                        path: host.path(format!("proc/{pid}/status")),
+                        kind: NodeErrorKind::Parse(e),
+                    });
+                    (None, None, None, Vec::new())
+                }
+            },
+            Err(e) => return Err(proc_io(host, pid, "status", e)),
+        };
 
     let mut user = None;
     let mut userns = crate::userns::Lineage::default();
@@ -298,7 +305,8 @@ pub fn trace_with(
         });
     }
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
-    let mut role = r.process_role(&args, root);
+    // A command line counts only with the process's UIDs (see `process_role`).
+    let mut role = r.process_role(&args, root, uid);
     for e in r.take_errors() {
         errors.push(NodeError {
             path: e.path,
@@ -345,20 +353,28 @@ pub fn trace_with(
         // Started by podman's conmon outside any container's cgroup (rootless podman with
         // the cgroupfs manager and no --cgroup-parent leaves the container in the caller's
         // cgroup): the parent conmon names the container. (CRI-O's conmon is the parent
-        // of Kubernetes containers too; those are placed by their cgroup already.)
+        // of Kubernetes containers too; those are placed by their cgroup already.) The
+        // parent's claim counts only as `process_role` allows (checked tokens, run by the
+        // container's owner), and only for a process that gained no privilege over it
+        // (`started_by`: one UID, not root unless conmon is root's).
         let parent = CString::new(pp.to_string())
             .ok()
             .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok());
         let parent_cmdline = parent.and_then(|d| {
-            fs::read_file(d.as_fd(), c"cmdline", &mut scratch)
+            fs::state::read_kernel_file(d.as_fd(), c"cmdline", &mut scratch)
                 .ok()
                 .map(<[u8]>::to_vec)
         });
         if let Some(pc) = parent_cmdline {
             let pargs: Vec<&[u8]> = parse::cmdline(&pc).collect();
-            if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&pargs, RootKey::Host) {
-                container = conmon_container(r, &id, &name);
-                role = Some(ProcessRole::Started { id, name });
+            let puids = r.process_status(pp).and_then(|(u, _)| u);
+            if let Some(ProcessRole::Conmon { id, name }) =
+                r.process_role(&pargs, RootKey::Host, puids)
+            {
+                if puids.is_some_and(|[u, ..]| r.started_by(pid, pp, u)) {
+                    container = conmon_container(r, &id, &name);
+                    role = Some(ProcessRole::Started { id, name });
+                }
             }
         }
     }
@@ -404,8 +420,11 @@ fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
         p.push(b'/');
         p.extend_from_slice(sub);
     }
-    let dir: PathBuf = mount.dir.join(std::ffi::OsStr::from_bytes(&p));
-    let Ok(fd) = fs::open_dir_path(&dir) else {
+    // Below the mount, no link followed (a `--root` directory may hold any).
+    let rel = std::path::Path::new(std::ffi::OsStr::from_bytes(&p));
+    let Ok(fd) = fs::open_dir_path(&mount.dir)
+        .and_then(|m| fs::state::open_dir_beneath(m.as_fd(), rel.strip_prefix("/").unwrap_or(rel)))
+    else {
         return Vec::new();
     };
     let mut buf = Vec::new();

@@ -11,7 +11,7 @@
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, Mode, SFlag};
+use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path};
 
@@ -31,6 +31,11 @@ pub enum StateError {
     NotRegular,
     /// Larger than the limit (its size in bytes).
     TooLarge(u64),
+    /// In a user's directory, owned by someone else than that user (the owner's UID).
+    NotOwner(u32),
+    /// In a user's directory, a file with more than one name (its link count): a hard
+    /// link the user may have made to a file they could not read.
+    Linked(u64),
 }
 
 impl std::fmt::Display for StateError {
@@ -42,6 +47,11 @@ impl std::fmt::Display for StateError {
                 f,
                 "{n} bytes, larger than the {MAX_STATE_FILE}-byte limit, not read"
             ),
+            StateError::NotOwner(uid) => write!(
+                f,
+                "owned by UID {uid}, not by the user whose directory holds it, not read"
+            ),
+            StateError::Linked(n) => write!(f, "{n} hard links, not read"),
         }
     }
 }
@@ -90,6 +100,41 @@ fn open_components(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<Own
     cur.ok_or(Errno::ENOENT)
 }
 
+/// Flags of every open for reading: never blocks on a FIFO, never becomes a terminal's
+/// controlling process.
+const READ_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_NONBLOCK)
+    .union(OFlag::O_NOCTTY)
+    .union(OFlag::O_CLOEXEC);
+
+fn is_regular(st: &FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG
+}
+
+/// Opens for reading the file that `path_fd` (an `O_PATH` descriptor, which opened
+/// nothing: no FIFO or device was touched) stands for, once its type was checked on its
+/// `st`. Through `/proc/self/fd/N`, which reopens exactly that inode; where `/proc` is
+/// not there, `reopen` opens it again by name, and it must be the same inode.
+fn open_checked(
+    path_fd: &OwnedFd,
+    st: &FileStat,
+    reopen: impl FnOnce() -> Result<OwnedFd, Errno>,
+) -> Result<OwnedFd, StateError> {
+    use std::os::fd::AsRawFd;
+    let magic = format!("/proc/self/fd/{}", path_fd.as_raw_fd());
+    let fd = match nix::fcntl::open(magic.as_str(), READ_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENOSYS | Errno::EPERM) => reopen().map_err(StateError::Errno)?,
+        Err(e) => return Err(StateError::Errno(e)),
+    };
+    let now = fstat(&fd).map_err(StateError::Errno)?;
+    if now.st_dev != st.st_dev || now.st_ino != st.st_ino || !is_regular(&now) {
+        // Replaced between the check and the open.
+        return Err(StateError::NotRegular);
+    }
+    Ok(fd)
+}
+
 /// Reads the regular file `rel` under `root` into `buf` (cleared first), refusing
 /// symlinks out of the root, non-regular files, and files over `limit` bytes.
 pub fn read_in_root(
@@ -99,34 +144,21 @@ pub fn read_in_root(
     buf: &mut Vec<u8>,
 ) -> Result<(), StateError> {
     buf.clear();
-    let fd = open_in_root(
-        root,
-        rel,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
-    )
-    .map_err(StateError::Errno)?;
-    let st = fstat(&fd).map_err(StateError::Errno)?;
-    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+    // Resolved with O_PATH first: the type is known before anything is opened.
+    let path_fd = open_in_root(root, rel, OFlag::O_PATH).map_err(StateError::Errno)?;
+    let st = fstat(&path_fd).map_err(StateError::Errno)?;
+    if !is_regular(&st) {
         return Err(StateError::NotRegular);
     }
+    check_size(&st, limit)?;
+    let fd = open_checked(&path_fd, &st, || open_in_root(root, rel, READ_FLAGS))?;
+    read_bounded(&fd, limit, buf)
+}
+
+fn check_size(st: &FileStat, limit: u64) -> Result<(), StateError> {
     let size = u64::try_from(st.st_size).unwrap_or(0);
     if size > limit {
         return Err(StateError::TooLarge(size));
-    }
-    // The size may change under us: never read more than limit + 1 bytes.
-    let mut chunk = [0u8; 8192];
-    loop {
-        match nix::unistd::read(&fd, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() as u64 > limit {
-                    return Err(StateError::TooLarge(buf.len() as u64));
-                }
-            }
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(StateError::Errno(e)),
-        }
     }
     Ok(())
 }
@@ -136,6 +168,130 @@ pub fn read_in_root(
 pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, StateError> {
     let fd =
         open_in_root(root, rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(StateError::Errno)?;
+    list_fd(fd)
+}
+
+/// Reads the regular file `rel` below the directory `base` of `root`, where a user
+/// controls everything below `base` (their home, `/run/user/UID`): what cgtree, as
+/// root, may read there is only what that user could have written.
+///
+/// - `base` is chosen by cgtree (`home/alice`, `run/user/1000`) and resolved like
+///   [`read_in_root`] (inside `root`, the admin's symlinks followed);
+/// - `rel` must be plain components (no `..`, no absolute path); it is resolved with
+///   `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` from `base` (or one component at a
+///   time with `O_NOFOLLOW` where `openat2` is missing), so a symlink at any component
+///   is refused (ELOOP), never followed;
+/// - the file is resolved with `O_PATH` (which opens nothing) and checked with `fstat`
+///   before it is opened (`O_NONBLOCK | O_NOCTTY`, the same inode): a regular file (a
+///   FIFO or a device is never opened), one link
+///   ([`StateError::Linked`] otherwise), owned by `owner` when given
+///   ([`StateError::NotOwner`] otherwise, also when `base` itself is not `owner`'s), at
+///   most `limit` bytes.
+///
+/// Pass `owner: None` only where file ownership means nothing (a fixture or snapshot
+/// directory: its files belong to whoever unpacked it).
+pub fn read_user_file(
+    root: BorrowedFd<'_>,
+    base: &Path,
+    rel: &Path,
+    owner: Option<u32>,
+    limit: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), StateError> {
+    buf.clear();
+    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(StateError::Errno(Errno::EXDEV));
+    }
+    let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        .map_err(StateError::Errno)?;
+    check_owner(&base_fd, owner)?;
+    let open_beneath = |flags: OFlag| {
+        let how = nix::fcntl::OpenHow::new()
+            .flags(flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+            .resolve(
+                nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            );
+        match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
+            Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
+            r => r,
+        }
+    };
+    // O_PATH | O_NOFOLLOW: nothing is opened yet; a final symlink gives a descriptor of
+    // the link itself, refused below.
+    let path_fd = open_beneath(OFlag::O_PATH).map_err(StateError::Errno)?;
+    let st = fstat(&path_fd).map_err(StateError::Errno)?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFLNK {
+        return Err(StateError::Errno(Errno::ELOOP));
+    }
+    if !is_regular(&st) {
+        return Err(StateError::NotRegular);
+    }
+    #[allow(clippy::useless_conversion)]
+    let nlink = u64::from(st.st_nlink);
+    if nlink != 1 {
+        return Err(StateError::Linked(nlink));
+    }
+    if let Some(uid) = owner {
+        if st.st_uid != uid {
+            return Err(StateError::NotOwner(st.st_uid));
+        }
+    }
+    check_size(&st, limit)?;
+    let fd = open_checked(&path_fd, &st, || open_beneath(READ_FLAGS))?;
+    read_bounded(&fd, limit, buf)
+}
+
+/// The directory `fd` belongs to `owner` (when given): a user's home or runtime
+/// directory that resolves to someone else's directory is not theirs to read.
+fn check_owner(fd: &OwnedFd, owner: Option<u32>) -> Result<(), StateError> {
+    if let Some(uid) = owner {
+        let st = fstat(fd).map_err(StateError::Errno)?;
+        if st.st_uid != uid {
+            return Err(StateError::NotOwner(st.st_uid));
+        }
+    }
+    Ok(())
+}
+
+/// Lists the entry names of the directory `rel` below `base` of `root` (at most
+/// [`MAX_DIR_ENTRIES`]), where a user controls everything below `base`: confined like
+/// [`read_user_file`] (no symlink at any component of `rel`; `rel` may be empty for
+/// `base` itself; `base` must be `owner`'s when given).
+pub fn list_user_dir(
+    root: BorrowedFd<'_>,
+    base: &Path,
+    rel: &Path,
+    owner: Option<u32>,
+) -> Result<Vec<Vec<u8>>, StateError> {
+    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(StateError::Errno(Errno::EXDEV));
+    }
+    let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        .map_err(StateError::Errno)?;
+    check_owner(&base_fd, owner)?;
+    let fd = if rel.as_os_str().is_empty() {
+        base_fd
+    } else {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+        let how = nix::fcntl::OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(
+                nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            );
+        match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
+            Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
+            r => r,
+        }
+        .map_err(StateError::Errno)?
+    };
+    list_fd(fd)
+}
+
+fn list_fd(fd: OwnedFd) -> Result<Vec<Vec<u8>>, StateError> {
     let mut dir = nix::dir::Dir::from_fd(fd).map_err(StateError::Errno)?;
     let mut out = Vec::new();
     for e in dir.iter() {
@@ -151,6 +307,88 @@ pub fn list_in_root(root: BorrowedFd<'_>, rel: &Path) -> Result<Vec<Vec<u8>>, St
     }
     out.sort();
     Ok(out)
+}
+
+/// Reads the rest of `fd` (already checked: a regular file) into `buf`, at most `limit`
+/// bytes.
+fn read_bounded(fd: &OwnedFd, limit: u64, buf: &mut Vec<u8>) -> Result<(), StateError> {
+    // The size may change under us: never read more than limit + 1 bytes.
+    let mut chunk = [0u8; 8192];
+    loop {
+        match nix::unistd::read(fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() as u64 > limit {
+                    return Err(StateError::TooLarge(buf.len() as u64));
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(StateError::Errno(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a kernel file (`/proc/<pid>/status`, `cmdline`, a `cgroup.procs`) named `name`
+/// in the directory `dir` into `scratch`: opened without following a symlink, with
+/// `O_NONBLOCK`, and checked with `fstat` to be a regular file before the first read
+/// (EINVAL otherwise: a FIFO or a device planted in a `--root` directory is never
+/// opened: it is resolved with `O_PATH` first), then read to its end, at most [`super::MAX_KERNEL_FILE`] bytes (EFBIG).
+pub fn read_kernel_file<'s>(
+    dir: BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    scratch: &'s mut super::Scratch,
+) -> Result<&'s [u8], Errno> {
+    let path_fd = openat(
+        dir,
+        name,
+        OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )?;
+    let st = fstat(&path_fd)?;
+    if !is_regular(&st) {
+        return Err(Errno::EINVAL);
+    }
+    let fd = open_checked(&path_fd, &st, || {
+        openat(dir, name, READ_FLAGS | OFlag::O_NOFOLLOW, Mode::empty())
+    })
+    .map_err(|e| match e {
+        StateError::Errno(e) => e,
+        _ => Errno::EINVAL,
+    })?;
+    scratch.read_fd(fd.as_fd(), super::MAX_KERNEL_FILE)
+}
+
+/// Opens the directory `rel` below the directory `dir` (a cgroup below the mount)
+/// without following a symlink at any component and never leaving `dir`
+/// (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, or one component at a time with
+/// `O_NOFOLLOW`); `rel` must be plain components (EXDEV otherwise). An empty `rel` is
+/// `dir` itself.
+pub fn open_dir_beneath(dir: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd, Errno> {
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(Errno::EXDEV);
+        }
+        rel
+    };
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+    let how = nix::fcntl::OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(
+            nix::fcntl::ResolveFlag::RESOLVE_BENEATH
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
+                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
+    match nix::fcntl::openat2(dir, rel, how) {
+        Err(Errno::ENOSYS | Errno::EPERM) if rel == Path::new(".") => {
+            openat(dir, ".", flags | OFlag::O_CLOEXEC, Mode::empty())
+        }
+        Err(Errno::ENOSYS | Errno::EPERM) => open_components(dir, rel, flags),
+        r => r,
+    }
 }
 
 /// Opens a directory that stands for a root (the host root, or `/proc/<pid>/root` of a
@@ -238,5 +476,115 @@ mod tests {
             read_in_root(fd.as_fd(), Path::new("."), 100, &mut buf),
             Err(StateError::NotRegular)
         );
+    }
+
+    #[test]
+    fn user_files_refuse_symlinks_hard_links_fifos_and_other_owners() {
+        let (d, fd) = root();
+        let secret = d.path().join("secret.json");
+        fs::write(&secret, b"\"TOPSECRET\"").unwrap();
+        let home = d.path().join("home/u");
+        fs::create_dir_all(home.join("s/sub")).unwrap();
+        fs::write(home.join("s/ok.json"), b"[]").unwrap();
+        std::os::unix::fs::symlink(&secret, home.join("s/abs.json")).unwrap();
+        std::os::unix::fs::symlink("../../../secret.json", home.join("s/rel.json")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("home"), home.join("s/dirlink")).unwrap();
+        fs::hard_link(&secret, home.join("s/hard.json")).unwrap();
+        nix::unistd::mkfifo(&home.join("s/fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+        let base = Path::new("home/u");
+        let me = nix::unistd::geteuid().as_raw();
+        let mut buf = Vec::new();
+        read_user_file(
+            fd.as_fd(),
+            base,
+            Path::new("s/ok.json"),
+            Some(me),
+            100,
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(buf, b"[]");
+        for (rel, want) in [
+            ("s/abs.json", StateError::Errno(Errno::ELOOP)),
+            ("s/rel.json", StateError::Errno(Errno::ELOOP)),
+            ("s/dirlink/u/s/ok.json", StateError::Errno(Errno::ELOOP)),
+            ("s/hard.json", StateError::Linked(2)),
+            ("s/fifo", StateError::NotRegular),
+            ("../u/s/ok.json", StateError::Errno(Errno::EXDEV)),
+            ("/home/u/s/ok.json", StateError::Errno(Errno::EXDEV)),
+        ] {
+            let r = read_user_file(fd.as_fd(), base, Path::new(rel), None, 100, &mut buf);
+            assert_eq!(r, Err(want), "{rel}");
+            assert!(!buf.windows(9).any(|w| w == b"TOPSECRET"), "{rel}");
+            let fallback = open_components(
+                fd.as_fd(),
+                &Path::new("home/u").join(rel.trim_start_matches('/')),
+                OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK,
+            );
+            if rel.contains("abs") || rel.contains("rel.") || rel.contains("dirlink") {
+                // ELOOP for the file, ENOTDIR for a directory component.
+                assert!(
+                    matches!(fallback, Err(Errno::ELOOP | Errno::ENOTDIR)),
+                    "fallback {rel}"
+                );
+            }
+        }
+        let other = me.wrapping_add(1);
+        assert_eq!(
+            read_user_file(
+                fd.as_fd(),
+                base,
+                Path::new("s/ok.json"),
+                Some(other),
+                100,
+                &mut buf
+            ),
+            Err(StateError::NotOwner(me))
+        );
+        assert_eq!(
+            list_user_dir(fd.as_fd(), base, Path::new("s"), Some(me))
+                .unwrap()
+                .len(),
+            7
+        );
+        assert_eq!(
+            list_user_dir(fd.as_fd(), base, Path::new("s/dirlink"), None),
+            Err(StateError::Errno(Errno::ELOOP))
+        );
+    }
+
+    #[test]
+    fn kernel_file_reader_refuses_a_fifo_without_blocking() {
+        let (d, fd) = root();
+        nix::unistd::mkfifo(&d.path().join("cmdline"), Mode::from_bits_truncate(0o644)).unwrap();
+        fs::write(d.path().join("status"), b"Uid:\t1\t1\t1\t1\n").unwrap();
+        let mut s = crate::fs::Scratch::new();
+        assert_eq!(
+            read_kernel_file(fd.as_fd(), c"cmdline", &mut s),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            read_kernel_file(fd.as_fd(), c"status", &mut s).unwrap(),
+            b"Uid:\t1\t1\t1\t1\n"
+        );
+    }
+
+    #[test]
+    fn dirs_beneath_refuse_links_and_dotdot() {
+        let (d, fd) = root();
+        fs::create_dir_all(d.path().join("a/b")).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.path().join("a/link")).unwrap();
+        assert!(open_dir_beneath(fd.as_fd(), Path::new("a/b")).is_ok());
+        assert!(open_dir_beneath(fd.as_fd(), Path::new("")).is_ok());
+        assert_eq!(
+            open_dir_beneath(fd.as_fd(), Path::new("a/link")).unwrap_err(),
+            Errno::ELOOP
+        );
+        assert_eq!(
+            open_dir_beneath(fd.as_fd(), Path::new("a/../..")).unwrap_err(),
+            Errno::EXDEV
+        );
+        assert!(open_components(fd.as_fd(), Path::new("a/link"), OFlag::O_DIRECTORY).is_err());
     }
 }

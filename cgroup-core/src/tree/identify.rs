@@ -7,7 +7,6 @@ use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
 use crate::resolve::{Identity, ProcessRole, ResolveError, Resolver, RootKey};
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::os::fd::AsFd;
 
 /// Path components of every node, from the hierarchy root.
@@ -126,8 +125,14 @@ pub fn simple_identity(kind: &Kind, name: &[u8], resolver: &mut Resolver) -> Opt
             if decoded.as_ref() == name {
                 return None;
             }
+            let text = String::from_utf8_lossy(&decoded).into_owned();
+            // `\x1b` in a name decodes to ESC: a name that decodes to anything but
+            // display-safe text is no label (the raw name is still shown, escaped).
+            if !text.chars().all(crate::classify::is_display_safe) {
+                return None;
+            }
             Identity {
-                name: Some(String::from_utf8_lossy(&decoded).into_owned()),
+                name: Some(text),
                 runtime: Some("systemd"),
                 ..id("systemd-unit")
             }
@@ -162,14 +167,15 @@ pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> O
         }
         rel.extend_from_slice(part);
     }
-    let dir = fs::open_dir_path(&mount.dir.join(std::ffi::OsStr::from_bytes(&rel))).ok()?;
-    let mut scratch = Scratch::new();
-    let b = fs::read_file(
-        dir.as_fd(),
-        &CString::new("cgroup.procs").ok()?,
-        &mut scratch,
+    // Below the mount, no link followed (a `--root` directory may hold any).
+    let mount_fd = fs::open_dir_path(&mount.dir).ok()?;
+    let dir = fs::state::open_dir_beneath(
+        mount_fd.as_fd(),
+        std::path::Path::new(std::ffi::OsStr::from_bytes(&rel)),
     )
     .ok()?;
+    let mut scratch = Scratch::new();
+    let b = fs::state::read_kernel_file(dir.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
     parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
 }
 
@@ -257,14 +263,36 @@ pub fn identify_node(
     (ident, root)
 }
 
-/// conmon's `-c ID -n NAME` of every conmon process of the tree.
+/// Whether a command line claims to be a monitor (conmon, a containerd shim): only
+/// those have their `status` read, for [`Resolver::process_role`].
+fn claims_monitor(args: &[&[u8]]) -> bool {
+    args.first().is_some_and(|exe| {
+        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+        base == b"conmon" || base.starts_with(b"containerd-shim")
+    })
+}
+
+/// The UIDs (real, effective, saved, fs) of a process that claims to be a monitor, read
+/// from its `status`; `None` for any other process (no read).
+fn monitor_uids(r: &mut Resolver, pid: u32, args: &[&[u8]]) -> Option<[u32; 4]> {
+    if !claims_monitor(args) {
+        return None;
+    }
+    r.process_status(pid).and_then(|(u, _)| u)
+}
+
+/// conmon's `-c ID -n NAME` of every conmon process of the tree whose claim holds (its
+/// tokens are checked and it runs as the owner of that container: see
+/// [`Resolver::process_role`]).
 fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<String>> {
     let mut out = HashMap::new();
     for node in nodes {
         for p in node.processes.iter().flatten() {
             let args: Vec<&[u8]> = p.args().collect();
             if args.first().is_some_and(|a| a.ends_with(b"conmon")) {
-                if let Some(ProcessRole::Conmon { id, name }) = r.process_role(&args, RootKey::Host)
+                let uids = monitor_uids(r, p.pid, &args);
+                if let Some(ProcessRole::Conmon { id, name }) =
+                    r.process_role(&args, RootKey::Host, uids)
                 {
                     out.insert(id, name);
                 }
@@ -342,7 +370,8 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         let mut roles = Vec::new();
         for p in nodes[i].processes.iter().flatten() {
             let args: Vec<&[u8]> = p.args().collect();
-            roles.push(r.process_role(&args, key));
+            let uids = monitor_uids(r, p.pid, &args);
+            roles.push(r.process_role(&args, key, uids));
         }
         if let Some(procs) = nodes[i].processes.as_mut() {
             for (p, role) in procs.iter_mut().zip(roles) {
@@ -358,7 +387,10 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
 /// Processes podman's conmon started outside their container's cgroup (rootless podman,
 /// cgroupfs manager, no `--cgroup-parent`: they stay in the cgroup the CLI ran in): each
 /// host conmon's pidfile names one, which gets the role [`ProcessRole::Started`] unless
-/// its cgroup already is that container's. One small read per conmon.
+/// its cgroup already is that container's. One small read per conmon: only a pidfile
+/// where podman keeps it for that conmon's user ([`Resolver::conmon_pidfile_pid`]), and
+/// the PID it names counts only when conmon is its parent and it gained no privilege
+/// ([`Resolver::started_by`]).
 fn label_started(nodes: &mut [Node], root: &[RootKey], r: &mut Resolver) {
     let mut started: HashMap<u32, (String, Option<String>)> = HashMap::new();
     for (i, node) in nodes.iter().enumerate() {
@@ -368,8 +400,14 @@ fn label_started(nodes: &mut [Node], root: &[RootKey], r: &mut Resolver) {
         for p in node.processes.iter().flatten() {
             if let Some(ProcessRole::Conmon { id, name }) = &p.role {
                 let args: Vec<&[u8]> = p.args().collect();
-                if let Some(pid) = r.conmon_pidfile_pid(&args) {
-                    started.insert(pid, (id.clone(), name.clone()));
+                // The role was given for these UIDs (all four equal).
+                let Some([uid, ..]) = monitor_uids(r, p.pid, &args) else {
+                    continue;
+                };
+                if let Some(pid) = r.conmon_pidfile_pid(&args, uid) {
+                    if r.started_by(pid, p.pid, uid) {
+                        started.insert(pid, (id.clone(), name.clone()));
+                    }
                 }
             }
         }
