@@ -24,8 +24,7 @@
 //!   followed).
 
 use crate::classify::{
-    is_container_id, is_containerd_id, is_display_safe, is_plain_name, kube_uid, CriRuntime, Kind,
-    Qos,
+    is_container_id, is_containerd_id, is_plain_name, kube_uid, CriRuntime, Kind, Qos,
 };
 use crate::fs::state::{
     list_in_root, list_user_dir, open_root, read_in_root, read_kernel_file, read_user_file,
@@ -163,17 +162,10 @@ pub enum RootKey {
     Proc(u32),
 }
 
-/// A string from runtime state, made fit to be a label: characters that are not
-/// display-safe ([`is_display_safe`]: controls, bidi overrides) become U+FFFD, and it is
-/// cut to [`MAX_NAME`] bytes at a character boundary.
-fn cut(s: String) -> String {
-    let mut s = if s.chars().all(is_display_safe) {
-        s
-    } else {
-        s.chars()
-            .map(|c| if is_display_safe(c) { c } else { '\u{FFFD}' })
-            .collect()
-    };
+/// A string from runtime state, cut to [`MAX_NAME`] bytes at a character boundary. The
+/// bytes are kept as they are (`--json` carries them exactly): every renderer escapes them
+/// before a terminal sees them (cgroup-cli's `term` writer).
+fn cut(mut s: String) -> String {
     if s.len() > MAX_NAME {
         let mut end = MAX_NAME;
         while !s.is_char_boundary(end) {
