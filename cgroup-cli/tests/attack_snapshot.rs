@@ -500,15 +500,20 @@ fn a_fifo_in_a_hostile_root_neither_hangs_nor_is_copied() {
     assert!(meta.contains("kernel unknown"), "{meta}");
 }
 
-/// A snapshot that fails after OUT was chosen (here: the root has no cgroup2 hierarchy)
-/// leaves no OUT and no staging directory behind.
+/// A snapshot that fails part-way (here: mountinfo names a cgroup2 mount whose directory
+/// is missing, found after mountinfo was copied) leaves no partial OUT and no staging
+/// directory behind.
 #[test]
-fn a_refused_snapshot_leaves_nothing_behind() {
+fn a_failed_snapshot_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let snap = tmp.path().join("snap");
-    // No cgroup2 mount in this root: the snapshot fails after choosing OUT.
-    let fx = tmp.path().join("empty-root");
-    fs::create_dir_all(fx.join("etc")).unwrap();
+    let fx = tmp.path().join("fx");
+    fs::create_dir_all(fx.join("proc/self")).unwrap();
+    fs::write(
+        fx.join("proc/self/mountinfo"),
+        "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+    )
+    .unwrap();
     let (_, err, code) = common::run_root(&fx, &["snapshot", snap.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     let left: Vec<_> = fs::read_dir(tmp.path())
@@ -516,7 +521,7 @@ fn a_refused_snapshot_leaves_nothing_behind() {
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    assert_eq!(left, [std::ffi::OsString::from("empty-root")], "{err}");
+    assert_eq!(left, [std::ffi::OsString::from("fx")], "{err}");
 }
 
 /// Reproduction 5: what a user can influence (a cgroup name with terminal escapes) never
