@@ -1106,3 +1106,178 @@ fn write_recorded(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn dir_fd(p: &Path) -> OwnedFd {
+        fs::open_dir_path(p).unwrap()
+    }
+
+    fn out_in(dir: &Path) -> Out {
+        Out {
+            stage: Staging::create(dir_fd(dir), b"t").unwrap(),
+            report: Report::default(),
+            shown_root: dir.join("OUT"),
+            cache: None,
+        }
+    }
+
+    /// Every name in `dir` (recursively, without following links), relative to it.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let e = e.unwrap();
+                let p = e.path();
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(p);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn tree_paths_never_climb() {
+        let ok = |p: &str| tree_path(Path::new(p)).map(|c| c.len());
+        assert_eq!(ok("/etc/passwd"), Ok(2));
+        assert_eq!(ok("etc/./passwd"), Ok(2));
+        assert_eq!(ok("run//x/"), Ok(2));
+        for bad in ["", "/", ".", "..", "/run/../../x", "a/b/..", "../etc"] {
+            assert!(tree_path(Path::new(bad)).is_err(), "{bad:?}");
+        }
+        assert!(is_ns_name(b"user:[4026531837]"));
+        assert!(is_ns_name(b"pid_for_children:[1]"));
+        for bad in [
+            &b"user:[]"[..],
+            b"../../etc/passwd",
+            b"user:[1]x",
+            b"User:[1]",
+            b":[1]",
+        ] {
+            assert!(!is_ns_name(bad), "{}", shown(bad));
+        }
+        assert_eq!(shown(b"a\x1b[2J\xc2\x9b/b"), "a\\x1b[2J\\xc2\\x9b/b");
+    }
+
+    #[test]
+    fn recorded_paths_that_climb_are_left_out_and_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut out = out_in(tmp.path());
+        let file = |root, path: &str, bytes: &[u8]| Recorded::File {
+            root,
+            path: PathBuf::from(path),
+            bytes: bytes.to_vec(),
+        };
+        let recs = vec![
+            // conmon's pidfile, as named on a command line: `..` climbs out of OUT.
+            file(
+                RootKey::Host,
+                "/run/x/../../../../../escaped/pidfile",
+                b"42\n",
+            ),
+            file(RootKey::Proc(7), "/../../../escaped/hostname", b"h\n"),
+            file(RootKey::Host, "/run/ok/pidfile", b"43\n"),
+            Recorded::Dir {
+                root: RootKey::Host,
+                path: PathBuf::from("/var/log/containers"),
+                entries: vec![b"..".to_vec(), b"a/b".to_vec(), b"pod_ns_c-1.log".to_vec()],
+            },
+        ];
+        write_recorded(&mut out, recs, &[], &BTreeSet::new()).unwrap();
+        let staged = listing(tmp.path());
+        assert!(
+            staged
+                .iter()
+                .all(|p| p.starts_with(".cgtree-snapshot-") && !p.contains("escaped")),
+            "{staged:?}"
+        );
+        let root = tmp.path().join(&staged[0]);
+        assert_eq!(std::fs::read(root.join("run/ok/pidfile")).unwrap(), b"43\n");
+        assert!(root.join("var/log/containers/pod_ns_c-1.log").is_file());
+        assert_eq!(
+            listing(&root.join("var/log/containers")),
+            ["pod_ns_c-1.log"]
+        );
+        let left = out.report.left_out.join("\n");
+        for named in [
+            "run/x/../../../../../escaped/pidfile: refused, it climbs with `..`",
+            "proc/7/root/../../../escaped/hostname: refused",
+            "var/log/containers/..: refused, it is not a plain name",
+            "var/log/containers/a/b: refused",
+        ] {
+            assert!(left.contains(named), "{named} in {left}");
+        }
+        drop(out);
+        assert!(
+            listing(tmp.path()).is_empty(),
+            "the staging directory is removed"
+        );
+    }
+
+    #[test]
+    fn a_cgroup_tree_of_any_depth_is_copied_with_an_explicit_stack() {
+        // 600 levels (past the fd window many times over), each with a sibling leaf (so the walk comes back up through
+        // levels whose fds it let go), cgroup names that make the path far longer than
+        // PATH_MAX.
+        let tmp = tempfile::tempdir().unwrap();
+        let fx = tmp.path().join("fx");
+        let cg = fx.join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.procs"), "").unwrap();
+        const DEPTH: usize = 600;
+        let name = CString::new("n".repeat(200)).unwrap();
+        let mut cur = dir_fd(&cg);
+        for _ in 0..DEPTH {
+            for n in [c"leaf", name.as_c_str()] {
+                nix::sys::stat::mkdirat(
+                    cur.as_fd(),
+                    n,
+                    nix::sys::stat::Mode::from_bits_truncate(0o755),
+                )
+                .unwrap();
+            }
+            let leaf = fs::open_dir(cur.as_fd(), c"leaf").unwrap();
+            fsout::create_file(leaf.as_fd(), c"cgroup.procs", b"", 0o644).unwrap();
+            cur = fs::open_dir(cur.as_fd(), &name).unwrap();
+        }
+        drop(cur);
+        let host = Host::with_root(&fx);
+        let mount = host.find_cgroup2().unwrap();
+        let outdir = tmp.path().join("out");
+        std::fs::create_dir(&outdir).unwrap();
+        let mut out = out_in(&outdir);
+        copy_cgroups(&mut out, &mount, Path::new("sys/fs/cgroup"), &[]).unwrap();
+        assert_eq!(out.report.cgroups, 1 + 2 * DEPTH);
+        assert!(out.report.left_out.is_empty(), "{:?}", out.report.left_out);
+        // Walk the copy down through fds: every level has its leaf and its files.
+        let mut cur = fsout::make_dir(out.stage.root(), c"sys", 0o755).unwrap();
+        for n in [c"fs", c"cgroup"] {
+            cur = fs::open_dir(cur.as_fd(), n).unwrap();
+        }
+        for level in 0..DEPTH {
+            for f in [c"cgroup.procs", c"leaf/cgroup.procs", c"cgroup.controllers"] {
+                assert!(
+                    nix::sys::stat::fstatat(
+                        cur.as_fd(),
+                        f,
+                        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW
+                    )
+                    .is_ok(),
+                    "level {level}: {f:?}"
+                );
+            }
+            cur = fs::open_dir(cur.as_fd(), &name).unwrap();
+        }
+        drop(cur);
+        // And removed whole when the snapshot fails (dropped unpublished), depth or not.
+        drop(out);
+        assert!(listing(&outdir).is_empty());
+    }
+}
