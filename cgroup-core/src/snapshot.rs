@@ -24,16 +24,17 @@
 //!   under OUT, it has no `..` (nor empty or NUL components); otherwise it is left out
 //!   and META names it (escaped).
 //! - Every read is bounded, takes regular files only and never blocks (a FIFO or a
-//!   device is not read): kernel files through [`fs::state::read_in_root`] with the
-//!   kernel-file limit, runtime state through the resolver's confined reads.
+//!   device is never opened): kernel files through [`fs::out::read_regular`] with the
+//!   kernel-file limit, runtime state through the resolver's confined reads, the passwd
+//!   of a container through [`crate::userns::read_passwd`] (confined to its root).
 //! - The cgroup walk keeps an explicit stack and a bounded number of fds (going back up
 //!   through `..`, checked by identity), so any depth is copied, past `PATH_MAX` too.
 //! - Copied bytes are data, written as read; META and error messages show untrusted
 //!   names escaped ([`shown`]).
 
 use crate::error::Error;
+use crate::fs;
 use crate::fs::out::{self as fsout, Existing, FileId, Staging};
-use crate::fs::{self, state::read_in_root};
 use crate::resolve::{Recorded, Resolver, RootKey};
 use crate::{Host, TreeBuilder};
 use serde_json::Value;
@@ -257,10 +258,11 @@ fn is_ns_name(t: &[u8]) -> bool {
 }
 
 /// Reads the kernel file `rel` under `dir` (cgroupfs, procfs, or the same files of a
-/// `--root`): bounded by [`fs::MAX_KERNEL_FILE`], regular files only, opened without
-/// blocking and without following links out of `dir`.
+/// `--root`) with [`fsout::read_regular`]: bounded by [`fs::MAX_KERNEL_FILE`], no
+/// symlink followed, the type checked before the open (a FIFO or a device is never
+/// opened), never blocking.
 fn read_kernel<'b>(dir: BorrowedFd<'_>, rel: &str, buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
-    read_in_root(dir, Path::new(rel), fs::MAX_KERNEL_FILE as u64, buf).ok()?;
+    fsout::read_regular(dir, Path::new(rel), fs::MAX_KERNEL_FILE as u64, buf).ok()?;
     Some(buf.as_slice())
 }
 
@@ -793,7 +795,14 @@ fn fill(host: &Host, out: &mut Out, only: &[PathBuf]) -> Result<(), Error> {
     let mut buf = Vec::new();
 
     // mountinfo, whole: its line numbers are part of cgtree's answers.
-    if let Some(mi) = read_kernel(root_fd.as_fd(), "proc/self/mountinfo", &mut buf) {
+    // (On the live host `proc/self` is a link, which the reader does not follow: our own
+    // PID names the same directory.)
+    let mountinfo = if host.is_live() {
+        format!("proc/{}/mountinfo", std::process::id())
+    } else {
+        "proc/self/mountinfo".to_string()
+    };
+    if let Some(mi) = read_kernel(root_fd.as_fd(), &mountinfo, &mut buf) {
         let mi = if only.is_empty() {
             mi.to_vec()
         } else {
