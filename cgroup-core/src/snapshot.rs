@@ -468,7 +468,7 @@ fn prepare(out_dir: &Path) -> Result<(Staging, CString, bool), Error> {
     let pfd = fsout::open_parent_dir(parent).map_err(|e| match e {
         fsout::ParentError::ForeignSymlink => Error::Refused {
             what: parent.display().to_string(),
-            reason: "a symlink on the way to OUT is not owned by root: snapshot does not write through another user's link",
+            reason: "a symlink on the way to OUT is owned neither by root nor by the user running cgtree: snapshot does not write through another user's link",
         },
         fsout::ParentError::Errno(e) => fs::errno_error(parent, e),
     })?;

@@ -10,7 +10,8 @@
 //! of fds, whatever its depth).
 //!
 //! The destination's parent is reached with [`open_parent_dir`], which follows a symlink
-//! only when root owns it (a user's link cannot move where root writes).
+//! only when root (or the caller) owns it: another user's link cannot move where root
+//! writes.
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag, RenameFlags};
@@ -62,14 +63,14 @@ pub fn file_id(fd: BorrowedFd<'_>) -> Result<FileId, Errno> {
 pub enum ParentError {
     /// A system call failed.
     Errno(Errno),
-    /// A component is a symlink that root does not own.
+    /// A component is a symlink owned neither by root nor by the caller.
     ForeignSymlink,
 }
 
 /// Opens the directory `path` (absolute, or relative to the working directory), walking
-/// it one component at a time: a symlink is followed only when it is owned by root (a
-/// link another user planted, in their home or in `/tmp`, is refused), at most 40 of
-/// them; `..` is taken as written.
+/// it one component at a time: a symlink is followed only when it is owned by root or
+/// by the caller (a link another user planted, in their home or in `/tmp`, is refused),
+/// at most 40 of them; `..` is taken as written.
 pub fn open_parent_dir(path: &Path) -> Result<OwnedFd, ParentError> {
     let e = ParentError::Errno;
     let start = if path.is_absolute() { "/" } else { "." };
@@ -97,7 +98,7 @@ pub fn open_parent_dir(path: &Path) -> Result<OwnedFd, ParentError> {
         .map_err(e)?;
         let st = fstat(fd.as_fd()).map_err(e)?;
         if is_link(&st) {
-            if st.st_uid != 0 {
+            if st.st_uid != 0 && st.st_uid != geteuid().as_raw() {
                 return Err(ParentError::ForeignSymlink);
             }
             links += 1;
@@ -388,13 +389,30 @@ impl Staging {
         } else {
             RenameFlags::RENAME_NOREPLACE
         };
-        nix::fcntl::renameat2(
+        match nix::fcntl::renameat2(
             self.parent.as_fd(),
             self.name.as_c_str(),
             self.parent.as_fd(),
             name,
             flags,
-        )?;
+        ) {
+            // A file system without RENAME_NOREPLACE: look first, then rename (the
+            // check after the rename still catches a swap).
+            Err(Errno::EINVAL) if !replace => {
+                match fstatat(self.parent.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                    Err(Errno::ENOENT) => {}
+                    Ok(_) => return Err(Errno::EEXIST),
+                    Err(e) => return Err(e),
+                }
+                nix::fcntl::renameat(
+                    self.parent.as_fd(),
+                    self.name.as_c_str(),
+                    self.parent.as_fd(),
+                    name,
+                )?;
+            }
+            r => r?,
+        }
         self.published = true;
         let st = fstatat(self.parent.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
         if id_of(&st) != self.id {
