@@ -10,20 +10,47 @@
 //! the command line is empty; the runtime state files the identification read, reduced
 //! to the fields cgtree parses (never a process environment); `etc/passwd` reduced to
 //! names, IDs and homes. What was left out is listed in `OUT/META`.
+//!
+//! Root writes a snapshot where other users may be watching (`/tmp`), and copies what
+//! they control (cgroup names, command lines, runtime state, recorded paths), so:
+//! - OUT is created by the snapshot itself: it is built in a private staging directory
+//!   next to OUT (mode 0700, see [`crate::fs::out`]) and renamed into place when
+//!   complete; a failed snapshot leaves neither OUT nor the staging directory. An
+//!   existing OUT is refused unless it is an empty directory owned by the caller and not
+//!   writable by group or others; a symlink in OUT's parent path must be root's own.
+//! - Every directory, file and link is created relative to a directory fd, exclusively,
+//!   without following links, its mode set on the fd created; never through a path.
+//! - A path recorded from what the identification read is written only when, taken
+//!   under OUT, it has no `..` (nor empty or NUL components); otherwise it is left out
+//!   and META names it (escaped).
+//! - Every read is bounded, takes regular files only and never blocks (a FIFO or a
+//!   device is never opened): kernel files through [`fs::out::read_regular`] with the
+//!   kernel-file limit, runtime state through the resolver's confined reads, the passwd
+//!   of a container through [`crate::userns::read_passwd`] (confined to its root).
+//! - The cgroup walk keeps an explicit stack and a bounded number of fds (going back up
+//!   through `..`, checked by identity), so any depth is copied, past `PATH_MAX` too.
+//! - Copied bytes are data, written as read; META and error messages show untrusted
+//!   names escaped ([`shown`]).
 
 use crate::error::Error;
-use crate::fs::{self, Scratch};
+use crate::fs;
+use crate::fs::out::{self as fsout, Existing, FileId, Staging};
 use crate::resolve::{Recorded, Resolver, RootKey};
 use crate::{Host, TreeBuilder};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io::Write;
-use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 /// Most bytes a snapshot writes; past it, files are left out and listed in META.
 pub const MAX_SNAPSHOT_BYTES: u64 = 256 << 20;
+
+/// Most levels of the cgroup walk that keep their two fds (source and copy) open; the
+/// levels above are reopened through `..` when the walk comes back to them.
+const FD_WINDOW: usize = 32;
 
 /// What a snapshot wrote.
 #[derive(Debug, Clone, Default)]
@@ -36,51 +63,207 @@ pub struct Report {
     pub state_files: usize,
     /// Bytes written.
     pub bytes: u64,
-    /// What was left out, one line each.
+    /// What was left out, one line each (untrusted names escaped).
     pub left_out: Vec<String>,
 }
 
+/// `bytes` (a name or path from the host, a user or a container) safe to show: ASCII
+/// printable characters as they are, everything else (control characters, escapes,
+/// non-ASCII bytes) as `\xNN` escapes; backslashes and quotes escaped too.
+pub fn shown(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+/// The components of `rel` as a path inside the snapshot: a leading `/` means the
+/// snapshot's root, `.` is dropped; `..`, an empty path and a NUL byte are refused.
+fn tree_path(rel: &Path) -> Result<Vec<CString>, &'static str> {
+    let mut out = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(n) => {
+                out.push(CString::new(n.as_bytes()).map_err(|_| "it holds a NUL byte")?);
+            }
+            Component::ParentDir => return Err("it climbs with `..`"),
+            Component::Prefix(_) => return Err("it has a prefix"),
+        }
+    }
+    if out.is_empty() {
+        return Err("it is empty");
+    }
+    Ok(out)
+}
+
+/// The snapshot being written: a staging directory and the bytes spent.
 struct Out {
-    root: PathBuf,
+    stage: Staging,
     report: Report,
+    /// OUT as given, for messages.
+    shown_root: PathBuf,
+    /// The directory written to last, by its components, and its fd.
+    cache: Option<(Vec<CString>, OwnedFd)>,
 }
 
 impl Out {
-    fn write(&mut self, rel: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        let rel = rel.strip_prefix("/").unwrap_or(rel);
-        if self.report.bytes + bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
-            self.report.left_out.push(format!(
-                "{}: over the {MAX_SNAPSHOT_BYTES}-byte limit",
-                rel.display()
-            ));
+    /// `OUT/rel` for a message, escaped.
+    fn display(&self, rel: &Path) -> PathBuf {
+        self.shown_root.join(shown(rel.as_os_str().as_bytes()))
+    }
+
+    /// Whether `len` more bytes fit the budget; when not, `what` is left out and said.
+    fn fits(&mut self, len: usize, what: impl FnOnce() -> String) -> bool {
+        if self.report.bytes + len as u64 > MAX_SNAPSHOT_BYTES {
+            let w = what();
+            self.report
+                .left_out
+                .push(format!("{w}: over the {MAX_SNAPSHOT_BYTES}-byte limit"));
+            return false;
+        }
+        true
+    }
+
+    /// The directory `comps` of the snapshot, made as needed (each level created or
+    /// opened relative to the one above, never following a link).
+    fn dir_at(&mut self, comps: &[CString]) -> Result<BorrowedFd<'_>, Error> {
+        let hit = matches!(&self.cache, Some((c, _)) if c.as_slice() == comps);
+        if !hit {
+            let mut cur: Option<OwnedFd> = None;
+            for (i, c) in comps.iter().enumerate() {
+                let parent = cur.as_ref().map_or(self.stage.root(), |f| f.as_fd());
+                let fd = fsout::make_dir(parent, c, fsout::DIR_MODE).map_err(|e| {
+                    let rel: PathBuf = comps[..=i]
+                        .iter()
+                        .map(|c| std::ffi::OsStr::from_bytes(c.as_bytes()))
+                        .collect();
+                    fs::errno_error(self.display(&rel), e)
+                })?;
+                cur = Some(fd);
+            }
+            let fd = match cur {
+                Some(fd) => fd,
+                None => self
+                    .stage
+                    .root()
+                    .try_clone_to_owned()
+                    .map_err(|e| Error::io(&self.shown_root, e))?,
+            };
+            self.cache = Some((comps.to_vec(), fd));
+        }
+        match &self.cache {
+            Some((_, fd)) => Ok(fd.as_fd()),
+            None => Err(fs::errno_error(&self.shown_root, nix::errno::Errno::EIO)),
+        }
+    }
+
+    /// Writes the file `rel` (a path inside the snapshot). A path that would leave the
+    /// snapshot is not written: it is left out, and said.
+    fn write(&mut self, rel: &Path, bytes: &[u8]) -> Result<(), Error> {
+        let comps = match tree_path(rel) {
+            Ok(c) => c,
+            Err(why) => {
+                self.refuse(rel, why);
+                return Ok(());
+            }
+        };
+        if !self.fits(bytes.len(), || shown(rel.as_os_str().as_bytes())) {
             return Ok(());
         }
-        let p = self.root.join(rel);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d)?;
+        let (name, dirs) = comps.split_last().unwrap_or((&comps[0], &[]));
+        let dir = self.dir_at(dirs)?;
+        match fsout::create_file(dir, name, bytes, fsout::FILE_MODE) {
+            // Written once already (two reads that name one file): the first stays.
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(e) => return Err(fs::errno_error(self.display(rel), e)),
         }
-        std::fs::write(&p, bytes)?;
         self.report.bytes += bytes.len() as u64;
         Ok(())
     }
 
-    fn symlink(&mut self, rel: &Path, target: &[u8]) -> std::io::Result<()> {
-        use std::os::unix::ffi::OsStrExt;
-        let p = self.root.join(rel.strip_prefix("/").unwrap_or(rel));
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d)?;
+    /// Writes the file `name` into the directory `dir` of the snapshot (`rel` names it
+    /// in messages, made only when needed).
+    fn write_at(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &CStr,
+        bytes: &[u8],
+        rel: impl Fn() -> PathBuf,
+    ) -> Result<(), Error> {
+        if !self.fits(bytes.len(), || shown(rel().as_os_str().as_bytes())) {
+            return Ok(());
         }
-        let _ = std::fs::remove_file(&p);
-        std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), p)
+        match fsout::create_file(dir, name, bytes, fsout::FILE_MODE) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(e) => return Err(fs::errno_error(self.display(&rel()), e)),
+        }
+        self.report.bytes += bytes.len() as u64;
+        Ok(())
     }
 
-    fn dir(&mut self, rel: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(self.root.join(rel.strip_prefix("/").unwrap_or(rel)))
+    /// Creates the symlink `rel` to a namespace name (`user:[4026531837]`); any other
+    /// target is left out, and said.
+    fn ns_link(&mut self, rel: &Path, target: &[u8]) -> Result<(), Error> {
+        if !is_ns_name(target) {
+            self.report.left_out.push(format!(
+                "{}: a namespace link whose target is not a namespace name",
+                shown(rel.as_os_str().as_bytes())
+            ));
+            return Ok(());
+        }
+        let comps = match tree_path(rel) {
+            Ok(c) => c,
+            Err(why) => {
+                self.refuse(rel, why);
+                return Ok(());
+            }
+        };
+        let (name, dirs) = comps.split_last().unwrap_or((&comps[0], &[]));
+        let dir = self.dir_at(dirs)?;
+        match fsout::create_symlink(dir, name, target) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
+            Err(e) => Err(fs::errno_error(self.display(rel), e)),
+        }
+    }
+
+    /// Creates the directory `rel` (and those above it).
+    fn dir(&mut self, rel: &Path) -> Result<(), Error> {
+        match tree_path(rel) {
+            Ok(c) => self.dir_at(&c).map(drop),
+            Err(why) => {
+                self.refuse(rel, why);
+                Ok(())
+            }
+        }
+    }
+
+    fn refuse(&mut self, rel: &Path, why: &str) {
+        self.report.left_out.push(format!(
+            "{}: refused, {why}: a recorded path must stay inside the snapshot",
+            shown(rel.as_os_str().as_bytes())
+        ));
     }
 }
 
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::io(path, e)
+/// `kind:[inode]`, as the kernel names a namespace (`user:[4026531837]`).
+fn is_ns_name(t: &[u8]) -> bool {
+    let Some(colon) = t.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (kind, rest) = (&t[..colon], &t[colon + 1..]);
+    !kind.is_empty()
+        && kind.iter().all(|b| b.is_ascii_lowercase() || *b == b'_')
+        && rest.len() > 2
+        && rest.starts_with(b"[")
+        && rest.ends_with(b"]")
+        && rest[1..rest.len() - 1].iter().all(u8::is_ascii_digit)
+}
+
+/// Reads the kernel file `rel` under `dir` (cgroupfs, procfs, or the same files of a
+/// `--root`) with [`fsout::read_regular`]: bounded by [`fs::MAX_KERNEL_FILE`], no
+/// symlink followed, the type checked before the open (a FIFO or a device is never
+/// opened), never blocking.
+fn read_kernel<'b>(dir: BorrowedFd<'_>, rel: &str, buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    fsout::read_regular(dir, Path::new(rel), fs::MAX_KERNEL_FILE as u64, buf).ok()?;
+    Some(buf.as_slice())
 }
 
 /// The `status` lines cgtree parses (`Name:` first: ancestors are written without it).
@@ -254,15 +437,317 @@ pub fn subtrees_of_pids(host: &Host, pids: &[u32]) -> Result<Vec<String>, Error>
     Ok(out)
 }
 
-/// Writes a snapshot of `host` into `out` (which must not exist or be empty).
+/// Writes a snapshot of `host` into `out`, a new directory (see [`write_subtrees`]).
 pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     write_subtrees(host, out_dir, &[])
 }
 
+/// Chooses where the snapshot goes: opens OUT's parent (following only root's symlinks),
+/// refuses an OUT that exists unless it is an empty directory of the caller's own, closed
+/// to group and others, and makes the staging directory. Returns it, OUT's name in the
+/// parent, and whether an (empty) OUT is to be replaced.
+fn prepare(out_dir: &Path) -> Result<(Staging, CString, bool), Error> {
+    let refused = |reason: &'static str| Error::Refused {
+        what: out_dir.display().to_string(),
+        reason,
+    };
+    let name = match out_dir.components().next_back() {
+        Some(Component::Normal(n)) => {
+            CString::new(n.as_bytes()).map_err(|_| refused("holds a NUL byte"))?
+        }
+        _ => {
+            return Err(refused(
+                "does not end in a directory name (snapshot creates OUT itself)",
+            ))
+        }
+    };
+    let parent = match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let pfd = fsout::open_parent_dir(parent).map_err(|e| match e {
+        fsout::ParentError::ForeignSymlink => Error::Refused {
+            what: parent.display().to_string(),
+            reason: "a symlink on the way to OUT is owned neither by root nor by the user running cgtree: snapshot does not write through another user's link",
+        },
+        fsout::ParentError::Errno(e) => fs::errno_error(parent, e),
+    })?;
+    let replace = match fsout::existing(pfd.as_fd(), &name)
+        .map_err(|e| fs::errno_error(out_dir, e))?
+    {
+        Existing::Absent => false,
+        Existing::Symlink => {
+            return Err(refused(
+                "is a symlink: snapshot creates OUT itself, give a path that does not exist",
+            ))
+        }
+        Existing::NotDir => return Err(refused("exists and is not a directory")),
+        Existing::Dir { uid, mode, empty } => {
+            if uid != nix::unistd::geteuid().as_raw() || mode & 0o022 != 0 {
+                return Err(refused(
+                    "exists, and is not owned by the user running cgtree or is writable by group or others: snapshot creates OUT itself, give a path that does not exist",
+                ));
+            }
+            if !empty {
+                return Err(refused("exists and is not empty"));
+            }
+            true
+        }
+    };
+    let stage = Staging::create(pfd, name.as_bytes()).map_err(|e| fs::errno_error(parent, e))?;
+    Ok((stage, name, replace))
+}
+
+/// One cgroup on the walk's stack: its name, where it stands, its path below the mount
+/// while it is above the chosen subtrees (bounded by their length), its source and copy
+/// directories (fds only while within [`FD_WINDOW`] of the bottom; identities always),
+/// and its subgroups still to copy.
+struct Frame {
+    name: Box<[u8]>,
+    scope: Scope,
+    rel: Option<PathBuf>,
+    src: Option<OwnedFd>,
+    src_id: FileId,
+    out: Option<OwnedFd>,
+    out_id: FileId,
+    pending: Vec<Box<[u8]>>,
+}
+
+/// The path of the cgroup on top of `stack` (relative to the snapshot root) for a
+/// message, escaped; the middle of a deep path is elided.
+fn frame_path(mount_rel: &Path, stack: &[Frame], name: Option<&[u8]>) -> PathBuf {
+    let mut names: Vec<&[u8]> = stack.iter().skip(1).map(|f| &*f.name).collect();
+    names.extend(name);
+    let mut p = PathBuf::from(shown(mount_rel.as_os_str().as_bytes()));
+    if names.len() > 8 {
+        for n in &names[..3] {
+            p.push(shown(n));
+        }
+        p.push(format!("...({} levels)...", names.len() - 6));
+        for n in &names[names.len() - 3..] {
+            p.push(shown(n));
+        }
+    } else {
+        for n in names {
+            p.push(shown(n));
+        }
+    }
+    p
+}
+
+/// The interface files of a cgroup the walk reads.
+const CGROUP_FILES: [&CStr; 6] = [
+    c"cgroup.type",
+    c"cgroup.procs",
+    c"cgroup.controllers",
+    c"cgroup.subtree_control",
+    c"cgroup.events",
+    c"cgroup.threads",
+];
+
+/// Copies the interface files of the cgroup on top of `stack` and lists its subgroups.
+fn copy_cgroup(
+    out: &mut Out,
+    stack: &mut [Frame],
+    mount_rel: &Path,
+    buf: &mut Vec<u8>,
+    dirbuf: &mut Vec<u8>,
+    pids: &mut BTreeSet<u32>,
+) -> Result<(), Error> {
+    let is_root = stack.len() == 1;
+    let Some((top, above)) = stack.split_last_mut() else {
+        return Ok(());
+    };
+    let (Some(src), Some(dst)) = (top.src.as_ref(), top.out.as_ref()) else {
+        return Ok(());
+    };
+    let path = |name: &str| frame_path(mount_rel, above, Some(&top.name)).join(name);
+    let path = |name: &str| {
+        if is_root {
+            PathBuf::from(shown(mount_rel.as_os_str().as_bytes())).join(name)
+        } else {
+            path(name)
+        }
+    };
+    out.report.cgroups += 1;
+    for f in CGROUP_FILES {
+        let name = std::str::from_utf8(f.to_bytes()).unwrap_or_default();
+        let procs = name == "cgroup.procs" || name == "cgroup.threads";
+        if top.scope == Scope::Above && procs {
+            out.write_at(dst.as_fd(), f, b"", || path(name))?;
+            out.report.left_out.push(format!(
+                "{}: the processes of a cgroup above the chosen subtrees",
+                path(name).display()
+            ));
+            continue;
+        }
+        match read_kernel(src.as_fd(), name, buf) {
+            Some(b) => {
+                if procs {
+                    pids.extend(
+                        crate::parse::pids(b)
+                            .filter_map(Result::ok)
+                            .filter(|&p| p != 0),
+                    );
+                }
+                let b = std::mem::take(buf);
+                let r = out.write_at(dst.as_fd(), f, &b, || path(name));
+                *buf = b;
+                r?;
+            }
+            // The fixture format wants the four main files in every cgroup.
+            None if name != "cgroup.events"
+                && name != "cgroup.threads"
+                && !(is_root && name == "cgroup.type") =>
+            {
+                out.write_at(dst.as_fd(), f, b"", || path(name))?;
+            }
+            None => {}
+        }
+    }
+    let mut kids = fs::subdirs(src.as_fd(), dirbuf).unwrap_or_default();
+    kids.reverse();
+    top.pending = kids;
+    Ok(())
+}
+
+/// Copies the cgroups of `mount` (every directory below the mount, and the interface
+/// files the walk reads) that `only` keeps; returns the PIDs listed in them. An explicit
+/// stack, at most [`FD_WINDOW`] levels holding fds: any depth.
+fn copy_cgroups(
+    out: &mut Out,
+    mount: &crate::CgroupMount,
+    mount_rel: &Path,
+    only: &[PathBuf],
+) -> Result<BTreeSet<u32>, Error> {
+    let mut pids = BTreeSet::new();
+    let mut buf = Vec::new();
+    let mut dirbuf = Vec::new();
+    let src = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
+    let comps = tree_path(mount_rel).map_err(|reason| Error::Refused {
+        what: format!(
+            "the cgroup2 mount point {}",
+            shown(mount_rel.as_os_str().as_bytes())
+        ),
+        reason,
+    })?;
+    let dst = out
+        .dir_at(&comps)?
+        .try_clone_to_owned()
+        .map_err(|e| Error::io(&out.shown_root, e))?;
+    out.cache = None;
+    let id = |fd: &OwnedFd, p: &Path| fsout::file_id(fd.as_fd()).map_err(|e| fs::errno_error(p, e));
+    let root = Frame {
+        name: Box::default(),
+        scope: scope(Path::new(""), only),
+        rel: Some(PathBuf::new()),
+        src_id: id(&src, &mount.dir)?,
+        out_id: id(&dst, &out.shown_root)?,
+        src: Some(src),
+        out: Some(dst),
+        pending: Vec::new(),
+    };
+    if root.scope == Scope::Out {
+        return Ok(pids);
+    }
+    let mut stack = vec![root];
+    copy_cgroup(out, &mut stack, mount_rel, &mut buf, &mut dirbuf, &mut pids)?;
+    let mut lost = false;
+    while let Some(top) = stack.last_mut() {
+        let Some(child) = top.pending.pop() else {
+            // Done with it: back up, reopening the parent when its fds were let go.
+            let Some(done) = stack.pop() else { break };
+            if let Some(up) = stack.last_mut() {
+                if up.src.is_none() || up.out.is_none() {
+                    let reopened = match (&done.src, &done.out) {
+                        (Some(s), Some(o)) => fsout::reopen_parent(s.as_fd(), up.src_id)
+                            .and_then(|s| Ok((s, fsout::reopen_parent(o.as_fd(), up.out_id)?)))
+                            .ok(),
+                        _ => None,
+                    };
+                    match reopened {
+                        Some((s, o)) => {
+                            up.src = Some(s);
+                            up.out = Some(o);
+                        }
+                        None => {
+                            // Moved or removed while copied: its other subgroups cannot
+                            // be reached the way the walk came.
+                            if !up.pending.is_empty() && !lost {
+                                lost = true;
+                                out.report.left_out.push(
+                                    "some cgroups: their parent was moved or removed while the snapshot was taken".into(),
+                                );
+                            }
+                            up.pending.clear();
+                        }
+                    }
+                }
+            }
+            continue;
+        };
+        let (Some(psrc), Some(pout)) = (top.src.as_ref(), top.out.as_ref()) else {
+            top.pending.clear();
+            continue;
+        };
+        let Ok(c) = CString::new(child.to_vec()) else {
+            continue;
+        };
+        let (scope_here, rel) = match (&top.scope, &top.rel) {
+            (Scope::Above, Some(r)) => {
+                let r = r.join(std::ffi::OsStr::from_bytes(&child));
+                let s = scope(&r, only);
+                (s, (s == Scope::Above).then_some(r))
+            }
+            _ => (Scope::In, None),
+        };
+        if scope_here == Scope::Out {
+            continue;
+        }
+        // Gone meanwhile: not copied.
+        let Ok(csrc) = fs::open_dir(psrc.as_fd(), &c) else {
+            continue;
+        };
+        let cout = fsout::make_dir(pout.as_fd(), &c, fsout::DIR_MODE).map_err(|e| {
+            fs::errno_error(out.display(&frame_path(mount_rel, &stack, Some(&child))), e)
+        })?;
+        let frame = Frame {
+            src_id: id(&csrc, &mount.dir)?,
+            out_id: id(&cout, &out.shown_root)?,
+            name: child,
+            scope: scope_here,
+            rel,
+            src: Some(csrc),
+            out: Some(cout),
+            pending: Vec::new(),
+        };
+        stack.push(frame);
+        let n = stack.len();
+        if n > FD_WINDOW {
+            let f = &mut stack[n - 1 - FD_WINDOW];
+            f.src = None;
+            f.out = None;
+        }
+        copy_cgroup(out, &mut stack, mount_rel, &mut buf, &mut dirbuf, &mut pids)?;
+    }
+    Ok(pids)
+}
+
 /// Writes a snapshot of the cgroup subtrees `only` (paths relative to the cgroup2
-/// mount, like `/kubepods.slice`; empty: the whole hierarchy) into `out`, which must
-/// not exist or be empty. The cgroups above a chosen subtree are written without their
-/// processes, and the mount table keeps only its cgroup2 lines; META says so.
+/// mount, like `/kubepods.slice`; empty: the whole hierarchy) into `out_dir`. The cgroups
+/// above a chosen subtree are written without their processes, and the mount table
+/// keeps only its cgroup2 lines; META says so.
+///
+/// OUT is created by the snapshot (mode 0700, owned by the caller), built in a staging
+/// directory next to it and renamed into place when complete.
+///
+/// # Errors
+///
+/// [`Error::Refused`] when OUT exists (unless it is an empty directory of the caller's
+/// own, closed to group and others, which is replaced), is a symlink, or lies below a
+/// symlink root does not own; [`Error::InvalidPath`] for a path in `only` with `.` or
+/// `..`; [`Error::Io`] when the host cannot be read or the snapshot cannot be written
+/// (then nothing is left behind).
 pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Report, Error> {
     let only: Vec<PathBuf> = only
         .iter()
@@ -273,7 +758,7 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             .any(|c| !matches!(c, std::path::Component::Normal(_)))
     }) {
         return Err(Error::InvalidPath {
-            path: bad.display().to_string(),
+            path: shown(bad.as_os_str().as_bytes()),
             reason: "a cgroup path may not contain `.` or `..`",
         });
     }
@@ -287,31 +772,37 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             }
             v
         });
-    if out_dir.exists()
-        && std::fs::read_dir(out_dir)
-            .map_err(|e| io(out_dir, e))?
-            .next()
-            .is_some()
-    {
-        return Err(Error::Refused {
-            what: out_dir.display().to_string(),
-            reason: "exists and is not empty",
-        });
-    }
-    std::fs::create_dir_all(out_dir).map_err(|e| io(out_dir, e))?;
+    let (stage, name, replace) = prepare(out_dir)?;
     let mut out = Out {
-        root: out_dir.to_path_buf(),
+        stage,
         report: Report::default(),
+        shown_root: PathBuf::from(shown(out_dir.as_os_str().as_bytes())),
+        cache: None,
     };
-    let w = |out: &mut Out, rel: &Path, b: &[u8]| {
-        out.write(rel, b).map_err(|e| io(&out_dir.join(rel), e))
-    };
+    // From here on, an error drops `out.stage`, which removes the staging directory.
+    fill(host, &mut out, &only)?;
+    let Out { stage, report, .. } = out;
+    stage
+        .publish(&name, replace)
+        .map_err(|e| fs::errno_error(out_dir, e))?;
+    Ok(report)
+}
+
+/// Writes everything into the staging directory of `out`.
+fn fill(host: &Host, out: &mut Out, only: &[PathBuf]) -> Result<(), Error> {
     let mount = host.find_cgroup2()?;
+    let root_fd = fs::open_dir_path(host.root()).map_err(|e| fs::errno_error(host.root(), e))?;
+    let mut buf = Vec::new();
 
     // mountinfo, whole: its line numbers are part of cgtree's answers.
-    let mut scratch = Scratch::new();
-    let root_fd = fs::open_dir_path(host.root()).map_err(|e| fs::errno_error(host.root(), e))?;
-    if let Ok(mi) = fs::read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch) {
+    // (On the live host `proc/self` is a link, which the reader does not follow: our own
+    // PID names the same directory.)
+    let mountinfo = if host.is_live() {
+        format!("proc/{}/mountinfo", std::process::id())
+    } else {
+        "proc/self/mountinfo".to_string()
+    };
+    if let Some(mi) = read_kernel(root_fd.as_fd(), &mountinfo, &mut buf) {
         let mi = if only.is_empty() {
             mi.to_vec()
         } else {
@@ -333,7 +824,7 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
                 .push("proc/self/mountinfo: every line but the cgroup2 mounts".into());
             kept
         };
-        w(&mut out, Path::new("proc/self/mountinfo"), &mi)?;
+        out.write(Path::new("proc/self/mountinfo"), &mi)?;
     }
 
     // The cgroups: every directory, and the interface files the walk reads.
@@ -342,106 +833,41 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
         .strip_prefix("/")
         .unwrap_or(&mount.mount_point)
         .to_path_buf();
-    let mount_fd = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
-    let mut stack: Vec<(PathBuf, std::os::fd::OwnedFd)> = vec![(PathBuf::new(), mount_fd)];
-    let mut dirbuf = Vec::new();
-    let mut pids: BTreeSet<u32> = BTreeSet::new();
+    let pids = copy_cgroups(out, &mount, &mount_rel, only)?;
     let mut uids: BTreeSet<u32> = BTreeSet::new();
     let mut parents: BTreeSet<u32> = BTreeSet::new();
-    let files = [
-        c"cgroup.type",
-        c"cgroup.procs",
-        c"cgroup.controllers",
-        c"cgroup.subtree_control",
-        c"cgroup.events",
-        c"cgroup.threads",
-    ];
-    while let Some((rel, fd)) = stack.pop() {
-        let here = scope(&rel, &only);
-        if here == Scope::Out {
-            continue;
-        }
-        out.report.cgroups += 1;
-        let dir = mount_rel.join(&rel);
-        out.dir(&dir).map_err(|e| io(&out_dir.join(&dir), e))?;
-        for f in files {
-            let name = std::str::from_utf8(f.to_bytes()).unwrap_or_default();
-            if here == Scope::Above && (name == "cgroup.procs" || name == "cgroup.threads") {
-                w(&mut out, &dir.join(name), b"")?;
-                out.report.left_out.push(format!(
-                    "{}: the processes of a cgroup above the chosen subtrees",
-                    dir.join(name).display()
-                ));
-                continue;
-            }
-            match fs::read_file(fd.as_fd(), f, &mut scratch) {
-                Ok(b) => {
-                    if name == "cgroup.procs" || name == "cgroup.threads" {
-                        pids.extend(
-                            crate::parse::pids(b)
-                                .filter_map(Result::ok)
-                                .filter(|&p| p != 0),
-                        );
-                    }
-                    let b = b.to_vec();
-                    w(&mut out, &dir.join(name), &b)?;
-                }
-                // The fixture format wants the four main files in every cgroup.
-                Err(_)
-                    if name != "cgroup.events"
-                        && name != "cgroup.threads"
-                        && !(rel.as_os_str().is_empty() && name == "cgroup.type") =>
-                {
-                    w(&mut out, &dir.join(name), b"")?;
-                }
-                Err(_) => {}
-            }
-        }
-        for child in fs::subdirs(fd.as_fd(), &mut dirbuf).unwrap_or_default() {
-            use std::os::unix::ffi::OsStrExt;
-            let Ok(c) = CString::new(child.to_vec()) else {
-                continue;
-            };
-            if let Ok(cfd) = fs::open_dir(fd.as_fd(), &c) {
-                stack.push((rel.join(std::ffi::OsStr::from_bytes(&child)), cfd));
-            }
-        }
-    }
 
     // The processes.
     let proc_fd =
         fs::open_dir_path(&host.proc_dir()).map_err(|e| fs::errno_error(host.proc_dir(), e))?;
     for pid in &pids {
-        let file = |n: &str| CString::new(format!("{pid}/{n}")).unwrap_or_default();
+        let file = |n: &str| format!("{pid}/{n}");
         let base = PathBuf::from(format!("proc/{pid}"));
         // Each file as far as it exists (a thread listed in cgroup.threads has only its
         // comm read; a process may exit meanwhile).
         let mut any = false;
-        if let Ok(cg) =
-            fs::read_file(proc_fd.as_fd(), &file("cgroup"), &mut scratch).map(<[u8]>::to_vec)
-        {
+        if let Some(cg) = read_kernel(proc_fd.as_fd(), &file("cgroup"), &mut buf) {
             any = true;
-            w(&mut out, &base.join("cgroup"), &cg)?;
+            let cg = cg.to_vec();
+            out.write(&base.join("cgroup"), &cg)?;
         }
-        let cmdline =
-            fs::read_file(proc_fd.as_fd(), &file("cmdline"), &mut scratch).map(<[u8]>::to_vec);
-        if let Ok(c) = &cmdline {
+        let cmdline = read_kernel(proc_fd.as_fd(), &file("cmdline"), &mut buf).map(<[u8]>::to_vec);
+        if let Some(c) = &cmdline {
             any = true;
-            w(&mut out, &base.join("cmdline"), c)?;
+            out.write(&base.join("cmdline"), c)?;
         }
         let cmdline = cmdline.unwrap_or_default();
         for name in ["comm", "uid_map", "gid_map"] {
-            if let Ok(b) =
-                fs::read_file(proc_fd.as_fd(), &file(name), &mut scratch).map(<[u8]>::to_vec)
-            {
+            if let Some(b) = read_kernel(proc_fd.as_fd(), &file(name), &mut buf) {
                 any = true;
-                w(&mut out, &base.join(name), &b)?;
+                let b = b.to_vec();
+                out.write(&base.join(name), &b)?;
             }
         }
         if any {
             out.report.processes += 1;
         }
-        if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
+        if let Some(b) = read_kernel(proc_fd.as_fd(), &file("status"), &mut buf) {
             if let Ok(st) = crate::parse::status(b) {
                 // etc/passwd of a subtree snapshot keeps the users of its processes; the
                 // parents lead to the ancestors below.
@@ -449,22 +875,19 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
                 parents.extend(st.ppid);
             }
             let b = status_lines(b, &STATUS_LINES);
-            w(&mut out, &base.join("status"), &b)?;
+            out.write(&base.join("status"), &b)?;
         }
         if cmdline.is_empty() {
-            if let Ok(b) =
-                fs::read_file(proc_fd.as_fd(), &file("stat"), &mut scratch).map(<[u8]>::to_vec)
-            {
-                w(&mut out, &base.join("stat"), &b)?;
+            if let Some(b) = read_kernel(proc_fd.as_fd(), &file("stat"), &mut buf) {
+                let b = b.to_vec();
+                out.write(&base.join("stat"), &b)?;
             }
         }
         for ns in ["user", "pid"] {
             if let Ok(t) =
-                nix::fcntl::readlinkat(proc_fd.as_fd(), file(&format!("ns/{ns}")).as_c_str())
+                nix::fcntl::readlinkat(proc_fd.as_fd(), file(&format!("ns/{ns}")).as_str())
             {
-                use std::os::unix::ffi::OsStrExt;
-                out.symlink(&base.join("ns").join(ns), t.as_bytes())
-                    .map_err(|e| io(&out_dir.join(&base), e))?;
+                out.ns_link(&base.join("ns").join(ns), t.as_bytes())?;
             }
         }
     }
@@ -484,28 +907,25 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             if pid == 0 || ancestors.len() >= 4096 || !ancestors.insert(pid) {
                 continue;
             }
-            let file = |n: &str| CString::new(format!("{pid}/{n}")).unwrap_or_default();
+            let file = |n: &str| format!("{pid}/{n}");
             let base = PathBuf::from(format!("proc/{pid}"));
-            if let Ok(b) = fs::read_file(proc_fd.as_fd(), &file("status"), &mut scratch) {
+            if let Some(b) = read_kernel(proc_fd.as_fd(), &file("status"), &mut buf) {
                 if let Some(pp) = crate::parse::status(b).ok().and_then(|st| st.ppid) {
                     if !pids.contains(&pp) {
                         todo.push(pp);
                     }
                 }
                 let b = status_lines(b, &STATUS_LINES[1..]);
-                w(&mut out, &base.join("status"), &b)?;
+                out.write(&base.join("status"), &b)?;
             }
             for name in ["uid_map", "gid_map"] {
-                if let Ok(b) =
-                    fs::read_file(proc_fd.as_fd(), &file(name), &mut scratch).map(<[u8]>::to_vec)
-                {
-                    w(&mut out, &base.join(name), &b)?;
+                if let Some(b) = read_kernel(proc_fd.as_fd(), &file(name), &mut buf) {
+                    let b = b.to_vec();
+                    out.write(&base.join(name), &b)?;
                 }
             }
-            if let Ok(t) = nix::fcntl::readlinkat(proc_fd.as_fd(), file("ns/user").as_c_str()) {
-                use std::os::unix::ffi::OsStrExt;
-                out.symlink(&base.join("ns/user"), t.as_bytes())
-                    .map_err(|e| io(&out_dir.join(&base), e))?;
+            if let Ok(t) = nix::fcntl::readlinkat(proc_fd.as_fd(), file("ns/user").as_str()) {
+                out.ns_link(&base.join("ns/user"), t.as_bytes())?;
             }
         }
         if !ancestors.is_empty() {
@@ -540,61 +960,8 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             let _ = crate::trace::trace_with(host, &mount, pid, &mut r);
         }
     }
-    let mut seen = BTreeSet::new();
-    for rec in r.take_recorded() {
-        let (root, path) = match &rec {
-            Recorded::File { root, path, .. } | Recorded::Dir { root, path, .. } => {
-                (*root, path.clone())
-            }
-        };
-        let prefix = match root {
-            RootKey::Host => PathBuf::new(),
-            RootKey::Proc(pid) => PathBuf::from(format!("proc/{pid}/root")),
-        };
-        let dest = prefix.join(path.strip_prefix("/").unwrap_or(&path));
-        if !seen.insert(dest.clone()) {
-            continue;
-        }
-        match rec {
-            Recorded::File { bytes, .. } => match reduce_state(&path, &bytes) {
-                Some(reduced)
-                    if root == RootKey::Host
-                        && path.strip_prefix("/").unwrap_or(&path) == Path::new("etc/passwd")
-                        && !only.is_empty() =>
-                {
-                    let kept = passwd_only(&reduced, &uids);
-                    out.report.left_out.push(
-                        "etc/passwd: the users no process of the chosen subtrees runs as".into(),
-                    );
-                    out.report.state_files += 1;
-                    w(&mut out, &dest, &kept)?;
-                }
-                Some(reduced) => {
-                    out.report.state_files += 1;
-                    w(&mut out, &dest, &reduced)?;
-                }
-                None => out
-                    .report
-                    .left_out
-                    .push(format!("{}: not a file cgtree parses", dest.display())),
-            },
-            Recorded::Dir { entries, .. } => {
-                use std::os::unix::ffi::OsStrExt;
-                // Only the names are read (kubelet's log directories, bundle lists).
-                let files = dest.ends_with("var/log/containers");
-                for e in entries {
-                    let p = dest.join(std::ffi::OsStr::from_bytes(&e));
-                    if files {
-                        if !out.root.join(&p).exists() {
-                            w(&mut out, &p, b"")?;
-                        }
-                    } else {
-                        out.dir(&p).map_err(|e| io(&out_dir.join(&p), e))?;
-                    }
-                }
-            }
-        }
-    }
+    write_recorded(out, r.take_recorded(), only, &uids)?;
+
     // The user names of processes in other user namespaces, from their roots.
     let mut users = crate::userns::UserReader::new(host).ok();
     for node in trees.iter().flat_map(|t| t.nodes()) {
@@ -612,29 +979,27 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
             }
             if let Some(pw) = crate::userns::read_passwd(&host.path(format!("proc/{}/root", p.pid)))
             {
-                w(&mut out, &rel, &passwd_lines(&pw))?;
+                out.write(&rel, &passwd_lines(&pw))?;
             }
         }
     }
 
-    let osrelease =
-        std::fs::read_to_string(host.path("proc/sys/kernel/osrelease")).unwrap_or_default();
+    // The kernel's version, for META only (escaped: a `--root` may hold anything).
+    let osrelease = read_kernel(root_fd.as_fd(), "proc/sys/kernel/osrelease", &mut buf)
+        .map(|b| shown(b.trim_ascii()))
+        .filter(|s| !s.is_empty() && s.len() <= 256);
     let mut meta = Vec::new();
     let _ = writeln!(
         meta,
         "Captured with `cgtree snapshot` (cgtree {}) from {} ({}kernel {}).",
         env!("CARGO_PKG_VERSION"),
-        host.root().display(),
+        shown(host.root().as_os_str().as_bytes()),
         if host.is_live() {
             "the live host, "
         } else {
             ""
         },
-        if osrelease.trim().is_empty() {
-            "unknown"
-        } else {
-            osrelease.trim()
-        }
+        osrelease.as_deref().unwrap_or("unknown")
     );
     let _ = writeln!(
         meta,
@@ -643,7 +1008,10 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
     );
     let _ = writeln!(meta, "Left out by design: process environments; every field of the runtime state files that cgtree does not parse (config.json keeps its annotations, config.v2.json its ID, Name, Config.Image, Config.Labels and State.Pid, containers.json its ids, names and image names, crun/runc state its PIDs and cgroup path, conmon's pidfiles their PID); /proc/PID/status lines other than Name, PPid, Uid, Gid, NStgid, NSpid; the GECOS field and shell of etc/passwd.");
     if !only.is_empty() {
-        let list: Vec<String> = only.iter().map(|o| format!("/{}", o.display())).collect();
+        let list: Vec<String> = only
+            .iter()
+            .map(|o| format!("/{}", shown(o.as_os_str().as_bytes())))
+            .collect();
         let _ = writeln!(
             meta,
             "Limited to the cgroup subtrees {}: other cgroups, their processes and state are not here.",
@@ -653,7 +1021,272 @@ pub fn write_subtrees(host: &Host, out_dir: &Path, only: &[String]) -> Result<Re
     for l in &out.report.left_out {
         let _ = writeln!(meta, "Left out: {l}");
     }
-    out.write(Path::new("META"), &meta)
-        .map_err(|e| io(&out_dir.join("META"), e))?;
-    Ok(out.report)
+    // META is always written, whatever the budget.
+    out.report.bytes += meta.len() as u64;
+    let dir = out.dir_at(&[])?;
+    fsout::create_file(dir, c"META", &meta, fsout::FILE_MODE)
+        .map_err(|e| fs::errno_error(out.display(Path::new("META")), e))?;
+    Ok(())
+}
+
+/// Writes what the resolver read (recorded as paths under a root: the host's, or a
+/// process's `proc/PID/root`), reduced to what cgtree parses. A recorded path that would
+/// leave the snapshot (`..`) is left out and named in META; so is a listed entry name
+/// that is not a plain name.
+fn write_recorded(
+    out: &mut Out,
+    recorded: Vec<Recorded>,
+    only: &[PathBuf],
+    uids: &BTreeSet<u32>,
+) -> Result<(), Error> {
+    let mut seen = BTreeSet::new();
+    for rec in recorded {
+        let (root, path) = match &rec {
+            Recorded::File { root, path, .. } | Recorded::Dir { root, path, .. } => {
+                (*root, path.clone())
+            }
+        };
+        let prefix = match root {
+            RootKey::Host => PathBuf::new(),
+            RootKey::Proc(pid) => PathBuf::from(format!("proc/{pid}/root")),
+        };
+        let inner = match tree_path(&path) {
+            Ok(c) => c,
+            Err(why) => {
+                out.refuse(&prefix.join(path.strip_prefix("/").unwrap_or(&path)), why);
+                continue;
+            }
+        };
+        let dest: PathBuf = prefix.join(
+            inner
+                .iter()
+                .map(|c| std::ffi::OsStr::from_bytes(c.as_bytes()))
+                .collect::<PathBuf>(),
+        );
+        if !seen.insert(dest.clone()) {
+            continue;
+        }
+        match rec {
+            Recorded::File { bytes, .. } => match reduce_state(&path, &bytes) {
+                Some(reduced)
+                    if root == RootKey::Host
+                        && dest == Path::new("etc/passwd")
+                        && !only.is_empty() =>
+                {
+                    let kept = passwd_only(&reduced, uids);
+                    out.report.left_out.push(
+                        "etc/passwd: the users no process of the chosen subtrees runs as".into(),
+                    );
+                    out.report.state_files += 1;
+                    out.write(&dest, &kept)?;
+                }
+                Some(reduced) => {
+                    out.report.state_files += 1;
+                    out.write(&dest, &reduced)?;
+                }
+                None => out.report.left_out.push(format!(
+                    "{}: not a file cgtree parses",
+                    shown(dest.as_os_str().as_bytes())
+                )),
+            },
+            Recorded::Dir { entries, .. } => {
+                // Only the names are read (kubelet's log directories, bundle lists).
+                let files = dest.ends_with("var/log/containers");
+                out.dir(&dest)?;
+                for e in entries {
+                    let plain = !e.is_empty()
+                        && e != b"."
+                        && e != b".."
+                        && !e.contains(&b'/')
+                        && !e.contains(&0);
+                    let p = dest.join(std::ffi::OsStr::from_bytes(&e));
+                    if !plain {
+                        out.refuse(&p, "it is not a plain name");
+                        continue;
+                    }
+                    if files {
+                        out.write(&p, b"")?;
+                    } else {
+                        out.dir(&p)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn dir_fd(p: &Path) -> OwnedFd {
+        fs::open_dir_path(p).unwrap()
+    }
+
+    fn out_in(dir: &Path) -> Out {
+        Out {
+            stage: Staging::create(dir_fd(dir), b"t").unwrap(),
+            report: Report::default(),
+            shown_root: dir.join("OUT"),
+            cache: None,
+        }
+    }
+
+    /// Every name in `dir` (recursively, without following links), relative to it.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let e = e.unwrap();
+                let p = e.path();
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(p);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn tree_paths_never_climb() {
+        let ok = |p: &str| tree_path(Path::new(p)).map(|c| c.len());
+        assert_eq!(ok("/etc/passwd"), Ok(2));
+        assert_eq!(ok("etc/./passwd"), Ok(2));
+        assert_eq!(ok("run//x/"), Ok(2));
+        for bad in ["", "/", ".", "..", "/run/../../x", "a/b/..", "../etc"] {
+            assert!(tree_path(Path::new(bad)).is_err(), "{bad:?}");
+        }
+        assert!(is_ns_name(b"user:[4026531837]"));
+        assert!(is_ns_name(b"pid_for_children:[1]"));
+        for bad in [
+            &b"user:[]"[..],
+            b"../../etc/passwd",
+            b"user:[1]x",
+            b"User:[1]",
+            b":[1]",
+        ] {
+            assert!(!is_ns_name(bad), "{}", shown(bad));
+        }
+        assert_eq!(shown(b"a\x1b[2J\xc2\x9b/b"), "a\\x1b[2J\\xc2\\x9b/b");
+    }
+
+    #[test]
+    fn recorded_paths_that_climb_are_left_out_and_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut out = out_in(tmp.path());
+        let file = |root, path: &str, bytes: &[u8]| Recorded::File {
+            root,
+            path: PathBuf::from(path),
+            bytes: bytes.to_vec(),
+        };
+        let recs = vec![
+            // conmon's pidfile, as named on a command line: `..` climbs out of OUT.
+            file(
+                RootKey::Host,
+                "/run/x/../../../../../escaped/pidfile",
+                b"42\n",
+            ),
+            file(RootKey::Proc(7), "/../../../escaped/hostname", b"h\n"),
+            file(RootKey::Host, "/run/ok/pidfile", b"43\n"),
+            Recorded::Dir {
+                root: RootKey::Host,
+                path: PathBuf::from("/var/log/containers"),
+                entries: vec![b"..".to_vec(), b"a/b".to_vec(), b"pod_ns_c-1.log".to_vec()],
+            },
+        ];
+        write_recorded(&mut out, recs, &[], &BTreeSet::new()).unwrap();
+        let staged = listing(tmp.path());
+        assert!(
+            staged
+                .iter()
+                .all(|p| p.starts_with(".cgtree-snapshot-") && !p.contains("escaped")),
+            "{staged:?}"
+        );
+        let root = tmp.path().join(&staged[0]);
+        assert_eq!(std::fs::read(root.join("run/ok/pidfile")).unwrap(), b"43\n");
+        assert!(root.join("var/log/containers/pod_ns_c-1.log").is_file());
+        assert_eq!(
+            listing(&root.join("var/log/containers")),
+            ["pod_ns_c-1.log"]
+        );
+        let left = out.report.left_out.join("\n");
+        for named in [
+            "run/x/../../../../../escaped/pidfile: refused, it climbs with `..`",
+            "proc/7/root/../../../escaped/hostname: refused",
+            "var/log/containers/..: refused, it is not a plain name",
+            "var/log/containers/a/b: refused",
+        ] {
+            assert!(left.contains(named), "{named} in {left}");
+        }
+        drop(out);
+        assert!(
+            listing(tmp.path()).is_empty(),
+            "the staging directory is removed"
+        );
+    }
+
+    #[test]
+    fn a_cgroup_tree_of_any_depth_is_copied_with_an_explicit_stack() {
+        // 600 levels (past the fd window many times over), each with a sibling leaf (so the walk comes back up through
+        // levels whose fds it let go), cgroup names that make the path far longer than
+        // PATH_MAX.
+        let tmp = tempfile::tempdir().unwrap();
+        let fx = tmp.path().join("fx");
+        let cg = fx.join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.procs"), "").unwrap();
+        const DEPTH: usize = 600;
+        let name = CString::new("n".repeat(200)).unwrap();
+        let mut cur = dir_fd(&cg);
+        for _ in 0..DEPTH {
+            for n in [c"leaf", name.as_c_str()] {
+                nix::sys::stat::mkdirat(
+                    cur.as_fd(),
+                    n,
+                    nix::sys::stat::Mode::from_bits_truncate(0o755),
+                )
+                .unwrap();
+            }
+            let leaf = fs::open_dir(cur.as_fd(), c"leaf").unwrap();
+            fsout::create_file(leaf.as_fd(), c"cgroup.procs", b"", 0o644).unwrap();
+            cur = fs::open_dir(cur.as_fd(), &name).unwrap();
+        }
+        drop(cur);
+        let host = Host::with_root(&fx);
+        let mount = host.find_cgroup2().unwrap();
+        let outdir = tmp.path().join("out");
+        std::fs::create_dir(&outdir).unwrap();
+        let mut out = out_in(&outdir);
+        copy_cgroups(&mut out, &mount, Path::new("sys/fs/cgroup"), &[]).unwrap();
+        assert_eq!(out.report.cgroups, 1 + 2 * DEPTH);
+        assert!(out.report.left_out.is_empty(), "{:?}", out.report.left_out);
+        // Walk the copy down through fds: every level has its leaf and its files.
+        let mut cur = fsout::make_dir(out.stage.root(), c"sys", 0o755).unwrap();
+        for n in [c"fs", c"cgroup"] {
+            cur = fs::open_dir(cur.as_fd(), n).unwrap();
+        }
+        for level in 0..DEPTH {
+            for f in [c"cgroup.procs", c"leaf/cgroup.procs", c"cgroup.controllers"] {
+                assert!(
+                    nix::sys::stat::fstatat(
+                        cur.as_fd(),
+                        f,
+                        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW
+                    )
+                    .is_ok(),
+                    "level {level}: {f:?}"
+                );
+            }
+            cur = fs::open_dir(cur.as_fd(), &name).unwrap();
+        }
+        drop(cur);
+        // And removed whole when the snapshot fails (dropped unpublished), depth or not.
+        drop(out);
+        assert!(listing(&outdir).is_empty());
+    }
 }

@@ -9,6 +9,7 @@
 
 mod host;
 pub mod ns;
+pub mod out;
 pub mod state;
 pub mod user;
 
