@@ -10,6 +10,7 @@
 mod host;
 pub mod ns;
 pub mod out;
+pub mod read;
 pub mod state;
 pub mod user;
 

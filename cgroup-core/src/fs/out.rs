@@ -22,6 +22,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
 
+use super::read::{self, Resolve};
 use super::state::StateError;
 
 /// Mode of the directories created inside the tree.
@@ -235,78 +236,16 @@ pub fn reopen_parent(dir: BorrowedFd<'_>, expect: FileId) -> Result<OwnedFd, Err
 }
 
 /// Reads the regular file `rel` below `dir` into `buf` (cleared first), for copying: no
-/// component may be a symlink (`..` and absolute paths are refused with EXDEV), and the
-/// file's type and size are checked on an `O_PATH` descriptor *before* it is opened for
-/// reading, so a FIFO or a device is never opened, let alone read. The file is then
-/// reopened through `/proc/self/fd` (the same inode; where that is unavailable, by name,
-/// and the inode compared), without blocking. At most `limit` bytes.
+/// component may be a symlink (`..` and absolute paths are refused with EXDEV), the
+/// file's type and size are checked before it is opened, so a FIFO or a device is never
+/// opened, at most `limit` bytes: [`read::read`] with [`Resolve::Beneath`].
 pub fn read_regular(
     dir: BorrowedFd<'_>,
     rel: &Path,
     limit: u64,
     buf: &mut Vec<u8>,
 ) -> Result<(), StateError> {
-    use std::os::fd::AsRawFd;
-    let errno = StateError::Errno;
-    buf.clear();
-    let mut comps = Vec::new();
-    for c in rel.components() {
-        match c {
-            Component::Normal(n) => comps.push(n),
-            Component::CurDir => {}
-            _ => return Err(errno(Errno::EXDEV)),
-        }
-    }
-    let Some((last, dirs)) = comps.split_last() else {
-        return Err(errno(Errno::ENOENT));
-    };
-    let mut held: Option<OwnedFd> = None;
-    for c in dirs {
-        let cur = held.as_ref().map_or(dir, |f| f.as_fd());
-        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        held = Some(openat(cur, *c, flags, Mode::empty()).map_err(errno)?);
-    }
-    let cur = held.as_ref().map_or(dir, |f| f.as_fd());
-    let path = openat(
-        cur,
-        *last,
-        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(errno)?;
-    let st = fstat(path.as_fd()).map_err(errno)?;
-    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
-        return Err(StateError::NotRegular);
-    }
-    let size = u64::try_from(st.st_size).unwrap_or(0);
-    if size > limit {
-        return Err(StateError::TooLarge(size));
-    }
-    let read_flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let magic = format!("/proc/self/fd/{}", path.as_raw_fd());
-    let fd = match nix::fcntl::open(magic.as_str(), read_flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(_) => {
-            openat(cur, *last, read_flags | OFlag::O_NOFOLLOW, Mode::empty()).map_err(errno)?
-        }
-    };
-    if file_id(fd.as_fd()).map_err(errno)? != id_of(&st) {
-        return Err(errno(Errno::ESTALE));
-    }
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match nix::unistd::read(fd.as_fd(), &mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() as u64 > limit {
-                    return Err(StateError::TooLarge(buf.len() as u64));
-                }
-            }
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(errno(e)),
-        }
-    }
+    read::read(dir, rel, Resolve::Beneath, limit, buf).map(|_| ())
 }
 
 /// A private directory next to a destination, where a tree is built before it is put in
@@ -619,8 +558,8 @@ mod tests {
         assert_eq!(err("p/fifo", 100), Err(StateError::NotRegular));
         assert_eq!(err("p", 100), Err(StateError::NotRegular));
         assert_eq!(err("p/f", 3), Err(StateError::TooLarge(4)));
-        assert_eq!(err("l/f", 100), Err(StateError::Errno(Errno::ENOTDIR)));
-        assert_eq!(err("p/lf", 100), Err(StateError::NotRegular));
+        assert_eq!(err("l/f", 100), Err(StateError::Errno(Errno::ELOOP)));
+        assert_eq!(err("p/lf", 100), Err(StateError::Errno(Errno::ELOOP)));
         assert_eq!(err("p/../p/f", 100), Err(StateError::Errno(Errno::EXDEV)));
         assert_eq!(err("/p/f", 100), Err(StateError::Errno(Errno::EXDEV)));
         // A kernel file (size 0 by stat) is read whole.

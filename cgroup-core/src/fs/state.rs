@@ -10,10 +10,13 @@
 //! blocks and a 2 GiB file is refused by its size, not read.
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
+use nix::fcntl::OFlag;
+use nix::sys::stat::fstat;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
+
+use super::read::{self, Resolve};
 
 /// Largest runtime-state file read (a podman `containers.json` of a few thousand
 /// containers fits easily); larger ones are refused.
@@ -67,72 +70,7 @@ impl StateError {
 }
 
 fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
-    let rel = rel.strip_prefix("/").unwrap_or(rel);
-    let how = nix::fcntl::OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(
-            nix::fcntl::ResolveFlag::RESOLVE_IN_ROOT
-                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
-        );
-    match nix::fcntl::openat2(root, rel, how) {
-        Err(Errno::ENOSYS | Errno::EPERM) => open_components(root, rel, flags),
-        r => r,
-    }
-}
-
-/// Fallback: one component at a time, never following a symlink, never `..`.
-fn open_components(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
-    let comps: Vec<_> = rel.components().collect();
-    let mut cur: Option<OwnedFd> = None;
-    for (i, c) in comps.iter().enumerate() {
-        let Component::Normal(name) = c else {
-            return Err(Errno::EXDEV);
-        };
-        let last = i + 1 == comps.len();
-        let f = if last {
-            flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
-        } else {
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
-        };
-        let dir = cur.as_ref().map_or(root, |d| d.as_fd());
-        cur = Some(openat(dir, *name, f, Mode::empty())?);
-    }
-    cur.ok_or(Errno::ENOENT)
-}
-
-/// Flags of every open for reading: never blocks on a FIFO, never becomes a terminal's
-/// controlling process.
-const READ_FLAGS: OFlag = OFlag::O_RDONLY
-    .union(OFlag::O_NONBLOCK)
-    .union(OFlag::O_NOCTTY)
-    .union(OFlag::O_CLOEXEC);
-
-fn is_regular(st: &FileStat) -> bool {
-    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG
-}
-
-/// Opens for reading the file that `path_fd` (an `O_PATH` descriptor, which opened
-/// nothing: no FIFO or device was touched) stands for, once its type was checked on its
-/// `st`. Through `/proc/self/fd/N`, which reopens exactly that inode; where `/proc` is
-/// not there, `reopen` opens it again by name, and it must be the same inode.
-fn open_checked(
-    path_fd: &OwnedFd,
-    st: &FileStat,
-    reopen: impl FnOnce() -> Result<OwnedFd, Errno>,
-) -> Result<OwnedFd, StateError> {
-    use std::os::fd::AsRawFd;
-    let magic = format!("/proc/self/fd/{}", path_fd.as_raw_fd());
-    let fd = match nix::fcntl::open(magic.as_str(), READ_FLAGS, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT | Errno::ENOSYS | Errno::EPERM) => reopen().map_err(StateError::Errno)?,
-        Err(e) => return Err(StateError::Errno(e)),
-    };
-    let now = fstat(&fd).map_err(StateError::Errno)?;
-    if now.st_dev != st.st_dev || now.st_ino != st.st_ino || !is_regular(&now) {
-        // Replaced between the check and the open.
-        return Err(StateError::NotRegular);
-    }
-    Ok(fd)
+    read::open(root, rel, Resolve::InRoot, flags)
 }
 
 /// Reads the regular file `rel` under `root` into `buf` (cleared first), refusing
@@ -143,24 +81,7 @@ pub fn read_in_root(
     limit: u64,
     buf: &mut Vec<u8>,
 ) -> Result<(), StateError> {
-    buf.clear();
-    // Resolved with O_PATH first: the type is known before anything is opened.
-    let path_fd = open_in_root(root, rel, OFlag::O_PATH).map_err(StateError::Errno)?;
-    let st = fstat(&path_fd).map_err(StateError::Errno)?;
-    if !is_regular(&st) {
-        return Err(StateError::NotRegular);
-    }
-    check_size(&st, limit)?;
-    let fd = open_checked(&path_fd, &st, || open_in_root(root, rel, READ_FLAGS))?;
-    read_bounded(&fd, limit, buf)
-}
-
-fn check_size(st: &FileStat, limit: u64) -> Result<(), StateError> {
-    let size = u64::try_from(st.st_size).unwrap_or(0);
-    if size > limit {
-        return Err(StateError::TooLarge(size));
-    }
-    Ok(())
+    read::read(root, rel, Resolve::InRoot, limit, buf).map(|_| ())
 }
 
 /// Lists the entry names of the directory `rel` under `root` (at most
@@ -205,29 +126,7 @@ pub fn read_user_file(
     let base_fd = open_in_root(root, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
         .map_err(StateError::Errno)?;
     check_owner(&base_fd, owner)?;
-    let open_beneath = |flags: OFlag| {
-        let how = nix::fcntl::OpenHow::new()
-            .flags(flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
-            .resolve(
-                nix::fcntl::ResolveFlag::RESOLVE_BENEATH
-                    | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
-                    | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
-            );
-        match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
-            Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
-            r => r,
-        }
-    };
-    // O_PATH | O_NOFOLLOW: nothing is opened yet; a final symlink gives a descriptor of
-    // the link itself, refused below.
-    let path_fd = open_beneath(OFlag::O_PATH).map_err(StateError::Errno)?;
-    let st = fstat(&path_fd).map_err(StateError::Errno)?;
-    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFLNK {
-        return Err(StateError::Errno(Errno::ELOOP));
-    }
-    if !is_regular(&st) {
-        return Err(StateError::NotRegular);
-    }
+    let (fd, st) = read::open_regular(base_fd.as_fd(), rel, Resolve::Beneath, limit)?;
     #[allow(clippy::useless_conversion)]
     let nlink = u64::from(st.st_nlink);
     if nlink != 1 {
@@ -238,9 +137,7 @@ pub fn read_user_file(
             return Err(StateError::NotOwner(st.st_uid));
         }
     }
-    check_size(&st, limit)?;
-    let fd = open_checked(&path_fd, &st, || open_beneath(READ_FLAGS))?;
-    read_bounded(&fd, limit, buf)
+    read::read_fd(fd.as_fd(), limit, buf)
 }
 
 /// The directory `fd` belongs to `owner` (when given): a user's home or runtime
@@ -274,18 +171,12 @@ pub fn list_user_dir(
     let fd = if rel.as_os_str().is_empty() {
         base_fd
     } else {
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
-        let how = nix::fcntl::OpenHow::new()
-            .flags(flags | OFlag::O_CLOEXEC)
-            .resolve(
-                nix::fcntl::ResolveFlag::RESOLVE_BENEATH
-                    | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
-                    | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
-            );
-        match nix::fcntl::openat2(base_fd.as_fd(), rel, how) {
-            Err(Errno::ENOSYS | Errno::EPERM) => open_components(base_fd.as_fd(), rel, flags),
-            r => r,
-        }
+        read::open(
+            base_fd.as_fd(),
+            rel,
+            Resolve::Beneath,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+        )
         .map_err(StateError::Errno)?
     };
     list_fd(fd)
@@ -309,27 +200,6 @@ fn list_fd(fd: OwnedFd) -> Result<Vec<Vec<u8>>, StateError> {
     Ok(out)
 }
 
-/// Reads the rest of `fd` (already checked: a regular file) into `buf`, at most `limit`
-/// bytes.
-fn read_bounded(fd: &OwnedFd, limit: u64, buf: &mut Vec<u8>) -> Result<(), StateError> {
-    // The size may change under us: never read more than limit + 1 bytes.
-    let mut chunk = [0u8; 8192];
-    loop {
-        match nix::unistd::read(fd, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() as u64 > limit {
-                    return Err(StateError::TooLarge(buf.len() as u64));
-                }
-            }
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(StateError::Errno(e)),
-        }
-    }
-    Ok(())
-}
-
 /// Reads a kernel file (`/proc/<pid>/status`, `cmdline`, a `cgroup.procs`) named `name`
 /// in the directory `dir` into `scratch`: opened without following a symlink, with
 /// `O_NONBLOCK`, and checked with `fstat` to be a regular file before the first read
@@ -340,21 +210,11 @@ pub fn read_kernel_file<'s>(
     name: &std::ffi::CStr,
     scratch: &'s mut super::Scratch,
 ) -> Result<&'s [u8], Errno> {
-    let path_fd = openat(
-        dir,
-        name,
-        OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-        Mode::empty(),
-    )?;
-    let st = fstat(&path_fd)?;
-    if !is_regular(&st) {
-        return Err(Errno::EINVAL);
-    }
-    let fd = open_checked(&path_fd, &st, || {
-        openat(dir, name, READ_FLAGS | OFlag::O_NOFOLLOW, Mode::empty())
-    })
-    .map_err(|e| match e {
+    let name = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
+    let limit = super::MAX_KERNEL_FILE as u64;
+    let (fd, _) = read::open_regular(dir, name, Resolve::Beneath, limit).map_err(|e| match e {
         StateError::Errno(e) => e,
+        StateError::TooLarge(_) => Errno::EFBIG,
         _ => Errno::EINVAL,
     })?;
     scratch.read_fd(fd.as_fd(), super::MAX_KERNEL_FILE)
@@ -366,29 +226,15 @@ pub fn read_kernel_file<'s>(
 /// `O_NOFOLLOW`); `rel` must be plain components (EXDEV otherwise). An empty `rel` is
 /// `dir` itself.
 pub fn open_dir_beneath(dir: BorrowedFd<'_>, rel: &Path) -> Result<OwnedFd, Errno> {
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-            return Err(Errno::EXDEV);
-        }
-        rel
-    };
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
-    let how = nix::fcntl::OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(
-            nix::fcntl::ResolveFlag::RESOLVE_BENEATH
-                | nix::fcntl::ResolveFlag::RESOLVE_NO_SYMLINKS
-                | nix::fcntl::ResolveFlag::RESOLVE_NO_MAGICLINKS,
-        );
-    match nix::fcntl::openat2(dir, rel, how) {
-        Err(Errno::ENOSYS | Errno::EPERM) if rel == Path::new(".") => {
-            openat(dir, ".", flags | OFlag::O_CLOEXEC, Mode::empty())
-        }
-        Err(Errno::ENOSYS | Errno::EPERM) => open_components(dir, rel, flags),
-        r => r,
+    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(Errno::EXDEV);
     }
+    read::open(
+        dir,
+        rel,
+        Resolve::Beneath,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+    )
 }
 
 /// Opens a directory that stands for a root (the host root, or `/proc/<pid>/root` of a
@@ -400,6 +246,8 @@ pub fn open_root(path: &Path) -> Result<OwnedFd, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::read::open_components;
+    use nix::sys::stat::Mode;
     use std::fs;
 
     fn root() -> (tempfile::TempDir, OwnedFd) {

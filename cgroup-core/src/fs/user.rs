@@ -29,13 +29,16 @@
 //! Error values carry an errno or a kind, never file content.
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+
+use super::read::{self, Resolve};
+use super::state::StateError;
 
 /// Largest configuration file read (1 MiB); larger ones are refused by their size.
 pub const MAX_CONFIG_FILE: u64 = 1 << 20;
@@ -89,6 +92,19 @@ impl std::error::Error for FileError {}
 impl From<Errno> for FileError {
     fn from(e: Errno) -> Self {
         FileError::Errno(e)
+    }
+}
+
+impl From<StateError> for FileError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Errno(e) => FileError::Errno(e),
+            StateError::NotRegular => FileError::NotRegular,
+            StateError::TooLarge(n) => FileError::TooLarge(n),
+            // Not produced by the readers used here (no owner or link-count check).
+            StateError::NotOwner(uid) => FileError::Untrusted(uid, 0),
+            StateError::Linked(_) => FileError::NotRegular,
+        }
     }
 }
 
@@ -167,10 +183,6 @@ fn clear_thread_groups() -> Result<(), FileError> {
     Errno::result(r).map(drop).map_err(FileError::Errno)
 }
 
-fn is_regular(st: &FileStat) -> bool {
-    SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG
-}
-
 fn is_dir(st: &FileStat) -> bool {
     SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR
 }
@@ -191,91 +203,35 @@ fn components(p: &Path) -> Option<Vec<OsString>> {
     Some(out)
 }
 
-/// Opens `rel` below `dir` with no symlink at any component and no `..` out of `dir`.
-pub fn open_beneath(dir: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
-    let rel = rel.strip_prefix("/").unwrap_or(rel);
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        rel
-    };
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
-        .resolve(
-            ResolveFlag::RESOLVE_BENEATH
-                | ResolveFlag::RESOLVE_NO_SYMLINKS
-                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
-        );
-    match nix::fcntl::openat2(dir, rel, how) {
-        Err(Errno::ENOSYS | Errno::EPERM) => {}
-        r => return r,
-    }
-    // Fallback: one component at a time, O_NOFOLLOW, never `..`.
-    let comps: Vec<Component<'_>> = rel.components().collect();
-    let mut cur: Option<OwnedFd> = None;
-    for (i, c) in comps.iter().enumerate() {
-        let name = match c {
-            Component::Normal(n) => *n,
-            Component::CurDir => OsStr::new("."),
-            _ => return Err(Errno::EXDEV),
-        };
-        let last = i + 1 == comps.len();
-        let f = if last {
-            flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
-        } else {
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
-        };
-        let d = cur.as_ref().map_or(dir, |d| d.as_fd());
-        cur = Some(openat(d, name, f, Mode::empty())?);
-    }
-    cur.ok_or(Errno::ENOENT)
+/// Opens `rel` below `dir` with no symlink at any component and no `..` out of `dir`
+/// (a leading `/` stands for `dir`): [`read::open`] with [`Resolve::Beneath`].
+fn open_beneath(dir: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+    read::open(
+        dir,
+        rel.strip_prefix("/").unwrap_or(rel),
+        Resolve::Beneath,
+        flags,
+    )
 }
 
 /// Opens `rel` under the root directory `root`, symlinks resolved inside the root
-/// (`RESOLVE_IN_ROOT`; where `openat2` is missing, symlinks are refused). For root's
-/// own files (`/proc`, `/var/lib/dpkg/status`, `/etc/passwd`).
-pub fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
-    let rel = rel.strip_prefix("/").unwrap_or(rel);
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    match nix::fcntl::openat2(root, rel, how) {
-        Err(Errno::ENOSYS | Errno::EPERM) => open_beneath(root, rel, flags),
-        r => r,
-    }
+/// (where `openat2` is missing, symlinks are refused): [`read::open`] with
+/// [`Resolve::InRoot`]. For root's own files (`/proc`, `/var/lib/dpkg/status`,
+/// `/etc/passwd`).
+fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> Result<OwnedFd, Errno> {
+    read::open(root, rel, Resolve::InRoot, flags)
 }
 
-const READ_FLAGS: OFlag = OFlag::O_RDONLY
-    .union(OFlag::O_NONBLOCK)
-    .union(OFlag::O_NOCTTY)
-    .union(OFlag::O_CLOEXEC);
-
-/// Reads the open file `fd`: a regular file of at most `limit` bytes, else an error.
-/// The one bounded reader: every file provision reads goes through it.
-pub fn read_regular(fd: BorrowedFd<'_>, limit: u64) -> Result<Vec<u8>, FileError> {
-    let st = fstat(fd)?;
-    if !is_regular(&st) {
-        return Err(FileError::NotRegular);
-    }
-    let size = u64::try_from(st.st_size).unwrap_or(0);
-    if size > limit {
-        return Err(FileError::TooLarge(size));
-    }
-    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    let mut chunk = [0u8; 8192];
-    loop {
-        match nix::unistd::read(fd, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() as u64 > limit {
-                    return Err(FileError::TooLarge(buf.len() as u64));
-                }
-            }
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(FileError::Errno(e)),
-        }
-    }
+/// Reads the regular file `rel` below `dir` as `resolve` says: the one bounded reader
+/// ([`read::read`]: type and size checked before the open, never a FIFO or a device).
+fn read_regular(
+    dir: BorrowedFd<'_>,
+    rel: &Path,
+    resolve: Resolve,
+    limit: u64,
+) -> Result<Vec<u8>, FileError> {
+    let mut buf = Vec::new();
+    read::read(dir, rel, resolve, limit, &mut buf)?;
     Ok(buf)
 }
 
@@ -283,16 +239,19 @@ pub fn read_regular(fd: BorrowedFd<'_>, limit: u64) -> Result<Vec<u8>, FileError
 /// resolved inside the root, bounded by `limit`. For root's own files.
 pub fn read_host_file(root: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     let r = super::open_dir_path(root)?;
-    let fd = open_in_root(r.as_fd(), rel, READ_FLAGS)?;
-    read_regular(fd.as_fd(), limit)
+    read_regular(r.as_fd(), rel, Resolve::InRoot, limit)
 }
 
 /// Reads `rel` below the directory `dir` (an absolute path, followed: e.g. a cgroup2
 /// mount), with no symlink below it, bounded by `limit`.
 pub fn read_beneath(dir: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     let d = super::open_dir_path(dir)?;
-    let fd = open_beneath(d.as_fd(), rel, READ_FLAGS)?;
-    read_regular(fd.as_fd(), limit)
+    read_regular(
+        d.as_fd(),
+        rel.strip_prefix("/").unwrap_or(rel),
+        Resolve::Beneath,
+        limit,
+    )
 }
 
 /// Whether `rel` below `dir` (as in [`read_beneath`]) is a directory.
@@ -522,13 +481,7 @@ fn creds_of(place: &Place) -> Option<(u32, u32)> {
 pub fn read(root: &Path, path: &Path, place: &Place, limit: u64) -> Result<Vec<u8>, FileError> {
     with_fs_creds(creds_of(place), || {
         let (dir, name, _) = holder(root, path, place, false, None)?;
-        let fd = openat(
-            dir.as_fd(),
-            name.as_os_str(),
-            READ_FLAGS | OFlag::O_NOFOLLOW,
-            Mode::empty(),
-        )?;
-        read_regular(fd.as_fd(), limit)
+        read_regular(dir.as_fd(), Path::new(&name), Resolve::Beneath, limit)
     })?
 }
 
@@ -654,18 +607,18 @@ fn replace_here(
         r => r?,
     };
     // The current file: never followed, never a FIFO or device, bounded.
-    let current = match openat(
+    let current = match read::open_regular(
         dir.as_fd(),
-        name.as_os_str(),
-        READ_FLAGS | OFlag::O_NOFOLLOW,
-        Mode::empty(),
+        Path::new(&name),
+        Resolve::Beneath,
+        MAX_CONFIG_FILE,
     ) {
-        Ok(fd) => {
-            let st = fstat(fd.as_fd())?;
-            let bytes = read_regular(fd.as_fd(), MAX_CONFIG_FILE)?;
+        Ok((fd, st)) => {
+            let mut bytes = Vec::new();
+            read::read_fd(fd.as_fd(), MAX_CONFIG_FILE, &mut bytes)?;
             Some((bytes, st))
         }
-        Err(Errno::ENOENT) => None,
+        Err(StateError::Errno(Errno::ENOENT)) => None,
         Err(e) => return Err(e.into()),
     };
     if current.as_ref().map(|(b, _)| b.as_slice()) == Some(w.content) {
