@@ -3,8 +3,9 @@
 use cgroup_core::Tree;
 use std::io::{self, Write};
 
-/// Writes `tree` as pretty-printed JSON followed by a newline.
+/// Writes `tree` as pretty-printed JSON followed by a newline (with an explicit stack:
+/// any depth).
 pub fn render(tree: &Tree, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, tree).map_err(io::Error::from)?;
+    tree.write_json(&mut *out, true)?;
     out.write_all(b"\n")
 }

@@ -178,6 +178,31 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The `hidepid` option of the `/proc` mount (`hidepid=2`, `hidepid=invisible`, ...),
+    /// when it hides processes (not `0`/`off`); from `proc/self/mountinfo` (the last
+    /// mount on `/proc` wins, as it is the one seen). `None` when not set or unknown.
+    pub fn proc_hidepid(&self) -> Option<String> {
+        let root_fd = open_dir_path(&self.root).ok()?;
+        let mut scratch = Scratch::new();
+        let bytes = read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch).ok()?;
+        let mut found = None;
+        for e in parse::mountinfo(bytes).flatten() {
+            if e.mount_point != b"/proc" || e.fs_type != b"proc" {
+                continue;
+            }
+            found = e
+                .super_options
+                .iter()
+                .chain(e.mount_options.iter())
+                .find(|o| o.starts_with(b"hidepid="))
+                .filter(|o| !matches!(&o[8..], b"0" | b"off"))
+                .map(|o| String::from_utf8_lossy(&o[..o.len().min(32)]).into_owned());
+        }
+        found
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +264,25 @@ mod tests {
             Host::with_root(d.path()).find_cgroup2(),
             Err(Error::NoCgroup2Mount { v1: false, .. })
         ));
+    }
+
+    #[test]
+    fn proc_hidepid_from_mountinfo() {
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "1 0 0:1 / / rw - ext4 /dev/x rw\n22 1 0:5 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n",
+        )]);
+        assert_eq!(
+            Host::with_root(d.path()).proc_hidepid().as_deref(),
+            Some("hidepid=invisible")
+        );
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "22 1 0:5 / /proc rw - proc proc rw,hidepid=2\n23 1 0:6 / /proc rw - proc proc rw\n",
+        )]);
+        assert_eq!(Host::with_root(d.path()).proc_hidepid(), None, "the last mount is seen");
+        let d = fixture(&[("proc/self/mountinfo", "22 1 0:5 / /proc rw - proc proc rw,hidepid=0\n")]);
+        assert_eq!(Host::with_root(d.path()).proc_hidepid(), None);
     }
 
     #[test]
