@@ -453,3 +453,112 @@ pub fn subdirs(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> Result<Vec<Box<[u8]>>, 
 pub fn errno_error(path: impl AsRef<Path>, e: Errno) -> Error {
     Error::io(path.as_ref(), io::Error::from_raw_os_error(e as i32))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn dir(p: &Path) -> OwnedFd {
+        open_dir_path(p).unwrap()
+    }
+
+    /// A FIFO or a device in a snapshot is refused before it is opened (an open of a FIFO
+    /// without a writer would block; a device's open has effects).
+    #[test]
+    fn read_file_refuses_what_is_not_a_regular_file() {
+        let d = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&d.path().join("fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+        // /dev/null's numbers (1, 3): a device node, made by root only.
+        let dev = nix::sys::stat::mknod(
+            &d.path().join("null"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(1, 3),
+        );
+        std::fs::create_dir(d.path().join("dir")).unwrap();
+        std::fs::write(d.path().join("file"), "ok\n").unwrap();
+        let fd = dir(d.path());
+        let mut s = Scratch::new();
+        assert_eq!(read_file(fd.as_fd(), c"fifo", &mut s), Err(NOT_REGULAR));
+        if dev.is_ok() {
+            assert_eq!(read_file(fd.as_fd(), c"null", &mut s), Err(NOT_REGULAR));
+        }
+        assert_eq!(read_file(fd.as_fd(), c"dir", &mut s), Err(NOT_REGULAR));
+        assert_eq!(read_file(fd.as_fd(), c"file", &mut s).unwrap(), b"ok\n");
+        // Even without the type check (a kernel file system), a FIFO never blocks: it is
+        // opened non-blocking and reads as empty without a writer.
+        assert_eq!(read_kernel_file(fd.as_fd(), c"fifo", &mut s).unwrap(), b"");
+    }
+
+    /// Names with several components never resolve outside the directory.
+    #[test]
+    fn paths_stay_beneath_the_directory() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("root/proc/1")).unwrap();
+        std::fs::write(d.path().join("root/proc/1/cmdline"), "in\0").unwrap();
+        std::fs::write(d.path().join("secret"), "out").unwrap();
+        symlink(d.path(), d.path().join("root/proc/2")).unwrap();
+        symlink("1", d.path().join("root/proc/3")).unwrap();
+        let fd = dir(&d.path().join("root"));
+        let mut s = Scratch::new();
+        assert_eq!(read_file(fd.as_fd(), c"proc/1/cmdline", &mut s).unwrap(), b"in\0");
+        // An absolute symlink, `..` above the directory: refused.
+        assert!(read_file(fd.as_fd(), c"proc/2/secret", &mut s).is_err());
+        assert!(read_file(fd.as_fd(), c"proc/../../secret", &mut s).is_err());
+        // A relative symlink that stays inside is followed (as /proc/self on a live host).
+        assert_eq!(read_file(fd.as_fd(), c"proc/3/cmdline", &mut s).unwrap(), b"in\0");
+        // The last component is never followed.
+        symlink("cmdline", d.path().join("root/proc/1/link")).unwrap();
+        assert_eq!(read_file(fd.as_fd(), c"proc/1/link", &mut s), Err(NOT_REGULAR));
+        assert_eq!(open_file(fd.as_fd(), c"proc/1/link").err(), Some(Errno::ELOOP));
+    }
+
+    /// The kernel's files that the walk reads without the type check are regular files.
+    #[test]
+    fn live_kernel_files_are_regular() {
+        for p in ["/proc/self/cmdline", "/proc/self/status", "/proc/self/comm", "/proc/self/stat"] {
+            let st = nix::sys::stat::stat(p).unwrap();
+            assert_eq!(st.st_mode & nix::libc::S_IFMT, nix::libc::S_IFREG, "{p}");
+        }
+        let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        if let Some(mp) = mi
+            .lines()
+            .find(|l| l.contains(" - cgroup2 "))
+            .and_then(|l| l.split(' ').nth(4))
+        {
+            for f in ["cgroup.procs", "cgroup.controllers", "cgroup.subtree_control"] {
+                let st = nix::sys::stat::stat(&Path::new(mp).join(f)).unwrap();
+                assert_eq!(st.st_mode & nix::libc::S_IFMT, nix::libc::S_IFREG, "{mp}/{f}");
+            }
+        }
+        // And the live /proc/self/mountinfo reads through the /proc/self symlink.
+        let root = dir(Path::new("/"));
+        let mut s = Scratch::new();
+        assert!(!read_file(root.as_fd(), c"proc/self/mountinfo", &mut s).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pid_exists_tells_live_from_gone() {
+        assert_eq!(pid_exists(std::process::id()), Some(true));
+        assert_eq!(pid_exists(0), None);
+        // PID_MAX_LIMIT + 1 can never exist.
+        assert_eq!(pid_exists(4 * 1024 * 1024 + 1), Some(false));
+    }
+
+    #[test]
+    fn open_parent_checks_the_directory() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a/b")).unwrap();
+        std::fs::create_dir_all(d.path().join("x")).unwrap();
+        let a = dir(&d.path().join("a"));
+        let a_id = dir_identity(a.as_fd()).unwrap();
+        let b = open_dir(a.as_fd(), c"b").unwrap();
+        let again = open_parent(b.as_fd(), a_id).unwrap();
+        assert_eq!(dir_identity(again.as_fd()).unwrap(), a_id);
+        // b moved elsewhere while walked: its `..` is another directory.
+        std::fs::rename(d.path().join("a/b"), d.path().join("x/b")).unwrap();
+        assert_eq!(open_parent(b.as_fd(), a_id).err(), Some(Errno::ESTALE));
+    }
+}
+

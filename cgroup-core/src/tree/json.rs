@@ -94,7 +94,7 @@ pub const MAX_SERDE_DEPTH: u32 = 128;
 
 /// Indentation of pretty JSON stops growing at this nesting level (valid JSON all the
 /// same), so that a deep tree's output does not grow with the square of its depth.
-const MAX_INDENT_LEVEL: usize = 100;
+const MAX_INDENT_LEVEL: usize = 64;
 
 /// The fields of a node, without `children`.
 fn node_fields<M: SerializeMap>(m: &mut M, n: &Node, path: &[u8]) -> Result<(), M::Error> {
@@ -255,7 +255,7 @@ impl Tree {
     ///
     /// Unlike the `Serialize` impl, this walks the arena with an explicit stack: memory
     /// and stack stay bounded however deep the tree. Indentation stops growing past
-    /// 100 levels of nesting, and a `path` longer than [`MAX_JSON_PATH`] bytes is `null`,
+    /// 64 levels of nesting, and a `path` longer than [`MAX_JSON_PATH`] bytes is `null`,
     /// so that the output grows linearly with the tree.
     ///
     /// Errors: those of `w`, unchanged (a broken pipe stays [`io::ErrorKind::BrokenPipe`]).

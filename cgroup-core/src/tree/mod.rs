@@ -1381,6 +1381,184 @@ mod tests {
         assert!(t.errors().next().is_none());
     }
 
+    /// Makes `depth` nested directories `d` below `base` with mkdirat (paths past
+    /// PATH_MAX), each with an empty `cgroup.procs`; the deepest lists `pid`.
+    fn chain(base: &Path, depth: usize, pid: u32) {
+        use nix::fcntl::{openat, OFlag};
+        use nix::sys::stat::{mkdirat, Mode};
+        use std::io::Write;
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let mut fd = nix::fcntl::open(base, flags, Mode::empty()).unwrap();
+        for level in 1..=depth {
+            mkdirat(fd.as_fd(), "d", Mode::from_bits_truncate(0o755)).unwrap();
+            fd = openat(fd.as_fd(), "d", flags, Mode::empty()).unwrap();
+            let f = openat(
+                fd.as_fd(),
+                "cgroup.procs",
+                OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o644),
+            )
+            .unwrap();
+            let body = if level == depth {
+                format!("{pid}\n")
+            } else {
+                String::new()
+            };
+            std::fs::File::from(f).write_all(body.as_bytes()).unwrap();
+        }
+    }
+
+    /// Rule 6: nothing recurses with the depth of the tree. 9,000 levels are walked and
+    /// written as JSON on a thread with a 256 KiB stack (the recursive walk and
+    /// serializer needed megabytes and died of stack overflow).
+    #[test]
+    fn nine_thousand_levels_on_a_small_stack() {
+        let d = tempfile::tempdir().unwrap();
+        let cg = d.path().join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.procs"), "").unwrap();
+        std::fs::create_dir_all(d.path().join("proc/99")).unwrap();
+        std::fs::write(d.path().join("proc/99/cmdline"), "deep\0").unwrap();
+        chain(&cg, 9000, 99);
+        let root = d.path().to_path_buf();
+        let (len, json) = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let t = TreeBuilder::new().host_root(&root).build().unwrap();
+                let mut out = Vec::new();
+                t.write_json(&mut out, true).unwrap();
+                // The recursive Serialize impl refuses such a tree instead of crashing.
+                assert!(serde_json::to_vec(&t).is_err());
+                (t.nodes().len(), out)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(len, 9001, "the empty chain is kept for the process at its bottom");
+        let text = String::from_utf8(json).unwrap();
+        assert_eq!(text.matches("\"name\": \"d\"").count(), 9000);
+        assert!(text.contains("\"deep\""));
+        // Linear output: long paths are null, indentation stops growing.
+        assert!(text.contains("\"path\": null"));
+        assert!(text.len() < 9001 * 4096, "{} bytes", text.len());
+        let widest = text.lines().map(str::len).max().unwrap();
+        assert!(widest < 4096 + 300, "{widest}");
+    }
+
+    /// Shallower levels' descriptors are closed and reopened through `..`: a comb (every
+    /// level of a 60-deep chain also has a leaf `z` holding a process, read after the
+    /// deeper levels) is read in full.
+    #[test]
+    fn closed_levels_are_reopened_for_their_remaining_children() {
+        let d = tempfile::tempdir().unwrap();
+        let cg = d.path().join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.procs"), "").unwrap();
+        let mut p = cg.clone();
+        for level in 1..=60u32 {
+            p.push("d");
+            std::fs::create_dir(&p).unwrap();
+            std::fs::write(p.join("cgroup.procs"), "").unwrap();
+            std::fs::create_dir(p.join("z")).unwrap();
+            std::fs::write(p.join("z/cgroup.procs"), format!("{}\n", 1000 + level)).unwrap();
+            let proc_dir = d.path().join(format!("proc/{}", 1000 + level));
+            std::fs::create_dir_all(&proc_dir).unwrap();
+            std::fs::write(proc_dir.join("cmdline"), format!("p{level}\0")).unwrap();
+        }
+        let t = TreeBuilder::new().host_root(d.path()).build().unwrap();
+        assert!(t.errors().next().is_none(), "{:?}", t.errors().collect::<Vec<_>>());
+        let mut pids: Vec<u32> = t
+            .nodes()
+            .iter()
+            .flat_map(|n| n.processes.iter().flatten().map(|p| p.pid))
+            .collect();
+        pids.sort_unstable();
+        assert_eq!(pids, (1001..=1060).collect::<Vec<_>>());
+        // Each leaf sits below its own level of the chain.
+        for (id, n) in t.nodes().iter().enumerate() {
+            if &n.name[..] == b"z" {
+                let pid = n.processes.as_ref().unwrap()[0].pid;
+                let path = String::from_utf8(t.path(id)).unwrap();
+                assert_eq!(path.matches("/d").count() as u32 + 1000, pid);
+            }
+        }
+    }
+
+    /// Rule 7: a node whose subtree holds an error is never pruned with its empty
+    /// ancestors (before, `a/b` was dropped with `a` and the error with it).
+    #[test]
+    fn an_error_keeps_its_empty_ancestors() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, c: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, c).unwrap();
+        };
+        w("sys/fs/cgroup/cgroup.procs", "");
+        w("sys/fs/cgroup/a/cgroup.procs", "");
+        w("sys/fs/cgroup/a/b/cgroup.type", "domain\n");
+        // Not a regular file: refused, recorded on b.
+        std::fs::create_dir_all(d.path().join("sys/fs/cgroup/a/b/cgroup.procs")).unwrap();
+        w("sys/fs/cgroup/e/cgroup.procs", "");
+        std::fs::create_dir_all(d.path().join("proc")).unwrap();
+        let t = build(&d);
+        let b = node(&t, "b").expect("b is shown with its error");
+        assert_eq!(b.errors[0].kind, NodeErrorKind::NotRegular);
+        assert!(node(&t, "a").is_some(), "and so is its empty parent");
+        assert!(node(&t, "e").is_none(), "an empty cgroup without errors is still hidden");
+        assert_eq!(t.errors().count(), 1);
+    }
+
+    #[test]
+    fn pid_lists_are_bounded() {
+        let (pids, foreign, err) = parse_pids(b"5\n0\n4194304\n4194305\n5\n3\n");
+        assert_eq!(pids, vec![3, 5, 4194304], "duplicates merged, the kernel's maximum kept");
+        assert_eq!(foreign, 1);
+        let err = err.unwrap();
+        assert_eq!(err.line, 4);
+        assert_eq!(err.kind, crate::ParseErrorKind::OutOfRange);
+    }
+
+    #[test]
+    fn stat_flags_after_the_last_parenthesis() {
+        let line = b"2 (kthre) d) S 0 0 0 0 -1 2129984 0 0 0 0 0 0\n";
+        assert_eq!(stat_flags(line), Some(2129984));
+        assert_eq!(stat_flags(b"garbage"), None);
+        assert_eq!(stat_flags(b"1 (x) S 0"), None);
+    }
+
+    /// `Tree::write_json` writes exactly what serde_json writes for every fixture.
+    #[test]
+    fn write_json_matches_serde_json_on_every_fixture() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut seen = 0;
+        for e in std::fs::read_dir(&fixtures).unwrap() {
+            let root = e.unwrap().path();
+            let Ok(t) = TreeBuilder::new()
+                .host_root(&root)
+                .identify(true)
+                .users(true)
+                .threads(true)
+                .include_empty(true)
+                .build()
+            else {
+                continue;
+            };
+            for pretty in [true, false] {
+                let mut ours = Vec::new();
+                t.write_json(&mut ours, pretty).unwrap();
+                let theirs = if pretty {
+                    serde_json::to_vec_pretty(&t).unwrap()
+                } else {
+                    serde_json::to_vec(&t).unwrap()
+                };
+                assert!(ours == theirs, "{} pretty={pretty}", root.display());
+            }
+            seen += 1;
+        }
+        assert!(seen > 10, "{seen} fixtures");
+    }
+
     #[test]
     fn normalize_start_table() {
         assert_eq!(normalize_start("/").unwrap(), "/");
