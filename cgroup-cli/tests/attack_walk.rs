@@ -207,7 +207,10 @@ fn nine_thousand_nested_cgroups_live() {
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let text = String::from_utf8(o.stdout).unwrap();
     assert_eq!(text.matches("\"name\": \"d\"").count(), DEPTH);
-    assert!(text.contains(&format!("\"pid\": {pid}")), "the process at the bottom");
+    assert!(
+        text.contains(&format!("\"pid\": {pid}")),
+        "the process at the bottom"
+    );
     assert!(text.ends_with("}\n"));
     // Linear output: indentation stops growing, long paths are null.
     assert!(
@@ -239,8 +242,17 @@ fn nine_thousand_nested_cgroups_live() {
     // provision check builds the live tree too (kind-cluster check): no crash.
     let (o, killed) = run_with_deadline(cgtree().args(["provision", "check"]), deadline);
     assert!(!killed, "cgtree provision check hung");
-    assert!(o.status.code().is_some(), "provision check {}", describe(&o));
-    assert_ne!(o.status.code(), Some(101), "provision check {}", describe(&o));
+    assert!(
+        o.status.code().is_some(),
+        "provision check {}",
+        describe(&o)
+    );
+    assert_ne!(
+        o.status.code(),
+        Some(101),
+        "provision check {}",
+        describe(&o)
+    );
 
     // The text view: the tree walk and the exit status (the renderer is the CLI's).
     let (o, killed) = run_with_deadline(cgtree().arg(&start), deadline);
@@ -365,7 +377,10 @@ fn unreadable_cgroup_procs_is_reported_not_pruned() {
         stderr.contains(&format!("{name}/a/b/cgroup.procs: permission denied")),
         "{stderr}"
     );
-    assert!(stdout.contains("└─b"), "the unreadable cgroup is shown:\n{stdout}");
+    assert!(
+        stdout.contains("└─b"),
+        "the unreadable cgroup is shown:\n{stdout}"
+    );
 }
 
 /// Issue #12: under `/proc` mounted with `hidepid=2`, a user saw 1 of ~75 processes, exit

@@ -549,11 +549,16 @@ pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) 
     nodes.sort_unstable();
     nodes.dedup();
     let mut h = Holdings::default();
+    // Every node whose ancestors were looked at: a chain stops at the first one, so the
+    // work is linear in the tree, not in the number of processes times the depth.
     let mut seen = std::collections::HashSet::new();
     for n in nodes {
         let mut cur = Some(n);
         let mut chain = Vec::new();
         while let Some(c) = cur {
+            if !seen.insert(c) {
+                break;
+            }
             chain.push(c);
             cur = tree.node(c).parent;
         }
@@ -561,9 +566,6 @@ pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) 
             let Some(id) = &tree.node(c).identity else {
                 continue;
             };
-            if !seen.insert(c) {
-                continue;
-            }
             match id.kind {
                 "podman-container" | "docker-container" | "container" => {
                     h.containers.push(id.clone());

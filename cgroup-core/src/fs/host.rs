@@ -280,8 +280,15 @@ mod tests {
             "proc/self/mountinfo",
             "22 1 0:5 / /proc rw - proc proc rw,hidepid=2\n23 1 0:6 / /proc rw - proc proc rw\n",
         )]);
-        assert_eq!(Host::with_root(d.path()).proc_hidepid(), None, "the last mount is seen");
-        let d = fixture(&[("proc/self/mountinfo", "22 1 0:5 / /proc rw - proc proc rw,hidepid=0\n")]);
+        assert_eq!(
+            Host::with_root(d.path()).proc_hidepid(),
+            None,
+            "the last mount is seen"
+        );
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "22 1 0:5 / /proc rw - proc proc rw,hidepid=0\n",
+        )]);
         assert_eq!(Host::with_root(d.path()).proc_hidepid(), None);
     }
 

@@ -502,22 +502,39 @@ mod tests {
         symlink("1", d.path().join("root/proc/3")).unwrap();
         let fd = dir(&d.path().join("root"));
         let mut s = Scratch::new();
-        assert_eq!(read_file(fd.as_fd(), c"proc/1/cmdline", &mut s).unwrap(), b"in\0");
+        assert_eq!(
+            read_file(fd.as_fd(), c"proc/1/cmdline", &mut s).unwrap(),
+            b"in\0"
+        );
         // An absolute symlink, `..` above the directory: refused.
         assert!(read_file(fd.as_fd(), c"proc/2/secret", &mut s).is_err());
         assert!(read_file(fd.as_fd(), c"proc/../../secret", &mut s).is_err());
         // A relative symlink that stays inside is followed (as /proc/self on a live host).
-        assert_eq!(read_file(fd.as_fd(), c"proc/3/cmdline", &mut s).unwrap(), b"in\0");
+        assert_eq!(
+            read_file(fd.as_fd(), c"proc/3/cmdline", &mut s).unwrap(),
+            b"in\0"
+        );
         // The last component is never followed.
         symlink("cmdline", d.path().join("root/proc/1/link")).unwrap();
-        assert_eq!(read_file(fd.as_fd(), c"proc/1/link", &mut s), Err(NOT_REGULAR));
-        assert_eq!(open_file(fd.as_fd(), c"proc/1/link").err(), Some(Errno::ELOOP));
+        assert_eq!(
+            read_file(fd.as_fd(), c"proc/1/link", &mut s),
+            Err(NOT_REGULAR)
+        );
+        assert_eq!(
+            open_file(fd.as_fd(), c"proc/1/link").err(),
+            Some(Errno::ELOOP)
+        );
     }
 
     /// The kernel's files that the walk reads without the type check are regular files.
     #[test]
     fn live_kernel_files_are_regular() {
-        for p in ["/proc/self/cmdline", "/proc/self/status", "/proc/self/comm", "/proc/self/stat"] {
+        for p in [
+            "/proc/self/cmdline",
+            "/proc/self/status",
+            "/proc/self/comm",
+            "/proc/self/stat",
+        ] {
             let st = nix::sys::stat::stat(p).unwrap();
             assert_eq!(st.st_mode & nix::libc::S_IFMT, nix::libc::S_IFREG, "{p}");
         }
@@ -527,15 +544,25 @@ mod tests {
             .find(|l| l.contains(" - cgroup2 "))
             .and_then(|l| l.split(' ').nth(4))
         {
-            for f in ["cgroup.procs", "cgroup.controllers", "cgroup.subtree_control"] {
+            for f in [
+                "cgroup.procs",
+                "cgroup.controllers",
+                "cgroup.subtree_control",
+            ] {
                 let st = nix::sys::stat::stat(&Path::new(mp).join(f)).unwrap();
-                assert_eq!(st.st_mode & nix::libc::S_IFMT, nix::libc::S_IFREG, "{mp}/{f}");
+                assert_eq!(
+                    st.st_mode & nix::libc::S_IFMT,
+                    nix::libc::S_IFREG,
+                    "{mp}/{f}"
+                );
             }
         }
         // And the live /proc/self/mountinfo reads through the /proc/self symlink.
         let root = dir(Path::new("/"));
         let mut s = Scratch::new();
-        assert!(!read_file(root.as_fd(), c"proc/self/mountinfo", &mut s).unwrap().is_empty());
+        assert!(!read_file(root.as_fd(), c"proc/self/mountinfo", &mut s)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -561,4 +588,3 @@ mod tests {
         assert_eq!(open_parent(b.as_fd(), a_id).err(), Some(Errno::ESTALE));
     }
 }
-

@@ -184,7 +184,8 @@ impl<W: Write + ?Sized> JsonOut<'_, W> {
         if self.pretty {
             const SPACES: [u8; 2 * MAX_INDENT_LEVEL] = [b' '; 2 * MAX_INDENT_LEVEL];
             self.w.write_all(b"\n")?;
-            self.w.write_all(&SPACES[..2 * level.min(MAX_INDENT_LEVEL)])?;
+            self.w
+                .write_all(&SPACES[..2 * level.min(MAX_INDENT_LEVEL)])?;
         }
         Ok(())
     }
@@ -219,8 +220,7 @@ impl<W: Write + ?Sized> JsonOut<'_, W> {
         self.newline(level)?;
         self.w.write_all(b"\"")?;
         self.w.write_all(key.as_bytes())?;
-        self.w
-            .write_all(if self.pretty { b"\": " } else { b"\":" })
+        self.w.write_all(if self.pretty { b"\": " } else { b"\":" })
     }
 
     /// Opens node `n` (at nesting `level`): its fields, then `"children": [`, or the

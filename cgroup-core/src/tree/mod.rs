@@ -780,10 +780,12 @@ impl ProcView<'_> {
     /// snapshot: its `/proc` was mounted with hidepid), or EACCES under hidepid.
     fn hidden(&self, pid: u32, e: Errno) -> bool {
         match e {
-            Errno::ENOENT if self.live => fs::pid_exists(pid) == Some(true) && {
-                let _ = self.hidepid();
-                true
-            },
+            Errno::ENOENT if self.live => {
+                fs::pid_exists(pid) == Some(true) && {
+                    let _ = self.hidepid();
+                    true
+                }
+            }
             Errno::ENOENT => self.hidepid().is_some(),
             e if errno_is_permission_denied(e as i32) => self.hidepid().is_some(),
             _ => false,
@@ -1097,8 +1099,7 @@ impl Walk<'_> {
         // listed by the threaded domain above, and emptiness comes from cgroup.events.
         let threaded = self.nodes[id].cgroup_type == Some(CgroupType::Threaded);
         if self.b.processes && !threaded {
-            match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.procs")
-                .map(parse_pids)
+            match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.procs").map(parse_pids)
             {
                 Ok((mut pids, foreign, first_err)) => {
                     own = !pids.is_empty() || foreign > 0;
@@ -1220,8 +1221,13 @@ impl Walk<'_> {
         let need_events = populated.is_none() && !is_root && (!f.own_known || truncated);
         if need_events {
             if let Some(dir) = &f.fd {
-                match Self::read(self.origin, &mut self.scratch, dir.as_fd(), c"cgroup.events")
-                    .map(parse::cgroup_events)
+                match Self::read(
+                    self.origin,
+                    &mut self.scratch,
+                    dir.as_fd(),
+                    c"cgroup.events",
+                )
+                .map(parse::cgroup_events)
                 {
                     Ok(Ok(ev)) => populated = ev.populated,
                     Ok(Err(e)) => self.parse_error(c"cgroup.events", id, e),
@@ -1434,7 +1440,10 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
-        assert_eq!(len, 9001, "the empty chain is kept for the process at its bottom");
+        assert_eq!(
+            len, 9001,
+            "the empty chain is kept for the process at its bottom"
+        );
         let text = String::from_utf8(json).unwrap();
         assert_eq!(text.matches("\"name\": \"d\"").count(), 9000);
         assert!(text.contains("\"deep\""));
@@ -1466,7 +1475,11 @@ mod tests {
             std::fs::write(proc_dir.join("cmdline"), format!("p{level}\0")).unwrap();
         }
         let t = TreeBuilder::new().host_root(d.path()).build().unwrap();
-        assert!(t.errors().next().is_none(), "{:?}", t.errors().collect::<Vec<_>>());
+        assert!(
+            t.errors().next().is_none(),
+            "{:?}",
+            t.errors().collect::<Vec<_>>()
+        );
         let mut pids: Vec<u32> = t
             .nodes()
             .iter()
@@ -1505,14 +1518,21 @@ mod tests {
         let b = node(&t, "b").expect("b is shown with its error");
         assert_eq!(b.errors[0].kind, NodeErrorKind::NotRegular);
         assert!(node(&t, "a").is_some(), "and so is its empty parent");
-        assert!(node(&t, "e").is_none(), "an empty cgroup without errors is still hidden");
+        assert!(
+            node(&t, "e").is_none(),
+            "an empty cgroup without errors is still hidden"
+        );
         assert_eq!(t.errors().count(), 1);
     }
 
     #[test]
     fn pid_lists_are_bounded() {
         let (pids, foreign, err) = parse_pids(b"5\n0\n4194304\n4194305\n5\n3\n");
-        assert_eq!(pids, vec![3, 5, 4194304], "duplicates merged, the kernel's maximum kept");
+        assert_eq!(
+            pids,
+            vec![3, 5, 4194304],
+            "duplicates merged, the kernel's maximum kept"
+        );
         assert_eq!(foreign, 1);
         let err = err.unwrap();
         assert_eq!(err.line, 4);
