@@ -157,7 +157,9 @@ impl UserReader {
     /// A reader for `host`'s `/proc`.
     pub fn new(host: &Host) -> Result<Self, Error> {
         let proc_dir = host.proc_dir();
-        let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
+        let proc_fd = host
+            .open_dir(&proc_dir)
+            .map_err(|e| fs::errno_error(&proc_dir, e))?;
         Ok(UserReader {
             proc_fd,
             proc_dir,

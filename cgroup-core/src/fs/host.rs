@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::parse;
 use nix::errno::Errno;
 use std::ffi::OsStr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -96,6 +96,27 @@ impl Host {
     /// The `proc` directory under the root.
     pub fn proc_dir(&self) -> PathBuf {
         self.path("proc")
+    }
+
+    /// Opens the directory `dir` (a path under the root, as [`Host::path`] gives). On the
+    /// live host, by path. Under a `--root` (an untrusted snapshot), relative to the
+    /// root's descriptor: never leaving the root (`RESOLVE_BENEATH`: no `..` above it, no
+    /// absolute symlink) and following no symlink at the last component, so a snapshot's
+    /// `proc -> /proc` or a mountinfo naming `/../..` cannot make cgtree read the live
+    /// host. A `dir` outside the root (given by the caller) is opened by path.
+    pub fn open_dir(&self, dir: &Path) -> Result<OwnedFd, Errno> {
+        if self.is_live() {
+            return open_dir_path(dir);
+        }
+        let Ok(rel) = dir.strip_prefix(&self.root) else {
+            return open_dir_path(dir);
+        };
+        let root = open_dir_path(&self.root)?;
+        if rel.as_os_str().is_empty() {
+            return Ok(root);
+        }
+        let rel = std::ffi::CString::new(rel.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        super::open_dir(root.as_fd(), &rel)
     }
 
     /// Finds the cgroup2 mount: from `proc/self/mountinfo` when it exists (a hybrid host
@@ -264,6 +285,17 @@ mod tests {
             Host::with_root(d.path()).find_cgroup2(),
             Err(Error::NoCgroup2Mount { v1: false, .. })
         ));
+    }
+
+    #[test]
+    fn open_dir_stays_under_a_snapshot_root() {
+        let d = fixture(&[("root/sys/fs/cgroup/cgroup.procs", "")]);
+        std::os::unix::fs::symlink("/proc", d.path().join("root/proc")).unwrap();
+        let h = Host::with_root(d.path().join("root"));
+        assert!(h.open_dir(&h.path("sys/fs/cgroup")).is_ok());
+        assert!(h.open_dir(&h.proc_dir()).is_err(), "proc -> /proc is not followed");
+        assert!(h.open_dir(&h.path("sys/../../..")).is_err());
+        assert!(Host::new().open_dir(&Host::new().proc_dir()).is_ok());
     }
 
     #[test]

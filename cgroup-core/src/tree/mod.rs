@@ -442,7 +442,10 @@ impl TreeBuilder {
     /// Walks a cgroup2 mount that the caller already found.
     pub fn build_at(&self, mount: CgroupMount) -> Result<Tree, Error> {
         let start = normalize_start(&self.start)?;
-        let mount_fd = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
+        let mount_fd = self
+            .host
+            .open_dir(&mount.dir)
+            .map_err(|e| fs::errno_error(&mount.dir, e))?;
         let mut origin = fs::Origin::Untrusted;
         if self.verify_fs.unwrap_or(self.host.is_live()) {
             let st =
@@ -467,7 +470,7 @@ impl TreeBuilder {
         };
         let proc_dir = self.host.proc_dir();
         let proc_fd = if self.processes || self.threads {
-            match fs::open_dir_path(&proc_dir) {
+            match self.host.open_dir(&proc_dir) {
                 Ok(fd) => Some(fd),
                 Err(e) => {
                     proc_error = Some(NodeError {
