@@ -293,7 +293,10 @@ mod tests {
         std::os::unix::fs::symlink("/proc", d.path().join("root/proc")).unwrap();
         let h = Host::with_root(d.path().join("root"));
         assert!(h.open_dir(&h.path("sys/fs/cgroup")).is_ok());
-        assert!(h.open_dir(&h.proc_dir()).is_err(), "proc -> /proc is not followed");
+        assert!(
+            h.open_dir(&h.proc_dir()).is_err(),
+            "proc -> /proc is not followed"
+        );
         assert!(h.open_dir(&h.path("sys/../../..")).is_err());
         assert!(Host::new().open_dir(&Host::new().proc_dir()).is_ok());
     }
