@@ -209,8 +209,8 @@ impl Diag {
 pub const MAX_JSON_INDENT: usize = 64;
 
 /// A [`serde_json::ser::Formatter`] that writes as [`serde_json::ser::PrettyFormatter`]
-/// (two spaces per level, up to [`MAX_JSON_INDENT`] levels), with every character a
-/// terminal would act on (see [`crate::sanitize`]) written as `\uXXXX`.
+/// (two spaces per level, up to [`MAX_JSON_INDENT`] levels). Its output goes through
+/// [`JsonSafe`].
 #[derive(Default)]
 struct SafeFormatter {
     current_indent: usize,
@@ -225,24 +225,6 @@ fn indent<W: ?Sized + Write>(w: &mut W, n: usize) -> io::Result<()> {
 }
 
 impl serde_json::ser::Formatter for SafeFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if must_escape(c) {
-                w.write_all(&fragment.as_bytes()[start..i])?;
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    write!(w, "\\u{u:04x}")?;
-                }
-                start = i + c.len_utf8();
-            }
-        }
-        w.write_all(&fragment.as_bytes()[start..])
-    }
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.current_indent += 1;
         self.has_value = false;
@@ -290,14 +272,95 @@ impl serde_json::ser::Formatter for SafeFormatter {
     }
 }
 
-/// Writes `value` as pretty-printed JSON and a line feed. Strings keep their exact
-/// characters; those a terminal would act on are `\uXXXX` escapes. Indentation stops
-/// growing past [`MAX_JSON_INDENT`] levels. Errors: the writer's,
+/// Writes `value` as pretty-printed JSON and a line feed, through [`JsonSafe`]: strings
+/// keep their exact characters; those a terminal would act on are `\uXXXX` escapes.
+/// Indentation stops growing past [`MAX_JSON_INDENT`] levels. Errors: the writer's,
 /// with their kind (a serialization error is [`io::ErrorKind::InvalidData`]).
 pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter::default());
+    let mut w = JsonSafe::new(out);
+    let mut ser = serde_json::Serializer::with_formatter(&mut w, SafeFormatter::default());
     value.serialize(&mut ser).map_err(io::Error::from)?;
-    out.write_all(b"\n")
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// A writer of JSON text that writes every character a terminal would act on and that
+/// serde_json leaves as it is (DEL, C1 controls, bidi and zero-width characters,
+/// U+2028/2029: [`must_escape`] above ASCII's controls) as a `\uXXXX` escape. In JSON
+/// text such characters stand only inside strings (the structure is ASCII), where the
+/// escape means the same character: the document's values are unchanged. serde_json
+/// already escapes the ASCII controls inside strings; the line feeds and spaces of the
+/// layout pass. A character split across two writes is held until it is whole.
+pub struct JsonSafe<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> JsonSafe<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        JsonSafe {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self, all: bool) -> io::Result<()> {
+        let mut done = 0;
+        loop {
+            let rest = &self.pending[done..];
+            let (valid, bad) = match std::str::from_utf8(rest) {
+                Ok(s) => (s, None),
+                Err(e) => (
+                    std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or(""),
+                    Some(e.error_len()),
+                ),
+            };
+            let mut start = 0;
+            for (i, c) in valid.char_indices() {
+                if (c as u32) >= 0x7f && must_escape(c) {
+                    self.inner.write_all(&valid.as_bytes()[start..i])?;
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        write!(self.inner, "\\u{u:04x}")?;
+                    }
+                    start = i + c.len_utf8();
+                }
+            }
+            self.inner.write_all(&valid.as_bytes()[start..])?;
+            done += valid.len();
+            match bad {
+                None => break,
+                // Not UTF-8 (serde_json never writes it): passed as it is.
+                Some(Some(n)) => {
+                    self.inner.write_all(&self.pending[done..done + n])?;
+                    done += n;
+                }
+                // An incomplete character at the end: kept for the next write.
+                Some(None) if !all => break,
+                Some(None) => {
+                    self.inner.write_all(&self.pending[done..])?;
+                    done = self.pending.len();
+                    break;
+                }
+            }
+        }
+        self.pending.drain(..done);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for JsonSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        self.drain(false)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.drain(true)?;
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +373,25 @@ mod tests {
         f(&mut t);
         t.flush().unwrap();
         String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn json_safe_escapes_terminal_characters_and_keeps_values() {
+        let value = serde_json::json!({"name": "a\u{202e}b\u{9b}c\u{7f}\u{2028}é\x1b\n"});
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let mut v = Vec::new();
+        let mut w = JsonSafe::new(&mut v);
+        // Written a byte at a time: characters split across writes are held until whole.
+        for b in text.as_bytes() {
+            w.write_all(std::slice::from_ref(b)).unwrap();
+        }
+        w.flush().unwrap();
+        let out = String::from_utf8(v).unwrap();
+        assert!(out.chars().all(|c| c == '\n' || !must_escape(c)), "{out:?}");
+        assert!(out.contains("\\u202e") && out.contains("\\u009b") && out.contains("\\u2028"));
+        assert!(out.contains('é') && out.contains("{\n  \"name\""));
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -166,6 +166,14 @@ pub enum Error {
         /// Its `/proc` directory.
         path: PathBuf,
     },
+    /// The process exists, but `/proc` hides it from this user (mounted with `hidepid`).
+    #[error("process {pid} is hidden from this user by /proc{}; run cgtree as root to see it", hidepid.as_deref().map(|o| format!(" (mounted with {o})")).unwrap_or_default())]
+    ProcessHidden {
+        /// The PID.
+        pid: u32,
+        /// The `/proc` mount's option (`hidepid=2`, `hidepid=invisible`), when known.
+        hidepid: Option<String>,
+    },
     /// The process exited while it was being read.
     #[error("process {pid} exited while it was read ({} vanished)", path.display())]
     ProcessVanished {

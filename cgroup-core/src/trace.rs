@@ -90,6 +90,18 @@ pub struct Trace {
 
 fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
     if crate::error::errno_is_vanished(e as i32) {
+        // Listed nowhere in /proc but alive: hidden by the proc mount's hidepid.
+        if file.is_empty() && e == nix::errno::Errno::ENOENT {
+            let hidepid = host.proc_hidepid();
+            let alive = if host.is_live() {
+                fs::pid_exists(pid) == Some(true)
+            } else {
+                hidepid.is_some()
+            };
+            if alive {
+                return Error::ProcessHidden { pid, hidepid };
+            }
+        }
         if file.is_empty() {
             Error::NoSuchProcess {
                 pid,

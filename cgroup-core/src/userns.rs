@@ -157,7 +157,9 @@ impl UserReader {
     /// A reader for `host`'s `/proc`.
     pub fn new(host: &Host) -> Result<Self, Error> {
         let proc_dir = host.proc_dir();
-        let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
+        let proc_fd = host
+            .open_dir(&proc_dir)
+            .map_err(|e| fs::errno_error(&proc_dir, e))?;
         Ok(UserReader {
             proc_fd,
             proc_dir,
@@ -549,11 +551,16 @@ pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) 
     nodes.sort_unstable();
     nodes.dedup();
     let mut h = Holdings::default();
+    // Every node whose ancestors were looked at: a chain stops at the first one, so the
+    // work is linear in the tree, not in the number of processes times the depth.
     let mut seen = std::collections::HashSet::new();
     for n in nodes {
         let mut cur = Some(n);
         let mut chain = Vec::new();
         while let Some(c) = cur {
+            if !seen.insert(c) {
+                break;
+            }
             chain.push(c);
             cur = tree.node(c).parent;
         }
@@ -561,9 +568,6 @@ pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) 
             let Some(id) = &tree.node(c).identity else {
                 continue;
             };
-            if !seen.insert(c) {
-                continue;
-            }
             match id.kind {
                 "podman-container" | "docker-container" | "container" => {
                     h.containers.push(id.clone());

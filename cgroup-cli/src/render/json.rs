@@ -3,8 +3,12 @@
 use cgroup_core::Tree;
 use std::io::{self, Write};
 
-/// Writes `tree` as pretty-printed JSON followed by a newline ([`crate::term::write_json`]:
-/// characters a terminal would act on are `\uXXXX` escapes).
+/// Writes `tree` as pretty-printed JSON followed by a newline: written by the library
+/// with an explicit stack (any depth, indentation capped), through
+/// [`crate::term::JsonSafe`] (characters a terminal would act on are `\uXXXX` escapes).
 pub fn render(tree: &Tree, out: &mut dyn Write) -> io::Result<()> {
-    crate::term::write_json(out, tree)
+    let mut w = crate::term::JsonSafe::new(out);
+    tree.write_json(&mut w, true)?;
+    w.write_all(b"\n")?;
+    w.flush()
 }

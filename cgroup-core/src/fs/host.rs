@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::parse;
 use nix::errno::Errno;
 use std::ffi::OsStr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -98,6 +98,27 @@ impl Host {
         self.path("proc")
     }
 
+    /// Opens the directory `dir` (a path under the root, as [`Host::path`] gives). On the
+    /// live host, by path. Under a `--root` (an untrusted snapshot), relative to the
+    /// root's descriptor: never leaving the root (`RESOLVE_BENEATH`: no `..` above it, no
+    /// absolute symlink) and following no symlink at the last component, so a snapshot's
+    /// `proc -> /proc` or a mountinfo naming `/../..` cannot make cgtree read the live
+    /// host. A `dir` outside the root (given by the caller) is opened by path.
+    pub fn open_dir(&self, dir: &Path) -> Result<OwnedFd, Errno> {
+        if self.is_live() {
+            return open_dir_path(dir);
+        }
+        let Ok(rel) = dir.strip_prefix(&self.root) else {
+            return open_dir_path(dir);
+        };
+        let root = open_dir_path(&self.root)?;
+        if rel.as_os_str().is_empty() {
+            return Ok(root);
+        }
+        let rel = std::ffi::CString::new(rel.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        super::open_dir(root.as_fd(), &rel)
+    }
+
     /// Finds the cgroup2 mount: from `proc/self/mountinfo` when it exists (a hybrid host
     /// has it at `/sys/fs/cgroup/unified`), else the default `sys/fs/cgroup` of a fixture.
     ///
@@ -178,6 +199,31 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The `hidepid` option of the `/proc` mount (`hidepid=2`, `hidepid=invisible`, ...),
+    /// when it hides processes (not `0`/`off`); from `proc/self/mountinfo` (the last
+    /// mount on `/proc` wins, as it is the one seen). `None` when not set or unknown.
+    pub fn proc_hidepid(&self) -> Option<String> {
+        let root_fd = open_dir_path(&self.root).ok()?;
+        let mut scratch = Scratch::new();
+        let bytes = read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch).ok()?;
+        let mut found = None;
+        for e in parse::mountinfo(bytes).flatten() {
+            if e.mount_point != b"/proc" || e.fs_type != b"proc" {
+                continue;
+            }
+            found = e
+                .super_options
+                .iter()
+                .chain(e.mount_options.iter())
+                .find(|o| o.starts_with(b"hidepid="))
+                .filter(|o| !matches!(&o[8..], b"0" | b"off"))
+                .map(|o| String::from_utf8_lossy(&o[..o.len().min(32)]).into_owned());
+        }
+        found
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +285,46 @@ mod tests {
             Host::with_root(d.path()).find_cgroup2(),
             Err(Error::NoCgroup2Mount { v1: false, .. })
         ));
+    }
+
+    #[test]
+    fn open_dir_stays_under_a_snapshot_root() {
+        let d = fixture(&[("root/sys/fs/cgroup/cgroup.procs", "")]);
+        std::os::unix::fs::symlink("/proc", d.path().join("root/proc")).unwrap();
+        let h = Host::with_root(d.path().join("root"));
+        assert!(h.open_dir(&h.path("sys/fs/cgroup")).is_ok());
+        assert!(
+            h.open_dir(&h.proc_dir()).is_err(),
+            "proc -> /proc is not followed"
+        );
+        assert!(h.open_dir(&h.path("sys/../../..")).is_err());
+        assert!(Host::new().open_dir(&Host::new().proc_dir()).is_ok());
+    }
+
+    #[test]
+    fn proc_hidepid_from_mountinfo() {
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "1 0 0:1 / / rw - ext4 /dev/x rw\n22 1 0:5 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n",
+        )]);
+        assert_eq!(
+            Host::with_root(d.path()).proc_hidepid().as_deref(),
+            Some("hidepid=invisible")
+        );
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "22 1 0:5 / /proc rw - proc proc rw,hidepid=2\n23 1 0:6 / /proc rw - proc proc rw\n",
+        )]);
+        assert_eq!(
+            Host::with_root(d.path()).proc_hidepid(),
+            None,
+            "the last mount is seen"
+        );
+        let d = fixture(&[(
+            "proc/self/mountinfo",
+            "22 1 0:5 / /proc rw - proc proc rw,hidepid=0\n",
+        )]);
+        assert_eq!(Host::with_root(d.path()).proc_hidepid(), None);
     }
 
     #[test]

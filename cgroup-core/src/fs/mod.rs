@@ -6,6 +6,15 @@
 //!
 //! Every open is relative to a directory fd, with `O_NOFOLLOW` (and `O_DIRECTORY` for
 //! directories), so a symlink inside a fixture or a container cannot redirect a read.
+//! A name with several components is resolved with `openat2(RESOLVE_BENEATH |
+//! RESOLVE_NO_MAGICLINKS)`: it never leaves the directory it is relative to.
+//!
+//! [`read_file`] is the one reader for every file: it checks the file type with
+//! `fstatat` before the open (devices, FIFOs and sockets are never opened: "not a regular
+//! file", [`NOT_REGULAR`]), opens with `O_NONBLOCK` (a FIFO swapped in after the check
+//! cannot block), and reads at most [`MAX_KERNEL_FILE`] bytes. [`read_kernel_file`]
+//! skips the type check, for directories proven to be on cgroupfs or procfs (whose files
+//! are all regular: [`Origin::Kernel`]).
 
 mod host;
 pub mod ns;
@@ -29,10 +38,26 @@ use std::path::Path;
 /// refused with EFBIG rather than read without bound.
 pub const MAX_KERNEL_FILE: usize = 64 << 20;
 
+/// The errno [`read_file`] returns for a file that is not a regular file (a FIFO, a
+/// device, a socket, a directory): `EMEDIUMTYPE`, which no read of a regular file gives.
+pub const NOT_REGULAR: Errno = Errno::EMEDIUMTYPE;
+
+/// Where a directory is known to be, which decides what a read checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A kernel file system (cgroupfs, procfs), verified with `fstatfs`: every file is
+    /// regular; no type check before the open.
+    Kernel,
+    /// Anything else (a `--root` snapshot, a fixture, a user's files): the type is
+    /// checked before the open.
+    Untrusted,
+}
+
 const FILE_FLAGS: OFlag = OFlag::O_RDONLY
     .union(OFlag::O_CLOEXEC)
     .union(OFlag::O_NOFOLLOW)
-    .union(OFlag::O_NOCTTY);
+    .union(OFlag::O_NOCTTY)
+    .union(OFlag::O_NONBLOCK);
 const DIR_FLAGS: OFlag = OFlag::O_RDONLY
     .union(OFlag::O_CLOEXEC)
     .union(OFlag::O_NOFOLLOW)
@@ -76,6 +101,7 @@ impl Scratch {
                     crate::stats::interrupted();
                     continue;
                 }
+                // EAGAIN: a FIFO or socket with a writer (opened O_NONBLOCK): never waited on.
                 Err(e) => return Err(e),
             }
         }
@@ -83,14 +109,92 @@ impl Scratch {
     }
 }
 
-/// Opens `name` relative to `dir` for reading, without following symlinks.
-pub fn open_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
-    openat(dir, name, FILE_FLAGS, Mode::empty())
+/// `openat2(2)` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`: `name` may have several
+/// components, none of which may lead out of `dir` (`..` above it, an absolute symlink).
+#[allow(unsafe_code)]
+fn openat_beneath(dir: BorrowedFd<'_>, name: &CStr, flags: OFlag) -> Result<OwnedFd, Errno> {
+    use nix::libc;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: open_how is a plain C struct; all-zero is a valid value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags.bits() as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: `name` is a NUL-terminated string and `how` a valid open_how of the size
+    // passed; on success the kernel returns a new descriptor nobody else owns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    let fd = Errno::result(r)?;
+    // SAFETY: see above: `fd` is a fresh descriptor returned by the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) })
 }
 
-/// Opens the directory `name` relative to `dir`, without following symlinks.
+fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: OFlag) -> Result<OwnedFd, Errno> {
+    if name.to_bytes().contains(&b'/') {
+        openat_beneath(dir, name, flags)
+    } else {
+        openat(dir, name, flags, Mode::empty())
+    }
+}
+
+/// Opens `name` relative to `dir` for reading (non-blocking), without following
+/// symlinks and without leaving `dir`. The file type is not checked: see [`read_file`].
+pub fn open_file(dir: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
+    open_at(dir, name, FILE_FLAGS)
+}
+
+/// Opens the directory `name` relative to `dir`, without following symlinks and without
+/// leaving `dir`.
 pub fn open_dir(dir: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
-    openat(dir, name, DIR_FLAGS, Mode::empty())
+    open_at(dir, name, DIR_FLAGS)
+}
+
+/// The parent directory of the directory `dir` (`..`), when it is still the directory
+/// whose `(st_dev, st_ino)` is `expect`; `ESTALE` when it is another one (the directory
+/// was moved while it was walked).
+pub fn open_parent(dir: BorrowedFd<'_>, expect: (u64, u64)) -> Result<OwnedFd, Errno> {
+    let fd = openat(dir, c"..", DIR_FLAGS, Mode::empty())?;
+    if dir_identity(fd.as_fd())? != expect {
+        return Err(Errno::ESTALE);
+    }
+    Ok(fd)
+}
+
+/// `(st_dev, st_ino)` of an open file.
+pub fn dir_identity(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
+    let st = nix::sys::stat::fstat(fd)?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// Whether the directory `fd` is on a file system of type `magic` (`fstatfs`).
+pub fn is_fs_type(fd: BorrowedFd<'_>, magic: nix::sys::statfs::FsType) -> bool {
+    nix::sys::statfs::fstatfs(fd).is_ok_and(|st| st.filesystem_type() == magic)
+}
+
+/// Whether process `pid` exists in the caller's PID namespace, whatever `/proc` shows
+/// (`pidfd_open(2)`, which needs no permission; the descriptor is closed at once).
+/// `None` when the kernel cannot tell (no `pidfd_open`, EMFILE).
+#[allow(unsafe_code)]
+pub fn pid_exists(pid: u32) -> Option<bool> {
+    use std::os::fd::FromRawFd;
+    let pid = i32::try_from(pid).ok().filter(|&p| p > 0)?;
+    // SAFETY: pidfd_open takes a PID and flags; on success it returns a new descriptor.
+    let r = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    match Errno::result(r) {
+        // SAFETY: a fresh descriptor returned by the kernel, owned (and closed) here.
+        Ok(fd) => {
+            drop(unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) });
+            Some(true)
+        }
+        Err(Errno::ESRCH) => Some(false),
+        Err(_) => None,
+    }
 }
 
 /// Opens an absolute or relative directory path (used once, for roots).
@@ -103,13 +207,44 @@ pub fn open_dir_path(path: &Path) -> Result<OwnedFd, Errno> {
     )
 }
 
-/// Opens and reads `name` relative to `dir` into `scratch`.
+/// Opens and reads `name` (relative to `dir`, never leaving it, no symlink followed) into
+/// `scratch`: at most [`MAX_KERNEL_FILE`] bytes (`EFBIG` beyond). Anything but a regular
+/// file is refused before it is opened, with [`NOT_REGULAR`].
 pub fn read_file<'s>(
     dir: BorrowedFd<'_>,
     name: &CStr,
     scratch: &'s mut Scratch,
 ) -> Result<&'s [u8], Errno> {
+    read_file_from(dir, name, scratch, Origin::Untrusted)
+}
+
+/// [`read_file`] for a directory on cgroupfs or procfs ([`Origin::Kernel`]): no type
+/// check (every file there is regular), the same non-blocking, bounded read.
+pub fn read_kernel_file<'s>(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    scratch: &'s mut Scratch,
+) -> Result<&'s [u8], Errno> {
+    read_file_from(dir, name, scratch, Origin::Kernel)
+}
+
+/// [`read_file`] or [`read_kernel_file`], as `origin` says.
+pub fn read_file_from<'s>(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    scratch: &'s mut Scratch,
+    origin: Origin,
+) -> Result<&'s [u8], Errno> {
     faults::on_open(name)?;
+    if origin == Origin::Untrusted {
+        let st = nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
+            return Err(NOT_REGULAR);
+        }
+        if u64::try_from(st.st_size).unwrap_or(0) > MAX_KERNEL_FILE as u64 {
+            return Err(Errno::EFBIG);
+        }
+    }
     let fd = open_file(dir, name)?;
     faults::arm_read(name);
     let r = scratch.read_fd(fd.as_fd(), MAX_KERNEL_FILE);
@@ -320,4 +455,139 @@ pub fn subdirs(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> Result<Vec<Box<[u8]>>, 
 /// Converts an errno into an [`Error::Io`] on `path`.
 pub fn errno_error(path: impl AsRef<Path>, e: Errno) -> Error {
     Error::io(path.as_ref(), io::Error::from_raw_os_error(e as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn dir(p: &Path) -> OwnedFd {
+        open_dir_path(p).unwrap()
+    }
+
+    /// A FIFO or a device in a snapshot is refused before it is opened (an open of a FIFO
+    /// without a writer would block; a device's open has effects).
+    #[test]
+    fn read_file_refuses_what_is_not_a_regular_file() {
+        let d = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&d.path().join("fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+        // /dev/null's numbers (1, 3): a device node, made by root only.
+        let dev = nix::sys::stat::mknod(
+            &d.path().join("null"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(1, 3),
+        );
+        std::fs::create_dir(d.path().join("dir")).unwrap();
+        std::fs::write(d.path().join("file"), "ok\n").unwrap();
+        let fd = dir(d.path());
+        let mut s = Scratch::new();
+        assert_eq!(read_file(fd.as_fd(), c"fifo", &mut s), Err(NOT_REGULAR));
+        if dev.is_ok() {
+            assert_eq!(read_file(fd.as_fd(), c"null", &mut s), Err(NOT_REGULAR));
+        }
+        assert_eq!(read_file(fd.as_fd(), c"dir", &mut s), Err(NOT_REGULAR));
+        assert_eq!(read_file(fd.as_fd(), c"file", &mut s).unwrap(), b"ok\n");
+        // Even without the type check (a kernel file system), a FIFO never blocks: it is
+        // opened non-blocking and reads as empty without a writer.
+        assert_eq!(read_kernel_file(fd.as_fd(), c"fifo", &mut s).unwrap(), b"");
+    }
+
+    /// Names with several components never resolve outside the directory.
+    #[test]
+    fn paths_stay_beneath_the_directory() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("root/proc/1")).unwrap();
+        std::fs::write(d.path().join("root/proc/1/cmdline"), "in\0").unwrap();
+        std::fs::write(d.path().join("secret"), "out").unwrap();
+        symlink(d.path(), d.path().join("root/proc/2")).unwrap();
+        symlink("1", d.path().join("root/proc/3")).unwrap();
+        let fd = dir(&d.path().join("root"));
+        let mut s = Scratch::new();
+        assert_eq!(
+            read_file(fd.as_fd(), c"proc/1/cmdline", &mut s).unwrap(),
+            b"in\0"
+        );
+        // An absolute symlink, `..` above the directory: refused.
+        assert!(read_file(fd.as_fd(), c"proc/2/secret", &mut s).is_err());
+        assert!(read_file(fd.as_fd(), c"proc/../../secret", &mut s).is_err());
+        // A relative symlink that stays inside is followed (as /proc/self on a live host).
+        assert_eq!(
+            read_file(fd.as_fd(), c"proc/3/cmdline", &mut s).unwrap(),
+            b"in\0"
+        );
+        // The last component is never followed.
+        symlink("cmdline", d.path().join("root/proc/1/link")).unwrap();
+        assert_eq!(
+            read_file(fd.as_fd(), c"proc/1/link", &mut s),
+            Err(NOT_REGULAR)
+        );
+        assert_eq!(
+            open_file(fd.as_fd(), c"proc/1/link").err(),
+            Some(Errno::ELOOP)
+        );
+    }
+
+    /// The kernel's files that the walk reads without the type check are regular files.
+    #[test]
+    fn live_kernel_files_are_regular() {
+        for p in [
+            "/proc/self/cmdline",
+            "/proc/self/status",
+            "/proc/self/comm",
+            "/proc/self/stat",
+        ] {
+            let st = nix::sys::stat::stat(p).unwrap();
+            assert_eq!(st.st_mode & nix::libc::S_IFMT, nix::libc::S_IFREG, "{p}");
+        }
+        let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        if let Some(mp) = mi
+            .lines()
+            .find(|l| l.contains(" - cgroup2 "))
+            .and_then(|l| l.split(' ').nth(4))
+        {
+            for f in [
+                "cgroup.procs",
+                "cgroup.controllers",
+                "cgroup.subtree_control",
+            ] {
+                let st = nix::sys::stat::stat(&Path::new(mp).join(f)).unwrap();
+                assert_eq!(
+                    st.st_mode & nix::libc::S_IFMT,
+                    nix::libc::S_IFREG,
+                    "{mp}/{f}"
+                );
+            }
+        }
+        // And the live /proc/self/mountinfo reads through the /proc/self symlink.
+        let root = dir(Path::new("/"));
+        let mut s = Scratch::new();
+        assert!(!read_file(root.as_fd(), c"proc/self/mountinfo", &mut s)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn pid_exists_tells_live_from_gone() {
+        assert_eq!(pid_exists(std::process::id()), Some(true));
+        assert_eq!(pid_exists(0), None);
+        // PID_MAX_LIMIT + 1 can never exist.
+        assert_eq!(pid_exists(4 * 1024 * 1024 + 1), Some(false));
+    }
+
+    #[test]
+    fn open_parent_checks_the_directory() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a/b")).unwrap();
+        std::fs::create_dir_all(d.path().join("x")).unwrap();
+        let a = dir(&d.path().join("a"));
+        let a_id = dir_identity(a.as_fd()).unwrap();
+        let b = open_dir(a.as_fd(), c"b").unwrap();
+        let again = open_parent(b.as_fd(), a_id).unwrap();
+        assert_eq!(dir_identity(again.as_fd()).unwrap(), a_id);
+        // b moved elsewhere while walked: its `..` is another directory.
+        std::fs::rename(d.path().join("a/b"), d.path().join("x/b")).unwrap();
+        assert_eq!(open_parent(b.as_fd(), a_id).err(), Some(Errno::ESTALE));
+    }
 }

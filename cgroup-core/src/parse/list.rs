@@ -16,6 +16,7 @@ use std::fmt;
 pub fn pids(input: &[u8]) -> Pids<'_> {
     Pids {
         lines: Lines::new(input),
+        line: 0,
     }
 }
 
@@ -23,6 +24,14 @@ pub fn pids(input: &[u8]) -> Pids<'_> {
 #[derive(Clone)]
 pub struct Pids<'a> {
     lines: Lines<'a>,
+    line: u32,
+}
+
+impl Pids<'_> {
+    /// The 1-based line of the item returned last (0 before the first).
+    pub fn line(&self) -> u32 {
+        self.line
+    }
 }
 
 impl Iterator for Pids<'_> {
@@ -35,6 +44,7 @@ impl Iterator for Pids<'_> {
             if t.is_empty() {
                 continue;
             }
+            self.line = n;
             return Some(parse_u32(t, n, line));
         }
     }

@@ -7,6 +7,8 @@ use super::{ControllerList, Node, NodeErrorKind, Process, Thread, Tree};
 use base64::Engine;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 
 /// Version of the JSON document; bumped on any incompatible change.
 pub const JSON_VERSION: u32 = 1;
@@ -80,6 +82,71 @@ impl Serialize for ThreadJson<'_> {
     }
 }
 
+/// Longest `path` written in JSON (`PATH_MAX`); a deeper cgroup's `path` is `null` (its
+/// ancestors' names give it), so that the output grows with the number of cgroups, not
+/// with the square of their depth.
+pub const MAX_JSON_PATH: usize = 4096;
+
+/// Trees deeper than this many levels are refused by the `Serialize` impl (which
+/// recurses, one level of nesting per cgroup level); [`Tree::write_json`] writes any
+/// depth.
+pub const MAX_SERDE_DEPTH: u32 = 128;
+
+/// Indentation of pretty JSON stops growing at this nesting level (valid JSON all the
+/// same), so that a deep tree's output does not grow with the square of its depth.
+const MAX_INDENT_LEVEL: usize = 64;
+
+/// The fields of a node, without `children`.
+fn node_fields<M: SerializeMap>(m: &mut M, n: &Node, path: &[u8]) -> Result<(), M::Error> {
+    m.serialize_entry("name", &Bytes(&n.name))?;
+    if path.len() <= MAX_JSON_PATH {
+        m.serialize_entry("path", &Bytes(path))?;
+    } else {
+        m.serialize_entry("path", &())?;
+    }
+    m.serialize_entry("type", &n.cgroup_type)?;
+    m.serialize_entry("identity", &n.identity)?;
+    m.serialize_entry("controllers", &n.controllers.as_ref().map(Controllers))?;
+    m.serialize_entry(
+        "subtree_control",
+        &n.subtree_control.as_ref().map(Controllers),
+    )?;
+    m.serialize_entry("populated", &n.populated)?;
+    m.serialize_entry(
+        "processes",
+        &n.processes
+            .as_ref()
+            .map(|ps| ps.iter().map(ProcessJson).collect::<Vec<_>>()),
+    )?;
+    m.serialize_entry("foreign_pids", &n.foreign_pids)?;
+    if n.hidden_pids > 0 {
+        m.serialize_entry("hidden_pids", &n.hidden_pids)?;
+    }
+    m.serialize_entry(
+        "threads",
+        &n.threads
+            .as_ref()
+            .map(|ts| ts.iter().map(ThreadJson).collect::<Vec<_>>()),
+    )?;
+    m.serialize_entry("truncated", &n.truncated)?;
+    m.serialize_entry("errors", &Errors(n))?;
+    Ok(())
+}
+
+/// A node without its children (for [`Tree::write_json`]).
+struct NodeFields<'a> {
+    node: &'a Node,
+    path: &'a [u8],
+}
+
+impl Serialize for NodeFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        node_fields(&mut m, self.node, self.path)?;
+        m.end()
+    }
+}
+
 struct NodeJson<'a> {
     tree: &'a Tree,
     id: usize,
@@ -89,31 +156,7 @@ impl Serialize for NodeJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let n: &Node = &self.tree.nodes[self.id];
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("name", &Bytes(&n.name))?;
-        m.serialize_entry("path", &Bytes(&self.tree.path(self.id)))?;
-        m.serialize_entry("type", &n.cgroup_type)?;
-        m.serialize_entry("identity", &n.identity)?;
-        m.serialize_entry("controllers", &n.controllers.as_ref().map(Controllers))?;
-        m.serialize_entry(
-            "subtree_control",
-            &n.subtree_control.as_ref().map(Controllers),
-        )?;
-        m.serialize_entry("populated", &n.populated)?;
-        m.serialize_entry(
-            "processes",
-            &n.processes
-                .as_ref()
-                .map(|ps| ps.iter().map(ProcessJson).collect::<Vec<_>>()),
-        )?;
-        m.serialize_entry("foreign_pids", &n.foreign_pids)?;
-        m.serialize_entry(
-            "threads",
-            &n.threads
-                .as_ref()
-                .map(|ts| ts.iter().map(ThreadJson).collect::<Vec<_>>()),
-        )?;
-        m.serialize_entry("truncated", &n.truncated)?;
-        m.serialize_entry("errors", &Errors(n))?;
+        node_fields(&mut m, n, &self.tree.path(self.id))?;
         m.serialize_entry(
             "children",
             &n.children
@@ -128,11 +171,147 @@ impl Serialize for NodeJson<'_> {
     }
 }
 
+/// Writes JSON text for [`Tree::write_json`]: pretty (as `serde_json::to_writer_pretty`,
+/// two spaces a level, up to [`MAX_INDENT_LEVEL`]) or compact.
+struct JsonOut<'w, W: Write + ?Sized> {
+    w: &'w mut W,
+    pretty: bool,
+    buf: Vec<u8>,
+}
+
+impl<W: Write + ?Sized> JsonOut<'_, W> {
+    fn newline(&mut self, level: usize) -> io::Result<()> {
+        if self.pretty {
+            const SPACES: [u8; 2 * MAX_INDENT_LEVEL] = [b' '; 2 * MAX_INDENT_LEVEL];
+            self.w.write_all(b"\n")?;
+            self.w
+                .write_all(&SPACES[..2 * level.min(MAX_INDENT_LEVEL)])?;
+        }
+        Ok(())
+    }
+
+    /// Writes `v` as if it were nested at `level`; `trim` bytes of its end are left out.
+    fn value<T: Serialize + ?Sized>(&mut self, v: &T, level: usize, trim: usize) -> io::Result<()> {
+        self.buf.clear();
+        if self.pretty {
+            serde_json::to_writer_pretty(&mut self.buf, v)?;
+        } else {
+            serde_json::to_writer(&mut self.buf, v)?;
+        }
+        let end = self.buf.len().saturating_sub(trim);
+        let buf = std::mem::take(&mut self.buf);
+        let mut rest = &buf[..end];
+        // Newlines in serde_json's output are structural (a newline inside a string is
+        // escaped), so re-indenting after each one is exact.
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.w.write_all(&rest[..i])?;
+            self.newline(level)?;
+            rest = &rest[i + 1..];
+        }
+        self.w.write_all(rest)?;
+        self.buf = buf;
+        Ok(())
+    }
+
+    fn key(&mut self, first: bool, key: &str, level: usize) -> io::Result<()> {
+        if !first {
+            self.w.write_all(b",")?;
+        }
+        self.newline(level)?;
+        self.w.write_all(b"\"")?;
+        self.w.write_all(key.as_bytes())?;
+        self.w.write_all(if self.pretty { b"\": " } else { b"\":" })
+    }
+
+    /// Opens node `n` (at nesting `level`): its fields, then `"children": [`, or the
+    /// whole node when it has no children. Returns whether children follow.
+    fn open_node(&mut self, n: &Node, path: &[u8], level: usize) -> io::Result<bool> {
+        // The fields as a map, without its closing brace ("\n}" pretty, "}" compact).
+        let trim = if self.pretty { 2 } else { 1 };
+        self.value(&NodeFields { node: n, path }, level, trim)?;
+        self.key(false, "children", level + 1)?;
+        if n.children.is_empty() {
+            self.w.write_all(b"[]")?;
+            self.newline(level)?;
+            self.w.write_all(b"}")?;
+            return Ok(false);
+        }
+        self.w.write_all(b"[")?;
+        Ok(true)
+    }
+
+    fn close_node(&mut self, level: usize) -> io::Result<()> {
+        self.newline(level + 1)?;
+        self.w.write_all(b"]")?;
+        self.newline(level)?;
+        self.w.write_all(b"}")
+    }
+}
+
+impl Tree {
+    /// Writes the JSON document of `docs/json.md` to `w`: pretty-printed exactly as
+    /// `serde_json::to_writer_pretty(w, &tree)` (for trees up to [`MAX_SERDE_DEPTH`]
+    /// levels), or compact. No trailing newline.
+    ///
+    /// Unlike the `Serialize` impl, this walks the arena with an explicit stack: memory
+    /// and stack stay bounded however deep the tree. Indentation stops growing past
+    /// 64 levels of nesting, and a `path` longer than [`MAX_JSON_PATH`] bytes is `null`,
+    /// so that the output grows linearly with the tree.
+    ///
+    /// Errors: those of `w`, unchanged (a broken pipe stays [`io::ErrorKind::BrokenPipe`]).
+    pub fn write_json<W: Write + ?Sized>(&self, w: &mut W, pretty: bool) -> io::Result<()> {
+        let mut out = JsonOut {
+            w,
+            pretty,
+            buf: Vec::new(),
+        };
+        out.w.write_all(b"{")?;
+        out.key(true, "version", 1)?;
+        out.value(&JSON_VERSION, 1, 0)?;
+        out.key(false, "host_root", 1)?;
+        out.value(&Bytes(self.host.root().as_os_str().as_bytes()), 1, 0)?;
+        out.key(false, "mount", 1)?;
+        out.value(&MountJson(self), 1, 0)?;
+        out.key(false, "cgroup", 1)?;
+        // The path of the node being written, and where each open level's path ends.
+        let mut path: Vec<u8> = self.nodes[0].name.to_vec();
+        // (node, next child, nesting level, path length of the node)
+        let mut stack: Vec<(usize, usize, usize, usize)> = Vec::new();
+        if out.open_node(&self.nodes[0], &path, 1)? {
+            stack.push((0, 0, 1, path.len()));
+        }
+        while let Some(top) = stack.last_mut() {
+            let (id, next, level, len) = *top;
+            let children = &self.nodes[id].children;
+            if next == children.len() {
+                stack.pop();
+                out.close_node(level)?;
+                continue;
+            }
+            top.1 += 1;
+            if next > 0 {
+                out.w.write_all(b",")?;
+            }
+            out.newline(level + 2)?;
+            let child = children[next];
+            path.truncate(len);
+            if path.last() != Some(&b'/') {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&self.nodes[child].name);
+            if out.open_node(&self.nodes[child], &path, level + 2)? {
+                stack.push((child, 0, level + 2, path.len()));
+            }
+        }
+        out.newline(0)?;
+        out.w.write_all(b"}")
+    }
+}
+
 struct Errors<'a>(&'a Node);
 
 impl Serialize for Errors<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use std::os::unix::ffi::OsStrExt;
         let mut seq = s.serialize_seq(Some(self.0.errors.len()))?;
         for e in &self.0.errors {
             let (errno, line) = match &e.kind {
@@ -161,9 +340,18 @@ struct ErrorJson<'a> {
     message: String,
 }
 
+/// Recursive, one level of Rust stack per cgroup level: refused (an error of the
+/// serializer) for a tree deeper than [`MAX_SERDE_DEPTH`]; [`Tree::write_json`] writes the
+/// same document for any depth.
 impl Serialize for Tree {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use std::os::unix::ffi::OsStrExt;
+        use serde::ser::Error as _;
+        let depth = self.nodes.iter().map(|n| n.depth).max().unwrap_or(0);
+        if depth > MAX_SERDE_DEPTH {
+            return Err(S::Error::custom(format!(
+                "cgroup tree {depth} levels deep: deeper than {MAX_SERDE_DEPTH}, use Tree::write_json"
+            )));
+        }
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("version", &JSON_VERSION)?;
         m.serialize_entry("host_root", &Bytes(self.host.root().as_os_str().as_bytes()))?;
@@ -177,7 +365,6 @@ struct MountJson<'a>(&'a Tree);
 
 impl Serialize for MountJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use std::os::unix::ffi::OsStrExt;
         let mount = &self.0.mount;
         let mut m = s.serialize_map(Some(5))?;
         m.serialize_entry("path", &Bytes(mount.mount_point.as_os_str().as_bytes()))?;

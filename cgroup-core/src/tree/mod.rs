@@ -13,7 +13,7 @@ pub mod identify;
 mod json;
 
 #[cfg(feature = "serde")]
-pub use json::{Bytes, JSON_VERSION};
+pub use json::{Bytes, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};
 
 use crate::error::{
     errno_is_permission_denied, errno_is_unsupported, errno_is_vanished, Error, ParseError,
@@ -116,6 +116,19 @@ pub enum NodeErrorKind {
     /// Runtime state that was refused or does not parse (JSON, a symlink out of a
     /// container's root, a file too large or not regular).
     State(String),
+    /// Not a regular file (a FIFO, a device, a socket): refused before it was opened.
+    NotRegular,
+    /// The tree already lists [`MAX_PROCESSES`] processes: the rest of this file is not
+    /// listed.
+    TooManyProcesses,
+    /// Processes listed in `cgroup.procs` that `/proc` hides from this reader (mounted
+    /// with `hidepid`): `count` of them, and the mount option when known.
+    Hidden {
+        /// How many.
+        count: u32,
+        /// The `/proc` mount's option (`hidepid=2`, `hidepid=invisible`), when known.
+        hidepid: Option<String>,
+    },
 }
 
 /// An error recorded on a node: the file (its real path on disk) and what went wrong.
@@ -138,6 +151,22 @@ impl fmt::Display for NodeError {
             }
             NodeErrorKind::Parse(e) => write!(f, "{e}"),
             NodeErrorKind::State(m) => f.write_str(m),
+            NodeErrorKind::NotRegular => {
+                f.write_str("not a regular file (a FIFO, device or socket), not opened")
+            }
+            NodeErrorKind::TooManyProcesses => write!(
+                f,
+                "the tree already lists {MAX_PROCESSES} processes, the rest of this file is not listed"
+            ),
+            NodeErrorKind::Hidden { count, hidepid } => {
+                let s = if *count == 1 { "" } else { "es" };
+                write!(f, "{count} listed process{s} hidden from this user by /proc")?;
+                match hidepid {
+                    Some(o) => write!(f, " (mounted with {o})")?,
+                    None => f.write_str(" (not visible there)")?,
+                }
+                f.write_str("; run cgtree as root to see them")
+            }
         }
     }
 }
@@ -146,17 +175,20 @@ impl NodeErrorKind {
     fn from_errno(e: Errno) -> Self {
         match e {
             Errno::EFBIG => NodeErrorKind::TooLarge,
+            fs::NOT_REGULAR => NodeErrorKind::NotRegular,
             e if errno_is_permission_denied(e as i32) => NodeErrorKind::PermissionDenied,
             e => NodeErrorKind::Io(e as i32),
         }
     }
 
-    /// A short machine-readable name (`permission_denied`, `io`, `too_large`, `parse`).
+    /// A short machine-readable name (`permission_denied`, `io`, `too_large`, `parse`,
+    /// `state`). Processes hidden by hidepid are `permission_denied`; a file that is not
+    /// regular is `io`; a process list cut at [`MAX_PROCESSES`] is `too_large`.
     pub fn code(&self) -> &'static str {
         match self {
-            NodeErrorKind::PermissionDenied => "permission_denied",
-            NodeErrorKind::Io(_) => "io",
-            NodeErrorKind::TooLarge => "too_large",
+            NodeErrorKind::PermissionDenied | NodeErrorKind::Hidden { .. } => "permission_denied",
+            NodeErrorKind::Io(_) | NodeErrorKind::NotRegular => "io",
+            NodeErrorKind::TooLarge | NodeErrorKind::TooManyProcesses => "too_large",
             NodeErrorKind::Parse(_) => "parse",
             NodeErrorKind::State(_) => "state",
         }
@@ -188,6 +220,9 @@ pub struct Node {
     pub processes: Option<Vec<Process>>,
     /// Number of `0` entries in `cgroup.procs`: processes outside the reader's PID namespace.
     pub foreign_pids: u32,
+    /// Number of PIDs of `cgroup.procs` that `/proc` hides from the reader (`hidepid`):
+    /// left out of `processes`, and reported as a [`NodeErrorKind::Hidden`] error.
+    pub hidden_pids: u32,
     /// Threads of `cgroup.threads` whose process is not listed here (only when asked for).
     pub threads: Option<Vec<Thread>>,
     /// The node has subdirectories that were not walked (depth limit).
@@ -211,6 +246,7 @@ impl Node {
             populated: None,
             processes: None,
             foreign_pids: 0,
+            hidden_pids: 0,
             threads: None,
             truncated: false,
             errors: Vec::new(),
@@ -406,7 +442,11 @@ impl TreeBuilder {
     /// Walks a cgroup2 mount that the caller already found.
     pub fn build_at(&self, mount: CgroupMount) -> Result<Tree, Error> {
         let start = normalize_start(&self.start)?;
-        let mount_fd = fs::open_dir_path(&mount.dir).map_err(|e| fs::errno_error(&mount.dir, e))?;
+        let mount_fd = self
+            .host
+            .open_dir(&mount.dir)
+            .map_err(|e| fs::errno_error(&mount.dir, e))?;
+        let mut origin = fs::Origin::Untrusted;
         if self.verify_fs.unwrap_or(self.host.is_live()) {
             let st =
                 nix::sys::statfs::fstatfs(&mount_fd).map_err(|e| fs::errno_error(&mount.dir, e))?;
@@ -415,6 +455,7 @@ impl TreeBuilder {
                     path: mount.dir.clone(),
                 });
             }
+            origin = fs::Origin::Kernel;
         }
         let mut proc_error = None;
         let root_fd = if start == "/" {
@@ -429,7 +470,7 @@ impl TreeBuilder {
         };
         let proc_dir = self.host.proc_dir();
         let proc_fd = if self.processes || self.threads {
-            match fs::open_dir_path(&proc_dir) {
+            match self.host.open_dir(&proc_dir) {
                 Ok(fd) => Some(fd),
                 Err(e) => {
                     proc_error = Some(NodeError {
@@ -442,6 +483,22 @@ impl TreeBuilder {
         } else {
             None
         };
+        let live = self.host.is_live();
+        let proc_origin = match &proc_fd {
+            Some(fd) if live && fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC) => {
+                fs::Origin::Kernel
+            }
+            _ => fs::Origin::Untrusted,
+        };
+        let hidepid = std::sync::OnceLock::new();
+        let view = |fd| ProcView {
+            fd,
+            dir: &proc_dir,
+            origin: proc_origin,
+            live,
+            host: &self.host,
+            hidepid: &hidepid,
+        };
         let new_walk = |tx| Walk {
             b: self,
             mount: &mount,
@@ -450,6 +507,8 @@ impl TreeBuilder {
             nodes: vec![Node::new(start.as_bytes().into(), None, 0)],
             path: start.as_bytes().to_vec(),
             tx,
+            origin,
+            listed: 0,
         };
         // Command lines are most of a walk's system calls. With a second core they are
         // read on a second thread while the walk goes on: the walk sends each cgroup's
@@ -457,58 +516,74 @@ impl TreeBuilder {
         // thread.)
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let pipelined = self.processes && proc_fd.is_some() && cores > 1 && !cfg!(test);
+        let mut hidden: Vec<(NodeId, u32)> = Vec::new();
         let mut nodes = if pipelined {
-            let fd = proc_fd.as_ref().map(|f| f.as_fd());
+            let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
             std::thread::scope(|sc| {
                 let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
-                let dir = &proc_dir;
                 let worker = sc.spawn(move || {
                     let mut scratch = Scratch::new();
                     let mut done = Vec::new();
                     for (id, mut procs) in rx {
                         let mut errors = Vec::new();
-                        if let Some(fd) = fd {
-                            self.read_process_list(&mut procs, &mut errors, fd, dir, &mut scratch);
+                        let mut hidden = 0;
+                        if let Some(pv) = &pv {
+                            hidden =
+                                self.read_process_list(&mut procs, &mut errors, pv, &mut scratch);
                         }
-                        done.push((id, procs, errors));
+                        done.push((id, procs, errors, hidden));
                     }
                     done
                 });
                 let mut walk = new_walk(Some(tx));
-                walk.cgroup(root_fd, 0);
+                walk.run(root_fd);
                 let mut nodes = std::mem::take(&mut walk.nodes);
                 drop(walk);
-                for (id, procs, errors) in worker.join().unwrap_or_default() {
+                for (id, procs, errors, h) in worker.join().unwrap_or_default() {
                     // Kept nodes keep their index (only a pruned subtree's tail is
                     // dropped, and a cgroup with processes is never pruned).
                     if let Some(node) = nodes.get_mut(id) {
                         node.processes = Some(procs);
                         node.errors.extend(errors);
+                        if h > 0 {
+                            hidden.push((id, h));
+                        }
                     }
                 }
                 nodes
             })
         } else {
             let mut walk = new_walk(None);
-            walk.cgroup(root_fd, 0);
+            walk.run(root_fd);
             let mut nodes = walk.nodes;
             if let Some(fd) = &proc_fd {
+                let pv = view(fd.as_fd());
                 let mut scratch = walk.scratch;
-                for node in &mut nodes {
+                for (id, node) in nodes.iter_mut().enumerate() {
                     if let Some(mut procs) = node.processes.take() {
-                        self.read_process_list(
-                            &mut procs,
-                            &mut node.errors,
-                            fd.as_fd(),
-                            &proc_dir,
-                            &mut scratch,
-                        );
+                        let h =
+                            self.read_process_list(&mut procs, &mut node.errors, &pv, &mut scratch);
                         node.processes = Some(procs);
+                        if h > 0 {
+                            hidden.push((id, h));
+                        }
                     }
                 }
             }
             nodes
         };
+        for (id, count) in hidden {
+            let path = cgroup_file(&nodes, &mount, id, "cgroup.procs");
+            let node = &mut nodes[id];
+            node.hidden_pids = count;
+            node.errors.push(NodeError {
+                path,
+                kind: NodeErrorKind::Hidden {
+                    count,
+                    hidepid: hidepid.get().cloned().flatten(),
+                },
+            });
+        }
         if let Some(e) = proc_error {
             nodes[0].errors.push(e);
         }
@@ -533,32 +608,37 @@ impl TreeBuilder {
 
     /// Reads the command line (and, when it is empty, `comm` and the kernel-thread flag)
     /// of each process; drops processes that vanished and, unless asked for, kernel
-    /// threads.
+    /// threads. Returns how many listed processes `/proc` hides from this reader
+    /// (hidepid): they are dropped from the list and counted instead.
     fn read_process_list(
         &self,
         procs: &mut Vec<Process>,
         errors: &mut Vec<NodeError>,
-        proc_fd: BorrowedFd<'_>,
-        proc_dir: &Path,
+        pv: &ProcView<'_>,
         scratch: &mut Scratch,
-    ) {
+    ) -> u32 {
         let mut name = PidPath::default();
+        let mut hidden = 0u32;
         procs.retain_mut(|p| {
-            match fs::read_file(proc_fd, name.file(p.pid, "cmdline"), scratch) {
+            match fs::read_file_from(pv.fd, name.file(p.pid, "cmdline"), scratch, pv.origin) {
                 Ok(b) => p.cmdline = b.into(),
+                Err(e) if pv.hidden(p.pid, e) => {
+                    hidden += 1;
+                    return false;
+                }
                 Err(e) if errno_is_vanished(e as i32) => {
                     crate::stats::vanished_process();
                     return false;
                 }
                 Err(e) => {
                     errors.push(NodeError {
-                        path: proc_dir.join(format!("{}/cmdline", p.pid)),
+                        path: pv.dir.join(format!("{}/cmdline", p.pid)),
                         kind: NodeErrorKind::from_errno(e),
                     });
                 }
             }
             if p.cmdline.is_empty() {
-                match fs::read_file(proc_fd, name.file(p.pid, "comm"), scratch) {
+                match fs::read_file_from(pv.fd, name.file(p.pid, "comm"), scratch, pv.origin) {
                     Ok(b) => p.comm = Some(parse::comm(b).into()),
                     Err(e) if errno_is_vanished(e as i32) => {
                         crate::stats::vanished_process();
@@ -566,17 +646,17 @@ impl TreeBuilder {
                     }
                     Err(_) => {}
                 }
-                // procfs serves here: the stat line is parsed only for the few
-                // processes without a cmdline (kernel threads and odd cases), off the
-                // hot path, and its parser handles comm with spaces and parentheses.
+                // The stat line is read only for the few processes without a cmdline
+                // (kernel threads and odd cases), off the hot path.
                 p.kernel_thread =
-                    procfs::process::Process::new_with_root(proc_dir.join(p.pid.to_string()))
-                        .and_then(|pr| pr.stat())
-                        .map(|st| st.flags & PF_KTHREAD != 0)
-                        .unwrap_or(false);
+                    fs::read_file_from(pv.fd, name.file(p.pid, "stat"), scratch, pv.origin)
+                        .ok()
+                        .and_then(stat_flags)
+                        .is_some_and(|flags| flags & PF_KTHREAD != 0);
             }
             self.kernel_threads || !p.kernel_thread
         });
+        hidden
     }
 
     /// Reads `comm` of each thread listed for the node.
@@ -649,6 +729,73 @@ impl PidPath {
     }
 }
 
+/// The `flags` field (the 9th) of a `/proc/<pid>/stat` line; `comm` (2nd) may hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn stat_flags(stat: &[u8]) -> Option<u32> {
+    let close = memchr::memrchr(b')', stat)?;
+    let rest = stat.get(close + 1..)?;
+    let field = rest
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(6)?;
+    std::str::from_utf8(field).ok()?.trim().parse().ok()
+}
+
+/// `<mount dir>/<cgroup path of id>/<file>`, from the arena's parent links.
+fn cgroup_file(nodes: &[Node], mount: &CgroupMount, id: NodeId, file: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let mut chain = Vec::new();
+    let mut cur = Some(id);
+    while let Some(i) = cur {
+        chain.push(i);
+        cur = nodes[i].parent;
+    }
+    let mut path = mount.dir.clone();
+    for &i in chain.iter().rev() {
+        let name = &nodes[i].name;
+        path.push(std::ffi::OsStr::from_bytes(
+            name.strip_prefix(b"/").unwrap_or(name),
+        ));
+    }
+    path.join(file)
+}
+
+/// How the walk reads `/proc`, and tells a process that exited from one `/proc` hides.
+struct ProcView<'a> {
+    fd: BorrowedFd<'a>,
+    dir: &'a Path,
+    origin: fs::Origin,
+    live: bool,
+    host: &'a Host,
+    /// The `/proc` mount's hidepid option, read once when first needed.
+    hidepid: &'a std::sync::OnceLock<Option<String>>,
+}
+
+impl ProcView<'_> {
+    fn hidepid(&self) -> Option<&str> {
+        self.hidepid
+            .get_or_init(|| self.host.proc_hidepid())
+            .as_deref()
+    }
+
+    /// Whether `pid`, listed in `cgroup.procs`, is hidden by `/proc` rather than gone:
+    /// ENOENT for a process that still exists (live host: `pidfd_open`; a `--root`
+    /// snapshot: its `/proc` was mounted with hidepid), or EACCES under hidepid.
+    fn hidden(&self, pid: u32, e: Errno) -> bool {
+        match e {
+            Errno::ENOENT if self.live => {
+                fs::pid_exists(pid) == Some(true) && {
+                    let _ = self.hidepid();
+                    true
+                }
+            }
+            Errno::ENOENT => self.hidepid().is_some(),
+            e if errno_is_permission_denied(e as i32) => self.hidepid().is_some(),
+            _ => false,
+        }
+    }
+}
+
 fn normalize_start(start: &str) -> Result<String, Error> {
     let invalid = |reason| Error::InvalidPath {
         path: start.to_string(),
@@ -670,6 +817,22 @@ fn normalize_start(start: &str) -> Result<String, Error> {
     Ok(out)
 }
 
+/// Directory descriptors a walk holds open at most, besides the start cgroup's: those of
+/// the deepest levels being read. A shallower level's is closed when a deeper one is
+/// opened and, when it is needed again, reopened through `..` from its child, checked to
+/// be the same directory (`st_dev`, `st_ino`). So a walk uses a bounded number of
+/// descriptors, and constant work per level, however deep the tree.
+pub const MAX_HELD_DIRS: usize = 16;
+
+/// Processes a tree lists at most (all cgroups together). The kernel's own limit is
+/// `PID_MAX_LIMIT` (4,194,304) PIDs; a tree from `--root` may claim any number. PIDs past
+/// this cap are left out, with a `too_large` error on the cgroup whose list was cut.
+pub const MAX_PROCESSES: usize = 1 << 20;
+
+/// The largest PID the kernel can give (`PID_MAX_LIMIT` on 64-bit, include/linux/threads.h);
+/// a larger number in `cgroup.procs` or `cgroup.threads` is a parse error.
+pub const PID_MAX_LIMIT: u32 = 4 * 1024 * 1024;
+
 struct Walk<'a> {
     b: &'a TreeBuilder,
     mount: &'a CgroupMount,
@@ -682,18 +845,53 @@ struct Walk<'a> {
     /// Where each cgroup's processes go to have their command lines read, when that
     /// happens on another thread.
     tx: Option<std::sync::mpsc::Sender<(NodeId, Vec<Process>)>>,
+    /// Whether the cgroup files are on a verified cgroupfs.
+    origin: fs::Origin,
+    /// Processes listed so far (capped at [`MAX_PROCESSES`]).
+    listed: usize,
+}
+
+/// One cgroup being walked: its directory (when held open), the children still to walk
+/// and what is known of its emptiness so far.
+struct Frame {
+    id: NodeId,
+    fd: Option<OwnedFd>,
+    /// `(st_dev, st_ino)` of the directory, recorded when its descriptor was closed.
+    ident: Option<(u64, u64)>,
+    names: Vec<Box<[u8]>>,
+    next: usize,
+    own: bool,
+    own_known: bool,
+    /// A child is populated.
+    any_child: bool,
+    /// A child is kept (shown): then so is this node, whatever its emptiness.
+    kept_child: bool,
+    /// Length of `Walk::path` before this node's name.
+    saved: usize,
 }
 
 /// Parsed `cgroup.procs`: sorted unique PIDs, the count of `0` entries, the first bad line.
 type ParsedPids = (Vec<u32>, u32, Option<ParseError>);
 
+/// Parses a PID list. PIDs above [`PID_MAX_LIMIT`] are bad lines. A PID listed twice is
+/// listed once: the kernel documents that `cgroup.procs` may repeat a PID (a process moved
+/// out and back while the file was read).
 fn parse_pids(b: &[u8]) -> ParsedPids {
     let mut pids = Vec::new();
     let mut foreign = 0u32;
     let mut first_err = None;
-    for p in parse::pids(b) {
+    let mut it = parse::pids(b);
+    while let Some(p) = it.next() {
         match p {
-            Ok(0) => foreign += 1,
+            Ok(0) => foreign = foreign.saturating_add(1),
+            Ok(pid) if pid > PID_MAX_LIMIT => {
+                let digits = pid.to_string();
+                first_err.get_or_insert(ParseError::new(
+                    it.line(),
+                    crate::ParseErrorKind::OutOfRange,
+                    digits.as_bytes(),
+                ));
+            }
             Ok(pid) => pids.push(pid),
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -713,6 +911,15 @@ impl Walk<'_> {
             .dir
             .join(rel)
             .join(std::ffi::OsStr::from_bytes(file.to_bytes()))
+    }
+
+    fn read<'s>(
+        origin: fs::Origin,
+        scratch: &'s mut Scratch,
+        dir: BorrowedFd<'_>,
+        file: &CStr,
+    ) -> Result<&'s [u8], Errno> {
+        fs::read_file_from(dir, file, scratch, origin)
     }
 
     /// Records a read error on the node unless it only means "absent" (vanished, missing,
@@ -745,7 +952,7 @@ impl Walk<'_> {
         file: &CStr,
         id: NodeId,
     ) -> Option<ControllerList> {
-        match fs::read_file(dir, file, &mut self.scratch).map(ControllerList::parse) {
+        match Self::read(self.origin, &mut self.scratch, dir, file).map(ControllerList::parse) {
             Ok(list) => Some(list),
             Err(e) => {
                 self.io_error(file, id, e);
@@ -754,13 +961,118 @@ impl Walk<'_> {
         }
     }
 
-    /// Reads one cgroup (whose directory `fd` is open) and its subtree. Returns whether
-    /// the node is to be kept.
-    fn cgroup(&mut self, fd: OwnedFd, id: NodeId) -> bool {
+    /// Walks the tree below the start cgroup (whose directory `fd` is open), with an
+    /// explicit stack: no recursion, at most [`MAX_HELD_DIRS`] + 1 directories open.
+    fn run(&mut self, fd: OwnedFd) {
+        let first = self.enter(fd, 0, self.path.len());
+        let mut stack = vec![first];
+        while let Some(top) = stack.last_mut() {
+            if top.next < top.names.len() {
+                let name = std::mem::take(&mut top.names[top.next]);
+                top.next += 1;
+                let parent = top.id;
+                let Ok(cname) = CString::new(name.to_vec()) else {
+                    continue;
+                };
+                let opened = match &top.fd {
+                    Some(dir) => fs::open_dir(dir.as_fd(), &cname),
+                    None => Err(Errno::EBADF),
+                };
+                let depth = self.nodes[parent].depth + 1;
+                let saved = self.path.len();
+                if self.path.last() != Some(&b'/') {
+                    self.path.push(b'/');
+                }
+                self.path.extend_from_slice(&name);
+                let id = self.nodes.len();
+                self.nodes.push(Node::new(name, Some(parent), depth));
+                match opened {
+                    Ok(fd) => {
+                        let frame = self.enter(fd, id, saved);
+                        stack.push(frame);
+                        Self::limit_fds(&mut stack);
+                    }
+                    Err(e) if errno_is_vanished(e as i32) => {
+                        crate::stats::vanished_cgroup();
+                        self.nodes.truncate(id);
+                        self.path.truncate(saved);
+                    }
+                    Err(e) => {
+                        // Unreadable (EACCES, EMFILE, ...): shown with its error, and so
+                        // are its ancestors.
+                        self.io_error(c"", id, e);
+                        self.path.truncate(saved);
+                        self.nodes[parent].children.push(id);
+                        top.kept_child = true;
+                    }
+                }
+                continue;
+            }
+            let Some(frame) = stack.pop() else { break };
+            let keep = self.finish(&frame);
+            self.path.truncate(frame.saved);
+            let populated = self.nodes[frame.id].populated;
+            let Some(parent) = stack.last_mut() else {
+                break;
+            };
+            if keep {
+                self.nodes[parent.id].children.push(frame.id);
+                parent.kept_child = true;
+            } else {
+                // The pruned node's subtree is the tail of the pre-order arena.
+                self.nodes.truncate(frame.id);
+            }
+            parent.any_child |= populated == Some(true);
+            let needs_fd = parent.next < parent.names.len()
+                || (parent.id != 0 && !parent.own && !parent.any_child && !parent.own_known);
+            if parent.fd.is_none() && needs_fd {
+                let reopened = match (&frame.fd, parent.ident) {
+                    (Some(child), Some(ident)) => fs::open_parent(child.as_fd(), ident),
+                    _ => Err(Errno::ESTALE),
+                };
+                match reopened {
+                    Ok(fd) => parent.fd = Some(fd),
+                    Err(e) => {
+                        // Moved or removed while walked: what is left of it is not read.
+                        parent.next = parent.names.len();
+                        let id = parent.id;
+                        let e = if errno_is_vanished(e as i32) {
+                            Errno::ESTALE
+                        } else {
+                            e
+                        };
+                        self.io_error(c"", id, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the descriptor of the level that is now [`MAX_HELD_DIRS`] above the
+    /// deepest (never the start cgroup's), remembering which directory it was.
+    fn limit_fds(stack: &mut [Frame]) {
+        let Some(i) = stack.len().checked_sub(MAX_HELD_DIRS + 1) else {
+            return;
+        };
+        if i == 0 {
+            return;
+        }
+        let f = &mut stack[i];
+        if let Some(fd) = &f.fd {
+            if let Ok(ident) = fs::dir_identity(fd.as_fd()) {
+                f.ident = Some(ident);
+                f.fd = None;
+            }
+        }
+    }
+
+    /// Reads one cgroup (whose directory `fd` is open) and lists its children.
+    fn enter(&mut self, fd: OwnedFd, id: NodeId, saved: usize) -> Frame {
         let is_hierarchy_root = self.path == b"/";
         let depth = self.nodes[id].depth;
+        let origin = self.origin;
         if !is_hierarchy_root {
-            match fs::read_file(fd.as_fd(), c"cgroup.type", &mut self.scratch)
+            match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.type")
                 .map(parse::cgroup_type)
             {
                 Ok(Ok(t)) => self.nodes[id].cgroup_type = Some(t),
@@ -790,10 +1102,15 @@ impl Walk<'_> {
         // listed by the threaded domain above, and emptiness comes from cgroup.events.
         let threaded = self.nodes[id].cgroup_type == Some(CgroupType::Threaded);
         if self.b.processes && !threaded {
-            match fs::read_file(fd.as_fd(), c"cgroup.procs", &mut self.scratch).map(parse_pids) {
-                Ok((pids, foreign, first_err)) => {
+            match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.procs").map(parse_pids)
+            {
+                Ok((mut pids, foreign, first_err)) => {
                     own = !pids.is_empty() || foreign > 0;
                     own_known = true;
+                    let room = MAX_PROCESSES.saturating_sub(self.listed);
+                    let cut = pids.len() > room;
+                    pids.truncate(room);
+                    self.listed += pids.len();
                     let node = &mut self.nodes[id];
                     node.foreign_pids = foreign;
                     node.processes = Some(
@@ -816,6 +1133,13 @@ impl Walk<'_> {
                     if let Some(e) = first_err {
                         self.parse_error(c"cgroup.procs", id, e);
                     }
+                    if cut {
+                        let path = self.file_path(c"cgroup.procs");
+                        self.nodes[id].errors.push(NodeError {
+                            path,
+                            kind: NodeErrorKind::TooManyProcesses,
+                        });
+                    }
                 }
                 Err(e) => {
                     // EOPNOTSUPP (threaded cgroup): the processes are listed by the
@@ -829,7 +1153,9 @@ impl Walk<'_> {
             }
         }
         if self.b.threads {
-            match fs::read_file(fd.as_fd(), c"cgroup.threads", &mut self.scratch).map(parse_pids) {
+            match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.threads")
+                .map(parse_pids)
+            {
                 Ok((mut tids, _, _)) => {
                     let node = &mut self.nodes[id];
                     if let Some(procs) = &node.processes {
@@ -848,8 +1174,7 @@ impl Walk<'_> {
             }
         }
 
-        let dir = fd;
-        let mut names = match fs::subdirs(dir.as_fd(), &mut self.dirbuf) {
+        let mut names = match fs::subdirs(fd.as_fd(), &mut self.dirbuf) {
             Ok(n) => n,
             Err(e) => {
                 self.io_error(c"", id, e);
@@ -861,76 +1186,51 @@ impl Walk<'_> {
         // also their cgroup.controllers): a leaf's is not read.
         if !names.is_empty() {
             self.nodes[id].subtree_control =
-                self.controllers(dir.as_fd(), c"cgroup.subtree_control", id);
+                self.controllers(fd.as_fd(), c"cgroup.subtree_control", id);
         }
         let at_limit = self.b.max_depth.is_some_and(|m| depth >= m);
-        let mut any_child = false;
         if at_limit {
             if !names.is_empty() {
                 self.nodes[id].truncated = true;
             }
-        } else {
-            for name in names {
-                if self.child(&dir, name, id) == Some(true) {
-                    any_child = true;
-                }
-            }
+            names = Vec::new();
         }
-        self.finish(id, own, own_known, Some(&dir), any_child)
+        Frame {
+            id,
+            fd: Some(fd),
+            ident: None,
+            names,
+            next: 0,
+            own,
+            own_known,
+            any_child: false,
+            kept_child: false,
+            saved,
+        }
     }
 
-    /// Walks one child; returns its `populated` (`None` also when it vanished).
-    fn child(&mut self, dir: &OwnedFd, name: Box<[u8]>, parent: NodeId) -> Option<bool> {
-        let Ok(cname) = CString::new(name.to_vec()) else {
-            return None;
-        };
-        let depth = self.nodes[parent].depth + 1;
-        let saved = self.path.len();
-        if self.path.last() != Some(&b'/') {
-            self.path.push(b'/');
-        }
-        self.path.extend_from_slice(&name);
-        let id = self.nodes.len();
-        self.nodes.push(Node::new(name, Some(parent), depth));
-        let keep = match fs::open_dir(dir.as_fd(), &cname) {
-            Ok(fd) => self.cgroup(fd, id),
-            Err(e) if errno_is_vanished(e as i32) => {
-                crate::stats::vanished_cgroup();
-                false
-            }
-            Err(e) => {
-                self.io_error(c"", id, e);
-                true
-            }
-        };
-        self.path.truncate(saved);
-        let populated = self.nodes[id].populated;
-        if keep {
-            self.nodes[parent].children.push(id);
-        } else {
-            // The pruned node's subtree is the tail of the pre-order arena.
-            self.nodes.truncate(id);
-        }
-        populated
-    }
-
-    /// Decides `populated` and whether the node is kept.
-    fn finish(
-        &mut self,
-        id: NodeId,
-        own: bool,
-        own_known: bool,
-        dir: Option<&OwnedFd>,
-        any_child: bool,
-    ) -> bool {
+    /// Decides `populated` and whether the node is kept: a node is kept when it is not
+    /// known to be empty, when it has an error, or when a child is kept (so an error deep
+    /// down is never hidden with its empty ancestors).
+    fn finish(&mut self, f: &Frame) -> bool {
+        let id = f.id;
         let is_root = id == 0;
-        let mut populated = if own || any_child { Some(true) } else { None };
+        let mut populated = if f.own || f.any_child {
+            Some(true)
+        } else {
+            None
+        };
         let truncated = self.nodes[id].truncated;
-        let need_events = populated.is_none() && !is_root && (!own_known || truncated);
+        let need_events = populated.is_none() && !is_root && (!f.own_known || truncated);
         if need_events {
-            if let Some(dir) = dir {
-                match fs::read_file(dir.as_fd(), c"cgroup.events", &mut self.scratch)
-                    .map(parse::cgroup_events)
+            if let Some(dir) = &f.fd {
+                match Self::read(
+                    self.origin,
+                    &mut self.scratch,
+                    dir.as_fd(),
+                    c"cgroup.events",
+                )
+                .map(parse::cgroup_events)
                 {
                     Ok(Ok(ev)) => populated = ev.populated,
                     Ok(Err(e)) => self.parse_error(c"cgroup.events", id, e),
@@ -940,16 +1240,19 @@ impl Walk<'_> {
                 }
             }
         }
-        if populated.is_none() && own_known && !truncated {
+        if populated.is_none() && f.own_known && !truncated {
             populated = Some(false);
         }
         let node = &mut self.nodes[id];
         node.populated = populated;
         // Unknown emptiness is shown rather than hidden; so is a node with errors.
-        is_root || self.b.include_empty || populated != Some(false) || !node.errors.is_empty()
+        is_root
+            || self.b.include_empty
+            || populated != Some(false)
+            || !node.errors.is_empty()
+            || f.kept_child
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1085,6 +1388,198 @@ mod tests {
         faults::clear();
         assert_eq!(pids(&t, "a"), Some(vec![]));
         assert!(t.errors().next().is_none());
+    }
+
+    /// Makes `depth` nested directories `d` below `base` with mkdirat (paths past
+    /// PATH_MAX), each with an empty `cgroup.procs`; the deepest lists `pid`.
+    fn chain(base: &Path, depth: usize, pid: u32) {
+        use nix::fcntl::{openat, OFlag};
+        use nix::sys::stat::{mkdirat, Mode};
+        use std::io::Write;
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let mut fd = nix::fcntl::open(base, flags, Mode::empty()).unwrap();
+        for level in 1..=depth {
+            mkdirat(fd.as_fd(), "d", Mode::from_bits_truncate(0o755)).unwrap();
+            fd = openat(fd.as_fd(), "d", flags, Mode::empty()).unwrap();
+            let f = openat(
+                fd.as_fd(),
+                "cgroup.procs",
+                OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o644),
+            )
+            .unwrap();
+            let body = if level == depth {
+                format!("{pid}\n")
+            } else {
+                String::new()
+            };
+            std::fs::File::from(f).write_all(body.as_bytes()).unwrap();
+        }
+    }
+
+    /// Rule 6: nothing recurses with the depth of the tree. 9,000 levels are walked and
+    /// written as JSON on a thread with a 256 KiB stack (the recursive walk and
+    /// serializer needed megabytes and died of stack overflow).
+    #[test]
+    fn nine_thousand_levels_on_a_small_stack() {
+        let d = tempfile::tempdir().unwrap();
+        let cg = d.path().join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.procs"), "").unwrap();
+        std::fs::create_dir_all(d.path().join("proc/99")).unwrap();
+        std::fs::write(d.path().join("proc/99/cmdline"), "deep\0").unwrap();
+        chain(&cg, 9000, 99);
+        let root = d.path().to_path_buf();
+        let (len, json) = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let t = TreeBuilder::new().host_root(&root).build().unwrap();
+                let mut out = Vec::new();
+                t.write_json(&mut out, true).unwrap();
+                // The recursive Serialize impl refuses such a tree instead of crashing.
+                assert!(serde_json::to_vec(&t).is_err());
+                (t.nodes().len(), out)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(
+            len, 9001,
+            "the empty chain is kept for the process at its bottom"
+        );
+        let text = String::from_utf8(json).unwrap();
+        assert_eq!(text.matches("\"name\": \"d\"").count(), 9000);
+        assert!(text.contains("\"deep\""));
+        // Linear output: long paths are null, indentation stops growing.
+        assert!(text.contains("\"path\": null"));
+        assert!(text.len() < 9001 * 4096, "{} bytes", text.len());
+        let widest = text.lines().map(str::len).max().unwrap();
+        assert!(widest < 4096 + 300, "{widest}");
+    }
+
+    /// Shallower levels' descriptors are closed and reopened through `..`: a comb (every
+    /// level of a 60-deep chain also has a leaf `z` holding a process, read after the
+    /// deeper levels) is read in full.
+    #[test]
+    fn closed_levels_are_reopened_for_their_remaining_children() {
+        let d = tempfile::tempdir().unwrap();
+        let cg = d.path().join("sys/fs/cgroup");
+        std::fs::create_dir_all(&cg).unwrap();
+        std::fs::write(cg.join("cgroup.procs"), "").unwrap();
+        let mut p = cg.clone();
+        for level in 1..=60u32 {
+            p.push("d");
+            std::fs::create_dir(&p).unwrap();
+            std::fs::write(p.join("cgroup.procs"), "").unwrap();
+            std::fs::create_dir(p.join("z")).unwrap();
+            std::fs::write(p.join("z/cgroup.procs"), format!("{}\n", 1000 + level)).unwrap();
+            let proc_dir = d.path().join(format!("proc/{}", 1000 + level));
+            std::fs::create_dir_all(&proc_dir).unwrap();
+            std::fs::write(proc_dir.join("cmdline"), format!("p{level}\0")).unwrap();
+        }
+        let t = TreeBuilder::new().host_root(d.path()).build().unwrap();
+        assert!(
+            t.errors().next().is_none(),
+            "{:?}",
+            t.errors().collect::<Vec<_>>()
+        );
+        let mut pids: Vec<u32> = t
+            .nodes()
+            .iter()
+            .flat_map(|n| n.processes.iter().flatten().map(|p| p.pid))
+            .collect();
+        pids.sort_unstable();
+        assert_eq!(pids, (1001..=1060).collect::<Vec<_>>());
+        // Each leaf sits below its own level of the chain.
+        for (id, n) in t.nodes().iter().enumerate() {
+            if &n.name[..] == b"z" {
+                let pid = n.processes.as_ref().unwrap()[0].pid;
+                let path = String::from_utf8(t.path(id)).unwrap();
+                assert_eq!(path.matches("/d").count() as u32 + 1000, pid);
+            }
+        }
+    }
+
+    /// Rule 7: a node whose subtree holds an error is never pruned with its empty
+    /// ancestors (before, `a/b` was dropped with `a` and the error with it).
+    #[test]
+    fn an_error_keeps_its_empty_ancestors() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, c: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, c).unwrap();
+        };
+        w("sys/fs/cgroup/cgroup.procs", "");
+        w("sys/fs/cgroup/a/cgroup.procs", "");
+        w("sys/fs/cgroup/a/b/cgroup.type", "domain\n");
+        // Not a regular file: refused, recorded on b.
+        std::fs::create_dir_all(d.path().join("sys/fs/cgroup/a/b/cgroup.procs")).unwrap();
+        w("sys/fs/cgroup/e/cgroup.procs", "");
+        std::fs::create_dir_all(d.path().join("proc")).unwrap();
+        let t = build(&d);
+        let b = node(&t, "b").expect("b is shown with its error");
+        assert_eq!(b.errors[0].kind, NodeErrorKind::NotRegular);
+        assert!(node(&t, "a").is_some(), "and so is its empty parent");
+        assert!(
+            node(&t, "e").is_none(),
+            "an empty cgroup without errors is still hidden"
+        );
+        assert_eq!(t.errors().count(), 1);
+    }
+
+    #[test]
+    fn pid_lists_are_bounded() {
+        let (pids, foreign, err) = parse_pids(b"5\n0\n4194304\n4194305\n5\n3\n");
+        assert_eq!(
+            pids,
+            vec![3, 5, 4194304],
+            "duplicates merged, the kernel's maximum kept"
+        );
+        assert_eq!(foreign, 1);
+        let err = err.unwrap();
+        assert_eq!(err.line, 4);
+        assert_eq!(err.kind, crate::ParseErrorKind::OutOfRange);
+    }
+
+    #[test]
+    fn stat_flags_after_the_last_parenthesis() {
+        let line = b"2 (kthre) d) S 0 0 0 0 -1 2129984 0 0 0 0 0 0\n";
+        assert_eq!(stat_flags(line), Some(2129984));
+        assert_eq!(stat_flags(b"garbage"), None);
+        assert_eq!(stat_flags(b"1 (x) S 0"), None);
+    }
+
+    /// `Tree::write_json` writes exactly what serde_json writes for every fixture.
+    #[test]
+    fn write_json_matches_serde_json_on_every_fixture() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut seen = 0;
+        for e in std::fs::read_dir(&fixtures).unwrap() {
+            let root = e.unwrap().path();
+            let Ok(t) = TreeBuilder::new()
+                .host_root(&root)
+                .identify(true)
+                .users(true)
+                .threads(true)
+                .include_empty(true)
+                .build()
+            else {
+                continue;
+            };
+            for pretty in [true, false] {
+                let mut ours = Vec::new();
+                t.write_json(&mut ours, pretty).unwrap();
+                let theirs = if pretty {
+                    serde_json::to_vec_pretty(&t).unwrap()
+                } else {
+                    serde_json::to_vec(&t).unwrap()
+                };
+                assert!(ours == theirs, "{} pretty={pretty}", root.display());
+            }
+            seen += 1;
+        }
+        assert!(seen > 10, "{seen} fixtures");
     }
 
     #[test]
