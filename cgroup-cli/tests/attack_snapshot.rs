@@ -509,11 +509,9 @@ fn a_fifo_in_a_hostile_root_neither_hangs_nor_is_copied() {
 /// Reproduction 3 (depth): a 9,000-deep cgroup tree (as a user with a delegated cgroup
 /// can make) in a `--root`: the snapshot neither crashes nor fails, and holds it whole.
 /// The snapshot's own copy is iterative (see the unit test
-/// `snapshot::tests::a_cgroup_tree_of_any_depth_is_copied_with_an_explicit_stack`); the
-/// identification it runs builds the tree with the tree builder, whose recursion is the
-/// walk's part of issue #12.
+/// `snapshot::tests::a_cgroup_tree_of_any_depth_is_copied_with_an_explicit_stack`), and so
+/// is the tree builder that the identification it runs uses.
 #[test]
-#[ignore = "needs the iterative tree builder of the walk part of issue #12; run with --ignored once merged"]
 fn a_9000_deep_cgroup_tree_is_snapshotted() {
     const DEPTH: usize = 9000;
     let tmp = tempfile::tempdir().unwrap();

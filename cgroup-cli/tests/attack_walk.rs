@@ -254,13 +254,10 @@ fn nine_thousand_nested_cgroups_live() {
         describe(&o)
     );
 
-    // The text view. Its renderer (render/tree.rs) is the CLI's, fixed separately:
-    // until then it still recurses per level, so this check runs only when asked for.
-    if std::env::var_os("CGTREE_CHECK_TEXT_DEPTH").is_some() {
-        let (o, killed) = run_with_deadline(cgtree().arg(&start), deadline);
-        assert!(!killed, "cgtree hung");
-        assert_eq!(o.status.code(), Some(0), "cgtree (text) {}", describe(&o));
-    }
+    // The text view: an explicit stack in the renderer too.
+    let (o, killed) = run_with_deadline(cgtree().arg(&start), deadline);
+    assert!(!killed, "cgtree hung");
+    assert_eq!(o.status.code(), Some(0), "cgtree (text) {}", describe(&o));
     drop(chain);
     assert!(!base.exists());
 }

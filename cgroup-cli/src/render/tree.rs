@@ -183,7 +183,7 @@ fn write_cgroup(tree: &Tree, id: NodeId, f: &mut dyn Paint) -> io::Result<()> {
             cgroup_core::NodeErrorKind::TooLarge => "too large".to_string(),
             cgroup_core::NodeErrorKind::Parse(p) => p.to_string(),
             cgroup_core::NodeErrorKind::State(m) => sanitize(m.as_bytes()).into_owned(),
-            _ => sanitize(e.to_string().as_bytes()).into_owned(),
+            kind => sanitize(kind.to_string().as_bytes()).into_owned(),
         };
         f.paint(Sgr::Red, &format!(" (! {}: {what})", sanitize(file)))?;
     }

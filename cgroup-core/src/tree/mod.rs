@@ -142,8 +142,15 @@ pub struct NodeError {
 
 impl fmt::Display for NodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.path.display())?;
-        match &self.kind {
+        write!(f, "{}: {}", self.path.display(), self.kind)
+    }
+}
+
+/// What went wrong, without the file (`permission denied`, `larger than N bytes, not
+/// read`, ...).
+impl fmt::Display for NodeErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             NodeErrorKind::PermissionDenied => f.write_str("permission denied"),
             NodeErrorKind::Io(errno) => write!(f, "{}", std::io::Error::from_raw_os_error(*errno)),
             NodeErrorKind::TooLarge => {
