@@ -27,8 +27,8 @@ use crate::classify::{
     is_container_id, is_containerd_id, is_plain_name, kube_uid, CriRuntime, Kind, Qos,
 };
 use crate::fs::state::{
-    list_in_root, list_user_dir, open_root, read_in_root, read_kernel_file, read_user_file,
-    StateError, MAX_STATE_FILE,
+    list_in_root, list_user_dir, open_root, read_in_root, read_user_file, StateError,
+    MAX_STATE_FILE,
 };
 use crate::fs::{Host, Scratch};
 use serde::Deserialize;
@@ -600,13 +600,13 @@ impl Resolver {
     }
 
     /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
-    /// its `status` (read with [`read_kernel_file`]). `None` when it is gone or unreadable.
+    /// its `status` (read with [`crate::fs::read_file`]). `None` when it is gone or unreadable.
     pub fn process_status(&mut self, pid: u32) -> Option<(Option<[u32; 4]>, Option<u32>)> {
         let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
         let name = std::ffi::CString::new(pid.to_string()).ok()?;
         // `<pid>` itself not followed if it is a link (a hostile `--root`).
         let dir = crate::fs::open_dir(proc_fd.as_fd(), &name).ok()?;
-        let b = read_kernel_file(dir.as_fd(), c"status", &mut self.scratch).ok()?;
+        let b = crate::fs::read_file(dir.as_fd(), c"status", &mut self.scratch).ok()?;
         let st = crate::parse::status(b).ok()?;
         Some((st.uid, st.ppid))
     }

@@ -137,8 +137,7 @@ fn read_cgroup(
     dir: std::os::fd::BorrowedFd<'_>,
     scratch: &mut Scratch,
 ) -> Result<Vec<u8>, Error> {
-    let cg = fs::state::read_kernel_file(dir, c"cgroup", scratch)
-        .map_err(|e| proc_io(host, pid, "cgroup", e))?;
+    let cg = fs::read_file(dir, c"cgroup", scratch).map_err(|e| proc_io(host, pid, "cgroup", e))?;
     let pc = parse::proc_pid_cgroup(cg)
         .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
     let Some(unified) = pc.unified else {
@@ -176,7 +175,7 @@ pub fn cgroup_and_ppid(
     let fd = fs::open_dir(proc_fd.as_fd(), &name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
     let cgroup = read_cgroup(host, mount, pid, fd.as_fd(), &mut scratch)?;
-    let ppid = fs::state::read_kernel_file(fd.as_fd(), c"status", &mut scratch)
+    let ppid = fs::read_file(fd.as_fd(), c"status", &mut scratch)
         .map_err(|e| proc_io(host, pid, "status", e))?;
     let ppid = parse::status(ppid)
         .map_err(|e| Error::parse(host.path(format!("proc/{pid}/status")), e))?
@@ -205,38 +204,37 @@ pub fn trace_with(
     let dir = fs::open_dir(proc_fd.as_fd(), &pid_name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
     let cgroup = read_cgroup(host, mount, pid, dir.as_fd(), &mut scratch)?;
-    let cmdline: Box<[u8]> = fs::state::read_kernel_file(dir.as_fd(), c"cmdline", &mut scratch)
+    let cmdline: Box<[u8]> = fs::read_file(dir.as_fd(), c"cmdline", &mut scratch)
         .map_err(|e| proc_io(host, pid, "cmdline", e))?
         .into();
     let comm = if cmdline.is_empty() {
-        fs::state::read_kernel_file(dir.as_fd(), c"comm", &mut scratch)
+        fs::read_file(dir.as_fd(), c"comm", &mut scratch)
             .ok()
             .map(|b| parse::comm(b).into())
     } else {
         None
     };
     let mut errors = Vec::new();
-    let (uid, gid, ppid, nspid) =
-        match fs::state::read_kernel_file(dir.as_fd(), c"status", &mut scratch) {
-            Ok(b) => match parse::status(b) {
-                Ok(st) => (
-                    st.uid,
-                    st.gid,
-                    st.ppid,
-                    st.nspid
-                        .map(|n| n.iter().filter_map(Result::ok).collect())
-                        .unwrap_or_default(),
-                ),
-                Err(e) => {
-                    errors.push(NodeError {
-                        path: host.path(format!("proc/{pid}/status")),
-                        kind: NodeErrorKind::Parse(e),
-                    });
-                    (None, None, None, Vec::new())
-                }
-            },
-            Err(e) => return Err(proc_io(host, pid, "status", e)),
-        };
+    let (uid, gid, ppid, nspid) = match fs::read_file(dir.as_fd(), c"status", &mut scratch) {
+        Ok(b) => match parse::status(b) {
+            Ok(st) => (
+                st.uid,
+                st.gid,
+                st.ppid,
+                st.nspid
+                    .map(|n| n.iter().filter_map(Result::ok).collect())
+                    .unwrap_or_default(),
+            ),
+            Err(e) => {
+                errors.push(NodeError {
+                    path: host.path(format!("proc/{pid}/status")),
+                    kind: NodeErrorKind::Parse(e),
+                });
+                (None, None, None, Vec::new())
+            }
+        },
+        Err(e) => return Err(proc_io(host, pid, "status", e)),
+    };
 
     let mut user = None;
     let mut userns = crate::userns::Lineage::default();
@@ -373,7 +371,7 @@ pub fn trace_with(
             .ok()
             .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok());
         let parent_cmdline = parent.and_then(|d| {
-            fs::state::read_kernel_file(d.as_fd(), c"cmdline", &mut scratch)
+            fs::read_file(d.as_fd(), c"cmdline", &mut scratch)
                 .ok()
                 .map(<[u8]>::to_vec)
         });

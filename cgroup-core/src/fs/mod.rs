@@ -32,6 +32,7 @@ use nix::sys::stat::Mode;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Largest kernel file cgtree reads (a `cgroup.procs` of ~6M PIDs). Larger files are
@@ -109,35 +110,12 @@ impl Scratch {
     }
 }
 
-/// `openat2(2)` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`: `name` may have several
-/// components, none of which may lead out of `dir` (`..` above it, an absolute symlink).
-#[allow(unsafe_code)]
-fn openat_beneath(dir: BorrowedFd<'_>, name: &CStr, flags: OFlag) -> Result<OwnedFd, Errno> {
-    use nix::libc;
-    use std::os::fd::{AsRawFd, FromRawFd};
-    // SAFETY: open_how is a plain C struct; all-zero is a valid value.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = flags.bits() as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: `name` is a NUL-terminated string and `how` a valid open_how of the size
-    // passed; on success the kernel returns a new descriptor nobody else owns.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    let fd = Errno::result(r)?;
-    // SAFETY: see above: `fd` is a fresh descriptor returned by the kernel.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) })
-}
-
 fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: OFlag) -> Result<OwnedFd, Errno> {
     if name.to_bytes().contains(&b'/') {
-        openat_beneath(dir, name, flags)
+        // Several components (`proc/self/mountinfo` under a host root): symlinks followed
+        // only while they stay below `dir`, the last one never.
+        let path = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
+        read::open(dir, path, read::Resolve::Within, flags)
     } else {
         openat(dir, name, flags, Mode::empty())
     }
@@ -236,16 +214,23 @@ pub fn read_file_from<'s>(
     origin: Origin,
 ) -> Result<&'s [u8], Errno> {
     faults::on_open(name)?;
-    if origin == Origin::Untrusted {
-        let st = nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)?;
-        if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
-            return Err(NOT_REGULAR);
+    let fd = if origin == Origin::Untrusted {
+        // Type and size checked on an O_PATH descriptor before anything is opened.
+        let path = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
+        let how = if name.to_bytes().contains(&b'/') {
+            read::Resolve::Within
+        } else {
+            read::Resolve::Beneath
+        };
+        match read::open_regular(dir, path, how, MAX_KERNEL_FILE as u64) {
+            Ok((fd, _)) => fd,
+            Err(state::StateError::Errno(e)) => return Err(e),
+            Err(state::StateError::TooLarge(_)) => return Err(Errno::EFBIG),
+            Err(_) => return Err(NOT_REGULAR),
         }
-        if u64::try_from(st.st_size).unwrap_or(0) > MAX_KERNEL_FILE as u64 {
-            return Err(Errno::EFBIG);
-        }
-    }
-    let fd = open_file(dir, name)?;
+    } else {
+        open_file(dir, name)?
+    };
     faults::arm_read(name);
     let r = scratch.read_fd(fd.as_fd(), MAX_KERNEL_FILE);
     faults::disarm();
@@ -521,7 +506,7 @@ mod tests {
         symlink("cmdline", d.path().join("root/proc/1/link")).unwrap();
         assert_eq!(
             read_file(fd.as_fd(), c"proc/1/link", &mut s),
-            Err(NOT_REGULAR)
+            Err(Errno::ELOOP)
         );
         assert_eq!(
             open_file(fd.as_fd(), c"proc/1/link").err(),

@@ -41,6 +41,11 @@ pub enum Resolve {
     /// Symlinks (and `..`) resolved as if the directory were `/`: inside a container's
     /// root or a fixture, never out of it. A leading `/` is taken as that root.
     InRoot,
+    /// Symlinks and `..` followed while they stay below the directory, refused (EXDEV)
+    /// when they would leave it (an absolute symlink too); the last component is never
+    /// followed (ELOOP). For a host root's own paths (`proc/self/mountinfo`, where
+    /// `self` is a link on a live host).
+    Within,
 }
 
 /// The file type bits of `st`.
@@ -68,7 +73,7 @@ pub fn open(
     flags: OFlag,
 ) -> Result<OwnedFd, Errno> {
     let rel = match resolve {
-        Resolve::InRoot => rel.strip_prefix("/").unwrap_or(rel),
+        Resolve::InRoot | Resolve::Within => rel.strip_prefix("/").unwrap_or(rel),
         Resolve::Beneath => {
             if !rel
                 .components()
@@ -94,6 +99,10 @@ pub fn open(
         Resolve::InRoot => (
             ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS,
             flags,
+        ),
+        Resolve::Within => (
+            ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            flags | OFlag::O_NOFOLLOW,
         ),
     };
     let open_how = OpenHow::new()

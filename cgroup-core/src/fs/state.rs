@@ -13,7 +13,6 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::fstat;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
 
 use super::read::{self, Resolve};
@@ -198,26 +197,6 @@ fn list_fd(fd: OwnedFd) -> Result<Vec<Vec<u8>>, StateError> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Reads a kernel file (`/proc/<pid>/status`, `cmdline`, a `cgroup.procs`) named `name`
-/// in the directory `dir` into `scratch`: opened without following a symlink, with
-/// `O_NONBLOCK`, and checked with `fstat` to be a regular file before the first read
-/// (EINVAL otherwise: a FIFO or a device planted in a `--root` directory is never
-/// opened: it is resolved with `O_PATH` first), then read to its end, at most [`super::MAX_KERNEL_FILE`] bytes (EFBIG).
-pub fn read_kernel_file<'s>(
-    dir: BorrowedFd<'_>,
-    name: &std::ffi::CStr,
-    scratch: &'s mut super::Scratch,
-) -> Result<&'s [u8], Errno> {
-    let name = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
-    let limit = super::MAX_KERNEL_FILE as u64;
-    let (fd, _) = read::open_regular(dir, name, Resolve::Beneath, limit).map_err(|e| match e {
-        StateError::Errno(e) => e,
-        StateError::TooLarge(_) => Errno::EFBIG,
-        _ => Errno::EINVAL,
-    })?;
-    scratch.read_fd(fd.as_fd(), super::MAX_KERNEL_FILE)
 }
 
 /// Opens the directory `rel` below the directory `dir` (a cgroup below the mount)
@@ -408,11 +387,11 @@ mod tests {
         fs::write(d.path().join("status"), b"Uid:\t1\t1\t1\t1\n").unwrap();
         let mut s = crate::fs::Scratch::new();
         assert_eq!(
-            read_kernel_file(fd.as_fd(), c"cmdline", &mut s),
-            Err(Errno::EINVAL)
+            crate::fs::read_file(fd.as_fd(), c"cmdline", &mut s),
+            Err(crate::fs::NOT_REGULAR)
         );
         assert_eq!(
-            read_kernel_file(fd.as_fd(), c"status", &mut s).unwrap(),
+            crate::fs::read_file(fd.as_fd(), c"status", &mut s).unwrap(),
             b"Uid:\t1\t1\t1\t1\n"
         );
     }

@@ -175,7 +175,7 @@ pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> O
     )
     .ok()?;
     let mut scratch = Scratch::new();
-    let b = fs::state::read_kernel_file(dir.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
+    let b = fs::read_file(dir.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
     parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
 }
 
