@@ -190,7 +190,7 @@ impl Kind {
 
 /// Where the walk is, which decides how the next name is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Ctx {
+pub(crate) enum Ctx {
     /// A host's (or a container's) own hierarchy.
     Host,
     /// Directly inside a container cgroup (crun's `container` sub-cgroup may follow).
@@ -308,8 +308,16 @@ pub fn classify_path<C: AsRef<[u8]>>(components: &[C]) -> Vec<Kind> {
     out
 }
 
+/// Where a walk starts: the host's own hierarchy (the context of [`classify_path`]'s
+/// first component).
+pub(crate) fn host_context() -> Ctx {
+    Ctx::Host
+}
+
 /// Classifies one name in a context; returns its kind and the context for its children.
-fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
+/// [`classify_path`] is this step folded over a path; a tree walk keeps each node's
+/// context and classifies a child from its parent's, in time linear in the depth.
+pub(crate) fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
     match ctx {
         Ctx::KubePod => {
             let (id, runtime) = if let Some(id) = id_between(name, b"cri-containerd-", b".scope") {

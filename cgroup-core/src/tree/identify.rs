@@ -2,7 +2,7 @@
 //! names from runtime state, and tie monitor processes (shims, conmon) to what they serve.
 
 use super::{Node, NodeError, NodeErrorKind, NodeId};
-use crate::classify::{classify_path, unescape_systemd, Kind};
+use crate::classify::{classify_one, host_context, unescape_systemd, Ctx, Kind};
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
 use crate::resolve::{Identity, ProcessRole, ResolveError, Resolver, RootKey};
@@ -313,10 +313,23 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
     let conmons = conmon_names(nodes, r);
     let mut owner: Vec<Option<u32>> = vec![None; n];
     let mut root: Vec<RootKey> = vec![RootKey::Host; n];
+    // Each node is classified from its parent's context (nodes are in pre-order: a
+    // parent comes first), so the pass is linear in the tree, whatever its depth.
+    let mut ctxs: Vec<Option<Ctx>> = vec![None; n];
     for i in 0..n {
-        let comps = components(nodes, i);
-        let kind = classify_path(&comps).pop().unwrap_or(Kind::Root);
         let parent = nodes[i].parent;
+        let (kind, ctx) = match parent.and_then(|p| ctxs[p].as_ref()) {
+            Some(pctx) => classify_one(&nodes[i].name, pctx),
+            None => {
+                let mut ctx = host_context();
+                let mut kind = Kind::Root;
+                for c in components(nodes, i) {
+                    (kind, ctx) = classify_one(c, &ctx);
+                }
+                (kind, ctx)
+            }
+        };
+        ctxs[i] = Some(ctx);
         owner[i] = match kind {
             Kind::UserSlice { uid } | Kind::UserManager { uid } => Some(uid),
             _ => parent.and_then(|p| owner[p]),
@@ -326,7 +339,6 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
             .and_then(|p| nodes[p].identity.as_ref())
             .and_then(|x| x.kind_node.as_ref())
             .map(|k| k.name.clone());
-        let path = comps.join(&b'/');
         let (ident, child_root) = {
             let nodes_ref: &[Node] = nodes;
             let children = |sub: &[u8]| -> Vec<Vec<u8>> {
@@ -349,7 +361,11 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                 .unwrap_or_default()
             };
             let init = |sub: &[u8]| {
-                init_pid_in_tree(nodes_ref, i, sub).or_else(|| init_pid_on_disk(mount, &path, sub))
+                init_pid_in_tree(nodes_ref, i, sub).or_else(|| {
+                    // The path only when the tree does not have the answer.
+                    let path = components(nodes_ref, i).join(&b'/');
+                    init_pid_on_disk(mount, &path, sub)
+                })
             };
             let facts = Facts {
                 kind: &kind,

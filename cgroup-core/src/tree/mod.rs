@@ -1030,9 +1030,10 @@ impl Walk<'_> {
                 self.nodes.truncate(frame.id);
             }
             parent.any_child |= populated == Some(true);
-            let needs_fd = parent.next < parent.names.len()
-                || (parent.id != 0 && !parent.own && !parent.any_child && !parent.own_known);
-            if parent.fd.is_none() && needs_fd {
+            // A closed level is reopened even when it has nothing left to read itself:
+            // its own parent may (a deep chain with siblings far above it), and it can
+            // only be reached again from here.
+            if parent.fd.is_none() {
                 let reopened = match (&frame.fd, parent.ident) {
                     (Some(child), Some(ident)) => fs::open_parent(child.as_fd(), ident),
                     _ => Err(Errno::ESTALE),
@@ -1505,6 +1506,51 @@ mod tests {
                 assert_eq!(path.matches("/d").count() as u32 + 1000, pid);
             }
         }
+    }
+
+    /// A chain deeper than [`MAX_HELD_DIRS`] whose levels have nothing left to read, below
+    /// a cgroup with siblings still to walk: every closed level is reopened on the way
+    /// back up, so the siblings are walked (they were left out with ESTALE: a user with a
+    /// delegated cgroup could hide root's cgroups this way).
+    #[test]
+    fn a_deep_chain_hides_no_sibling_above_it() {
+        let d = tempfile::tempdir().unwrap();
+        let cg = d.path().join("sys/fs/cgroup");
+        let top = cg.join("a/p");
+        std::fs::create_dir_all(&top).unwrap();
+        for dir in [cg.clone(), cg.join("a"), top.clone()] {
+            std::fs::write(dir.join("cgroup.procs"), "").unwrap();
+        }
+        let mut c = top.join("d");
+        for _ in 0..(MAX_HELD_DIRS * 3) {
+            std::fs::create_dir_all(&c).unwrap();
+            std::fs::write(c.join("cgroup.procs"), "").unwrap();
+            c.push("c");
+        }
+        for (i, z) in ["z1", "z2", "z3"].iter().enumerate() {
+            for parent in [&top, &cg.join("a")] {
+                let dir = parent.join(z);
+                std::fs::create_dir_all(&dir).unwrap();
+                let pid = 2000 + i as u32 + if *parent == top { 0 } else { 10 };
+                std::fs::write(dir.join("cgroup.procs"), format!("{pid}\n")).unwrap();
+                let proc_dir = d.path().join(format!("proc/{pid}"));
+                std::fs::create_dir_all(&proc_dir).unwrap();
+                std::fs::write(proc_dir.join("cmdline"), b"x\0").unwrap();
+            }
+        }
+        let t = TreeBuilder::new().host_root(d.path()).build().unwrap();
+        assert!(
+            t.errors().next().is_none(),
+            "{:?}",
+            t.errors().collect::<Vec<_>>()
+        );
+        let mut pids: Vec<u32> = t
+            .nodes()
+            .iter()
+            .flat_map(|n| n.processes.iter().flatten().map(|p| p.pid))
+            .collect();
+        pids.sort_unstable();
+        assert_eq!(pids, vec![2000, 2001, 2002, 2010, 2011, 2012]);
     }
 
     /// Rule 7: a node whose subtree holds an error is never pruned with its empty
