@@ -445,6 +445,9 @@ fn downloads_are_https_checksummed_and_private() {
                     "{line}"
                 );
                 assert!(line.contains("mktemp -d"), "a private directory: {line}");
+                // `-q` first: curl reads no ~/.curlrc (a user's could point it at a socket
+                // that never answers, or add raw escapes to its output).
+                assert!(line.contains("curl -q --"), "curl reads no rc file: {line}");
                 assert!(line.contains("sha256sum"), "a checksum check: {line}");
                 let hex = line
                     .split(|c: char| !c.is_ascii_hexdigit())

@@ -124,7 +124,7 @@ fn commands_run_as_the_user_with_a_clean_environment() {
         user: Some(u.name.clone()),
         why: "test".into(),
     };
-    assert_eq!(SystemRunner.run(&cmd).unwrap(), 0);
+    assert_eq!(SystemRunner::default().run(&cmd).unwrap().code, 0);
     let seen = fs::read_to_string(&f).unwrap();
     let mut lines = seen.lines();
     assert_eq!(lines.next(), Some(u.uid.to_string().as_str()), "{seen}");
@@ -150,6 +150,79 @@ fn commands_run_as_the_user_with_a_clean_environment() {
             user: None,
             why: "test".into(),
         };
-        assert!(SystemRunner.run(&c).is_err(), "{bad:?} was run");
+        assert!(SystemRunner::default().run(&c).is_err(), "{bad:?} was run");
     }
+}
+
+/// The breaker's finding after the first fix: a user's command inherited root's terminal
+/// (its controlling terminal, stdout and stderr), so it could push keystrokes into root's
+/// shell (`TIOCSTI`) or write raw escapes around cgtree's output, and it ran with no
+/// timeout. Now it leads a session of its own (no controlling terminal), its output is
+/// captured (bounded, for the renderer to escape), and it is killed with its process
+/// group at the timeout.
+#[test]
+fn commands_have_no_terminal_their_output_is_captured_and_they_time_out() {
+    use cgroup_core::provision::{Command, Runner, SystemRunner};
+    let Some(u) = ThrowawayUser::create("provision runner session") else {
+        return;
+    };
+    let cmd = Command {
+        argv: vec![
+            "sh".into(),
+            "-c".into(),
+            "printf '\\033]0;title\\007'; cat /proc/self/stat; echo; echo $$".into(),
+        ],
+        user: Some(u.name.clone()),
+        why: "test".into(),
+    };
+    let done = SystemRunner::default().run(&cmd).unwrap();
+    assert_eq!(done.code, 0);
+    assert!(!done.timed_out);
+    // Captured, raw (the renderer escapes it): nothing reached our own stdout or stderr.
+    assert!(
+        done.output.starts_with(b"\x1b]0;title\x07"),
+        "{:?}",
+        done.output
+    );
+    let text = String::from_utf8_lossy(&done.output).into_owned();
+    let stat = text
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("\u{1b}]0;title\u{7}");
+    // /proc/PID/stat after the command name: state ppid pgrp session tty_nr ...
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    let (pgrp, session, tty_nr) = (f[2], f[3], f[4]);
+    assert_eq!(tty_nr, "0", "no controlling terminal: {stat}");
+    let shell = text.lines().last().unwrap();
+    assert_eq!(session, shell, "the command leads its own session: {stat}");
+    assert_eq!(pgrp, shell, "and its own process group: {stat}");
+
+    // The timeout kills the command and what it started in its group.
+    let slow = Command {
+        argv: vec![
+            "sh".into(),
+            "-c".into(),
+            "sleep 600 & sleep 600; echo never".into(),
+        ],
+        user: Some(u.name.clone()),
+        why: "test".into(),
+    };
+    let runner = &mut SystemRunner {
+        timeout: std::time::Duration::from_secs(1),
+    };
+    let done = runner.run(&slow).unwrap();
+    assert!(done.timed_out && done.code == -1, "{done:?}");
+    assert!(!String::from_utf8_lossy(&done.output).contains("never"));
+    for _ in 0..100 {
+        if throwaway_user::pids_of_uid(u.uid).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        throwaway_user::pids_of_uid(u.uid).is_empty(),
+        "the command's background job was killed with it"
+    );
 }

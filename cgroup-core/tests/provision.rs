@@ -425,9 +425,12 @@ struct Recorder {
 }
 
 impl cgroup_core::provision::Runner for Recorder {
-    fn run(&mut self, cmd: &cgroup_core::provision::Command) -> std::io::Result<i32> {
+    fn run(
+        &mut self,
+        cmd: &cgroup_core::provision::Command,
+    ) -> std::io::Result<cgroup_core::provision::Finished> {
         self.ran.push(cmd.argv.clone());
-        Ok(0)
+        Ok(cgroup_core::provision::Finished::default())
     }
 }
 

@@ -89,7 +89,7 @@ pub fn run(
             crate::sanitize::path(&host.path("etc/passwd"))
         );
     }
-    let mut runner = SystemRunner;
+    let mut runner = SystemRunner::default();
     let mut cx = Context::new(host.clone(), user.clone());
     cx.crun_version = p.crun_version.clone();
     cx.crun_sha256 = p.crun_sha256.clone();
@@ -216,8 +216,23 @@ fn write_outcome(
             }
             for (id, c, o) in &report.commands {
                 let line = match o {
-                    CommandOutcome::Ran(code) => {
-                        format!("ran (exit {code}): $ {}", s(&command_line(c)))
+                    CommandOutcome::Ran(done) => {
+                        let timeout = if done.timed_out {
+                            ", killed after its timeout"
+                        } else {
+                            ""
+                        };
+                        let mut line = format!(
+                            "ran (exit {}{timeout}): $ {}",
+                            done.code,
+                            s(&command_line(c))
+                        );
+                        // What it printed: untrusted bytes, escaped, one line each.
+                        for l in done.output.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                            line.push_str("\n  ");
+                            line.push_str(&format!("{:<22}   | {}", "", sanitize(l)));
+                        }
+                        line
                     }
                     CommandOutcome::Skipped(why) => {
                         format!("skipped: $ {} ({why})", s(&command_line(c)))

@@ -28,7 +28,7 @@ pub mod apply;
 pub mod edit;
 
 pub use apply::{
-    apply, ApplyOptions, ApplyReport, CommandOutcome, FileOutcome, Runner, SystemRunner,
+    apply, ApplyOptions, ApplyReport, CommandOutcome, FileOutcome, Finished, Runner, SystemRunner,
 };
 
 use crate::fs::user::{self, FileError, Place, MAX_CONFIG_FILE};
@@ -1082,7 +1082,7 @@ fn sh_quote(s: &str) -> String {
 fn download_script(url: &str, sha256: &str, then: &str) -> Vec<String> {
     let script = format!(
         "set -eu; umask 077; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; f=\"$d/download\"; \
-         curl --proto =https --proto-redir =https --tlsv1.2 -fsSL -o \"$f\" {url}; \
+         curl -q --proto =https --proto-redir =https --tlsv1.2 -fsSL -o \"$f\" {url}; \
          printf '%s  %s\\n' {sha256} \"$f\" | sha256sum -c --quiet -; {then}",
         url = sh_quote(url),
         sha256 = sha256.to_ascii_lowercase(),
