@@ -276,11 +276,15 @@ pub fn trace_with(
     let mut owner = None;
     let mut root = RootKey::Host;
     let mut parent_node: Option<String> = None;
+    let live = host.is_live();
+    let mut rel: Vec<u8> = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
-        let rel: Vec<u8> = comps[..=i].join(&b'/');
-        if let Kind::UserSlice { uid } | Kind::UserManager { uid } = kind {
-            owner = Some(*uid);
+        if i > 0 {
+            rel.push(b'/');
         }
+        rel.extend_from_slice(comps[i]);
+        let dir_uid = if live { dir_owner(mount, &rel) } else { None };
+        owner = crate::tree::identify::cgroup_owner(owner, dir_uid, kind);
         let children = |sub: &[u8]| -> Vec<Vec<u8>> { list_children(mount, &rel, sub) };
         let init = |sub: &[u8]| init_pid_on_disk(mount, &rel, sub);
         let facts = Facts {
@@ -424,6 +428,16 @@ pub fn trace_with(
 }
 
 /// Names of the child cgroups of `<rel>/<sub>`, read from disk.
+/// The owner UID of the cgroup directory `rel` below the mount (no link followed), as
+/// [`crate::Node::dir_uid`].
+fn dir_owner(mount: &CgroupMount, rel: &[u8]) -> Option<u32> {
+    let rel = std::path::Path::new(std::ffi::OsStr::from_bytes(rel));
+    let fd = fs::open_dir_path(&mount.dir)
+        .and_then(|m| fs::state::open_dir_beneath(m.as_fd(), rel.strip_prefix("/").unwrap_or(rel)))
+        .ok()?;
+    nix::sys::stat::fstat(&fd).ok().map(|st| st.st_uid)
+}
+
 fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
     let mut p = rel.to_vec();
     if !sub.is_empty() {

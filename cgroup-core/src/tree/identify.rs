@@ -33,6 +33,22 @@ fn components(nodes: &[Node], id: NodeId) -> Vec<&[u8]> {
     out
 }
 
+/// Whose cgroup this is, for the identification (only that user's runtime state may name
+/// it; `None`: root's). The first of: the owner of an ancestor (a user who controls a
+/// cgroup controls everything below it, whatever the names there say), the owner of the
+/// cgroup's directory when it is not root (a delegated cgroup, `dir_uid`, known on a
+/// live host), the UID in a `user-UID.slice` or `user@UID.service` name.
+pub(crate) fn cgroup_owner(
+    inherited: Option<u32>,
+    dir_uid: Option<u32>,
+    kind: &Kind,
+) -> Option<u32> {
+    inherited.or(dir_uid.filter(|&u| u != 0)).or(match kind {
+        Kind::UserSlice { uid } | Kind::UserManager { uid } => Some(*uid),
+        _ => None,
+    })
+}
+
 /// Whether the inside of a container looks like a kind node: `init.scope` next to
 /// `kubelet.slice`, `kubelet.service` or a kubepods root (directly, or below crun's
 /// `container` sub-cgroup).
@@ -330,10 +346,7 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
             }
         };
         ctxs[i] = Some(ctx);
-        owner[i] = match kind {
-            Kind::UserSlice { uid } | Kind::UserManager { uid } => Some(uid),
-            _ => parent.and_then(|p| owner[p]),
-        };
+        owner[i] = cgroup_owner(parent.and_then(|p| owner[p]), nodes[i].dir_uid, &kind);
         let inherited = parent.map_or(RootKey::Host, |p| root[p]);
         let parent_node = parent
             .and_then(|p| nodes[p].identity.as_ref())
@@ -474,4 +487,51 @@ fn init_pid_in_tree(nodes: &[Node], id: NodeId, sub: &[u8]) -> Option<u32> {
         .copied()
         .find(|&c| &nodes[c].name[..] == b"init.scope")?;
     nodes[init].processes.as_ref()?.first().map(|p| p.pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TreeBuilder;
+
+    const ROOT_DOCKER: &str =
+        "docker-2c30eea7181cde8c36fd4d1e29be2aca6536eb1c2c3b9ec4c502bc68fc20a303.scope";
+
+    /// The breaker's finding: a user with a delegated cgroup made `docker-<id>.scope`
+    /// naming root's docker container, and root's state named it (`[docker container
+    /// prod-db]`, rootful, over the user's own process). A cgroup whose directory a user
+    /// owns is that user's: only the user's own state names it, whatever its name says.
+    #[test]
+    fn a_cgroup_a_user_owns_is_not_named_from_roots_state() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/docker");
+        let label = |dir_uid: Option<u32>| {
+            let mut t = TreeBuilder::new().host_root(root).build().unwrap();
+            let id = t
+                .nodes
+                .iter()
+                .position(|n| &n.name[..] == ROOT_DOCKER.as_bytes())
+                .unwrap();
+            t.nodes[id].dir_uid = dir_uid;
+            identify(&mut t.nodes, &t.host, &t.mount);
+            t.nodes[id].identity.as_ref().and_then(|i| i.name.clone())
+        };
+        // Root's own cgroup (owned by root, or owners unknown in a fixture): named.
+        assert!(label(None).is_some());
+        assert_eq!(label(Some(0)), label(None));
+        // The same name in a cgroup a user owns: not root's container.
+        assert_eq!(label(Some(4242)), None);
+    }
+
+    #[test]
+    fn the_owner_is_the_outermost_user_then_the_directory_then_the_name() {
+        let slice = Kind::UserSlice { uid: 1000 };
+        assert_eq!(cgroup_owner(None, None, &slice), Some(1000));
+        assert_eq!(cgroup_owner(None, Some(0), &slice), Some(1000));
+        assert_eq!(cgroup_owner(None, Some(0), &Kind::Plain), None);
+        assert_eq!(cgroup_owner(None, Some(7), &Kind::Plain), Some(7));
+        // A user's `user-0.slice` below their own cgroup stays theirs.
+        let fake = Kind::UserSlice { uid: 0 };
+        assert_eq!(cgroup_owner(Some(7), Some(7), &fake), Some(7));
+        assert_eq!(cgroup_owner(None, Some(7), &fake), Some(7));
+    }
 }

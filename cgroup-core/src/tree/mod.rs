@@ -238,6 +238,12 @@ pub struct Node {
     pub errors: Vec<NodeError>,
     /// What the cgroup is (when the builder identifies).
     pub identity: Option<Identity>,
+    /// Owner UID of the cgroup's directory on a live host (a cgroup delegated to a user,
+    /// by systemd's `Delegate=` or by hand, is `chown`ed to that user, and so is every
+    /// cgroup the user makes below it). `None` in a fixture or snapshot, where the files'
+    /// owners mean nothing. The identification names a cgroup owned by a user only from
+    /// that user's own runtime state.
+    pub dir_uid: Option<u32>,
 }
 
 impl Node {
@@ -258,6 +264,7 @@ impl Node {
             truncated: false,
             errors: Vec::new(),
             identity: None,
+            dir_uid: None,
         }
     }
 }
@@ -1079,6 +1086,9 @@ impl Walk<'_> {
         let is_hierarchy_root = self.path == b"/";
         let depth = self.nodes[id].depth;
         let origin = self.origin;
+        if origin == fs::Origin::Kernel {
+            self.nodes[id].dir_uid = nix::sys::stat::fstat(&fd).ok().map(|st| st.st_uid);
+        }
         if !is_hierarchy_root {
             match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.type")
                 .map(parse::cgroup_type)
