@@ -488,11 +488,13 @@ fn live_conmon_with_escapes_in_its_argv_is_printed_escaped() {
     let Some(mount) = common::live_mount("live terminal injection test") else {
         return;
     };
+    // The cgroup guard first, so that it is dropped last: the user's processes (killed
+    // when the user is dropped) must be gone before the cgroup can be removed.
+    let mut tree = common::LiveTree::default();
     let Some(mut user) = throwaway_user::ThrowawayUser::create("live terminal injection test")
     else {
         return;
     };
-    let mut tree = common::LiveTree::default();
     let name = common::unique_cgroup_name("inject");
     let cg = mount.join(&name);
     tree.mkdir(&cg);
@@ -558,7 +560,9 @@ fn live_conmon_with_escapes_in_its_argv_is_printed_escaped() {
             );
         }
     }
+    drop(user);
     drop(tree);
+    assert!(!cg.exists(), "the test's cgroup is removed");
 }
 
 /// Makes `levels` nested cgroups named `d` under `base` relative to directory fds (the
