@@ -501,7 +501,7 @@ fn downloads_with_a_checksum_are_https_private_and_checked_first() {
                 .find(needle)
                 .unwrap_or_else(|| panic!("{id}: no {needle:?} in {script}"))
         };
-        assert!(at("mktemp -d") < at("curl --proto =https --proto-redir =https"));
+        assert!(at("mktemp -d") < at("curl -q --proto =https --proto-redir =https"));
         assert!(at("trap 'rm -rf") < at("curl"));
         assert!(at("curl") < at(&format!("printf '%s  %s\\n' {sum}")));
         assert!(
