@@ -340,17 +340,7 @@ fn resolve_system(
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             let next = match openat(dir.as_fd(), c.as_os_str(), flags, Mode::empty()) {
                 Ok(d) => d,
-                Err(Errno::ENOENT) if create => {
-                    match nix::sys::stat::mkdirat(
-                        dir.as_fd(),
-                        c.as_os_str(),
-                        Mode::from_bits_truncate(0o755),
-                    ) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                    openat(dir.as_fd(), c.as_os_str(), flags, Mode::empty())?
-                }
+                Err(Errno::ENOENT) if create => make_dir(dir.as_fd(), c, 0o755)?,
                 Err(Errno::ELOOP | Errno::ENOTDIR) => {
                     // A symlink (or not a directory): follow root's own link by hand.
                     let target = nix::fcntl::readlinkat(dir.as_fd(), c.as_os_str())?;
@@ -432,15 +422,7 @@ fn holder(
                 cur = match openat(cur.as_fd(), c.as_os_str(), flags, Mode::empty()) {
                     Ok(d) => d,
                     Err(Errno::ENOENT) if create => {
-                        match nix::sys::stat::mkdirat(
-                            cur.as_fd(),
-                            c.as_os_str(),
-                            Mode::from_bits_truncate(0o700),
-                        ) {
-                            Ok(()) | Err(Errno::EEXIST) => {}
-                            Err(e) => return Err(e.into()),
-                        }
-                        let d = openat(cur.as_fd(), c.as_os_str(), flags, Mode::empty())?;
+                        let d = make_dir(cur.as_fd(), c, 0o700)?;
                         // Ownership set on the fd made (a fixture's user, as root).
                         if let Some((uid, gid)) = dir_owner {
                             let st = fstat(d.as_fd())?;
@@ -467,6 +449,21 @@ fn holder(
             Ok((cur, name.clone(), path.to_path_buf()))
         }
     }
+}
+
+/// Makes the directory `name` in `dir` (mode `mode`; one made meanwhile will do) and
+/// opens it without following a link.
+fn make_dir(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> Result<OwnedFd, Errno> {
+    match nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(mode)) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e),
+    }
+    openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 fn creds_of(place: &Place) -> Option<(u32, u32)> {
