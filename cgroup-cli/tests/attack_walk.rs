@@ -17,50 +17,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// Runs `cmd` to completion, killing it (by its own PID) after `deadline`: a hang becomes
-/// a failure, never a stuck test. Returns the output and whether it was killed.
-fn run_with_deadline(cmd: &mut Command, deadline: Duration) -> (Output, bool) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain the pipes on threads so that a large output cannot block the child.
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut so, &mut v).ok();
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut se, &mut v).ok();
-        v
-    });
-    let start = Instant::now();
-    let mut killed = false;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > deadline {
-            let _ = child.kill();
-            killed = true;
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = Output {
-        status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    };
-    (out, killed)
-}
+use std::time::Duration;
 
 fn describe(o: &Output) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -202,7 +159,7 @@ fn nine_thousand_nested_cgroups_live() {
     let deadline = Duration::from_secs(600);
 
     // --json: the whole chain, the process at the bottom, exit 0.
-    let (o, killed) = run_with_deadline(cgtree().args([&start, "--json"]), deadline);
+    let (o, killed) = common::run_with_deadline(cgtree().args([&start, "--json"]), deadline);
     assert!(!killed, "cgtree --json hung");
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let text = String::from_utf8(o.stdout).unwrap();
@@ -220,7 +177,7 @@ fn nine_thousand_nested_cgroups_live() {
     );
 
     // The same with 64 descriptors: no EMFILE, nothing missing.
-    let (o, killed) = run_with_deadline(
+    let (o, killed) = common::run_with_deadline(
         Command::new("prlimit")
             .args(["--nofile=64:64", "--"])
             .arg(env!("CARGO_BIN_EXE_cgtree"))
@@ -235,12 +192,12 @@ fn nine_thousand_nested_cgroups_live() {
     assert!(text.contains(&format!("\"pid\": {pid}")));
 
     // userns builds the whole live tree (this chain included).
-    let (o, killed) = run_with_deadline(cgtree().arg("userns"), deadline);
+    let (o, killed) = common::run_with_deadline(cgtree().arg("userns"), deadline);
     assert!(!killed, "cgtree userns hung");
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
     // provision check builds the live tree too (kind-cluster check): no crash.
-    let (o, killed) = run_with_deadline(cgtree().args(["provision", "check"]), deadline);
+    let (o, killed) = common::run_with_deadline(cgtree().args(["provision", "check"]), deadline);
     assert!(!killed, "cgtree provision check hung");
     assert!(
         o.status.code().is_some(),
@@ -255,7 +212,7 @@ fn nine_thousand_nested_cgroups_live() {
     );
 
     // The text view: an explicit stack in the renderer too.
-    let (o, killed) = run_with_deadline(cgtree().arg(&start), deadline);
+    let (o, killed) = common::run_with_deadline(cgtree().arg(&start), deadline);
     assert!(!killed, "cgtree hung");
     assert_eq!(o.status.code(), Some(0), "cgtree (text) {}", describe(&o));
     drop(chain);
@@ -286,7 +243,7 @@ fn nine_thousand_nested_directories_root() {
     });
     let root = d.path().to_str().unwrap().to_string();
     for args in [&["--json"][..], &["--json", "--all"][..]] {
-        let (o, killed) = run_with_deadline(
+        let (o, killed) = common::run_with_deadline(
             Command::new("prlimit")
                 .args(["--nofile=64:64", "--"])
                 .arg(env!("CARGO_BIN_EXE_cgtree"))
@@ -324,7 +281,7 @@ fn thousand_levels_with_64_descriptors() {
         let body: &[u8] = if level == 1000 { b"777\n" } else { b"" };
         std::fs::File::from(f).write_all(body).unwrap();
     });
-    let (o, killed) = run_with_deadline(
+    let (o, killed) = common::run_with_deadline(
         Command::new("prlimit")
             .args(["--nofile=64:64", "--"])
             .arg(env!("CARGO_BIN_EXE_cgtree"))
@@ -357,7 +314,7 @@ fn unreadable_cgroup_procs_is_reported_not_pruned() {
     tree.mkdir(&base.join("a/b"));
     let procs = base.join("a/b/cgroup.procs");
     std::fs::set_permissions(&procs, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let (o, killed) = run_with_deadline(
+    let (o, killed) = common::run_with_deadline(
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
             .arg(env!("CARGO_BIN_EXE_cgtree"))
@@ -404,7 +361,7 @@ fn processes_hidden_by_hidepid_are_reported() {
     );
     let out = tempfile::tempdir().unwrap();
     std::fs::set_permissions(out.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (o, killed) = run_with_deadline(
+    let (o, killed) = common::run_with_deadline(
         Command::new("unshare")
             .args(["-m", "--propagation", "private", "sh", "-c", &script])
             .env("OUT", out.path())
@@ -493,7 +450,7 @@ fn fifo_in_a_snapshot_is_refused_not_read() {
         let p = d.path().join(fifo);
         std::fs::remove_file(&p).unwrap();
         nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o644)).unwrap();
-        let (o, killed) = run_with_deadline(
+        let (o, killed) = common::run_with_deadline(
             cgtree().arg("--root").arg(d.path()),
             Duration::from_secs(60),
         );
@@ -527,7 +484,7 @@ fn huge_cgroup_procs_is_bounded() {
     assert!(body.len() > 62_000_000 && body.len() < 64 << 20, "63 MB");
     std::fs::write(cg.join("a/cgroup.procs"), &body).unwrap();
     drop(body);
-    let (o, killed) = run_with_deadline(
+    let (o, killed) = common::run_with_deadline(
         Command::new("prlimit")
             .args(["--as=1073741824", "--"])
             .arg(env!("CARGO_BIN_EXE_cgtree"))

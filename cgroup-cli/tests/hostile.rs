@@ -10,7 +10,6 @@ mod common;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 const KIND_ID: &str = "a4cfc6bc8a38ee23e42839393eedba68a92f7f8b3a23e70328a29e58c0c59d38";
@@ -34,28 +33,10 @@ fn bundle_of(root: &Path, container_dir_prefix: &str) -> std::path::PathBuf {
 
 /// Runs cgtree with a deadline, so that a blocking read fails the test instead of hanging.
 fn run_bounded(root: &Path, args: &[&str]) -> (String, String, i32) {
-    let child = common::cgtree()
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read the output on another thread (it can exceed a pipe buffer) and give up after
-    // a deadline, killing only the child this test started.
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            panic!("cgtree blocked on hostile state");
-        }
-    };
+    let mut cmd = common::cgtree();
+    cmd.arg("--root").arg(root).args(args);
+    let (out, killed) = common::run_with_deadline(&mut cmd, Duration::from_secs(20));
+    assert!(!killed, "cgtree blocked on hostile state");
     (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),

@@ -133,7 +133,6 @@ fn several_pids_and_an_unknown_one() {
 /// a clear error naming the file, within a deadline.
 #[test]
 fn proc_files_that_are_fifos_are_refused_not_waited_on() {
-    use std::process::Stdio;
     use std::time::Duration;
     for file in ["cmdline", "status"] {
         let tmp = tempfile::tempdir().unwrap();
@@ -142,27 +141,10 @@ fn proc_files_that_are_fifos_are_refused_not_waited_on() {
         let p = root.join("proc/74284").join(file);
         std::fs::remove_file(&p).unwrap();
         nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-        let child = common::cgtree()
-            .arg("--root")
-            .arg(&root)
-            .args(["pid", "74284"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let out = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(out) => out.unwrap(),
-            Err(_) => {
-                // Only the child this test started.
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                panic!("cgtree pid blocked on a FIFO {file}");
-            }
-        };
+        let mut cmd = common::cgtree();
+        cmd.arg("--root").arg(&root).args(["pid", "74284"]);
+        let (out, killed) = common::run_with_deadline(&mut cmd, Duration::from_secs(20));
+        assert!(!killed, "cgtree pid blocked on a FIFO {file}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_ne!(out.status.code(), Some(0), "{file}: {err}");
         assert!(
