@@ -197,7 +197,7 @@ pub fn init_pid_on_disk(mount: &CgroupMount, cgroup_rel: &[u8], sub: &[u8]) -> O
 
 /// What identifying one cgroup needs besides its name.
 pub struct Facts<'a> {
-    /// Its kind, from [`classify_path`].
+    /// Its kind, from [`classify_path`](crate::classify::classify_path).
     pub kind: &'a Kind,
     /// Its raw name.
     pub name: &'a [u8],
