@@ -327,6 +327,9 @@ pub struct Resolver {
     quiet: bool,
     /// What was read, when recording (for `cgtree snapshot`).
     recorded: Option<Vec<Recorded>>,
+    /// The live host's `/proc`, checked to be procfs (`fstatfs`), opened once (`None`
+    /// inside: not a live host, or not procfs).
+    live_proc: Option<Option<OwnedFd>>,
 }
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
@@ -381,6 +384,7 @@ impl Resolver {
             reported: Default::default(),
             quiet: false,
             recorded: None,
+            live_proc: None,
         }
     }
 
@@ -602,6 +606,29 @@ impl Resolver {
     /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
     /// its `status` (read with [`crate::fs::read_file`]). `None` when it is gone or unreadable.
     pub fn process_status(&mut self, pid: u32) -> Option<(Option<[u32; 4]>, Option<u32>)> {
+        if self.host.is_live() {
+            let live = self.live_proc.get_or_insert_with(|| {
+                crate::fs::open_dir_path(Path::new("/proc"))
+                    .ok()
+                    .filter(|fd| {
+                        crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC)
+                    })
+            });
+            if let Some(fd) = live {
+                // The kernel's own files (procfs verified): one open, as the walk reads a
+                // command line.
+                let name = std::ffi::CString::new(format!("{pid}/status")).ok()?;
+                let b = crate::fs::read_file_from(
+                    fd.as_fd(),
+                    &name,
+                    &mut self.scratch,
+                    crate::fs::Origin::Kernel,
+                )
+                .ok()?;
+                let st = crate::parse::status(b).ok()?;
+                return Some((st.uid, st.ppid));
+            }
+        }
         let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
         let name = std::ffi::CString::new(pid.to_string()).ok()?;
         // `<pid>` itself not followed if it is a link (a hostile `--root`).
