@@ -569,13 +569,13 @@ pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) 
                 continue;
             };
             match id.kind {
-                "podman-container" | "docker-container" | "container" => {
+                k if k.is_engine_container() => {
                     h.containers.push(id.clone());
                     if let Some(k) = &id.kind_node {
                         h.kind_nodes.push(k.clone());
                     }
                 }
-                "kube-pod" => h.pods.extend(id.pod.clone()),
+                crate::runtime::IdentityKind::KubePod => h.pods.extend(id.pod.clone()),
                 _ => {}
             }
         }

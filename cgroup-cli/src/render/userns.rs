@@ -3,6 +3,7 @@
 use super::identity::pod_text;
 use super::tree::command_text;
 use crate::sanitize::sanitize;
+use cgroup_core::runtime::IdentityKind;
 use cgroup_core::userns::{group, holdings, pid_nodes, Holdings, Source, UserNs, UserReader};
 use cgroup_core::{Process, Tree};
 use serde_json::{json, Value};
@@ -175,11 +176,9 @@ impl<'a> View<'a> {
         while let Some(c) = cur {
             if let Some(id) = &self.tree.node(c).identity {
                 match id.kind {
-                    "kube-pod" if pod.is_none() => pod = id.pod.as_ref().map(pod_text),
-                    "kube-container" if ctr.is_none() => ctr = id.name.clone(),
-                    "podman-container" | "docker-container" | "container"
-                        if ctr.is_none() && pod.is_none() =>
-                    {
+                    IdentityKind::KubePod if pod.is_none() => pod = id.pod.as_ref().map(pod_text),
+                    IdentityKind::KubeContainer if ctr.is_none() => ctr = id.name.clone(),
+                    k if k.is_engine_container() && ctr.is_none() && pod.is_none() => {
                         ctr = id.name.clone().or(id.id.clone())
                     }
                     _ => {}
