@@ -478,12 +478,13 @@ pub fn read_user(host: &Host, pid: u32) -> Result<ProcUser, Error> {
 }
 
 /// The name of `uid` in a passwd file's bytes.
+/// The first entry for `uid` is the answer, as for `getpwuid(3)`; the name is cut to 64
+/// bytes (shown, not used).
 pub fn passwd_name(passwd: &[u8], uid: u32) -> Option<String> {
-    passwd.split(|&b| b == b'\n').find_map(|line| {
-        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-        (f.len() >= 3 && std::str::from_utf8(f[2]).ok()?.parse::<u32>().ok()? == uid)
-            .then(|| String::from_utf8_lossy(&f[0][..f[0].len().min(64)]).into_owned())
-    })
+    crate::parse::passwd(passwd)
+        .flatten()
+        .find(|e| e.uid == uid)
+        .map(|e| String::from_utf8_lossy(&e.name[..e.name.len().min(64)]).into_owned())
 }
 
 /// Fills in user names: the host's from `host_passwd`, and for processes in another
