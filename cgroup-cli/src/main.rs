@@ -188,13 +188,12 @@ fn run_pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
     let mut out = term::stdout(cfg.color);
     let written = (|| {
         if cfg.json {
-            let values: Vec<serde_json::Value> = traces.iter().map(render::pid::to_json).collect();
             if pids.len() == 1 {
-                if let Some(v) = values.first() {
-                    term::write_json(&mut out, v)?;
+                if let Some(t) = traces.first() {
+                    term::write_json(&mut out, t)?;
                 }
             } else {
-                term::write_json(&mut out, &values)?;
+                term::write_json(&mut out, &traces)?;
             }
         } else {
             for (i, t) in traces.iter().enumerate() {
@@ -225,9 +224,10 @@ fn run_userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<
         .users(true)
         .identify(true);
     let tree = builder.build()?;
-    let view = render::userns::View::new(&tree)?;
+    let nss = cgroup_core::tree::userns::Report::new(&tree)?;
+    let view = render::userns::View::new(&nss);
     if let Some(ns) = ns {
-        if !view.namespaces.iter().any(|n| n.inode == ns) {
+        if !nss.namespaces.iter().any(|n| n.inode == ns) {
             report(tree.errors(), diag);
             diag.error(format_args!("no process in user namespace {ns}"));
             return Ok(FATAL);
@@ -235,7 +235,7 @@ fn run_userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<
     }
     let mut out = term::stdout(cfg.color);
     let written = if cfg.json {
-        term::write_json(&mut out, &view.to_json(ns))
+        term::write_json(&mut out, &nss.json(ns))
     } else {
         view.render(ns, cfg.width, &mut out)
     }
