@@ -115,7 +115,10 @@ fn entry(n: u32, line: &[u8]) -> Result<PasswdEntry<'_>, ParseError> {
 mod tests {
     use super::*;
 
-    fn ok(input: &[u8]) -> Vec<(u32, &[u8], u32, u32, &[u8], &[u8])> {
+    /// (line, name, uid, gid, home, shell) of each entry.
+    type Row<'a> = (u32, &'a [u8], u32, u32, &'a [u8], &'a [u8]);
+
+    fn ok(input: &[u8]) -> Vec<Row<'_>> {
         passwd(input)
             .filter_map(Result::ok)
             .map(|e| (e.line, e.name, e.uid, e.gid, e.home, e.shell))
