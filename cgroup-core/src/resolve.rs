@@ -602,21 +602,12 @@ impl Resolver {
         }
         let mut map = HashMap::new();
         if let Some(bytes) = self.read(RootKey::Host, Path::new("etc/passwd")) {
-            for line in bytes.split(|&b| b == b'\n') {
-                let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-                if f.len() < 7 {
-                    continue;
-                }
-                if let Some(uid) = std::str::from_utf8(f[2])
-                    .ok()
-                    .and_then(|u| u.parse::<u32>().ok())
-                {
-                    use std::os::unix::ffi::OsStrExt;
-                    map.entry(uid).or_insert((
-                        lossy(f[0]),
-                        PathBuf::from(std::ffi::OsStr::from_bytes(f[5])),
-                    ));
-                }
+            use std::os::unix::ffi::OsStrExt;
+            for e in crate::parse::passwd(&bytes).flatten() {
+                map.entry(e.uid).or_insert((
+                    lossy(e.name),
+                    PathBuf::from(std::ffi::OsStr::from_bytes(e.home)),
+                ));
             }
         }
         let rc = Rc::new(map);

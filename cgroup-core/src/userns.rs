@@ -9,6 +9,10 @@
 //! ioctls on a live host. A fixture has no namespace files to ask, so there the parent is
 //! inferred ([`Source`]): from the process's ancestors (`cgtree pid`), or from the maps
 //! (a parent's host IDs cover its child's).
+//!
+//! This module reads processes and maps; it knows nothing of the cgroup tree (the tree
+//! uses it for its processes' users). What the namespaces of a tree hold is
+//! [`crate::tree::userns`].
 
 use crate::error::{Error, ParseError};
 use crate::fs::{self, Host, Scratch};
@@ -478,12 +482,13 @@ pub fn read_user(host: &Host, pid: u32) -> Result<ProcUser, Error> {
 }
 
 /// The name of `uid` in a passwd file's bytes.
+/// The first entry for `uid` is the answer, as for `getpwuid(3)`; the name is cut to 64
+/// bytes (shown, not used).
 pub fn passwd_name(passwd: &[u8], uid: u32) -> Option<String> {
-    passwd.split(|&b| b == b'\n').find_map(|line| {
-        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-        (f.len() >= 3 && std::str::from_utf8(f[2]).ok()?.parse::<u32>().ok()? == uid)
-            .then(|| String::from_utf8_lossy(&f[0][..f[0].len().min(64)]).into_owned())
-    })
+    crate::parse::passwd(passwd)
+        .flatten()
+        .find(|e| e.uid == uid)
+        .map(|e| String::from_utf8_lossy(&e.name[..e.name.len().min(64)]).into_owned())
 }
 
 /// Fills in user names: the host's from `host_passwd`, and for processes in another
@@ -520,67 +525,6 @@ impl Names {
             .or_insert_with(|| read_passwd(&proc_dir.join(format!("{pid}/root"))));
         u.ns_name = passwd.as_deref().and_then(|p| passwd_name(p, ns_uid));
     }
-}
-
-/// What the processes of a namespace belong to, from the identified tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Holdings {
-    /// Outermost containers (host-level podman/docker containers).
-    pub containers: Vec<crate::resolve::Identity>,
-    /// Kind nodes.
-    pub kind_nodes: Vec<crate::resolve::KindNode>,
-    /// Pods.
-    pub pods: Vec<crate::resolve::PodRef>,
-}
-
-/// For each PID of the tree: the node it is listed in.
-pub fn pid_nodes(tree: &crate::Tree) -> HashMap<u32, usize> {
-    let mut m = HashMap::new();
-    for (i, n) in tree.nodes().iter().enumerate() {
-        for p in n.processes.iter().flatten() {
-            m.insert(p.pid, i);
-        }
-    }
-    m
-}
-
-/// What the processes `pids` run in: containers, kind nodes and pods on their cgroups'
-/// paths (each listed once, in tree order).
-pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) -> Holdings {
-    let mut nodes: Vec<usize> = pids.iter().filter_map(|p| where_.get(p).copied()).collect();
-    nodes.sort_unstable();
-    nodes.dedup();
-    let mut h = Holdings::default();
-    // Every node whose ancestors were looked at: a chain stops at the first one, so the
-    // work is linear in the tree, not in the number of processes times the depth.
-    let mut seen = std::collections::HashSet::new();
-    for n in nodes {
-        let mut cur = Some(n);
-        let mut chain = Vec::new();
-        while let Some(c) = cur {
-            if !seen.insert(c) {
-                break;
-            }
-            chain.push(c);
-            cur = tree.node(c).parent;
-        }
-        for &c in chain.iter().rev() {
-            let Some(id) = &tree.node(c).identity else {
-                continue;
-            };
-            match id.kind {
-                k if k.is_engine_container() => {
-                    h.containers.push(id.clone());
-                    if let Some(k) = &id.kind_node {
-                        h.kind_nodes.push(k.clone());
-                    }
-                }
-                crate::runtime::IdentityKind::KubePod => h.pods.extend(id.pod.clone()),
-                _ => {}
-            }
-        }
-    }
-    h
 }
 
 /// Reads `etc/passwd` under `root` (a host root or `proc/<pid>/root`), confined and bounded.

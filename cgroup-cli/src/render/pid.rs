@@ -1,4 +1,5 @@
-//! `cgtree pid`: the text and JSON views of a [`Trace`].
+//! `cgtree pid`: the text view of a [`Trace`] (its JSON is the library's: `Trace`
+//! implements `Serialize`).
 
 use super::identity::{identity_text, pod_text, role_text, short_id};
 use super::tree::{command_text, MAX_GUIDES};
@@ -6,9 +7,7 @@ use crate::sanitize::sanitize;
 use cgroup_core::resolve::{PodContainer, ProcessRole};
 use cgroup_core::runtime::IdentityKind;
 use cgroup_core::trace::Trace;
-use cgroup_core::tree::Bytes;
 use cgroup_core::Process;
-use serde_json::{json, Value};
 use std::io::{self, Write};
 
 fn container_text(c: &PodContainer) -> String {
@@ -297,54 +296,4 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "    {indent}{branch}{}{ident}", sanitize(name))?;
     }
     Ok(())
-}
-
-fn cmdline_json(t: &Trace) -> Value {
-    Value::Array(
-        cgroup_core::parse::cmdline(&t.cmdline)
-            .map(|a| json!(Bytes(a)))
-            .collect(),
-    )
-}
-
-/// The JSON object of one trace (docs/json.md, `cgtree pid --json`).
-pub fn to_json(t: &Trace) -> Value {
-    let pod = t.pod.as_ref().map(|p| {
-        let mut v = json!({
-            "namespace": p.namespace, "name": p.name, "uid": p.uid,
-            "containers": t.pod_containers,
-        });
-        if p.is_static {
-            v["static"] = json!(true);
-        }
-        v
-    });
-    json!({
-        "version": cgroup_core::tree::JSON_VERSION,
-        "pid": t.pid,
-        "cmdline": cmdline_json(t),
-        "comm": t.comm.as_deref().map(Bytes),
-        "ppid": t.ppid,
-        "uid": t.uid.map(|u| u[0]),
-        "gid": t.gid.map(|g| g[0]),
-        "nspid": t.nspid,
-        "cgroup": Bytes(&t.cgroup),
-        "outside_namespace": t.outside_namespace,
-        "cgroup_deleted": t.cgroup_deleted,
-        "host_namespaces": t.host_namespaces,
-        "chain": t.chain.iter().map(|c| json!({"path": Bytes(&c.path), "identity": c.identity})).collect::<Vec<_>>(),
-        "role": t.role,
-        "container": t.container,
-        "kind_node": t.kind_node,
-        "node": t.node,
-        "pod": pod,
-        "pod_container": t.pod_container,
-        "user": t.user,
-        "userns": t.userns,
-        "errors": t.errors.iter().map(|e| json!({
-            "file": Bytes(e.path.as_os_str().as_encoded_bytes()),
-            "kind": e.kind.code(),
-            "message": e.to_string(),
-        })).collect::<Vec<_>>(),
-    })
 }

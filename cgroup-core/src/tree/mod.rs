@@ -11,9 +11,10 @@
 pub mod identify;
 #[cfg(feature = "serde")]
 mod json;
+pub mod userns;
 
 #[cfg(feature = "serde")]
-pub use json::{Bytes, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};
+pub use json::{Bytes, UsernsJson, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};
 
 use crate::error::{
     errno_is_permission_denied, errno_is_unsupported, errno_is_vanished, Error, ParseError,
