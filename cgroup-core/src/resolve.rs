@@ -86,10 +86,7 @@ pub struct PodRef {
     /// A static pod (the kubelet read it from a manifest; the API server shows its mirror
     /// pod): its UID is the kubelet's md5 of the manifest (32 hex digits) or its
     /// sandbox says `kubernetes.io/config.source` is not `api`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(skip_serializing_if = "std::ops::Not::not", rename = "static")
-    )]
+    #[cfg_attr(feature = "serde", serde(rename = "static"))]
     pub is_static: bool,
 }
 
@@ -179,6 +176,7 @@ pub enum ProcessRole {
         pod: Option<PodRef>,
     },
     /// An LXC (LXD, Incus) container's monitor (`[lxc monitor] <lxcpath> <name>`).
+    #[cfg_attr(feature = "serde", serde(rename = "lxc-monitor"))]
     LxcMonitor {
         /// Container name.
         name: String,

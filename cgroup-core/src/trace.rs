@@ -368,6 +368,8 @@ pub fn trace_with(
         });
     }
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
+    // The process itself may be containerd's (a shim naming its state directory).
+    r.note_process(&args, uid);
     // A command line counts only with the process's UIDs (see `process_role`).
     let mut role = r.process_role(&args, root, uid);
     for e in r.take_errors() {

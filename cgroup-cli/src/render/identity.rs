@@ -75,13 +75,7 @@ pub fn identity_text(i: &Identity) -> Option<String> {
             s(i.namespace.as_deref().unwrap_or("?")),
             node_text(i)
         ),
-        IdentityKind::KubePod => {
-            let mut t = format!("pod {}", i.pod.as_ref().map(pod_text).unwrap_or_default());
-            if i.pod.as_ref().is_some_and(|p| p.is_static) {
-                t.push_str(" · static");
-            }
-            t
-        }
+        IdentityKind::KubePod => format!("pod {}", i.pod.as_ref().map(pod_text).unwrap_or_default()),
         IdentityKind::KubeContainer => match (&i.name, &i.id) {
             (Some(n), _) => format!("container {}", s(n)),
             (None, Some(id)) => format!("container {}", short_id(id)),

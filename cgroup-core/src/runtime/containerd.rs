@@ -498,10 +498,11 @@ fn identify_containerd(r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
             let mut ident = r
                 .kube_container(f.root, &id, CriRuntime::Containerd)
                 .unwrap_or_else(|| kube_unidentified(f, &id));
-            ident.diagnosis = Some(format!(
-                "cgroup drivers disagree: the kubelet uses systemd (it asked for {}), the runtime cgroupfs (it made that a directory)",
-                String::from_utf8_lossy(slice)
-            ));
+            // The kubelet passed a systemd-style cgroups path (`<slice>:cri-containerd:<id>`)
+            // that the runtime, on the cgroupfs driver, made a directory.
+            let _ = slice;
+            ident.diagnosis =
+                Some("cgroup drivers disagree: kubelet uses systemd, the runtime cgroupfs".into());
             Some(ident)
         }
         Kind::Named {

@@ -24,10 +24,13 @@ pub struct Desktop;
 /// (escapes kept).
 pub fn parse_app(name: &[u8]) -> Option<(Option<&'static str>, Option<&[u8]>, &[u8])> {
     if let Some(rest) = name.strip_prefix(b"snap.") {
-        let stem = rest
-            .strip_suffix(b".scope")
-            .map(|s| s.rsplit_once_byte(b'-').map_or(s, |(a, _)| a))
-            .or_else(|| rest.strip_suffix(b".service"))?;
+        // An app's scope: `snap.<snap>.<app>-<uuid>.scope` (a 36-character UUID); a
+        // snap's daemons are services, not applications a user started.
+        let s = rest.strip_suffix(b".scope")?;
+        let stem = match s.len().checked_sub(37) {
+            Some(at) if s[at] == b'-' && is_uuid(&s[at + 1..]) => &s[..at],
+            _ => s,
+        };
         // `<snap>.<app>`
         let dot = stem.iter().position(|&b| b == b'.')?;
         return (dot > 0 && dot + 1 < stem.len()).then_some((Some("snap"), None, stem));
@@ -162,4 +165,15 @@ impl Resolver {
                 .listed(RootKey::Host, Path::new("snap"))
                 .is_some_and(|l| l.contains(snap))
     }
+}
+
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }

@@ -450,9 +450,7 @@ impl Serialize for PodJson<'_> {
         m.serialize_entry("namespace", &self.0.namespace)?;
         m.serialize_entry("name", &self.0.name)?;
         m.serialize_entry("uid", &self.0.uid)?;
-        if self.0.is_static {
-            m.serialize_entry("static", &true)?;
-        }
+        m.serialize_entry("static", &self.0.is_static)?;
         m.serialize_entry("containers", self.1)?;
         m.end()
     }
