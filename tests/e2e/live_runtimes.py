@@ -11,8 +11,10 @@ Brought up, each in its own cgroup subtree below one uniquely named cgroup (/cgt
              .../kubepods/besteffort/pod<uid>/<id>: a sandbox and an app container
              sharing one containerd-shim-runc-v2, with the CRI annotations
   docker     Debian's dockerd started by hand on that containerd; a named container
-  kind       a privileged podman container named <cluster>-control-plane running
-             containerd inside, with a sandbox and an app task in kubepods cgroups
+  kind       a privileged podman container named <cluster>-control-plane from an image
+             named as kind's node image, with kind's labels and podman's default
+             hostname (the short id), running containerd inside, with a sandbox and an
+             app task in kubepods cgroups
   lxc        Debian's lxc: a container from a busybox rootfs in an lxcpath of the suite's
              own, started with lxc.cgroup.relative so that its lxc.monitor.<name> and
              lxc.payload.<name> cgroups are made below the suite's cgroup
@@ -667,16 +669,30 @@ runtime = "crun"
 
     # ------------------------------------------------------------ kind-style node
     def setup_kind(self):
+        # As kind's podman provider runs a node (pkg/cluster/internal/providers/podman/
+        # provision.go, commonArgs and runArgsForNode): named <cluster>-control-plane,
+        # labelled io.x-k8s.kind.cluster=<cluster> and io.x-k8s.kind.role=<role>,
+        # --privileged, tmpfs on /tmp and /run, its own /var, from an image named as
+        # kind's node image (kindest/node, short for docker.io/kindest/node). Unlike kind,
+        # no --hostname: the node keeps podman's default hostname (the short id), so what
+        # names the node must be the runtime's evidence, not the hostname.
         self.cluster = f"c{self.tag}"
         node = f"{self.cluster}-control-plane"
-        nr, nl = self.work / "node-rootfs", self.work / "node-lab"
-        for d in ("usr", "etc", "proc", "sys", "dev", "run", "tmp", "root", "lab", "var/lib/containerd", "var/tmp"):
+        self.kind_image = f"docker.io/kindest/node:v0-cgtree-{self.tag}"
+        nr, nl, nv = self.work / "node-rootfs", self.work / "node-lab", self.work / "node-var"
+        for d in ("usr", "etc", "proc", "sys", "dev", "run", "tmp", "root", "lab", "var"):
             (nr / d).mkdir(parents=True, exist_ok=True)
+        for d in ("lib/containerd", "tmp"):
+            (nv / d).mkdir(parents=True, exist_ok=True)
         nl.mkdir()
         for l in ("bin", "sbin", "lib", "lib64"):
             if Path(f"/{l}").is_symlink():
                 os.symlink(f"usr/{l}", nr / l)
         os.chmod(nr / "tmp", 0o1777)
+        os.chmod(nv / "tmp", 0o1777)
+        self.run(["tar", "-C", nr, "-cf", self.work / "node-rootfs.tar", "."])
+        self.on_cleanup("kind node image", lambda: self.pm("kind/cli", "rmi", "-f", self.kind_image, check=False))
+        self.pm("kind/cli", "import", self.work / "node-rootfs.tar", self.kind_image)
         shutil.copy(self.oci, nl / "image.tar")
         shutil.copy(self.ctrd_conf, nl / "containerd.toml")
         pod = {"uid": str(uuid.uuid4()), "sb": secrets.token_hex(32), "app": secrets.token_hex(32),
@@ -703,13 +719,19 @@ exec sleep 100000
 """)
         os.chmod(nl / "entrypoint.sh", 0o755)
         self.on_cleanup(f"kind node {node}", lambda: self.pm("kind/cli", "rm", "-f", "-t", "0", node, check=False))
-        self.pm("kind/cli", "run", "-d", "--name", node, "--hostname", node, "--privileged", "--runtime", "runc",
-                "--cgroup-parent", f"{self.top}/kind", "-v", "/usr:/usr:ro", "-v", "/etc:/etc:ro",
-                "-v", f"{nl}:/lab", "--rootfs", nr, "/lab/entrypoint.sh")
+        self.pm("kind/cli", "run", "-d", "--name", node, "--label", f"io.x-k8s.kind.cluster={self.cluster}",
+                "--label", "io.x-k8s.kind.role=control-plane", "--privileged", "--runtime", "runc",
+                "--cgroup-parent", f"{self.top}/kind", "--tmpfs", "/tmp", "--tmpfs", "/run",
+                "-v", "/usr:/usr:ro", "-v", "/etc:/etc:ro", "-v", f"{nv}:/var", "-v", f"{nl}:/lab",
+                self.kind_image, "/lab/entrypoint.sh")
         if not wait_for(lambda: (nl / "done").exists(), 30) or (nl / "done").read_text().strip() != "rc=0":
             raise SetupFailed(f"containerd in the node did not run its pod: {(nl / 'run.log').read_text()[-600:]}")
         info = json.loads(self.pm("kind/cli", "inspect", node).stdout)[0]
-        self.node = {"name": node, "id": info["Id"], "pid": info["State"]["Pid"], "conmon": info["State"]["ConmonPid"]}
+        self.node = {"name": node, "id": info["Id"], "pid": info["State"]["Pid"], "conmon": info["State"]["ConmonPid"],
+                     "hostname": info["Config"].get("Hostname")}
+        if self.node["hostname"] != info["Id"][:12]:
+            raise SetupFailed(f"the node's hostname is {self.node['hostname']!r}, not podman's default (the short id)")
+        self.kind_evidence(info["Id"])
         base = f"{self.top}/kind/libpod-{self.node['id']}"
         pod["cg"] = base + pod["inner_cg"]
         pod["sb_pid"] = next(iter(self.procs_in(pod["cg"][len(self.top) + 1:] + "/" + pod["sb"])), None)
@@ -721,6 +743,27 @@ exec sleep 100000
         self.snap_setups["kind-node"] = ([f"{self.top}/kind"],
                                          [self.node["pid"], pod["shim"], pod["sb_pid"], pod["app_pid"]])
 
+    def kind_evidence(self, cid):
+        """Where this podman keeps what names the node (said in the log, for the record)."""
+        store = Path("/var/lib/containers/storage")
+        try:
+            meta = next(json.loads(c.get("metadata") or "{}") for c in
+                        json.loads((store / "overlay-containers/containers.json").read_text()) if c.get("id") == cid)
+        except (OSError, ValueError, StopIteration):
+            meta = {}
+        where = []
+        for f in (store / "libpod/bolt_state.db", store / "db.sql",
+                  store / f"overlay-containers/{cid}/userdata/config.json"):
+            try:
+                data = f.read_bytes()
+            except OSError:
+                continue
+            if b"io.x-k8s.kind.cluster" in data and self.cluster.encode() in data:
+                where.append(str(f))
+        backend = self.pm("kind/cli", "info", "--format", "{{.Host.DatabaseBackend}}", check=False)
+        self.say(f"kind: containers.json image-name {meta.get('image-name')!r}; kind labels found in {where}; "
+                 f"database backend: {backend.stdout.strip() if backend.returncode == 0 else 'not reported (BoltDB)'}")
+
     def assert_kind(self):
         t = self.tree(f"{self.top}/kind")
         base = f"{self.top}/kind/libpod-{self.node['id']}"
@@ -729,7 +772,11 @@ exec sleep 100000
         self.eq((idn.get("kind"), idn.get("id"), text(idn.get("name"))),
                 ("podman-container", self.node["id"], self.node["name"]), "kind: node container cgroup")
         self.eq((kn.get("name"), kn.get("cluster")), (self.node["name"], self.cluster),
-                "kind: the node container is a kind node of its cluster")
+                "kind: the node container is a kind node of its cluster (named by the container's name, "
+                "its hostname being podman's default)")
+        self.eq(idn.get("node"), {"distribution": "kind", "name": self.node["name"], "cluster": self.cluster,
+                                  "role": "control-plane"},
+                "kind: the node container's `node` (kind's labels)")
         want = (self.node["name"], self.cluster)
         d = self.assert_pod("kind", self.node_pod, t, node=want)
         ctr = d.get("container") or {}
