@@ -813,7 +813,7 @@ exec sleep 100000
                                     if p.is_relative_to("/run/lxc") and not p.exists()]
         self.on_cleanup(f"lxc container {name}", self.remove_lxc)
         shutil.copytree(self.work / "rootfs", cdir / "rootfs", symlinks=True)
-        (cdir / "config").write_text(f"""# cgtree live suite: a busybox container, no network, cgroups below the caller's
+        (cdir / "config").write_text(f"""# cgtree live suite: busybox, no network, cgroups below the caller's
 lxc.uts.name = {name}
 lxc.rootfs.path = dir:{cdir / 'rootfs'}
 lxc.init.cmd = /bin/sleep 3000
@@ -883,7 +883,8 @@ lxc.log.level = INFO
         self.eq((role.get("kind"), text(role.get("name")), text(role.get("lxcpath"))), ("lxc-monitor", name, lxcpath),
                 "lxc: `cgtree pid` of the monitor")
         out = self.cgtree_run("pid", str(self.lxc["init"])).stdout
-        self.check("host process" not in out, f"lxc: `cgtree pid` does not call the container's init a host process:\n{out}")
+        self.check("host process" not in out,
+                   f"lxc: `cgtree pid` does not call the container's init a host process:\n{out}")
         out = self.cgtree_run(f"{self.top}/lxc").stdout
         self.check(f"[lxc container {name}]" in out and f"[lxc monitor of {name}]" in out,
                    f"lxc: tree view names the container and its monitor:\n{out}")
@@ -1236,10 +1237,10 @@ lxc.log.level = INFO
             if not self.keep_work and not left:
                 shutil.rmtree(self.work, ignore_errors=True)
         up = [s for s in self.setups_up if s != "host"]
+        skipped = " (" + "; ".join(f"{n}: {r}" for n, r in self.setups_skipped) + ")" if self.setups_skipped else ""
         self.say(f"cgtree live runtimes: {len(up)} setups up ({', '.join(up) or 'none'}), "
                  f"{len(self.setups_failed)} failed{' (' + ', '.join(self.setups_failed) + ')' if self.setups_failed else ''}, "
-                 f"{len(self.setups_skipped)} skipped"
-                 f"{' (' + '; '.join(f'{n}: {r}' for n, r in self.setups_skipped) + ')' if self.setups_skipped else ''}; "
+                 f"{len(self.setups_skipped)} skipped{skipped}; "
                  f"{self.invocations} cgtree invocations; {self.passed} assertions passed, {len(self.failures)} failed; "
                  f"{time.monotonic() - t0:.0f} s")
         if self.keep_work or left:
