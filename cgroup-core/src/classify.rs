@@ -234,12 +234,20 @@ pub enum Ctx {
     Host,
     /// Directly inside a container cgroup (crun's `container` sub-cgroup may follow).
     ContainerTop,
-    /// Under the kubelet's pods root; `prefix` is the root slice's name without `.slice`.
-    KubeRoot { driver: Driver, prefix: String },
+    /// Under the kubelet's pods root.
+    KubeRoot {
+        /// The kubelet's cgroup driver.
+        driver: Driver,
+        /// The root slice's name without `.slice` (systemd driver).
+        prefix: String,
+    },
     /// Under a QoS level.
     KubeQos {
+        /// The kubelet's cgroup driver.
         driver: Driver,
+        /// The QoS slice's name without `.slice` (systemd driver).
         prefix: String,
+        /// The class.
         qos: Qos,
     },
     /// Under a pod.

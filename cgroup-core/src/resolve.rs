@@ -23,9 +23,7 @@
 //!   `var/log/containers/<pod>_<namespace>_<container>-<id>.log` (names only, links not
 //!   followed).
 
-use crate::classify::{
-    is_container_id, is_containerd_id, is_plain_name, kube_uid, CriRuntime, Kind, Qos,
-};
+use crate::classify::{is_container_id, Qos};
 use crate::fs::state::{
     list_in_root, list_user_dir, open_root, read_in_root, read_user_file, StateError,
     MAX_STATE_FILE,
@@ -676,7 +674,6 @@ impl Resolver {
             return None;
         }
         // The shape says which engine to ask first; only state is evidence.
-        let podman_shape = shape == Some(Family::Podman);
         let docker_shape = shape == Some(Family::Docker);
         let mut podman = false;
         let mut docker = false;
@@ -874,8 +871,8 @@ impl Resolver {
     /// container it runs in).
     ///
     /// A command line is the process's own claim, so it counts only when every value
-    /// taken from it is a checked token ([`is_container_id`], [`is_plain_name`],
-    /// [`is_containerd_id`]) and the process runs as the owner of what it names (all four
+    /// taken from it is a checked token ([`is_container_id`],
+    /// [`crate::classify::is_plain_name`], [`crate::classify::is_containerd_id`]) and the process runs as the owner of what it names (all four
     /// UIDs equal to it). Otherwise the process is not identified (`None`): a user's
     /// `exec -a conmon sleep -c <root's container id> -n anything` names nothing.
     pub fn process_role(
@@ -951,7 +948,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(crate) fn cluster_of_table() {
+    fn cluster_of_table() {
         assert_eq!(cluster_of("kind-control-plane").as_deref(), Some("kind"));
         assert_eq!(cluster_of("dev-worker").as_deref(), Some("dev"));
         assert_eq!(cluster_of("dev-worker12").as_deref(), Some("dev"));
@@ -964,14 +961,14 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn cut_keeps_char_boundaries() {
+    fn cut_keeps_char_boundaries() {
         let s = "é".repeat(400);
         let c = cut(s);
         assert!(c.len() <= MAX_NAME && c.chars().all(|ch| ch == 'é'));
     }
 
     /// Writes `body` at `rel` below `root`, with its directories.
-    pub(crate) fn put(root: &Path, rel: &str, body: &str) {
+    fn put(root: &Path, rel: &str, body: &str) {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, body).unwrap();
@@ -982,7 +979,7 @@ mod tests {
     const SESSION: &str = "3333333333333333333333333333333333333333333333333333333333333333";
 
     /// A host with root's podman container ROOT_ID and alice's (1500) ALICE_ID.
-    pub(crate) fn two_owners() -> tempfile::TempDir {
+    fn two_owners() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
         put(
@@ -1004,7 +1001,7 @@ mod tests {
         d
     }
 
-    pub(crate) fn conmon_argv<'a>(id: &'a str, pidfile: &'a str) -> Vec<&'a [u8]> {
+    fn conmon_argv<'a>(id: &'a str, pidfile: &'a str) -> Vec<&'a [u8]> {
         vec![
             b"/usr/bin/conmon",
             b"-c",
@@ -1017,7 +1014,7 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn conmon_pidfile_only_in_the_runtime_dir_of_conmons_user() {
+    fn conmon_pidfile_only_in_the_runtime_dir_of_conmons_user() {
         let d = two_owners();
         let root = d.path();
         let run = format!("run/containers/storage/overlay-containers/{ROOT_ID}/userdata");
@@ -1108,7 +1105,7 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn command_line_roles_need_checked_tokens_and_the_owners_uid() {
+    fn command_line_roles_need_checked_tokens_and_the_owners_uid() {
         let d = two_owners();
         let root = d.path();
         std::fs::create_dir_all(root.join(TASKS).join("k8s.io")).unwrap();
@@ -1123,6 +1120,8 @@ mod tests {
             Some(ProcessRole::Conmon {
                 id: id.into(),
                 name: Some(name.into()),
+                runtime: "podman",
+                pod: None,
             })
         };
         assert_eq!(
@@ -1211,7 +1210,7 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn rootless_podman_outside_a_user_slice_is_found_in_its_owners_storage() {
+    fn rootless_podman_outside_a_user_slice_is_found_in_its_owners_storage() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
         let write = |rel: &str, body: &str| put(root, rel, body);
@@ -1237,7 +1236,7 @@ mod tests {
         let mut r = Resolver::new(&Host::with_root(root));
         let none = HashMap::new();
         let ident = |r: &mut Resolver, id: &str| {
-            r.container(&Kind::PodmanContainer { id: id.into() }, None, &none)
+            r.container(id, Some(crate::runtime::Family::Podman), None, &none)
                 .unwrap()
         };
         let bobs = ident(&mut r, &a);
@@ -1258,29 +1257,29 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn a_bare_id_with_a_containerd_task_bundle_is_a_containerd_container() {
+    fn a_bare_id_with_a_containerd_task_bundle_is_a_containerd_container() {
         let d = tempfile::tempdir().unwrap();
         let (id, other) = ("e".repeat(64), "f".repeat(64));
         std::fs::create_dir_all(d.path().join(TASKS).join("default").join(&id)).unwrap();
         std::fs::create_dir_all(d.path().join(TASKS).join("k8s.io")).unwrap();
         let mut r = Resolver::new(&Host::with_root(d.path()));
         let none = HashMap::new();
-        let ident = r
-            .container(&Kind::ContainerId { id: id.clone() }, None, &none)
-            .unwrap();
+        let ident = r.container(&id, None, None, &none).unwrap();
         assert_eq!(
             (ident.kind, ident.runtime, ident.id.as_deref()),
-            ("container", Some("containerd"), Some(id.as_str()))
+            (
+                IdentityKind::Container,
+                Some("containerd"),
+                Some(id.as_str())
+            )
         );
         // No bundle, no other runtime state: not claimed as anything.
-        assert!(r
-            .container(&Kind::ContainerId { id: other }, None, &none)
-            .is_none());
+        assert!(r.container(&other, None, None, &none).is_none());
         assert!(r.take_errors().is_empty());
     }
 
     #[test]
-    pub(crate) fn empty_names_and_images_in_storage_are_absent_not_empty() {
+    fn empty_names_and_images_in_storage_are_absent_not_empty() {
         // `podman run --rootfs DIR` stores `"image-name": ""`.
         let d = tempfile::tempdir().unwrap();
         let id = "9".repeat(64);
@@ -1297,7 +1296,12 @@ mod tests {
         .unwrap();
         let mut r = Resolver::new(&Host::with_root(d.path()));
         let ident = r
-            .container(&Kind::PodmanContainer { id }, None, &HashMap::new())
+            .container(
+                &id,
+                Some(crate::runtime::Family::Podman),
+                None,
+                &HashMap::new(),
+            )
             .unwrap();
         assert_eq!((ident.name.as_deref(), ident.image), (Some("node"), None));
     }

@@ -5,7 +5,7 @@
 //! its path (and the children of a container's cgroup, to recognise a kind node), and
 //! the runtime state of the containers and pods on the path. The tree is never walked.
 
-use crate::classify::{classify_path, Kind};
+use crate::classify::classify_path;
 use crate::error::Error;
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
@@ -30,7 +30,10 @@ pub struct ChainEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContainerRef {
-    /// `podman`, `docker`, or null when only its shape is known.
+    /// What it is (`podman-container`, `lxc-container`, `machine`, ...).
+    pub kind: crate::runtime::IdentityKind,
+    /// `podman`, `docker`, `containerd`, `lxc`, `systemd-nspawn`, ..., or null when no
+    /// engine's state names it.
     pub runtime: Option<&'static str>,
     /// Container id.
     pub id: Option<String>,
@@ -129,6 +132,7 @@ fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
 
 fn container_ref(i: &Identity) -> ContainerRef {
     ContainerRef {
+        kind: i.kind,
         runtime: i.runtime,
         id: i.id.clone(),
         name: i.name.clone(),

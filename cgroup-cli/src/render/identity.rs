@@ -75,7 +75,9 @@ pub fn identity_text(i: &Identity) -> Option<String> {
             s(i.namespace.as_deref().unwrap_or("?")),
             node_text(i)
         ),
-        IdentityKind::KubePod => format!("pod {}", i.pod.as_ref().map(pod_text).unwrap_or_default()),
+        IdentityKind::KubePod => {
+            format!("pod {}", i.pod.as_ref().map(pod_text).unwrap_or_default())
+        }
         IdentityKind::KubeContainer => match (&i.name, &i.id) {
             (Some(n), _) => format!("container {}", s(n)),
             (None, Some(id)) => format!("container {}", short_id(id)),

@@ -21,7 +21,6 @@ use crate::tree::identify::Facts;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// The containerd row.
 pub struct Containerd;
@@ -534,7 +533,7 @@ fn identify_containerd(r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
 }
 
 /// A Kubernetes container cgroup no CRI state names.
-pub(crate) fn kube_unidentified(f: &Facts<'_>, id: &str) -> Identity {
+pub(crate) fn kube_unidentified(_f: &Facts<'_>, id: &str) -> Identity {
     crate::tree::identify::unidentified(format!(
         "a pod's container cgroup; no CRI bundle or kubelet log names container {}",
         &id[..12.min(id.len())]

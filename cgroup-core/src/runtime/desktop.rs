@@ -22,7 +22,11 @@ pub struct Desktop;
 
 /// What a desktop unit name says: `(runtime hint, launcher, application id)`, all raw
 /// (escapes kept).
-pub fn parse_app(name: &[u8]) -> Option<(Option<&'static str>, Option<&[u8]>, &[u8])> {
+/// `(runtime hint, launcher, application id)` of a desktop unit name.
+pub type AppName<'a> = (Option<&'static str>, Option<&'a [u8]>, &'a [u8]);
+
+/// Parses a desktop unit name.
+pub fn parse_app(name: &[u8]) -> Option<AppName<'_>> {
     if let Some(rest) = name.strip_prefix(b"snap.") {
         // An app's scope: `snap.<snap>.<app>-<uuid>.scope` (a 36-character UUID); a
         // snap's daemons are services, not applications a user started.

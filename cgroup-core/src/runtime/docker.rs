@@ -9,14 +9,11 @@ use super::{Family, IdentityKind, Runtime};
 use crate::classify::*;
 #[allow(unused_imports)]
 use crate::resolve::*;
-use crate::runtime::IdentityKind as IK;
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, kind::*, kubelet::*, oci::*, podman::*};
 use crate::tree::identify::Facts;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// The docker row.
 pub struct Docker;

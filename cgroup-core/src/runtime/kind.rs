@@ -18,13 +18,10 @@ use super::{Family, Runtime};
 use crate::classify::*;
 #[allow(unused_imports)]
 use crate::resolve::*;
-use crate::runtime::IdentityKind as IK;
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kubelet::*, oci::*, podman::*};
-use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::path::Path;
 
 /// The row of container-run Kubernetes nodes.
 pub struct KindNodes;

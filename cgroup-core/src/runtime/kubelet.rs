@@ -17,9 +17,8 @@ use crate::runtime::IdentityKind as IK;
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kind::*, oci::*, podman::*};
 use crate::tree::identify::Facts;
-use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 /// The kubelet row.

@@ -13,14 +13,10 @@ use super::{Family, IdentityKind, Runtime};
 use crate::classify::*;
 #[allow(unused_imports)]
 use crate::resolve::*;
-use crate::runtime::IdentityKind as IK;
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kind::*, kubelet::*, podman::*};
 use crate::tree::identify::Facts;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// The OCI runtimes' row.
 pub struct Oci;

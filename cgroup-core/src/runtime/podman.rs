@@ -11,7 +11,6 @@ use super::{Family, IdentityKind, ProcFacts, Runtime};
 use crate::classify::*;
 #[allow(unused_imports)]
 use crate::resolve::*;
-use crate::runtime::IdentityKind as IK;
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kind::*, kubelet::*, oci::*};
 use crate::tree::identify::Facts;
