@@ -259,7 +259,7 @@ pub fn trace_with(
     if let Ok(mut reader) = crate::userns::UserReader::new(host) {
         match reader.user(pid) {
             Ok(mut u) => {
-                crate::userns::Names::new(host).fill(pid, 0, &mut u);
+                crate::userns::Names::new(host).fill(pid, &mut u);
                 if let Some(ns) = u.userns {
                     userns = reader.lineage(pid, ns);
                 }

@@ -491,38 +491,67 @@ pub fn passwd_name(passwd: &[u8], uid: u32) -> Option<String> {
         .map(|e| String::from_utf8_lossy(&e.name[..e.name.len().min(64)]).into_owned())
 }
 
-/// Fills in user names: the host's from `host_passwd`, and for processes in another
-/// namespace the container's, from `etc/passwd` in the process's root (read once per
-/// `group` key, e.g. per cgroup: processes of one cgroup share a root).
+/// Fills in user names. The host's name is given only to the host-side UID (host
+/// `etc/passwd`). An ID inside a user namespace is named from the `etc/passwd` of the
+/// process's own root (`proc/<pid>/root`, read confined to it, once per root directory):
+/// the container's file, never the host's. A process of another user namespace whose
+/// root is the host's root (a rootless runtime's pause process or conmon) has no
+/// container file: its inside ID is named only when it is the host-side ID itself.
 pub struct Names {
     host: Option<Vec<u8>>,
+    /// (st_dev, st_ino) of the host root, to recognise a process rooted there.
+    host_root: Option<(u64, u64)>,
     proc_dir: std::path::PathBuf,
-    roots: HashMap<u64, Option<Vec<u8>>>,
+    roots: HashMap<(u64, u64), Option<Vec<u8>>>,
+}
+
+/// (st_dev, st_ino) of an open directory.
+fn dir_key(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let st = nix::sys::stat::fstat(fd).ok()?;
+    #[allow(clippy::useless_conversion)] // dev_t/ino_t widths differ between targets
+    Some((u64::from(st.st_dev), u64::from(st.st_ino)))
 }
 
 impl Names {
     /// Names for `host`.
     pub fn new(host: &Host) -> Self {
+        let host_root = fs::state::open_root(host.root())
+            .ok()
+            .and_then(|fd| dir_key(fd.as_fd()));
         Names {
             host: read_passwd(host.root()),
+            host_root,
             proc_dir: host.proc_dir(),
             roots: HashMap::new(),
         }
     }
 
     /// Sets `u.name` and `u.ns_name` for process `pid`.
-    pub fn fill(&mut self, pid: u32, group: u64, u: &mut ProcUser) {
+    pub fn fill(&mut self, pid: u32, u: &mut ProcUser) {
         u.name = self.host.as_deref().and_then(|p| passwd_name(p, u.uid));
+        u.ns_name = None;
         if u.initial {
             u.ns_name = u.name.clone();
             return;
         }
         let Some(ns_uid) = u.ns_uid else { return };
-        let proc_dir = &self.proc_dir;
+        let Ok(root) = fs::state::open_root(&self.proc_dir.join(format!("{pid}/root"))) else {
+            return;
+        };
+        let Some(key) = dir_key(root.as_fd()) else {
+            return;
+        };
+        if Some(key) == self.host_root {
+            // The host's own file: it names host IDs, not this namespace's.
+            if ns_uid == u.uid {
+                u.ns_name = u.name.clone();
+            }
+            return;
+        }
         let passwd = self
             .roots
-            .entry(group)
-            .or_insert_with(|| read_passwd(&proc_dir.join(format!("{pid}/root"))));
+            .entry(key)
+            .or_insert_with(|| read_passwd_at(root.as_fd()));
         u.ns_name = passwd.as_deref().and_then(|p| passwd_name(p, ns_uid));
     }
 }
@@ -530,9 +559,14 @@ impl Names {
 /// Reads `etc/passwd` under `root` (a host root or `proc/<pid>/root`), confined and bounded.
 pub fn read_passwd(root: &Path) -> Option<Vec<u8>> {
     let fd = fs::state::open_root(root).ok()?;
+    read_passwd_at(fd.as_fd())
+}
+
+/// Reads `etc/passwd` under the open root `root`, confined to it and bounded.
+fn read_passwd_at(root: BorrowedFd<'_>) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     fs::state::read_in_root(
-        fd.as_fd(),
+        root,
         Path::new("etc/passwd"),
         fs::state::MAX_STATE_FILE,
         &mut buf,
@@ -604,6 +638,78 @@ mod tests {
         assert!(rootless.covers(&split), "contiguous ranges of the parent");
         assert!(!map("0 100000 5").covers(&split));
         assert!(initial.covers(&map("")));
+    }
+
+    fn user(uid: u32, ns_uid: u32) -> ProcUser {
+        ProcUser {
+            uid,
+            gid: uid,
+            userns: Some(4026532400),
+            ns_uid: Some(ns_uid),
+            ns_gid: Some(ns_uid),
+            initial: false,
+            name: None,
+            ns_name: None,
+        }
+    }
+
+    /// Inside IDs are named from the process's own root, never from the host's file;
+    /// the host's name goes to the host-side ID only.
+    #[test]
+    fn names_inside_a_namespace_come_from_the_process_root() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, body: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        };
+        // Host: 1000 is massi, 101 is systemd-resolve; the container's 101 is nginx.
+        w(
+            "etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nsystemd-resolve:x:101:101::/:/bin/false\nmassi:x:1000:1000::/home/massi:/bin/sh\n",
+        );
+        w(
+            "proc/10/root/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nnginx:x:101:101::/nonexistent:/bin/false\n",
+        );
+        w(
+            "proc/11/root/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nnginx:x:101:101::/nonexistent:/bin/false\n",
+        );
+        // 12: rooted at the host's root (a rootless runtime's pause process).
+        std::fs::create_dir_all(d.path().join("proc/12")).unwrap();
+        std::os::unix::fs::symlink("../..", d.path().join("proc/12/root")).unwrap();
+        // 13: no root to read.
+        std::fs::create_dir_all(d.path().join("proc/13")).unwrap();
+        let host = Host::with_root(d.path());
+        let mut names = Names::new(&host);
+        let cases: &[(u32, ProcUser, Option<&str>, Option<&str>)] = &[
+            (10, user(100100, 101), None, Some("nginx")),
+            (11, user(1000, 0), Some("massi"), Some("root")),
+            (12, user(1000, 0), Some("massi"), None),
+            (12, user(1000, 1000), Some("massi"), Some("massi")),
+            (12, user(100100, 101), None, None),
+            (13, user(1000, 0), Some("massi"), None),
+        ];
+        for (pid, u, name, ns_name) in cases {
+            let mut u = u.clone();
+            names.fill(*pid, &mut u);
+            assert_eq!(
+                (u.name.as_deref(), u.ns_name.as_deref()),
+                (*name, *ns_name),
+                "pid {pid}, uid {} (inside {:?})",
+                u.uid,
+                u.ns_uid
+            );
+        }
+        // A root already read is not read again: its file changing is not seen.
+        w(
+            "proc/10/root/etc/passwd",
+            "nginx2:x:101:101::/:/bin/false\n",
+        );
+        let mut u = user(100100, 101);
+        names.fill(10, &mut u);
+        assert_eq!(u.ns_name.as_deref(), Some("nginx"));
     }
 
     #[test]
