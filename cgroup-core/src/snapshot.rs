@@ -37,7 +37,6 @@ use crate::fs;
 use crate::fs::out::{self as fsout, Existing, FileId, Staging};
 use crate::resolve::{Recorded, Resolver, RootKey};
 use crate::{Host, TreeBuilder};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::ffi::{CStr, CString};
 use std::io::Write;
@@ -281,76 +280,14 @@ fn status_lines(bytes: &[u8], keep: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// Only what cgtree parses of a runtime state file, by its name.
+/// Only what cgtree parses of a state file: `etc/passwd` without GECOS and shell,
+/// anything else what the runtime family that reads it keeps
+/// ([`crate::runtime::Runtime::snapshot_keep`]); `None`: not kept.
 fn reduce_state(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    let pick = |v: &Value, keys: &[&str]| -> Value {
-        let mut m = serde_json::Map::new();
-        for k in keys {
-            if let Some(x) = v.get(*k) {
-                m.insert((*k).to_string(), x.clone());
-            }
-        }
-        Value::Object(m)
-    };
-    let v = || serde_json::from_slice::<Value>(bytes).ok();
-    let reduced = match name.as_str() {
-        "config.json" => pick(&v()?, &["annotations"]),
-        "config.v2.json" => {
-            let v = v()?;
-            let mut out = pick(&v, &["ID", "Name"]);
-            if let Some(c) = v.get("Config") {
-                out["Config"] = pick(c, &["Image", "Labels"]);
-            }
-            if let Some(st) = v.get("State") {
-                out["State"] = pick(st, &["Pid"]);
-            }
-            out
-        }
-        "containers.json" => Value::Array(
-            v()?.as_array()?
-                .iter()
-                .map(|e| {
-                    let mut o = pick(e, &["id", "names"]);
-                    if let Some(m) = e
-                        .get("metadata")
-                        .and_then(Value::as_str)
-                        .and_then(|m| serde_json::from_str::<Value>(m).ok())
-                    {
-                        o["metadata"] =
-                            Value::String(pick(&m, &["image-name", "name"]).to_string());
-                    }
-                    o
-                })
-                .collect(),
-        ),
-        "status" => pick(&v()?, &["pid", "cgroup-path"]),
-        "state.json" => pick(&v()?, &["id", "init_process_pid"]),
-        "hostname" => {
-            return Some(
-                bytes
-                    .split(|&b| b == b'\n')
-                    .next()
-                    .unwrap_or(&[])
-                    .iter()
-                    .copied()
-                    .chain([b'\n'])
-                    .collect(),
-            )
-        }
-        "passwd" => return Some(passwd_lines(bytes)),
-        // conmon's pidfiles: one PID.
-        "pidfile" | "exec_pid" => {
-            let pid = std::str::from_utf8(bytes)
-                .ok()?
-                .trim()
-                .parse::<u32>()
-                .ok()?;
-            return Some(format!("{pid}\n").into_bytes());
-        }
-        _ => return None,
-    };
-    Some(format!("{reduced}\n").into_bytes())
+    if path.file_name().is_some_and(|n| n == "passwd") {
+        return Some(passwd_lines(bytes));
+    }
+    crate::runtime::snapshot_keep(path, bytes)
 }
 
 /// `etc/passwd` without the GECOS field and the shell.

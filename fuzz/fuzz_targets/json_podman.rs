@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse::comm(b"");
-    let _ = cgroup_core::resolve::fuzzing::podman_containers(data);
+    let _ = cgroup_core::runtime::podman::parse_containers(data);
 });

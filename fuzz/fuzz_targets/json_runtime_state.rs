@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse::comm(b"");
-    let _ = cgroup_core::resolve::fuzzing::runtime_state(data);
+    let _ = cgroup_core::runtime::oci::parse_state(data);
 });

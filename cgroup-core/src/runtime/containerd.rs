@@ -102,6 +102,35 @@ impl Runtime for Containerd {
     fn role(&self, r: &mut Resolver, p: &ProcFacts<'_>) -> Option<ProcessRole> {
         shim_role(r, p)
     }
+
+    fn names_state(&self, argv0: &[u8]) -> bool {
+        let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+        base == b"containerd" || base.starts_with(b"containerd-shim")
+    }
+
+    fn note_process(&self, r: &mut Resolver, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        r.note_containerd(args, uids);
+    }
+
+    fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        match crate::runtime::file_name(rel)? {
+            // Task bundles and CRI-O's configs: their annotations only (no process,
+            // no environment).
+            "config.json" => {
+                let v = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+                Some(crate::runtime::json_line(&crate::runtime::pick(&v, &["annotations"])))
+            }
+            // A containerd config named by `--config`: its `state` only.
+            n if n.ends_with(".toml") => {
+                let state = config_state(bytes)?;
+                let mut out = b"state = \"".to_vec();
+                out.extend(state.iter().filter(|&&b| b != b'"' && b != b'\n'));
+                out.extend_from_slice(b"\"\n");
+                Some(out)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -321,45 +350,16 @@ fn abs_rel(p: &[u8]) -> Option<PathBuf> {
 }
 
 impl Resolver {
-    /// containerd's task directories (`<state>/io.containerd.runtime.v2.task`) under a
-    /// root: the ones its own processes named ([`Resolver::note_process`]) first, then the
-    /// default `/run/containerd`.
-    pub(crate) fn task_dirs(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = self
-            .containerd_states
-            .iter()
-            .map(|s| s.join("io.containerd.runtime.v2.task"))
-            .collect();
-        if !v.iter().any(|p| p == Path::new(TASKS)) {
-            v.push(PathBuf::from(TASKS));
-        }
-        v
-    }
-
     /// Learns where containerd keeps its state from one of its own processes on the
     /// host: `containerd --state DIR`, `containerd --config FILE` whose `state =` names
     /// one, or a shim's `-address <state>/containerd.sock` (k3s, rke2, microk8s, k0s
     /// and any containerd started with its own state directory). Only root's processes
     /// count (all four UIDs 0): a user's process cannot point root's cgtree anywhere.
-    pub fn note_process(&mut self, args: &[&[u8]], uids: Option<[u32; 4]>) {
+    pub(crate) fn note_containerd(&mut self, args: &[&[u8]], uids: Option<[u32; 4]>) {
         if uids != Some([0; 4]) || self.containerd_states.len() >= 16 {
             return;
         }
         let Some(exe) = args.first() else { return };
-        if let Some((path, name)) = crate::runtime::lxc::monitor_claim(args) {
-            if self.lxcpaths.len() < 4096 && path.len() < 4096 && name.len() < 256 {
-                let entry = (
-                    String::from_utf8_lossy(name).into_owned(),
-                    String::from_utf8_lossy(path)
-                        .trim_start_matches('/')
-                        .to_string(),
-                );
-                if !self.lxcpaths.contains(&entry) {
-                    self.lxcpaths.push(entry);
-                }
-            }
-            return;
-        }
         let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
         let mut found = Vec::new();
         if base == b"containerd" {
@@ -386,6 +386,27 @@ impl Resolver {
                 self.containerd_states.push(dir);
             }
         }
+    }
+
+    /// containerd's task directories (`<state>/io.containerd.runtime.v2.task`) under a
+    /// root: the ones its own processes named ([`Resolver::note_process`]) first, then the
+    /// default `/run/containerd`.
+    pub(crate) fn task_dirs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self
+            .containerd_states
+            .iter()
+            .map(|s| s.join("io.containerd.runtime.v2.task"))
+            .collect();
+        if !v.iter().any(|p| p == Path::new(TASKS)) {
+            v.push(PathBuf::from(TASKS));
+        }
+        v
+    }
+
+    /// Learns where runtimes keep their state from one of their own processes (see
+    /// [`crate::runtime::Runtime::note_process`]).
+    pub fn note_process(&mut self, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        crate::runtime::note_process(self, args, uids);
     }
 
     /// A containerd task outside Kubernetes in any namespace, by its bundle
@@ -538,4 +559,14 @@ pub(crate) fn kube_unidentified(_f: &Facts<'_>, id: &str) -> Identity {
         "a pod's container cgroup; no CRI bundle or kubelet log names container {}",
         &id[..12.min(id.len())]
     ))
+}
+
+/// An OCI `config.json` (a containerd task bundle or a CRI-O config) -> its CRI facts
+/// (`None`: not JSON, or no CRI annotations).
+pub fn parse_bundle(bytes: &[u8]) -> Option<Bundle> {
+    serde_json::from_slice::<OciConfig>(bytes)
+        .ok()?
+        .annotations
+        .as_ref()
+        .and_then(Bundle::from_annotations)
 }

@@ -5,6 +5,7 @@
 //! (`docker-<id>.scope` under a pod).
 
 use super::{Family, IdentityKind, Runtime};
+use std::path::Path;
 #[allow(unused_imports)]
 use crate::classify::*;
 #[allow(unused_imports)]
@@ -55,6 +56,22 @@ impl Runtime for Docker {
         is_container_id(name).then(|| (Kind::DockerContainer { id: text(name) }, Ctx::ContainerTop))
     }
 
+    fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        use crate::runtime::pick;
+        if crate::runtime::file_name(rel)? != "config.v2.json" {
+            return None;
+        }
+        let v = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+        let mut out = pick(&v, &["ID", "Name"]);
+        if let Some(c) = v.get("Config") {
+            out["Config"] = pick(c, &["Image", "Labels"]);
+        }
+        if let Some(st) = v.get("State") {
+            out["State"] = pick(st, &["Pid"]);
+        }
+        Some(crate::runtime::json_line(&out))
+    }
+
     fn identify(&self, r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
         match f.kind {
             Kind::DockerContainer { id } => Some(
@@ -89,4 +106,16 @@ pub(crate) struct DockerInner {
     pub(crate) image: Option<String>,
     #[serde(rename = "Labels", default)]
     pub(crate) labels: Option<HashMap<String, String>>,
+}
+
+/// docker's `config.v2.json` -> (name, image, labels).
+pub fn parse_config(
+    bytes: &[u8],
+) -> Option<(Option<String>, Option<String>, Option<HashMap<String, String>>)> {
+    let c = serde_json::from_slice::<DockerConfig>(bytes).ok()?;
+    let (image, labels) = match c.config {
+        Some(i) => (i.image, i.labels),
+        None => (None, None),
+    };
+    Some((c.name, image, labels))
 }

@@ -69,6 +69,16 @@ impl Runtime for KindNodes {
         Family::Kind
     }
 
+    fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        // A node's hostname (its name when the runtime gives none): the first line.
+        if rel != Path::new("etc/hostname") {
+            return None;
+        }
+        let mut line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec();
+        line.push(b'\n');
+        Some(line)
+    }
+
     fn sources(&self) -> &'static [&'static str] {
         &[
             "kubernetes-sigs/kind pkg/cluster/internal/providers/podman/provision.go",

@@ -92,6 +92,52 @@ impl Runtime for Lxc {
         &["<lxcpath>/*/config"]
     }
 
+    fn names_state(&self, argv0: &[u8]) -> bool {
+        is_monitor_title(argv0)
+    }
+
+    fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        // An LXC container's config: only that it is one (its `lxc.uts.name`).
+        if rel.file_name()? != "config" || !is_lxc_config(bytes) {
+            return None;
+        }
+        let mut out = b"# cgtree snapshot: only the container's name\n".to_vec();
+        let names: Vec<&[u8]> = bytes
+            .split(|&b| b == b'\n')
+            .take(4096)
+            .map(<[u8]>::trim_ascii)
+            .filter(|l| l.starts_with(b"lxc.uts.name") && l.contains(&b'='))
+            .collect();
+        if names.is_empty() {
+            // Still an LXC config once reduced.
+            out.extend_from_slice(b"lxc.uts.name =\n");
+        }
+        for l in names {
+            out.extend_from_slice(l);
+            out.push(b'\n');
+        }
+        Some(out)
+    }
+
+    fn note_process(&self, r: &mut Resolver, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        // Root's monitors name root's lxcpaths.
+        if uids != Some([0; 4]) {
+            return;
+        }
+        let Some((path, name)) = monitor_claim(args) else {
+            return;
+        };
+        if r.lxcpaths.len() < 4096 && path.len() < 4096 && name.len() < 256 {
+            let entry = (
+                String::from_utf8_lossy(name).into_owned(),
+                String::from_utf8_lossy(path).trim_start_matches('/').to_string(),
+            );
+            if !r.lxcpaths.contains(&entry) {
+                r.lxcpaths.push(entry);
+            }
+        }
+    }
+
     fn identify(&self, r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
         let Kind::Named { what, name, .. } = f.kind else {
             return None;
@@ -164,9 +210,14 @@ impl Resolver {
             return false;
         }
         match runtime_of(&format!("/{rel}")) {
-            Some("lxc") => self
-                .listed(root, &Path::new(rel).join(name))
-                .is_some_and(|l| l.contains("config")),
+            // LXC's own config of the container (what `lxc-start` reads): a file with
+            // `lxc.` keys.
+            Some("lxc") => {
+                let quiet = std::mem::replace(&mut self.quiet, true);
+                let cfg = self.read_limited(root, &Path::new(rel).join(name).join("config"), 1 << 20);
+                self.quiet = quiet;
+                cfg.is_some_and(|c| is_lxc_config(&c))
+            }
             Some(_) => true,
             None => false,
         }
@@ -191,4 +242,14 @@ impl Resolver {
             self.lxc_has(root, &p, name).then_some((runtime, p))
         })
     }
+}
+
+/// Whether bytes read like an LXC config: some line sets an `lxc.` key (comments and
+/// blank lines aside), as `lxc.container.conf(5)` describes.
+pub fn is_lxc_config(bytes: &[u8]) -> bool {
+    bytes
+        .split(|&b| b == b'\n')
+        .take(4096)
+        .map(<[u8]>::trim_ascii)
+        .any(|l| l.starts_with(b"lxc.") && l.contains(&b'='))
 }

@@ -232,10 +232,77 @@ pub trait Runtime: Sync {
     }
 
     /// State files this family reads, as paths under a root with `*` for a name
-    /// (documentation; `cgtree snapshot` keeps exactly what was read).
+    /// (documentation; `cgtree snapshot` keeps what was read, reduced by
+    /// [`Runtime::snapshot_keep`]).
     fn state_files(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// For `cgtree snapshot`: the part of a state file this family read (`rel`, its path
+    /// under a root) that it parses, and nothing else (no environment, no secrets);
+    /// `None` when the file is not this family's.
+    fn snapshot_keep(&self, _rel: &std::path::Path, _bytes: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Whether a process's `argv[0]` is one of this family's processes that say where its
+    /// state is (containerd, its shims, an LXC monitor): only those have their `status`
+    /// read and go to [`Runtime::note_process`].
+    fn names_state(&self, _argv0: &[u8]) -> bool {
+        false
+    }
+
+    /// Learns where this family keeps its state from one of its own processes (its
+    /// command line and UIDs; only root's count for root's state).
+    fn note_process(
+        &self,
+        _r: &mut crate::resolve::Resolver,
+        _args: &[&[u8]],
+        _uids: Option<[u32; 4]>,
+    ) {
+    }
+}
+
+/// Whether any family learns where its state is from a process with this `argv[0]`.
+pub fn names_state(argv0: &[u8]) -> bool {
+    TABLE.iter().any(|r| r.names_state(argv0))
+}
+
+/// Lets every family learn from one process ([`Runtime::note_process`]).
+pub fn note_process(r: &mut crate::resolve::Resolver, args: &[&[u8]], uids: Option<[u32; 4]>) {
+    let Some(argv0) = args.first() else { return };
+    for rt in TABLE {
+        if rt.names_state(argv0) {
+            rt.note_process(r, args, uids);
+        }
+    }
+}
+
+/// The part of a state file `cgtree snapshot` keeps: what the family that reads it
+/// parses ([`Runtime::snapshot_keep`]); `None`: no family's, not kept.
+pub fn snapshot_keep(rel: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    TABLE.iter().find_map(|r| r.snapshot_keep(rel, bytes))
+}
+
+/// `keys` of a JSON object, as a new object.
+pub(crate) fn pick(v: &serde_json::Value, keys: &[&str]) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for k in keys {
+        if let Some(x) = v.get(*k) {
+            m.insert((*k).to_string(), x.clone());
+        }
+    }
+    serde_json::Value::Object(m)
+}
+
+/// A JSON value as a file's bytes (one line).
+pub(crate) fn json_line(v: &serde_json::Value) -> Vec<u8> {
+    format!("{v}\n").into_bytes()
+}
+
+/// The file name of `rel`, as text.
+pub(crate) fn file_name(rel: &std::path::Path) -> Option<&str> {
+    rel.file_name()?.to_str()
 }
 
 /// A process, as a [`Runtime::role`] sees it.

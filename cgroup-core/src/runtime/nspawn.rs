@@ -79,6 +79,24 @@ impl Runtime for Nspawn {
         &["run/systemd/machines/*"]
     }
 
+    fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        // machined's record: the keys cgtree reads.
+        if rel.parent() != Some(Path::new("run/systemd/machines")) {
+            return None;
+        }
+        let mut out = Vec::new();
+        for line in bytes.split(|&b| b == b'\n').take(256) {
+            if [&b"NAME="[..], b"SCOPE=", b"SERVICE=", b"CLASS=", b"LEADER="]
+                .iter()
+                .any(|k| line.starts_with(k))
+            {
+                out.extend_from_slice(line);
+                out.push(b'\n');
+            }
+        }
+        Some(out)
+    }
+
     fn identify(&self, r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
         let Kind::Named { what, name, .. } = f.kind else {
             return None;

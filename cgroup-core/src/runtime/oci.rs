@@ -52,6 +52,16 @@ impl Runtime for Oci {
         ]
     }
 
+    fn snapshot_keep(&self, rel: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        let keys: &[&str] = match crate::runtime::file_name(rel)? {
+            "status" => &["pid", "cgroup-path"],
+            "state.json" => &["id", "init_process_pid"],
+            _ => return None,
+        };
+        let v = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+        Some(crate::runtime::json_line(&crate::runtime::pick(&v, keys)))
+    }
+
     fn identify(&self, r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
         match f.kind {
             Kind::ContainerId { id } => Some(
@@ -77,4 +87,16 @@ pub(crate) struct CrunStatus {
 pub(crate) struct RuncState {
     #[serde(default)]
     pub(crate) init_process_pid: Option<i64>,
+}
+
+/// crun's `status` or runc's `state.json` -> the init PID each names.
+pub fn parse_state(bytes: &[u8]) -> (Option<i64>, Option<i64>) {
+    (
+        serde_json::from_slice::<CrunStatus>(bytes)
+            .ok()
+            .and_then(|s| s.pid),
+        serde_json::from_slice::<RuncState>(bytes)
+            .ok()
+            .and_then(|s| s.init_process_pid),
+    )
 }

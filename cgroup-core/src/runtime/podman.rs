@@ -106,6 +106,45 @@ impl Runtime for Podman {
         }
     }
 
+    fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+        use crate::runtime::pick;
+        use serde_json::Value;
+        match crate::runtime::file_name(rel)? {
+            "containers.json" => {
+                let v = serde_json::from_slice::<Value>(bytes).ok()?;
+                let list = v
+                    .as_array()?
+                    .iter()
+                    .map(|e| {
+                        let mut o = pick(e, &["id", "names"]);
+                        if let Some(m) = e
+                            .get("metadata")
+                            .and_then(Value::as_str)
+                            .and_then(|m| serde_json::from_str::<Value>(m).ok())
+                        {
+                            // `pod-id` tells CRI-O's entries from podman's.
+                            o["metadata"] = Value::String(
+                                pick(&m, &["image-name", "name", "pod-id"]).to_string(),
+                            );
+                        }
+                        o
+                    })
+                    .collect();
+                Some(crate::runtime::json_line(&Value::Array(list)))
+            }
+            // conmon's pidfiles: one PID.
+            "pidfile" | "exec_pid" => {
+                let pid = std::str::from_utf8(bytes)
+                    .ok()?
+                    .trim()
+                    .parse::<u32>()
+                    .ok()?;
+                Some(format!("{pid}\n").into_bytes())
+            }
+            _ => None,
+        }
+    }
+
     fn role(&self, r: &mut Resolver, p: &ProcFacts<'_>) -> Option<ProcessRole> {
         let exe = p.args.first()?;
         let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
@@ -409,4 +448,23 @@ impl Resolver {
             None => self.rootful_podman_has(id),
         }
     }
+}
+
+/// podman's `containers.json` -> (id, name, image, CRI-O's `pod-id`) of each entry.
+pub fn parse_containers(
+    bytes: &[u8],
+) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+    let Ok(list) = serde_json::from_slice::<Vec<PodmanEntry>>(bytes) else {
+        return Vec::new();
+    };
+    list.into_iter()
+        .map(|e| {
+            let meta = e
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok());
+            let (image, pod) = meta.map_or((None, None), |m| (m.image_name, m.pod_id));
+            (e.id, e.names.into_iter().next(), image, pod)
+        })
+        .collect()
 }

@@ -194,10 +194,7 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
             let Some(exe) = args.first() else { continue };
             let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
             // Where containerd and LXC keep their state, as their own processes say.
-            if base == b"containerd"
-                || base.starts_with(b"containerd-shim")
-                || crate::runtime::lxc::is_monitor_title(exe)
-            {
+            if crate::runtime::names_state(exe) {
                 let uids = r.process_status(p.pid).and_then(|(u, _)| u);
                 r.note_process(&args, uids);
             }
