@@ -25,6 +25,7 @@ seed id_map $fx/wsl-rootless-podman-kind/proc/7*/uid_map
 seed passwd $fx/*/etc/passwd $fx/*/proc/*/root/etc/passwd
 seed mountinfo $fx/*/proc/self/mountinfo
 seed json_bundle $fx/wsl-rootless-podman-kind/proc/70678/root/run/containerd/io.containerd.runtime.v2.task/k8s.io/*/config.json
+seed runtime_names $fx/nspawn/run/systemd/machines/* $fx/lxc/var/lib/lxc/*/config $fx/*/proc/*/cmdline
 seed json_podman $fx/*/home/*/.local/share/containers/storage/overlay-containers/containers.json $fx/*/var/lib/containers/storage/overlay-containers/containers.json
 seed json_docker $fx/*/var/lib/docker/containers/*/config.v2.json
 seed json_runtime_state $fx/*/run/crun/*/status $fx/*/run/runc/*/state.json $fx/*/run/user/*/crun/*/status

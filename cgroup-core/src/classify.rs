@@ -406,6 +406,14 @@ mod tests {
         x.to_string()
     }
 
+    fn named(family: Family, what: IdentityKind, name: &str) -> Kind {
+        Named {
+            family,
+            what,
+            name: s(name),
+        }
+    }
+
     #[test]
     fn classify_table() {
         let ctr = |id: &str, runtime| KubeContainer { id: s(id), runtime };
@@ -490,6 +498,38 @@ mod tests {
             (format!("app.slice/{}", ID.to_uppercase()), Plain),
             (s("a:b:c"), Plain),
             (s("nerdctl.slice"), Unit),
+            // issue 13: families registered in runtime::TABLE (shapes only; evidence later)
+            (s("lxc.payload.web"), named(Family::Lxc, IdentityKind::LxcContainer, "web")),
+            (s("lxc.payload.web/init.scope"), InitScope),
+            (s("lxc.payload.web/system.slice/cron.service"), Unit),
+            (s("lxc.monitor.web"), named(Family::Lxc, IdentityKind::LxcMonitor, "web")),
+            (s("lxc.pivot"), Plain),
+            (s("lxc.payload."), Plain),
+            (s("machine.slice/systemd-nspawn@deb1.service"), Unit),
+            (s("machine.slice/systemd-nspawn@deb1.service/payload"), named(Family::Nspawn, IdentityKind::Machine, "deb1")),
+            (s("machine.slice/systemd-nspawn@deb1.service/payload/init.scope"), InitScope),
+            (s("machine.slice/systemd-nspawn@deb1.service/supervisor"), named(Family::Nspawn, IdentityKind::NspawnSupervisor, "deb1")),
+            (s("machine.slice/systemd-nspawn@deb1.service/other"), Plain),
+            (s("machine.slice/machine-my\\x2dbox.scope"), named(Family::Nspawn, IdentityKind::Machine, "my\\x2dbox")),
+            (s("system.slice/payload"), Plain),
+            (s("user.slice/user-1000.slice/user@1000.service/app.slice/app-flatpak-org.mozilla.firefox-12345.scope"), named(Family::Desktop, IdentityKind::App, "app-flatpak-org.mozilla.firefox-12345.scope")),
+            (s("app.slice/app-gnome-org.gnome.Terminal-4567.scope"), named(Family::Desktop, IdentityKind::App, "app-gnome-org.gnome.Terminal-4567.scope")),
+            (s("app.slice/app-org.kde.konsole@8c1e5a2f0b.service"), named(Family::Desktop, IdentityKind::App, "app-org.kde.konsole@8c1e5a2f0b.service")),
+            (s("app.slice/snap.firefox.firefox-4e5b2d3a-7c1f-4a9e-8b6d-0f2e1c3a5b7d.scope"), named(Family::Desktop, IdentityKind::App, "snap.firefox.firefox-4e5b2d3a-7c1f-4a9e-8b6d-0f2e1c3a5b7d.scope")),
+            (s("system.slice/snap.microk8s.daemon-containerd.service"), Unit),
+            (s("app.slice"), Unit),
+            (s("app-gnome.slice"), Unit),
+            (s("app-.scope"), Unit),
+            (format!("system.slice/nerdctl-{ID}.scope"), named(Family::Containerd, IdentityKind::ContainerdContainer, ID)),
+            (format!("system.slice/kubepods-besteffort-pod{UID_}.slice:cri-containerd:{ID}"), named(Family::Containerd, IdentityKind::KubeContainer, &format!("kubepods-besteffort-pod{UID_}.slice:cri-containerd:{ID}"))),
+            (format!("kubepods-besteffort-pod{UID_}.slice:cri-containerd:{}", &ID[..10]), Plain),
+            (format!("system.slice/crio-conmon-{ID}.scope"), CrioConmon { id: s(ID) }),
+            (s("system.slice/k3s.service"), Service { daemon: "k3s" }),
+            // static pods: the kubelet's md5 UID, no dashes, in both drivers
+            (s("kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-pod2827cd94f68b364ed9769215bcd1cab1.slice"), KubePod { uid: s("2827cd94f68b364ed9769215bcd1cab1"), qos: Qos::Burstable }),
+            (s("kubepods/burstable/pod2827cd94f68b364ed9769215bcd1cab1"), KubePod { uid: s("2827cd94f68b364ed9769215bcd1cab1"), qos: Qos::Burstable }),
+            // a systemd-driver UID never carries `-` (the driver writes `_`)
+            (s("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-poda-b.slice"), Plain),
         ];
         for (path, want) in cases {
             assert_eq!(last(&path), want, "{path}");

@@ -885,7 +885,6 @@ impl Resolver {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,7 +118,10 @@ impl Runtime for Containerd {
             // no environment).
             "config.json" => {
                 let v = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
-                Some(crate::runtime::json_line(&crate::runtime::pick(&v, &["annotations"])))
+                Some(crate::runtime::json_line(&crate::runtime::pick(
+                    &v,
+                    &["annotations"],
+                )))
             }
             // A containerd config named by `--config`: its `state` only.
             n if n.ends_with(".toml") => {

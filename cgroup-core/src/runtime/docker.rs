@@ -5,7 +5,6 @@
 //! (`docker-<id>.scope` under a pod).
 
 use super::{Family, IdentityKind, Runtime};
-use std::path::Path;
 #[allow(unused_imports)]
 use crate::classify::*;
 #[allow(unused_imports)]
@@ -15,6 +14,7 @@ use crate::runtime::{containerd::*, kind::*, kubelet::*, oci::*, podman::*};
 use crate::tree::identify::Facts;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// The docker row.
 pub struct Docker;
@@ -108,10 +108,15 @@ pub(crate) struct DockerInner {
     pub(crate) labels: Option<HashMap<String, String>>,
 }
 
+/// What `config.v2.json` says of a container: name, image, labels.
+pub type DockerFacts = (
+    Option<String>,
+    Option<String>,
+    Option<HashMap<String, String>>,
+);
+
 /// docker's `config.v2.json` -> (name, image, labels).
-pub fn parse_config(
-    bytes: &[u8],
-) -> Option<(Option<String>, Option<String>, Option<HashMap<String, String>>)> {
+pub fn parse_config(bytes: &[u8]) -> Option<DockerFacts> {
     let c = serde_json::from_slice::<DockerConfig>(bytes).ok()?;
     let (image, labels) = match c.config {
         Some(i) => (i.image, i.labels),

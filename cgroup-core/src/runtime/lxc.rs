@@ -130,7 +130,9 @@ impl Runtime for Lxc {
         if r.lxcpaths.len() < 4096 && path.len() < 4096 && name.len() < 256 {
             let entry = (
                 String::from_utf8_lossy(name).into_owned(),
-                String::from_utf8_lossy(path).trim_start_matches('/').to_string(),
+                String::from_utf8_lossy(path)
+                    .trim_start_matches('/')
+                    .to_string(),
             );
             if !r.lxcpaths.contains(&entry) {
                 r.lxcpaths.push(entry);
@@ -214,7 +216,8 @@ impl Resolver {
             // `lxc.` keys.
             Some("lxc") => {
                 let quiet = std::mem::replace(&mut self.quiet, true);
-                let cfg = self.read_limited(root, &Path::new(rel).join(name).join("config"), 1 << 20);
+                let cfg =
+                    self.read_limited(root, &Path::new(rel).join(name).join("config"), 1 << 20);
                 self.quiet = quiet;
                 cfg.is_some_and(|c| is_lxc_config(&c))
             }

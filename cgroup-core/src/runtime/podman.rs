@@ -450,10 +450,11 @@ impl Resolver {
     }
 }
 
+/// One entry of `containers.json`: id, name, image, CRI-O's `pod-id`.
+pub type StorageEntry = (String, Option<String>, Option<String>, Option<String>);
+
 /// podman's `containers.json` -> (id, name, image, CRI-O's `pod-id`) of each entry.
-pub fn parse_containers(
-    bytes: &[u8],
-) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+pub fn parse_containers(bytes: &[u8]) -> Vec<StorageEntry> {
     let Ok(list) = serde_json::from_slice::<Vec<PodmanEntry>>(bytes) else {
         return Vec::new();
     };
