@@ -13,6 +13,7 @@ use crate::classify::*;
 pub mod containerd;
 pub mod crio;
 pub mod desktop;
+pub mod identity;
 pub mod docker;
 pub mod kind;
 pub mod kubelet;
