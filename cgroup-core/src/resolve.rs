@@ -41,6 +41,9 @@ use std::rc::Rc;
 /// Longest string kept from runtime state (names, images); longer ones are cut.
 pub const MAX_NAME: usize = 512;
 
+/// Most facts runtime families learn from their processes in one resolver.
+pub const MAX_LEARNED: usize = 4096;
+
 /// Most bundles read when listing the containers of one pod.
 pub(crate) const MAX_BUNDLES: usize = 4096;
 
@@ -128,8 +131,10 @@ pub struct Resolver {
     pub(crate) live_proc: Option<Option<OwnedFd>>,
     /// containerd state directories its own processes named (under the host root).
     pub(crate) containerd_states: Vec<PathBuf>,
-    /// `(name, lxcpath)` that LXC monitors named.
-    pub(crate) lxcpaths: Vec<(String, String)>,
+    /// What runtime families learned from their own processes
+    /// ([`crate::runtime::Runtime::note_process`]): `(family, key, value)`, e.g. an LXC
+    /// container's name and the lxcpath its monitor named. At most [`MAX_LEARNED`].
+    pub(crate) learned: Vec<(crate::runtime::Family, String, String)>,
 }
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
@@ -176,7 +181,7 @@ impl Resolver {
             recorded: None,
             live_proc: None,
             containerd_states: Vec::new(),
-            lxcpaths: Vec::new(),
+            learned: Vec::new(),
         }
     }
 
@@ -326,6 +331,24 @@ impl Resolver {
                 Vec::new()
             }
         }
+    }
+
+    /// Remembers a fact `family` learned from one of its processes (bounded; a repeat is
+    /// kept once).
+    pub(crate) fn learn(&mut self, family: crate::runtime::Family, key: String, value: String) {
+        let fact = (family, key, value);
+        if self.learned.len() < MAX_LEARNED && !self.learned.contains(&fact) {
+            self.learned.push(fact);
+        }
+    }
+
+    /// The values `family` learned for `key`.
+    pub(crate) fn learned(&self, family: crate::runtime::Family, key: &str) -> Vec<String> {
+        self.learned
+            .iter()
+            .filter(|(f, k, _)| *f == family && k == key)
+            .map(|(_, _, v)| v.clone())
+            .collect()
     }
 
     /// The owner a file in `uid`'s directory must have: `uid` on the live host; nobody

@@ -134,6 +134,10 @@ impl Runtime for Containerd {
             _ => None,
         }
     }
+
+    fn claims_helper(&self, argv0: &[u8]) -> bool {
+        crate::runtime::base(argv0).starts_with(b"containerd-shim")
+    }
 }
 
 #[derive(Deserialize)]

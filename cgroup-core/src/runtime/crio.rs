@@ -83,6 +83,10 @@ impl Runtime for Crio {
     fn role(&self, r: &mut Resolver, p: &ProcFacts<'_>) -> Option<ProcessRole> {
         conmon_role(r, p)
     }
+
+    fn claims_helper(&self, argv0: &[u8]) -> bool {
+        crate::runtime::base(argv0) == b"conmon"
+    }
 }
 
 /// CRI-O's own state for container `id` in `root`: its OCI config

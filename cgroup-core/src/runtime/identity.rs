@@ -155,4 +155,3 @@ pub enum ProcessRole {
         name: Option<String>,
     },
 }
-

@@ -96,6 +96,10 @@ impl Runtime for Lxc {
         is_monitor_title(argv0)
     }
 
+    fn claims_helper(&self, argv0: &[u8]) -> bool {
+        is_monitor_title(argv0)
+    }
+
     fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
         // An LXC container's config: only that it is one (its `lxc.uts.name`).
         if rel.file_name()? != "config" || !is_lxc_config(bytes) {
@@ -127,16 +131,14 @@ impl Runtime for Lxc {
         let Some((path, name)) = monitor_claim(args) else {
             return;
         };
-        if r.lxcpaths.len() < 4096 && path.len() < 4096 && name.len() < 256 {
-            let entry = (
+        if path.len() < 4096 && name.len() < 256 {
+            r.learn(
+                Family::Lxc,
                 String::from_utf8_lossy(name).into_owned(),
                 String::from_utf8_lossy(path)
                     .trim_start_matches('/')
                     .to_string(),
             );
-            if !r.lxcpaths.contains(&entry) {
-                r.lxcpaths.push(entry);
-            }
         }
     }
 
@@ -233,12 +235,7 @@ impl Resolver {
         root: RootKey,
         name: &str,
     ) -> Option<(&'static str, String)> {
-        let mut paths: Vec<String> = self
-            .lxcpaths
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, p)| p.clone())
-            .collect();
+        let mut paths = self.learned(Family::Lxc, name);
         paths.extend(DEFAULT_LXCPATHS.iter().map(|(p, _)| (*p).to_string()));
         paths.into_iter().find_map(|p| {
             let runtime = runtime_of(&format!("/{p}"))?;

@@ -13,8 +13,8 @@ use crate::classify::*;
 pub mod containerd;
 pub mod crio;
 pub mod desktop;
-pub mod identity;
 pub mod docker;
+pub mod identity;
 pub mod kind;
 pub mod kubelet;
 pub mod lxc;
@@ -246,6 +246,13 @@ pub trait Runtime: Sync {
         None
     }
 
+    /// Whether a process's `argv[0]` claims to be one of this family's helper processes
+    /// (a monitor, a shim): only such a process has its `status` read, for
+    /// [`Runtime::role`].
+    fn claims_helper(&self, _argv0: &[u8]) -> bool {
+        false
+    }
+
     /// Whether a process's `argv[0]` is one of this family's processes that say where its
     /// state is (containerd, its shims, an LXC monitor): only those have their `status`
     /// read and go to [`Runtime::note_process`].
@@ -262,6 +269,11 @@ pub trait Runtime: Sync {
         _uids: Option<[u32; 4]>,
     ) {
     }
+}
+
+/// The base name of a command's `argv[0]`.
+pub(crate) fn base(argv0: &[u8]) -> &[u8] {
+    argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0)
 }
 
 /// Whether any family learns where its state is from a process with this `argv[0]`.
@@ -365,10 +377,8 @@ pub(crate) fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
 /// Whether a command line claims to be a process that serves others (conmon, a
 /// containerd shim, an LXC monitor): only those have their `status` read.
 pub fn claims_monitor(args: &[&[u8]]) -> bool {
-    args.first().is_some_and(|exe| {
-        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-        base == b"conmon" || base.starts_with(b"containerd-shim") || lxc::is_monitor_title(exe)
-    })
+    args.first()
+        .is_some_and(|exe| TABLE.iter().any(|r| r.claims_helper(exe)))
 }
 
 /// The role of a process: the first family whose claim holds.

@@ -163,6 +163,10 @@ impl Runtime for Podman {
             pod: None,
         })
     }
+
+    fn claims_helper(&self, argv0: &[u8]) -> bool {
+        crate::runtime::base(argv0) == b"conmon"
+    }
 }
 
 #[derive(Deserialize)]
