@@ -67,7 +67,7 @@ fn bench(c: &mut Criterion) {
                         .and_then(|s| s.ppid)
                         .map_or(0, u64::from),
                     "proc-cmdline" => parse::cmdline(i).count() as u64,
-                    "containerd-config.json" => cgroup_core::resolve::fuzzing::bundle(i)
+                    "containerd-config.json" => cgroup_core::runtime::containerd::parse_bundle(i)
                         .map_or(0, |b| b.pod.name.map_or(0, |n| n.len() as u64)),
                     "mountinfo-101" => parse::mountinfo(i)
                         .filter_map(Result::ok)

@@ -1,6 +1,6 @@
 //! What an identified cgroup or process is: the types every runtime family fills in
 //! (re-exported from [`crate::resolve`] for existing callers). A family that names new
-//! things adds its [`IdentityKind`](super::IdentityKind)s in `runtime/mod.rs` and, for a
+//! things adds its [`IdentityKind`]s in `runtime/mod.rs` and, for a
 //! new kind of helper process, a [`ProcessRole`] variant here.
 
 use super::IdentityKind;
@@ -98,7 +98,7 @@ pub struct Identity {
     /// A containerd task's namespace (`default`, `k8s.io`, ...).
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub namespace: Option<String>,
-    /// For [`IdentityKind::Unidentified`](IdentityKind::Unidentified):
+    /// For [`IdentityKind::Unidentified`]:
     /// what was seen (the shape, and the state that was looked for and not found).
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub seen: Option<String>,

@@ -4,7 +4,7 @@
 //! Every family implements [`Runtime`] in its own file and is registered once in
 //! [`TABLE`]. The walk ([`crate::tree`]), `cgtree pid` ([`crate::trace`]), the user
 //! namespace report and snapshots all identify through the same functions here
-//! ([`classify_one`], [`identify_node`](crate::tree::identify::identify_node)), so a new
+//! (`classify_one`, [`identify_node`](crate::tree::identify::identify_node)), so a new
 //! runtime is one file, one [`TABLE`] row (with its [`Family`] and, if it names new
 //! things, its [`IdentityKind`]s) and one arm in each renderer.
 

@@ -96,7 +96,7 @@ pub struct Facts<'a> {
     pub name: &'a [u8],
     /// Its parent's raw name (`None` at the walk's root).
     pub parent_name: Option<&'a [u8]>,
-    /// The user whose cgroup this is ([`cgroup_owner`]).
+    /// The user whose cgroup this is (`cgroup_owner`: only that user's state names it).
     pub owner: Option<u32>,
     /// Where runtime state is read for it (its enclosing container's root, or the host).
     pub root: RootKey,
