@@ -140,6 +140,10 @@ pub struct Identity {
     /// what was seen (the shape, and the state that was looked for and not found).
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub seen: Option<String>,
+    /// The tool that made a podman container, by its label: `toolbox`
+    /// (`com.github.containers.toolbox=true`) or `distrobox` (`manager=distrobox`).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub tool: Option<&'static str>,
 }
 
 /// What a process does for others.
@@ -258,6 +262,8 @@ pub struct Resolver {
     pub(crate) owners: HashMap<String, Option<u32>>,
     pub(crate) passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
     pub(crate) podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
+    pub(crate) podman_db:
+        HashMap<PathBuf, Rc<HashMap<String, crate::runtime::podman::PodmanDbEntry>>>,
     pub(crate) roots: HashMap<u32, Option<Rc<OwnedFd>>>,
     pub(crate) bundles: HashMap<(RootKey, String), Option<Bundle>>,
     pub(crate) pod_logs: HashMap<RootKey, Rc<PodLogs>>,
@@ -312,6 +318,7 @@ impl Resolver {
             owners: HashMap::new(),
             passwd: None,
             podman: HashMap::new(),
+            podman_db: HashMap::new(),
             roots: HashMap::new(),
             bundles: HashMap::new(),
             pod_logs: HashMap::new(),
