@@ -115,6 +115,8 @@ pub struct Resolver {
     pub(crate) owners: HashMap<String, Option<u32>>,
     pub(crate) passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
     pub(crate) podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
+    pub(crate) podman_db:
+        HashMap<PathBuf, Rc<HashMap<String, crate::runtime::podman::PodmanDbEntry>>>,
     pub(crate) roots: HashMap<u32, Option<Rc<OwnedFd>>>,
     pub(crate) bundles: HashMap<(RootKey, String), Option<Bundle>>,
     pub(crate) pod_logs: HashMap<RootKey, Rc<PodLogs>>,
@@ -171,6 +173,7 @@ impl Resolver {
             owners: HashMap::new(),
             passwd: None,
             podman: HashMap::new(),
+            podman_db: HashMap::new(),
             roots: HashMap::new(),
             bundles: HashMap::new(),
             pod_logs: HashMap::new(),

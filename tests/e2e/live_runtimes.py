@@ -774,11 +774,10 @@ exec sleep 100000
         self.eq((kn.get("name"), kn.get("cluster")), (self.node["name"], self.cluster),
                 "kind: the node container is a kind node of its cluster (named by the container's name, "
                 "its hostname being podman's default)")
-        # podman 4.3 keeps the labels (and so the role) only in its BoltDB, which cgtree does
-        # not read: kind's evidence here is its node image; the role stays unknown.
+        # podman 4.3 keeps the labels only in its BoltDB (libpod/bolt_state.db): read there.
         self.eq(idn.get("node"), {"distribution": "kind", "name": self.node["name"], "cluster": self.cluster,
-                                  "role": None},
-                "kind: the node container's `node` (kind's node image; the name is the container's)")
+                                  "role": "control-plane"},
+                "kind: the node container's `node` (kind's labels from podman's database; the name is the container's)")
         want = (self.node["name"], self.cluster)
         d = self.assert_pod("kind", self.node_pod, t, node=want)
         ctr = d.get("container") or {}

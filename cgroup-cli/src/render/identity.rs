@@ -67,7 +67,8 @@ pub fn identity_text(i: &Identity) -> Option<String> {
     let text = match i.kind {
         IdentityKind::PodmanContainer | IdentityKind::DockerContainer | IdentityKind::Container => {
             let runtime = i.runtime.map(|r| format!("{r} ")).unwrap_or_default();
-            format!("{runtime}container {}{}", name_or_id(), node_text(i))
+            let tool = i.tool.map(|t| format!(" · {t}")).unwrap_or_default();
+            format!("{runtime}container {}{}{tool}", name_or_id(), node_text(i))
         }
         IdentityKind::ContainerdContainer => format!(
             "containerd container {} (namespace {}){}",

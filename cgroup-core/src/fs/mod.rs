@@ -20,6 +20,8 @@ mod host;
 pub mod ns;
 pub mod out;
 pub mod read;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
 pub mod state;
 pub mod user;
 

@@ -12,6 +12,7 @@
 //! ("Interface Files" and "Core Interface Files"); for `/proc`: proc(5) and
 //! user_namespaces(7).
 
+pub mod bolt;
 mod keyed;
 mod list;
 mod mountinfo;

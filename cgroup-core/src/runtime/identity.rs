@@ -102,6 +102,10 @@ pub struct Identity {
     /// what was seen (the shape, and the state that was looked for and not found).
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub seen: Option<String>,
+    /// The tool that made a podman container, by its label: `toolbox`
+    /// (`com.github.containers.toolbox=true`) or `distrobox` (`manager=distrobox`).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub tool: Option<&'static str>,
 }
 
 /// What a process does for others.

@@ -79,8 +79,15 @@ impl Runtime for Podman {
         };
         match f.kind {
             Kind::PodmanContainer { id } => Some(
-                r.container(id, Some(Family::Podman), f.owner, f.conmon_names)
-                    .unwrap_or_else(|| no_state(f.name, id)),
+                match r.container(id, Some(Family::Podman), f.owner, f.conmon_names) {
+                    Some(mut ident) => {
+                        if ident.kind == IdentityKind::PodmanContainer {
+                            r.podman_db_labels(&mut ident);
+                        }
+                        ident
+                    }
+                    None => no_state(f.name, id),
+                },
             ),
             Kind::PodmanConmon { id: Some(cid) } => {
                 let named = f.conmon_names.get(cid).cloned();
@@ -132,6 +139,9 @@ impl Runtime for Podman {
                     .collect();
                 Some(crate::runtime::json_line(&Value::Array(list)))
             }
+            // Its database: only the labels cgtree reads (never the configurations).
+            "bolt_state.db" => reduce_db(bytes, false),
+            "db.sql" => reduce_db(bytes, true),
             // conmon's pidfiles: one PID.
             "pidfile" | "exec_pid" => {
                 let pid = std::str::from_utf8(bytes)
@@ -472,4 +482,402 @@ pub fn parse_containers(bytes: &[u8]) -> Vec<StorageEntry> {
             (e.id, e.names.into_iter().next(), image, pod)
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// podman's database: labels.
+//
+// libpod keeps a container's configuration (with its labels) only in its database, in
+// the graph root (the static dir, `<graphroot>/libpod`, by default):
+// - BoltDB `<graphroot>/libpod/bolt_state.db` (podman <= 4.x's default): root bucket
+//   `ctr`, one nested bucket per container id, key `config` = the ContainerConfig JSON
+//   (containers/podman `libpod/boltdb_state.go`, `libpod/boltdb_state_internal.go`:
+//   `ctrBkt`, `configKey`, `getContainerConfigFromDB`);
+// - SQLite `<graphroot>/db.sql` (podman >= 5's default; 4.8+ with `database_backend =
+//   "sqlite"`): table `ContainerConfig(ID, Name, PodID, JSON)` (`libpod/sqlite_state.go`,
+//   `libpod/sqlite_state_internal.go`).
+// The JSON is libpod's `ContainerConfig` (`libpod/container_config.go`): `id`, `name`,
+// `labels` (a string map).
+
+/// Largest podman database read (its pages are walked in memory); a larger one is
+/// reported and not read.
+pub const MAX_PODMAN_DB: u64 = 64 << 20;
+
+/// Most containers taken from one database.
+pub const MAX_DB_CONTAINERS: usize = 65_536;
+
+/// toolbox's label on its containers (containers/toolbox `src/cmd/create.go`:
+/// `--label com.github.containers.toolbox=true`).
+pub const TOOLBOX_LABEL: &str = "com.github.containers.toolbox";
+
+/// distrobox's label on its containers (89luca89/distrobox `distrobox-create`:
+/// `--label "manager=distrobox"`).
+pub const DISTROBOX_LABEL: &str = "manager";
+
+/// The labels cgtree keeps from podman's database; the others are dropped (bounded
+/// memory).
+const KEPT_LABELS: &[&str] = &[
+    KIND_CLUSTER_LABEL,
+    KIND_ROLE_LABEL,
+    MINIKUBE_CREATED_LABEL,
+    MINIKUBE_NAME_LABEL,
+    "role.minikube.sigs.k8s.io",
+    TOOLBOX_LABEL,
+    DISTROBOX_LABEL,
+];
+
+/// One container as podman's database has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodmanDbEntry {
+    /// The container's name.
+    pub name: Option<String>,
+    /// Its labels among those cgtree reads (kind's, minikube's, toolbox's, distrobox's).
+    pub labels: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct DbContainerConfig {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    labels: Option<HashMap<String, String>>,
+}
+
+/// A ContainerConfig JSON: `(id, entry)`; `None` when it is not one, or its id is not a
+/// container id.
+fn db_config(json: &[u8]) -> Option<(String, PodmanDbEntry)> {
+    let c: DbContainerConfig = serde_json::from_slice(json).ok()?;
+    let id = c.id.filter(|i| is_container_id(i.as_bytes()))?;
+    let labels = c
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| KEPT_LABELS.contains(&k.as_str()))
+        .map(|(k, v)| (k, cut(v)))
+        .collect();
+    Some((
+        id,
+        PodmanDbEntry {
+            name: c.name.filter(|n| !n.is_empty()).map(cut),
+            labels,
+        },
+    ))
+}
+
+/// The containers of a podman BoltDB state (`bolt_state.db`), by id: bucket `ctr`,
+/// each container's bucket's `config`. A container whose config is missing or not
+/// libpod's JSON is left out; a bucket key that is not the config's id too.
+pub fn podman_bolt(
+    bytes: &[u8],
+) -> Result<HashMap<String, PodmanDbEntry>, crate::parse::bolt::BoltError> {
+    use crate::parse::bolt::{bolt, Entry};
+    let db = bolt(bytes)?;
+    let mut out = HashMap::new();
+    let Some(ctrs) = db.root().bucket(b"ctr")? else {
+        return Ok(out);
+    };
+    let mut buckets = Vec::new();
+    ctrs.for_each(&mut |key, e| {
+        if let Entry::Bucket(b) = e {
+            if is_container_id(key) {
+                buckets.push((key, b));
+            }
+        }
+        buckets.len() < MAX_DB_CONTAINERS
+    })?;
+    for (key, b) in buckets {
+        let Some(config) = b.value(b"config")? else {
+            continue;
+        };
+        if let Some((id, entry)) = db_config(config) {
+            if id.as_bytes() == key {
+                out.insert(id, entry);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The containers of a podman SQLite state (`db.sql`), by id: table `ContainerConfig`,
+/// column `JSON`. A row whose `ID` is not its JSON's id is left out.
+#[cfg(feature = "sqlite")]
+pub fn podman_sqlite(bytes: &[u8]) -> Result<HashMap<String, PodmanDbEntry>, String> {
+    let rows = crate::fs::sqlite::rows(
+        bytes,
+        "SELECT ID, JSON FROM ContainerConfig",
+        MAX_DB_CONTAINERS,
+    )?;
+    let mut out = HashMap::new();
+    for (id, json) in rows {
+        if let Some((cid, entry)) = db_config(json.as_bytes()) {
+            if cid == id {
+                out.insert(cid, entry);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Without SQLite support: no containers, and why.
+#[cfg(not(feature = "sqlite"))]
+pub fn podman_sqlite(_bytes: &[u8]) -> Result<HashMap<String, PodmanDbEntry>, String> {
+    Err("cgtree was built without SQLite support (feature `sqlite`)".into())
+}
+
+impl Resolver {
+    /// podman's database of one storage (rootful: `user` `None`; or user `uid`'s
+    /// rootless one below their home, read with the user-directory rules), cached per
+    /// graph root. Both backends are read when both files are there (a `podman system
+    /// migrate --migrate-db` leaves the old one); SQLite's rows win. A database over
+    /// [`MAX_PODMAN_DB`] or broken is reported.
+    pub(crate) fn podman_db(
+        &mut self,
+        user: Option<(u32, &Path)>,
+    ) -> Rc<HashMap<String, PodmanDbEntry>> {
+        let graphroot = match user {
+            None => PathBuf::from(ROOTFUL_GRAPHROOT),
+            Some((_, home)) => home.join(ROOTLESS_GRAPHROOT),
+        };
+        if let Some(m) = self.podman_db.get(&graphroot) {
+            return m.clone();
+        }
+        let mut map = HashMap::new();
+        let bolt_rel = Path::new("libpod/bolt_state.db");
+        let sql_rel = Path::new("db.sql");
+        let read = |r: &mut Resolver, rel: &Path| match user {
+            None => r.read_limited(RootKey::Host, &graphroot.join(rel), MAX_PODMAN_DB),
+            Some((uid, home)) => r.read_user(
+                uid,
+                home,
+                &Path::new(ROOTLESS_GRAPHROOT).join(rel),
+                MAX_PODMAN_DB,
+            ),
+        };
+        if let Some(bytes) = read(self, bolt_rel) {
+            match reduced_db(&bytes)
+                .map(Ok)
+                .unwrap_or_else(|| podman_bolt(&bytes))
+            {
+                Ok(m) => map.extend(m),
+                Err(e) => self.report_broken(&graphroot.join(bolt_rel), &e.to_string()),
+            }
+        }
+        if let Some(bytes) = read(self, sql_rel) {
+            match reduced_db(&bytes)
+                .map(Ok)
+                .unwrap_or_else(|| podman_sqlite(&bytes))
+            {
+                Ok(m) => map.extend(m),
+                Err(e) => self.report_broken(&graphroot.join(sql_rel), &e),
+            }
+        }
+        let rc = Rc::new(map);
+        self.podman_db.insert(graphroot, rc.clone());
+        rc
+    }
+
+    /// Reports a state file (a path under the host root) that was read but is broken.
+    fn report_broken(&mut self, rel: &Path, message: &str) {
+        let path = self.display_path(RootKey::Host, rel);
+        if self.reported.insert(path.clone()) {
+            self.errors.push(ResolveError {
+                path,
+                message: message.to_string(),
+                permission: false,
+            });
+        }
+    }
+
+    /// Adds what podman's database says to a podman container's identity: kind's or
+    /// minikube's labels make it a node (labels first; kind's node image, already
+    /// read, stays the fallback), toolbox's and distrobox's make it one of theirs. The
+    /// database read is the container's owner's (rootless) or root's.
+    pub(crate) fn podman_db_labels(&mut self, ident: &mut Identity) {
+        let Some(id) = ident.id.clone() else {
+            return;
+        };
+        let db = match ident
+            .user
+            .filter(|&u| u != 0 && ident.rootless == Some(true))
+        {
+            Some(u) => match self.home(u) {
+                Some(h) => self.podman_db(Some((u, &h))),
+                None => return,
+            },
+            None => self.podman_db(None),
+        };
+        let Some(entry) = db.get(&id) else {
+            return;
+        };
+        if ident.name.is_none() {
+            ident.name = entry.name.clone();
+        }
+        let name = ident.name.clone().unwrap_or_default();
+        if let Some(node) = crate::runtime::kind::node_from_labels(&entry.labels, &name) {
+            ident.node = Some(node);
+        }
+        ident.kind_node = ident.node.as_ref().and_then(|n| {
+            (n.distribution == Some("kind")).then(|| KindNode {
+                name: n.name.clone(),
+                cluster: n.cluster.clone(),
+            })
+        });
+        ident.tool = tool_of(&entry.labels);
+    }
+}
+
+/// The first bytes of a podman database as `cgtree snapshot` keeps it: not the database
+/// (which holds every container's whole configuration, environment included) but the
+/// labels cgtree reads, as JSON.
+const REDUCED_DB_MAGIC: &[u8] = b"{\"cgtree-snapshot\":\"podman-labels\"";
+
+/// A podman database reduced by `cgtree snapshot` ([`REDUCED_DB_MAGIC`]): its containers;
+/// `None` when the bytes are a real database.
+pub fn reduced_db(bytes: &[u8]) -> Option<HashMap<String, PodmanDbEntry>> {
+    if !bytes.starts_with(REDUCED_DB_MAGIC) {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct Reduced {
+        containers: HashMap<String, ReducedEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ReducedEntry {
+        name: Option<String>,
+        labels: HashMap<String, String>,
+    }
+    let r: Reduced = serde_json::from_slice(bytes).ok()?;
+    Some(
+        r.containers
+            .into_iter()
+            .filter(|(id, _)| is_container_id(id.as_bytes()))
+            .take(MAX_DB_CONTAINERS)
+            .map(|(id, e)| {
+                let labels = e
+                    .labels
+                    .into_iter()
+                    .filter(|(k, _)| KEPT_LABELS.contains(&k.as_str()))
+                    .map(|(k, v)| (k, cut(v)))
+                    .collect();
+                (
+                    id,
+                    PodmanDbEntry {
+                        name: e.name.map(cut),
+                        labels,
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A podman database as `cgtree snapshot` keeps it: the labels cgtree reads of each
+/// container, as JSON ([`reduced_db`] reads it back).
+pub fn reduce_db(bytes: &[u8], sqlite: bool) -> Option<Vec<u8>> {
+    let entries = match reduced_db(bytes) {
+        Some(m) => m,
+        None if sqlite => podman_sqlite(bytes).ok()?,
+        None => podman_bolt(bytes).ok()?,
+    };
+    let mut containers = serde_json::Map::new();
+    for (id, e) in entries {
+        containers.insert(id, serde_json::json!({"name": e.name, "labels": e.labels}));
+    }
+    // `cgtree-snapshot` first, as REDUCED_DB_MAGIC expects.
+    let body = serde_json::to_string(&containers).ok()?;
+    Some(format!("{{\"cgtree-snapshot\":\"podman-labels\",\"containers\":{body}}}\n").into_bytes())
+}
+
+/// toolbox or distrobox, by their labels.
+pub fn tool_of(labels: &HashMap<String, String>) -> Option<&'static str> {
+    if labels.get(TOOLBOX_LABEL).map(String::as_str) == Some("true") {
+        Some("toolbox")
+    } else if labels.get(DISTROBOX_LABEL).map(String::as_str) == Some("distrobox") {
+        Some("distrobox")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod db_tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_keeps_only_the_labels_and_reads_them_back() {
+        let bytes = include_bytes!("../../testdata/podman-4.3.1-bolt_state.db");
+        let full = podman_bolt(bytes).unwrap();
+        let kept = reduce_db(bytes, false).unwrap();
+        assert!(kept.starts_with(REDUCED_DB_MAGIC));
+        let back = reduced_db(&kept).unwrap();
+        assert_eq!(back.len(), full.len());
+        for (id, e) in &full {
+            assert_eq!(back[id].labels, e.labels, "{id}");
+            assert_eq!(back[id].name, e.name, "{id}");
+        }
+        // Reducing twice changes nothing; a real database is not taken for a reduced one.
+        assert_eq!(reduce_db(&kept, false).unwrap(), kept);
+        assert!(reduced_db(bytes).is_none());
+    }
+
+    #[test]
+    fn labels_from_a_real_podman_431_bolt_state() {
+        let db = podman_bolt(include_bytes!("../../testdata/podman-4.3.1-bolt_state.db"))
+            .expect("readable");
+        let mut by_name: Vec<(String, Option<&'static str>, Option<String>)> = db
+            .values()
+            .map(|e| {
+                (
+                    e.name.clone().unwrap_or_default(),
+                    tool_of(&e.labels),
+                    e.labels.get(KIND_ROLE_LABEL).cloned(),
+                )
+            })
+            .collect();
+        by_name.sort();
+        assert_eq!(
+            by_name,
+            [
+                ("i13b-distrobox".into(), Some("distrobox"), None),
+                (
+                    "i13b-kind-control-plane".into(),
+                    None,
+                    Some("control-plane".into())
+                ),
+                ("i13b-plain".into(), None, None),
+                ("i13b-toolbox".into(), Some("toolbox"), None),
+            ]
+        );
+        // Labels cgtree does not read are dropped.
+        assert!(db.values().all(|e| !e.labels.contains_key("a")));
+        assert!(podman_bolt(b"not a database").is_err());
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn labels_from_a_sqlite_state() {
+        let bytes = include_bytes!(
+            "../../../fixtures/desktop/home/alice/.local/share/containers/storage/db.sql"
+        );
+        let db = podman_sqlite(bytes).expect("readable");
+        let mut tools: Vec<_> = db
+            .values()
+            .map(|e| (e.name.clone(), tool_of(&e.labels)))
+            .collect();
+        tools.sort();
+        assert_eq!(
+            tools,
+            [
+                (Some("fedora-toolbox-40".into()), Some("toolbox")),
+                (Some("ubuntu-dev".into()), Some("distrobox")),
+            ]
+        );
+        assert!(
+            podman_sqlite(&bytes[..1000]).is_err()
+                || podman_sqlite(&bytes[..1000]).is_ok_and(|m| m.is_empty())
+        );
+        assert!(podman_sqlite(b"garbage").is_err());
+    }
 }
