@@ -194,3 +194,63 @@ impl Resolver {
         found
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cri_dockerd_labels_name_a_pods_container_and_sandbox() {
+        let labels = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let pod = [
+            ("io.kubernetes.pod.name", "web"),
+            ("io.kubernetes.pod.namespace", "prod"),
+            ("io.kubernetes.pod.uid", "u1"),
+        ];
+        let mut c = pod.to_vec();
+        c.extend([
+            (CRI_TYPE_LABEL, "container"),
+            ("io.kubernetes.container.name", "nginx"),
+            ("io.kubernetes.sandbox.id", "s1"),
+        ]);
+        let b = cri_from_labels(&labels(&c), Some("nginx:1".into())).unwrap();
+        assert_eq!(
+            (
+                b.sandbox,
+                b.container_name.as_deref(),
+                b.image.as_deref(),
+                b.sandbox_id.as_deref(),
+                b.pod.name.as_deref(),
+                b.pod.is_static
+            ),
+            (
+                false,
+                Some("nginx"),
+                Some("nginx:1"),
+                Some("s1"),
+                Some("web"),
+                false
+            )
+        );
+        let mut s = pod.to_vec();
+        s.extend([
+            (CRI_TYPE_LABEL, "podsandbox"),
+            ("annotation.kubernetes.io/config.source", "file"),
+        ]);
+        let b = cri_from_labels(&labels(&s), Some("pause:3.10".into())).unwrap();
+        assert_eq!(
+            (b.sandbox, b.container_name, b.image, b.pod.is_static),
+            (true, None, None, true)
+        );
+        // Without cri-dockerd's type label: a docker container nobody made for a pod.
+        assert!(cri_from_labels(&labels(&pod), None).is_none());
+        let mut odd = pod.to_vec();
+        odd.push((CRI_TYPE_LABEL, "other"));
+        assert!(cri_from_labels(&labels(&odd), None).is_none());
+    }
+}

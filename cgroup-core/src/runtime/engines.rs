@@ -308,4 +308,47 @@ mod tests {
         .unwrap();
         assert_eq!((ident.name.as_deref(), ident.image), (Some("node"), None));
     }
+
+    /// docker-in-docker: the inner container is named from the state in the outer
+    /// container's root only; a "container root" that is the host's own root names
+    /// nothing of the host's.
+    #[test]
+    fn nested_state_is_read_in_the_containers_own_root_only() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let (inner, host_only) = ("a".repeat(64), "b".repeat(64));
+        let cfg = |name: &str| format!(r#"{{"Name":"/{name}","Config":{{"Image":"img"}}}}"#);
+        put(
+            root,
+            &format!("proc/70/root/var/lib/docker/containers/{inner}/config.v2.json"),
+            &cfg("inner"),
+        );
+        put(
+            root,
+            &format!("var/lib/docker/containers/{host_only}/config.v2.json"),
+            &cfg("hosts"),
+        );
+        // proc/80/root is the host's root (a process that did not enter a container).
+        std::fs::create_dir_all(root.join("proc/80")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("proc/80/root")).unwrap();
+        let mut r = Resolver::new(&Host::with_root(root));
+        let none = HashMap::new();
+        let docker = Some(Family::Docker);
+        let name = |r: &mut Resolver, key: RootKey, id: &str| {
+            container(r, key, id, docker, None, &none).and_then(|i| i.name)
+        };
+        assert_eq!(
+            name(&mut r, RootKey::Proc(70), &inner).as_deref(),
+            Some("inner")
+        );
+        // Not the host's state inside a container's root, nor the inner state at the host.
+        assert_eq!(name(&mut r, RootKey::Proc(70), &host_only), None);
+        assert_eq!(name(&mut r, RootKey::Host, &inner), None);
+        // A user's inner cgroup is named from the container's root too (it is theirs).
+        let owned = container(&mut r, RootKey::Proc(70), &inner, docker, Some(1500), &none);
+        assert_eq!(owned.and_then(|i| i.name).as_deref(), Some("inner"));
+        assert!(r.is_own_root(70, RootKey::Host));
+        assert!(!r.is_own_root(80, RootKey::Host));
+        assert!(!r.is_own_root(80, RootKey::Proc(70)));
+    }
 }
