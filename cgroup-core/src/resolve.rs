@@ -23,13 +23,11 @@
 //!   `var/log/containers/<pod>_<namespace>_<container>-<id>.log` (names only, links not
 //!   followed).
 
-use crate::classify::is_container_id;
 use crate::fs::state::{
     list_in_root, list_user_dir, open_root, read_in_root, read_user_file, StateError,
     MAX_STATE_FILE,
 };
 use crate::fs::{Host, Scratch};
-use crate::runtime::IdentityKind;
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kind::*, kubelet::*, oci::*, podman::*};
 use serde::Deserialize;
@@ -112,13 +110,15 @@ pub struct Resolver {
     pub(crate) host_fd: Option<OwnedFd>,
     pub(crate) buf: Vec<u8>,
     pub(crate) scratch: Scratch,
-    pub(crate) owners: HashMap<String, Option<u32>>,
+    pub(crate) owners: HashMap<(RootKey, String), Option<u32>>,
     pub(crate) passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
-    pub(crate) podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
+    pub(crate) podman: HashMap<(RootKey, PathBuf), Rc<HashMap<String, PodmanInfo>>>,
     pub(crate) podman_db:
         HashMap<PathBuf, Rc<HashMap<String, crate::runtime::podman::PodmanDbEntry>>>,
     pub(crate) roots: HashMap<u32, Option<Rc<OwnedFd>>>,
     pub(crate) bundles: HashMap<(RootKey, String), Option<Bundle>>,
+    /// cri-dockerd's containers: docker's `config.v2.json` labels, per root and id.
+    pub(crate) docker_cri: HashMap<(RootKey, String), Option<Bundle>>,
     pub(crate) pod_logs: HashMap<RootKey, Rc<PodLogs>>,
     pub(crate) listings: HashMap<(RootKey, PathBuf), Option<Rc<std::collections::HashSet<String>>>>,
     /// Errors, each reported once.
@@ -176,6 +176,7 @@ impl Resolver {
             podman_db: HashMap::new(),
             roots: HashMap::new(),
             bundles: HashMap::new(),
+            docker_cri: HashMap::new(),
             pod_logs: HashMap::new(),
             listings: HashMap::new(),
             errors: Vec::new(),
@@ -267,6 +268,39 @@ impl Resolver {
                 fd
             }
         }
+    }
+
+    /// Whether `proc/<pid>/root` is a root of its own: neither the host's root directory
+    /// nor the root of `than` (same device and inode). A process in a container's cgroup
+    /// whose root is the host's or the enclosing container's (a user's shell moved into
+    /// their own delegated cgroup, say) would make that state look like the container's.
+    /// `true` when the roots cannot be compared (what is read there is still confined to
+    /// that root).
+    pub(crate) fn is_own_root(&mut self, pid: u32, than: RootKey) -> bool {
+        let Some(fd) = self.root_fd(RootKey::Proc(pid)) else {
+            return true;
+        };
+        let Ok(own) = nix::sys::stat::fstat(&*fd) else {
+            return true;
+        };
+        let mut others = vec![RootKey::Host];
+        if than != RootKey::Host && than != RootKey::Proc(pid) {
+            others.push(than);
+        }
+        others.into_iter().all(|k| {
+            self.root_fd(k)
+                .and_then(|o| nix::sys::stat::fstat(&*o).ok())
+                .is_none_or(|o| (o.st_dev, o.st_ino) != (own.st_dev, own.st_ino))
+        })
+    }
+
+    /// The one host UID of process `pid` (real, effective, saved and fs UIDs equal), from
+    /// its `status`: for a container's root, whom the engine inside runs as.
+    pub(crate) fn sole_uid(&mut self, pid: u32) -> Option<u32> {
+        self.process_status(pid)
+            .and_then(|(u, _)| u)
+            .filter(|u| u.iter().all(|&x| x == u[0]))
+            .map(|u| u[0])
     }
 
     /// Reads a state file; `None` when absent or refused (refusals are reported).
@@ -498,219 +532,6 @@ impl Resolver {
 
     pub(crate) fn home(&mut self, uid: u32) -> Option<PathBuf> {
         self.passwd().get(&uid).map(|(_, h)| h.clone())
-    }
-
-    /// Who owns container `id` by the runtime state that holds it: root (0) when root's
-    /// runtimes know it (podman's rootful storage or run root, CRI-O's, docker's, crun's
-    /// or runc's state, a containerd task bundle), else the user whose rootless podman
-    /// storage holds it; `None` when no state names it. Root's state is looked up first,
-    /// so a user who copies root's ids into their own storage does not become their owner.
-    pub fn container_owner(&mut self, id: &str) -> Option<u32> {
-        if !is_container_id(id.as_bytes()) {
-            return None;
-        }
-        if let Some(o) = self.owners.get(id) {
-            return *o;
-        }
-        let quiet = std::mem::replace(&mut self.quiet, true);
-        let rootful = self.rootful_podman_has(id)
-            || [
-                "run/containers/storage/overlay-containers",
-                "var/lib/docker/containers",
-                "run/crun",
-                "run/runc",
-            ]
-            .iter()
-            .any(|d| {
-                self.listed(RootKey::Host, Path::new(d))
-                    .is_some_and(|ids| ids.contains(id))
-            })
-            || self.containerd_task_namespace(id).is_some();
-        let owner = if rootful {
-            Some(0)
-        } else {
-            self.rootless_podman_owner(id)
-        };
-        self.quiet = quiet;
-        self.owners.insert(id.to_string(), owner);
-        owner
-    }
-
-    /// Identifies a container cgroup found at host level (not a Kubernetes container):
-    /// podman, docker, or a bare id confirmed by runtime state. `owner` is the user whose
-    /// slice holds it (rootless), `conmon_names` the names conmon processes gave for ids.
-    pub fn container(
-        &mut self,
-        id: &str,
-        shape: Option<crate::runtime::Family>,
-        owner: Option<u32>,
-        conmon_names: &HashMap<String, Option<String>>,
-    ) -> Option<Identity> {
-        use crate::runtime::Family;
-        let id = id.to_string();
-        // Joined to paths below: only a 64-hex id (what classify gives; a caller's other
-        // string is refused).
-        if !is_container_id(id.as_bytes()) {
-            return None;
-        }
-        // The shape says which engine to ask first; only state is evidence.
-        let docker_shape = shape == Some(Family::Docker);
-        let mut podman = false;
-        let mut docker = false;
-        let mut evidence = false;
-        // A podman container outside any user slice (cgroups delegated by hand, or by a
-        // manager other than systemd) may still be a user's rootless container: its id
-        // is then in that user's own storage, which names the owner.
-        let owner = match owner {
-            None if !docker_shape && !self.rootful_podman_has(&id) => {
-                self.rootless_podman_owner(&id)
-            }
-            o => o,
-        };
-        let mut ident = Identity {
-            kind: IdentityKind::Container,
-            id: Some(id.clone()),
-            user: owner,
-            rootless: Some(owner.is_some_and(|u| u != 0)),
-            ..Default::default()
-        };
-        // A rootless owner's home and runtime directory: theirs, read with the
-        // user-directory rules (no symlink followed, their files only).
-        let rootless = owner.filter(|&u| u != 0);
-        let home = rootless.and_then(|u| self.home(u).map(|h| (u, h)));
-        let run_user = rootless.map(|u| (u, PathBuf::from(format!("run/user/{u}"))));
-
-        // A cgroup in user U's slice is U's: only U's own state names it. (Root's state
-        // would let U name a cgroup of theirs after one of root's containers.)
-        let roots_state = rootless.is_none();
-        // podman storage: the owner's, or root's.
-        if !docker_shape {
-            let mut stores = Vec::new();
-            if let Some((u, h)) = &home {
-                stores.push(self.podman_storage(Some((*u, h))));
-            }
-            if roots_state {
-                stores.push(self.podman_storage(None));
-            }
-            for store in stores {
-                if let Some(info) = store.get(&id) {
-                    podman = true;
-                    evidence = true;
-                    ident.name = info.name.clone();
-                    ident.image = info.image.clone();
-                    break;
-                }
-            }
-        }
-        // conmon's names are of conmons that run as their container's owner; that owner
-        // must be this cgroup's too.
-        let conmon_name = match conmon_names.get(&id) {
-            Some(n) if roots_state || self.container_owner(&id) == rootless => Some(n),
-            _ => None,
-        };
-        if let Some(name) = conmon_name {
-            podman = true;
-            evidence = true;
-            if ident.name.is_none() {
-                ident.name = name.clone();
-            }
-        }
-        // OCI runtime state: crun's status, runc's state.json (the owner's
-        // `/run/user/UID/{crun,runc}`, or root's `/run/{crun,runc}`).
-        let crun_rel = Path::new("crun").join(&id).join("status");
-        let runc_rel = Path::new("runc").join(&id).join("state.json");
-        let mut found = false;
-        if let Some((u, base)) = &run_user {
-            found = self
-                .read_user_json::<CrunStatus>(*u, base, &crun_rel)
-                .map(|s| s.pid)
-                .is_some()
-                || self
-                    .read_user_json::<RuncState>(*u, base, &runc_rel)
-                    .map(|s| s.init_process_pid)
-                    .is_some();
-        }
-        if !found && roots_state {
-            found = self
-                .read_json::<CrunStatus>(RootKey::Host, &Path::new("run").join(&crun_rel))
-                .map(|s| s.pid)
-                .is_some()
-                || self
-                    .read_json::<RuncState>(RootKey::Host, &Path::new("run").join(&runc_rel))
-                    .map(|s| s.init_process_pid)
-                    .is_some();
-        }
-        if found {
-            evidence = true;
-        }
-        // docker
-        if !podman {
-            let rel = Path::new("containers").join(&id).join("config.v2.json");
-            let mut configs = Vec::new();
-            if let Some((u, h)) = &home {
-                // Rootless docker: `~/.local/share/docker`, the user's.
-                configs.push(self.read_user_json::<DockerConfig>(
-                    *u,
-                    h,
-                    &Path::new(".local/share/docker").join(&rel),
-                ));
-            }
-            if roots_state && configs.iter().all(Option::is_none) {
-                configs.push(self.read_json::<DockerConfig>(
-                    RootKey::Host,
-                    &Path::new("var/lib/docker").join(&rel),
-                ));
-            }
-            if let Some(cfg) = configs.into_iter().flatten().next() {
-                docker = true;
-                evidence = true;
-                ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
-                if let Some(c) = cfg.config {
-                    ident.image = c.image.filter(|i| !i.is_empty()).map(cut);
-                    if let Some(l) = c.labels.as_ref() {
-                        ident.node = crate::runtime::kind::node_from_labels(
-                            l,
-                            ident.name.as_deref().unwrap_or_default(),
-                        );
-                    }
-                }
-            }
-        }
-        // A containerd task outside Kubernetes' cgroups (`ctr run`, nerdctl: cgroup
-        // `/<namespace>/<id>` by default): its bundle directory, in any namespace.
-        let containerd =
-            roots_state && !podman && !docker && self.containerd_task_namespace(&id).is_some();
-        if !evidence && !containerd {
-            return None;
-        }
-        if !docker && !containerd {
-            // podman keeps labels in its database; kind's node image is its evidence.
-            ident.node = crate::runtime::kind::node_from_image(
-                ident.image.as_deref(),
-                ident.name.as_deref(),
-            );
-        }
-        ident.kind_node = ident.node.as_ref().and_then(|n| {
-            (n.distribution == Some("kind")).then(|| KindNode {
-                name: n.name.clone(),
-                cluster: n.cluster.clone(),
-            })
-        });
-        ident.runtime = if podman {
-            Some("podman")
-        } else if docker {
-            Some("docker")
-        } else if containerd {
-            Some("containerd")
-        } else {
-            None
-        };
-        ident.kind = match ident.runtime {
-            Some("podman") => IdentityKind::PodmanContainer,
-            Some("docker") => IdentityKind::DockerContainer,
-            _ => IdentityKind::Container,
-        };
-        Some(ident)
     }
 
     /// The entries of a state directory under `root`, read once (`None`: not there).
@@ -1029,104 +850,5 @@ mod tests {
         assert_eq!(role(&mut r, &[b"/bin/sh"], [0; 4]), None);
         assert_eq!(role(&mut r, &[b"conmon"], [0; 4]), None);
         assert!(r.take_errors().is_empty());
-    }
-
-    #[test]
-    fn rootless_podman_outside_a_user_slice_is_found_in_its_owners_storage() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path();
-        let write = |rel: &str, body: &str| put(root, rel, body);
-        write(
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/sh\nnoh:x:900:900::/:/bin/false\n\
-             alice:x:1500:1500::/home/alice:/bin/sh\nbob:x:1600:1600::/home/bob:/bin/sh\n",
-        );
-        let entry = |id: &str, name: &str| {
-            format!(
-                r#"[{{"id":"{id}","names":["{name}"],"metadata":"{{\"image-name\":\"img\"}}"}}]"#
-            )
-        };
-        let (a, b, c) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
-        write(
-            "home/bob/.local/share/containers/storage/vfs-containers/containers.json",
-            &entry(&a, "bobs"),
-        );
-        write(
-            "var/lib/containers/storage/overlay-containers/containers.json",
-            &entry(&b, "roots"),
-        );
-        let mut r = Resolver::new(&Host::with_root(root));
-        let none = HashMap::new();
-        let ident = |r: &mut Resolver, id: &str| {
-            r.container(id, Some(crate::runtime::Family::Podman), None, &none)
-                .unwrap()
-        };
-        let bobs = ident(&mut r, &a);
-        assert_eq!(
-            (bobs.name.as_deref(), bobs.user, bobs.rootless),
-            (Some("bobs"), Some(1600), Some(true))
-        );
-        let roots = ident(&mut r, &b);
-        assert_eq!(
-            (roots.name.as_deref(), roots.user, roots.rootless),
-            (Some("roots"), None, Some(false))
-        );
-        // Nobody's: a podman-shaped name with no state behind it is no podman container
-        // (the caller shows it as not identified); nothing reported for the homes that have
-        // no storage.
-        assert!(r
-            .container(&c, Some(crate::runtime::Family::Podman), None, &none)
-            .is_none());
-        assert!(r.take_errors().is_empty());
-    }
-
-    #[test]
-    fn a_bare_id_with_a_containerd_task_bundle_is_a_containerd_container() {
-        let d = tempfile::tempdir().unwrap();
-        let (id, other) = ("e".repeat(64), "f".repeat(64));
-        std::fs::create_dir_all(d.path().join(TASKS).join("default").join(&id)).unwrap();
-        std::fs::create_dir_all(d.path().join(TASKS).join("k8s.io")).unwrap();
-        let mut r = Resolver::new(&Host::with_root(d.path()));
-        let none = HashMap::new();
-        let ident = r.container(&id, None, None, &none).unwrap();
-        assert_eq!(
-            (ident.kind, ident.runtime, ident.id.as_deref()),
-            (
-                IdentityKind::Container,
-                Some("containerd"),
-                Some(id.as_str())
-            )
-        );
-        // No bundle, no other runtime state: not claimed as anything.
-        assert!(r.container(&other, None, None, &none).is_none());
-        assert!(r.take_errors().is_empty());
-    }
-
-    #[test]
-    fn empty_names_and_images_in_storage_are_absent_not_empty() {
-        // `podman run --rootfs DIR` stores `"image-name": ""`.
-        let d = tempfile::tempdir().unwrap();
-        let id = "9".repeat(64);
-        let p = d
-            .path()
-            .join("var/lib/containers/storage/overlay-containers/containers.json");
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(
-            &p,
-            format!(
-                r#"[{{"id":"{id}","names":["","node"],"metadata":"{{\"image-name\":\"\"}}"}}]"#
-            ),
-        )
-        .unwrap();
-        let mut r = Resolver::new(&Host::with_root(d.path()));
-        let ident = r
-            .container(
-                &id,
-                Some(crate::runtime::Family::Podman),
-                None,
-                &HashMap::new(),
-            )
-            .unwrap();
-        assert_eq!((ident.name.as_deref(), ident.image), (Some("node"), None));
     }
 }

@@ -319,6 +319,8 @@ pub fn trace_with(
     let mut root = RootKey::Host;
     let mut parent_node: Option<String> = None;
     let mut parent_node_ref: Option<crate::resolve::NodeRef> = None;
+    // The Kubernetes node the cgroups below run in (the nearest node container's).
+    let mut enclosing: Option<crate::resolve::NodeRef> = None;
     let live = host.is_live();
     let mut rel: Vec<u8> = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
@@ -338,6 +340,7 @@ pub fn trace_with(
             owner,
             root,
             parent_kind_node: parent_node.as_deref(),
+            node: enclosing.as_ref(),
             conmon_names: &no_conmons,
             children: &children,
             init_pid: &init,
@@ -351,7 +354,17 @@ pub fn trace_with(
         {
             id.node = parent_node_ref.take();
         }
-        parent_node_ref = ident.as_ref().and_then(|x| x.node.clone());
+        parent_node_ref = ident
+            .as_ref()
+            .filter(|x| x.kind.is_engine_container())
+            .and_then(|x| x.node.clone());
+        if let Some(n) = ident
+            .as_ref()
+            .filter(|x| x.kind.is_engine_container())
+            .and_then(|x| x.node.clone())
+        {
+            enclosing = Some(n);
+        }
         parent_node = parent_node_ref.as_ref().map(|k| k.name.clone());
         root = child_root;
         for e in r.take_errors() {
@@ -391,22 +404,32 @@ pub fn trace_with(
     let kind_node = idents().find_map(|i| i.kind_node.clone());
     let node = idents().find_map(|i| i.node.clone());
     let kube = idents().rfind(|i| i.kind.is_kube_container());
-    let mut pod_container = kube.map(|i| PodContainer {
-        name: i.name.clone(),
-        id: i.id.clone().unwrap_or_default(),
-        image: i.image.clone(),
-    });
+    // A pod's sandbox (its pause process) is the pod's, not one of its containers.
+    let mut pod_container = kube
+        .filter(|i| i.kind != crate::runtime::IdentityKind::KubeSandbox)
+        .map(|i| PodContainer {
+            name: i.name.clone(),
+            id: i.id.clone().unwrap_or_default(),
+            image: i.image.clone(),
+        });
     let mut pod = idents()
         .rfind(|i| i.kind == crate::runtime::IdentityKind::KubePod)
         .and_then(|i| i.pod.clone())
         .or_else(|| kube.and_then(|i| i.pod.clone()));
     let mut container = container;
     // podman's container with conmon's `-c ID -n NAME`.
-    let conmon_container = |r: &mut Resolver, id: &str, name: &Option<String>| {
+    let conmon_container = |r: &mut Resolver, root: RootKey, id: &str, name: &Option<String>| {
         let names = HashMap::from([(id.to_string(), name.clone())]);
-        r.container(id, Some(crate::runtime::Family::Podman), owner, &names)
-            .as_ref()
-            .map(container_ref)
+        crate::runtime::engines::container(
+            r,
+            root,
+            id,
+            Some(crate::runtime::Family::Podman),
+            owner,
+            &names,
+        )
+        .as_ref()
+        .map(container_ref)
     };
     if let (
         None,
@@ -419,7 +442,7 @@ pub fn trace_with(
     ) = (&container, &role)
     {
         // conmon runs outside its container's cgroup: tie it to the container it monitors.
-        container = conmon_container(r, id, name);
+        container = conmon_container(r, root, id, name);
     }
     let unplaced =
         container.is_none() && pod.is_none() && pod_container.is_none() && kind_node.is_none();
@@ -450,7 +473,7 @@ pub fn trace_with(
             }) = r.process_role(&pargs, RootKey::Host, puids)
             {
                 if puids.is_some_and(|[u, ..]| r.started_by(pid, pp, u)) {
-                    container = conmon_container(r, &id, &name);
+                    container = conmon_container(r, RootKey::Host, &id, &name);
                     role = Some(ProcessRole::Started { id, name });
                 }
             }
@@ -544,25 +567,28 @@ fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
         .unwrap_or_default()
 }
 
-/// The first PID of the cgroup `rel` below the mount, else of its `container`
-/// sub-cgroup (a container's init), read from disk.
+/// The first PID of the cgroup `rel` below the mount, else of one of its
+/// [`OWN_PROCESS_SUBGROUPS`](crate::runtime::OWN_PROCESS_SUBGROUPS) (a process of the
+/// container), read from disk.
 fn first_pid_on_disk(mount: &CgroupMount, rel: &[u8]) -> Option<u32> {
-    [&b""[..], b"container"].iter().find_map(|sub| {
-        let mut p = rel.to_vec();
-        if !sub.is_empty() {
-            p.push(b'/');
-            p.extend_from_slice(sub);
-        }
-        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&p));
-        let fd = fs::open_dir_path(&mount.dir)
-            .and_then(|m| {
-                fs::state::open_dir_beneath(m.as_fd(), path.strip_prefix("/").unwrap_or(path))
-            })
-            .ok()?;
-        let mut scratch = Scratch::new();
-        let b = fs::read_file(fd.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
-        parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
-    })
+    std::iter::once(&b""[..])
+        .chain(crate::runtime::OWN_PROCESS_SUBGROUPS.iter().copied())
+        .find_map(|sub| {
+            let mut p = rel.to_vec();
+            if !sub.is_empty() {
+                p.push(b'/');
+                p.extend_from_slice(sub);
+            }
+            let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&p));
+            let fd = fs::open_dir_path(&mount.dir)
+                .and_then(|m| {
+                    fs::state::open_dir_beneath(m.as_fd(), path.strip_prefix("/").unwrap_or(path))
+                })
+                .ok()?;
+            let mut scratch = Scratch::new();
+            let b = fs::read_file(fd.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
+            parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
+        })
 }
 
 /// Whether `<pid>/ns/{pid,user,mnt}` read the same as `1/ns/...` under `proc_fd` (links

@@ -240,10 +240,10 @@ impl Resolver {
         found
     }
 
-    /// The containerd namespace whose task directory on the host holds a bundle for `id`.
-    pub(crate) fn containerd_task_namespace(&mut self, id: &str) -> Option<String> {
+    /// The containerd namespace whose task directory in `root` holds a bundle for `id`.
+    pub(crate) fn containerd_task_namespace(&mut self, root: RootKey, id: &str) -> Option<String> {
         for tasks in self.task_dirs() {
-            let Some(listing) = self.listed(RootKey::Host, &tasks) else {
+            let Some(listing) = self.listed(root, &tasks) else {
                 continue;
             };
             let mut namespaces: Vec<String> = listing.iter().cloned().collect();
@@ -251,7 +251,7 @@ impl Resolver {
             let found = namespaces.into_iter().find(|ns| {
                 is_containerd_id(ns.as_bytes())
                     && self
-                        .listed(RootKey::Host, &tasks.join(ns))
+                        .listed(root, &tasks.join(ns))
                         .is_some_and(|ids| ids.contains(id))
             });
             if found.is_some() {
@@ -489,11 +489,7 @@ fn shim_role(r: &mut Resolver, p: &ProcFacts<'_>) -> Option<ProcessRole> {
     };
     let owner = match p.root {
         RootKey::Host => Some(0),
-        RootKey::Proc(pid) => r
-            .process_status(pid)
-            .and_then(|(u, _)| u)
-            .filter(|u| u.iter().all(|&x| x == u[0]))
-            .map(|u| u[0]),
+        RootKey::Proc(pid) => r.sole_uid(pid),
     };
     if uid.is_none() || uid != owner {
         return None;
@@ -537,10 +533,10 @@ fn identify_containerd(r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
             name: id,
             ..
         } => {
-            let found = r.containerd_task_namespace(id);
+            let found = r.containerd_task_namespace(f.root, id);
             match found {
                 Some(ns) => {
-                    let name = r.task(RootKey::Host, &ns, id).flatten();
+                    let name = r.task(f.root, &ns, id).flatten();
                     Some(Identity {
                         kind: IK::ContainerdContainer,
                         runtime: Some("containerd"),

@@ -230,13 +230,13 @@ impl Resolver {
             id: Some(id.to_string()),
             ..Default::default()
         };
-        if let Some(b) = self.bundle(root, id) {
+        if let Some(b) = self.cri_record(root, id, runtime) {
             ident.sandbox = b.sandbox;
             ident.name = b.container_name;
             ident.image = b.image;
             ident.pod = Some(b.pod);
             if ident.runtime.is_none() {
-                ident.runtime = Some("containerd");
+                ident.runtime = Some(if b.crio { "cri-o" } else { "containerd" });
             }
         } else if let Some((ns, pod, ctr)) = self.pod_logs(root).containers.get(id).cloned() {
             ident.name = Some(ctr);
@@ -255,20 +255,44 @@ impl Resolver {
         Some(ident)
     }
 
-    /// Identifies a pod cgroup from its UID, using the bundles of its containers
-    /// (`children`: their ids) or kubelet's log directories.
-    pub fn pod(&mut self, root: RootKey, raw_uid: &str, qos: Qos, children: &[String]) -> Identity {
+    /// What the CRI runtime that made pod container `id` keeps about it in `root`: a
+    /// containerd or CRI-O bundle, else (a `docker-<id>.scope`, or a name that does not
+    /// say) cri-dockerd's labels in docker's `config.v2.json`.
+    pub(crate) fn cri_record(
+        &mut self,
+        root: RootKey,
+        id: &str,
+        runtime: CriRuntime,
+    ) -> Option<Bundle> {
+        match runtime {
+            CriRuntime::Docker => self.docker_cri(root, id),
+            CriRuntime::Unknown => self.bundle(root, id).or_else(|| self.docker_cri(root, id)),
+            CriRuntime::Containerd | CriRuntime::Crio => self.bundle(root, id),
+        }
+    }
+
+    /// Identifies a pod cgroup from its UID, using what the CRI runtimes keep about its
+    /// containers (`children`: their ids and runtimes) or kubelet's log directories.
+    pub fn pod(
+        &mut self,
+        root: RootKey,
+        raw_uid: &str,
+        qos: Qos,
+        children: &[(String, CriRuntime)],
+    ) -> Identity {
         let uid = kube_uid(raw_uid);
         let mut pod = PodRef {
             uid: Some(uid.clone()),
             is_static: is_static_uid(raw_uid),
             ..Default::default()
         };
-        for id in children {
-            if let Some(b) = self.bundle(root, id) {
-                if b.pod.name.is_some() {
+        for (id, runtime) in children {
+            if let Some(b) = self.cri_record(root, id, *runtime) {
+                // The record must be of this pod (a container's labels name its own).
+                if b.pod.name.is_some() && b.pod.uid.as_deref().is_none_or(|u| u == uid) {
                     pod.namespace = b.pod.namespace;
                     pod.name = b.pod.name;
+                    pod.is_static |= b.pod.is_static;
                     break;
                 }
             }
@@ -314,14 +338,17 @@ fn identify_kubelet(r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
         }),
         Kind::KubePod { uid, qos } => {
             // The ids of its containers, as the CRI runtimes name them in a pod.
-            let ids: Vec<String> = (f.children)(b"")
+            let ids: Vec<(String, CriRuntime)> = (f.children)(b"")
                 .iter()
                 .filter_map(|c| {
                     crate::runtime::TABLE
                         .iter()
                         .find_map(|rt| rt.classify_in_pod(c))
                 })
-                .filter_map(|(k, _)| k.container_id().map(str::to_string))
+                .filter_map(|(k, _)| match k {
+                    Kind::KubeContainer { id, runtime } => Some((id, runtime)),
+                    _ => None,
+                })
                 .collect();
             let ident = r.pod(f.root, uid, *qos, &ids);
             if ident.pod.as_ref().is_some_and(|p| p.name.is_some()) {

@@ -14,6 +14,7 @@ pub mod containerd;
 pub mod crio;
 pub mod desktop;
 pub mod docker;
+pub mod engines;
 pub mod identity;
 pub mod kind;
 pub mod kubelet;
@@ -328,6 +329,13 @@ pub struct ProcFacts<'a> {
     /// line claims a monitor ([`claims_monitor`]).
     pub uids: Option<[u32; 4]>,
 }
+
+/// Sub-cgroups that hold a container's own processes when its cgroup itself holds none
+/// (cgroup v2 puts processes only in leaves once controllers are enabled below): crun's
+/// `container` (containers/crun `src/libcrun/cgroup-systemd.c`, `find_systemd_subgroup`)
+/// and `init`, where moby's `hack/dind` (the docker:dind image's entrypoint) moves the
+/// container's processes before enabling controllers for the inner daemon's containers.
+pub const OWN_PROCESS_SUBGROUPS: &[&[u8]] = &[b"container", b"init"];
 
 /// Every family, in the order their shapes are tried on a host-level name.
 pub static TABLE: &[&dyn Runtime] = &[

@@ -13,10 +13,12 @@ use super::{Family, IdentityKind, Runtime};
 use crate::classify::*;
 #[allow(unused_imports)]
 use crate::resolve::*;
+use crate::runtime::engines::{container, Scope};
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kind::*, kubelet::*, podman::*};
 use crate::tree::identify::Facts;
 use serde::Deserialize;
+use std::path::{Path, PathBuf};
 
 /// The OCI runtimes' row.
 pub struct Oci;
@@ -65,7 +67,7 @@ impl Runtime for Oci {
     fn identify(&self, r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
         match f.kind {
             Kind::ContainerId { id } => Some(
-                r.container(id, None, f.owner, f.conmon_names)
+                container(r, f.root, id, None, f.owner, f.conmon_names)
                     .unwrap_or_else(|| crate::runtime::podman::no_state(f.name, id)),
             ),
             Kind::PayloadSubgroup => Some(Identity {
@@ -99,4 +101,34 @@ pub fn parse_state(bytes: &[u8]) -> (Option<i64>, Option<i64>) {
             .ok()
             .and_then(|s| s.init_process_pid),
     )
+}
+
+/// Whether crun's `status` or runc's `state.json` for container `id` is where `scope`
+/// allows: the rootless owner's `/run/user/UID/{crun,runc}`, else `run/{crun,runc}` in
+/// the scope's root.
+pub(crate) fn lookup(r: &mut Resolver, scope: &Scope, id: &str) -> bool {
+    if !is_container_id(id.as_bytes()) {
+        return false;
+    }
+    let crun = Path::new("crun").join(id).join("status");
+    let runc = Path::new("runc").join(id).join("state.json");
+    match scope.user {
+        Some(u) => {
+            let base = PathBuf::from(format!("run/user/{u}"));
+            r.read_user_json::<CrunStatus>(u, &base, &crun)
+                .map(|s| s.pid)
+                .is_some()
+                || r.read_user_json::<RuncState>(u, &base, &runc)
+                    .map(|s| s.init_process_pid)
+                    .is_some()
+        }
+        None => {
+            r.read_json::<CrunStatus>(scope.root, &Path::new("run").join(&crun))
+                .map(|s| s.pid)
+                .is_some()
+                || r.read_json::<RuncState>(scope.root, &Path::new("run").join(&runc))
+                    .map(|s| s.init_process_pid)
+                    .is_some()
+        }
+    }
 }

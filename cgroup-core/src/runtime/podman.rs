@@ -11,6 +11,7 @@ use super::{Family, IdentityKind, ProcFacts, Runtime};
 use crate::classify::*;
 #[allow(unused_imports)]
 use crate::resolve::*;
+use crate::runtime::engines::{container, Scope};
 #[allow(unused_imports)]
 use crate::runtime::{containerd::*, docker::*, kind::*, kubelet::*, oci::*};
 use crate::tree::identify::Facts;
@@ -79,19 +80,16 @@ impl Runtime for Podman {
         };
         match f.kind {
             Kind::PodmanContainer { id } => Some(
-                match r.container(id, Some(Family::Podman), f.owner, f.conmon_names) {
-                    Some(mut ident) => {
-                        if ident.kind == IdentityKind::PodmanContainer {
-                            r.podman_db_labels(&mut ident);
-                        }
-                        ident
-                    }
+                match container(r, f.root, id, Some(Family::Podman), f.owner, f.conmon_names) {
+                    Some(ident) => ident,
                     None => no_state(f.name, id),
                 },
             ),
             Kind::PodmanConmon { id: Some(cid) } => {
                 let named = f.conmon_names.get(cid).cloned();
-                if named.is_none() && !r.podman_has(cid, f.owner) {
+                let named = named.filter(|_| f.root == RootKey::Host);
+                let scope = Scope::new(f.root, f.owner);
+                if named.is_none() && lookup(r, &scope, cid).is_none() {
                     return Some(crate::tree::identify::unidentified(format!(
                         "libpod-conmon scope of {}, no podman state or conmon names it",
                         &cid[..12]
@@ -165,7 +163,7 @@ impl Runtime for Podman {
             .uids
             .filter(|u| u.iter().all(|&x| x == u[0]))
             .map(|u| u[0]);
-        let (id, name, _) = r.conmon_claim(p.args, uid)?;
+        let (id, name, _) = r.conmon_claim(p.args, uid, p.root)?;
         Some(ProcessRole::Conmon {
             id,
             name,
@@ -219,22 +217,26 @@ pub(crate) const MAX_PIDFILE: u64 = 32;
 pub const MAX_HOMES_SCANNED: usize = 256;
 
 impl Resolver {
-    /// podman's containers of one storage: rootful (`user: None`, under the host root)
-    /// or of user `uid` with home `home` (read with the user-directory rules).
+    /// podman's containers of one storage: rootful (`user: None`, under `root`: the host
+    /// or a container's root) or of user `uid` with home `home` (under the host root,
+    /// read with the user-directory rules).
     pub(crate) fn podman_storage(
         &mut self,
+        root: RootKey,
         user: Option<(u32, &Path)>,
     ) -> Rc<HashMap<String, PodmanInfo>> {
-        let graphroot = match user {
-            None => PathBuf::from(ROOTFUL_GRAPHROOT),
-            Some((_, home)) => home.join(ROOTLESS_GRAPHROOT),
+        let (root, graphroot) = match user {
+            None => (root, PathBuf::from(ROOTFUL_GRAPHROOT)),
+            Some((_, home)) => (RootKey::Host, home.join(ROOTLESS_GRAPHROOT)),
         };
-        if let Some(m) = self.podman.get(&graphroot) {
+        let key = (root, graphroot);
+        if let Some(m) = self.podman.get(&key) {
             return m.clone();
         }
+        let graphroot = &key.1;
         let mut map = HashMap::new();
         let entries = match user {
-            None => self.list(RootKey::Host, &graphroot),
+            None => self.list(root, graphroot),
             Some((uid, home)) => self.list_user(uid, home, Path::new(ROOTLESS_GRAPHROOT)),
         };
         for entry in entries {
@@ -246,7 +248,7 @@ impl Resolver {
             let dir = String::from_utf8_lossy(&entry).into_owned();
             let list = match user {
                 None => self.read_json::<Vec<PodmanEntry>>(
-                    RootKey::Host,
+                    root,
                     &graphroot.join(&dir).join("containers.json"),
                 ),
                 Some((uid, home)) => self.read_user_json::<Vec<PodmanEntry>>(
@@ -285,12 +287,13 @@ impl Resolver {
             }
         }
         let rc = Rc::new(map);
-        self.podman.insert(graphroot, rc.clone());
+        self.podman.insert(key, rc.clone());
         rc
     }
 
-    pub(crate) fn rootful_podman_has(&mut self, id: &str) -> bool {
-        self.podman_storage(None).contains_key(id)
+    /// Whether podman's rootful storage in `root` holds container `id`.
+    pub(crate) fn rootful_podman_has(&mut self, root: RootKey, id: &str) -> bool {
+        self.podman_storage(root, None).contains_key(id)
     }
 
     /// The user (not root) whose rootless podman storage holds container `id`: the
@@ -308,7 +311,7 @@ impl Resolver {
         users.truncate(MAX_HOMES_SCANNED);
         let quiet = std::mem::replace(&mut self.quiet, true);
         let found = users.into_iter().find_map(|(uid, home)| {
-            self.podman_storage(Some((uid, home)))
+            self.podman_storage(RootKey::Host, Some((uid, home)))
                 .contains_key(id)
                 .then_some(uid)
         });
@@ -317,11 +320,13 @@ impl Resolver {
     }
 
     /// conmon's `-c ID` and `-n NAME` when they are checked tokens and `uid` (conmon's
-    /// UID, all four equal) owns the container by its state; with that owner.
+    /// UID, all four equal) owns the container by the state in `root` (the root conmon
+    /// runs in: see [`crate::runtime::engines::container_owner`]); with that owner.
     pub(crate) fn conmon_claim(
         &mut self,
         args: &[&[u8]],
         uid: Option<u32>,
+        root: RootKey,
     ) -> Option<(String, Option<String>, u32)> {
         let id = flag_value(args, &[b"-c", b"--cid"]).filter(|v| is_container_id(v))?;
         let name = match flag_value(args, &[b"-n", b"--name"]) {
@@ -331,7 +336,8 @@ impl Resolver {
         };
         let id = lossy(id);
         let uid = uid?;
-        (self.container_owner(&id)? == uid).then_some((id, name, uid))
+        (crate::runtime::engines::container_owner(self, root, &id)? == uid)
+            .then_some((id, name, uid))
     }
 
     /// Where conmon (command line `args`, running as `uid`) keeps its container's
@@ -452,15 +458,18 @@ pub(crate) fn no_state(_name: &[u8], id: &str) -> Identity {
     ))
 }
 
-impl Resolver {
-    /// Whether podman's storage (root's, or the owner's) holds container `id`.
-    pub(crate) fn podman_has(&mut self, id: &str, owner: Option<u32>) -> bool {
-        match owner.filter(|&u| u != 0) {
-            Some(u) => self
-                .home(u)
-                .is_some_and(|h| self.podman_storage(Some((u, &h))).contains_key(id)),
-            None => self.rootful_podman_has(id),
+/// podman's record of container `id` where `scope` allows: the rootless owner's own
+/// storage (`~/.local/share/containers/storage`), else the rootful storage in the
+/// scope's root (the host's, or the enclosing container's).
+pub(crate) fn lookup(r: &mut Resolver, scope: &Scope, id: &str) -> Option<PodmanInfo> {
+    match scope.user {
+        Some(u) => {
+            let home = r.home(u)?;
+            r.podman_storage(RootKey::Host, Some((u, &home)))
+                .get(id)
+                .cloned()
         }
+        None => r.podman_storage(scope.root, None).get(id).cloned(),
     }
 }
 

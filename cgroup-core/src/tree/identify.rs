@@ -5,7 +5,7 @@ use super::{Node, NodeError, NodeErrorKind, NodeId};
 use crate::classify::{classify_one, host_context, Ctx, Kind};
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
-use crate::resolve::{Identity, ProcessRole, ResolveError, Resolver, RootKey};
+use crate::resolve::{Identity, NodeRef, ProcessRole, ResolveError, Resolver, RootKey};
 use crate::runtime::IdentityKind;
 use std::collections::HashMap;
 use std::os::fd::AsFd;
@@ -102,6 +102,9 @@ pub struct Facts<'a> {
     pub root: RootKey,
     /// The Kubernetes node it is directly inside (for `init.scope`).
     pub parent_kind_node: Option<&'a str>,
+    /// The Kubernetes node it runs in: the nearest enclosing container that is a node
+    /// (given to the pods and pod containers inside it).
+    pub node: Option<&'a NodeRef>,
     /// Names conmon processes gave to container ids.
     pub conmon_names: &'a HashMap<String, Option<String>>,
     /// `children(sub)`: the names of the cgroup's children (of its child `sub` when not
@@ -109,8 +112,9 @@ pub struct Facts<'a> {
     pub children: &'a dyn Fn(&[u8]) -> Vec<Vec<u8>>,
     /// `init_pid(sub)`: the first PID of `<sub>/init.scope`.
     pub init_pid: &'a dyn Fn(&[u8]) -> Option<u32>,
-    /// The first PID in the cgroup itself, else in its `container` sub-cgroup: a
-    /// container's init, whose root holds the container's own state.
+    /// The first PID in the cgroup itself, else in one of its
+    /// [`OWN_PROCESS_SUBGROUPS`](crate::runtime::OWN_PROCESS_SUBGROUPS): a process of the
+    /// container, whose root holds the container's own state.
     pub first_pid: &'a dyn Fn() -> Option<u32>,
 }
 
@@ -160,15 +164,27 @@ pub fn identify_node(r: &mut Resolver, f: &Facts<'_>) -> (Option<Identity>, Root
             {
                 r.node(id, init);
             }
-            if let Some(pid) = init {
+            if let Some(pid) = init.filter(|&p| r.is_own_root(p, f.root)) {
                 root = RootKey::Proc(pid);
             }
-        } else if is_container && root == RootKey::Host {
-            // Engines inside a container (docker-in-docker, podman-in-podman): their
-            // state is in the container's own root.
-            if let Some(pid) = (f.first_pid)() {
+        } else if is_container {
+            // Engines inside a container (docker-in-docker, podman-in-podman, at any
+            // depth): their state is in the container's own root, the root of one of its
+            // processes (not one that shares the enclosing root).
+            if let Some(pid) = (f.first_pid)().filter(|&p| r.is_own_root(p, f.root)) {
                 root = RootKey::Proc(pid);
             }
+        }
+    }
+    // Pods and their containers run on the node they are inside.
+    if let Some(id) = ident.as_mut().filter(|i| {
+        matches!(
+            i.kind,
+            IdentityKind::KubePod | IdentityKind::KubeContainer | IdentityKind::KubeSandbox
+        )
+    }) {
+        if id.node.is_none() {
+            id.node = f.node.cloned();
         }
     }
     (ident, root)
@@ -226,6 +242,8 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
     let conmons = conmon_names(nodes, r);
     let mut owner: Vec<Option<u32>> = vec![None; n];
     let mut root: Vec<RootKey> = vec![RootKey::Host; n];
+    // The node whose identity names the Kubernetes node each node runs in.
+    let mut node_at: Vec<Option<NodeId>> = vec![None; n];
     // Each node is classified from its parent's context (nodes are in pre-order: a
     // parent comes first), so the pass is linear in the tree, whatever its depth.
     let mut ctxs: Vec<Option<Ctx>> = vec![None; n];
@@ -245,8 +263,10 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         ctxs[i] = Some(ctx);
         owner[i] = cgroup_owner(parent.and_then(|p| owner[p]), nodes[i].dir_uid, &kind);
         let inherited = parent.map_or(RootKey::Host, |p| root[p]);
+        // The node container this cgroup is directly inside (for its `init.scope`).
         let parent_node = parent
             .and_then(|p| nodes[p].identity.as_ref())
+            .filter(|x| x.kind.is_engine_container())
             .and_then(|x| x.node.as_ref());
         let parent_node_ref = parent_node.cloned();
         let parent_node = parent_node.map(|k| k.name.clone());
@@ -287,14 +307,22 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                         .map(|p| p.pid)
                 };
                 first(i).or_else(|| {
-                    nodes_ref[i]
-                        .children
+                    crate::runtime::OWN_PROCESS_SUBGROUPS
                         .iter()
-                        .copied()
-                        .find(|&c| &nodes_ref[c].name[..] == b"container")
-                        .and_then(first)
+                        .find_map(|sub| {
+                            nodes_ref[i]
+                                .children
+                                .iter()
+                                .copied()
+                                .find(|&c| &nodes_ref[c].name[..] == *sub)
+                                .and_then(first)
+                        })
                 })
             };
+            let enclosing = parent
+                .and_then(|p| node_at[p])
+                .and_then(|k| nodes_ref[k].identity.as_ref())
+                .and_then(|x| x.node.as_ref());
             let facts = Facts {
                 kind: &kind,
                 name: &nodes_ref[i].name,
@@ -302,6 +330,7 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                 owner: owner[i],
                 root: inherited,
                 parent_kind_node: parent_node.as_deref(),
+                node: enclosing,
                 conmon_names: &conmons,
                 children: &children,
                 init_pid: &init,
@@ -310,6 +339,14 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
             identify_node(r, &facts)
         };
         root[i] = child_root;
+        node_at[i] = if ident
+            .as_ref()
+            .is_some_and(|x| x.node.is_some() && x.kind.is_engine_container())
+        {
+            Some(i)
+        } else {
+            parent.and_then(|p| node_at[p])
+        };
         let mut ident = ident;
         if let Some(id) = ident.as_mut().filter(|x| x.kind == IdentityKind::Init) {
             id.node = parent_node_ref;
