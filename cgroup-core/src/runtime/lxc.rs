@@ -51,19 +51,6 @@ pub fn monitor_claim<'a>(args: &[&'a [u8]]) -> Option<(&'a [u8], &'a [u8])> {
     }
 }
 
-fn named(what: IdentityKind, name: &[u8], ctx: Ctx) -> Option<(Kind, Ctx)> {
-    (!name.is_empty()).then(|| {
-        (
-            Kind::Named {
-                family: Family::Lxc,
-                what,
-                name: text(name),
-            },
-            ctx,
-        )
-    })
-}
-
 impl Runtime for Lxc {
     fn family(&self) -> Family {
         Family::Lxc
@@ -80,10 +67,15 @@ impl Runtime for Lxc {
 
     fn classify_host(&self, name: &[u8]) -> Option<(Kind, Ctx)> {
         if let Some(n) = name.strip_prefix(b"lxc.payload.") {
-            return named(IdentityKind::LxcContainer, n, Ctx::ContainerTop);
+            return crate::runtime::named(
+                Family::Lxc,
+                IdentityKind::LxcContainer,
+                n,
+                Ctx::ContainerTop,
+            );
         }
         if let Some(n) = name.strip_prefix(b"lxc.monitor.") {
-            return named(IdentityKind::LxcMonitor, n, Ctx::Host);
+            return crate::runtime::named(Family::Lxc, IdentityKind::LxcMonitor, n, Ctx::Host);
         }
         None
     }

@@ -272,6 +272,26 @@ pub trait Runtime: Sync {
     }
 }
 
+/// A [`Kind::Named`] shape of `family` for a non-empty `name` (raw bytes kept as text),
+/// with the context of its children.
+pub(crate) fn named(
+    family: Family,
+    what: IdentityKind,
+    name: &[u8],
+    ctx: Ctx,
+) -> Option<(Kind, Ctx)> {
+    (!name.is_empty()).then(|| {
+        (
+            Kind::Named {
+                family,
+                what,
+                name: crate::classify::text(name),
+            },
+            ctx,
+        )
+    })
+}
+
 /// The base name of a command's `argv[0]`.
 pub(crate) fn base(argv0: &[u8]) -> &[u8] {
     argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0)

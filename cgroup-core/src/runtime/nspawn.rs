@@ -20,19 +20,6 @@ use std::path::Path;
 /// The nspawn/machined row.
 pub struct Nspawn;
 
-fn named(what: IdentityKind, name: &[u8], ctx: Ctx) -> Option<(Kind, Ctx)> {
-    (!name.is_empty()).then(|| {
-        (
-            Kind::Named {
-                family: Family::Nspawn,
-                what,
-                name: text(name),
-            },
-            ctx,
-        )
-    })
-}
-
 impl Runtime for Nspawn {
     fn family(&self) -> Family {
         Family::Nspawn
@@ -51,7 +38,12 @@ impl Runtime for Nspawn {
             .strip_prefix(b"machine-")
             .and_then(|r| r.strip_suffix(b".scope"))
         {
-            return named(IdentityKind::Machine, n, Ctx::ContainerTop);
+            return crate::runtime::named(
+                Family::Nspawn,
+                IdentityKind::Machine,
+                n,
+                Ctx::ContainerTop,
+            );
         }
         let n = name
             .strip_prefix(b"systemd-nspawn@")
@@ -65,8 +57,14 @@ impl Runtime for Nspawn {
             return None;
         };
         match name {
-            b"payload" => named(IdentityKind::Machine, machine.as_bytes(), Ctx::ContainerTop),
-            b"supervisor" => named(
+            b"payload" => crate::runtime::named(
+                Family::Nspawn,
+                IdentityKind::Machine,
+                machine.as_bytes(),
+                Ctx::ContainerTop,
+            ),
+            b"supervisor" => crate::runtime::named(
+                Family::Nspawn,
                 IdentityKind::NspawnSupervisor,
                 machine.as_bytes(),
                 Ctx::Host,
