@@ -306,7 +306,7 @@ pub fn trace_with(
             };
             let args: Vec<&[u8]> = parse::cmdline(&cl).collect();
             let st = r.process_status(pp);
-            r.note_process(&args, st.and_then(|(u, _)| u));
+            r.note_process(pp, &args, st.and_then(|(u, _)| u));
             cur = st.and_then(|(_, p)| p);
         }
     }
@@ -373,7 +373,7 @@ pub fn trace_with(
     }
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
     // The process itself may be containerd's (a shim naming its state directory).
-    r.note_process(&args, uid);
+    r.note_process(pid, &args, uid);
     // A command line counts only with the process's UIDs (see `process_role`).
     let mut role = r.process_role(&args, root, uid);
     for e in r.take_errors() {
@@ -391,11 +391,14 @@ pub fn trace_with(
     let kind_node = idents().find_map(|i| i.kind_node.clone());
     let node = idents().find_map(|i| i.node.clone());
     let kube = idents().rfind(|i| i.kind.is_kube_container());
-    let mut pod_container = kube.map(|i| PodContainer {
-        name: i.name.clone(),
-        id: i.id.clone().unwrap_or_default(),
-        image: i.image.clone(),
-    });
+    // A pod's sandbox (its pause process) is the pod's, not one of its containers.
+    let mut pod_container = kube
+        .filter(|i| i.kind != crate::runtime::IdentityKind::KubeSandbox)
+        .map(|i| PodContainer {
+            name: i.name.clone(),
+            id: i.id.clone().unwrap_or_default(),
+            image: i.image.clone(),
+        });
     let mut pod = idents()
         .rfind(|i| i.kind == crate::runtime::IdentityKind::KubePod)
         .and_then(|i| i.pod.clone())

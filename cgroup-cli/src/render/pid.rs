@@ -83,6 +83,15 @@ fn what(t: &Trace) -> String {
         Some(r @ ProcessRole::Shim { .. }) => format!("containerd {}", role_text(r)),
         Some(r @ ProcessRole::Conmon { .. }) => role_text(r),
         Some(ProcessRole::Started { .. }) | None => match (&t.pod_container, &t.pod) {
+            // The pod's sandbox is none of its containers.
+            (None, Some(p))
+                if t.chain
+                    .iter()
+                    .filter_map(|c| c.identity.as_ref())
+                    .any(|i| i.kind == IdentityKind::KubeSandbox) =>
+            {
+                format!("sandbox (pause) of pod {}", pod_text(p))
+            }
             (Some(c), Some(p)) if c.name.is_none() => {
                 format!("sandbox (pause) of pod {}", pod_text(p))
             }

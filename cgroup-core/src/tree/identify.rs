@@ -199,7 +199,7 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
                 || crate::runtime::lxc::is_monitor_title(exe)
             {
                 let uids = r.process_status(p.pid).and_then(|(u, _)| u);
-                r.note_process(&args, uids);
+                r.note_process(p.pid, &args, uids);
             }
             if base == b"conmon" {
                 let uids = monitor_uids(r, p.pid, &args);
