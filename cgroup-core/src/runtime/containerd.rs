@@ -205,6 +205,36 @@ impl Resolver {
         found
     }
 
+    /// The pod whose sandbox bundle says `io.kubernetes.cri.sandbox-uid` (CRI-O:
+    /// `io.kubernetes.pod.uid`) is `uid`, in the CRI state of `root`: what names a pod
+    /// cgroup none of whose containers runs in it (the kubelet made it, the runtime put
+    /// the containers elsewhere: drivers that disagree). At most [`MAX_BUNDLES`] bundles
+    /// per state directory, each read once (cached with [`Resolver::bundle`]'s).
+    pub(crate) fn pod_of_uid(&mut self, root: RootKey, uid: &str) -> Option<PodRef> {
+        let mut dirs: Vec<PathBuf> = self
+            .task_dirs()
+            .into_iter()
+            .map(|t| t.join("k8s.io"))
+            .collect();
+        dirs.push(PathBuf::from("run/containers/storage/overlay-containers"));
+        for dir in dirs {
+            let Some(ids) = self.listed(root, &dir) else {
+                continue;
+            };
+            let mut ids: Vec<&String> = ids.iter().collect();
+            ids.sort();
+            for id in ids.into_iter().take(MAX_BUNDLES) {
+                let Some(b) = self.bundle(root, id) else {
+                    continue;
+                };
+                if b.sandbox && b.pod.uid.as_deref() == Some(uid) && b.pod.name.is_some() {
+                    return Some(b.pod);
+                }
+            }
+        }
+        None
+    }
+
     /// The containerd namespace whose task directory on the host holds a bundle for `id`.
     pub(crate) fn containerd_task_namespace(&mut self, id: &str) -> Option<String> {
         for tasks in self.task_dirs() {
