@@ -137,7 +137,12 @@ pub fn snap_service(name: &[u8]) -> Option<(&str, &str)> {
     let stem = std::str::from_utf8(name.strip_suffix(b".service")?).ok()?;
     let rest = stem.strip_prefix("snap.")?;
     let (snap, app) = rest.split_once('.')?;
-    let (base, key) = snap.split_once('_').unwrap_or((snap, ""));
+    // An instance key (`<snap>_<key>`), when there is one, is not empty.
+    let (base, key) = match snap.split_once('_') {
+        Some((b, k)) if !k.is_empty() => (b, k),
+        Some(_) => return None,
+        None => (snap, ""),
+    };
     let ok = !base.is_empty()
         && base.len() <= 40
         && base
@@ -147,7 +152,6 @@ pub fn snap_service(name: &[u8]) -> Option<(&str, &str)> {
         && key
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && (key.is_empty() == !snap.contains('_'))
         && !app.is_empty()
         && app.len() <= 64
         && app.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
