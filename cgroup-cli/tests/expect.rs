@@ -67,7 +67,7 @@ fn fixtures_answer_as_their_sources_say() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 8, "expectation files: {files:?}");
+    assert!(files.len() >= 14, "expectation files: {files:?}");
     for f in files {
         let fixture = f.file_stem().unwrap().to_string_lossy().into_owned();
         let spec: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();

@@ -6,10 +6,11 @@
 //! the interface files the walk reads (`cgroup.type`, `cgroup.procs`,
 //! `cgroup.controllers`, `cgroup.subtree_control`, `cgroup.events`, `cgroup.threads`);
 //! for every process listed, `cgroup`, `cmdline`, `comm`, the `status` lines cgtree
-//! parses, `uid_map`, `gid_map`, the `ns/user` and `ns/pid` link targets, and `stat` when
-//! the command line is empty; the runtime state files the identification read, reduced
-//! to the fields cgtree parses (never a process environment); `etc/passwd` reduced to
-//! names, IDs and homes. What was left out is listed in `OUT/META`.
+//! parses, `uid_map`, `gid_map`, the `ns/user` and `ns/pid` link targets, a containerd
+//! shim's `cwd` link target (its bundle), and `stat` when the command line is empty;
+//! the runtime state files the identification read, reduced to the fields cgtree parses
+//! (never a process environment); `etc/passwd` reduced to names, IDs and homes. What
+//! was left out is listed in `OUT/META`.
 //!
 //! Root writes a snapshot where other users may be watching (`/tmp`), and copies what
 //! they control (cgroup names, command lines, runtime state, recorded paths), so:
@@ -208,6 +209,30 @@ impl Out {
             ));
             return Ok(());
         }
+        self.link(rel, target)
+    }
+
+    /// Creates the symlink `rel` to `target`, a containerd shim's working directory
+    /// that names its own bundle ([`crate::runtime::containerd::shim_state`]); any other
+    /// target is left out, and said. (Only read back as a link, never followed.)
+    fn shim_cwd_link(&mut self, rel: &Path, target: &[u8], args: &[&[u8]]) -> Result<(), Error> {
+        let plain = Path::new(std::ffi::OsStr::from_bytes(target))
+            .strip_prefix("/")
+            .is_ok_and(|p| {
+                p.components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)))
+            });
+        if !plain || crate::runtime::containerd::shim_state(target, args).is_none() {
+            self.report.left_out.push(format!(
+                "{}: a shim's working directory that is not its bundle",
+                shown(rel.as_os_str().as_bytes())
+            ));
+            return Ok(());
+        }
+        self.link(rel, target)
+    }
+
+    fn link(&mut self, rel: &Path, target: &[u8]) -> Result<(), Error> {
         let comps = match tree_path(rel) {
             Ok(c) => c,
             Err(why) => {
@@ -814,11 +839,24 @@ fn fill(host: &Host, out: &mut Out, only: &[PathBuf]) -> Result<(), Error> {
                 out.write(&base.join("stat"), &b)?;
             }
         }
-        for ns in ["user", "pid"] {
+        for ns in ["user", "pid", "mnt"] {
             if let Ok(t) =
                 nix::fcntl::readlinkat(proc_fd.as_fd(), file(&format!("ns/{ns}")).as_str())
             {
                 out.ns_link(&base.join("ns").join(ns), t.as_bytes())?;
+            }
+        }
+        // A containerd shim's working directory is its bundle: where its containerd
+        // keeps its state (`Resolver::note_process`).
+        let args: Vec<&[u8]> = crate::parse::cmdline(&cmdline).collect();
+        let is_shim = args.first().is_some_and(|exe| {
+            exe.rsplit(|&b| b == b'/')
+                .next()
+                .is_some_and(|b| b.starts_with(b"containerd-shim"))
+        });
+        if is_shim {
+            if let Ok(t) = nix::fcntl::readlinkat(proc_fd.as_fd(), file("cwd").as_str()) {
+                out.shim_cwd_link(&base.join("cwd"), t.as_bytes(), &args)?;
             }
         }
     }
@@ -857,6 +895,20 @@ fn fill(host: &Host, out: &mut Out, only: &[PathBuf]) -> Result<(), Error> {
             }
             if let Ok(t) = nix::fcntl::readlinkat(proc_fd.as_fd(), file("ns/user").as_str()) {
                 out.ns_link(&base.join("ns/user"), t.as_bytes())?;
+            }
+        }
+        // PID 1's namespaces: what "a host process" is compared with (`cgtree pid`'s
+        // `host_namespaces`).
+        if !pids.contains(&1) {
+            for ns in ["user", "pid", "mnt"] {
+                if ns == "user" && ancestors.contains(&1) {
+                    continue;
+                }
+                if let Ok(t) =
+                    nix::fcntl::readlinkat(proc_fd.as_fd(), format!("1/ns/{ns}").as_str())
+                {
+                    out.ns_link(&PathBuf::from("proc/1/ns").join(ns), t.as_bytes())?;
+                }
             }
         }
         if !ancestors.is_empty() {

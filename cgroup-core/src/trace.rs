@@ -306,7 +306,7 @@ pub fn trace_with(
             };
             let args: Vec<&[u8]> = parse::cmdline(&cl).collect();
             let st = r.process_status(pp);
-            r.note_process(&args, st.and_then(|(u, _)| u));
+            r.note_process(pp, &args, st.and_then(|(u, _)| u));
             cur = st.and_then(|(_, p)| p);
         }
     }
@@ -386,7 +386,7 @@ pub fn trace_with(
     }
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
     // The process itself may be containerd's (a shim naming its state directory).
-    r.note_process(&args, uid);
+    r.note_process(pid, &args, uid);
     // A command line counts only with the process's UIDs (see `process_role`).
     let mut role = r.process_role(&args, root, uid);
     for e in r.take_errors() {

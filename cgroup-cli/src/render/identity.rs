@@ -99,6 +99,11 @@ pub fn identity_text(i: &Identity) -> Option<String> {
             (None, Some(node)) => format!("init of kind node {}", s(node)),
             (None, None) => return None,
         },
+        // A snap's daemon as `snap services` names it: `snap <snap>.<app>`.
+        IdentityKind::Service if i.runtime == Some("snap") => {
+            let name = i.name.as_deref().unwrap_or("?");
+            format!("snap {}", s(name.strip_prefix("snap.").unwrap_or(name)))
+        }
         IdentityKind::Service => s(i.name.as_deref().unwrap_or("?")),
         IdentityKind::PodmanConmon => match (&i.name, &i.id) {
             (Some(name), _) => format!("conmon of {}", s(name)),

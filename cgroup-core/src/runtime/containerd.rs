@@ -20,6 +20,7 @@ use crate::runtime::{docker::*, kind::*, kubelet::*, oci::*, podman::*};
 use crate::tree::identify::Facts;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 /// The containerd row.
@@ -108,8 +109,8 @@ impl Runtime for Containerd {
         base == b"containerd" || base.starts_with(b"containerd-shim")
     }
 
-    fn note_process(&self, r: &mut Resolver, args: &[&[u8]], uids: Option<[u32; 4]>) {
-        r.note_containerd(args, uids);
+    fn note_process(&self, r: &mut Resolver, pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        r.note_containerd(pid, args, uids);
     }
 
     fn snapshot_keep(&self, rel: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
@@ -240,6 +241,36 @@ impl Resolver {
         found
     }
 
+    /// The pod whose sandbox bundle says `io.kubernetes.cri.sandbox-uid` (CRI-O:
+    /// `io.kubernetes.pod.uid`) is `uid`, in the CRI state of `root`: what names a pod
+    /// cgroup none of whose containers runs in it (the kubelet made it, the runtime put
+    /// the containers elsewhere: drivers that disagree). At most [`MAX_BUNDLES`] bundles
+    /// per state directory, each read once (cached with [`Resolver::bundle`]'s).
+    pub(crate) fn pod_of_uid(&mut self, root: RootKey, uid: &str) -> Option<PodRef> {
+        let mut dirs: Vec<PathBuf> = self
+            .task_dirs()
+            .into_iter()
+            .map(|t| t.join("k8s.io"))
+            .collect();
+        dirs.push(PathBuf::from("run/containers/storage/overlay-containers"));
+        for dir in dirs {
+            let Some(ids) = self.listed(root, &dir) else {
+                continue;
+            };
+            let mut ids: Vec<&String> = ids.iter().collect();
+            ids.sort();
+            for id in ids.into_iter().take(MAX_BUNDLES) {
+                let Some(b) = self.bundle(root, id) else {
+                    continue;
+                };
+                if b.sandbox && b.pod.uid.as_deref() == Some(uid) && b.pod.name.is_some() {
+                    return Some(b.pod);
+                }
+            }
+        }
+        None
+    }
+
     /// The containerd namespace whose task directory in `root` holds a bundle for `id`.
     pub(crate) fn containerd_task_namespace(&mut self, root: RootKey, id: &str) -> Option<String> {
         for tasks in self.task_dirs() {
@@ -342,6 +373,24 @@ pub fn config_state(toml: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// The state directory a shim's working directory names: its bundle
+/// `<state>/io.containerd.runtime.v2.task/<namespace>/<id>`, where the namespace and id
+/// are the shim's own `-namespace` (default `default`) and `-id`. Anything else: `None`.
+pub fn shim_state<'a>(cwd: &'a [u8], args: &[&[u8]]) -> Option<&'a [u8]> {
+    let id = flag_value(args, &[b"-id", b"--id"]).filter(|v| is_containerd_id(v))?;
+    let ns = flag_value(args, &[b"-namespace", b"--namespace"]).unwrap_or(b"default");
+    if !is_containerd_id(ns) {
+        return None;
+    }
+    let cwd = cwd.strip_suffix(b"/").unwrap_or(cwd);
+    let rest = cwd.strip_suffix(id)?.strip_suffix(b"/")?;
+    let rest = rest.strip_suffix(ns)?.strip_suffix(b"/")?;
+    let state = rest
+        .strip_suffix(b"io.containerd.runtime.v2.task")?
+        .strip_suffix(b"/")?;
+    (!state.is_empty()).then_some(state)
+}
+
 /// An absolute path from a command line, as a path under the host root (no `..`, no
 /// empty or `.` component).
 fn abs_rel(p: &[u8]) -> Option<PathBuf> {
@@ -357,12 +406,36 @@ fn abs_rel(p: &[u8]) -> Option<PathBuf> {
 }
 
 impl Resolver {
+    /// The working directory of host process `pid` as its `cwd` link says (the link is
+    /// read, never followed): `None` when it is gone, unreadable or not absolute.
+    pub(crate) fn process_cwd(&mut self, pid: u32) -> Option<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = format!("{pid}/cwd");
+        let target = if self.host.is_live() {
+            let fd = crate::fs::open_dir_path(Path::new("/proc")).ok()?;
+            nix::fcntl::readlinkat(fd.as_fd(), path.as_str()).ok()?
+        } else {
+            let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
+            let name = std::ffi::CString::new(pid.to_string()).ok()?;
+            // `<pid>` itself not followed if it is a link (a hostile `--root`).
+            let dir = crate::fs::open_dir(proc_fd.as_fd(), &name).ok()?;
+            nix::fcntl::readlinkat(dir.as_fd(), "cwd").ok()?
+        };
+        let b = target.as_bytes();
+        (b.starts_with(b"/") && b.len() < 4096).then(|| b.to_vec())
+    }
+
     /// Learns where containerd keeps its state from one of its own processes on the
-    /// host: `containerd --state DIR`, `containerd --config FILE` whose `state =` names
-    /// one, or a shim's `-address <state>/containerd.sock` (k3s, rke2, microk8s, k0s
-    /// and any containerd started with its own state directory). Only root's processes
-    /// count (all four UIDs 0): a user's process cannot point root's cgtree anywhere.
-    pub(crate) fn note_containerd(&mut self, args: &[&[u8]], uids: Option<[u32; 4]>) {
+    /// host (`pid`, its command line `args`): `containerd --state DIR`, `containerd
+    /// --config FILE` whose `state =` names one, a shim's working directory (its bundle,
+    /// `<state>/io.containerd.runtime.v2.task/<namespace>/<id>`: containerd starts each
+    /// shim there, `core/runtime/v2/binary.go` and `pkg/shim/util.go` `Command`'s
+    /// `WorkDir`) or, failing that, its `-address <state>/containerd.sock` (k3s, rke2,
+    /// microk8s, k0s and any containerd started with its own state directory; microk8s
+    /// puts its socket beside the state, not in it, so the working directory comes
+    /// first). Only root's processes count (all four UIDs 0): a user's process cannot
+    /// point root's cgtree anywhere.
+    pub(crate) fn note_containerd(&mut self, pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
         if uids != Some([0; 4]) || self.containerd_states.len() >= 16 {
             return;
         }
@@ -384,7 +457,14 @@ impl Resolver {
                 found.extend(sock.parent().map(Path::to_path_buf));
             }
         } else if base.starts_with(b"containerd-shim") {
-            if let Some(sock) = flag_value(args, &[b"-address", b"--address"]).and_then(abs_rel) {
+            let from_cwd = self
+                .process_cwd(pid)
+                .and_then(|cwd| shim_state(&cwd, args).and_then(abs_rel));
+            if let Some(dir) = from_cwd {
+                found.push(dir);
+            } else if let Some(sock) =
+                flag_value(args, &[b"-address", b"--address"]).and_then(abs_rel)
+            {
                 found.extend(sock.parent().map(Path::to_path_buf));
             }
         }
@@ -412,8 +492,8 @@ impl Resolver {
 
     /// Learns where runtimes keep their state from one of their own processes (see
     /// [`crate::runtime::Runtime::note_process`]).
-    pub fn note_process(&mut self, args: &[&[u8]], uids: Option<[u32; 4]>) {
-        crate::runtime::note_process(self, args, uids);
+    pub fn note_process(&mut self, pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        crate::runtime::note_process(self, pid, args, uids);
     }
 
     /// A containerd task outside Kubernetes in any namespace, by its bundle
@@ -572,4 +652,51 @@ pub fn parse_bundle(bytes: &[u8]) -> Option<Bundle> {
         .annotations
         .as_ref()
         .and_then(Bundle::from_annotations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shim<'a>(ns: &'a str, id: &'a str) -> Vec<&'a [u8]> {
+        let mut v: Vec<&[u8]> = vec![b"/usr/bin/containerd-shim-runc-v2"];
+        if !ns.is_empty() {
+            v.extend([&b"-namespace"[..], ns.as_bytes()]);
+        }
+        v.extend([
+            &b"-id"[..],
+            id.as_bytes(),
+            b"-address",
+            b"/x/containerd.sock",
+        ]);
+        v
+    }
+
+    #[test]
+    fn a_shims_working_directory_names_its_state_only_as_its_own_bundle() {
+        let cwd = b"/var/snap/m/common/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc";
+        assert_eq!(
+            shim_state(cwd, &shim("k8s.io", "abc")),
+            Some(&b"/var/snap/m/common/run/containerd"[..])
+        );
+        // No `-namespace`: containerd's `default`.
+        let cwd = b"/opt/c2/run/io.containerd.runtime.v2.task/default/logshipper/";
+        assert_eq!(
+            shim_state(cwd, &shim("", "logshipper")),
+            Some(&b"/opt/c2/run"[..])
+        );
+        // Another task's bundle, another namespace, or no task directory: nothing.
+        let cwd = b"/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc";
+        assert_eq!(shim_state(cwd, &shim("k8s.io", "abd")), None);
+        assert_eq!(shim_state(cwd, &shim("moby", "abc")), None);
+        assert_eq!(shim_state(b"/tmp/k8s.io/abc", &shim("k8s.io", "abc")), None);
+        assert_eq!(
+            shim_state(
+                b"/io.containerd.runtime.v2.task/k8s.io/abc",
+                &shim("k8s.io", "abc")
+            ),
+            None
+        );
+        assert_eq!(shim_state(cwd, &shim("../..", "abc")), None);
+    }
 }

@@ -350,7 +350,16 @@ fn identify_kubelet(r: &mut Resolver, f: &Facts<'_>) -> Option<Identity> {
                     _ => None,
                 })
                 .collect();
-            let ident = r.pod(f.root, uid, *qos, &ids);
+            let mut ident = r.pod(f.root, uid, *qos, &ids);
+            if let Some(p) = ident.pod.as_mut().filter(|p| p.name.is_none()) {
+                // No container of it here nor a log naming it: a sandbox bundle that
+                // names this UID (the kubelet's pod cgroup, its containers put elsewhere
+                // by a runtime on another cgroup driver).
+                if let Some(found) = r.pod_of_uid(f.root, &kube_uid(uid)) {
+                    p.namespace = found.namespace;
+                    p.name = found.name;
+                }
+            }
             if ident.pod.as_ref().is_some_and(|p| p.name.is_some()) {
                 Some(ident)
             } else {

@@ -115,7 +115,7 @@ impl Runtime for Lxc {
         Some(out)
     }
 
-    fn note_process(&self, r: &mut Resolver, args: &[&[u8]], uids: Option<[u32; 4]>) {
+    fn note_process(&self, r: &mut Resolver, _pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
         // Root's monitors name root's lxcpaths.
         if uids != Some([0; 4]) {
             return;

@@ -262,10 +262,11 @@ pub trait Runtime: Sync {
     }
 
     /// Learns where this family keeps its state from one of its own processes (its
-    /// command line and UIDs; only root's count for root's state).
+    /// PID, command line and UIDs; only root's count for root's state).
     fn note_process(
         &self,
         _r: &mut crate::resolve::Resolver,
+        _pid: u32,
         _args: &[&[u8]],
         _uids: Option<[u32; 4]>,
     ) {
@@ -303,11 +304,16 @@ pub fn names_state(argv0: &[u8]) -> bool {
 }
 
 /// Lets every family learn from one process ([`Runtime::note_process`]).
-pub fn note_process(r: &mut crate::resolve::Resolver, args: &[&[u8]], uids: Option<[u32; 4]>) {
+pub fn note_process(
+    r: &mut crate::resolve::Resolver,
+    pid: u32,
+    args: &[&[u8]],
+    uids: Option<[u32; 4]>,
+) {
     let Some(argv0) = args.first() else { return };
     for rt in TABLE {
         if rt.names_state(argv0) {
-            rt.note_process(r, args, uids);
+            rt.note_process(r, pid, args, uids);
         }
     }
 }

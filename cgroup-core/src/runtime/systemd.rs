@@ -5,12 +5,14 @@
 //!
 //! Sources: systemd `src/login/logind-user.c` (`user-UID.slice`, `user@UID.service`),
 //! `src/login/logind-session.c` (`session-ID.scope`), `src/core/unit.c` (`init.scope`),
-//! `src/basic/unit-name.c` (escaping).
+//! `src/basic/unit-name.c` (escaping); snapd `snap/info.go` (a snap's daemons,
+//! `snap.<snap>.<app>.service`).
 
 use super::{Family, IdentityKind, Runtime};
 use crate::classify::*;
-use crate::resolve::{Identity, Resolver};
+use crate::resolve::{Identity, Resolver, RootKey};
 use crate::tree::identify::Facts;
+use std::path::Path;
 
 /// The systemd row.
 pub struct Systemd;
@@ -107,10 +109,62 @@ impl Runtime for Systemd {
                 name: Some((*daemon).to_string()),
                 ..base(IdentityKind::Service)
             },
-            Kind::Unit => return unit_identity(f.name),
+            Kind::Unit => {
+                return match snap_service(f.name) {
+                    Some((snap, stem)) if f.root == RootKey::Host && snap_evidence(r, snap) => {
+                        Some(Identity {
+                            kind: IdentityKind::Service,
+                            runtime: Some("snap"),
+                            name: Some(stem.to_string()),
+                            ..Default::default()
+                        })
+                    }
+                    _ => unit_identity(f.name),
+                }
+            }
             _ => return None,
         })
     }
+}
+
+/// A snap's daemon: snapd names the unit of app `<app>` of snap `<snap>`
+/// `snap.<snap>.<app>.service` (snapd `snap/info.go`, `AppInfo.ServiceName`; names as
+/// `snap/validate.go` allows: a snap `[a-z0-9-]` with an optional `_<instance key>`, an
+/// app `[A-Za-z0-9-]`). Returns the snap and the unit's stem `snap.<snap>.<app>`. (A
+/// snap's daemons are the well-known daemons of the distributions shipped as snaps:
+/// microk8s's `daemon-containerd` and `daemon-kubelite`, LXD's `daemon`.)
+pub fn snap_service(name: &[u8]) -> Option<(&str, &str)> {
+    let stem = std::str::from_utf8(name.strip_suffix(b".service")?).ok()?;
+    let rest = stem.strip_prefix("snap.")?;
+    let (snap, app) = rest.split_once('.')?;
+    // An instance key (`<snap>_<key>`), when there is one, is not empty.
+    let (base, key) = match snap.split_once('_') {
+        Some((b, k)) if !k.is_empty() => (b, k),
+        Some(_) => return None,
+        None => (snap, ""),
+    };
+    let ok = !base.is_empty()
+        && base.len() <= 40
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && key.len() <= 10
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && !app.is_empty()
+        && app.len() <= 64
+        && app.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then_some((snap, stem))
+}
+
+/// Whether snap `snap` is installed: its mount directory `snap/<snap>`, or its data
+/// directory `var/snap/<snap>` (snapd `dirs.SnapMountDir`, `dirs.SnapDataDir`: made at
+/// install, removed with the snap).
+fn snap_evidence(r: &mut Resolver, snap: &str) -> bool {
+    r.snap_installed(snap)
+        || r.listed(RootKey::Host, Path::new("var/snap"))
+            .is_some_and(|l| l.contains(snap))
 }
 
 /// A unit whose name has `\xNN` escapes, shown decoded: `None` when there is nothing to
@@ -131,4 +185,33 @@ pub fn unit_identity(name: &[u8]) -> Option<Identity> {
         name: Some(text),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snap_services_by_snapds_naming_only() {
+        assert_eq!(
+            snap_service(b"snap.microk8s.daemon-containerd.service"),
+            Some(("microk8s", "snap.microk8s.daemon-containerd"))
+        );
+        assert_eq!(
+            snap_service(b"snap.lxd_beta.daemon.service"),
+            Some(("lxd_beta", "snap.lxd_beta.daemon"))
+        );
+        for not in [
+            &b"snap.microk8s.daemon-containerd.scope"[..],
+            b"snap.microk8s.service",
+            b"snap..daemon.service",
+            b"snap.MicroK8s.daemon.service",
+            b"snap.a.b.c.service",
+            b"snap.a_.daemon.service",
+            b"snap.a/b.daemon.service",
+            b"microk8s.daemon-containerd.service",
+        ] {
+            assert_eq!(snap_service(not), None, "{}", String::from_utf8_lossy(not));
+        }
+    }
 }

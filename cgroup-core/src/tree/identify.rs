@@ -212,7 +212,7 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
             // Where containerd and LXC keep their state, as their own processes say.
             if crate::runtime::names_state(exe) {
                 let uids = r.process_status(p.pid).and_then(|(u, _)| u);
-                r.note_process(&args, uids);
+                r.note_process(p.pid, &args, uids);
             }
             if base == b"conmon" {
                 let uids = monitor_uids(r, p.pid, &args);
