@@ -222,9 +222,22 @@ pub fn trace_with(
     let mut scratch = Scratch::new();
     let (cgroup, cgroup_deleted) = read_cgroup(host, mount, pid, dir.as_fd(), &mut scratch)?;
     let host_namespaces = same_namespaces(proc_fd.as_fd(), &pid_name);
-    let cmdline: Box<[u8]> = fs::read_file(dir.as_fd(), c"cmdline", &mut scratch)
-        .map_err(|e| proc_io(host, pid, "cmdline", e))?
-        .into();
+    let mut errors = Vec::new();
+    // A command line that cannot be read (not a regular file in a hostile `--root`, say)
+    // is reported and taken as empty (then `comm` names the process), as the tree does.
+    let cmdline: Box<[u8]> = match fs::read_file(dir.as_fd(), c"cmdline", &mut scratch) {
+        Ok(b) => b.into(),
+        Err(e) if crate::error::errno_is_vanished(e as i32) => {
+            return Err(proc_io(host, pid, "cmdline", e))
+        }
+        Err(e) => {
+            errors.push(NodeError {
+                path: host.path(format!("proc/{pid}/cmdline")),
+                kind: NodeErrorKind::from_errno(e),
+            });
+            Box::default()
+        }
+    };
     let comm = if cmdline.is_empty() {
         fs::read_file(dir.as_fd(), c"comm", &mut scratch)
             .ok()
@@ -232,7 +245,6 @@ pub fn trace_with(
     } else {
         None
     };
-    let mut errors = Vec::new();
     let (uid, gid, ppid, nspid) = match fs::read_file(dir.as_fd(), c"status", &mut scratch) {
         Ok(b) => match parse::status(b) {
             Ok(st) => (
@@ -286,31 +298,39 @@ pub fn trace_with(
             .collect()
     };
     let kinds = classify_path(&comps);
-    // Where containerd and LXC keep their state, as the runtime's own processes say:
-    // the process's ancestors (a shim, an LXC monitor, containerd), at most 32 levels.
-    {
-        let mut cur = ppid;
-        for _ in 0..32 {
-            let Some(pp) = cur.filter(|&p| p > 1) else {
-                break;
-            };
-            let Some(d) = CString::new(pp.to_string())
-                .ok()
-                .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok())
-            else {
-                break;
-            };
-            let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", &mut scratch).map(<[u8]>::to_vec)
-            else {
-                break;
-            };
-            let args: Vec<&[u8]> = parse::cmdline(&cl).collect();
-            let st = r.process_status(pp);
-            r.note_process(pp, &args, st.and_then(|(u, _)| u));
-            cur = st.and_then(|(_, p)| p);
+    // What the tree learns from every process before naming anything (where runtimes keep
+    // their state, conmon's names), learned the same way here, so `cgtree pid` answers as
+    // the tree does: one pass over `/proc` reading each command line, at most
+    // `MAX_PROCESSES` of them. (A process's ancestors alone miss a shim reparented to
+    // init, a containerd started with its own `--config`, a conmon of the container.)
+    let conmon_names = {
+        let mut names = HashMap::new();
+        let mut dirbuf = Vec::new();
+        if let Ok(entries) = fs::subdirs(proc_fd.as_fd(), &mut dirbuf) {
+            let pids = entries
+                .iter()
+                .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u32>().ok())
+                .take(crate::tree::MAX_PROCESSES);
+            let mut buf = Vec::new();
+            for p in pids {
+                let Some(d) = CString::new(p.to_string())
+                    .ok()
+                    .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok())
+                else {
+                    continue;
+                };
+                let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", &mut scratch) else {
+                    continue;
+                };
+                buf.clear();
+                buf.extend_from_slice(cl);
+                let args: Vec<&[u8]> = parse::cmdline(&buf).collect();
+                crate::tree::identify::learn_from(r, p, &args, &mut names);
+            }
         }
-    }
-    let no_conmons = HashMap::new();
+        names
+    };
+    let no_conmons = conmon_names;
     let mut chain = vec![ChainEntry {
         path: b"/".to_vec(),
         identity: None,

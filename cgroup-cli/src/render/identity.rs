@@ -130,7 +130,11 @@ pub fn identity_text(i: &Identity) -> Option<String> {
             s(i.name.as_deref().unwrap_or("?"))
         ),
         IdentityKind::LxcMonitor => {
-            format!("lxc monitor of {}", s(i.name.as_deref().unwrap_or("?")))
+            format!(
+                "{} monitor of {}",
+                i.runtime.unwrap_or("lxc"),
+                s(i.name.as_deref().unwrap_or("?"))
+            )
         }
         IdentityKind::Machine => match i.runtime {
             Some("systemd-nspawn") => {

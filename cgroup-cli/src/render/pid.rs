@@ -109,6 +109,23 @@ fn what(t: &Trace) -> String {
                     (Some(IdentityKind::Service), Some(text), _) if host_evidence(t) => {
                         format!("process of the {text} service")
                     }
+                    // An application's scope is its evidence (flatpak and snap run their
+                    // apps in namespaces of their own).
+                    (Some(IdentityKind::App), Some(text), None) => format!("process of {text}"),
+                    // A machine that is not nspawn's is a VM or another registrar's guest.
+                    (_, _, Some(c))
+                        if c.kind == IdentityKind::Machine
+                            && c.runtime != Some("systemd-nspawn") =>
+                    {
+                        format!(
+                            "process in machine {} ({})",
+                            c.name
+                                .as_deref()
+                                .map(|n| sanitize(n.as_bytes()).into_owned())
+                                .unwrap_or_else(|| "?".into()),
+                            c.runtime.unwrap_or("machined")
+                        )
+                    }
                     (_, _, Some(c)) => {
                         let name = c
                             .name

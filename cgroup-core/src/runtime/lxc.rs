@@ -40,15 +40,22 @@ pub fn is_monitor_title(arg0: &[u8]) -> bool {
 pub fn monitor_claim<'a>(args: &[&'a [u8]]) -> Option<(&'a [u8], &'a [u8])> {
     let first = *args.first()?;
     let rest = first.strip_prefix(b"[lxc monitor]")?;
-    let mut words: Vec<&'a [u8]> = rest
-        .split(|&b| b == b' ')
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.extend(args[1..].iter().copied().filter(|w| !w.is_empty()));
-    match words[..] {
-        [path, name] if path.starts_with(b"/") => Some((path, name)),
-        _ => None,
-    }
+    // The name is the last word (LXC refuses names with spaces); the lxcpath, which may
+    // hold spaces, is everything before it.
+    let (path, name) = if args.len() > 1 {
+        let name = *args.last()?;
+        let path = if args.len() == 2 {
+            rest.trim_ascii()
+        } else {
+            args[1]
+        };
+        (path, name)
+    } else {
+        let rest = rest.trim_ascii();
+        let at = rest.iter().rposition(|&b| b == b' ')?;
+        (rest[..at].trim_ascii_end(), &rest[at + 1..])
+    };
+    (path.starts_with(b"/") && !name.is_empty() && !name.contains(&b' ')).then_some((path, name))
 }
 
 impl Runtime for Lxc {

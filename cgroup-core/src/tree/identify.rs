@@ -207,28 +207,39 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
     for node in nodes {
         for p in node.processes.iter().flatten() {
             let args: Vec<&[u8]> = p.args().collect();
-            let Some(exe) = args.first() else { continue };
-            let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-            // Where containerd and LXC keep their state, as their own processes say.
-            if crate::runtime::names_state(exe) {
-                let uids = r.process_status(p.pid).and_then(|(u, _)| u);
-                r.note_process(p.pid, &args, uids);
-            }
-            if base == b"conmon" {
-                let uids = monitor_uids(r, p.pid, &args);
-                if let Some(ProcessRole::Conmon {
-                    id,
-                    name,
-                    runtime: "podman",
-                    ..
-                }) = r.process_role(&args, RootKey::Host, uids)
-                {
-                    out.insert(id, name);
-                }
-            }
+            learn_from(r, p.pid, &args, &mut out);
         }
     }
     out
+}
+
+/// What the identification learns from one host process before it names anything (the
+/// same for the tree and `cgtree pid`): where runtimes keep their state, as their own
+/// processes say ([`crate::runtime::note_process`]), and podman conmon's names of
+/// container ids whose claims hold (into `names`).
+pub(crate) fn learn_from(
+    r: &mut Resolver,
+    pid: u32,
+    args: &[&[u8]],
+    names: &mut HashMap<String, Option<String>>,
+) {
+    let Some(exe) = args.first() else { return };
+    if crate::runtime::names_state(exe) {
+        let uids = r.process_status(pid).and_then(|(u, _)| u);
+        r.note_process(pid, args, uids);
+    }
+    if crate::runtime::base(exe) == b"conmon" {
+        let uids = monitor_uids(r, pid, args);
+        if let Some(ProcessRole::Conmon {
+            id,
+            name,
+            runtime: "podman",
+            ..
+        }) = r.process_role(args, RootKey::Host, uids)
+        {
+            names.insert(id, name);
+        }
+    }
 }
 
 /// Identifies every node and the monitor processes of a built tree.

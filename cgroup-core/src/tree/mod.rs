@@ -180,7 +180,7 @@ impl fmt::Display for NodeErrorKind {
 }
 
 impl NodeErrorKind {
-    fn from_errno(e: Errno) -> Self {
+    pub(crate) fn from_errno(e: Errno) -> Self {
         match e {
             Errno::EFBIG => NodeErrorKind::TooLarge,
             fs::NOT_REGULAR => NodeErrorKind::NotRegular,
