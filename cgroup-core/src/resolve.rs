@@ -133,6 +133,8 @@ pub struct Resolver {
     pub(crate) live_proc: Option<Option<OwnedFd>>,
     /// containerd state directories its own processes named (under the host root).
     pub(crate) containerd_states: Vec<PathBuf>,
+    /// Containers' own `etc/passwd` (uid -> name), by the PID whose root was read.
+    pub(crate) container_passwd: HashMap<u32, Rc<HashMap<u32, String>>>,
     /// What runtime families learned from their own processes
     /// ([`crate::runtime::Runtime::note_process`]): `(family, key, value)`, e.g. an LXC
     /// container's name and the lxcpath its monitor named. At most [`MAX_LEARNED`].
@@ -185,6 +187,7 @@ impl Resolver {
             recorded: None,
             live_proc: None,
             containerd_states: Vec::new(),
+            container_passwd: HashMap::new(),
             learned: Vec::new(),
         }
     }
@@ -528,6 +531,30 @@ impl Resolver {
     /// The user name of `uid` in the host's `etc/passwd`.
     pub fn user_name(&mut self, uid: u32) -> Option<String> {
         self.passwd().get(&uid).map(|(n, _)| n.clone())
+    }
+
+    /// The user name of `uid` as `root` names it: the host's `etc/passwd`, or a
+    /// container's own (through its root, confined and bounded, read once per root). A
+    /// container's IDs are its own: never named from the host's file.
+    pub fn user_name_in(&mut self, root: RootKey, uid: u32) -> Option<String> {
+        let RootKey::Proc(pid) = root else {
+            return self.user_name(uid);
+        };
+        if !self.container_passwd.contains_key(&pid) {
+            let quiet = std::mem::replace(&mut self.quiet, true);
+            let bytes = self.read(root, Path::new("etc/passwd"));
+            self.quiet = quiet;
+            let map: HashMap<u32, String> = bytes
+                .map(|b| {
+                    crate::parse::passwd(&b)
+                        .flatten()
+                        .map(|e| (e.uid, lossy(e.name)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.container_passwd.insert(pid, Rc::new(map));
+        }
+        self.container_passwd.get(&pid)?.get(&uid).cloned()
     }
 
     pub(crate) fn home(&mut self, uid: u32) -> Option<PathBuf> {

@@ -343,6 +343,7 @@ pub fn trace_with(
     let mut enclosing: Option<crate::resolve::NodeRef> = None;
     let live = host.is_live();
     let mut rel: Vec<u8> = Vec::new();
+    let mut in_container = false;
     for (i, kind) in kinds.iter().enumerate() {
         if i > 0 {
             rel.push(b'/');
@@ -359,6 +360,7 @@ pub fn trace_with(
             parent_name: i.checked_sub(1).map(|p| comps[p]),
             owner,
             root,
+            in_container,
             parent_kind_node: parent_node.as_deref(),
             node: enclosing.as_ref(),
             conmon_names: &no_conmons,
@@ -367,6 +369,13 @@ pub fn trace_with(
             first_pid: &first_pid,
         };
         let (ident, child_root) = identify_node(r, &facts);
+        in_container = in_container
+            || crate::tree::identify::is_container_shape(kind)
+            || ident.as_ref().is_some_and(|x| {
+                x.kind.is_engine_container()
+                    || x.kind.is_kube_container()
+                    || x.kind == crate::runtime::IdentityKind::Unidentified
+            });
         let mut ident = ident;
         if let Some(id) = ident
             .as_mut()

@@ -149,6 +149,7 @@ fn what(t: &Trace) -> String {
                 }
             }
         },
+        Some(r @ ProcessRole::LxcMonitor { .. }) => role_text(r),
         Some(_) => "monitor process".into(),
     }
 }

@@ -89,12 +89,12 @@ impl Runtime for Systemd {
         Some(match f.kind {
             Kind::UserSlice { uid } => Identity {
                 user: Some(*uid),
-                name: r.user_name(*uid),
+                name: user_name(r, f, *uid),
                 ..base(IdentityKind::UserSlice)
             },
             Kind::UserManager { uid } => Identity {
                 user: Some(*uid),
-                name: r.user_name(*uid),
+                name: user_name(r, f, *uid),
                 ..base(IdentityKind::UserManager)
             },
             Kind::Session { id } => Identity {
@@ -214,4 +214,14 @@ mod tests {
             assert_eq!(snap_service(not), None, "{}", String::from_utf8_lossy(not));
         }
     }
+}
+
+/// A user slice's or manager's user name: from the passwd of the root its cgroup belongs
+/// to (a container's own through its root), never the host's inside a container (a UID
+/// inside maps elsewhere on the host); none when the container's root is unknown.
+fn user_name(r: &mut Resolver, f: &Facts<'_>, uid: u32) -> Option<String> {
+    if f.in_container && f.root == crate::resolve::RootKey::Host {
+        return None;
+    }
+    r.user_name_in(f.root, uid)
 }

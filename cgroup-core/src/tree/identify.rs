@@ -100,6 +100,9 @@ pub struct Facts<'a> {
     pub owner: Option<u32>,
     /// Where runtime state is read for it (its enclosing container's root, or the host).
     pub root: RootKey,
+    /// It is below a container's cgroup (identified or only container-shaped): its
+    /// names are the container's, not the host's.
+    pub in_container: bool,
     /// The Kubernetes node it is directly inside (for `init.scope`).
     pub parent_kind_node: Option<&'a str>,
     /// The Kubernetes node it runs in: the nearest enclosing container that is a node
@@ -116,6 +119,21 @@ pub struct Facts<'a> {
     /// [`OWN_PROCESS_SUBGROUPS`](crate::runtime::OWN_PROCESS_SUBGROUPS): a process of the
     /// container, whose root holds the container's own state.
     pub first_pid: &'a dyn Fn() -> Option<u32>,
+}
+
+/// Whether a shape is a container's cgroup (its inside is a fresh host).
+pub(crate) fn is_container_shape(kind: &Kind) -> bool {
+    kind.is_container()
+        || matches!(
+            kind,
+            Kind::Named {
+                what: IdentityKind::LxcContainer
+                    | IdentityKind::Machine
+                    | IdentityKind::ContainerdContainer
+                    | IdentityKind::KubeContainer,
+                ..
+            }
+        )
 }
 
 /// An identity for a cgroup whose shape claims something that no evidence confirms.
@@ -258,14 +276,19 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
     // Each node is classified from its parent's context (nodes are in pre-order: a
     // parent comes first), so the pass is linear in the tree, whatever its depth.
     let mut ctxs: Vec<Option<Ctx>> = vec![None; n];
+    // Whether a node is a container's cgroup or below one (its children's names are the
+    // container's).
+    let mut contained: Vec<bool> = vec![false; n];
     for i in 0..n {
         let parent = nodes[i].parent;
+        let mut in_container = parent.is_some_and(|p| contained[p]);
         let (kind, ctx) = match parent.and_then(|p| ctxs[p].as_ref()) {
             Some(pctx) => classify_one(&nodes[i].name, pctx),
             None => {
                 let mut ctx = host_context();
                 let mut kind = Kind::Root;
                 for c in components(nodes, i) {
+                    in_container |= is_container_shape(&kind);
                     (kind, ctx) = classify_one(c, &ctx);
                 }
                 (kind, ctx)
@@ -340,6 +363,7 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                 parent_name: parent.map(|p| &nodes_ref[p].name[..]),
                 owner: owner[i],
                 root: inherited,
+                in_container,
                 parent_kind_node: parent_node.as_deref(),
                 node: enclosing,
                 conmon_names: &conmons,
@@ -350,6 +374,13 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
             identify_node(r, &facts)
         };
         root[i] = child_root;
+        contained[i] = in_container
+            || is_container_shape(&kind)
+            || ident.as_ref().is_some_and(|x| {
+                x.kind.is_engine_container()
+                    || x.kind.is_kube_container()
+                    || x.kind == IdentityKind::Unidentified
+            });
         node_at[i] = if ident
             .as_ref()
             .is_some_and(|x| x.node.is_some() && x.kind.is_engine_container())
@@ -470,6 +501,87 @@ fn init_pid_in_tree(nodes: &[Node], id: NodeId, sub: &[u8]) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::TreeBuilder;
+
+    fn put(root: &std::path::Path, rel: &str, body: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    fn cgroup(root: &std::path::Path, rel: &str, procs: &str) {
+        for (f, b) in [
+            ("cgroup.type", "domain\n"),
+            ("cgroup.procs", procs),
+            ("cgroup.controllers", ""),
+            ("cgroup.subtree_control", ""),
+        ] {
+            put(root, &format!("sys/fs/cgroup/{rel}/{f}"), b);
+        }
+    }
+
+    /// The breaker's finding: a user slice inside a container was named from the host's
+    /// passwd (UID 1000 inside is another UID on the host). Inside an identified container
+    /// it is named from the container's own `etc/passwd`; inside one whose root is not
+    /// known, not at all.
+    #[test]
+    fn user_slices_inside_a_container_are_named_by_the_containers_passwd() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let id = "7".repeat(64);
+        let ghost = "8".repeat(64);
+        put(
+            root,
+            "etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nhostuser:x:1000:1000::/home/h:/bin/sh\n",
+        );
+        put(root, "sys/fs/cgroup/cgroup.procs", "");
+        for (top, pid) in [(&id, 500), (&ghost, 600)] {
+            let scope = format!("system.slice/docker-{top}.scope");
+            cgroup(root, "system.slice", "");
+            cgroup(root, &scope, &format!("{pid}\n"));
+            let slice = format!("{scope}/user.slice/user-1000.slice");
+            cgroup(root, &format!("{scope}/user.slice"), "");
+            cgroup(root, &slice, &format!("{}\n", pid + 1));
+            for (p, cg) in [(pid, scope.clone()), (pid + 1, slice)] {
+                put(root, &format!("proc/{p}/cgroup"), &format!("0::/{cg}\n"));
+                put(root, &format!("proc/{p}/cmdline"), "sleep\0");
+                put(
+                    root,
+                    &format!("proc/{p}/status"),
+                    "Name:\tsleep\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+                );
+            }
+        }
+        put(
+            root,
+            &format!("var/lib/docker/containers/{id}/config.v2.json"),
+            r#"{"Name":"/sys","Config":{"Image":"debian"}}"#,
+        );
+        put(
+            root,
+            "proc/500/root/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nctruser:x:1000:1000::/home/c:/bin/sh\n",
+        );
+        let mut t = TreeBuilder::new().host_root(root).build().unwrap();
+        identify(&mut t.nodes, &t.host, &t.mount);
+        let slice = |top: &str| {
+            let n = t
+                .nodes
+                .iter()
+                .position(|n| {
+                    &n.name[..] == b"user-1000.slice" && {
+                        let sc = t.nodes[t.nodes[n.parent.unwrap()].parent.unwrap()]
+                            .name
+                            .clone();
+                        sc.ends_with(format!("{top}.scope").as_bytes())
+                    }
+                })
+                .unwrap();
+            t.nodes[n].identity.as_ref().and_then(|i| i.name.clone())
+        };
+        assert_eq!(slice(&id).as_deref(), Some("ctruser"));
+        assert_eq!(slice(&ghost), None);
+    }
 
     const ROOT_DOCKER: &str =
         "docker-2c30eea7181cde8c36fd4d1e29be2aca6536eb1c2c3b9ec4c502bc68fc20a303.scope";
