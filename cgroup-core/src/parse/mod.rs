@@ -23,8 +23,9 @@ pub use keyed::{
 pub use list::{controllers, pids, Controller, ControllerSet, Controllers, KnownController, Pids};
 pub use mountinfo::{mountinfo, unescape_mount_path, MountInfo, MountInfoEntry, MountOptions};
 pub use proc::{
-    cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status, Cmdline, IdMap,
-    IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines, Status,
+    claims_monitor, cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status,
+    Cmdline, IdMap, IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines,
+    Status,
 };
 pub use value::{cgroup_type, cpu_max, limit, u64_value, CgroupType, CpuMax, Limit};
 
