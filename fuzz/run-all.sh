@@ -22,6 +22,7 @@ seed proc_cgroup $fx/hybrid-host/proc/*/cgroup $fx/wsl-rootless-podman-kind/proc
 seed cmdline $fx/wsl-rootless-podman-kind/proc/7*/cmdline
 seed status $fx/wsl-rootless-podman-kind/proc/7*/status
 seed id_map $fx/wsl-rootless-podman-kind/proc/7*/uid_map
+seed passwd $fx/*/etc/passwd $fx/*/proc/*/root/etc/passwd
 seed mountinfo $fx/*/proc/self/mountinfo
 seed json_bundle $fx/wsl-rootless-podman-kind/proc/70678/root/run/containerd/io.containerd.runtime.v2.task/k8s.io/*/config.json
 seed json_podman $fx/*/home/*/.local/share/containers/storage/overlay-containers/containers.json $fx/*/var/lib/containers/storage/overlay-containers/containers.json

@@ -11,6 +11,7 @@
 mod cli;
 mod config;
 mod render;
+mod run;
 mod sanitize;
 mod term;
 
@@ -21,11 +22,11 @@ use std::process::ExitCode;
 use term::Diag;
 
 /// Exit status: everything read.
-const OK: u8 = 0;
+pub(crate) const OK: u8 = 0;
 /// Exit status: printed, with some errors on stderr.
-const PARTIAL: u8 = 1;
+pub(crate) const PARTIAL: u8 = 1;
 /// Exit status: nothing useful could be done.
-const FATAL: u8 = 2;
+pub(crate) const FATAL: u8 = 2;
 
 fn main() -> ExitCode {
     let mut diag = Diag::default();
@@ -75,7 +76,7 @@ fn usage_error(e: clap::Error) -> String {
 /// The exit status once the output is written: `code` when it was (or when the reader
 /// went away: a broken pipe is a quiet end); otherwise the failure, with its cause, on
 /// stderr and [`FATAL`].
-fn finish(written: io::Result<()>, code: u8, diag: &mut Diag) -> u8 {
+pub(crate) fn finish(written: io::Result<()>, code: u8, diag: &mut Diag) -> u8 {
     match written {
         Ok(()) => code,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
@@ -89,70 +90,23 @@ fn finish(written: io::Result<()>, code: u8, diag: &mut Diag) -> u8 {
 fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
     let cfg = Config::new(args, &Env::current())?;
     match &cfg.mode {
-        config::Mode::Pid(pids) => return run_pid(&cfg, pids, diag),
-        config::Mode::Userns(ns) => return run_userns(&cfg, *ns, diag),
+        config::Mode::Pid(pids) => run::pid(&cfg, pids, diag),
+        config::Mode::Userns(ns) => run::userns(&cfg, *ns, diag),
         config::Mode::Provision(p) => {
             let mut out = term::stdout(cfg.color);
-            let (code, written) = render::provision::run(&cfg, p, &mut out)?;
+            let (code, written) = run::provision(&cfg, p, &mut out)?;
             let written = written.and_then(|()| out.flush());
-            return Ok(finish(written, code, diag));
+            Ok(finish(written, code, diag))
         }
         config::Mode::Snapshot(out_dir, only, pids) => {
-            let h = host(&cfg);
-            let mut only = only.clone();
-            only.extend(cgroup_core::snapshot::subtrees_of_pids(&h, pids)?);
-            let r = cgroup_core::snapshot::write_subtrees(&h, out_dir, &only)?;
-            let code = if r.left_out.iter().any(|l| l.contains("limit")) {
-                PARTIAL
-            } else {
-                OK
-            };
-            let mut out = term::stdout(cfg.color);
-            let written = writeln!(
-                out,
-                "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",
-                r.cgroups,
-                r.processes,
-                r.state_files,
-                r.bytes,
-                sanitize::path(out_dir),
-                sanitize::path(out_dir)
-            )
-            .and_then(|()| out.flush());
-            return Ok(finish(written, code, diag));
+            run::snapshot(&cfg, out_dir, only, pids, diag)
         }
-        config::Mode::Tree => {}
+        config::Mode::Tree => run::tree(&cfg, diag),
     }
-    let mut builder = cgroup_core::TreeBuilder::new();
-    builder
-        .host_root(host(&cfg).root())
-        .start(cfg.start.clone())
-        .processes(cfg.procs)
-        .threads(cfg.threads)
-        .include_empty(cfg.all)
-        .kernel_threads(cfg.kernel_threads)
-        .max_depth(cfg.depth)
-        .users(cfg.users)
-        .identify(true);
-    let tree = builder.build()?;
-    let mut out = term::stdout(cfg.color);
-    let written = if cfg.json {
-        render::json::render(&tree, &mut out)
-    } else {
-        render::tree::render(&tree, &cfg, &mut out)
-    }
-    .and_then(|()| out.flush());
-    drop(out);
-    let code = if report(tree.errors(), diag) {
-        PARTIAL
-    } else {
-        OK
-    };
-    Ok(finish(written, code, diag))
 }
 
 /// The host `--root` names, or the live one.
-fn host(cfg: &Config) -> cgroup_core::Host {
+pub(crate) fn host(cfg: &Config) -> cgroup_core::Host {
     match &cfg.root {
         Some(r) => cgroup_core::Host::with_root(r),
         None => cgroup_core::Host::new(),
@@ -160,91 +114,14 @@ fn host(cfg: &Config) -> cgroup_core::Host {
 }
 
 /// Writes each error as a `cgtree: ...` line on stderr; returns whether there was one.
-fn report<E: std::fmt::Display>(errors: impl IntoIterator<Item = E>, diag: &mut Diag) -> bool {
+pub(crate) fn report<E: std::fmt::Display>(
+    errors: impl IntoIterator<Item = E>,
+    diag: &mut Diag,
+) -> bool {
     let mut any = false;
     for e in errors {
         any = true;
         diag.error(e);
     }
     any
-}
-
-fn run_pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
-    let host = host(cfg);
-    let mount = host.find_cgroup2()?;
-    let mut code = OK;
-    let mut traces = Vec::new();
-    let mut missing = Vec::new();
-    for &pid in pids {
-        match cgroup_core::trace::trace(&host, &mount, pid) {
-            Ok(t) => traces.push(t),
-            Err(
-                e @ (cgroup_core::Error::NoSuchProcess { .. }
-                | cgroup_core::Error::ProcessVanished { .. }),
-            ) => missing.push(e),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let mut out = term::stdout(cfg.color);
-    let written = (|| {
-        if cfg.json {
-            let values: Vec<serde_json::Value> = traces.iter().map(render::pid::to_json).collect();
-            if pids.len() == 1 {
-                if let Some(v) = values.first() {
-                    term::write_json(&mut out, v)?;
-                }
-            } else {
-                term::write_json(&mut out, &values)?;
-            }
-        } else {
-            for (i, t) in traces.iter().enumerate() {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                render::pid::render_text(t, &mut out)?;
-            }
-        }
-        out.flush()
-    })();
-    drop(out);
-    if report(traces.iter().flat_map(|t| t.errors.iter()), diag) {
-        code = PARTIAL;
-    }
-    if report(&missing, diag) {
-        code = FATAL;
-    }
-    Ok(finish(written, code, diag))
-}
-
-fn run_userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<u8> {
-    let mut builder = cgroup_core::TreeBuilder::new();
-    builder.host_root(host(cfg).root());
-    builder
-        .processes(true)
-        .kernel_threads(true)
-        .users(true)
-        .identify(true);
-    let tree = builder.build()?;
-    let view = render::userns::View::new(&tree)?;
-    if let Some(ns) = ns {
-        if !view.namespaces.iter().any(|n| n.inode == ns) {
-            report(tree.errors(), diag);
-            diag.error(format_args!("no process in user namespace {ns}"));
-            return Ok(FATAL);
-        }
-    }
-    let mut out = term::stdout(cfg.color);
-    let written = if cfg.json {
-        term::write_json(&mut out, &view.to_json(ns))
-    } else {
-        view.render(ns, cfg.width, &mut out)
-    }
-    .and_then(|()| out.flush());
-    drop(out);
-    let code = if report(tree.errors(), diag) {
-        PARTIAL
-    } else {
-        OK
-    };
-    Ok(finish(written, code, diag))
 }

@@ -71,6 +71,19 @@ struct Identity {
     pod: Option<Pod>,
     qos: Option<String>,
     sandbox: bool,
+    // Decoded (with deny_unknown_fields) to check the documented shape; not asserted on.
+    #[allow(dead_code)]
+    #[serde(default)]
+    node: Option<serde_json::Value>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    diagnosis: Option<String>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    namespace: Option<String>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    seen: Option<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -86,6 +99,8 @@ struct Pod {
     namespace: Option<String>,
     name: Option<String>,
     uid: Option<String>,
+    #[serde(rename = "static")]
+    is_static: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -421,7 +436,8 @@ fn wsl_fixture_json_identifies_the_node_pods_and_shims() {
         Some(Pod {
             namespace: Some("local-path-storage".into()),
             name: Some("local-path-provisioner-7577fdbbfb-zjdbq".into()),
-            uid: Some("9fbcc2e9-dbfa-1be6-d13f-64f4a56ec903".into())
+            uid: Some("9fbcc2e9-dbfa-1be6-d13f-64f4a56ec903".into()),
+            is_static: false,
         })
     );
     let ctr = doc.cgroup.find(&format!("{lpp_pod}/cri-containerd-0a98af2598be4ef8557dfb59169ca910cb173be34ad63e20f3706c21f88614ea.scope")).unwrap();

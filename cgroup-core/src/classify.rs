@@ -13,6 +13,7 @@
 //! (`cgroup_manager_linux.go`), containerd's CRI plugin, cri-o and kind, as summarised in
 //! the project's runtime notes.
 
+use crate::runtime::{Family, IdentityKind};
 use std::borrow::Cow;
 
 /// Kubernetes QoS class of a pod.
@@ -29,7 +30,7 @@ pub enum Qos {
 }
 
 impl Qos {
-    fn from_name(name: &[u8]) -> Option<Qos> {
+    pub(crate) fn from_name(name: &[u8]) -> Option<Qos> {
         match name {
             b"burstable" => Some(Qos::Burstable),
             b"besteffort" => Some(Qos::BestEffort),
@@ -160,6 +161,17 @@ pub enum Kind {
         /// The id.
         id: String,
     },
+    /// A shape of a family registered in [`crate::runtime::TABLE`] that needs no
+    /// variant of its own (LXC, machines, desktop applications, ...): what it would be,
+    /// and the name its shape carries (an LXC container's name, a machine's, an app id).
+    Named {
+        /// The family that recognised it.
+        family: Family,
+        /// What it is, if the family's evidence confirms it.
+        what: IdentityKind,
+        /// The name in the cgroup's name (raw, escapes kept).
+        name: String,
+    },
     /// Nothing recognised.
     Plain,
 }
@@ -176,6 +188,33 @@ impl Kind {
         )
     }
 
+    /// The family whose shape this is (`None`: the root, or nothing recognised).
+    pub fn family(&self) -> Option<Family> {
+        Some(match self {
+            Kind::Root | Kind::Plain => return None,
+            Kind::UserSlice { .. }
+            | Kind::UserManager { .. }
+            | Kind::Session { .. }
+            | Kind::InitScope
+            | Kind::Service { .. }
+            | Kind::Unit => Family::Systemd,
+            Kind::PodmanContainer { .. }
+            | Kind::PodmanConmon { .. }
+            | Kind::PodmanPod { .. }
+            | Kind::PodmanParent => Family::Podman,
+            Kind::DockerContainer { .. } | Kind::DockerParent => Family::Docker,
+            Kind::PayloadSubgroup | Kind::ContainerId { .. } => Family::Oci,
+            Kind::KubePods { .. } | Kind::KubeQos { .. } | Kind::KubePod { .. } => Family::Kubelet,
+            Kind::KubeContainer { runtime, .. } => match runtime {
+                CriRuntime::Crio => Family::Crio,
+                CriRuntime::Docker => Family::Docker,
+                CriRuntime::Containerd | CriRuntime::Unknown => Family::Containerd,
+            },
+            Kind::CrioConmon { .. } => Family::Crio,
+            Kind::Named { family, .. } => *family,
+        })
+    }
+
     /// The container id of a container cgroup.
     pub fn container_id(&self) -> Option<&str> {
         match self {
@@ -190,17 +229,25 @@ impl Kind {
 
 /// Where the walk is, which decides how the next name is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Ctx {
+pub enum Ctx {
     /// A host's (or a container's) own hierarchy.
     Host,
     /// Directly inside a container cgroup (crun's `container` sub-cgroup may follow).
     ContainerTop,
-    /// Under the kubelet's pods root; `prefix` is the root slice's name without `.slice`.
-    KubeRoot { driver: Driver, prefix: String },
+    /// Under the kubelet's pods root.
+    KubeRoot {
+        /// The kubelet's cgroup driver.
+        driver: Driver,
+        /// The root slice's name without `.slice` (systemd driver).
+        prefix: String,
+    },
     /// Under a QoS level.
     KubeQos {
+        /// The kubelet's cgroup driver.
         driver: Driver,
+        /// The QoS slice's name without `.slice` (systemd driver).
         prefix: String,
+        /// The class.
         qos: Qos,
     },
     /// Under a pod.
@@ -209,6 +256,10 @@ pub(crate) enum Ctx {
     LibpodParent,
     /// Under docker's cgroupfs parent.
     DockerParent,
+    /// Below a cgroup of `family`, which reads the names there
+    /// ([`crate::runtime::Runtime::classify_below`]); the string is what the family
+    /// keeps (e.g. the machine name of an nspawn unit).
+    Below(Family, String),
 }
 
 /// A 64-character lowercase hex id.
@@ -271,28 +322,20 @@ pub fn is_display_safe(c: char) -> bool {
         ))
 }
 
-fn id_between<'a>(name: &'a [u8], prefix: &[u8], suffix: &[u8]) -> Option<&'a [u8]> {
+pub(crate) fn id_between<'a>(name: &'a [u8], prefix: &[u8], suffix: &[u8]) -> Option<&'a [u8]> {
     let id = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
     is_container_id(id).then_some(id)
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn decimal(b: &[u8]) -> Option<u32> {
+pub(crate) fn decimal(b: &[u8]) -> Option<u32> {
     if b.is_empty() || b.len() > 10 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
     std::str::from_utf8(b).ok()?.parse().ok()
-}
-
-/// A kubelet pod UID in a name: 36 characters of hex and `-` (cgroupfs) or `_` (systemd).
-fn pod_uid(b: &[u8]) -> Option<&[u8]> {
-    (b.len() == 36
-        && b.iter()
-            .all(|c| c.is_ascii_hexdigit() || *c == b'-' || *c == b'_'))
-    .then_some(b)
 }
 
 /// Classifies each component of a cgroup path (raw names, root first, without the root
@@ -314,232 +357,7 @@ pub(crate) fn host_context() -> Ctx {
     Ctx::Host
 }
 
-/// Classifies one name in a context; returns its kind and the context for its children.
-/// [`classify_path`] is this step folded over a path; a tree walk keeps each node's
-/// context and classifies a child from its parent's, in time linear in the depth.
-pub(crate) fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
-    match ctx {
-        Ctx::KubePod => {
-            let (id, runtime) = if let Some(id) = id_between(name, b"cri-containerd-", b".scope") {
-                (id, CriRuntime::Containerd)
-            } else if let Some(id) = id_between(name, b"crio-conmon-", b".scope")
-                .or_else(|| id_between(name, b"crio-conmon-", b""))
-            {
-                return (Kind::CrioConmon { id: text(id) }, Ctx::Host);
-            } else if let Some(id) =
-                id_between(name, b"crio-", b".scope").or_else(|| id_between(name, b"crio-", b""))
-            {
-                (id, CriRuntime::Crio)
-            } else if let Some(id) = id_between(name, b"docker-", b".scope") {
-                (id, CriRuntime::Docker)
-            } else if is_container_id(name) {
-                (name, CriRuntime::Unknown)
-            } else {
-                return (Kind::Plain, Ctx::Host);
-            };
-            (
-                Kind::KubeContainer {
-                    id: text(id),
-                    runtime,
-                },
-                Ctx::ContainerTop,
-            )
-        }
-        Ctx::KubeRoot { driver, prefix } => {
-            match driver {
-                Driver::Systemd => {
-                    let Some(rest) = name
-                        .strip_prefix(prefix.as_bytes())
-                        .and_then(|r| r.strip_prefix(b"-"))
-                        .and_then(|r| r.strip_suffix(b".slice"))
-                    else {
-                        return (Kind::Plain, Ctx::Host);
-                    };
-                    if let Some(qos) = Qos::from_name(rest) {
-                        let next = Ctx::KubeQos {
-                            driver: *driver,
-                            prefix: format!("{prefix}-{}", qos.as_str()),
-                            qos,
-                        };
-                        return (Kind::KubeQos { qos }, next);
-                    }
-                    if let Some(uid) = rest.strip_prefix(b"pod").and_then(pod_uid) {
-                        return (
-                            Kind::KubePod {
-                                uid: text(uid),
-                                qos: Qos::Guaranteed,
-                            },
-                            Ctx::KubePod,
-                        );
-                    }
-                }
-                Driver::Cgroupfs => {
-                    if let Some(qos) = Qos::from_name(name) {
-                        return (
-                            Kind::KubeQos { qos },
-                            Ctx::KubeQos {
-                                driver: *driver,
-                                prefix: prefix.clone(),
-                                qos,
-                            },
-                        );
-                    }
-                    if let Some(uid) = name.strip_prefix(b"pod").and_then(pod_uid) {
-                        return (
-                            Kind::KubePod {
-                                uid: text(uid),
-                                qos: Qos::Guaranteed,
-                            },
-                            Ctx::KubePod,
-                        );
-                    }
-                }
-            }
-            (Kind::Plain, Ctx::Host)
-        }
-        Ctx::KubeQos {
-            driver,
-            prefix,
-            qos,
-        } => {
-            let uid = match driver {
-                Driver::Systemd => name
-                    .strip_prefix(prefix.as_bytes())
-                    .and_then(|r| r.strip_prefix(b"-pod"))
-                    .and_then(|r| r.strip_suffix(b".slice"))
-                    .and_then(pod_uid),
-                Driver::Cgroupfs => name.strip_prefix(b"pod").and_then(pod_uid),
-            };
-            match uid {
-                Some(uid) => (
-                    Kind::KubePod {
-                        uid: text(uid),
-                        qos: *qos,
-                    },
-                    Ctx::KubePod,
-                ),
-                None => (Kind::Plain, Ctx::Host),
-            }
-        }
-        Ctx::LibpodParent => {
-            if name == b"conmon" {
-                return (Kind::PodmanConmon { id: None }, Ctx::Host);
-            }
-            if let Some(id) = id_between(name, b"libpod-", b"") {
-                return (Kind::PodmanContainer { id: text(id) }, Ctx::ContainerTop);
-            }
-            if is_container_id(name) {
-                return (Kind::PodmanPod { id: text(name) }, Ctx::LibpodParent);
-            }
-            (Kind::Plain, Ctx::Host)
-        }
-        Ctx::DockerParent => {
-            if is_container_id(name) {
-                return (Kind::DockerContainer { id: text(name) }, Ctx::ContainerTop);
-            }
-            (Kind::Plain, Ctx::Host)
-        }
-        Ctx::ContainerTop if name == b"container" => (Kind::PayloadSubgroup, Ctx::Host),
-        Ctx::Host | Ctx::ContainerTop => classify_host(name),
-    }
-}
-
-/// Names of a (host or container-inside) hierarchy.
-fn classify_host(name: &[u8]) -> (Kind, Ctx) {
-    let host = |k| (k, Ctx::Host);
-    if let Some(id) = id_between(name, b"libpod-conmon-", b".scope") {
-        return host(Kind::PodmanConmon { id: Some(text(id)) });
-    }
-    if let Some(id) = id_between(name, b"libpod-payload-", b"")
-        .or_else(|| id_between(name, b"libpod-", b".scope"))
-        .or_else(|| id_between(name, b"libpod-", b""))
-    {
-        return (Kind::PodmanContainer { id: text(id) }, Ctx::ContainerTop);
-    }
-    for prefix in [&b"machine-libpod_pod_"[..], b"user-libpod_pod_"] {
-        if let Some(id) = id_between(name, prefix, b".slice") {
-            return host(Kind::PodmanPod { id: text(id) });
-        }
-    }
-    if name == b"libpod_parent" {
-        return (Kind::PodmanParent, Ctx::LibpodParent);
-    }
-    if let Some(id) = id_between(name, b"docker-", b".scope") {
-        return (Kind::DockerContainer { id: text(id) }, Ctx::ContainerTop);
-    }
-    if name == b"docker" {
-        return (Kind::DockerParent, Ctx::DockerParent);
-    }
-    // The pods root: `kubepods.slice`, or `<root>-kubepods.slice` when the kubelet's
-    // cgroupRoot is a slice (kind: `kubelet.slice/kubelet-kubepods.slice`).
-    if let Some(stem) = name.strip_suffix(b".slice") {
-        if stem == b"kubepods" || stem.ends_with(b"-kubepods") {
-            return (
-                Kind::KubePods {
-                    driver: Driver::Systemd,
-                },
-                Ctx::KubeRoot {
-                    driver: Driver::Systemd,
-                    prefix: text(stem),
-                },
-            );
-        }
-    }
-    if name == b"kubepods" {
-        return (
-            Kind::KubePods {
-                driver: Driver::Cgroupfs,
-            },
-            Ctx::KubeRoot {
-                driver: Driver::Cgroupfs,
-                prefix: String::new(),
-            },
-        );
-    }
-    if name == b"init.scope" {
-        return host(Kind::InitScope);
-    }
-    if let Some(uid) = name
-        .strip_prefix(b"user-")
-        .and_then(|r| r.strip_suffix(b".slice"))
-        .and_then(decimal)
-    {
-        return host(Kind::UserSlice { uid });
-    }
-    if let Some(uid) = name
-        .strip_prefix(b"user@")
-        .and_then(|r| r.strip_suffix(b".service"))
-        .and_then(decimal)
-    {
-        return host(Kind::UserManager { uid });
-    }
-    if let Some(id) = name
-        .strip_prefix(b"session-")
-        .and_then(|r| r.strip_suffix(b".scope"))
-    {
-        if !id.is_empty() && id.iter().all(u8::is_ascii_alphanumeric) {
-            return host(Kind::Session { id: text(id) });
-        }
-    }
-    for (svc, daemon) in [
-        (&b"containerd.service"[..], "containerd"),
-        (b"kubelet.service", "kubelet"),
-        (b"docker.service", "docker"),
-        (b"crio.service", "cri-o"),
-        (b"podman.service", "podman"),
-    ] {
-        if name == svc {
-            return host(Kind::Service { daemon });
-        }
-    }
-    if is_container_id(name) {
-        return (Kind::ContainerId { id: text(name) }, Ctx::ContainerTop);
-    }
-    if name.ends_with(b".slice") || name.ends_with(b".service") || name.ends_with(b".scope") {
-        return host(Kind::Unit);
-    }
-    host(Kind::Plain)
-}
+pub(crate) use crate::runtime::classify_one;
 
 /// Decodes systemd's `\xNN` escapes in a unit name, for display only.
 pub fn unescape_systemd(name: &[u8]) -> Cow<'_, [u8]> {
@@ -603,7 +421,7 @@ mod tests {
             (s("user.slice/user-1000.slice/session-c1.scope"), Session { id: s("c1") }),
             (s("user.slice/user-x.slice"), Unit),
             (s("user.slice/user-99999999999.slice"), Unit),
-            (s("machine.slice/machine-lxc\\x2d2293906\\x2dlibvirt\\x2dcontainer.scope"), Unit),
+            (s("machine.slice/machine-lxc\\x2d2293906\\x2dlibvirt\\x2dcontainer.scope"), Named { family: Family::Nspawn, what: IdentityKind::Machine, name: s("lxc\\x2d2293906\\x2dlibvirt\\x2dcontainer") }),
             (s("wsl-user/distro-440/user.slice/user-1000.slice/user@1000.service"), UserManager { uid: 1000 }),
             // podman, systemd manager, rootful and rootless, with crun's sub-cgroup
             (format!("machine.slice/libpod-{ID}.scope"), PodmanContainer { id: s(ID) }),
@@ -650,7 +468,9 @@ mod tests {
             (format!("kubepods/pod{UID}"), KubePod { uid: s(UID), qos: Qos::Guaranteed }),
             (format!("kubepods/burstable/pod{UID}/{ID}"), ctr(ID, CriRuntime::Unknown)),
             (format!("kubepods/burstable/pod{UID}/crio-{ID}"), ctr(ID, CriRuntime::Crio)),
-            (s("kubepods/burstable/podnot-a-uid"), Plain),
+            (s("kubepods/burstable/podnot-a-uid"), KubePod { uid: s("not-a-uid"), qos: Qos::Burstable }),
+            (s("kubepods/burstable/pod"), Plain),
+            (s("kubepods/burstable/pod a"), Plain),
             // kind: kubelet cgroupRoot /kubelet, inside a node container, at any depth
             (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}/init.scope"), InitScope),
             (format!("user.slice/user-1000.slice/user@1000.service/app.slice/{ID}/system.slice/containerd.service"), Service { daemon: "containerd" }),

@@ -39,6 +39,7 @@ pub mod fs;
 pub mod parse;
 pub mod provision;
 pub mod resolve;
+pub mod runtime;
 pub mod snapshot;
 pub mod stats;
 pub mod trace;

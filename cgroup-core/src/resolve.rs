@@ -23,14 +23,15 @@
 //!   `var/log/containers/<pod>_<namespace>_<container>-<id>.log` (names only, links not
 //!   followed).
 
-use crate::classify::{
-    is_container_id, is_containerd_id, is_plain_name, kube_uid, CriRuntime, Kind, Qos,
-};
+use crate::classify::{is_container_id, Qos};
 use crate::fs::state::{
     list_in_root, list_user_dir, open_root, read_in_root, read_user_file, StateError,
     MAX_STATE_FILE,
 };
 use crate::fs::{Host, Scratch};
+use crate::runtime::IdentityKind;
+#[allow(unused_imports)]
+use crate::runtime::{containerd::*, docker::*, kind::*, kubelet::*, oci::*, podman::*};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -41,9 +42,26 @@ use std::rc::Rc;
 pub const MAX_NAME: usize = 512;
 
 /// Most bundles read when listing the containers of one pod.
-const MAX_BUNDLES: usize = 4096;
+pub(crate) const MAX_BUNDLES: usize = 4096;
 
-/// A kind node.
+/// A Kubernetes node that runs in a container (kind, minikube), confirmed by its
+/// tool's evidence (see [`crate::runtime::kind`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct NodeRef {
+    /// `kind`, `minikube`, or null: a container whose inside is a Kubernetes node, with no
+    /// tool's evidence.
+    pub distribution: Option<&'static str>,
+    /// Node name: the runtime's container name (what `kind get nodes` prints); the
+    /// hostname only when the runtime gives no name.
+    pub name: String,
+    /// Cluster (kind) or profile (minikube), from the tool's label, else from the name.
+    pub cluster: Option<String>,
+    /// `control-plane`, `worker`, ... from the tool's label.
+    pub role: Option<String>,
+}
+
+/// A kind node (kept for `kind_node` in JSON version 1; see [`NodeRef`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct KindNode {
@@ -63,6 +81,11 @@ pub struct PodRef {
     pub name: Option<String>,
     /// UID.
     pub uid: Option<String>,
+    /// A static pod (the kubelet read it from a manifest; the API server shows its mirror
+    /// pod): its UID is the kubelet's md5 of the manifest (32 hex digits) or its
+    /// sandbox says `kubernetes.io/config.source` is not `api`.
+    #[cfg_attr(feature = "serde", serde(rename = "static"))]
+    pub is_static: bool,
 }
 
 /// A container of a pod.
@@ -81,8 +104,8 @@ pub struct PodContainer {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Identity {
-    /// Short machine-readable kind (`podman-container`, `kube-pod`, `systemd-service`, ...).
-    pub kind: &'static str,
+    /// What it is (serialised as `podman-container`, `kube-pod`, ...).
+    pub kind: crate::runtime::IdentityKind,
     /// The runtime or manager (`podman`, `docker`, `containerd`, `cri-o`, `systemd`, `kubelet`).
     pub runtime: Option<&'static str>,
     /// Container or pod id.
@@ -103,6 +126,20 @@ pub struct Identity {
     pub qos: Option<Qos>,
     /// A Kubernetes container is its pod's sandbox (pause).
     pub sandbox: bool,
+    /// The Kubernetes node this container runs (kind, minikube, or one no tool claims).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub node: Option<NodeRef>,
+    /// Something cgtree diagnosed on the way (e.g. the kubelet's and the runtime's cgroup
+    /// drivers disagree).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub diagnosis: Option<String>,
+    /// A containerd task's namespace (`default`, `k8s.io`, ...).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub namespace: Option<String>,
+    /// For [`IdentityKind::Unidentified`](crate::runtime::IdentityKind::Unidentified):
+    /// what was seen (the shape, and the state that was looked for and not found).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub seen: Option<String>,
 }
 
 /// What a process does for others.
@@ -127,8 +164,24 @@ pub enum ProcessRole {
     Conmon {
         /// Container id (`-c`).
         id: String,
-        /// Container name (`-n`).
+        /// Container name: podman's `-n`; for CRI-O the pod's container name from its
+        /// OCI config.
         name: Option<String>,
+        /// Whose conmon: `podman` or `cri-o` (by the runtime's state that holds the id).
+        runtime: &'static str,
+        /// CRI-O: the pod of the container.
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+        pod: Option<PodRef>,
+    },
+    /// An LXC (LXD, Incus) container's monitor (`[lxc monitor] <lxcpath> <name>`).
+    #[cfg_attr(feature = "serde", serde(rename = "lxc-monitor"))]
+    LxcMonitor {
+        /// Container name.
+        name: String,
+        /// The lxcpath it names.
+        lxcpath: String,
+        /// `lxc`, `lxd` or `incus`, by the lxcpath.
+        runtime: &'static str,
     },
     /// A process of a podman container that runs outside the container's cgroup: conmon
     /// started it where the podman CLI ran (rootless, cgroupfs manager, no
@@ -165,7 +218,7 @@ pub enum RootKey {
 /// A string from runtime state, cut to [`MAX_NAME`] bytes at a character boundary. The
 /// bytes are kept as they are (`--json` carries them exactly): every renderer escapes them
 /// before a terminal sees them (cgroup-cli's `term` writer).
-fn cut(mut s: String) -> String {
+pub(crate) fn cut(mut s: String) -> String {
     if s.len() > MAX_NAME {
         let mut end = MAX_NAME;
         while !s.is_char_boundary(end) {
@@ -177,7 +230,7 @@ fn cut(mut s: String) -> String {
 }
 
 /// The value of the first of `names` in a command line: `NAME VALUE` or `NAME=VALUE`.
-fn flag_value<'a>(args: &[&'a [u8]], names: &[&[u8]]) -> Option<&'a [u8]> {
+pub(crate) fn flag_value<'a>(args: &[&'a [u8]], names: &[&[u8]]) -> Option<&'a [u8]> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         for n in names {
@@ -192,144 +245,37 @@ fn flag_value<'a>(args: &[&'a [u8]], names: &[&[u8]]) -> Option<&'a [u8]> {
     None
 }
 
-fn lossy(b: &[u8]) -> String {
+pub(crate) fn lossy(b: &[u8]) -> String {
     cut(String::from_utf8_lossy(b).into_owned())
-}
-
-#[derive(Deserialize)]
-struct PodmanEntry {
-    id: String,
-    #[serde(default)]
-    names: Vec<String>,
-    #[serde(default)]
-    metadata: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PodmanMetadata {
-    #[serde(rename = "image-name", default)]
-    image_name: Option<String>,
-}
-
-/// One podman container from `containers.json`.
-#[derive(Debug, Clone)]
-struct PodmanInfo {
-    name: Option<String>,
-    image: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CrunStatus {
-    #[serde(default)]
-    pid: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct RuncState {
-    #[serde(default)]
-    init_process_pid: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct DockerConfig {
-    #[serde(rename = "Name", default)]
-    name: Option<String>,
-    #[serde(rename = "Config", default)]
-    config: Option<DockerInner>,
-}
-
-#[derive(Deserialize)]
-struct DockerInner {
-    #[serde(rename = "Image", default)]
-    image: Option<String>,
-    #[serde(rename = "Labels", default)]
-    labels: Option<HashMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-struct OciConfig {
-    #[serde(default)]
-    annotations: Option<HashMap<String, String>>,
-}
-
-/// What a CRI bundle says about its container.
-#[derive(Debug, Clone, Default)]
-pub struct Bundle {
-    /// `sandbox` or `container`.
-    pub sandbox: bool,
-    /// Sandbox id of the pod.
-    pub sandbox_id: Option<String>,
-    /// The pod.
-    pub pod: PodRef,
-    /// Container name (containers only).
-    pub container_name: Option<String>,
-    /// Image (containers only).
-    pub image: Option<String>,
-}
-
-impl Bundle {
-    fn from_annotations(a: &HashMap<String, String>) -> Option<Bundle> {
-        let get = |k: &str| a.get(k).map(|v| cut(v.clone()));
-        if let Some(t) = a.get("io.kubernetes.cri.container-type") {
-            return Some(Bundle {
-                sandbox: t == "sandbox",
-                sandbox_id: get("io.kubernetes.cri.sandbox-id"),
-                pod: PodRef {
-                    namespace: get("io.kubernetes.cri.sandbox-namespace"),
-                    name: get("io.kubernetes.cri.sandbox-name"),
-                    uid: get("io.kubernetes.cri.sandbox-uid"),
-                },
-                container_name: get("io.kubernetes.cri.container-name"),
-                image: get("io.kubernetes.cri.image-name"),
-            });
-        }
-        if let Some(t) = a.get("io.kubernetes.cri-o.ContainerType") {
-            return Some(Bundle {
-                sandbox: t == "sandbox",
-                sandbox_id: get("io.kubernetes.cri-o.SandboxID"),
-                pod: PodRef {
-                    namespace: get("io.kubernetes.pod.namespace"),
-                    name: get("io.kubernetes.pod.name"),
-                    uid: get("io.kubernetes.pod.uid"),
-                },
-                container_name: get("io.kubernetes.container.name"),
-                image: get("io.kubernetes.cri-o.ImageName"),
-            });
-        }
-        None
-    }
-}
-
-/// Pod names from kubelet's log directories.
-#[derive(Debug, Default)]
-struct PodLogs {
-    pods: HashMap<String, (String, String)>,
-    containers: HashMap<String, (String, String, String)>,
 }
 
 /// Reads runtime state and caches what it read. One resolver serves one walk.
 pub struct Resolver {
-    host: Host,
-    host_fd: Option<OwnedFd>,
-    buf: Vec<u8>,
-    scratch: Scratch,
-    owners: HashMap<String, Option<u32>>,
-    passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
-    podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
-    roots: HashMap<u32, Option<Rc<OwnedFd>>>,
-    bundles: HashMap<(RootKey, String), Option<Bundle>>,
-    pod_logs: HashMap<RootKey, Rc<PodLogs>>,
-    listings: HashMap<(RootKey, PathBuf), Option<Rc<std::collections::HashSet<String>>>>,
+    pub(crate) host: Host,
+    pub(crate) host_fd: Option<OwnedFd>,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) scratch: Scratch,
+    pub(crate) owners: HashMap<String, Option<u32>>,
+    pub(crate) passwd: Option<Rc<HashMap<u32, (String, PathBuf)>>>,
+    pub(crate) podman: HashMap<PathBuf, Rc<HashMap<String, PodmanInfo>>>,
+    pub(crate) roots: HashMap<u32, Option<Rc<OwnedFd>>>,
+    pub(crate) bundles: HashMap<(RootKey, String), Option<Bundle>>,
+    pub(crate) pod_logs: HashMap<RootKey, Rc<PodLogs>>,
+    pub(crate) listings: HashMap<(RootKey, PathBuf), Option<Rc<std::collections::HashSet<String>>>>,
     /// Errors, each reported once.
-    errors: Vec<ResolveError>,
-    reported: std::collections::HashSet<PathBuf>,
+    pub(crate) errors: Vec<ResolveError>,
+    pub(crate) reported: std::collections::HashSet<PathBuf>,
     /// While set, failed reads (not broken contents) are not reported: searches.
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// What was read, when recording (for `cgtree snapshot`).
-    recorded: Option<Vec<Recorded>>,
+    pub(crate) recorded: Option<Vec<Recorded>>,
     /// The live host's `/proc`, checked to be procfs (`fstatfs`), opened once (`None`
     /// inside: not a live host, or not procfs).
-    live_proc: Option<Option<OwnedFd>>,
+    pub(crate) live_proc: Option<Option<OwnedFd>>,
+    /// containerd state directories its own processes named (under the host root).
+    pub(crate) containerd_states: Vec<PathBuf>,
+    /// `(name, lxcpath)` that LXC monitors named.
+    pub(crate) lxcpaths: Vec<(String, String)>,
 }
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
@@ -355,16 +301,6 @@ pub enum Recorded {
     },
 }
 
-const TASKS: &str = "run/containerd/io.containerd.runtime.v2.task";
-/// podman's rootful storage, under the host root.
-const ROOTFUL_GRAPHROOT: &str = "var/lib/containers/storage";
-/// podman's rootless storage, under the owner's home.
-const ROOTLESS_GRAPHROOT: &str = ".local/share/containers/storage";
-/// Largest pidfile read (a PID and a newline).
-const MAX_PIDFILE: u64 = 32;
-/// How many users' homes are searched for a rootless container outside a user slice.
-pub const MAX_HOMES_SCANNED: usize = 256;
-
 impl Resolver {
     /// A resolver for `host`.
     pub fn new(host: &Host) -> Self {
@@ -385,6 +321,8 @@ impl Resolver {
             quiet: false,
             recorded: None,
             live_proc: None,
+            containerd_states: Vec::new(),
+            lxcpaths: Vec::new(),
         }
     }
 
@@ -403,7 +341,7 @@ impl Resolver {
         std::mem::take(&mut self.errors)
     }
 
-    fn display_path(&self, key: RootKey, rel: &Path) -> PathBuf {
+    pub(crate) fn display_path(&self, key: RootKey, rel: &Path) -> PathBuf {
         let rel = rel.strip_prefix("/").unwrap_or(rel);
         match key {
             RootKey::Host => self.host.path(rel),
@@ -411,7 +349,7 @@ impl Resolver {
         }
     }
 
-    fn report(&mut self, key: RootKey, rel: &Path, e: &StateError) {
+    pub(crate) fn report(&mut self, key: RootKey, rel: &Path, e: &StateError) {
         if e.is_absent() || self.quiet {
             return;
         }
@@ -429,7 +367,7 @@ impl Resolver {
         }
     }
 
-    fn report_json(&mut self, key: RootKey, rel: &Path, e: &serde_json::Error) {
+    pub(crate) fn report_json(&mut self, key: RootKey, rel: &Path, e: &serde_json::Error) {
         let path = self.display_path(key, rel);
         if self.reported.insert(path.clone()) {
             self.errors.push(ResolveError {
@@ -440,7 +378,7 @@ impl Resolver {
         }
     }
 
-    fn root_fd(&mut self, key: RootKey) -> Option<Rc<OwnedFd>> {
+    pub(crate) fn root_fd(&mut self, key: RootKey) -> Option<Rc<OwnedFd>> {
         match key {
             RootKey::Host => self
                 .host_fd
@@ -470,10 +408,15 @@ impl Resolver {
     }
 
     /// Reads a state file; `None` when absent or refused (refusals are reported).
-    fn read(&mut self, key: RootKey, rel: &Path) -> Option<Vec<u8>> {
+    pub(crate) fn read(&mut self, key: RootKey, rel: &Path) -> Option<Vec<u8>> {
+        self.read_limited(key, rel, MAX_STATE_FILE)
+    }
+
+    /// [`Resolver::read`] with a size limit.
+    pub(crate) fn read_limited(&mut self, key: RootKey, rel: &Path, limit: u64) -> Option<Vec<u8>> {
         let fd = self.root_fd(key)?;
         let mut buf = std::mem::take(&mut self.buf);
-        let r = read_in_root(fd.as_fd(), rel, MAX_STATE_FILE, &mut buf);
+        let r = read_in_root(fd.as_fd(), rel, limit, &mut buf);
         let out = match r {
             Ok(()) => {
                 if let Some(rec) = self.recorded.as_mut() {
@@ -494,7 +437,11 @@ impl Resolver {
         out
     }
 
-    fn read_json<T: for<'de> Deserialize<'de>>(&mut self, key: RootKey, rel: &Path) -> Option<T> {
+    pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        key: RootKey,
+        rel: &Path,
+    ) -> Option<T> {
         let bytes = self.read(key, rel)?;
         match serde_json::from_slice(&bytes) {
             Ok(v) => Some(v),
@@ -505,7 +452,7 @@ impl Resolver {
         }
     }
 
-    fn list(&mut self, key: RootKey, rel: &Path) -> Vec<Vec<u8>> {
+    pub(crate) fn list(&mut self, key: RootKey, rel: &Path) -> Vec<Vec<u8>> {
         let Some(fd) = self.root_fd(key) else {
             return Vec::new();
         };
@@ -529,7 +476,7 @@ impl Resolver {
 
     /// The owner a file in `uid`'s directory must have: `uid` on the live host; nobody
     /// in particular in a fixture or snapshot (its files belong to whoever unpacked it).
-    fn file_owner(&self, uid: u32) -> Option<u32> {
+    pub(crate) fn file_owner(&self, uid: u32) -> Option<u32> {
         self.host.is_live().then_some(uid)
     }
 
@@ -537,7 +484,13 @@ impl Resolver {
     /// `run/user/UID`), with [`read_user_file`]: no symlink followed at any component of
     /// `rel`, a regular file with one link, owned by `uid` on a live host. `None` when
     /// absent or refused (refusals reported unless quiet).
-    fn read_user(&mut self, uid: u32, base: &Path, rel: &Path, limit: u64) -> Option<Vec<u8>> {
+    pub(crate) fn read_user(
+        &mut self,
+        uid: u32,
+        base: &Path,
+        rel: &Path,
+        limit: u64,
+    ) -> Option<Vec<u8>> {
         let fd = self.root_fd(RootKey::Host)?;
         let owner = self.file_owner(uid);
         let mut buf = std::mem::take(&mut self.buf);
@@ -562,7 +515,7 @@ impl Resolver {
         out
     }
 
-    fn read_user_json<T: for<'de> Deserialize<'de>>(
+    pub(crate) fn read_user_json<T: for<'de> Deserialize<'de>>(
         &mut self,
         uid: u32,
         base: &Path,
@@ -580,7 +533,7 @@ impl Resolver {
 
     /// Lists `rel` below `base`, a directory user `uid` controls, with
     /// [`list_user_dir`] (no symlink followed below `base`).
-    fn list_user(&mut self, uid: u32, base: &Path, rel: &Path) -> Vec<Vec<u8>> {
+    pub(crate) fn list_user(&mut self, uid: u32, base: &Path, rel: &Path) -> Vec<Vec<u8>> {
         let Some(fd) = self.root_fd(RootKey::Host) else {
             return Vec::new();
         };
@@ -645,21 +598,12 @@ impl Resolver {
         }
         let mut map = HashMap::new();
         if let Some(bytes) = self.read(RootKey::Host, Path::new("etc/passwd")) {
-            for line in bytes.split(|&b| b == b'\n') {
-                let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-                if f.len() < 7 {
-                    continue;
-                }
-                if let Some(uid) = std::str::from_utf8(f[2])
-                    .ok()
-                    .and_then(|u| u.parse::<u32>().ok())
-                {
-                    use std::os::unix::ffi::OsStrExt;
-                    map.entry(uid).or_insert((
-                        lossy(f[0]),
-                        PathBuf::from(std::ffi::OsStr::from_bytes(f[5])),
-                    ));
-                }
+            use std::os::unix::ffi::OsStrExt;
+            for e in crate::parse::passwd(&bytes).flatten() {
+                map.entry(e.uid).or_insert((
+                    lossy(e.name),
+                    PathBuf::from(std::ffi::OsStr::from_bytes(e.home)),
+                ));
             }
         }
         let rc = Rc::new(map);
@@ -672,98 +616,8 @@ impl Resolver {
         self.passwd().get(&uid).map(|(n, _)| n.clone())
     }
 
-    fn home(&mut self, uid: u32) -> Option<PathBuf> {
+    pub(crate) fn home(&mut self, uid: u32) -> Option<PathBuf> {
         self.passwd().get(&uid).map(|(_, h)| h.clone())
-    }
-
-    /// podman's containers of one storage: rootful (`user: None`, under the host root)
-    /// or of user `uid` with home `home` (read with the user-directory rules).
-    fn podman_storage(&mut self, user: Option<(u32, &Path)>) -> Rc<HashMap<String, PodmanInfo>> {
-        let graphroot = match user {
-            None => PathBuf::from(ROOTFUL_GRAPHROOT),
-            Some((_, home)) => home.join(ROOTLESS_GRAPHROOT),
-        };
-        if let Some(m) = self.podman.get(&graphroot) {
-            return m.clone();
-        }
-        let mut map = HashMap::new();
-        let entries = match user {
-            None => self.list(RootKey::Host, &graphroot),
-            Some((uid, home)) => self.list_user(uid, home, Path::new(ROOTLESS_GRAPHROOT)),
-        };
-        for entry in entries {
-            // overlay-containers, vfs-containers, btrfs-containers, ...: a plain token,
-            // safe to join.
-            if !entry.ends_with(b"-containers") || !is_containerd_id(&entry) {
-                continue;
-            }
-            let dir = String::from_utf8_lossy(&entry).into_owned();
-            let list = match user {
-                None => self.read_json::<Vec<PodmanEntry>>(
-                    RootKey::Host,
-                    &graphroot.join(&dir).join("containers.json"),
-                ),
-                Some((uid, home)) => self.read_user_json::<Vec<PodmanEntry>>(
-                    uid,
-                    home,
-                    &Path::new(ROOTLESS_GRAPHROOT)
-                        .join(&dir)
-                        .join("containers.json"),
-                ),
-            };
-            let Some(list) = list else {
-                continue;
-            };
-            for e in list {
-                if !is_container_id(e.id.as_bytes()) {
-                    continue;
-                }
-                let image = e
-                    .metadata
-                    .as_deref()
-                    .and_then(|m| serde_json::from_str::<PodmanMetadata>(m).ok())
-                    .and_then(|m| m.image_name)
-                    .filter(|i| !i.is_empty())
-                    .map(cut);
-                map.insert(
-                    e.id,
-                    PodmanInfo {
-                        name: e.names.into_iter().find(|n| !n.is_empty()).map(cut),
-                        image,
-                    },
-                );
-            }
-        }
-        let rc = Rc::new(map);
-        self.podman.insert(graphroot, rc.clone());
-        rc
-    }
-
-    fn rootful_podman_has(&mut self, id: &str) -> bool {
-        self.podman_storage(None).contains_key(id)
-    }
-
-    /// The user (not root) whose rootless podman storage holds container `id`: the
-    /// users of `etc/passwd` with a home, lowest UID first, at most [`MAX_HOMES_SCANNED`].
-    /// A home cgtree may not read is passed over silently (this is a search, not a read
-    /// the output depends on); a storage file that is there but broken is still reported.
-    fn rootless_podman_owner(&mut self, id: &str) -> Option<u32> {
-        let passwd = self.passwd();
-        let mut users: Vec<(u32, &PathBuf)> = passwd
-            .iter()
-            .filter(|(&uid, (_, home))| uid != 0 && home.is_absolute() && home != Path::new("/"))
-            .map(|(&uid, (_, home))| (uid, home))
-            .collect();
-        users.sort_unstable();
-        users.truncate(MAX_HOMES_SCANNED);
-        let quiet = std::mem::replace(&mut self.quiet, true);
-        let found = users.into_iter().find_map(|(uid, home)| {
-            self.podman_storage(Some((uid, home)))
-                .contains_key(id)
-                .then_some(uid)
-        });
-        self.quiet = quiet;
-        found
     }
 
     /// Who owns container `id` by the runtime state that holds it: root (0) when root's
@@ -807,28 +661,34 @@ impl Resolver {
     /// slice holds it (rootless), `conmon_names` the names conmon processes gave for ids.
     pub fn container(
         &mut self,
-        kind: &Kind,
+        id: &str,
+        shape: Option<crate::runtime::Family>,
         owner: Option<u32>,
         conmon_names: &HashMap<String, Option<String>>,
     ) -> Option<Identity> {
-        let id = kind.container_id()?.to_string();
+        use crate::runtime::Family;
+        let id = id.to_string();
         // Joined to paths below: only a 64-hex id (what classify gives; a caller's other
         // string is refused).
         if !is_container_id(id.as_bytes()) {
             return None;
         }
-        let mut podman = matches!(kind, Kind::PodmanContainer { .. });
-        let mut docker = matches!(kind, Kind::DockerContainer { .. });
-        let mut evidence = podman || docker;
+        // The shape says which engine to ask first; only state is evidence.
+        let docker_shape = shape == Some(Family::Docker);
+        let mut podman = false;
+        let mut docker = false;
+        let mut evidence = false;
         // A podman container outside any user slice (cgroups delegated by hand, or by a
         // manager other than systemd) may still be a user's rootless container: its id
         // is then in that user's own storage, which names the owner.
         let owner = match owner {
-            None if podman && !self.rootful_podman_has(&id) => self.rootless_podman_owner(&id),
+            None if !docker_shape && !self.rootful_podman_has(&id) => {
+                self.rootless_podman_owner(&id)
+            }
             o => o,
         };
         let mut ident = Identity {
-            kind: "container",
+            kind: IdentityKind::Container,
             id: Some(id.clone()),
             user: owner,
             rootless: Some(owner.is_some_and(|u| u != 0)),
@@ -844,7 +704,7 @@ impl Resolver {
         // would let U name a cgroup of theirs after one of root's containers.)
         let roots_state = rootless.is_none();
         // podman storage: the owner's, or root's.
-        if !docker {
+        if !docker_shape {
             let mut stores = Vec::new();
             if let Some((u, h)) = &home {
                 stores.push(self.podman_storage(Some((*u, h))));
@@ -927,15 +787,11 @@ impl Resolver {
                 ident.name = cfg.name.map(|n| cut(n.trim_start_matches('/').to_string()));
                 if let Some(c) = cfg.config {
                     ident.image = c.image.filter(|i| !i.is_empty()).map(cut);
-                    if let Some(cluster) = c
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("io.x-k8s.kind.cluster"))
-                    {
-                        ident.kind_node = Some(KindNode {
-                            name: ident.name.clone().unwrap_or_default(),
-                            cluster: Some(cut(cluster.clone())),
-                        });
+                    if let Some(l) = c.labels.as_ref() {
+                        ident.node = crate::runtime::kind::node_from_labels(
+                            l,
+                            ident.name.as_deref().unwrap_or_default(),
+                        );
                     }
                 }
             }
@@ -947,6 +803,19 @@ impl Resolver {
         if !evidence && !containerd {
             return None;
         }
+        if !docker && !containerd {
+            // podman keeps labels in its database; kind's node image is its evidence.
+            ident.node = crate::runtime::kind::node_from_image(
+                ident.image.as_deref(),
+                ident.name.as_deref(),
+            );
+        }
+        ident.kind_node = ident.node.as_ref().and_then(|n| {
+            (n.distribution == Some("kind")).then(|| KindNode {
+                name: n.name.clone(),
+                cluster: n.cluster.clone(),
+            })
+        });
         ident.runtime = if podman {
             Some("podman")
         } else if docker {
@@ -957,92 +826,15 @@ impl Resolver {
             None
         };
         ident.kind = match ident.runtime {
-            Some("podman") => "podman-container",
-            Some("docker") => "docker-container",
-            _ => "container",
+            Some("podman") => IdentityKind::PodmanContainer,
+            Some("docker") => IdentityKind::DockerContainer,
+            _ => IdentityKind::Container,
         };
         Some(ident)
     }
 
-    /// Fills in the kind-node facts of a container whose inside looks like a kind node:
-    /// its hostname (through its init's root) and its cluster.
-    pub fn kind_node(&mut self, ident: &mut Identity, init_pid: Option<u32>) {
-        let hostname = init_pid.and_then(|pid| {
-            let b = self.read(RootKey::Proc(pid), Path::new("etc/hostname"))?;
-            let line = b.split(|&c| c == b'\n').next().unwrap_or(&[]);
-            let line = line.trim_ascii();
-            (!line.is_empty()).then(|| lossy(&line[..line.len().min(253)]))
-        });
-        let name = hostname
-            .or_else(|| ident.name.clone())
-            .or_else(|| ident.kind_node.as_ref().map(|k| k.name.clone()));
-        let Some(name) = name.filter(|n| !n.is_empty()) else {
-            ident.kind_node = Some(KindNode {
-                name: String::new(),
-                cluster: None,
-            });
-            return;
-        };
-        let cluster = ident
-            .kind_node
-            .as_ref()
-            .and_then(|k| k.cluster.clone())
-            .or_else(|| cluster_of(&name));
-        ident.kind_node = Some(KindNode { name, cluster });
-    }
-
-    /// The bundle of container `id` in `root`: containerd's task bundle, else CRI-O's.
-    pub fn bundle(&mut self, root: RootKey, id: &str) -> Option<Bundle> {
-        // Joined to paths below: a 64-hex id only.
-        if !is_container_id(id.as_bytes()) {
-            return None;
-        }
-        if let Some(b) = self.bundles.get(&(root, id.to_string())) {
-            return b.clone();
-        }
-        let mut found = None;
-        for (dir, tail) in [
-            (PathBuf::from(TASKS).join("k8s.io"), "config.json"),
-            (
-                PathBuf::from("run/containers/storage/overlay-containers"),
-                "userdata/config.json",
-            ),
-        ] {
-            // One listing per state directory and root, instead of a failed open per
-            // container of a runtime that is not there.
-            if !self.listed(root, &dir).is_some_and(|ids| ids.contains(id)) {
-                continue;
-            }
-            let rel = dir.join(id).join(tail);
-            if let Some(cfg) = self.read_json::<OciConfig>(root, &rel) {
-                found = cfg.annotations.as_ref().and_then(Bundle::from_annotations);
-                if found.is_some() {
-                    break;
-                }
-            }
-        }
-        self.bundles.insert((root, id.to_string()), found.clone());
-        found
-    }
-
-    /// The containerd namespace whose task directory on the host holds a bundle for `id`.
-    fn containerd_task_namespace(&mut self, id: &str) -> Option<String> {
-        let mut namespaces: Vec<String> = self
-            .listed(RootKey::Host, Path::new(TASKS))?
-            .iter()
-            .cloned()
-            .collect();
-        namespaces.sort_unstable();
-        namespaces.into_iter().find(|ns| {
-            is_containerd_id(ns.as_bytes())
-                && self
-                    .listed(RootKey::Host, &Path::new(TASKS).join(ns))
-                    .is_some_and(|ids| ids.contains(id))
-        })
-    }
-
     /// The entries of a state directory under `root`, read once (`None`: not there).
-    fn listed(
+    pub(crate) fn listed(
         &mut self,
         root: RootKey,
         dir: &Path,
@@ -1072,349 +864,24 @@ impl Resolver {
         v
     }
 
-    fn pod_logs(&mut self, root: RootKey) -> Rc<PodLogs> {
-        if let Some(p) = self.pod_logs.get(&root) {
-            return p.clone();
-        }
-        let mut logs = PodLogs::default();
-        for d in self.list(root, Path::new("var/log/pods")) {
-            let d = String::from_utf8_lossy(&d).into_owned();
-            let parts: Vec<&str> = d.splitn(3, '_').collect();
-            if let [ns, name, uid] = parts[..] {
-                logs.pods.insert(
-                    uid.to_string(),
-                    (cut(ns.to_string()), cut(name.to_string())),
-                );
-            }
-        }
-        for f in self.list(root, Path::new("var/log/containers")) {
-            let f = String::from_utf8_lossy(&f).into_owned();
-            let Some(stem) = f.strip_suffix(".log") else {
-                continue;
-            };
-            let Some((rest, id)) = stem.rsplit_once('-') else {
-                continue;
-            };
-            let parts: Vec<&str> = rest.splitn(3, '_').collect();
-            if let [pod, ns, ctr] = parts[..] {
-                logs.containers.insert(
-                    id.to_string(),
-                    (
-                        cut(ns.to_string()),
-                        cut(pod.to_string()),
-                        cut(ctr.to_string()),
-                    ),
-                );
-            }
-        }
-        let rc = Rc::new(logs);
-        self.pod_logs.insert(root, rc.clone());
-        rc
-    }
-
-    /// Identifies a Kubernetes container cgroup.
-    pub fn kube_container(&mut self, root: RootKey, id: &str, runtime: CriRuntime) -> Identity {
-        let rt = match runtime {
-            CriRuntime::Containerd => Some("containerd"),
-            CriRuntime::Crio => Some("cri-o"),
-            CriRuntime::Docker => Some("docker"),
-            CriRuntime::Unknown => None,
-        };
-        let mut ident = Identity {
-            kind: "kube-container",
-            runtime: rt,
-            id: Some(id.to_string()),
-            ..Default::default()
-        };
-        if let Some(b) = self.bundle(root, id) {
-            ident.sandbox = b.sandbox;
-            ident.name = b.container_name;
-            ident.image = b.image;
-            ident.pod = Some(b.pod);
-            if ident.runtime.is_none() {
-                ident.runtime = Some("containerd");
-            }
-        } else if let Some((ns, pod, ctr)) = self.pod_logs(root).containers.get(id).cloned() {
-            ident.name = Some(ctr);
-            ident.pod = Some(PodRef {
-                namespace: Some(ns),
-                name: Some(pod),
-                uid: None,
-            });
-        }
-        if ident.sandbox {
-            ident.kind = "kube-sandbox";
-        }
-        ident
-    }
-
-    /// Identifies a pod cgroup from its UID, using the bundles of its containers
-    /// (`children`: their ids) or kubelet's log directories.
-    pub fn pod(&mut self, root: RootKey, raw_uid: &str, qos: Qos, children: &[String]) -> Identity {
-        let uid = kube_uid(raw_uid);
-        let mut pod = PodRef {
-            uid: Some(uid.clone()),
-            ..Default::default()
-        };
-        for id in children {
-            if let Some(b) = self.bundle(root, id) {
-                if b.pod.name.is_some() {
-                    pod.namespace = b.pod.namespace;
-                    pod.name = b.pod.name;
-                    break;
-                }
-            }
-        }
-        if pod.name.is_none() {
-            if let Some((ns, name)) = self.pod_logs(root).pods.get(&uid).cloned() {
-                pod.namespace = Some(ns);
-                pod.name = Some(name);
-            }
-        }
-        Identity {
-            kind: "kube-pod",
-            runtime: Some("kubelet"),
-            id: Some(uid),
-            pod: Some(pod),
-            qos: Some(qos),
-            ..Default::default()
-        }
-    }
-
-    /// The role of a process from its command line: a containerd shim (its pod read in
-    /// `root`) or conmon. `uids` are the process's UIDs from its `status` (real,
-    /// effective, saved, fs).
+    /// The role of a process from its command line: the first family of
+    /// [`crate::runtime::TABLE`] whose claim holds (a containerd shim, CRI-O's or
+    /// podman's conmon, an LXC monitor). `uids` are the process's UIDs from its `status`
+    /// (real, effective, saved, fs); `root` is where the state it names is read (the
+    /// container it runs in).
     ///
-    /// A command line is the process's own claim, so it counts only when
-    /// - every value taken from it is a checked token before it is joined to a path or
-    ///   shown: conmon's `-c` a 64-hex container id, its `-n` a plain container name
-    ///   ([`is_plain_name`]); a shim's `-id` and `-namespace` containerd identifiers
-    ///   ([`is_containerd_id`]);
-    /// - and the process runs as the owner of what it names (real, effective, saved and
-    ///   fs UID all equal to it): for conmon, the owner of the state its id resolves to
-    ///   ([`Resolver::container_owner`]: root for a rootful container, the user for a
-    ///   rootless one); for a shim, the owner of the containerd whose bundles it names
-    ///   (root on the host; inside a container, the host UID the container's init runs as).
-    ///
-    /// Otherwise the process is not identified (`None`): a user's `exec -a conmon sleep
-    /// -c <root's container id> -n anything` names nothing.
+    /// A command line is the process's own claim, so it counts only when every value
+    /// taken from it is a checked token ([`is_container_id`],
+    /// [`crate::classify::is_plain_name`], [`crate::classify::is_containerd_id`]) and the process runs as the owner of what it names (all four
+    /// UIDs equal to it). Otherwise the process is not identified (`None`): a user's
+    /// `exec -a conmon sleep -c <root's container id> -n anything` names nothing.
     pub fn process_role(
         &mut self,
         args: &[&[u8]],
         root: RootKey,
         uids: Option<[u32; 4]>,
     ) -> Option<ProcessRole> {
-        let exe = args.first()?;
-        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-        let uid = uids.filter(|u| u.iter().all(|&x| x == u[0])).map(|u| u[0]);
-        if base.starts_with(b"containerd-shim") {
-            let sandbox = flag_value(args, &[b"-id", b"--id"]).filter(|v| is_containerd_id(v))?;
-            let namespace = match flag_value(args, &[b"-namespace", b"--namespace"]) {
-                Some(ns) if is_containerd_id(ns) => lossy(ns),
-                Some(_) => return None,
-                None => "default".into(),
-            };
-            let owner = match root {
-                RootKey::Host => Some(0),
-                RootKey::Proc(pid) => self
-                    .process_status(pid)
-                    .and_then(|(u, _)| u)
-                    .filter(|u| u.iter().all(|&x| x == u[0]))
-                    .map(|u| u[0]),
-            };
-            if uid.is_none() || uid != owner {
-                return None;
-            }
-            let sandbox = lossy(sandbox);
-            let (pod, containers) = self.shim_pod(root, &namespace, &sandbox);
-            return Some(ProcessRole::Shim {
-                namespace,
-                sandbox,
-                pod,
-                containers,
-            });
-        }
-        if base == b"conmon" {
-            let (id, name, _) = self.conmon_claim(args, uid)?;
-            return Some(ProcessRole::Conmon { id, name });
-        }
-        None
-    }
-
-    /// conmon's `-c ID` and `-n NAME` when they are checked tokens and `uid` (conmon's
-    /// UID, all four equal) owns the container by its state; with that owner.
-    fn conmon_claim(
-        &mut self,
-        args: &[&[u8]],
-        uid: Option<u32>,
-    ) -> Option<(String, Option<String>, u32)> {
-        let id = flag_value(args, &[b"-c", b"--cid"]).filter(|v| is_container_id(v))?;
-        let name = match flag_value(args, &[b"-n", b"--name"]) {
-            Some(n) if is_plain_name(n) => Some(lossy(n)),
-            Some(_) => return None,
-            None => None,
-        };
-        let id = lossy(id);
-        let uid = uid?;
-        (self.container_owner(&id)? == uid).then_some((id, name, uid))
-    }
-
-    /// Where conmon (command line `args`, running as `uid`) keeps its container's
-    /// pidfile (`-p`, `--container-pidfile`), when that is where podman puts it for a
-    /// container of that user: `(base, rel)`, `base` the runtime's own directory and
-    /// `rel` below it. Anything else (another directory, `..`, a device, a file of root's
-    /// named by a user's conmon) is not a pidfile cgtree opens.
-    ///
-    /// podman's layout (containers/podman `docs/source/markdown/options/pidfile.md`: "the
-    /// container process' PID will be written to
-    /// /run/containers/storage/${storage-driver}-containers/$CID/userdata/pidfile"; an
-    /// exec session's `exec_pid` is in `<session id>/` of the container's bundle
-    /// directory, libpod's `execPidPath`), as captured in `fixtures/live-*-podman`:
-    /// - root: `/run/containers/storage` (older: `/var/run/containers/storage`, the run
-    ///   root) or `/var/lib/containers/storage` (the graph root),
-    /// - a user: `/run/user/UID/containers` or `~/.local/share/containers/storage`,
-    ///
-    /// followed by `<driver>-containers/<conmon's -c>/userdata/pidfile` or
-    /// `.../userdata/<64-hex session id>/exec_pid`.
-    fn pidfile_place(&mut self, args: &[&[u8]], uid: u32) -> Option<(PathBuf, PathBuf)> {
-        use std::os::unix::ffi::OsStrExt;
-        let id = flag_value(args, &[b"-c", b"--cid"]).filter(|v| is_container_id(v))?;
-        let path = flag_value(args, &[b"-p", b"--container-pidfile"])?;
-        let path = Path::new(std::ffi::OsStr::from_bytes(path));
-        let rel = path.strip_prefix("/").ok()?;
-        if !rel
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
-        {
-            return None;
-        }
-        let bases: Vec<PathBuf> = if uid == 0 {
-            [
-                "run/containers/storage",
-                "var/run/containers/storage",
-                ROOTFUL_GRAPHROOT,
-            ]
-            .iter()
-            .map(PathBuf::from)
-            .collect()
-        } else {
-            let mut b = vec![PathBuf::from(format!("run/user/{uid}/containers"))];
-            if let Some(h) = self.home(uid) {
-                if h.is_absolute() && h != Path::new("/") {
-                    b.push(h.strip_prefix("/").ok()?.join(ROOTLESS_GRAPHROOT));
-                }
-            }
-            b
-        };
-        for base in bases {
-            let Ok(tail) = rel.strip_prefix(&base) else {
-                continue;
-            };
-            let c: Vec<&[u8]> = tail.iter().map(|c| c.as_bytes()).collect();
-            let driver_ok = |d: &[u8]| {
-                d.strip_suffix(b"-containers").is_some_and(|drv| {
-                    !drv.is_empty()
-                        && drv
-                            .iter()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                })
-            };
-            let shape = match c[..] {
-                [d, i, b"userdata", b"pidfile"] => driver_ok(d) && i == id,
-                [d, i, b"userdata", session, b"exec_pid"] => {
-                    driver_ok(d) && i == id && is_container_id(session)
-                }
-                _ => false,
-            };
-            if shape {
-                return Some((base, tail.to_path_buf()));
-            }
-        }
-        None
-    }
-
-    /// The pidfile cgtree accepts for conmon (command line `args`, running as `uid`):
-    /// its path relative to the host root, or `None` when it is not where podman keeps
-    /// it for that user's container (see [`Resolver::conmon_pidfile_pid`]). Nothing is
-    /// opened. `cgtree snapshot` copies only such a pidfile.
-    pub fn accepted_pidfile(&mut self, args: &[&[u8]], uid: u32) -> Option<PathBuf> {
-        self.pidfile_place(args, uid).map(|(b, r)| b.join(r))
-    }
-
-    /// The PID conmon (command line `args`, running on the host as `uid`) wrote to its
-    /// pidfile (`-p`, `--container-pidfile`): the container's init, or an exec
-    /// session's process. Only a pidfile at [`Resolver::accepted_pidfile`] is opened,
-    /// with the user-directory rules (no symlink below the runtime's directory, a
-    /// regular file with one link owned by `uid` on a live host, at most 32 bytes).
-    /// Quiet: a pidfile that is gone or refused only means no label.
-    pub fn conmon_pidfile_pid(&mut self, args: &[&[u8]], uid: u32) -> Option<u32> {
-        let (base, rel) = self.pidfile_place(args, uid)?;
-        let quiet = std::mem::replace(&mut self.quiet, true);
-        let bytes = self.read_user(uid, &base, &rel, MAX_PIDFILE);
-        self.quiet = quiet;
-        let text = std::str::from_utf8(&bytes?).ok()?.trim().to_string();
-        text.parse::<u32>().ok().filter(|&p| p > 1)
-    }
-
-    /// Whether host process `pid` may be labelled as started by the conmon `conmon_pid`
-    /// running as `conmon_uid`: conmon is its parent (conmon is the subreaper its
-    /// container's init and exec sessions are reparented to), and it runs with one UID
-    /// (no set-user-ID gain) that is not root unless conmon is root's. A user's conmon
-    /// thus never labels a root process.
-    pub fn started_by(&mut self, pid: u32, conmon_pid: u32, conmon_uid: u32) -> bool {
-        let Some((Some(u), Some(ppid))) = self.process_status(pid) else {
-            return false;
-        };
-        ppid == conmon_pid && u.iter().all(|&x| x == u[0]) && (conmon_uid == 0 || u[0] != 0)
-    }
-
-    fn shim_pod(
-        &mut self,
-        root: RootKey,
-        namespace: &str,
-        sandbox: &str,
-    ) -> (Option<PodRef>, Vec<PodContainer>) {
-        let dir = PathBuf::from(TASKS).join(namespace);
-        // The namespace's task directory is listed once per root (not once per shim).
-        let Some(ids) = self.listed(root, &dir) else {
-            return (None, Vec::new());
-        };
-        let pod = if ids.contains(sandbox) {
-            self.read_json::<OciConfig>(root, &dir.join(sandbox).join("config.json"))
-                .and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations))
-                .map(|b| b.pod)
-        } else {
-            None
-        };
-        let mut containers = Vec::new();
-        let mut sorted: Vec<&String> = ids.iter().collect();
-        sorted.sort();
-        for id in sorted.into_iter().take(MAX_BUNDLES) {
-            let id = id.clone();
-            if id == sandbox || !crate::classify::is_container_id(id.as_bytes()) {
-                continue;
-            }
-            let key = (root, id.clone());
-            let b = if let Some(b) = self.bundles.get(&key) {
-                b.clone()
-            } else {
-                let b = self
-                    .read_json::<OciConfig>(root, &dir.join(&id).join("config.json"))
-                    .and_then(|c| c.annotations.as_ref().and_then(Bundle::from_annotations));
-                self.bundles.insert(key, b.clone());
-                b
-            };
-            if let Some(b) = b {
-                if !b.sandbox && b.sandbox_id.as_deref() == Some(sandbox) {
-                    containers.push(PodContainer {
-                        name: b.container_name,
-                        id,
-                        image: b.image,
-                    });
-                }
-            }
-        }
-        (pod, containers)
+        crate::runtime::process_role(self, &crate::runtime::ProcFacts { args, root, uids })
     }
 }
 
@@ -1474,21 +941,6 @@ pub mod fuzzing {
                 .and_then(|s| s.init_process_pid),
         )
     }
-}
-
-/// The kind cluster of a node name: `<cluster>-control-plane`, `<cluster>-worker[N]`,
-/// `<cluster>-external-load-balancer`.
-pub fn cluster_of(node: &str) -> Option<String> {
-    for suffix in ["-control-plane", "-external-load-balancer"] {
-        if let Some(c) = node.strip_suffix(suffix) {
-            return (!c.is_empty()).then(|| c.to_string());
-        }
-    }
-    let digits = node.trim_end_matches(|c: char| c.is_ascii_digit());
-    digits
-        .strip_suffix("-worker")
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -1668,6 +1120,8 @@ mod tests {
             Some(ProcessRole::Conmon {
                 id: id.into(),
                 name: Some(name.into()),
+                runtime: "podman",
+                pod: None,
             })
         };
         assert_eq!(
@@ -1782,7 +1236,7 @@ mod tests {
         let mut r = Resolver::new(&Host::with_root(root));
         let none = HashMap::new();
         let ident = |r: &mut Resolver, id: &str| {
-            r.container(&Kind::PodmanContainer { id: id.into() }, None, &none)
+            r.container(id, Some(crate::runtime::Family::Podman), None, &none)
                 .unwrap()
         };
         let bobs = ident(&mut r, &a);
@@ -1810,17 +1264,17 @@ mod tests {
         std::fs::create_dir_all(d.path().join(TASKS).join("k8s.io")).unwrap();
         let mut r = Resolver::new(&Host::with_root(d.path()));
         let none = HashMap::new();
-        let ident = r
-            .container(&Kind::ContainerId { id: id.clone() }, None, &none)
-            .unwrap();
+        let ident = r.container(&id, None, None, &none).unwrap();
         assert_eq!(
             (ident.kind, ident.runtime, ident.id.as_deref()),
-            ("container", Some("containerd"), Some(id.as_str()))
+            (
+                IdentityKind::Container,
+                Some("containerd"),
+                Some(id.as_str())
+            )
         );
         // No bundle, no other runtime state: not claimed as anything.
-        assert!(r
-            .container(&Kind::ContainerId { id: other }, None, &none)
-            .is_none());
+        assert!(r.container(&other, None, None, &none).is_none());
         assert!(r.take_errors().is_empty());
     }
 
@@ -1842,7 +1296,12 @@ mod tests {
         .unwrap();
         let mut r = Resolver::new(&Host::with_root(d.path()));
         let ident = r
-            .container(&Kind::PodmanContainer { id }, None, &HashMap::new())
+            .container(
+                &id,
+                Some(crate::runtime::Family::Podman),
+                None,
+                &HashMap::new(),
+            )
             .unwrap();
         assert_eq!((ident.name.as_deref(), ident.image), (Some("node"), None));
     }

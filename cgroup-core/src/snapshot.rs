@@ -354,19 +354,24 @@ fn reduce_state(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// `etc/passwd` without the GECOS field and the shell.
+/// Only the entries [`crate::parse::passwd`] reads are kept (comments, NIS lines and
+/// malformed lines are dropped).
 fn passwd_lines(bytes: &[u8]) -> Vec<u8> {
+    passwd_entries(bytes, |_| true)
+}
+
+/// The entries of `bytes` whose UID `keep` takes, as `name:x:UID:GID::home:` lines.
+fn passwd_entries(bytes: &[u8], keep: impl Fn(u32) -> bool) -> Vec<u8> {
+    use std::io::Write as _;
     let mut out = Vec::new();
-    for line in bytes.split(|&b| b == b'\n') {
-        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-        if f.len() >= 7 {
-            for (i, part) in [f[0], b"x", f[2], f[3], b"", f[5], b""].iter().enumerate() {
-                if i > 0 {
-                    out.push(b':');
-                }
-                out.extend_from_slice(part);
-            }
-            out.push(b'\n');
-        }
+    for e in crate::parse::passwd(bytes)
+        .flatten()
+        .filter(|e| keep(e.uid))
+    {
+        out.extend_from_slice(e.name);
+        let _ = write!(out, ":x:{}:{}::", e.uid, e.gid);
+        out.extend_from_slice(e.home);
+        out.extend_from_slice(b":\n");
     }
     out
 }
@@ -394,20 +399,9 @@ fn scope(rel: &Path, only: &[PathBuf]) -> Scope {
     }
 }
 
-/// The lines of a (reduced) passwd file whose UID is in `uids`.
+/// The entries of a (reduced) passwd file whose UID is in `uids`, reduced the same way.
 fn passwd_only(passwd: &[u8], uids: &BTreeSet<u32>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for line in passwd.split(|&b| b == b'\n') {
-        let uid = line
-            .split(|&b| b == b':')
-            .nth(2)
-            .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok());
-        if uid.is_some_and(|u| uids.contains(&u)) {
-            out.extend_from_slice(line);
-            out.push(b'\n');
-        }
-    }
-    out
+    passwd_entries(passwd, |uid| uids.contains(&uid))
 }
 
 /// The cgroup subtrees a snapshot for `pids` keeps: each process's cgroup, and its
@@ -1120,6 +1114,21 @@ fn write_recorded(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn passwd_is_reduced_to_the_entries_the_parser_reads() {
+        let f = b"# c\nroot:x:0:0:root:/root:/bin/bash\n+nis\nshort:x:5:5\n\
+                  u:secret:1000:100:U,,,:/home/u:/bin/sh\n";
+        assert_eq!(
+            passwd_lines(f),
+            b"root:x:0:0::/root:\nu:x:1000:100::/home/u:\n".to_vec()
+        );
+        let uids = BTreeSet::from([1000]);
+        assert_eq!(
+            passwd_only(&passwd_lines(f), &uids),
+            b"u:x:1000:100::/home/u:\n".to_vec()
+        );
+    }
 
     fn dir_fd(p: &Path) -> OwnedFd {
         fs::open_dir_path(p).unwrap()

@@ -5,7 +5,7 @@
 //! its path (and the children of a container's cgroup, to recognise a kind node), and
 //! the runtime state of the containers and pods on the path. The tree is never walked.
 
-use crate::classify::{classify_path, Kind};
+use crate::classify::classify_path;
 use crate::error::Error;
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
@@ -30,7 +30,10 @@ pub struct ChainEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContainerRef {
-    /// `podman`, `docker`, or null when only its shape is known.
+    /// What it is (`podman-container`, `lxc-container`, `machine`, ...).
+    pub kind: crate::runtime::IdentityKind,
+    /// `podman`, `docker`, `containerd`, `lxc`, `systemd-nspawn`, ..., or null when no
+    /// engine's state names it.
     pub runtime: Option<&'static str>,
     /// Container id.
     pub id: Option<String>,
@@ -63,6 +66,13 @@ pub struct Trace {
     pub ppid: Option<u32>,
     /// The cgroup path from `/proc/<pid>/cgroup` (relative to the mount).
     pub cgroup: Vec<u8>,
+    /// The kernel appended ` (deleted)` to the cgroup's path: the cgroup was removed
+    /// while the process still names it (a zombie's, an exiting process's).
+    pub cgroup_deleted: bool,
+    /// Whether the process's PID, user and mount namespaces are those of PID 1 (the
+    /// ones `/proc/PID/ns` and `/proc/1/ns` both show): `None` when they cannot be
+    /// compared. Half of the evidence for "host process".
+    pub host_namespaces: Option<bool>,
     /// The cgroup lies outside the cgroup namespace cgtree runs in (`0::/../x`): its
     /// path cannot be walked from here, so the chain holds only the root.
     pub outside_namespace: bool,
@@ -74,6 +84,8 @@ pub struct Trace {
     pub container: Option<ContainerRef>,
     /// The kind node it runs in.
     pub kind_node: Option<KindNode>,
+    /// The Kubernetes node (kind, minikube, or one no tool claims) it runs in.
+    pub node: Option<crate::resolve::NodeRef>,
     /// The pod it runs in, or the pod it serves (a shim).
     pub pod: Option<PodRef>,
     /// The pod's containers, for a shim.
@@ -120,6 +132,7 @@ fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
 
 fn container_ref(i: &Identity) -> ContainerRef {
     ContainerRef {
+        kind: i.kind,
         runtime: i.runtime,
         id: i.id.clone(),
         name: i.name.clone(),
@@ -136,10 +149,11 @@ fn read_cgroup(
     pid: u32,
     dir: std::os::fd::BorrowedFd<'_>,
     scratch: &mut Scratch,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(Vec<u8>, bool), Error> {
     let cg = fs::read_file(dir, c"cgroup", scratch).map_err(|e| proc_io(host, pid, "cgroup", e))?;
     let pc = parse::proc_pid_cgroup(cg)
         .map_err(|e| Error::parse(host.path(format!("proc/{pid}/cgroup")), e))?;
+    let deleted = pc.deleted;
     let Some(unified) = pc.unified else {
         return Err(Error::NoUnifiedCgroup {
             path: host.path(format!("proc/{pid}/cgroup")),
@@ -148,14 +162,17 @@ fn read_cgroup(
     // Relative to the mount: strip the mount's own root (a mount made in a cgroup namespace).
     if mount.fs_root != b"/" {
         if let Some(rest) = unified.strip_prefix(&mount.fs_root[..]) {
-            return Ok(if rest.is_empty() {
-                b"/".to_vec()
-            } else {
-                rest.to_vec()
-            });
+            return Ok((
+                if rest.is_empty() {
+                    b"/".to_vec()
+                } else {
+                    rest.to_vec()
+                },
+                deleted,
+            ));
         }
     }
-    Ok(unified.to_vec())
+    Ok((unified.to_vec(), deleted))
 }
 
 /// The cgroup of `pid` relative to `mount`, and its parent PID: what [`trace`] starts
@@ -174,7 +191,7 @@ pub fn cgroup_and_ppid(
     // `<pid>` itself is not followed if it is a link (a hostile `--root`).
     let fd = fs::open_dir(proc_fd.as_fd(), &name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
-    let cgroup = read_cgroup(host, mount, pid, fd.as_fd(), &mut scratch)?;
+    let (cgroup, _) = read_cgroup(host, mount, pid, fd.as_fd(), &mut scratch)?;
     let ppid = fs::read_file(fd.as_fd(), c"status", &mut scratch)
         .map_err(|e| proc_io(host, pid, "status", e))?;
     let ppid = parse::status(ppid)
@@ -203,7 +220,8 @@ pub fn trace_with(
     })?;
     let dir = fs::open_dir(proc_fd.as_fd(), &pid_name).map_err(|e| proc_io(host, pid, "", e))?;
     let mut scratch = Scratch::new();
-    let cgroup = read_cgroup(host, mount, pid, dir.as_fd(), &mut scratch)?;
+    let (cgroup, cgroup_deleted) = read_cgroup(host, mount, pid, dir.as_fd(), &mut scratch)?;
+    let host_namespaces = same_namespaces(proc_fd.as_fd(), &pid_name);
     let cmdline: Box<[u8]> = fs::read_file(dir.as_fd(), c"cmdline", &mut scratch)
         .map_err(|e| proc_io(host, pid, "cmdline", e))?
         .into();
@@ -241,7 +259,7 @@ pub fn trace_with(
     if let Ok(mut reader) = crate::userns::UserReader::new(host) {
         match reader.user(pid) {
             Ok(mut u) => {
-                crate::userns::Names::new(host).fill(pid, 0, &mut u);
+                crate::userns::Names::new(host).fill(pid, &mut u);
                 if let Some(ns) = u.userns {
                     userns = reader.lineage(pid, ns);
                 }
@@ -268,6 +286,30 @@ pub fn trace_with(
             .collect()
     };
     let kinds = classify_path(&comps);
+    // Where containerd and LXC keep their state, as the runtime's own processes say:
+    // the process's ancestors (a shim, an LXC monitor, containerd), at most 32 levels.
+    {
+        let mut cur = ppid;
+        for _ in 0..32 {
+            let Some(pp) = cur.filter(|&p| p > 1) else {
+                break;
+            };
+            let Some(d) = CString::new(pp.to_string())
+                .ok()
+                .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok())
+            else {
+                break;
+            };
+            let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", &mut scratch).map(<[u8]>::to_vec)
+            else {
+                break;
+            };
+            let args: Vec<&[u8]> = parse::cmdline(&cl).collect();
+            let st = r.process_status(pp);
+            r.note_process(&args, st.and_then(|(u, _)| u));
+            cur = st.and_then(|(_, p)| p);
+        }
+    }
     let no_conmons = HashMap::new();
     let mut chain = vec![ChainEntry {
         path: b"/".to_vec(),
@@ -276,6 +318,7 @@ pub fn trace_with(
     let mut owner = None;
     let mut root = RootKey::Host;
     let mut parent_node: Option<String> = None;
+    let mut parent_node_ref: Option<crate::resolve::NodeRef> = None;
     let live = host.is_live();
     let mut rel: Vec<u8> = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
@@ -287,19 +330,29 @@ pub fn trace_with(
         owner = crate::tree::identify::cgroup_owner(owner, dir_uid, kind);
         let children = |sub: &[u8]| -> Vec<Vec<u8>> { list_children(mount, &rel, sub) };
         let init = |sub: &[u8]| init_pid_on_disk(mount, &rel, sub);
+        let first_pid = || first_pid_on_disk(mount, &rel);
         let facts = Facts {
             kind,
             name: comps[i],
+            parent_name: i.checked_sub(1).map(|p| comps[p]),
             owner,
             root,
             parent_kind_node: parent_node.as_deref(),
             conmon_names: &no_conmons,
+            children: &children,
+            init_pid: &init,
+            first_pid: &first_pid,
         };
-        let (ident, child_root) = identify_node(r, &facts, &children, &init);
-        parent_node = ident
-            .as_ref()
-            .and_then(|x| x.kind_node.as_ref())
-            .map(|k| k.name.clone());
+        let (ident, child_root) = identify_node(r, &facts);
+        let mut ident = ident;
+        if let Some(id) = ident
+            .as_mut()
+            .filter(|x| x.kind == crate::runtime::IdentityKind::Init)
+        {
+            id.node = parent_node_ref.take();
+        }
+        parent_node_ref = ident.as_ref().and_then(|x| x.node.clone());
+        parent_node = parent_node_ref.as_ref().map(|k| k.name.clone());
         root = child_root;
         for e in r.take_errors() {
             errors.push(NodeError {
@@ -319,6 +372,8 @@ pub fn trace_with(
         });
     }
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
+    // The process itself may be containerd's (a shim naming its state directory).
+    r.note_process(&args, uid);
     // A command line counts only with the process's UIDs (see `process_role`).
     let mut role = r.process_role(&args, root, uid);
     for e in r.take_errors() {
@@ -331,33 +386,38 @@ pub fn trace_with(
     // Summary.
     let idents = || chain.iter().filter_map(|c| c.identity.as_ref());
     let container = idents()
-        .find(|i| {
-            matches!(
-                i.kind,
-                "podman-container" | "docker-container" | "container"
-            )
-        })
+        .find(|i| i.kind.is_engine_container())
         .map(container_ref);
     let kind_node = idents().find_map(|i| i.kind_node.clone());
-    let kube = idents().rfind(|i| matches!(i.kind, "kube-container" | "kube-sandbox"));
-    let pod_container = kube.map(|i| PodContainer {
+    let node = idents().find_map(|i| i.node.clone());
+    let kube = idents().rfind(|i| i.kind.is_kube_container());
+    let mut pod_container = kube.map(|i| PodContainer {
         name: i.name.clone(),
         id: i.id.clone().unwrap_or_default(),
         image: i.image.clone(),
     });
     let mut pod = idents()
-        .rfind(|i| i.kind == "kube-pod")
+        .rfind(|i| i.kind == crate::runtime::IdentityKind::KubePod)
         .and_then(|i| i.pod.clone())
         .or_else(|| kube.and_then(|i| i.pod.clone()));
     let mut container = container;
     // podman's container with conmon's `-c ID -n NAME`.
     let conmon_container = |r: &mut Resolver, id: &str, name: &Option<String>| {
         let names = HashMap::from([(id.to_string(), name.clone())]);
-        r.container(&Kind::PodmanContainer { id: id.into() }, owner, &names)
+        r.container(id, Some(crate::runtime::Family::Podman), owner, &names)
             .as_ref()
             .map(container_ref)
     };
-    if let (None, Some(ProcessRole::Conmon { id, name })) = (&container, &role) {
+    if let (
+        None,
+        Some(ProcessRole::Conmon {
+            id,
+            name,
+            runtime: "podman",
+            ..
+        }),
+    ) = (&container, &role)
+    {
         // conmon runs outside its container's cgroup: tie it to the container it monitors.
         container = conmon_container(r, id, name);
     }
@@ -382,14 +442,38 @@ pub fn trace_with(
         if let Some(pc) = parent_cmdline {
             let pargs: Vec<&[u8]> = parse::cmdline(&pc).collect();
             let puids = r.process_status(pp).and_then(|(u, _)| u);
-            if let Some(ProcessRole::Conmon { id, name }) =
-                r.process_role(&pargs, RootKey::Host, puids)
+            if let Some(ProcessRole::Conmon {
+                id,
+                name,
+                runtime: "podman",
+                ..
+            }) = r.process_role(&pargs, RootKey::Host, puids)
             {
                 if puids.is_some_and(|[u, ..]| r.started_by(pid, pp, u)) {
                     container = conmon_container(r, &id, &name);
                     role = Some(ProcessRole::Started { id, name });
                 }
             }
+        }
+    }
+    if let Some(ProcessRole::Conmon {
+        id,
+        name,
+        runtime: "cri-o",
+        pod: served,
+    }) = &role
+    {
+        // CRI-O's conmon runs outside its container's cgroup: tie it to the pod's
+        // container it monitors.
+        if pod.is_none() {
+            pod = served.clone();
+        }
+        if pod_container.is_none() {
+            pod_container = Some(PodContainer {
+                name: name.clone(),
+                id: id.clone(),
+                image: None,
+            });
         }
     }
     let mut pod_containers = Vec::new();
@@ -413,11 +497,14 @@ pub fn trace_with(
         nspid,
         ppid,
         cgroup,
+        cgroup_deleted,
+        host_namespaces,
         outside_namespace,
         chain,
         role,
         container,
         kind_node,
+        node,
         pod,
         pod_containers,
         pod_container,
@@ -455,4 +542,44 @@ fn list_children(mount: &CgroupMount, rel: &[u8], sub: &[u8]) -> Vec<Vec<u8>> {
     fs::subdirs(fd.as_fd(), &mut buf)
         .map(|v| v.into_iter().map(|n| n.into_vec()).collect())
         .unwrap_or_default()
+}
+
+/// The first PID of the cgroup `rel` below the mount, else of its `container`
+/// sub-cgroup (a container's init), read from disk.
+fn first_pid_on_disk(mount: &CgroupMount, rel: &[u8]) -> Option<u32> {
+    [&b""[..], b"container"].iter().find_map(|sub| {
+        let mut p = rel.to_vec();
+        if !sub.is_empty() {
+            p.push(b'/');
+            p.extend_from_slice(sub);
+        }
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&p));
+        let fd = fs::open_dir_path(&mount.dir)
+            .and_then(|m| {
+                fs::state::open_dir_beneath(m.as_fd(), path.strip_prefix("/").unwrap_or(path))
+            })
+            .ok()?;
+        let mut scratch = Scratch::new();
+        let b = fs::read_file(fd.as_fd(), c"cgroup.procs", &mut scratch).ok()?;
+        parse::pids(b).filter_map(Result::ok).find(|&p| p != 0)
+    })
+}
+
+/// Whether `<pid>/ns/{pid,user,mnt}` read the same as `1/ns/...` under `proc_fd` (links
+/// read, never followed). `pid` and `user` must be there on both sides; `mnt` is
+/// compared when both have it.
+fn same_namespaces(proc_fd: std::os::fd::BorrowedFd<'_>, pid: &std::ffi::CStr) -> Option<bool> {
+    let link = |p: &std::ffi::CStr, ns: &str| -> Option<std::ffi::OsString> {
+        let path = format!("{}/ns/{ns}", p.to_string_lossy());
+        nix::fcntl::readlinkat(proc_fd, path.as_str()).ok()
+    };
+    let mut all = true;
+    for (ns, required) in [("pid", true), ("user", true), ("mnt", false)] {
+        match (link(pid, ns), link(c"1", ns)) {
+            (Some(a), Some(b)) => all &= a == b,
+            _ if required => return None,
+            _ => {}
+        }
+    }
+    Some(all)
 }

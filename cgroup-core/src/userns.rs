@@ -9,6 +9,10 @@
 //! ioctls on a live host. A fixture has no namespace files to ask, so there the parent is
 //! inferred ([`Source`]): from the process's ancestors (`cgtree pid`), or from the maps
 //! (a parent's host IDs cover its child's).
+//!
+//! This module reads processes and maps; it knows nothing of the cgroup tree (the tree
+//! uses it for its processes' users). What the namespaces of a tree hold is
+//! [`crate::tree::userns`].
 
 use crate::error::{Error, ParseError};
 use crate::fs::{self, Host, Scratch};
@@ -478,117 +482,91 @@ pub fn read_user(host: &Host, pid: u32) -> Result<ProcUser, Error> {
 }
 
 /// The name of `uid` in a passwd file's bytes.
+/// The first entry for `uid` is the answer, as for `getpwuid(3)`; the name is cut to 64
+/// bytes (shown, not used).
 pub fn passwd_name(passwd: &[u8], uid: u32) -> Option<String> {
-    passwd.split(|&b| b == b'\n').find_map(|line| {
-        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
-        (f.len() >= 3 && std::str::from_utf8(f[2]).ok()?.parse::<u32>().ok()? == uid)
-            .then(|| String::from_utf8_lossy(&f[0][..f[0].len().min(64)]).into_owned())
-    })
+    crate::parse::passwd(passwd)
+        .flatten()
+        .find(|e| e.uid == uid)
+        .map(|e| String::from_utf8_lossy(&e.name[..e.name.len().min(64)]).into_owned())
 }
 
-/// Fills in user names: the host's from `host_passwd`, and for processes in another
-/// namespace the container's, from `etc/passwd` in the process's root (read once per
-/// `group` key, e.g. per cgroup: processes of one cgroup share a root).
+/// Fills in user names. The host's name is given only to the host-side UID (host
+/// `etc/passwd`). An ID inside a user namespace is named from the `etc/passwd` of the
+/// process's own root (`proc/<pid>/root`, read confined to it, once per root directory):
+/// the container's file, never the host's. A process of another user namespace whose
+/// root is the host's root (a rootless runtime's pause process or conmon) has no
+/// container file: its inside ID is named only when it is the host-side ID itself.
 pub struct Names {
     host: Option<Vec<u8>>,
+    /// (st_dev, st_ino) of the host root, to recognise a process rooted there.
+    host_root: Option<(u64, u64)>,
     proc_dir: std::path::PathBuf,
-    roots: HashMap<u64, Option<Vec<u8>>>,
+    roots: HashMap<(u64, u64), Option<Vec<u8>>>,
+}
+
+/// (st_dev, st_ino) of an open directory.
+fn dir_key(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let st = nix::sys::stat::fstat(fd).ok()?;
+    #[allow(clippy::useless_conversion)] // dev_t/ino_t widths differ between targets
+    Some((u64::from(st.st_dev), u64::from(st.st_ino)))
 }
 
 impl Names {
     /// Names for `host`.
     pub fn new(host: &Host) -> Self {
+        let host_root = fs::state::open_root(host.root())
+            .ok()
+            .and_then(|fd| dir_key(fd.as_fd()));
         Names {
             host: read_passwd(host.root()),
+            host_root,
             proc_dir: host.proc_dir(),
             roots: HashMap::new(),
         }
     }
 
     /// Sets `u.name` and `u.ns_name` for process `pid`.
-    pub fn fill(&mut self, pid: u32, group: u64, u: &mut ProcUser) {
+    pub fn fill(&mut self, pid: u32, u: &mut ProcUser) {
         u.name = self.host.as_deref().and_then(|p| passwd_name(p, u.uid));
+        u.ns_name = None;
         if u.initial {
             u.ns_name = u.name.clone();
             return;
         }
         let Some(ns_uid) = u.ns_uid else { return };
-        let proc_dir = &self.proc_dir;
+        let Ok(root) = fs::state::open_root(&self.proc_dir.join(format!("{pid}/root"))) else {
+            return;
+        };
+        let Some(key) = dir_key(root.as_fd()) else {
+            return;
+        };
+        if Some(key) == self.host_root {
+            // The host's own file: it names host IDs, not this namespace's.
+            if ns_uid == u.uid {
+                u.ns_name = u.name.clone();
+            }
+            return;
+        }
         let passwd = self
             .roots
-            .entry(group)
-            .or_insert_with(|| read_passwd(&proc_dir.join(format!("{pid}/root"))));
+            .entry(key)
+            .or_insert_with(|| read_passwd_at(root.as_fd()));
         u.ns_name = passwd.as_deref().and_then(|p| passwd_name(p, ns_uid));
     }
-}
-
-/// What the processes of a namespace belong to, from the identified tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Holdings {
-    /// Outermost containers (host-level podman/docker containers).
-    pub containers: Vec<crate::resolve::Identity>,
-    /// Kind nodes.
-    pub kind_nodes: Vec<crate::resolve::KindNode>,
-    /// Pods.
-    pub pods: Vec<crate::resolve::PodRef>,
-}
-
-/// For each PID of the tree: the node it is listed in.
-pub fn pid_nodes(tree: &crate::Tree) -> HashMap<u32, usize> {
-    let mut m = HashMap::new();
-    for (i, n) in tree.nodes().iter().enumerate() {
-        for p in n.processes.iter().flatten() {
-            m.insert(p.pid, i);
-        }
-    }
-    m
-}
-
-/// What the processes `pids` run in: containers, kind nodes and pods on their cgroups'
-/// paths (each listed once, in tree order).
-pub fn holdings(tree: &crate::Tree, where_: &HashMap<u32, usize>, pids: &[u32]) -> Holdings {
-    let mut nodes: Vec<usize> = pids.iter().filter_map(|p| where_.get(p).copied()).collect();
-    nodes.sort_unstable();
-    nodes.dedup();
-    let mut h = Holdings::default();
-    // Every node whose ancestors were looked at: a chain stops at the first one, so the
-    // work is linear in the tree, not in the number of processes times the depth.
-    let mut seen = std::collections::HashSet::new();
-    for n in nodes {
-        let mut cur = Some(n);
-        let mut chain = Vec::new();
-        while let Some(c) = cur {
-            if !seen.insert(c) {
-                break;
-            }
-            chain.push(c);
-            cur = tree.node(c).parent;
-        }
-        for &c in chain.iter().rev() {
-            let Some(id) = &tree.node(c).identity else {
-                continue;
-            };
-            match id.kind {
-                "podman-container" | "docker-container" | "container" => {
-                    h.containers.push(id.clone());
-                    if let Some(k) = &id.kind_node {
-                        h.kind_nodes.push(k.clone());
-                    }
-                }
-                "kube-pod" => h.pods.extend(id.pod.clone()),
-                _ => {}
-            }
-        }
-    }
-    h
 }
 
 /// Reads `etc/passwd` under `root` (a host root or `proc/<pid>/root`), confined and bounded.
 pub fn read_passwd(root: &Path) -> Option<Vec<u8>> {
     let fd = fs::state::open_root(root).ok()?;
+    read_passwd_at(fd.as_fd())
+}
+
+/// Reads `etc/passwd` under the open root `root`, confined to it and bounded.
+fn read_passwd_at(root: BorrowedFd<'_>) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     fs::state::read_in_root(
-        fd.as_fd(),
+        root,
         Path::new("etc/passwd"),
         fs::state::MAX_STATE_FILE,
         &mut buf,
@@ -660,6 +638,78 @@ mod tests {
         assert!(rootless.covers(&split), "contiguous ranges of the parent");
         assert!(!map("0 100000 5").covers(&split));
         assert!(initial.covers(&map("")));
+    }
+
+    fn user(uid: u32, ns_uid: u32) -> ProcUser {
+        ProcUser {
+            uid,
+            gid: uid,
+            userns: Some(4026532400),
+            ns_uid: Some(ns_uid),
+            ns_gid: Some(ns_uid),
+            initial: false,
+            name: None,
+            ns_name: None,
+        }
+    }
+
+    /// Inside IDs are named from the process's own root, never from the host's file;
+    /// the host's name goes to the host-side ID only.
+    #[test]
+    fn names_inside_a_namespace_come_from_the_process_root() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, body: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        };
+        // Host: 1000 is massi, 101 is systemd-resolve; the container's 101 is nginx.
+        w(
+            "etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nsystemd-resolve:x:101:101::/:/bin/false\nmassi:x:1000:1000::/home/massi:/bin/sh\n",
+        );
+        w(
+            "proc/10/root/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nnginx:x:101:101::/nonexistent:/bin/false\n",
+        );
+        w(
+            "proc/11/root/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nnginx:x:101:101::/nonexistent:/bin/false\n",
+        );
+        // 12: rooted at the host's root (a rootless runtime's pause process).
+        std::fs::create_dir_all(d.path().join("proc/12")).unwrap();
+        std::os::unix::fs::symlink("../..", d.path().join("proc/12/root")).unwrap();
+        // 13: no root to read.
+        std::fs::create_dir_all(d.path().join("proc/13")).unwrap();
+        let host = Host::with_root(d.path());
+        let mut names = Names::new(&host);
+        let cases: &[(u32, ProcUser, Option<&str>, Option<&str>)] = &[
+            (10, user(100100, 101), None, Some("nginx")),
+            (11, user(1000, 0), Some("massi"), Some("root")),
+            (12, user(1000, 0), Some("massi"), None),
+            (12, user(1000, 1000), Some("massi"), Some("massi")),
+            (12, user(100100, 101), None, None),
+            (13, user(1000, 0), Some("massi"), None),
+        ];
+        for (pid, u, name, ns_name) in cases {
+            let mut u = u.clone();
+            names.fill(*pid, &mut u);
+            assert_eq!(
+                (u.name.as_deref(), u.ns_name.as_deref()),
+                (*name, *ns_name),
+                "pid {pid}, uid {} (inside {:?})",
+                u.uid,
+                u.ns_uid
+            );
+        }
+        // A root already read is not read again: its file changing is not seen.
+        w(
+            "proc/10/root/etc/passwd",
+            "nginx2:x:101:101::/:/bin/false\n",
+        );
+        let mut u = user(100100, 101);
+        names.fill(10, &mut u);
+        assert_eq!(u.ns_name.as_deref(), Some("nginx"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::sanitize::sanitize;
 use cgroup_core::resolve::{Identity, PodRef, ProcessRole};
+use cgroup_core::runtime::IdentityKind;
 
 fn s(text: &str) -> String {
     sanitize(text.as_bytes()).into_owned()
@@ -34,57 +35,127 @@ fn user_text(i: &Identity) -> String {
     }
 }
 
+fn node_text(i: &Identity) -> String {
+    match &i.node {
+        Some(n) => match n.distribution {
+            Some("kind") if Some(&n.name) == i.name.as_ref() || n.name.is_empty() => {
+                " · kind node".into()
+            }
+            Some("kind") => format!(" · kind node {}", s(&n.name)),
+            Some("minikube") => format!(
+                " · minikube node of profile {}",
+                s(n.cluster.as_deref().unwrap_or("?"))
+            ),
+            _ if n.name.is_empty() || Some(&n.name) == i.name.as_ref() => {
+                " · kubernetes node".into()
+            }
+            _ => format!(" · kubernetes node {}", s(&n.name)),
+        },
+        None => String::new(),
+    }
+}
+
 /// The annotation of a cgroup, without brackets; `None` when there is nothing to say.
 pub fn identity_text(i: &Identity) -> Option<String> {
+    let name_or_id = || {
+        i.name
+            .as_deref()
+            .map(s)
+            .or_else(|| i.id.as_deref().map(short_id))
+            .unwrap_or_default()
+    };
     let text = match i.kind {
-        "podman-container" | "docker-container" | "container" => {
+        IdentityKind::PodmanContainer | IdentityKind::DockerContainer | IdentityKind::Container => {
             let runtime = i.runtime.map(|r| format!("{r} ")).unwrap_or_default();
-            let name = i
-                .name
-                .as_deref()
-                .map(s)
-                .or_else(|| i.id.as_deref().map(short_id));
-            let mut t = format!("{runtime}container {}", name.unwrap_or_default());
-            if let Some(k) = &i.kind_node {
-                if Some(&k.name) == i.name.as_ref() || k.name.is_empty() {
-                    t.push_str(" · kind node");
-                } else {
-                    t.push_str(&format!(" · kind node {}", s(&k.name)));
-                }
-            }
-            t
+            format!("{runtime}container {}{}", name_or_id(), node_text(i))
         }
-        "kube-pod" => format!("pod {}", i.pod.as_ref().map(pod_text).unwrap_or_default()),
-        "kube-container" => match (&i.name, &i.id) {
+        IdentityKind::ContainerdContainer => format!(
+            "containerd container {} (namespace {}){}",
+            name_or_id(),
+            s(i.namespace.as_deref().unwrap_or("?")),
+            node_text(i)
+        ),
+        IdentityKind::KubePod => {
+            format!("pod {}", i.pod.as_ref().map(pod_text).unwrap_or_default())
+        }
+        IdentityKind::KubeContainer => match (&i.name, &i.id) {
             (Some(n), _) => format!("container {}", s(n)),
             (None, Some(id)) => format!("container {}", short_id(id)),
             _ => "container".into(),
         },
-        "kube-sandbox" => "pod sandbox".into(),
-        "kube-qos" => format!("{} pods", i.qos.map(|q| q.as_str()).unwrap_or("?")),
-        "kube-pods" => "kubernetes pods".into(),
-        "user-slice" => format!("user {}", user_text(i)),
-        "user-manager" => format!("systemd --user of {}", user_text(i)),
-        "session" => format!("session {}", s(i.id.as_deref().unwrap_or("?"))),
-        "init" => match &i.name {
-            Some(node) => format!("init of kind node {}", s(node)),
-            None => return None,
+        IdentityKind::KubeSandbox => "pod sandbox".into(),
+        IdentityKind::KubeQos => format!("{} pods", i.qos.map(|q| q.as_str()).unwrap_or("?")),
+        IdentityKind::KubePods => "kubernetes pods".into(),
+        IdentityKind::UserSlice => format!("user {}", user_text(i)),
+        IdentityKind::UserManager => format!("systemd --user of {}", user_text(i)),
+        IdentityKind::Session => format!("session {}", s(i.id.as_deref().unwrap_or("?"))),
+        IdentityKind::Init => match (&i.node, &i.name) {
+            (Some(n), _) => format!(
+                "init of {} node {}",
+                n.distribution.unwrap_or("kubernetes"),
+                s(&n.name)
+            ),
+            (None, Some(node)) => format!("init of kind node {}", s(node)),
+            (None, None) => return None,
         },
-        "service" => s(i.name.as_deref().unwrap_or("?")),
-        "podman-conmon" => match (&i.name, &i.id) {
+        IdentityKind::Service => s(i.name.as_deref().unwrap_or("?")),
+        IdentityKind::PodmanConmon => match (&i.name, &i.id) {
             (Some(name), _) => format!("conmon of {}", s(name)),
             (None, Some(id)) => format!("conmon of {}", short_id(id)),
             _ => "conmon".into(),
         },
-        "podman-pod" => format!("podman pod {}", short_id(i.id.as_deref().unwrap_or("?"))),
-        "podman-parent" => "podman containers".into(),
-        "docker-parent" => "docker containers".into(),
-        "payload" => "container payload".into(),
-        "crio-conmon" => format!("conmon of {}", short_id(i.id.as_deref().unwrap_or("?"))),
-        "systemd-unit" => format!("unit {}", s(i.name.as_deref().unwrap_or("?"))),
+        IdentityKind::PodmanPod => {
+            format!("podman pod {}", short_id(i.id.as_deref().unwrap_or("?")))
+        }
+        IdentityKind::PodmanParent => "podman containers".into(),
+        IdentityKind::DockerParent => "docker containers".into(),
+        IdentityKind::Payload => "container payload".into(),
+        IdentityKind::CrioConmon => match (&i.name, &i.pod) {
+            (Some(n), Some(p)) => format!("cri-o conmon of {} in pod {}", s(n), pod_text(p)),
+            _ => format!(
+                "cri-o conmon of {}",
+                short_id(i.id.as_deref().unwrap_or("?"))
+            ),
+        },
+        IdentityKind::SystemdUnit => format!("unit {}", s(i.name.as_deref().unwrap_or("?"))),
+        IdentityKind::LxcContainer => format!(
+            "{} container {}",
+            i.runtime.unwrap_or("lxc"),
+            s(i.name.as_deref().unwrap_or("?"))
+        ),
+        IdentityKind::LxcMonitor => {
+            format!("lxc monitor of {}", s(i.name.as_deref().unwrap_or("?")))
+        }
+        IdentityKind::Machine => match i.runtime {
+            Some("systemd-nspawn") => {
+                format!("nspawn container {}", s(i.name.as_deref().unwrap_or("?")))
+            }
+            r => format!(
+                "machine {} ({})",
+                s(i.name.as_deref().unwrap_or("?")),
+                r.unwrap_or("machined")
+            ),
+        },
+        IdentityKind::NspawnSupervisor => {
+            format!(
+                "nspawn supervisor of {}",
+                s(i.name.as_deref().unwrap_or("?"))
+            )
+        }
+        IdentityKind::App => match i.runtime {
+            Some(r) => format!("{r} app {}", s(i.name.as_deref().unwrap_or("?"))),
+            None => format!("app {}", s(i.name.as_deref().unwrap_or("?"))),
+        },
+        IdentityKind::Unidentified => format!(
+            "not identified: {}",
+            s(i.seen.as_deref().unwrap_or("no evidence"))
+        ),
         _ => return None,
     };
-    Some(text)
+    Some(match &i.diagnosis {
+        Some(d) => format!("{text} · {}", s(d)),
+        None => text,
+    })
 }
 
 /// The annotation of a monitor process, without brackets.
@@ -99,6 +170,17 @@ pub fn role_text(r: &ProcessRole) -> String {
         // Outside the CRI namespace (docker's `moby`, `ctr`'s `default`) a shim serves
         // the one container its -id names.
         ProcessRole::Shim { sandbox, .. } => format!("shim of container {}", short_id(sandbox)),
+        ProcessRole::Conmon {
+            name: Some(n),
+            runtime: "cri-o",
+            pod: Some(p),
+            ..
+        } => format!("cri-o conmon of {} in pod {}", s(n), pod_text(p)),
+        ProcessRole::Conmon {
+            id,
+            runtime: "cri-o",
+            ..
+        } => format!("cri-o conmon of {}", short_id(id)),
         ProcessRole::Conmon { name: Some(n), .. } => format!("conmon of {}", s(n)),
         ProcessRole::Conmon { id, .. } => format!("conmon of {}", short_id(id)),
         ProcessRole::Started { name: Some(n), .. } => {
@@ -106,6 +188,9 @@ pub fn role_text(r: &ProcessRole) -> String {
         }
         ProcessRole::Started { id, .. } => {
             format!("podman container {}, outside its cgroup", short_id(id))
+        }
+        ProcessRole::LxcMonitor { name, runtime, .. } => {
+            format!("{runtime} monitor of {}", s(name))
         }
         _ => "monitor".into(),
     }

@@ -1,13 +1,13 @@
-//! `cgtree pid`: the text and JSON views of a [`Trace`].
+//! `cgtree pid`: the text view of a [`Trace`] (its JSON is the library's: `Trace`
+//! implements `Serialize`).
 
 use super::identity::{identity_text, pod_text, role_text, short_id};
 use super::tree::{command_text, MAX_GUIDES};
 use crate::sanitize::sanitize;
 use cgroup_core::resolve::{PodContainer, ProcessRole};
+use cgroup_core::runtime::IdentityKind;
 use cgroup_core::trace::Trace;
-use cgroup_core::tree::Bytes;
 use cgroup_core::Process;
-use serde_json::{json, Value};
 use std::io::{self, Write};
 
 fn container_text(c: &PodContainer) -> String {
@@ -22,6 +22,56 @@ fn container_text(c: &PodContainer) -> String {
     }
     t.push(')');
     t
+}
+
+/// Positive evidence of a host process: no cgroup on its path is a container, a pod or
+/// an unidentified container-shaped cgroup, and its PID, user and mount namespaces are
+/// PID 1's.
+fn host_evidence(t: &Trace) -> bool {
+    t.host_namespaces == Some(true)
+        && !t.cgroup_deleted
+        && t.chain.iter().filter_map(|c| c.identity.as_ref()).all(|i| {
+            !(i.kind.is_engine_container()
+                || i.kind.is_kube_container()
+                || matches!(
+                    i.kind,
+                    IdentityKind::KubePod | IdentityKind::Unidentified | IdentityKind::LxcMonitor
+                ))
+        })
+}
+
+/// What was seen of a process that is not identified.
+fn seen(t: &Trace) -> String {
+    let mut what = Vec::new();
+    if t.cgroup_deleted {
+        what.push("its cgroup was removed".to_string());
+    }
+    if let Some(i) = t
+        .chain
+        .iter()
+        .rev()
+        .filter_map(|c| c.identity.as_ref())
+        .find(|i| i.kind == IdentityKind::Unidentified)
+    {
+        if let Some(s) = &i.seen {
+            what.push(sanitize(s.as_bytes()).into_owned());
+        }
+    }
+    match t.host_namespaces {
+        Some(false) => what.push("namespaces other than PID 1's".into()),
+        None => what.push("namespaces not comparable with PID 1's".into()),
+        Some(true) => {}
+    }
+    if t.nspid.len() > 1 {
+        what.push(format!(
+            "PID {} in a nested PID namespace",
+            t.nspid[t.nspid.len() - 1]
+        ));
+    }
+    if what.is_empty() {
+        what.push("no evidence".into());
+    }
+    what.join("; ")
 }
 
 /// What the process is, in one line.
@@ -46,8 +96,10 @@ fn what(t: &Trace) -> String {
                     inner.and_then(identity_text),
                     &t.container,
                 ) {
-                    (Some("init"), Some(text), _) => text,
-                    (Some("service"), Some(text), _) => format!("process of the {text} service"),
+                    (Some(IdentityKind::Init), Some(text), _) => text,
+                    (Some(IdentityKind::Service), Some(text), _) if host_evidence(t) => {
+                        format!("process of the {text} service")
+                    }
                     (_, _, Some(c)) => {
                         let name = c
                             .name
@@ -66,7 +118,8 @@ fn what(t: &Trace) -> String {
                             name
                         )
                     }
-                    _ => "host process".into(),
+                    _ if host_evidence(t) => "host process".into(),
+                    _ => format!("not identified ({})", seen(t)),
                 }
             }
         },
@@ -97,6 +150,18 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
             .map(|c| format!(" (cluster {})", sanitize(c.as_bytes())))
             .unwrap_or_default();
         writeln!(out, "  kind node: {}{cluster}", sanitize(k.name.as_bytes()))?;
+    } else if let Some(n) = &t.node {
+        let cluster = n
+            .cluster
+            .as_deref()
+            .map(|c| format!(" (profile {})", sanitize(c.as_bytes())))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  node:      {} node {}{cluster}",
+            n.distribution.unwrap_or("kubernetes"),
+            sanitize(n.name.as_bytes())
+        )?;
     }
     if let Some(c) = &t.container {
         let mut line = format!("{} container", c.runtime.unwrap_or("a"));
@@ -201,6 +266,8 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         sanitize(&t.cgroup),
         if t.outside_namespace {
             " (outside the cgroup namespace cgtree runs in: not readable from here)"
+        } else if t.cgroup_deleted {
+            " (removed: the kernel says the cgroup was deleted while this process still names it)"
         } else {
             ""
         }
@@ -229,47 +296,4 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "    {indent}{branch}{}{ident}", sanitize(name))?;
     }
     Ok(())
-}
-
-fn cmdline_json(t: &Trace) -> Value {
-    Value::Array(
-        cgroup_core::parse::cmdline(&t.cmdline)
-            .map(|a| json!(Bytes(a)))
-            .collect(),
-    )
-}
-
-/// The JSON object of one trace (docs/json.md, `cgtree pid --json`).
-pub fn to_json(t: &Trace) -> Value {
-    let pod = t.pod.as_ref().map(|p| {
-        json!({
-            "namespace": p.namespace, "name": p.name, "uid": p.uid,
-            "containers": t.pod_containers,
-        })
-    });
-    json!({
-        "version": cgroup_core::tree::JSON_VERSION,
-        "pid": t.pid,
-        "cmdline": cmdline_json(t),
-        "comm": t.comm.as_deref().map(Bytes),
-        "ppid": t.ppid,
-        "uid": t.uid.map(|u| u[0]),
-        "gid": t.gid.map(|g| g[0]),
-        "nspid": t.nspid,
-        "cgroup": Bytes(&t.cgroup),
-        "outside_namespace": t.outside_namespace,
-        "chain": t.chain.iter().map(|c| json!({"path": Bytes(&c.path), "identity": c.identity})).collect::<Vec<_>>(),
-        "role": t.role,
-        "container": t.container,
-        "kind_node": t.kind_node,
-        "pod": pod,
-        "pod_container": t.pod_container,
-        "user": t.user,
-        "userns": t.userns,
-        "errors": t.errors.iter().map(|e| json!({
-            "file": Bytes(e.path.as_os_str().as_encoded_bytes()),
-            "kind": e.kind.code(),
-            "message": e.to_string(),
-        })).collect::<Vec<_>>(),
-    })
 }

@@ -1,12 +1,10 @@
-//! `cgtree provision`: check, plan and apply the guide's steps.
+//! `cgtree provision`: the text and JSON views of what was checked, planned or applied
+//! (the runner is [`crate::run::provision`]).
 
-use crate::config::{Config, Provision, ProvisionAction};
+use crate::config::Provision;
 use crate::sanitize::sanitize;
 use crate::term::Paint;
-use cgroup_core::provision::{
-    self, apply, find_user, ApplyOptions, Check, CommandOutcome, Context, FileOutcome, Plan,
-    Status, Step, SystemRunner,
-};
+use cgroup_core::provision::{self, Check, CommandOutcome, FileOutcome, Plan, Status, Step};
 use cgroup_core::Host;
 use serde_json::json;
 use std::io;
@@ -37,7 +35,7 @@ fn s(text: &str) -> String {
     sanitize(text.as_bytes()).into_owned()
 }
 
-fn selected(p: &Provision) -> Vec<&'static Step> {
+pub(crate) fn selected(p: &Provision) -> Vec<&'static Step> {
     provision::steps()
         .iter()
         .filter(|st| p.steps.is_empty() || p.steps.iter().any(|x| x == st.id))
@@ -53,100 +51,24 @@ fn command_line(c: &provision::Command) -> String {
 }
 
 /// What `cgtree provision` computed, ready to be written.
-enum Outcome<'a> {
+pub enum Outcome<'a> {
+    /// `check`: each step's check.
     Check(Vec<(&'a Step, Check)>),
+    /// `plan`: each step's plan.
     Plan(Vec<(&'a Step, Plan)>),
+    /// `apply`: what was done, and the checks after it when files were written.
     Apply {
+        /// Files were written.
         write: bool,
+        /// What was done.
         report: provision::ApplyReport,
+        /// The checks after writing.
         after: Vec<(&'a Step, Check)>,
     },
 }
 
-/// Runs `cgtree provision`, writing to `out` (a [`crate::term::Term`]): the exit status
-/// and the result of writing. Errors: a user that does not exist.
-pub fn run(
-    cfg: &Config,
-    p: &Provision,
-    out: &mut dyn Paint,
-) -> anyhow::Result<(u8, io::Result<()>)> {
-    let host = match &cfg.root {
-        Some(r) => Host::with_root(r),
-        None => Host::new(),
-    };
-    let who = p.user.clone().or_else(|| {
-        if host.is_live() {
-            std::env::var("SUDO_USER").ok()
-        } else {
-            None
-        }
-    });
-    let user = find_user(&host, who.as_deref());
-    if let (Some(w), None) = (&who, &user) {
-        anyhow::bail!(
-            "no user {} in {}",
-            sanitize(w.as_bytes()),
-            crate::sanitize::path(&host.path("etc/passwd"))
-        );
-    }
-    let mut runner = SystemRunner::default();
-    let mut cx = Context::new(host.clone(), user.clone());
-    cx.crun_version = p.crun_version.clone();
-    cx.crun_sha256 = p.crun_sha256.clone();
-    cx.cni_sha256 = p.cni_sha256.clone();
-    if host.is_live() {
-        cx.caller_pid = Some(nix::unistd::getppid().as_raw() as u32);
-        cx.runner = Some(&mut runner);
-    }
-    let steps = selected(p);
-    let header = format!(
-        "host {}{}",
-        crate::sanitize::path(host.root()),
-        user.as_ref()
-            .map(|u| format!(", user {} ({})", s(&u.name), u.uid))
-            .unwrap_or_default()
-    );
-    let outcome = match p.action {
-        ProvisionAction::Check => {
-            Outcome::Check(steps.iter().map(|st| (*st, st.check(&mut cx))).collect())
-        }
-        ProvisionAction::Plan => {
-            Outcome::Plan(steps.iter().map(|st| (*st, st.plan(&cx))).collect())
-        }
-        ProvisionAction::Apply { write, run } => {
-            let plans: Vec<(String, Plan)> = steps
-                .iter()
-                .map(|st| (st.id.to_string(), st.plan(&cx)))
-                .collect();
-            let report = apply(
-                &mut cx,
-                &plans,
-                ApplyOptions {
-                    write,
-                    run_commands: run,
-                },
-            );
-            let after = if write {
-                steps.iter().map(|st| (*st, st.check(&mut cx))).collect()
-            } else {
-                Vec::new()
-            };
-            Outcome::Apply {
-                write,
-                report,
-                after,
-            }
-        }
-    };
-    let code = match &outcome {
-        Outcome::Apply { report, .. } => u8::from(report.failed()),
-        _ => 0,
-    };
-    let written = write_outcome(out, cfg.json, &header, &host, &outcome);
-    Ok((code, written))
-}
-
-fn write_outcome(
+/// Writes what `cgtree provision` computed (text, or JSON with `as_json`).
+pub fn write_outcome(
     out: &mut dyn Paint,
     as_json: bool,
     header: &str,

@@ -3,20 +3,14 @@
 use super::identity::pod_text;
 use super::tree::command_text;
 use crate::sanitize::sanitize;
-use cgroup_core::userns::{group, holdings, pid_nodes, Holdings, Source, UserNs, UserReader};
-use cgroup_core::{Process, Tree};
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use cgroup_core::runtime::IdentityKind;
+use cgroup_core::tree::userns::{Holdings, Report};
+use cgroup_core::userns::{Source, UserNs};
 use std::io::{self, Write};
 
-/// Namespaces of a tree, with what their processes run in.
-pub struct View<'a> {
-    tree: &'a Tree,
-    /// The namespaces, by inode.
-    pub namespaces: Vec<UserNs>,
-    holdings: Vec<Holdings>,
-    procs: HashMap<u32, &'a Process>,
-    where_: HashMap<u32, usize>,
+/// The text view of a [`Report`] (its JSON is the library's: [`Report::json`]).
+pub struct View<'r, 'a> {
+    report: &'r Report<'a>,
 }
 
 fn source_text(s: Option<Source>) -> &'static str {
@@ -37,37 +31,14 @@ fn user_text(id: Option<u32>, name: Option<&str>) -> String {
     }
 }
 
-impl<'a> View<'a> {
-    /// Groups the tree's processes (read with users) by user namespace.
-    pub fn new(tree: &'a Tree) -> anyhow::Result<Self> {
-        let mut users = BTreeMap::new();
-        let mut procs = HashMap::new();
-        for n in tree.nodes() {
-            for p in n.processes.iter().flatten() {
-                if let Some(u) = &p.user {
-                    users.insert(p.pid, u.clone());
-                    procs.insert(p.pid, p);
-                }
-            }
-        }
-        let mut reader = UserReader::new(tree.host())?;
-        let namespaces = group(&mut reader, &users);
-        let where_ = pid_nodes(tree);
-        let holdings = namespaces
-            .iter()
-            .map(|n| holdings(tree, &where_, &n.pids))
-            .collect();
-        Ok(View {
-            tree,
-            namespaces,
-            holdings,
-            procs,
-            where_,
-        })
+impl<'r, 'a> View<'r, 'a> {
+    /// A view of `report`.
+    pub fn new(report: &'r Report<'a>) -> Self {
+        View { report }
     }
 
     fn owner_name(&self, n: &UserNs) -> String {
-        let first = n.first_pid().and_then(|p| self.procs.get(&p));
+        let first = n.first_pid().and_then(|p| self.report.process(p));
         first
             .and_then(|p| p.user.as_ref())
             .map(|u| {
@@ -118,15 +89,15 @@ impl<'a> View<'a> {
             "{:>10} {:>6} {:>7} {:<14} COMMAND",
             "NS", "NPROCS", "PID", "USER"
         )?;
-        for (n, h) in self.namespaces.iter().zip(&self.holdings) {
+        for (n, h) in self.report.namespaces.iter().zip(&self.report.holdings) {
             if only.is_some_and(|o| o != n.inode) {
                 continue;
             }
             let first = n.first_pid().unwrap_or(0);
             let cmd = self
-                .procs
-                .get(&first)
-                .map(|p| command_text(p))
+                .report
+                .process(first)
+                .map(command_text)
                 .unwrap_or_default();
             let line = format!(
                 "{:>10} {:>6} {:>7} {:<14} {cmd}",
@@ -166,26 +137,24 @@ impl<'a> View<'a> {
     }
 
     fn where_text(&self, pid: u32) -> String {
-        let Some(&node) = self.where_.get(&pid) else {
+        let Some(node) = self.report.node_of(pid) else {
             return String::new();
         };
         let mut cur = Some(node);
         let mut pod = None;
         let mut ctr = None;
         while let Some(c) = cur {
-            if let Some(id) = &self.tree.node(c).identity {
+            if let Some(id) = &self.report.tree().node(c).identity {
                 match id.kind {
-                    "kube-pod" if pod.is_none() => pod = id.pod.as_ref().map(pod_text),
-                    "kube-container" if ctr.is_none() => ctr = id.name.clone(),
-                    "podman-container" | "docker-container" | "container"
-                        if ctr.is_none() && pod.is_none() =>
-                    {
+                    IdentityKind::KubePod if pod.is_none() => pod = id.pod.as_ref().map(pod_text),
+                    IdentityKind::KubeContainer if ctr.is_none() => ctr = id.name.clone(),
+                    k if k.is_engine_container() && ctr.is_none() && pod.is_none() => {
                         ctr = id.name.clone().or(id.id.clone())
                     }
                     _ => {}
                 }
             }
-            cur = self.tree.node(c).parent;
+            cur = self.report.tree().node(c).parent;
         }
         match (pod, ctr) {
             (Some(p), Some(c)) => format!("pod {p}, container {}", sanitize(c.as_bytes())),
@@ -208,7 +177,7 @@ impl<'a> View<'a> {
             "PID", "HOST UID", "UID IN NS", "COMMAND"
         )?;
         for pid in &n.pids {
-            let Some(p) = self.procs.get(pid) else {
+            let Some(p) = self.report.process(*pid) else {
                 continue;
             };
             let Some(u) = &p.user else { continue };
@@ -231,47 +200,6 @@ impl<'a> View<'a> {
             writeln!(out, "{}", cut(line.trim_end(), width))?;
         }
         Ok(())
-    }
-
-    /// The JSON document (docs/json.md, `cgtree userns --json`).
-    pub fn to_json(&self, only: Option<u64>) -> Value {
-        let mut list = Vec::new();
-        for (n, h) in self.namespaces.iter().zip(&self.holdings) {
-            if only.is_some_and(|o| o != n.inode) {
-                continue;
-            }
-            let first = n.first_pid();
-            let procs: Vec<Value> = n
-                .pids
-                .iter()
-                .filter_map(|pid| self.procs.get(pid))
-                .map(|p| {
-                    json!({
-                        "pid": p.pid,
-                        "user": p.user,
-                        "cmdline": p.args().map(|a| json!(cgroup_core::tree::Bytes(a))).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            list.push(json!({
-                "inode": n.inode,
-                "nprocs": n.pids.len(),
-                "pid": first,
-                "uid_map": n.uid_map.ranges,
-                "gid_map": n.gid_map.ranges,
-                "initial": n.uid_map.is_initial(),
-                "owner": n.owner,
-                "owner_source": n.owner_source,
-                "parent": n.lineage.parent,
-                "depth": n.lineage.depth,
-                "lineage_source": n.lineage.source,
-                "containers": h.containers,
-                "kind_nodes": h.kind_nodes,
-                "pods": h.pods,
-                "processes": procs,
-            }));
-        }
-        json!({ "version": cgroup_core::tree::JSON_VERSION, "namespaces": list })
     }
 }
 

@@ -6,6 +6,8 @@
 //! files can hold anything. Errors carry the 1-based line number and an excerpt
 //! ([`ParseError`]).
 //!
+//! `etc/passwd` ([`passwd`]) is parsed here too, by the same rules.
+//!
 //! Kernel reference for the cgroup files: Documentation/admin-guide/cgroup-v2.rst
 //! ("Interface Files" and "Core Interface Files"); for `/proc`: proc(5) and
 //! user_namespaces(7).
@@ -13,6 +15,7 @@
 mod keyed;
 mod list;
 mod mountinfo;
+mod passwd;
 mod proc;
 mod value;
 
@@ -22,6 +25,7 @@ pub use keyed::{
 };
 pub use list::{controllers, pids, Controller, ControllerSet, Controllers, KnownController, Pids};
 pub use mountinfo::{mountinfo, unescape_mount_path, MountInfo, MountInfoEntry, MountOptions};
+pub use passwd::{passwd, Passwd, PasswdEntry, MAX_PASSWD_LINE};
 pub use proc::{
     claims_monitor, cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status,
     Cmdline, IdMap, IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines,

@@ -1385,21 +1385,15 @@ static STEPS: [Step; 13] = [
 /// Looks the user up in the host's `etc/passwd`: by name or UID; without one, the first
 /// user with UID >= 1000.
 pub fn find_user(host: &Host, who: Option<&str>) -> Option<User> {
-    let passwd = read(host, Path::new("etc/passwd"))?;
+    use std::os::unix::ffi::OsStrExt;
+    let passwd = user::read_host_file(host.root(), Path::new("etc/passwd"), MAX_HOST_FILE).ok()?;
     let mut users: BTreeMap<u32, User> = BTreeMap::new();
-    for line in passwd.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        if f.len() < 7 {
-            continue;
-        }
-        let (Ok(uid), Ok(gid)) = (f[2].parse::<u32>(), f[3].parse::<u32>()) else {
-            continue;
-        };
-        users.entry(uid).or_insert(User {
-            name: f[0].to_string(),
-            uid,
-            gid,
-            home: PathBuf::from(f[5]),
+    for e in crate::parse::passwd(&passwd).flatten() {
+        users.entry(e.uid).or_insert(User {
+            name: String::from_utf8_lossy(e.name).into_owned(),
+            uid: e.uid,
+            gid: e.gid,
+            home: PathBuf::from(std::ffi::OsStr::from_bytes(e.home)),
         });
     }
     match who {

@@ -2,10 +2,11 @@
 //! names from runtime state, and tie monitor processes (shims, conmon) to what they serve.
 
 use super::{Node, NodeError, NodeErrorKind, NodeId};
-use crate::classify::{classify_one, host_context, unescape_systemd, Ctx, Kind};
+use crate::classify::{classify_one, host_context, Ctx, Kind};
 use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
 use crate::resolve::{Identity, ProcessRole, ResolveError, Resolver, RootKey};
+use crate::runtime::IdentityKind;
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 
@@ -46,114 +47,6 @@ pub(crate) fn cgroup_owner(
     inherited.or(dir_uid.filter(|&u| u != 0)).or(match kind {
         Kind::UserSlice { uid } | Kind::UserManager { uid } => Some(*uid),
         _ => None,
-    })
-}
-
-/// Whether the inside of a container looks like a kind node: `init.scope` next to
-/// `kubelet.slice`, `kubelet.service` or a kubepods root (directly, or below crun's
-/// `container` sub-cgroup).
-pub fn looks_like_kind_node<'a>(children: impl Fn(&[u8]) -> Vec<&'a [u8]>) -> Option<Vec<u8>> {
-    for prefix in [&b""[..], b"container"] {
-        let names = children(prefix);
-        let init = names.iter().any(|n| *n == b"init.scope");
-        let kubelet = names.iter().any(|n| {
-            *n == b"kubelet.slice"
-                || *n == b"kubelet.service"
-                || *n == b"kubelet"
-                || *n == b"kubepods.slice"
-                || *n == b"kubepods"
-        });
-        if init && kubelet {
-            return Some(prefix.to_vec());
-        }
-    }
-    None
-}
-
-/// Identity of a cgroup that needs no runtime state (systemd units, kubelet levels).
-pub fn simple_identity(kind: &Kind, name: &[u8], resolver: &mut Resolver) -> Option<Identity> {
-    let id = |kind: &'static str| Identity {
-        kind,
-        ..Default::default()
-    };
-    Some(match kind {
-        Kind::UserSlice { uid } => Identity {
-            user: Some(*uid),
-            name: resolver.user_name(*uid),
-            runtime: Some("systemd"),
-            ..id("user-slice")
-        },
-        Kind::UserManager { uid } => Identity {
-            user: Some(*uid),
-            name: resolver.user_name(*uid),
-            runtime: Some("systemd"),
-            ..id("user-manager")
-        },
-        Kind::Session { id: s } => Identity {
-            id: Some(s.clone()),
-            runtime: Some("systemd"),
-            ..id("session")
-        },
-        Kind::InitScope => Identity {
-            runtime: Some("systemd"),
-            ..id("init")
-        },
-        Kind::Service { daemon } => Identity {
-            name: Some((*daemon).to_string()),
-            runtime: Some("systemd"),
-            ..id("service")
-        },
-        Kind::PodmanConmon { id: cid } => Identity {
-            id: cid.clone(),
-            runtime: Some("podman"),
-            ..id("podman-conmon")
-        },
-        Kind::PodmanPod { id: pid } => Identity {
-            id: Some(pid.clone()),
-            runtime: Some("podman"),
-            ..id("podman-pod")
-        },
-        Kind::PodmanParent => Identity {
-            runtime: Some("podman"),
-            ..id("podman-parent")
-        },
-        Kind::DockerParent => Identity {
-            runtime: Some("docker"),
-            ..id("docker-parent")
-        },
-        Kind::PayloadSubgroup => id("payload"),
-        Kind::KubePods { .. } => Identity {
-            runtime: Some("kubelet"),
-            ..id("kube-pods")
-        },
-        Kind::KubeQos { qos } => Identity {
-            runtime: Some("kubelet"),
-            qos: Some(*qos),
-            ..id("kube-qos")
-        },
-        Kind::CrioConmon { id: cid } => Identity {
-            id: Some(cid.clone()),
-            runtime: Some("cri-o"),
-            ..id("crio-conmon")
-        },
-        Kind::Unit => {
-            let decoded = unescape_systemd(name);
-            if decoded.as_ref() == name {
-                return None;
-            }
-            let text = String::from_utf8_lossy(&decoded).into_owned();
-            // `\x1b` in a name decodes to ESC: a name that decodes to anything but
-            // display-safe text is no label (the raw name is still shown, escaped).
-            if !text.chars().all(crate::classify::is_display_safe) {
-                return None;
-            }
-            Identity {
-                name: Some(text),
-                runtime: Some("systemd"),
-                ..id("systemd-unit")
-            }
-        }
-        _ => return None,
     })
 }
 
@@ -201,34 +94,56 @@ pub struct Facts<'a> {
     pub kind: &'a Kind,
     /// Its raw name.
     pub name: &'a [u8],
-    /// The user whose slice holds it.
+    /// Its parent's raw name (`None` at the walk's root).
+    pub parent_name: Option<&'a [u8]>,
+    /// The user whose cgroup this is ([`cgroup_owner`]).
     pub owner: Option<u32>,
     /// Where runtime state is read for it (its enclosing container's root, or the host).
     pub root: RootKey,
-    /// The kind node it is directly inside (for `init.scope`).
+    /// The Kubernetes node it is directly inside (for `init.scope`).
     pub parent_kind_node: Option<&'a str>,
     /// Names conmon processes gave to container ids.
     pub conmon_names: &'a HashMap<String, Option<String>>,
+    /// `children(sub)`: the names of the cgroup's children (of its child `sub` when not
+    /// empty).
+    pub children: &'a dyn Fn(&[u8]) -> Vec<Vec<u8>>,
+    /// `init_pid(sub)`: the first PID of `<sub>/init.scope`.
+    pub init_pid: &'a dyn Fn(&[u8]) -> Option<u32>,
+    /// The first PID in the cgroup itself, else in its `container` sub-cgroup: a
+    /// container's init, whose root holds the container's own state.
+    pub first_pid: &'a dyn Fn() -> Option<u32>,
 }
 
-/// Identifies one cgroup. `children(sub)` lists the names of the cgroup's children (of
-/// its child `sub` when not empty); `init_pid(sub)` finds the first PID of
-/// `<sub>/init.scope`. Returns the identity and the root its children's state is read in.
-pub fn identify_node(
-    r: &mut Resolver,
-    f: &Facts<'_>,
-    children: &dyn Fn(&[u8]) -> Vec<Vec<u8>>,
-    init_pid: &dyn Fn(&[u8]) -> Option<u32>,
-) -> (Option<Identity>, RootKey) {
+/// An identity for a cgroup whose shape claims something that no evidence confirms.
+pub fn unidentified(seen: String) -> Identity {
+    Identity {
+        kind: IdentityKind::Unidentified,
+        seen: Some(seen),
+        ..Default::default()
+    }
+}
+
+/// Identifies one cgroup through the family its shape belongs to
+/// ([`crate::runtime::TABLE`]), then, for a container, whether a Kubernetes node runs
+/// in it. Returns the identity and the root its children's state is read in: a
+/// container's own root (through its init) once the container is identified, so the
+/// engines and nodes inside it are named from their own state.
+pub fn identify_node(r: &mut Resolver, f: &Facts<'_>) -> (Option<Identity>, RootKey) {
     let mut root = f.root;
-    let ident = if f.kind.is_container() {
-        let mut ident = match f.kind {
-            Kind::KubeContainer { id, runtime } => Some(r.kube_container(f.root, id, *runtime)),
-            _ => r.container(f.kind, f.owner, f.conmon_names),
-        };
+    let mut ident = f
+        .kind
+        .family()
+        .and_then(|fam| crate::runtime::runtime(fam).identify(r, f));
+    if ident.is_none() {
+        ident = crate::runtime::containerd::plain_task(r, f);
+    }
+    let is_container = ident
+        .as_ref()
+        .is_some_and(|i| i.kind.is_engine_container() || i.kind.is_kube_container());
+    if is_container || f.kind.is_container() {
         let lists: Vec<(Vec<u8>, Vec<Vec<u8>>)> = [&b""[..], b"container"]
             .iter()
-            .map(|p| (p.to_vec(), children(p)))
+            .map(|p| (p.to_vec(), (f.children)(p)))
             .collect();
         let child_names = |prefix: &[u8]| -> Vec<&[u8]> {
             lists
@@ -237,61 +152,32 @@ pub fn identify_node(
                 .map(|(_, v)| v.iter().map(|n| &n[..]).collect())
                 .unwrap_or_default()
         };
-        if let Some(sub) = looks_like_kind_node(child_names) {
-            let init = init_pid(&sub);
-            let mut id = ident.unwrap_or_else(|| Identity {
-                kind: "container",
-                id: f.kind.container_id().map(str::to_string),
-                ..Default::default()
-            });
-            r.kind_node(&mut id, init);
+        if let Some(sub) = crate::runtime::kind::looks_like_node(child_names) {
+            let init = (f.init_pid)(&sub);
+            if let Some(id) = ident
+                .as_mut()
+                .filter(|i| i.kind != IdentityKind::Unidentified)
+            {
+                r.node(id, init);
+            }
             if let Some(pid) = init {
                 root = RootKey::Proc(pid);
             }
-            ident = Some(id);
-        }
-        ident
-    } else if let Kind::KubePod { uid, qos } = f.kind {
-        let ids: Vec<String> = children(b"")
-            .iter()
-            .filter_map(|c| {
-                crate::classify::classify_path(&[
-                    &b"kubepods"[..],
-                    b"pod00000000-0000-0000-0000-000000000000",
-                    c,
-                ])
-                .pop()
-            })
-            .filter_map(|k| k.container_id().map(str::to_string))
-            .collect();
-        Some(r.pod(f.root, uid, *qos, &ids))
-    } else {
-        let mut ident = simple_identity(f.kind, f.name, r);
-        match (&mut ident, f.kind) {
-            (Some(id), Kind::InitScope) => id.name = f.parent_kind_node.map(str::to_string),
-            (Some(id), Kind::PodmanConmon { id: Some(cid) }) => {
-                id.name = f.conmon_names.get(cid).cloned().flatten();
+        } else if is_container && root == RootKey::Host {
+            // Engines inside a container (docker-in-docker, podman-in-podman): their
+            // state is in the container's own root.
+            if let Some(pid) = (f.first_pid)() {
+                root = RootKey::Proc(pid);
             }
-            _ => {}
         }
-        ident
-    };
+    }
     (ident, root)
-}
-
-/// Whether a command line claims to be a monitor (conmon, a containerd shim): only
-/// those have their `status` read, for [`Resolver::process_role`].
-fn claims_monitor(args: &[&[u8]]) -> bool {
-    args.first().is_some_and(|exe| {
-        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-        base == b"conmon" || base.starts_with(b"containerd-shim")
-    })
 }
 
 /// The UIDs (real, effective, saved, fs) of a process that claims to be a monitor, read
 /// from its `status`; `None` for any other process (no read).
 fn monitor_uids(r: &mut Resolver, pid: u32, args: &[&[u8]]) -> Option<[u32; 4]> {
-    if !claims_monitor(args) {
+    if !crate::runtime::claims_monitor(args) {
         return None;
     }
     r.process_status(pid).and_then(|(u, _)| u)
@@ -305,10 +191,24 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
     for node in nodes {
         for p in node.processes.iter().flatten() {
             let args: Vec<&[u8]> = p.args().collect();
-            if args.first().is_some_and(|a| a.ends_with(b"conmon")) {
+            let Some(exe) = args.first() else { continue };
+            let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+            // Where containerd and LXC keep their state, as their own processes say.
+            if base == b"containerd"
+                || base.starts_with(b"containerd-shim")
+                || crate::runtime::lxc::is_monitor_title(exe)
+            {
+                let uids = r.process_status(p.pid).and_then(|(u, _)| u);
+                r.note_process(&args, uids);
+            }
+            if base == b"conmon" {
                 let uids = monitor_uids(r, p.pid, &args);
-                if let Some(ProcessRole::Conmon { id, name }) =
-                    r.process_role(&args, RootKey::Host, uids)
+                if let Some(ProcessRole::Conmon {
+                    id,
+                    name,
+                    runtime: "podman",
+                    ..
+                }) = r.process_role(&args, RootKey::Host, uids)
                 {
                     out.insert(id, name);
                 }
@@ -350,8 +250,9 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         let inherited = parent.map_or(RootKey::Host, |p| root[p]);
         let parent_node = parent
             .and_then(|p| nodes[p].identity.as_ref())
-            .and_then(|x| x.kind_node.as_ref())
-            .map(|k| k.name.clone());
+            .and_then(|x| x.node.as_ref());
+        let parent_node_ref = parent_node.cloned();
+        let parent_node = parent_node.map(|k| k.name.clone());
         let (ident, child_root) = {
             let nodes_ref: &[Node] = nodes;
             let children = |sub: &[u8]| -> Vec<Vec<u8>> {
@@ -380,17 +281,42 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                     init_pid_on_disk(mount, &path, sub)
                 })
             };
+            let first_pid = || {
+                let first = |n: NodeId| {
+                    nodes_ref[n]
+                        .processes
+                        .as_ref()
+                        .and_then(|p| p.first())
+                        .map(|p| p.pid)
+                };
+                first(i).or_else(|| {
+                    nodes_ref[i]
+                        .children
+                        .iter()
+                        .copied()
+                        .find(|&c| &nodes_ref[c].name[..] == b"container")
+                        .and_then(first)
+                })
+            };
             let facts = Facts {
                 kind: &kind,
                 name: &nodes_ref[i].name,
+                parent_name: parent.map(|p| &nodes_ref[p].name[..]),
                 owner: owner[i],
                 root: inherited,
                 parent_kind_node: parent_node.as_deref(),
                 conmon_names: &conmons,
+                children: &children,
+                init_pid: &init,
+                first_pid: &first_pid,
             };
-            identify_node(r, &facts, &children, &init)
+            identify_node(r, &facts)
         };
         root[i] = child_root;
+        let mut ident = ident;
+        if let Some(id) = ident.as_mut().filter(|x| x.kind == IdentityKind::Init) {
+            id.node = parent_node_ref;
+        }
         nodes[i].identity = ident;
         let errs = r.take_errors();
         record(&mut nodes[i], errs);
@@ -427,7 +353,13 @@ fn label_started(nodes: &mut [Node], root: &[RootKey], r: &mut Resolver) {
             continue;
         }
         for p in node.processes.iter().flatten() {
-            if let Some(ProcessRole::Conmon { id, name }) = &p.role {
+            if let Some(ProcessRole::Conmon {
+                id,
+                name,
+                runtime: "podman",
+                ..
+            }) = &p.role
+            {
                 let args: Vec<&[u8]> = p.args().collect();
                 // The role was given for these UIDs (all four equal).
                 let Some([uid, ..]) = monitor_uids(r, p.pid, &args) else {

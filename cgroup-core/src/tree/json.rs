@@ -379,3 +379,222 @@ impl Serialize for MountJson<'_> {
         m.end()
     }
 }
+
+/// Serializes a value with the keys of every object in byte order, at every level: the
+/// `cgtree pid` and `cgtree userns` documents of version 1 have always been written so
+/// (and the tree's in field order), whatever features serde_json is built with.
+struct Sorted<'a, T: ?Sized>(&'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Sorted<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = serde_json::to_value(self.0).map_err(serde::ser::Error::custom)?;
+        SortedValue(&v).serialize(s)
+    }
+}
+
+struct SortedValue<'a>(&'a serde_json::Value);
+
+impl Serialize for SortedValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            serde_json::Value::Object(m) => {
+                let mut entries: Vec<_> = m.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    out.serialize_entry(k, &SortedValue(v))?;
+                }
+                out.end()
+            }
+            serde_json::Value::Array(a) => s.collect_seq(a.iter().map(SortedValue)),
+            v => v.serialize(s),
+        }
+    }
+}
+
+/// `errors` of a `pid` document: `{"file", "kind", "message"}`.
+struct TraceErrorJson<'a>(&'a super::NodeError);
+
+impl Serialize for TraceErrorJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("file", &Bytes(e.path.as_os_str().as_bytes()))?;
+        m.serialize_entry("kind", e.kind.code())?;
+        m.serialize_entry("message", &e.to_string())?;
+        m.end()
+    }
+}
+
+/// One cgroup of a trace's `chain`: `{"path", "identity"}`.
+struct ChainJson<'a>(&'a crate::trace::ChainEntry);
+
+impl Serialize for ChainJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("path", &Bytes(&self.0.path))?;
+        m.serialize_entry("identity", &self.0.identity)?;
+        m.end()
+    }
+}
+
+/// A trace's `pod`: the pod with the containers it serves (a shim's).
+struct PodJson<'a>(
+    &'a crate::resolve::PodRef,
+    &'a [crate::resolve::PodContainer],
+);
+
+impl Serialize for PodJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("namespace", &self.0.namespace)?;
+        m.serialize_entry("name", &self.0.name)?;
+        m.serialize_entry("uid", &self.0.uid)?;
+        m.serialize_entry("static", &self.0.is_static)?;
+        m.serialize_entry("containers", self.1)?;
+        m.end()
+    }
+}
+
+/// The fields of a `cgtree pid --json` object, in the documented order (written sorted).
+struct TraceFields<'a>(&'a crate::trace::Trace);
+
+impl Serialize for TraceFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("version", &JSON_VERSION)?;
+        m.serialize_entry("pid", &t.pid)?;
+        m.serialize_entry(
+            "cmdline",
+            &crate::parse::cmdline(&t.cmdline)
+                .map(Bytes)
+                .collect::<Vec<_>>(),
+        )?;
+        m.serialize_entry("comm", &t.comm.as_deref().map(Bytes))?;
+        m.serialize_entry("ppid", &t.ppid)?;
+        m.serialize_entry("uid", &t.uid.map(|u| u[0]))?;
+        m.serialize_entry("gid", &t.gid.map(|g| g[0]))?;
+        m.serialize_entry("nspid", &t.nspid)?;
+        m.serialize_entry("cgroup", &Bytes(&t.cgroup))?;
+        m.serialize_entry("outside_namespace", &t.outside_namespace)?;
+        m.serialize_entry("cgroup_deleted", &t.cgroup_deleted)?;
+        m.serialize_entry("host_namespaces", &t.host_namespaces)?;
+        m.serialize_entry("chain", &t.chain.iter().map(ChainJson).collect::<Vec<_>>())?;
+        m.serialize_entry("role", &t.role)?;
+        m.serialize_entry("container", &t.container)?;
+        m.serialize_entry("kind_node", &t.kind_node)?;
+        m.serialize_entry("node", &t.node)?;
+        m.serialize_entry(
+            "pod",
+            &t.pod.as_ref().map(|p| PodJson(p, &t.pod_containers)),
+        )?;
+        m.serialize_entry("pod_container", &t.pod_container)?;
+        m.serialize_entry("user", &t.user)?;
+        m.serialize_entry("userns", &t.userns)?;
+        m.serialize_entry(
+            "errors",
+            &t.errors.iter().map(TraceErrorJson).collect::<Vec<_>>(),
+        )?;
+        m.end()
+    }
+}
+
+/// The `cgtree pid --json` object of one process (docs/json.md).
+impl Serialize for crate::trace::Trace {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Sorted(&TraceFields(self)).serialize(s)
+    }
+}
+
+/// The `cgtree userns [NS] --json` document: see [`super::userns::Report::json`].
+pub struct UsernsJson<'r, 'a> {
+    report: &'r super::userns::Report<'a>,
+    only: Option<u64>,
+}
+
+struct UsernsFields<'r, 'a>(&'r UsernsJson<'r, 'a>);
+
+struct NsProcessJson<'a>(&'a Process);
+
+impl Serialize for NsProcessJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("pid", &self.0.pid)?;
+        m.serialize_entry("user", &self.0.user)?;
+        m.serialize_entry("cmdline", &Args(self.0))?;
+        m.end()
+    }
+}
+
+struct NamespaceJson<'r, 'a> {
+    report: &'r super::userns::Report<'a>,
+    ns: &'r crate::userns::UserNs,
+    holds: &'r super::userns::Holdings,
+}
+
+impl Serialize for NamespaceJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (n, h) = (self.ns, self.holds);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("inode", &n.inode)?;
+        m.serialize_entry("nprocs", &n.pids.len())?;
+        m.serialize_entry("pid", &n.first_pid())?;
+        m.serialize_entry("uid_map", &n.uid_map.ranges)?;
+        m.serialize_entry("gid_map", &n.gid_map.ranges)?;
+        m.serialize_entry("initial", &n.uid_map.is_initial())?;
+        m.serialize_entry("owner", &n.owner)?;
+        m.serialize_entry("owner_source", &n.owner_source)?;
+        m.serialize_entry("parent", &n.lineage.parent)?;
+        m.serialize_entry("depth", &n.lineage.depth)?;
+        m.serialize_entry("lineage_source", &n.lineage.source)?;
+        m.serialize_entry("containers", &h.containers)?;
+        m.serialize_entry("kind_nodes", &h.kind_nodes)?;
+        m.serialize_entry("pods", &h.pods)?;
+        m.serialize_entry(
+            "processes",
+            &n.pids
+                .iter()
+                .filter_map(|&pid| self.report.process(pid))
+                .map(NsProcessJson)
+                .collect::<Vec<_>>(),
+        )?;
+        m.end()
+    }
+}
+
+impl Serialize for UsernsFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0.report;
+        let only = self.0.only;
+        let list: Vec<NamespaceJson<'_, '_>> = r
+            .namespaces
+            .iter()
+            .zip(&r.holdings)
+            .filter(|(n, _)| only.is_none_or(|o| o == n.inode))
+            .map(|(ns, holds)| NamespaceJson {
+                report: r,
+                ns,
+                holds,
+            })
+            .collect();
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("version", &JSON_VERSION)?;
+        m.serialize_entry("namespaces", &list)?;
+        m.end()
+    }
+}
+
+impl Serialize for UsernsJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Sorted(&UsernsFields(self)).serialize(s)
+    }
+}
+
+impl<'a> super::userns::Report<'a> {
+    /// The `cgtree userns --json` document (docs/json.md): every namespace, or only the
+    /// one whose inode is `only`.
+    pub fn json(&self, only: Option<u64>) -> UsernsJson<'_, 'a> {
+        UsernsJson { report: self, only }
+    }
+}

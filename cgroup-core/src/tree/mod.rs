@@ -11,9 +11,10 @@
 pub mod identify;
 #[cfg(feature = "serde")]
 mod json;
+pub mod userns;
 
 #[cfg(feature = "serde")]
-pub use json::{Bytes, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};
+pub use json::{Bytes, UsernsJson, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};
 
 use crate::error::{
     errno_is_permission_denied, errno_is_unsupported, errno_is_vanished, Error, ParseError,
@@ -777,12 +778,12 @@ fn fill_users(nodes: &mut [Node], host: &Host) {
         return;
     };
     let mut names = crate::userns::Names::new(host);
-    for (id, node) in nodes.iter_mut().enumerate() {
+    for node in nodes.iter_mut() {
         let mut errors = Vec::new();
         for p in node.processes.iter_mut().flatten() {
             match reader.user(p.pid) {
                 Ok(mut u) => {
-                    names.fill(p.pid, id as u64, &mut u);
+                    names.fill(p.pid, &mut u);
                     p.user = Some(u);
                 }
                 Err(e) if e.is_vanished() => crate::stats::vanished_process(),

@@ -1,0 +1,242 @@
+//! The runners of cgtree's subcommands: each reads what it needs (the tree, the traces,
+//! the namespaces, the provision checks) through cgroup-core, hands the result to its
+//! renderer in [`crate::render`] (which only formats) and returns the exit status.
+
+use crate::config::{Config, Provision, ProvisionAction};
+use crate::term::{self, Diag, Paint};
+use crate::{finish, host, render, report, sanitize, FATAL, OK, PARTIAL};
+use cgroup_core::provision::{apply, find_user, ApplyOptions, Context, Plan, SystemRunner};
+use cgroup_core::Host;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// `cgtree [PATH]`: the tree, as text or JSON.
+pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
+    let mut builder = cgroup_core::TreeBuilder::new();
+    builder
+        .host_root(host(cfg).root())
+        .start(cfg.start.clone())
+        .processes(cfg.procs)
+        .threads(cfg.threads)
+        .include_empty(cfg.all)
+        .kernel_threads(cfg.kernel_threads)
+        .max_depth(cfg.depth)
+        .users(cfg.users)
+        .identify(true);
+    let tree = builder.build()?;
+    let mut out = term::stdout(cfg.color);
+    let written = if cfg.json {
+        render::json::render(&tree, &mut out)
+    } else {
+        render::tree::render(&tree, cfg, &mut out)
+    }
+    .and_then(|()| out.flush());
+    drop(out);
+    let code = if report(tree.errors(), diag) {
+        PARTIAL
+    } else {
+        OK
+    };
+    Ok(finish(written, code, diag))
+}
+
+/// `cgtree snapshot OUT`: writes the snapshot, then one summary line.
+pub fn snapshot(
+    cfg: &Config,
+    out_dir: &Path,
+    only: &[String],
+    pids: &[u32],
+    diag: &mut Diag,
+) -> anyhow::Result<u8> {
+    let h = host(cfg);
+    let mut only = only.to_vec();
+    only.extend(cgroup_core::snapshot::subtrees_of_pids(&h, pids)?);
+    let r = cgroup_core::snapshot::write_subtrees(&h, out_dir, &only)?;
+    let code = if r.left_out.iter().any(|l| l.contains("limit")) {
+        PARTIAL
+    } else {
+        OK
+    };
+    let mut out = term::stdout(cfg.color);
+    let written = writeln!(
+        out,
+        "snapshot: {} cgroups, {} processes, {} runtime state files, {} bytes in {}; see {}/META",
+        r.cgroups,
+        r.processes,
+        r.state_files,
+        r.bytes,
+        sanitize::path(out_dir),
+        sanitize::path(out_dir)
+    )
+    .and_then(|()| out.flush());
+    Ok(finish(written, code, diag))
+}
+
+/// `cgtree pid PID...`: each process's trace, as text or JSON.
+pub fn pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
+    let host = host(cfg);
+    let mount = host.find_cgroup2()?;
+    let mut code = OK;
+    let mut traces = Vec::new();
+    let mut missing = Vec::new();
+    for &pid in pids {
+        match cgroup_core::trace::trace(&host, &mount, pid) {
+            Ok(t) => traces.push(t),
+            Err(
+                e @ (cgroup_core::Error::NoSuchProcess { .. }
+                | cgroup_core::Error::ProcessVanished { .. }),
+            ) => missing.push(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut out = term::stdout(cfg.color);
+    let written = (|| {
+        if cfg.json {
+            if pids.len() == 1 {
+                if let Some(t) = traces.first() {
+                    term::write_json(&mut out, t)?;
+                }
+            } else {
+                term::write_json(&mut out, &traces)?;
+            }
+        } else {
+            for (i, t) in traces.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                render::pid::render_text(t, &mut out)?;
+            }
+        }
+        out.flush()
+    })();
+    drop(out);
+    if report(traces.iter().flat_map(|t| t.errors.iter()), diag) {
+        code = PARTIAL;
+    }
+    if report(&missing, diag) {
+        code = FATAL;
+    }
+    Ok(finish(written, code, diag))
+}
+
+/// `cgtree userns [NS]`: the user namespaces of the tree's processes.
+pub fn userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<u8> {
+    let mut builder = cgroup_core::TreeBuilder::new();
+    builder.host_root(host(cfg).root());
+    builder
+        .processes(true)
+        .kernel_threads(true)
+        .users(true)
+        .identify(true);
+    let tree = builder.build()?;
+    let nss = cgroup_core::tree::userns::Report::new(&tree)?;
+    let view = render::userns::View::new(&nss);
+    if let Some(ns) = ns {
+        if !nss.namespaces.iter().any(|n| n.inode == ns) {
+            report(tree.errors(), diag);
+            diag.error(format_args!("no process in user namespace {ns}"));
+            return Ok(FATAL);
+        }
+    }
+    let mut out = term::stdout(cfg.color);
+    let written = if cfg.json {
+        term::write_json(&mut out, &nss.json(ns))
+    } else {
+        view.render(ns, cfg.width, &mut out)
+    }
+    .and_then(|()| out.flush());
+    drop(out);
+    let code = if report(tree.errors(), diag) {
+        PARTIAL
+    } else {
+        OK
+    };
+    Ok(finish(written, code, diag))
+}
+
+/// Runs `cgtree provision`, writing to `out` (a [`crate::term::Term`]): the exit status
+/// and the result of writing. Errors: a user that does not exist.
+pub fn provision(
+    cfg: &Config,
+    p: &Provision,
+    out: &mut dyn Paint,
+) -> anyhow::Result<(u8, io::Result<()>)> {
+    let host = match &cfg.root {
+        Some(r) => Host::with_root(r),
+        None => Host::new(),
+    };
+    let who = p.user.clone().or_else(|| {
+        if host.is_live() {
+            std::env::var("SUDO_USER").ok()
+        } else {
+            None
+        }
+    });
+    let user = find_user(&host, who.as_deref());
+    if let (Some(w), None) = (&who, &user) {
+        anyhow::bail!(
+            "no user {} in {}",
+            sanitize::sanitize(w.as_bytes()),
+            sanitize::path(&host.path("etc/passwd"))
+        );
+    }
+    let mut runner = SystemRunner::default();
+    let mut cx = Context::new(host.clone(), user.clone());
+    cx.crun_version = p.crun_version.clone();
+    cx.crun_sha256 = p.crun_sha256.clone();
+    cx.cni_sha256 = p.cni_sha256.clone();
+    if host.is_live() {
+        cx.caller_pid = Some(nix::unistd::getppid().as_raw() as u32);
+        cx.runner = Some(&mut runner);
+    }
+    let steps = render::provision::selected(p);
+    let header = format!(
+        "host {}{}",
+        crate::sanitize::path(host.root()),
+        user.as_ref()
+            .map(|u| format!(
+                ", user {} ({})",
+                sanitize::sanitize(u.name.as_bytes()),
+                u.uid
+            ))
+            .unwrap_or_default()
+    );
+    let outcome = match p.action {
+        ProvisionAction::Check => render::provision::Outcome::Check(
+            steps.iter().map(|st| (*st, st.check(&mut cx))).collect(),
+        ),
+        ProvisionAction::Plan => {
+            render::provision::Outcome::Plan(steps.iter().map(|st| (*st, st.plan(&cx))).collect())
+        }
+        ProvisionAction::Apply { write, run } => {
+            let plans: Vec<(String, Plan)> = steps
+                .iter()
+                .map(|st| (st.id.to_string(), st.plan(&cx)))
+                .collect();
+            let report = apply(
+                &mut cx,
+                &plans,
+                ApplyOptions {
+                    write,
+                    run_commands: run,
+                },
+            );
+            let after = if write {
+                steps.iter().map(|st| (*st, st.check(&mut cx))).collect()
+            } else {
+                Vec::new()
+            };
+            render::provision::Outcome::Apply {
+                write,
+                report,
+                after,
+            }
+        }
+    };
+    let code = match &outcome {
+        render::provision::Outcome::Apply { report, .. } => u8::from(report.failed()),
+        _ => 0,
+    };
+    let written = render::provision::write_outcome(out, cfg.json, &header, &host, &outcome);
+    Ok((code, written))
+}

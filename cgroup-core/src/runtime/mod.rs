@@ -1,0 +1,312 @@
+//! One place per runtime: what its cgroup names look like, what on-disk evidence confirms
+//! them, which state files it reads, and which of its processes serve others.
+//!
+//! Every family implements [`Runtime`] in its own file and is registered once in
+//! [`TABLE`]. The walk ([`crate::tree`]), `cgtree pid` ([`crate::trace`]), the user
+//! namespace report and snapshots all identify through the same functions here
+//! ([`classify_one`], [`identify_node`](crate::tree::identify::identify_node)), so a new
+//! runtime is one file, one [`TABLE`] row (with its [`Family`] and, if it names new
+//! things, its [`IdentityKind`]s) and one arm in each renderer.
+
+use crate::classify::*;
+
+pub mod containerd;
+pub mod crio;
+pub mod desktop;
+pub mod docker;
+pub mod kind;
+pub mod kubelet;
+pub mod lxc;
+pub mod nspawn;
+pub mod oci;
+pub mod podman;
+pub mod systemd;
+
+/// What an identified cgroup is. Serialised as the documented strings of `docs/json.md`
+/// (`podman-container`, `kube-pod`, ...); new kinds may be added within a JSON version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum IdentityKind {
+    /// A podman container (`libpod-<id>.scope`, ...), confirmed by podman's state.
+    PodmanContainer,
+    /// A docker container, confirmed by `config.v2.json`.
+    DockerContainer,
+    /// A container whose runtime state names no engine (an OCI runtime's state only).
+    Container,
+    /// A containerd task outside Kubernetes (`ctr run`, nerdctl), from its bundle.
+    ContainerdContainer,
+    /// A Kubernetes pod.
+    KubePod,
+    /// A container of a pod.
+    KubeContainer,
+    /// A pod's sandbox (pause) container.
+    KubeSandbox,
+    /// A QoS level of the kubelet's pods root.
+    KubeQos,
+    /// The kubelet's pods root.
+    KubePods,
+    /// `user-UID.slice`.
+    UserSlice,
+    /// `user@UID.service`.
+    UserManager,
+    /// `session-ID.scope`.
+    Session,
+    /// `init.scope`.
+    Init,
+    /// A well-known daemon's service.
+    Service,
+    /// podman's conmon cgroup.
+    PodmanConmon,
+    /// A podman pod.
+    PodmanPod,
+    /// podman's cgroupfs parent (`libpod_parent`).
+    PodmanParent,
+    /// docker's cgroupfs parent (`docker`).
+    DockerParent,
+    /// crun's `container` sub-cgroup.
+    Payload,
+    /// CRI-O's conmon cgroup (`crio-conmon-<id>.scope`).
+    CrioConmon,
+    /// A systemd unit whose name has escapes (shown decoded).
+    SystemdUnit,
+    /// An LXC (LXD, Incus) container's payload cgroup (`lxc.payload.<name>`).
+    LxcContainer,
+    /// An LXC container's monitor cgroup (`lxc.monitor.<name>`).
+    LxcMonitor,
+    /// A machine registered with systemd-machined (`machine-<name>.scope`, an nspawn
+    /// unit's `payload`).
+    Machine,
+    /// `systemd-nspawn@<name>.service/supervisor`.
+    NspawnSupervisor,
+    /// A desktop application's scope or service (flatpak, snap, XDG launchers).
+    App,
+    /// A container-shaped cgroup with no runtime evidence behind it (see `seen`).
+    #[default]
+    Unidentified,
+}
+
+impl IdentityKind {
+    /// The documented string (`podman-container`, ...).
+    pub fn as_str(self) -> &'static str {
+        use IdentityKind::*;
+        match self {
+            PodmanContainer => "podman-container",
+            DockerContainer => "docker-container",
+            Container => "container",
+            ContainerdContainer => "containerd-container",
+            KubePod => "kube-pod",
+            KubeContainer => "kube-container",
+            KubeSandbox => "kube-sandbox",
+            KubeQos => "kube-qos",
+            KubePods => "kube-pods",
+            UserSlice => "user-slice",
+            UserManager => "user-manager",
+            Session => "session",
+            Init => "init",
+            Service => "service",
+            PodmanConmon => "podman-conmon",
+            PodmanPod => "podman-pod",
+            PodmanParent => "podman-parent",
+            DockerParent => "docker-parent",
+            Payload => "payload",
+            CrioConmon => "crio-conmon",
+            SystemdUnit => "systemd-unit",
+            LxcContainer => "lxc-container",
+            LxcMonitor => "lxc-monitor",
+            Machine => "machine",
+            NspawnSupervisor => "nspawn-supervisor",
+            App => "app",
+            Unidentified => "unidentified",
+        }
+    }
+
+    /// An engine's container outside Kubernetes (podman, docker, containerd, an OCI
+    /// runtime's, LXC, a machine): what `cgtree pid` reports as the process's container.
+    pub fn is_engine_container(self) -> bool {
+        matches!(
+            self,
+            IdentityKind::PodmanContainer
+                | IdentityKind::DockerContainer
+                | IdentityKind::Container
+                | IdentityKind::ContainerdContainer
+                | IdentityKind::LxcContainer
+                | IdentityKind::Machine
+        )
+    }
+
+    /// A Kubernetes container or sandbox.
+    pub fn is_kube_container(self) -> bool {
+        matches!(
+            self,
+            IdentityKind::KubeContainer | IdentityKind::KubeSandbox
+        )
+    }
+}
+
+impl std::fmt::Display for IdentityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A runtime family: the row of [`TABLE`] that owns a cgroup shape, a state file or a
+/// helper process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Family {
+    /// systemd: slices, services, scopes, user managers, sessions.
+    Systemd,
+    /// podman (libpod) and its conmon.
+    Podman,
+    /// docker (moby).
+    Docker,
+    /// The OCI runtimes' own state (crun, runc) and crun's payload sub-cgroup.
+    Oci,
+    /// containerd: task bundles and shims, outside and inside Kubernetes.
+    Containerd,
+    /// CRI-O and its conmon.
+    Crio,
+    /// The kubelet's pods, QoS levels and pod UIDs.
+    Kubelet,
+    /// kind and minikube nodes (a container that runs a Kubernetes node).
+    Kind,
+    /// LXC, LXD, Incus.
+    Lxc,
+    /// systemd-nspawn and systemd-machined's machines.
+    Nspawn,
+    /// Desktop applications: flatpak, snap, XDG launcher scopes.
+    Desktop,
+}
+
+/// What one family knows. Every method has a default that knows nothing, so a family
+/// implements only what it has.
+pub trait Runtime: Sync {
+    /// Its row.
+    fn family(&self) -> Family;
+
+    /// Documentation: where the family's facts come from (the runtime's source files).
+    fn sources(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The kind of a cgroup named `name` in a host's own hierarchy (or a container's
+    /// inside read as a fresh host), and the context its children are read in. A name's
+    /// shape only: evidence comes in [`Runtime::identify`].
+    fn classify_host(&self, _name: &[u8]) -> Option<(Kind, Ctx)> {
+        None
+    }
+
+    /// The kind of a cgroup directly in a Kubernetes pod's cgroup (a container this
+    /// runtime named, through the CRI).
+    fn classify_in_pod(&self, _name: &[u8]) -> Option<(Kind, Ctx)> {
+        None
+    }
+
+    /// The kind of a cgroup below one of this family's own contexts
+    /// ([`Ctx::Below`]).
+    fn classify_below(&self, _name: &[u8], _ctx: &Ctx) -> Option<(Kind, Ctx)> {
+        None
+    }
+
+    /// The identity of a cgroup whose [`Kind::family`] is this one, from the runtime's
+    /// evidence; `None` when there is none (the caller then says what was seen).
+    fn identify(
+        &self,
+        _r: &mut crate::resolve::Resolver,
+        _f: &crate::tree::identify::Facts<'_>,
+    ) -> Option<crate::resolve::Identity> {
+        None
+    }
+
+    /// The role of a process that serves others (a monitor, a shim), from its command
+    /// line and UIDs; `None` when it is not one of this family's or its claim does not
+    /// hold.
+    fn role(
+        &self,
+        _r: &mut crate::resolve::Resolver,
+        _p: &ProcFacts<'_>,
+    ) -> Option<crate::resolve::ProcessRole> {
+        None
+    }
+
+    /// State files this family reads, as paths under a root with `*` for a name
+    /// (documentation; `cgtree snapshot` keeps exactly what was read).
+    fn state_files(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// A process, as a [`Runtime::role`] sees it.
+pub struct ProcFacts<'a> {
+    /// Its command line, split.
+    pub args: &'a [&'a [u8]],
+    /// Where state is read for it: the root of the container it runs in.
+    pub root: crate::resolve::RootKey,
+    /// Its UIDs (real, effective, saved, fs), read only for a process whose command
+    /// line claims a monitor ([`claims_monitor`]).
+    pub uids: Option<[u32; 4]>,
+}
+
+/// Every family, in the order their shapes are tried on a host-level name.
+pub static TABLE: &[&dyn Runtime] = &[
+    &crio::Crio,
+    &podman::Podman,
+    &docker::Docker,
+    &kubelet::Kubelet,
+    &containerd::Containerd,
+    &lxc::Lxc,
+    &nspawn::Nspawn,
+    &desktop::Desktop,
+    &kind::KindNodes,
+    &oci::Oci,
+    &systemd::Systemd,
+];
+
+/// The row of `family`.
+pub fn runtime(family: Family) -> &'static dyn Runtime {
+    TABLE
+        .iter()
+        .copied()
+        .find(|r| r.family() == family)
+        .unwrap_or(&systemd::Systemd)
+}
+
+/// Classifies one name in a context; returns its kind and the context for its children.
+/// [`crate::classify::classify_path`] is this step folded over a path; a tree walk keeps
+/// each node's context and classifies a child from its parent's, in time linear in the
+/// depth.
+pub(crate) fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
+    let found = match ctx {
+        Ctx::Host | Ctx::ContainerTop => {
+            if let (Ctx::ContainerTop, Some(k)) = (ctx, oci::payload_subgroup(name)) {
+                return k;
+            }
+            TABLE.iter().find_map(|r| r.classify_host(name))
+        }
+        Ctx::KubePod => TABLE.iter().find_map(|r| r.classify_in_pod(name)),
+        Ctx::KubeRoot { .. } | Ctx::KubeQos { .. } => kubelet::Kubelet.classify_below(name, ctx),
+        Ctx::LibpodParent => podman::Podman.classify_below(name, ctx),
+        Ctx::DockerParent => docker::Docker.classify_below(name, ctx),
+        Ctx::Below(family, _) => runtime(*family).classify_below(name, ctx),
+    };
+    found.unwrap_or((Kind::Plain, Ctx::Host))
+}
+
+/// Whether a command line claims to be a process that serves others (conmon, a
+/// containerd shim, an LXC monitor): only those have their `status` read.
+pub fn claims_monitor(args: &[&[u8]]) -> bool {
+    args.first().is_some_and(|exe| {
+        let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+        base == b"conmon" || base.starts_with(b"containerd-shim") || lxc::is_monitor_title(exe)
+    })
+}
+
+/// The role of a process: the first family whose claim holds.
+pub fn process_role(
+    r: &mut crate::resolve::Resolver,
+    p: &ProcFacts<'_>,
+) -> Option<crate::resolve::ProcessRole> {
+    TABLE.iter().find_map(|rt| rt.role(r, p))
+}
