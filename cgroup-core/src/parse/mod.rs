@@ -27,9 +27,8 @@ pub use list::{controllers, pids, Controller, ControllerSet, Controllers, KnownC
 pub use mountinfo::{mountinfo, unescape_mount_path, MountInfo, MountInfoEntry, MountOptions};
 pub use passwd::{passwd, Passwd, PasswdEntry, MAX_PASSWD_LINE};
 pub use proc::{
-    claims_monitor, cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status,
-    Cmdline, IdMap, IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines,
-    Status,
+    cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status, Cmdline, IdMap,
+    IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines, Status,
 };
 pub use value::{cgroup_type, cpu_max, limit, u64_value, CgroupType, CpuMax, Limit};
 

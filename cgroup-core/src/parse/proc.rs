@@ -107,15 +107,6 @@ pub fn cmdline(input: &[u8]) -> Cmdline<'_> {
     }
 }
 
-/// Whether a command line's first argument (`argv[0]`) claims a monitor process: conmon
-/// (its base name is `conmon`) or a containerd shim (its base name starts with
-/// `containerd-shim`). Only a claim: the identification believes it only from the
-/// process's credentials (see `Resolver::process_role`), which are read only for these.
-pub fn claims_monitor(argv0: &[u8]) -> bool {
-    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
-    base == b"conmon" || base.starts_with(b"containerd-shim")
-}
-
 /// Iterator returned by [`cmdline`].
 #[derive(Clone)]
 pub struct Cmdline<'a> {
@@ -410,27 +401,6 @@ mod tests {
         assert_eq!(comm(b"x"), b"x");
         assert_eq!(comm(b""), b"");
         assert_eq!(comm(b"a b\n\n"), b"a b\n");
-    }
-
-    #[test]
-    fn monitor_claims_by_base_name() {
-        for (argv0, want) in [
-            (&b"/usr/bin/conmon"[..], true),
-            (b"conmon", true),
-            (b"/usr/local/bin/containerd-shim-runc-v2", true),
-            (b"containerd-shim", true),
-            (b"/usr/bin/conmonx", false),
-            (b"/opt/containerd-shim/bin/sleep", false),
-            (b"/usr/bin/containerd", false),
-            (b"", false),
-        ] {
-            assert_eq!(
-                claims_monitor(argv0),
-                want,
-                "{}",
-                String::from_utf8_lossy(argv0)
-            );
-        }
     }
 
     #[test]

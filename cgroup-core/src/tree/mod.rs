@@ -103,7 +103,8 @@ pub struct Thread {
 }
 
 /// The credentials and parent of a process whose command line claims to be a monitor
-/// ([`parse::claims_monitor`]: conmon, a containerd shim), from its `/proc/<pid>/status`,
+/// ([`crate::runtime::claims_monitor`]: conmon, a containerd shim, an LXC monitor), from
+/// its `/proc/<pid>/status`,
 /// read by the walk (see [`TreeBuilder::monitor_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MonitorStatus {
@@ -472,11 +473,13 @@ impl TreeBuilder {
     }
 
     /// Reads the `status` of each process whose command line claims to be a monitor
-    /// (conmon, a containerd shim) while the walk reads command lines, on a second thread
-    /// when there is one: [`Node::monitor_status`]. Only on the live host, through `/proc`
-    /// verified to be procfs (the kernel's credentials, rule 4 of docs/reliability.md);
-    /// elsewhere nothing is read. Off by default: for an identification that takes a
-    /// monitor's UIDs from there instead of reading `status` again, one process at a time.
+    /// ([`crate::runtime::claims_monitor`]) while the walk reads command lines, on a
+    /// second thread when there is one: [`Node::monitor_status`]. Only on the live host,
+    /// through `/proc` verified to be procfs (the kernel's credentials, rule 4 of
+    /// docs/reliability.md); elsewhere nothing is read. On whenever
+    /// [`TreeBuilder::identify`] is (the identification takes a monitor's UIDs from there
+    /// instead of reading `status` again, one process at a time); off by default
+    /// otherwise.
     pub fn monitor_status(&mut self, yes: bool) -> &mut Self {
         self.monitor_status = yes;
         self
@@ -693,7 +696,8 @@ impl TreeBuilder {
         let errors = &mut read.errors;
         let monitors = &mut read.monitors;
         // The kernel's credentials only: the live host's /proc, verified to be procfs.
-        let statuses = self.monitor_status && pv.live && pv.origin == fs::Origin::Kernel;
+        let statuses =
+            (self.monitor_status || self.identify) && pv.live && pv.origin == fs::Origin::Kernel;
         procs.retain_mut(|p| {
             match fs::read_file_from(pv.fd, name.file(p.pid, "cmdline"), scratch, pv.origin) {
                 Ok(b) => p.cmdline = b.into(),
@@ -712,7 +716,7 @@ impl TreeBuilder {
                     });
                 }
             }
-            if statuses && p.args().next().is_some_and(parse::claims_monitor) {
+            if statuses && p.args().next().is_some_and(crate::runtime::claims_monitor) {
                 // One open, one read, one close, as for the command line. A process
                 // whose status cannot be read is left to the identification.
                 if let Ok(Ok(st)) =
