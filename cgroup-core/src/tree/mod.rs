@@ -580,27 +580,34 @@ impl TreeBuilder {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
             let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
             let rx = std::sync::Mutex::new(rx);
-            std::thread::scope(|sc| {
-                let drain = || {
-                    let mut scratch = Scratch::new();
-                    let mut done = Vec::new();
-                    loop {
-                        // The lock is held only for one `recv`: the walk never takes it,
-                        // and once it is done the two threads take turns.
-                        let next = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok((id, mut procs)) = next else { break };
-                        let mut read = ProcRead::default();
-                        if let Some(pv) = &pv {
-                            self.read_process_list(&mut procs, &mut read, pv, &mut scratch);
-                        }
-                        done.push((id, procs, read));
+            let drain = || {
+                let mut scratch = Scratch::new();
+                let mut done = Vec::new();
+                loop {
+                    // The lock is held only for one `recv`: the walk never takes it,
+                    // and once it is done the two threads take turns.
+                    let next = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((id, mut procs)) = next else { break };
+                    let mut read = ProcRead::default();
+                    if let Some(pv) = &pv {
+                        self.read_process_list(&mut procs, &mut read, pv, &mut scratch);
                     }
-                    done
-                };
-                let worker = sc.spawn(drain);
+                    done.push((id, procs, read));
+                }
+                done
+            };
+            std::thread::scope(|sc| {
+                let worker = sc.spawn(|| {
+                    // Its own descriptor table (a copy: it uses only `/proc`'s): with one
+                    // thread per table, the kernel takes the single-threaded paths for
+                    // every open, read and close (no reference counted per call, no
+                    // position lock), as the raw walk's one thread does.
+                    let _ = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FILES);
+                    drain()
+                });
                 let mut walk = new_walk(Some(tx));
                 walk.run(root_fd);
                 let mut nodes = std::mem::take(&mut walk.nodes);
