@@ -37,6 +37,12 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
     } else {
         OK
     };
+    // Not dropped: the process exits right after this, and the kernel takes its memory
+    // back at once, where freeing a large tree node by node (tens of thousands of
+    // allocations: names, process lists, command lines) costs about 2% of the run
+    // (benches/RESULTS.md, "Issue 13"). Nothing in a tree needs its destructor: it holds
+    // memory and no descriptor (the walk closed every directory it opened).
+    std::mem::forget(tree);
     Ok(finish(written, code, diag))
 }
 

@@ -42,6 +42,12 @@ fn escape_char(out: &mut String, c: char) {
 /// `bytes` as text that cannot move the cursor, change colours, reorder the line or hide
 /// characters. Borrows when nothing needs escaping.
 pub fn sanitize(bytes: &[u8]) -> Cow<'_, str> {
+    // Most names and command lines are printable ASCII: one pass over the bytes, no
+    // character decoding.
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        // Printable ASCII is UTF-8.
+        return Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default());
+    }
     if let Ok(s) = std::str::from_utf8(bytes) {
         if !s.chars().any(must_escape) {
             return Cow::Borrowed(s);

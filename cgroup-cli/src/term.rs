@@ -99,6 +99,11 @@ impl<W: Write> Term<W> {
     }
 
     fn write_joined(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        // Printable ASCII and line feeds (nearly every write): nothing to escape, no
+        // character cut, written as they are after one scan.
+        if buf.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\n') {
+            return self.inner.write_all(buf);
+        }
         // Keep an incomplete UTF-8 character at the end for the next write.
         if let Err(e) = std::str::from_utf8(buf) {
             if e.error_len().is_none() {

@@ -139,7 +139,14 @@ pub struct Resolver {
     /// ([`crate::runtime::Runtime::note_process`]): `(family, key, value)`, e.g. an LXC
     /// container's name and the lxcpath its monitor named. At most [`MAX_LEARNED`].
     pub(crate) learned: Vec<(crate::runtime::Family, String, String)>,
+    /// [`Resolver::process_status`]'s answer for each PID asked (or given by the walk,
+    /// [`Resolver::note_status`]): a shim in a Kubernetes node asks for its node's init,
+    /// as every other shim there does.
+    statuses: HashMap<u32, Option<ProcStatus>>,
 }
+
+/// The UIDs (real, effective, saved, fs) and parent PID of a process, from its `status`.
+pub type ProcStatus = (Option<[u32; 4]>, Option<u32>);
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +196,7 @@ impl Resolver {
             containerd_states: Vec::new(),
             container_passwd: HashMap::new(),
             learned: Vec::new(),
+            statuses: HashMap::new(),
         }
     }
 
@@ -474,8 +482,29 @@ impl Resolver {
     }
 
     /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
-    /// its `status` (read with [`crate::fs::read_file`]). `None` when it is gone or unreadable.
-    pub fn process_status(&mut self, pid: u32) -> Option<(Option<[u32; 4]>, Option<u32>)> {
+    /// its `status` (read with [`crate::fs::read_file`]). `None` when it is gone or
+    /// unreadable. Read once per PID per resolver (one identification, one trace): later
+    /// questions get the first answer.
+    pub fn process_status(&mut self, pid: u32) -> Option<ProcStatus> {
+        if let Some(st) = self.statuses.get(&pid) {
+            return *st;
+        }
+        let st = self.read_process_status(pid);
+        self.statuses.insert(pid, st);
+        st
+    }
+
+    /// What the walk read in the `status` of process `pid` on the live host, through the
+    /// `/proc` it verified to be procfs ([`crate::tree::TreeBuilder::monitor_status`]):
+    /// [`Resolver::process_status`] answers it without reading again. Ignored inside a
+    /// `--root` (a fixture's `status` is read from the fixture).
+    pub fn note_status(&mut self, pid: u32, uid: Option<[u32; 4]>, ppid: Option<u32>) {
+        if self.host.is_live() {
+            self.statuses.entry(pid).or_insert(Some((uid, ppid)));
+        }
+    }
+
+    fn read_process_status(&mut self, pid: u32) -> Option<ProcStatus> {
         if self.host.is_live() {
             let live = self.live_proc.get_or_insert_with(|| {
                 crate::fs::open_dir_path(Path::new("/proc"))

@@ -110,31 +110,40 @@ pub fn command_text(p: &Process) -> String {
 /// The guide columns of a line whose ancestors (below the root) were last (`true`) or
 /// not, followed by its own branch (`last`): `│ │ ├─`, or with the middle left out
 /// `│ │ [+N levels]│ └─`. Returns the text and its width in columns.
-pub fn guides(ancestors_last: &[bool], last: bool) -> (String, usize) {
+#[cfg(test)]
+fn guides(ancestors_last: &[bool], last: bool) -> (String, usize) {
+    let mut s = String::new();
+    let cols = guides_into(&mut s, ancestors_last, last);
+    (s, cols)
+}
+
+/// The guide columns of a line (see `guides`) into `s` (cleared first: one buffer for
+/// every line); returns their width.
+fn guides_into(s: &mut String, ancestors_last: &[bool], last: bool) -> usize {
     fn col(s: &mut String, last: bool) {
         s.push_str(if last { "  " } else { "│ " });
     }
-    let mut s = String::new();
+    s.clear();
     let mut cols = (ancestors_last.len().min(MAX_GUIDES) + 1) * INDENT;
     if ancestors_last.len() > MAX_GUIDES {
         let half = MAX_GUIDES / 2;
         for &l in &ancestors_last[..half] {
-            col(&mut s, l);
+            col(s, l);
         }
         let hidden = ancestors_last.len() - MAX_GUIDES;
         let marker = format!("[+{hidden} levels]");
         cols += marker.len();
         s.push_str(&marker);
         for &l in &ancestors_last[ancestors_last.len() - half..] {
-            col(&mut s, l);
+            col(s, l);
         }
     } else {
         for &l in ancestors_last {
-            col(&mut s, l);
+            col(s, l);
         }
     }
     s.push_str(if last { "└─" } else { "├─" });
-    (s, cols)
+    cols
 }
 
 fn write_cgroup(tree: &Tree, id: NodeId, f: &mut dyn Paint) -> io::Result<()> {
@@ -190,6 +199,11 @@ fn write_cgroup(tree: &Tree, id: NodeId, f: &mut dyn Paint) -> io::Result<()> {
     Ok(())
 }
 
+/// Digits of `n` in decimal.
+fn decimal_width(n: u32) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
 /// Width left for a process line's text after `used` columns (`None`: no cut).
 fn width_left(cfg: &Config, used: usize) -> Option<usize> {
     cfg.width.map(|w| w.saturating_sub(used).max(1))
@@ -205,11 +219,9 @@ fn write_item(
     match item {
         Item::Cgroup(id) => write_cgroup(tree, *id, f),
         Item::Process { proc, pid_width } => {
-            let pid = format!("{:>w$}", proc.pid, w = *pid_width);
-            f.write_all(pid.as_bytes())?;
-            f.write_all(b" ")?;
+            write!(f, "{:>w$} ", proc.pid, w = *pid_width)?;
             // The user and role go first so that a cut command line cannot hide them.
-            let mut used = pid.len() + 1;
+            let mut used = (*pid_width).max(decimal_width(proc.pid)) + 1;
             if cfg.users {
                 if let Some(u) = &proc.user {
                     let text = format!("{} ", user_label(u));
@@ -222,8 +234,18 @@ fn write_item(
                 used += r.chars().count();
                 f.paint(Sgr::Cyan, &r)?;
             }
-            let text = command_text(proc);
             let w = width_left(cfg, prefix_cols + used);
+            if w.is_none() && !proc.cmdline.is_empty() {
+                // Nothing to cut: the arguments as they are escaped, with no line built.
+                for (i, a) in proc.args().enumerate() {
+                    if i > 0 {
+                        f.write_all(b" ")?;
+                    }
+                    f.write_all(sanitize(a).as_bytes())?;
+                }
+                return Ok(());
+            }
+            let text = command_text(proc);
             f.write_all(cut(&text, w).as_bytes())
         }
         Item::Thread {
@@ -295,6 +317,7 @@ pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Paint) -> io::Result<()> 
     let mut stack: Vec<(Vec<Item<'_>>, usize)> = vec![(children(tree, 0), 0)];
     // Per ancestor level of the entries on top of the stack: whether it was last.
     let mut ancestors_last: Vec<bool> = Vec::new();
+    let mut prefix = String::new();
     while let Some((items, next)) = stack.last_mut() {
         let Some(item) = items.get(*next).cloned() else {
             stack.pop();
@@ -303,7 +326,7 @@ pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Paint) -> io::Result<()> 
         };
         *next += 1;
         let last = *next == items.len();
-        let (prefix, cols) = guides(&ancestors_last, last);
+        let cols = guides_into(&mut prefix, &ancestors_last, last);
         out.write_all(prefix.as_bytes())?;
         write_item(tree, cfg, &item, cols, out)?;
         out.write_all(b"\n")?;
@@ -333,5 +356,9 @@ mod tests {
         assert!(cols < 100, "{s}");
         let (s, _) = guides(&[false; MAX_GUIDES], false);
         assert_eq!(s, format!("{}├─", "│ ".repeat(MAX_GUIDES)));
+        for (n, w) in [(0, 1), (9, 1), (10, 2), (4194304, 7), (u32::MAX, 10)] {
+            assert_eq!(decimal_width(n), w, "{n}");
+            assert_eq!(decimal_width(n), n.to_string().len());
+        }
     }
 }

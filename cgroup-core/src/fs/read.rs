@@ -11,7 +11,7 @@
 //! - The file is first resolved with `O_PATH`, which opens nothing: its type and size
 //!   are checked with `fstat` before it is opened, so a FIFO or a device is never opened
 //!   (opening some devices acts: a tape rewinds, a watchdog starts) and a 2 GiB file is
-//!   refused by its size. It is then reopened for reading through `/proc/self/fd/N`
+//!   refused by its size. It is then reopened for reading through `/proc/thread-self/fd/N`
 //!   (exactly that inode), or by name where `/proc` is missing and the inode compared,
 //!   with `O_NONBLOCK | O_NOCTTY`.
 //! - It is read to its end, never past `limit + 1` bytes (the size may change under us).
@@ -165,7 +165,10 @@ pub fn open_regular(
     if size > limit {
         return Err(StateError::TooLarge(size));
     }
-    let magic = format!("/proc/self/fd/{}", path_fd.as_raw_fd());
+    // The calling thread's descriptor table (`thread-self`, not `self`: a thread with a
+    // table of its own, as the walk's command-line thread has, would reopen another
+    // file through the thread group leader's).
+    let magic = format!("/proc/thread-self/fd/{}", path_fd.as_raw_fd());
     let fd = match nix::fcntl::open(magic.as_str(), READ_FLAGS, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::ENOENT | Errno::ENOSYS | Errno::EPERM | Errno::EACCES) => {

@@ -408,11 +408,15 @@ pub(crate) fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
     found.unwrap_or((Kind::Plain, Ctx::Host))
 }
 
-/// Whether a command line claims to be a process that serves others (conmon, a
-/// containerd shim, an LXC monitor): only those have their `status` read.
-pub fn claims_monitor(args: &[&[u8]]) -> bool {
-    args.first()
-        .is_some_and(|exe| TABLE.iter().any(|r| r.claims_helper(exe)))
+/// Whether a command line's first argument (`argv[0]`) claims a process that serves
+/// others: as a family of [`TABLE`] says ([`Runtime::claims_helper`]: conmon, a containerd
+/// shim, an LXC monitor). Only a claim: a role is given only
+/// from the process's credentials (`status`, see [`crate::resolve::Resolver::process_role`]),
+/// which are read only for these. One definition for the walk, which reads their
+/// `status` beside their command lines ([`crate::tree::TreeBuilder::monitor_status`]),
+/// and the identification.
+pub fn claims_monitor(argv0: &[u8]) -> bool {
+    TABLE.iter().any(|r| r.claims_helper(argv0))
 }
 
 /// The role of a process: the first family whose claim holds.
@@ -421,4 +425,32 @@ pub fn process_role(
     p: &ProcFacts<'_>,
 ) -> Option<crate::resolve::ProcessRole> {
     TABLE.iter().find_map(|rt| rt.role(r, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claims_monitor;
+
+    #[test]
+    fn monitor_claims_by_base_name() {
+        for (argv0, want) in [
+            (&b"/usr/bin/conmon"[..], true),
+            (b"conmon", true),
+            (b"/usr/local/bin/containerd-shim-runc-v2", true),
+            (b"containerd-shim", true),
+            (b"[lxc monitor] /var/lib/lxc c1", true),
+            (b"/usr/bin/conmonx", false),
+            (b"/opt/containerd-shim/bin/sleep", false),
+            (b"/usr/bin/containerd", false),
+            (b"lxc monitor", false),
+            (b"", false),
+        ] {
+            assert_eq!(
+                claims_monitor(argv0),
+                want,
+                "{}",
+                String::from_utf8_lossy(argv0)
+            );
+        }
+    }
 }

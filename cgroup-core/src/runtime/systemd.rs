@@ -187,6 +187,16 @@ pub fn unit_identity(name: &[u8]) -> Option<Identity> {
     })
 }
 
+/// A user slice's or manager's user name: from the passwd of the root its cgroup belongs
+/// to (a container's own through its root), never the host's inside a container (a UID
+/// inside maps elsewhere on the host); none when the container's root is unknown.
+fn user_name(r: &mut Resolver, f: &Facts<'_>, uid: u32) -> Option<String> {
+    if f.in_container && f.root == crate::resolve::RootKey::Host {
+        return None;
+    }
+    r.user_name_in(f.root, uid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,14 +224,4 @@ mod tests {
             assert_eq!(snap_service(not), None, "{}", String::from_utf8_lossy(not));
         }
     }
-}
-
-/// A user slice's or manager's user name: from the passwd of the root its cgroup belongs
-/// to (a container's own through its root), never the host's inside a container (a UID
-/// inside maps elsewhere on the host); none when the container's root is unknown.
-fn user_name(r: &mut Resolver, f: &Facts<'_>, uid: u32) -> Option<String> {
-    if f.in_container && f.root == crate::resolve::RootKey::Host {
-        return None;
-    }
-    r.user_name_in(f.root, uid)
 }

@@ -208,10 +208,11 @@ pub fn identify_node(r: &mut Resolver, f: &Facts<'_>) -> (Option<Identity>, Root
     (ident, root)
 }
 
-/// The UIDs (real, effective, saved, fs) of a process that claims to be a monitor, read
-/// from its `status`; `None` for any other process (no read).
-fn monitor_uids(r: &mut Resolver, pid: u32, args: &[&[u8]]) -> Option<[u32; 4]> {
-    if !crate::runtime::claims_monitor(args) {
+/// The UIDs (real, effective, saved, fs) of a process whose `argv[0]` claims a monitor,
+/// from its `status` (the walk's read when it made one, [`Node::monitor_status`]);
+/// `None` for any other process (no read).
+fn monitor_uids(r: &mut Resolver, pid: u32, argv0: &[u8]) -> Option<[u32; 4]> {
+    if !crate::runtime::claims_monitor(argv0) {
         return None;
     }
     r.process_status(pid).and_then(|(u, _)| u)
@@ -219,12 +220,20 @@ fn monitor_uids(r: &mut Resolver, pid: u32, args: &[&[u8]]) -> Option<[u32; 4]> 
 
 /// conmon's `-c ID -n NAME` of every conmon process of the tree whose claim holds (its
 /// tokens are checked and it runs as the owner of that container: see
-/// [`Resolver::process_role`]).
+/// [`Resolver::process_role`]). Also tells the resolver where containerd and LXC keep
+/// their state, as their own processes say ([`Resolver::note_process`]).
 fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<String>> {
     let mut out = HashMap::new();
+    let mut args: Vec<&[u8]> = Vec::new();
     for node in nodes {
         for p in node.processes.iter().flatten() {
-            let args: Vec<&[u8]> = p.args().collect();
+            // `argv[0]` first: the arguments are split only for the few that need them.
+            let Some(exe) = p.args().next() else { continue };
+            if !crate::runtime::names_state(exe) && crate::runtime::base(exe) != b"conmon" {
+                continue;
+            }
+            args.clear();
+            args.extend(p.args());
             learn_from(r, p.pid, &args, &mut out);
         }
     }
@@ -247,7 +256,7 @@ pub(crate) fn learn_from(
         r.note_process(pid, args, uids);
     }
     if crate::runtime::base(exe) == b"conmon" {
-        let uids = monitor_uids(r, pid, args);
+        let uids = monitor_uids(r, pid, exe);
         if let Some(ProcessRole::Conmon {
             id,
             name,
@@ -268,6 +277,12 @@ pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
 /// [`identify`] with a given resolver (e.g. one that records what it reads).
 pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) {
     let n = nodes.len();
+    // The statuses the walk read (live host, verified procfs): not read again.
+    for node in nodes.iter() {
+        for m in &node.monitor_status {
+            r.note_status(m.pid, m.uid, m.ppid);
+        }
+    }
     let conmons = conmon_names(nodes, r);
     let mut owner: Vec<Option<u32>> = vec![None; n];
     let mut root: Vec<RootKey> = vec![RootKey::Host; n];
@@ -397,16 +412,27 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         let errs = r.take_errors();
         record(&mut nodes[i], errs);
         // Monitor processes: their state is read in the root of the container they run in.
+        // Only a process whose `argv[0]` claims a monitor can have a role
+        // ([`crate::runtime::claims_monitor`]); the others' arguments are not split.
         let key = root[i];
         let mut roles = Vec::new();
-        for p in nodes[i].processes.iter().flatten() {
+        for (k, p) in nodes[i].processes.iter().flatten().enumerate() {
+            let Some(exe) = p.args().next() else { continue };
+            if !crate::runtime::claims_monitor(exe) {
+                continue;
+            }
             let args: Vec<&[u8]> = p.args().collect();
-            let uids = monitor_uids(r, p.pid, &args);
-            roles.push(r.process_role(&args, key, uids));
+            let uids = monitor_uids(r, p.pid, exe);
+            if let Some(role) = r.process_role(&args, key, uids) {
+                roles.push((k, role));
+            }
         }
         if let Some(procs) = nodes[i].processes.as_mut() {
-            for (p, role) in procs.iter_mut().zip(roles) {
-                p.role = role;
+            for p in procs.iter_mut() {
+                p.role = None;
+            }
+            for (k, role) in roles {
+                procs[k].role = Some(role);
             }
         }
         let errs = r.take_errors();
@@ -438,7 +464,8 @@ fn label_started(nodes: &mut [Node], root: &[RootKey], r: &mut Resolver) {
             {
                 let args: Vec<&[u8]> = p.args().collect();
                 // The role was given for these UIDs (all four equal).
-                let Some([uid, ..]) = monitor_uids(r, p.pid, &args) else {
+                let Some([uid, ..]) = monitor_uids(r, p.pid, args.first().copied().unwrap_or(b""))
+                else {
                     continue;
                 };
                 if let Some(pid) = r.conmon_pidfile_pid(&args, uid) {

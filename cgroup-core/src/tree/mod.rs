@@ -102,6 +102,20 @@ pub struct Thread {
     pub comm: Option<Box<[u8]>>,
 }
 
+/// The credentials and parent of a process whose command line claims to be a monitor
+/// ([`crate::runtime::claims_monitor`]: conmon, a containerd shim, an LXC monitor), from
+/// its `/proc/<pid>/status`,
+/// read by the walk (see [`TreeBuilder::monitor_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonitorStatus {
+    /// The process.
+    pub pid: u32,
+    /// `Uid:` real, effective, saved, filesystem.
+    pub uid: Option<[u32; 4]>,
+    /// `PPid:`.
+    pub ppid: Option<u32>,
+}
+
 /// What went wrong on one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -245,6 +259,10 @@ pub struct Node {
     /// owners mean nothing. The identification names a cgroup owned by a user only from
     /// that user's own runtime state.
     pub dir_uid: Option<u32>,
+    /// `status` of the processes listed here whose command line claims to be a monitor,
+    /// sorted by PID, when the builder read them ([`TreeBuilder::monitor_status`]); a
+    /// process whose `status` could not be read is absent.
+    pub monitor_status: Vec<MonitorStatus>,
 }
 
 impl Node {
@@ -266,7 +284,17 @@ impl Node {
             errors: Vec::new(),
             identity: None,
             dir_uid: None,
+            monitor_status: Vec::new(),
         }
+    }
+
+    /// What the walk read of process `pid`'s `status`, when it did
+    /// ([`Node::monitor_status`]).
+    pub fn monitor_status(&self, pid: u32) -> Option<&MonitorStatus> {
+        self.monitor_status
+            .binary_search_by_key(&pid, |m| m.pid)
+            .ok()
+            .map(|i| &self.monitor_status[i])
     }
 }
 
@@ -359,6 +387,7 @@ pub struct TreeBuilder {
     verify_fs: Option<bool>,
     identify: bool,
     users: bool,
+    monitor_status: bool,
 }
 
 impl Default for TreeBuilder {
@@ -382,6 +411,7 @@ impl TreeBuilder {
             verify_fs: None,
             identify: false,
             users: false,
+            monitor_status: false,
         }
     }
 
@@ -439,6 +469,19 @@ impl TreeBuilder {
     /// user names (host and container `etc/passwd`).
     pub fn users(&mut self, yes: bool) -> &mut Self {
         self.users = yes;
+        self
+    }
+
+    /// Reads the `status` of each process whose command line claims to be a monitor
+    /// ([`crate::runtime::claims_monitor`]) while the walk reads command lines, on a
+    /// second thread when there is one: [`Node::monitor_status`]. Only on the live host,
+    /// through `/proc` verified to be procfs (the kernel's credentials, rule 4 of
+    /// docs/reliability.md); elsewhere nothing is read. On whenever
+    /// [`TreeBuilder::identify`] is (the identification takes a monitor's UIDs from there
+    /// instead of reading `status` again, one process at a time); off by default
+    /// otherwise.
+    pub fn monitor_status(&mut self, yes: bool) -> &mut Self {
+        self.monitor_status = yes;
         self
     }
 
@@ -527,41 +570,60 @@ impl TreeBuilder {
         };
         // Command lines are most of a walk's system calls. With a second core they are
         // read on a second thread while the walk goes on: the walk sends each cgroup's
-        // PIDs as it reads them. (Not under `cfg(test)`: the fault-injection seam is per
-        // thread.)
+        // PIDs as it reads them, and once it is done it reads what is still queued
+        // itself, beside the second thread. (Not under `cfg(test)`: the fault-injection
+        // seam is per thread.)
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let pipelined = self.processes && proc_fd.is_some() && cores > 1 && !cfg!(test);
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
         let mut nodes = if pipelined {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
-            std::thread::scope(|sc| {
-                let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
-                let worker = sc.spawn(move || {
-                    let mut scratch = Scratch::new();
-                    let mut done = Vec::new();
-                    for (id, mut procs) in rx {
-                        let mut errors = Vec::new();
-                        let mut hidden = 0;
-                        if let Some(pv) = &pv {
-                            hidden =
-                                self.read_process_list(&mut procs, &mut errors, pv, &mut scratch);
-                        }
-                        done.push((id, procs, errors, hidden));
+            let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
+            let rx = std::sync::Mutex::new(rx);
+            let drain = || {
+                let mut scratch = Scratch::new();
+                let mut done = Vec::new();
+                loop {
+                    // The lock is held only for one `recv`: the walk never takes it,
+                    // and once it is done the two threads take turns.
+                    let next = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((id, mut procs)) = next else { break };
+                    let mut read = ProcRead::default();
+                    if let Some(pv) = &pv {
+                        self.read_process_list(&mut procs, &mut read, pv, &mut scratch);
                     }
-                    done
+                    done.push((id, procs, read));
+                }
+                done
+            };
+            std::thread::scope(|sc| {
+                let worker = sc.spawn(|| {
+                    // Its own descriptor table (a copy: it uses only `/proc`'s): with one
+                    // thread per table, the kernel takes the single-threaded paths for
+                    // every open, read and close (no reference counted per call, no
+                    // position lock), as the raw walk's one thread does.
+                    let _ = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FILES);
+                    drain()
                 });
                 let mut walk = new_walk(Some(tx));
                 walk.run(root_fd);
                 let mut nodes = std::mem::take(&mut walk.nodes);
+                // Dropping the walk drops the sender: the queue ends.
                 drop(walk);
-                for (id, procs, errors, h) in worker.join().unwrap_or_default() {
+                let mine = drain();
+                let theirs = worker.join().unwrap_or_default();
+                for (id, procs, read) in mine.into_iter().chain(theirs) {
                     // Kept nodes keep their index (only a pruned subtree's tail is
                     // dropped, and a cgroup with processes is never pruned).
                     if let Some(node) = nodes.get_mut(id) {
                         node.processes = Some(procs);
-                        node.errors.extend(errors);
-                        if h > 0 {
-                            hidden.push((id, h));
+                        node.errors.extend(read.errors);
+                        node.monitor_status = read.monitors;
+                        if read.hidden > 0 {
+                            hidden.push((id, read.hidden));
                         }
                     }
                 }
@@ -576,11 +638,13 @@ impl TreeBuilder {
                 let mut scratch = walk.scratch;
                 for (id, node) in nodes.iter_mut().enumerate() {
                     if let Some(mut procs) = node.processes.take() {
-                        let h =
-                            self.read_process_list(&mut procs, &mut node.errors, &pv, &mut scratch);
+                        let mut read = ProcRead::default();
+                        self.read_process_list(&mut procs, &mut read, &pv, &mut scratch);
                         node.processes = Some(procs);
-                        if h > 0 {
-                            hidden.push((id, h));
+                        node.errors.extend(read.errors);
+                        node.monitor_status = read.monitors;
+                        if read.hidden > 0 {
+                            hidden.push((id, read.hidden));
                         }
                     }
                 }
@@ -623,17 +687,24 @@ impl TreeBuilder {
 
     /// Reads the command line (and, when it is empty, `comm` and the kernel-thread flag)
     /// of each process; drops processes that vanished and, unless asked for, kernel
-    /// threads. Returns how many listed processes `/proc` hides from this reader
-    /// (hidepid): they are dropped from the list and counted instead.
+    /// threads. Counts in `read.hidden` the listed processes `/proc` hides from this
+    /// reader (hidepid): they are dropped from the list. With
+    /// [`TreeBuilder::monitor_status`] on the live host, also reads the `status` of each
+    /// process whose command line claims to be a monitor, into `read.monitors`.
     fn read_process_list(
         &self,
         procs: &mut Vec<Process>,
-        errors: &mut Vec<NodeError>,
+        read: &mut ProcRead,
         pv: &ProcView<'_>,
         scratch: &mut Scratch,
-    ) -> u32 {
+    ) {
         let mut name = PidPath::default();
         let mut hidden = 0u32;
+        let errors = &mut read.errors;
+        let monitors = &mut read.monitors;
+        // The kernel's credentials only: the live host's /proc, verified to be procfs.
+        let statuses =
+            (self.monitor_status || self.identify) && pv.live && pv.origin == fs::Origin::Kernel;
         procs.retain_mut(|p| {
             match fs::read_file_from(pv.fd, name.file(p.pid, "cmdline"), scratch, pv.origin) {
                 Ok(b) => p.cmdline = b.into(),
@@ -649,6 +720,20 @@ impl TreeBuilder {
                     errors.push(NodeError {
                         path: pv.dir.join(format!("{}/cmdline", p.pid)),
                         kind: NodeErrorKind::from_errno(e),
+                    });
+                }
+            }
+            if statuses && p.args().next().is_some_and(crate::runtime::claims_monitor) {
+                // One open, one read, one close, as for the command line. A process
+                // whose status cannot be read is left to the identification.
+                if let Ok(Ok(st)) =
+                    fs::read_file_from(pv.fd, name.file(p.pid, "status"), scratch, pv.origin)
+                        .map(parse::status)
+                {
+                    monitors.push(MonitorStatus {
+                        pid: p.pid,
+                        uid: st.uid,
+                        ppid: st.ppid,
                     });
                 }
             }
@@ -671,7 +756,8 @@ impl TreeBuilder {
             }
             self.kernel_threads || !p.kernel_thread
         });
-        hidden
+        // Processes are sorted by PID, and so are their statuses.
+        read.hidden = hidden;
     }
 
     /// Reads `comm` of each thread listed for the node.
@@ -727,6 +813,15 @@ fn fill_users(nodes: &mut [Node], host: &Host) {
         }
         node.errors.extend(errors);
     }
+}
+
+/// What [`TreeBuilder::read_process_list`] found besides the command lines.
+#[derive(Default)]
+struct ProcRead {
+    errors: Vec<NodeError>,
+    /// Processes `/proc` hides from this reader.
+    hidden: u32,
+    monitors: Vec<MonitorStatus>,
 }
 
 /// A reusable `"<pid>/<file>\0"` buffer, so that no path string is allocated per process.
@@ -1590,6 +1685,62 @@ mod tests {
             "an empty cgroup without errors is still hidden"
         );
         assert_eq!(t.errors().count(), 1);
+    }
+
+    /// On the live host (as root, with a writable cgroup2 mount; skipped otherwise): a
+    /// process whose argv[0] claims conmon has its `status` read by the walk when asked,
+    /// one that claims nothing does not, and nothing is read when not asked.
+    #[test]
+    fn the_walk_reads_the_status_of_monitor_claims_only() {
+        use std::os::unix::process::CommandExt;
+        let Ok(mount) = Host::new().find_cgroup2() else {
+            return;
+        };
+        let name = format!("cgtree-test-monitor-status-{}", std::process::id());
+        let dir = mount.dir.join(&name);
+        if !nix::unistd::geteuid().is_root() || std::fs::create_dir(&dir).is_err() {
+            return;
+        }
+        let spawn = |argv0: &str| {
+            std::process::Command::new("sleep")
+                .arg0(argv0)
+                .arg("60")
+                .spawn()
+                .unwrap()
+        };
+        let mut children = [spawn("conmon"), spawn("sleep")];
+        let (claim, plain) = (children[0].id(), children[1].id());
+        for c in &children {
+            std::fs::write(dir.join("cgroup.procs"), c.id().to_string()).unwrap();
+        }
+        let build = |yes: bool| {
+            TreeBuilder::new()
+                .start(format!("/{name}"))
+                .monitor_status(yes)
+                .build()
+                .map(|t| t.root().clone())
+        };
+        let (asked, not_asked) = (build(true), build(false));
+        for c in &mut children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir(&dir);
+        let (asked, not_asked) = (asked.unwrap(), not_asked.unwrap());
+        let pids: Vec<u32> = asked.processes.iter().flatten().map(|p| p.pid).collect();
+        assert!(pids.contains(&claim) && pids.contains(&plain), "{pids:?}");
+        let me = nix::unistd::getuid().as_raw();
+        assert_eq!(
+            asked.monitor_status,
+            vec![MonitorStatus {
+                pid: claim,
+                uid: Some([me; 4]),
+                ppid: Some(std::process::id()),
+            }]
+        );
+        assert_eq!(asked.monitor_status(claim).map(|m| m.pid), Some(claim));
+        assert_eq!(asked.monitor_status(plain), None);
+        assert!(not_asked.monitor_status.is_empty());
     }
 
     #[test]
