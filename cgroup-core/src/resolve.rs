@@ -381,6 +381,19 @@ impl Resolver {
         }
     }
 
+    /// Forgets the answers that depend on what families learned from processes (bundles,
+    /// owners, storages), and the errors met, so a second identification after more
+    /// learning reads again; listings, roots and `status` reads are kept.
+    pub(crate) fn forget_answers(&mut self) {
+        self.owners.clear();
+        self.bundles.clear();
+        self.docker_cri.clear();
+        self.podman.clear();
+        self.podman_db.clear();
+        self.errors.clear();
+        self.reported.clear();
+    }
+
     /// Remembers a fact `family` learned from one of its processes (bounded; a repeat is
     /// kept once).
     pub(crate) fn learn(&mut self, family: crate::runtime::Family, key: String, value: String) {

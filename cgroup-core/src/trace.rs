@@ -212,6 +212,45 @@ pub fn trace_with(
     pid: u32,
     r: &mut Resolver,
 ) -> Result<Trace, Error> {
+    // What only other processes can tell (where a runtime keeps its state, conmon's names
+    // of containers) is looked for when the process's own answer leaves something open:
+    // then `cgtree pid` answers as the tree does, which learns from every process.
+    let t = trace_once(host, mount, pid, r, false)?;
+    if !open_questions(&t) {
+        return Ok(t);
+    }
+    r.forget_answers();
+    trace_once(host, mount, pid, r, true)
+}
+
+/// Whether a trace leaves something that another process could answer: a cgroup on the
+/// chain not identified, a container or conmon without its name, a shim without its pod,
+/// a Kubernetes container without its pod or image.
+fn open_questions(t: &Trace) -> bool {
+    use crate::runtime::IdentityKind as K;
+    let idents = || t.chain.iter().filter_map(|c| c.identity.as_ref());
+    idents().any(|i| {
+        i.kind == K::Unidentified
+            || (matches!(i.kind, K::PodmanConmon | K::PodmanContainer | K::Container)
+                && i.name.is_none())
+            || (i.kind.is_kube_container() && i.pod.is_none())
+            // Named from the kubelet's logs only: its runtime's bundle was not found.
+            || (i.kind == K::KubeContainer && i.image.is_none())
+    }) || t.container.as_ref().is_some_and(|c| c.name.is_none())
+        || matches!(&t.role, Some(ProcessRole::Shim { pod: None, .. }))
+        || (t.role.is_none()
+            && t.container.is_none()
+            && t.pod.is_none()
+            && t.chain.last().is_some_and(|c| c.identity.is_none()))
+}
+
+fn trace_once(
+    host: &Host,
+    mount: &CgroupMount,
+    pid: u32,
+    r: &mut Resolver,
+    scan: bool,
+) -> Result<Trace, Error> {
     let proc_dir = host.proc_dir();
     let proc_fd = fs::open_dir_path(&proc_dir).map_err(|e| fs::errno_error(&proc_dir, e))?;
     let pid_name = CString::new(pid.to_string()).map_err(|_| Error::NoSuchProcess {
@@ -306,7 +345,12 @@ pub fn trace_with(
     let conmon_names = {
         let mut names = HashMap::new();
         let mut dirbuf = Vec::new();
-        if let Ok(entries) = fs::subdirs(proc_fd.as_fd(), &mut dirbuf) {
+        let listed = if scan {
+            fs::subdirs(proc_fd.as_fd(), &mut dirbuf).ok()
+        } else {
+            None
+        };
+        if let Some(entries) = listed {
             let pids = entries
                 .iter()
                 .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u32>().ok())
