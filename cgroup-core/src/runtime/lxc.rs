@@ -123,17 +123,24 @@ impl Runtime for Lxc {
     }
 
     fn note_process(&self, r: &mut Resolver, _pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
-        // Root's monitors name root's lxcpaths.
-        if uids != Some([0; 4]) {
+        // Root's monitors name root's lxcpaths; a user's monitor that user's own (kept
+        // apart: `UID:name`).
+        let Some(uid) = uids.filter(|u| u.iter().all(|&x| x == u[0])).map(|u| u[0]) else {
             return;
-        }
+        };
         let Some((path, name)) = monitor_claim(args) else {
             return;
         };
-        if path.len() < 4096 && name.len() < 256 {
+        let name = String::from_utf8_lossy(name).into_owned();
+        let key = if uid == 0 {
+            name
+        } else {
+            format!("{uid}:{name}")
+        };
+        if path.len() < 4096 && key.len() < 256 {
             r.learn(
                 Family::Lxc,
-                String::from_utf8_lossy(name).into_owned(),
+                key,
                 String::from_utf8_lossy(path)
                     .trim_start_matches('/')
                     .to_string(),
@@ -145,11 +152,19 @@ impl Runtime for Lxc {
         let Kind::Named { what, name, .. } = f.kind else {
             return None;
         };
-        Some(match r.lxc_container(f.root, name) {
+        // A user's cgroup is named only from that user's own lxcpath (unprivileged LXC).
+        let user = f.owner.filter(|&u| u != 0 && f.root == RootKey::Host);
+        let found = match user {
+            Some(u) => r.user_lxc_container(u, name),
+            None => r.lxc_container(f.root, name),
+        };
+        Some(match found {
             Some((runtime, _)) => Identity {
                 kind: *what,
                 runtime: Some(runtime),
                 name: Some(name.clone()),
+                user,
+                rootless: user.map(|_| true),
                 ..Default::default()
             },
             None => crate::tree::identify::unidentified(format!(
@@ -161,16 +176,22 @@ impl Runtime for Lxc {
 
     fn role(&self, r: &mut Resolver, p: &ProcFacts<'_>) -> Option<ProcessRole> {
         let (path, name) = monitor_claim(p.args)?;
-        // LXC's monitor runs as root here (an unprivileged user's LXC keeps its lxcpath
-        // in their home: not read by root's cgtree).
-        if p.uids != Some([0; 4]) {
-            return None;
-        }
+        let uid = p
+            .uids
+            .filter(|u| u.iter().all(|&x| x == u[0]))
+            .map(|u| u[0])?;
         let lxcpath = String::from_utf8_lossy(path).into_owned();
         let name = String::from_utf8_lossy(name).into_owned();
         let runtime = runtime_of(&lxcpath)?;
         let rel = lxcpath.trim_start_matches('/');
-        if !r.lxc_has(p.root, rel, &name) {
+        let holds = if uid == 0 {
+            r.lxc_has(p.root, rel, &name)
+        } else {
+            // An unprivileged user's monitor names a container of that user's own
+            // lxcpath, in their home (read with the user-file rules).
+            p.root == RootKey::Host && r.user_lxc_has(uid, rel, &name)
+        };
+        if !holds {
             return None;
         }
         Some(ProcessRole::LxcMonitor {
@@ -240,6 +261,61 @@ impl Resolver {
             let runtime = runtime_of(&format!("/{p}"))?;
             self.lxc_has(root, &p, name).then_some((runtime, p))
         })
+    }
+}
+
+/// An unprivileged user's default lxcpath, below their home (`lxc.lxcpath`'s default for
+/// a user: `$XDG_DATA_HOME/lxc`, i.e. `~/.local/share/lxc`; lxc `src/lxc/initutils.c`).
+pub const USER_LXCPATH: &str = ".local/share/lxc";
+
+impl Resolver {
+    /// Whether user `uid`'s lxcpath `rel` (a path under the host root, inside the user's
+    /// home) holds container `name`: its config, read with the user-file rules (no link
+    /// followed, the user's own file).
+    pub(crate) fn user_lxc_has(&mut self, uid: u32, rel: &str, name: &str) -> bool {
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return false;
+        }
+        let Some(home) = self
+            .home(uid)
+            .filter(|h| h.is_absolute() && h != Path::new("/"))
+        else {
+            return false;
+        };
+        let Ok(home_rel) = home.strip_prefix("/") else {
+            return false;
+        };
+        let Ok(below) = Path::new(rel).strip_prefix(home_rel) else {
+            return false;
+        };
+        if !below
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            return false;
+        }
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let cfg = self.read_user(uid, home_rel, &below.join(name).join("config"), 1 << 20);
+        self.quiet = quiet;
+        cfg.is_some_and(|c| is_lxc_config(&c))
+    }
+
+    /// The lxcpath of user `uid`'s container `name`: the one its monitor named, else
+    /// the user's default.
+    pub(crate) fn user_lxc_container(
+        &mut self,
+        uid: u32,
+        name: &str,
+    ) -> Option<(&'static str, String)> {
+        let mut paths = self.learned(Family::Lxc, &format!("{uid}:{name}"));
+        if let Some(h) = self.home(uid) {
+            if let Ok(h) = h.strip_prefix("/") {
+                paths.push(h.join(USER_LXCPATH).to_string_lossy().into_owned());
+            }
+        }
+        paths
+            .into_iter()
+            .find_map(|p| self.user_lxc_has(uid, &p, name).then_some(("lxc", p)))
     }
 }
 
