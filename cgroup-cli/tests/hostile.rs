@@ -169,8 +169,9 @@ fn hostile_state_is_refused_and_nothing_outside_the_root_is_read() {
         "{err}"
     );
     // The hostile name is escaped in the tree and the terminal never sees the raw bytes.
+    // (Its storage entry names no image: no kind evidence, a node no tool claims.)
     assert!(
-        out.contains("[podman container kind\\x1b[31m-evil\\u{202e}\\nname · kind node]"),
+        out.contains("[podman container kind\\x1b[31m-evil\\u{202e}\\nname · kubernetes node]"),
         "{out}"
     );
     assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}') && !err.contains('\u{1b}'));
