@@ -137,6 +137,9 @@ pub struct Resolver {
     /// ([`crate::runtime::Runtime::note_process`]): `(family, key, value)`, e.g. an LXC
     /// container's name and the lxcpath its monitor named. At most [`MAX_LEARNED`].
     pub(crate) learned: Vec<(crate::runtime::Family, String, String)>,
+    /// The `graphroot` of containers/storage's configuration in a root (podman's rootful
+    /// storage), read once per root.
+    pub(crate) podman_conf: HashMap<RootKey, Option<PathBuf>>,
 }
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
@@ -186,6 +189,7 @@ impl Resolver {
             live_proc: None,
             containerd_states: Vec::new(),
             learned: Vec::new(),
+            podman_conf: HashMap::new(),
         }
     }
 

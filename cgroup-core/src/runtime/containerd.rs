@@ -393,7 +393,7 @@ pub fn shim_state<'a>(cwd: &'a [u8], args: &[&[u8]]) -> Option<&'a [u8]> {
 
 /// An absolute path from a command line, as a path under the host root (no `..`, no
 /// empty or `.` component).
-fn abs_rel(p: &[u8]) -> Option<PathBuf> {
+pub(crate) fn abs_rel(p: &[u8]) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     let rel = Path::new(std::ffi::OsStr::from_bytes(p))
         .strip_prefix("/")
