@@ -74,16 +74,24 @@ impl Runtime for Docker {
     }
 
     fn names_state(&self, argv0: &[u8]) -> bool {
-        crate::runtime::base(argv0) == b"dockerd"
+        let base = crate::runtime::base(argv0);
+        base == b"dockerd" || base.starts_with(b"containerd-shim")
     }
 
-    fn note_process(&self, r: &mut Resolver, _pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
-        // Root's daemon names root's data root: a user's process (rootless docker keeps
-        // its data in the user's home, read as such) cannot point root's cgtree anywhere.
+    fn note_process(&self, r: &mut Resolver, pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        // Root's daemon and shims name root's data root: a user's process (rootless docker
+        // keeps its data in the user's home, read as such) cannot point root's cgtree
+        // anywhere.
         if uids != Some([0; 4]) {
             return;
         }
-        if let Some(dir) = daemon_data_root(r, args).and_then(|d| d.to_str().map(str::to_owned)) {
+        let Some(exe) = args.first() else { return };
+        let dir = if crate::runtime::base(exe) == b"dockerd" {
+            daemon_data_root(r, args)
+        } else {
+            shim_data_root(r, pid, args)
+        };
+        if let Some(dir) = dir.and_then(|d| d.to_str().map(str::to_owned)) {
             r.learn(Family::Docker, DATA_ROOT_KEY.into(), dir);
         }
     }
@@ -210,6 +218,64 @@ pub(crate) fn daemon_data_root(r: &mut Resolver, args: &[&[u8]]) -> Option<std::
     let bytes = r.read_limited(RootKey::Host, &cfg, MAX_DAEMON_JSON);
     r.quiet = quiet;
     abs_rel(config_data_root(&bytes?)?.as_bytes())
+}
+
+/// containerd's namespace for docker's containers (dockerd `--containerd-namespace`,
+/// default `moby`: docs.docker.com/reference/cli/dockerd/).
+pub const MOBY_NAMESPACE: &[u8] = b"moby";
+
+#[derive(Deserialize)]
+struct BundleMounts {
+    #[serde(default)]
+    mounts: Vec<BundleMount>,
+}
+
+#[derive(Deserialize)]
+struct BundleMount {
+    #[serde(default)]
+    destination: String,
+    #[serde(default)]
+    source: String,
+}
+
+/// The data root a docker container's OCI bundle (`config.json`) names for container
+/// `id`: the source of its `/etc/hostname` mount, which dockerd makes
+/// `<data-root>/containers/<id>/hostname` (moby `container/container.go`
+/// `GetRootResourcePath("hostname")` below `daemon.repository`, the data root's
+/// `containers`; `daemon/oci_linux.go` mounts it). Any other shape: `None`.
+pub fn bundle_data_root(config_json: &[u8], id: &[u8]) -> Option<std::path::PathBuf> {
+    let b: BundleMounts = serde_json::from_slice(config_json).ok()?;
+    let m = b.mounts.iter().find(|m| m.destination == "/etc/hostname")?;
+    let rel = abs_rel(m.source.as_bytes())?;
+    let mut up = rel.ancestors();
+    let (file, dir, containers) = (up.next()?, up.next()?, up.next()?);
+    let ok = file.file_name()? == "hostname"
+        && dir.file_name()?.as_encoded_bytes() == id
+        && containers.file_name()? == "containers";
+    let root = up.next()?;
+    (ok && !root.as_os_str().is_empty()).then(|| root.to_path_buf())
+}
+
+/// The data root a root docker container's shim says: a containerd shim in docker's
+/// namespace ([`MOBY_NAMESPACE`]) runs in its task's bundle (its working directory, see
+/// [`shim_state`]), whose `config.json` dockerd wrote ([`bundle_data_root`]). Read
+/// quietly, bounded as any state file.
+pub(crate) fn shim_data_root(
+    r: &mut Resolver,
+    pid: u32,
+    args: &[&[u8]],
+) -> Option<std::path::PathBuf> {
+    if flag_value(args, &[b"-namespace", b"--namespace"]) != Some(MOBY_NAMESPACE) {
+        return None;
+    }
+    let id = flag_value(args, &[b"-id", b"--id"]).filter(|v| is_container_id(v))?;
+    let cwd = r.process_cwd(pid)?;
+    shim_state(&cwd, args)?;
+    let bundle = abs_rel(&cwd)?;
+    let quiet = std::mem::replace(&mut r.quiet, true);
+    let bytes = r.read(RootKey::Host, &bundle.join("config.json"));
+    r.quiet = quiet;
+    bundle_data_root(&bytes?, id)
 }
 
 impl Resolver {
@@ -383,6 +449,33 @@ mod tests {
         );
         assert_eq!(config_data_root(b"not json"), None);
         assert_eq!(config_data_root(br#"{"data-root": 3}"#), None);
+    }
+
+    #[test]
+    fn a_bundles_hostname_mount_names_the_data_root_of_that_container_only() {
+        let id = "d".repeat(64);
+        let cfg = |src: &str| {
+            format!(
+                r#"{{"mounts":[{{"destination":"/etc/hosts","source":"/x/hosts"}},{{"destination":"/etc/hostname","source":"{src}"}}]}}"#
+            )
+        };
+        let b = |src: &str| bundle_data_root(cfg(src).as_bytes(), id.as_bytes());
+        assert_eq!(
+            b(&format!("/srv/docker/containers/{id}/hostname")),
+            Some(std::path::PathBuf::from("srv/docker"))
+        );
+        assert_eq!(
+            b(&format!(
+                "/srv/docker/containers/{}/hostname",
+                "e".repeat(64)
+            )),
+            None
+        );
+        assert_eq!(b(&format!("/srv/docker/other/{id}/hostname")), None);
+        assert_eq!(b(&format!("/srv/../docker/containers/{id}/hostname")), None);
+        assert_eq!(b(&format!("/containers/{id}/hostname")), None);
+        assert_eq!(b(&format!("/srv/docker/containers/{id}/hosts")), None);
+        assert_eq!(bundle_data_root(b"{}", id.as_bytes()), None);
     }
 
     #[test]
