@@ -286,8 +286,8 @@ pub fn trace_with(
             .collect()
     };
     let kinds = classify_path(&comps);
-    // Where containerd and LXC keep their state, as the runtime's own processes say:
-    // the process's ancestors (a shim, an LXC monitor, containerd), at most 32 levels.
+    // Where runtimes keep their state, as their own processes say (`Runtime::note_process`):
+    // the process's ancestors (a shim, conmon, an LXC monitor, containerd), at most 32 levels.
     {
         let mut cur = ppid;
         for _ in 0..32 {

@@ -209,7 +209,8 @@ fn conmon_names(nodes: &[Node], r: &mut Resolver) -> HashMap<String, Option<Stri
             let args: Vec<&[u8]> = p.args().collect();
             let Some(exe) = args.first() else { continue };
             let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
-            // Where containerd and LXC keep their state, as their own processes say.
+            // Where runtimes keep their state, as their own processes say (containerd,
+            // its shims, LXC monitors, dockerd, conmon: `Runtime::note_process`).
             if crate::runtime::names_state(exe) {
                 let uids = r.process_status(p.pid).and_then(|(u, _)| u);
                 r.note_process(p.pid, &args, uids);
