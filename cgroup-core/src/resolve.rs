@@ -143,6 +143,9 @@ pub struct Resolver {
     /// [`Resolver::note_status`]): a shim in a Kubernetes node asks for its node's init,
     /// as every other shim there does.
     statuses: HashMap<u32, Option<ProcStatus>>,
+    /// The `graphroot` of containers/storage's configuration in a root (podman's rootful
+    /// storage), read once per root.
+    pub(crate) podman_conf: HashMap<RootKey, Option<PathBuf>>,
 }
 
 /// The UIDs (real, effective, saved, fs) and parent PID of a process, from its `status`.
@@ -197,6 +200,7 @@ impl Resolver {
             container_passwd: HashMap::new(),
             learned: Vec::new(),
             statuses: HashMap::new(),
+            podman_conf: HashMap::new(),
         }
     }
 

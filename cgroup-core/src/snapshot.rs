@@ -1022,6 +1022,31 @@ fn write_recorded(
     only: &[PathBuf],
     uids: &BTreeSet<u32>,
 ) -> Result<(), Error> {
+    // Where a recorded path goes in the snapshot; `Err` with the path shown and why not.
+    let place = |root: RootKey, path: &Path| -> Result<PathBuf, (PathBuf, &'static str)> {
+        let prefix = match root {
+            RootKey::Host => PathBuf::new(),
+            RootKey::Proc(pid) => PathBuf::from(format!("proc/{pid}/root")),
+        };
+        let inner = tree_path(path)
+            .map_err(|why| (prefix.join(path.strip_prefix("/").unwrap_or(path)), why))?;
+        Ok(prefix.join(
+            inner
+                .iter()
+                .map(|c| std::ffi::OsStr::from_bytes(c.as_bytes()))
+                .collect::<PathBuf>(),
+        ))
+    };
+    // Files read, so that a listing that names one (a graph root listed for its
+    // `<driver>-containers` directories, with podman's `db.sql` beside them) does not
+    // make it a directory.
+    let read_files: BTreeSet<PathBuf> = recorded
+        .iter()
+        .filter_map(|rec| match rec {
+            Recorded::File { root, path, .. } => place(*root, path).ok(),
+            Recorded::Dir { .. } => None,
+        })
+        .collect();
     let mut seen = BTreeSet::new();
     for rec in recorded {
         let (root, path) = match &rec {
@@ -1029,23 +1054,13 @@ fn write_recorded(
                 (*root, path.clone())
             }
         };
-        let prefix = match root {
-            RootKey::Host => PathBuf::new(),
-            RootKey::Proc(pid) => PathBuf::from(format!("proc/{pid}/root")),
-        };
-        let inner = match tree_path(&path) {
-            Ok(c) => c,
-            Err(why) => {
-                out.refuse(&prefix.join(path.strip_prefix("/").unwrap_or(&path)), why);
+        let dest = match place(root, &path) {
+            Ok(d) => d,
+            Err((shown_path, why)) => {
+                out.refuse(&shown_path, why);
                 continue;
             }
         };
-        let dest: PathBuf = prefix.join(
-            inner
-                .iter()
-                .map(|c| std::ffi::OsStr::from_bytes(c.as_bytes()))
-                .collect::<PathBuf>(),
-        );
         if !seen.insert(dest.clone()) {
             continue;
         }
@@ -1089,7 +1104,7 @@ fn write_recorded(
                     }
                     if files {
                         out.write(&p, b"")?;
-                    } else {
+                    } else if !read_files.contains(&p) {
                         out.dir(&p)?;
                     }
                 }

@@ -119,10 +119,26 @@ impl Runtime for Containerd {
             // no environment).
             "config.json" => {
                 let v = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
-                Some(crate::runtime::json_line(&crate::runtime::pick(
-                    &v,
-                    &["annotations"],
-                )))
+                let mut out = crate::runtime::pick(&v, &["annotations"]);
+                // A docker container's bundle (`<tasks>/moby/<id>/config.json`): the
+                // mount that names docker's data root.
+                let id = rel
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .map(|n| n.as_encoded_bytes());
+                if id
+                    .is_some_and(|id| crate::runtime::docker::bundle_data_root(bytes, id).is_some())
+                {
+                    let hostname: Vec<serde_json::Value> = v["mounts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|m| m["destination"] == "/etc/hostname")
+                        .map(|m| crate::runtime::pick(m, &["destination", "source"]))
+                        .collect();
+                    out["mounts"] = serde_json::Value::Array(hostname);
+                }
+                Some(crate::runtime::json_line(&out))
             }
             // A containerd config named by `--config`: its `state` only.
             n if n.ends_with(".toml") => {
@@ -393,7 +409,7 @@ pub fn shim_state<'a>(cwd: &'a [u8], args: &[&[u8]]) -> Option<&'a [u8]> {
 
 /// An absolute path from a command line, as a path under the host root (no `..`, no
 /// empty or `.` component).
-fn abs_rel(p: &[u8]) -> Option<PathBuf> {
+pub(crate) fn abs_rel(p: &[u8]) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     let rel = Path::new(std::ffi::OsStr::from_bytes(p))
         .strip_prefix("/")

@@ -18,7 +18,7 @@ use super::{docker, oci, podman, Family, IdentityKind};
 use crate::classify::is_container_id;
 use crate::resolve::{cut, Identity, KindNode, Resolver, RootKey};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 /// Where an engine's state for one cgroup may be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,18 +64,19 @@ pub fn container_owner(r: &mut Resolver, root: RootKey, id: &str) -> Option<u32>
         return *o;
     }
     let quiet = std::mem::replace(&mut r.quiet, true);
+    let mut dirs: Vec<PathBuf> = [
+        "run/containers/storage/overlay-containers",
+        "run/crun",
+        "run/runc",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    dirs.extend(r.docker_data_roots().iter().map(|d| d.join("containers")));
     let rootful = r.rootful_podman_has(root, id)
-        || [
-            "run/containers/storage/overlay-containers",
-            "var/lib/docker/containers",
-            "run/crun",
-            "run/runc",
-        ]
-        .iter()
-        .any(|d| {
-            r.listed(root, Path::new(d))
-                .is_some_and(|ids| ids.contains(id))
-        })
+        || dirs
+            .iter()
+            .any(|d| r.listed(root, d).is_some_and(|ids| ids.contains(id)))
         || r.containerd_task_namespace(root, id).is_some();
     let owner = match root {
         RootKey::Host if rootful => Some(0),
@@ -208,6 +209,7 @@ mod tests {
     use super::*;
     use crate::fs::Host;
     use crate::runtime::containerd::TASKS;
+    use std::path::Path;
 
     /// Writes `body` at `rel` below `root`, with its directories.
     fn put(root: &Path, rel: &str, body: &str) {

@@ -5,6 +5,15 @@
 //! (`<slice>:libpod:<id>`), `libpod/oci_conmon_common.go` (conmon's argv),
 //! `libpod/util_linux.go` (`assembleSystemdCgroupName`), `libpod/storage.go`
 //! (`RuntimeContainerMetadata`), containers/storage `containers.go`.
+//!
+//! Where root's storage is (its graph root): where root's conmon processes say (their
+//! `-b <bundle>`: libpod's bundle is the container's static dir,
+//! `<graphroot>/<driver>-containers/<id>/userdata`, containers/podman
+//! `libpod/container_internal.go` `bundlePath`, passed as `-b` in
+//! `libpod/oci_conmon_common.go` `sharedConmonArgs`), then the `[storage] graphroot` of
+//! `/etc/containers/storage.conf` (else `/usr/share/containers/storage.conf`:
+//! containers/storage `docs/containers-storage.conf.5.md`), then
+//! `/var/lib/containers/storage`. A user's rootless storage stays in their home.
 
 use super::{Family, IdentityKind, ProcFacts, Runtime};
 #[allow(unused_imports)]
@@ -140,6 +149,16 @@ impl Runtime for Podman {
             // Its database: only the labels cgtree reads (never the configurations).
             "bolt_state.db" => reduce_db(bytes, false),
             "db.sql" => reduce_db(bytes, true),
+            // containers/storage's configuration: only its graph root.
+            "storage.conf" => {
+                let mut out = b"[storage]\n".to_vec();
+                if let Some(g) = storage_conf_graphroot(bytes) {
+                    out.extend_from_slice(b"graphroot = \"");
+                    out.extend(g.iter().filter(|&&b| b != b'"' && b != b'\n'));
+                    out.extend_from_slice(b"\"\n");
+                }
+                Some(out)
+            }
             // conmon's pidfiles: one PID.
             "pidfile" | "exec_pid" => {
                 let pid = std::str::from_utf8(bytes)
@@ -175,6 +194,97 @@ impl Runtime for Podman {
     fn claims_helper(&self, argv0: &[u8]) -> bool {
         crate::runtime::base(argv0) == b"conmon"
     }
+
+    fn names_state(&self, argv0: &[u8]) -> bool {
+        crate::runtime::base(argv0) == b"conmon"
+    }
+
+    fn note_process(&self, r: &mut Resolver, _pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
+        // Root's conmon names root's graph root; a user's rootless storage is read in
+        // their home, never where their processes point.
+        if uids != Some([0; 4]) {
+            return;
+        }
+        if let Some(g) = bundle_graphroot(args).and_then(|g| g.to_str().map(str::to_owned)) {
+            r.learn(Family::Podman, GRAPHROOT_KEY.into(), g);
+        }
+    }
+}
+
+/// The key under which the graph roots root's conmon named are learned.
+const GRAPHROOT_KEY: &str = "graphroot";
+
+/// containers/storage's configuration files for root, in the order they are looked for
+/// (containers/storage `docs/containers-storage.conf.5.md`: the distribution's
+/// `/usr/share/containers/storage.conf` is the default, `/etc/containers/storage.conf`
+/// replaces it).
+pub(crate) const STORAGE_CONFS: &[&str] = &[
+    "etc/containers/storage.conf",
+    "usr/share/containers/storage.conf",
+];
+
+/// Largest `storage.conf` read.
+const MAX_STORAGE_CONF: u64 = 1 << 20;
+
+/// The graph root a podman conmon's command line says, as a path under the host root:
+/// its bundle (`-b`, `--bundle`) is `<graphroot>/<driver>-containers/<id>/userdata` with
+/// `<id>` its own `-c` (`--cid`) and `<driver>` a storage driver's name (lower-case
+/// letters and digits), an absolute path without `..`. Any other shape (CRI-O's bundle
+/// in its run root has it too, and names no podman storage: harmless, as nothing is read
+/// there but `containers.json`) is `None`.
+pub fn bundle_graphroot(args: &[&[u8]]) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let id = flag_value(args, &[b"-c", b"--cid"]).filter(|v| is_container_id(v))?;
+    let bundle = abs_rel(flag_value(args, &[b"-b", b"--bundle"])?)?;
+    let c: Vec<&[u8]> = bundle.iter().map(|c| c.as_bytes()).collect();
+    let [.., d, i, b"userdata"] = c[..] else {
+        return None;
+    };
+    if i != id || !is_driver_dir(d) || c.len() < 4 {
+        return None;
+    }
+    Some(bundle.ancestors().nth(3)?.to_path_buf())
+}
+
+/// `<driver>-containers` with a storage driver's name (`overlay`, `vfs`, `btrfs`, ...).
+fn is_driver_dir(d: &[u8]) -> bool {
+    d.strip_suffix(b"-containers").is_some_and(|drv| {
+        !drv.is_empty()
+            && drv
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// The `graphroot = "<dir>"` of a containers/storage configuration (TOML) in its
+/// `[storage]` table, without a TOML library: a basic or literal string on one line.
+pub fn storage_conf_graphroot(toml: &[u8]) -> Option<&[u8]> {
+    let mut in_storage = false;
+    for line in toml.split(|&b| b == b'\n').take(65_536) {
+        let line = line.trim_ascii();
+        if line.starts_with(b"[") {
+            in_storage = line == b"[storage]";
+            continue;
+        }
+        if !in_storage {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix(b"graphroot") else {
+            continue;
+        };
+        let Some(rest) = rest.trim_ascii_start().strip_prefix(b"=") else {
+            continue;
+        };
+        let rest = rest.trim_ascii();
+        let q = *rest.first()?;
+        if q != b'"' && q != b'\'' {
+            return None;
+        }
+        let inner = &rest[1..];
+        let end = inner.iter().position(|&b| b == q)?;
+        return Some(&inner[..end]);
+    }
+    None
 }
 
 #[derive(Deserialize)]
@@ -217,16 +327,60 @@ pub(crate) const MAX_PIDFILE: u64 = 32;
 pub const MAX_HOMES_SCANNED: usize = 256;
 
 impl Resolver {
-    /// podman's containers of one storage: rootful (`user: None`, under `root`: the host
-    /// or a container's root) or of user `uid` with home `home` (under the host root,
-    /// read with the user-directory rules).
-    pub(crate) fn podman_storage(
+    /// podman's rootful graph roots in `root`: the ones root's conmon processes named
+    /// ([`Runtime::note_process`]), then the `graphroot` of `root`'s containers/storage
+    /// configuration ([`STORAGE_CONFS`], read once per root), then the default
+    /// `/var/lib/containers/storage`.
+    pub(crate) fn podman_graphroots(&mut self, root: RootKey) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self
+            .learned(Family::Podman, GRAPHROOT_KEY)
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        let conf = match self.podman_conf.get(&root) {
+            Some(c) => c.clone(),
+            None => {
+                let quiet = std::mem::replace(&mut self.quiet, true);
+                let found = STORAGE_CONFS
+                    .iter()
+                    .find_map(|c| self.read_limited(root, Path::new(c), MAX_STORAGE_CONF))
+                    .and_then(|b| storage_conf_graphroot(&b).and_then(abs_rel));
+                self.quiet = quiet;
+                self.podman_conf.insert(root, found.clone());
+                found
+            }
+        };
+        v.extend(conf);
+        v.push(PathBuf::from(ROOTFUL_GRAPHROOT));
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|g| seen.insert(g.clone()));
+        v
+    }
+
+    /// podman's containers in user `uid`'s rootless storage below their home `home`.
+    pub(crate) fn rootless_podman_storage(
+        &mut self,
+        uid: u32,
+        home: &Path,
+    ) -> Rc<HashMap<String, PodmanInfo>> {
+        self.podman_storage(
+            RootKey::Host,
+            Some((uid, home)),
+            Path::new(ROOTFUL_GRAPHROOT),
+        )
+    }
+
+    /// podman's containers of one storage: rootful (`user: None`, graph root `rootful`
+    /// under `root`: the host or a container's root) or of user `uid` with home `home`
+    /// (under the host root, read with the user-directory rules).
+    fn podman_storage(
         &mut self,
         root: RootKey,
         user: Option<(u32, &Path)>,
+        rootful: &Path,
     ) -> Rc<HashMap<String, PodmanInfo>> {
         let (root, graphroot) = match user {
-            None => (root, PathBuf::from(ROOTFUL_GRAPHROOT)),
+            None => (root, rootful.to_path_buf()),
             Some((_, home)) => (RootKey::Host, home.join(ROOTLESS_GRAPHROOT)),
         };
         let key = (root, graphroot);
@@ -293,7 +447,15 @@ impl Resolver {
 
     /// Whether podman's rootful storage in `root` holds container `id`.
     pub(crate) fn rootful_podman_has(&mut self, root: RootKey, id: &str) -> bool {
-        self.podman_storage(root, None).contains_key(id)
+        self.rootful_podman(root, id).is_some()
+    }
+
+    /// Container `id` in podman's rootful storage in `root`: the first of its graph roots
+    /// ([`Resolver::podman_graphroots`]) that holds it.
+    pub(crate) fn rootful_podman(&mut self, root: RootKey, id: &str) -> Option<PodmanInfo> {
+        self.podman_graphroots(root)
+            .into_iter()
+            .find_map(|g| self.podman_storage(root, None, &g).get(id).cloned())
     }
 
     /// The user (not root) whose rootless podman storage holds container `id`: the
@@ -311,7 +473,7 @@ impl Resolver {
         users.truncate(MAX_HOMES_SCANNED);
         let quiet = std::mem::replace(&mut self.quiet, true);
         let found = users.into_iter().find_map(|(uid, home)| {
-            self.podman_storage(RootKey::Host, Some((uid, home)))
+            self.rootless_podman_storage(uid, home)
                 .contains_key(id)
                 .then_some(uid)
         });
@@ -370,14 +532,12 @@ impl Resolver {
             return None;
         }
         let bases: Vec<PathBuf> = if uid == 0 {
-            [
-                "run/containers/storage",
-                "var/run/containers/storage",
-                ROOTFUL_GRAPHROOT,
-            ]
-            .iter()
-            .map(PathBuf::from)
-            .collect()
+            let mut b: Vec<PathBuf> = ["run/containers/storage", "var/run/containers/storage"]
+                .iter()
+                .map(PathBuf::from)
+                .collect();
+            b.extend(self.podman_graphroots(RootKey::Host));
+            b
         } else {
             let mut b = vec![PathBuf::from(format!("run/user/{uid}/containers"))];
             if let Some(h) = self.home(uid) {
@@ -460,16 +620,15 @@ pub(crate) fn no_state(_name: &[u8], id: &str) -> Identity {
 
 /// podman's record of container `id` where `scope` allows: the rootless owner's own
 /// storage (`~/.local/share/containers/storage`), else the rootful storage in the
-/// scope's root (the host's, or the enclosing container's).
+/// scope's root (the host's, or the enclosing container's), in any of its graph roots
+/// ([`Resolver::podman_graphroots`]).
 pub(crate) fn lookup(r: &mut Resolver, scope: &Scope, id: &str) -> Option<PodmanInfo> {
     match scope.user {
         Some(u) => {
             let home = r.home(u)?;
-            r.podman_storage(RootKey::Host, Some((u, &home)))
-                .get(id)
-                .cloned()
+            r.rootless_podman_storage(u, &home).get(id).cloned()
         }
-        None => r.podman_storage(scope.root, None).get(id).cloned(),
+        None => r.rootful_podman(scope.root, id),
     }
 }
 
@@ -644,9 +803,10 @@ impl Resolver {
     pub(crate) fn podman_db(
         &mut self,
         user: Option<(u32, &Path)>,
+        rootful: &Path,
     ) -> Rc<HashMap<String, PodmanDbEntry>> {
         let graphroot = match user {
-            None => PathBuf::from(ROOTFUL_GRAPHROOT),
+            None => rootful.to_path_buf(),
             Some((_, home)) => home.join(ROOTLESS_GRAPHROOT),
         };
         if let Some(m) = self.podman_db.get(&graphroot) {
@@ -707,17 +867,24 @@ impl Resolver {
         let Some(id) = ident.id.clone() else {
             return;
         };
-        let db = match ident
+        let entry = match ident
             .user
             .filter(|&u| u != 0 && ident.rootless == Some(true))
         {
             Some(u) => match self.home(u) {
-                Some(h) => self.podman_db(Some((u, &h))),
+                Some(h) => self
+                    .podman_db(Some((u, &h)), Path::new(ROOTFUL_GRAPHROOT))
+                    .get(&id)
+                    .cloned(),
                 None => return,
             },
-            None => self.podman_db(None),
+            // Root's: the database of the first graph root that has the container.
+            None => self
+                .podman_graphroots(RootKey::Host)
+                .into_iter()
+                .find_map(|g| self.podman_db(None, &g).get(&id).cloned()),
         };
-        let Some(entry) = db.get(&id) else {
+        let Some(entry) = entry else {
             return;
         };
         if ident.name.is_none() {
@@ -807,6 +974,99 @@ pub fn tool_of(labels: &HashMap<String, String>) -> Option<&'static str> {
         Some("distrobox")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod graphroot_tests {
+    use super::*;
+
+    fn conmon<'a>(id: &'a str, bundle: &'a str) -> Vec<&'a [u8]> {
+        vec![
+            b"/usr/bin/conmon",
+            b"-c",
+            id.as_bytes(),
+            b"-b",
+            bundle.as_bytes(),
+        ]
+    }
+
+    #[test]
+    fn a_conmons_bundle_names_its_graph_root_only_in_libpods_shape() {
+        let id = "a".repeat(64);
+        let other = "b".repeat(64);
+        let b = |s: &str| bundle_graphroot(&conmon(&id, s));
+        assert_eq!(
+            b(&format!("/srv/podman/overlay-containers/{id}/userdata")),
+            Some(PathBuf::from("srv/podman"))
+        );
+        assert_eq!(
+            b(&format!(
+                "/var/lib/containers/storage/vfs-containers/{id}/userdata/"
+            )),
+            Some(PathBuf::from("var/lib/containers/storage"))
+        );
+        // Another container's bundle, another layout, `..`, a relative path, no graph root.
+        assert_eq!(
+            b(&format!("/srv/overlay-containers/{other}/userdata")),
+            None
+        );
+        assert_eq!(b(&format!("/srv/overlay/{id}/userdata")), None);
+        assert_eq!(b(&format!("/srv/Overlay-containers/{id}/userdata")), None);
+        assert_eq!(b(&format!("/srv/overlay-containers/{id}")), None);
+        assert_eq!(
+            b(&format!("/srv/../etc/overlay-containers/{id}/userdata")),
+            None
+        );
+        assert_eq!(b(&format!("srv/overlay-containers/{id}/userdata")), None);
+        assert_eq!(b(&format!("/overlay-containers/{id}/userdata")), None);
+        assert_eq!(
+            bundle_graphroot(&conmon("short", "/srv/overlay-containers/short/userdata")),
+            None
+        );
+    }
+
+    #[test]
+    fn storage_conf_graphroot_is_read_in_the_storage_table_only() {
+        let conf = b"# graphroot = \"/commented\"\ngraphroot = \"/top-level\"\n[storage]\ndriver = \"overlay\"\n  graphroot = '/srv/containers'\nrunroot = \"/run/x\"\n[storage.options]\ngraphroot = \"/nope\"\n";
+        assert_eq!(storage_conf_graphroot(conf), Some(&b"/srv/containers"[..]));
+        assert_eq!(
+            storage_conf_graphroot(b"[storage.options]\ngraphroot = \"/x\"\n"),
+            None
+        );
+        assert_eq!(storage_conf_graphroot(b"[storage]\ngraphroot = /x\n"), None);
+        assert_eq!(
+            storage_conf_graphroot(b"[storage]\ngraphroot = \"/x\n"),
+            None
+        );
+        let kept = Podman
+            .snapshot_keep(Path::new("etc/containers/storage.conf"), conf)
+            .unwrap();
+        assert_eq!(kept, b"[storage]\ngraphroot = \"/srv/containers\"\n");
+        assert_eq!(storage_conf_graphroot(&kept), Some(&b"/srv/containers"[..]));
+    }
+
+    #[test]
+    fn graph_roots_come_from_roots_conmon_then_storage_conf_then_the_default() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("etc/containers/storage.conf");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "[storage]\ngraphroot = \"/srv/conf\"\n").unwrap();
+        let mut r = Resolver::new(&crate::fs::Host::with_root(d.path()));
+        let id = "c".repeat(64);
+        let bundle = format!("/srv/conmon/overlay-containers/{id}/userdata");
+        // A user's conmon names nothing of root's.
+        Podman.note_process(&mut r, 10, &conmon(&id, &bundle), Some([1000; 4]));
+        let rel = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            r.podman_graphroots(RootKey::Host),
+            [rel("srv/conf"), rel(ROOTFUL_GRAPHROOT)]
+        );
+        Podman.note_process(&mut r, 11, &conmon(&id, &bundle), Some([0; 4]));
+        assert_eq!(
+            r.podman_graphroots(RootKey::Host),
+            [rel("srv/conmon"), rel("srv/conf"), rel(ROOTFUL_GRAPHROOT)]
+        );
     }
 }
 
