@@ -64,7 +64,7 @@ fn seen(t: &Trace) -> String {
     }
     if t.nspid.len() > 1 {
         what.push(format!(
-            "PID {} in a nested PID namespace",
+            "PID {} inside a nested PID namespace",
             t.nspid[t.nspid.len() - 1]
         ));
     }
