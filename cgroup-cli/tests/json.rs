@@ -84,6 +84,9 @@ struct Identity {
     #[allow(dead_code)]
     #[serde(default)]
     seen: Option<String>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    tool: Option<String>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
