@@ -369,24 +369,7 @@ const MAX_CONFIG: u64 = 1 << 20;
 /// The top-level `state = "<dir>"` of a containerd config (TOML), without a TOML
 /// library: keys before the first `[table]` header only, a basic or literal string.
 pub fn config_state(toml: &[u8]) -> Option<&[u8]> {
-    for line in toml.split(|&b| b == b'\n') {
-        let line = line.trim_ascii();
-        if line.starts_with(b"[") {
-            return None;
-        }
-        let Some(rest) = line.strip_prefix(b"state") else {
-            continue;
-        };
-        let rest = rest.trim_ascii_start().strip_prefix(b"=")?.trim_ascii();
-        let q = *rest.first()?;
-        if q != b'"' && q != b'\'' {
-            return None;
-        }
-        let inner = &rest[1..];
-        let end = inner.iter().position(|&b| b == q)?;
-        return Some(&inner[..end]);
-    }
-    None
+    crate::runtime::toml_string(toml, None, b"state")
 }
 
 /// The state directory a shim's working directory names: its bundle

@@ -293,6 +293,38 @@ pub(crate) fn named(
     })
 }
 
+/// The string value of `key` in a TOML file's `table` (`None`: the top-level keys, before
+/// the first table header), without a TOML library: `key = "value"` or `key = 'value'`
+/// on one line (what runtimes' configs use for paths); at most 65,536 lines are looked at.
+pub fn toml_string<'a>(toml: &'a [u8], table: Option<&[u8]>, key: &[u8]) -> Option<&'a [u8]> {
+    let mut current: Option<&[u8]> = None;
+    for line in toml.split(|&b| b == b'\n').take(65_536) {
+        let line = line.trim_ascii();
+        if let Some(h) = line.strip_prefix(b"[") {
+            current = Some(h.strip_suffix(b"]").unwrap_or(h).trim_ascii());
+            continue;
+        }
+        if current != table {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix(key) else {
+            continue;
+        };
+        let Some(rest) = rest.trim_ascii_start().strip_prefix(b"=") else {
+            continue;
+        };
+        let rest = rest.trim_ascii();
+        let q = *rest.first()?;
+        if q != b'"' && q != b'\'' {
+            return None;
+        }
+        let inner = &rest[1..];
+        let end = inner.iter().position(|&b| b == q)?;
+        return Some(&inner[..end]);
+    }
+    None
+}
+
 /// The base name of a command's `argv[0]`.
 pub(crate) fn base(argv0: &[u8]) -> &[u8] {
     argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0)
@@ -452,5 +484,24 @@ mod tests {
                 String::from_utf8_lossy(argv0)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod toml_tests {
+    use super::toml_string;
+
+    #[test]
+    fn a_key_in_its_table_only_and_never_a_longer_key() {
+        let t = b"state_dir = \"/no\"\nstate = '/run/c'\n[plugins]\nstate = \"/nope\"\n[storage]\n  graphroot = \"/srv/g\" # comment\n";
+        assert_eq!(toml_string(t, None, b"state"), Some(&b"/run/c"[..]));
+        assert_eq!(
+            toml_string(t, Some(b"storage"), b"graphroot"),
+            Some(&b"/srv/g"[..])
+        );
+        assert_eq!(toml_string(t, Some(b"plugins"), b"graphroot"), None);
+        assert_eq!(toml_string(b"state = 3\n", None, b"state"), None);
+        assert_eq!(toml_string(b"state = \"unclosed\n", None, b"state"), None);
+        assert_eq!(toml_string(b"", None, b"state"), None);
     }
 }

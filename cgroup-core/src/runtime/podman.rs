@@ -259,32 +259,7 @@ fn is_driver_dir(d: &[u8]) -> bool {
 /// The `graphroot = "<dir>"` of a containers/storage configuration (TOML) in its
 /// `[storage]` table, without a TOML library: a basic or literal string on one line.
 pub fn storage_conf_graphroot(toml: &[u8]) -> Option<&[u8]> {
-    let mut in_storage = false;
-    for line in toml.split(|&b| b == b'\n').take(65_536) {
-        let line = line.trim_ascii();
-        if line.starts_with(b"[") {
-            in_storage = line == b"[storage]";
-            continue;
-        }
-        if !in_storage {
-            continue;
-        }
-        let Some(rest) = line.strip_prefix(b"graphroot") else {
-            continue;
-        };
-        let Some(rest) = rest.trim_ascii_start().strip_prefix(b"=") else {
-            continue;
-        };
-        let rest = rest.trim_ascii();
-        let q = *rest.first()?;
-        if q != b'"' && q != b'\'' {
-            return None;
-        }
-        let inner = &rest[1..];
-        let end = inner.iter().position(|&b| b == q)?;
-        return Some(&inner[..end]);
-    }
-    None
+    crate::runtime::toml_string(toml, Some(b"storage"), b"graphroot")
 }
 
 #[derive(Deserialize)]
