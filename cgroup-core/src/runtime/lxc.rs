@@ -167,10 +167,12 @@ impl Runtime for Lxc {
                 rootless: user.map(|_| true),
                 ..Default::default()
             },
-            None => crate::tree::identify::unidentified(format!(
-                "an LXC-shaped cgroup; no container {} in any lxcpath",
-                name
-            )),
+            None => crate::tree::identify::unidentified(match user {
+                Some(u) => format!(
+                    "an LXC-shaped cgroup user {u} owns; no container {name} in that user's lxcpaths"
+                ),
+                None => format!("an LXC-shaped cgroup; no container {name} in any lxcpath"),
+            }),
         })
     }
 

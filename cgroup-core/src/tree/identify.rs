@@ -136,6 +136,34 @@ pub(crate) fn is_container_shape(kind: &Kind) -> bool {
         )
 }
 
+/// Rule 4 of the security model for the families whose state at the host root is root's
+/// alone (the CRI runtimes' bundles and configs, the kubelet's logs, machined's records,
+/// containerd's tasks): a cgroup a user owns (`Facts::owner`) is never named from them,
+/// whatever its name says; it is shown as not identified. (podman, docker, the OCI
+/// runtimes and LXC read the owner's own state themselves; inside a container the state
+/// read is that container's.)
+fn owners_state_only(f: &Facts<'_>, ident: Identity) -> Identity {
+    let users = f.owner.filter(|&u| u != 0);
+    let named_from_roots_state = matches!(
+        ident.kind,
+        IdentityKind::KubePod
+            | IdentityKind::KubeContainer
+            | IdentityKind::KubeSandbox
+            | IdentityKind::CrioConmon
+            | IdentityKind::ContainerdContainer
+            | IdentityKind::Machine
+            | IdentityKind::NspawnSupervisor
+    ) || (ident.kind == IdentityKind::Container
+        && ident.runtime == Some("containerd"));
+    match users {
+        Some(u) if f.root == RootKey::Host && named_from_roots_state => unidentified(format!(
+            "a {} shape in a cgroup user {u} owns; root's state does not name a user's cgroup",
+            ident.kind
+        )),
+        _ => ident,
+    }
+}
+
 /// An identity for a cgroup whose shape claims something that no evidence confirms.
 pub fn unidentified(seen: String) -> Identity {
     Identity {
@@ -159,6 +187,7 @@ pub fn identify_node(r: &mut Resolver, f: &Facts<'_>) -> (Option<Identity>, Root
     if ident.is_none() {
         ident = crate::runtime::containerd::plain_task(r, f);
     }
+    ident = ident.map(|i| owners_state_only(f, i));
     let is_container = ident
         .as_ref()
         .is_some_and(|i| i.kind.is_engine_container() || i.kind.is_kube_container());
@@ -636,6 +665,55 @@ mod tests {
         assert_eq!(label(Some(0)), label(None));
         // The same name in a cgroup a user owns: not root's container.
         assert_eq!(label(Some(4242)), None);
+    }
+
+    /// The second breaker's finding: a user who owns a delegated cgroup made a kubelet pod
+    /// slice with `crio-<id>.scope` and `crio-conmon-<id>.scope` naming root's CRI-O
+    /// container, and root's CRI-O config named them (pod and container). The CRI
+    /// runtimes', kubelet's and machined's state is root's: it never names a user's cgroup.
+    #[test]
+    fn roots_cri_state_never_names_a_cgroup_a_user_owns() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/crio");
+        let labels = |dir_uid: Option<u32>| {
+            let mut t = TreeBuilder::new().host_root(root).build().unwrap();
+            let pod = t
+                .nodes
+                .iter()
+                .position(|n| n.name.starts_with(b"kubepods-besteffort-pod"))
+                .unwrap();
+            t.nodes[pod].dir_uid = dir_uid;
+            identify(&mut t.nodes, &t.host, &t.mount);
+            let mut below: Vec<(IdentityKind, Option<String>)> = t
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, n)| {
+                    let mut cur = n.parent;
+                    while let Some(c) = cur {
+                        if c == pod {
+                            return true;
+                        }
+                        cur = t.nodes[c].parent;
+                    }
+                    *i == pod
+                })
+                .filter_map(|(_, n)| n.identity.as_ref().map(|x| (x.kind, x.name.clone())))
+                .collect();
+            below.sort_by_key(|(k, _)| k.as_str());
+            below
+        };
+        let roots = labels(None);
+        assert!(roots.iter().any(|(k, _)| *k == IdentityKind::KubeContainer));
+        assert!(roots.iter().any(|(k, _)| *k == IdentityKind::CrioConmon));
+        assert!(roots.iter().any(|(k, _)| *k == IdentityKind::KubePod));
+        let users = labels(Some(4242));
+        assert!(!users.is_empty());
+        assert!(
+            users
+                .iter()
+                .all(|(k, n)| *k == IdentityKind::Unidentified && n.is_none()),
+            "{users:?}"
+        );
     }
 
     #[test]
