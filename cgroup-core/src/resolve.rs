@@ -645,7 +645,7 @@ impl Resolver {
     /// container it runs in).
     ///
     /// A command line is the process's own claim, so it counts only when every value
-    /// taken from it is a checked token ([`is_container_id`],
+    /// taken from it is a checked token ([`crate::classify::is_container_id`],
     /// [`crate::classify::is_plain_name`], [`crate::classify::is_containerd_id`]) and the process runs as the owner of what it names (all four
     /// UIDs equal to it). Otherwise the process is not identified (`None`): a user's
     /// `exec -a conmon sleep -c <root's container id> -n anything` names nothing.

@@ -1,8 +1,8 @@
 //! Containers outside Kubernetes, across engines: a container-shaped cgroup is asked of
 //! each engine's state in turn (podman, docker, the OCI runtimes, containerd), each
 //! family answering whether its state holds the id and what it says
-//! ([`podman::lookup`], [`docker::lookup`], [`oci::lookup`],
-//! [`Resolver::containerd_task_namespace`]).
+//! (`podman::lookup`, `docker::lookup`, `oci::lookup`,
+//! `Resolver::containerd_task_namespace`).
 //!
 //! The state is read where the cgroup's engine keeps it: under the host root, or under
 //! the root of the container the cgroup is nested in (docker-in-docker, podman-in-podman:

@@ -884,7 +884,8 @@ impl Resolver {
 /// labels cgtree reads, as JSON.
 const REDUCED_DB_MAGIC: &[u8] = b"{\"cgtree-snapshot\":\"podman-labels\"";
 
-/// A podman database reduced by `cgtree snapshot` ([`REDUCED_DB_MAGIC`]): its containers;
+/// A podman database reduced by `cgtree snapshot` (JSON beginning
+/// `{"cgtree-snapshot":"podman-labels"`): its containers;
 /// `None` when the bytes are a real database.
 pub fn reduced_db(bytes: &[u8]) -> Option<HashMap<String, PodmanDbEntry>> {
     if !bytes.starts_with(REDUCED_DB_MAGIC) {
