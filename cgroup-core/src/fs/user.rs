@@ -648,44 +648,24 @@ fn replace_here(
     };
     let backup = match &current {
         Some((bytes, _)) => {
-            let mut made = None;
-            for n in 0..1000 {
-                let b = if n == 0 {
+            let b = create_fresh(dir.as_fd(), bytes, 0o600, owner, |n| {
+                if n == 0 {
                     format!("{}.cgtree-backup", name.to_string_lossy())
                 } else {
                     format!("{}.cgtree-backup.{n}", name.to_string_lossy())
-                };
-                match create_exclusive(dir.as_fd(), OsStr::new(&b), bytes, 0o600, owner) {
-                    Ok(_) => {
-                        made = Some(b);
-                        break;
-                    }
-                    Err(Errno::EEXIST) => continue,
-                    Err(e) => return Err(e.into()),
                 }
-            }
-            let b = made.ok_or(FileError::Errno(Errno::EEXIST))?;
+            })?;
             Some(resolved.with_file_name(b))
         }
         None => None,
     };
-    let mut tmp = None;
-    for n in 0..1000 {
-        let t = format!(
+    let tmp = create_fresh(dir.as_fd(), w.content, mode, owner, |n| {
+        format!(
             ".{}.cgtree-tmp-{}-{n}",
             name.to_string_lossy(),
             std::process::id()
-        );
-        match create_exclusive(dir.as_fd(), OsStr::new(&t), w.content, mode, owner) {
-            Ok(_) => {
-                tmp = Some(t);
-                break;
-            }
-            Err(Errno::EEXIST) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let tmp = tmp.ok_or(FileError::Errno(Errno::EEXIST))?;
+        )
+    })?;
     if let Err(e) = nix::fcntl::renameat(dir.as_fd(), tmp.as_str(), dir.as_fd(), name.as_os_str()) {
         let _ = nix::unistd::unlinkat(
             dir.as_fd(),
@@ -696,6 +676,27 @@ fn replace_here(
     }
     let _ = nix::unistd::fsync(dir.as_fd());
     Ok(Replaced::Written(backup.map(|b| Path::new("/").join(b))))
+}
+
+/// Creates a file with `content` under the first of the names `name(0)`, `name(1)`, ...
+/// (at most 1,000) that does not exist yet, exclusively ([`create_exclusive`]); returns
+/// that name. Errors: any failure but `EEXIST`, or every name taken (`EEXIST`).
+fn create_fresh(
+    dir: BorrowedFd<'_>,
+    content: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    name: impl Fn(u32) -> String,
+) -> Result<String, FileError> {
+    for n in 0..1000 {
+        let candidate = name(n);
+        match create_exclusive(dir, OsStr::new(&candidate), content, mode, owner) {
+            Ok(_) => return Ok(candidate),
+            Err(Errno::EEXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(FileError::Errno(Errno::EEXIST))
 }
 
 #[cfg(test)]
