@@ -15,6 +15,8 @@ Examples:
   cgtree --root fixtures/arch-docker-kind  a fixture or snapshot directory standing for /
   cgtree --json | jq .cgroup.children[].path
   cgtree pid 74284                         what PID 74284 is: container, kind node, pod
+  cgtree id 4242                           what cgroup id 4242 (a BPF tool's) is
+  cgtree ids --jsonl                       every cgroup id with its path and identity
   cgtree userns                            user namespaces with their maps and holders
   cgtree provision                         the rootless podman + kind setup, checked";
 
@@ -59,6 +61,11 @@ pub struct Args {
     #[arg(short = 'u', long)]
     pub users: bool,
 
+    /// Show each cgroup's id after its name, as `(#ID)` (as `systemd-cgls -c`): the
+    /// inode of its directory, the id BPF tools see.
+    #[arg(short = 'c', long)]
+    pub cgroup_id: bool,
+
     /// Do not cut command lines to the terminal width.
     #[arg(short = 'l', long)]
     pub full: bool,
@@ -79,6 +86,12 @@ pub enum Command {
     /// What a process is: its cgroup, the chain of cgroups above it with what each one
     /// is, and the container, kind node and pod it belongs to (or serves).
     Pid(PidArgs),
+    /// What a cgroup id (as BPF tools see it) is: the cgroup's path, the chain of
+    /// cgroups above it with what each one is, the container, kind node and pod.
+    Id(IdArgs),
+    /// Every cgroup id with its path and what the cgroup is, one per line (an index
+    /// for tools that see cgroup ids).
+    Ids(IdsArgs),
     /// User namespaces, like `lsns --type user`, with their UID/GID maps and the
     /// containers, kind nodes and pods living in each; with NS, one namespace and its
     /// processes.
@@ -171,6 +184,25 @@ pub struct PidArgs {
     /// One or more PIDs (as the host sees them).
     #[arg(required = true, value_name = "PID")]
     pub pids: Vec<u32>,
+}
+
+/// `cgtree id`.
+#[derive(Debug, ClapArgs)]
+pub struct IdArgs {
+    /// One or more cgroup ids (the inode of the cgroup's directory).
+    #[arg(required = true, value_name = "CGID")]
+    pub ids: Vec<u64>,
+}
+
+/// `cgtree ids`.
+#[derive(Debug, ClapArgs)]
+pub struct IdsArgs {
+    /// Cgroup to start at, relative to the cgroup2 mount (default: /).
+    #[arg(value_name = "CGROUP_PATH")]
+    pub cgroup: Option<String>,
+    /// One JSON object per line (format: docs/json.md).
+    #[arg(long)]
+    pub jsonl: bool,
 }
 
 /// `--color`.

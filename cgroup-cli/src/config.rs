@@ -30,6 +30,8 @@ pub struct Config {
     pub mode: Mode,
     /// Show users in the tree.
     pub users: bool,
+    /// Show cgroup ids in the tree (`-c`).
+    pub cgroup_id: bool,
 }
 
 /// The subcommand.
@@ -39,6 +41,10 @@ pub enum Mode {
     Tree,
     /// `cgtree pid`.
     Pid(Vec<u32>),
+    /// `cgtree id CGID...`.
+    Id(Vec<u64>),
+    /// `cgtree ids [CGROUP_PATH] [--jsonl]`: the start and whether JSON lines.
+    Ids(String, bool),
     /// `cgtree userns [NS]`.
     Userns(Option<u64>),
     /// `cgtree provision`.
@@ -160,6 +166,10 @@ impl Config {
             mode: match args.command {
                 None => Mode::Tree,
                 Some(crate::cli::Command::Pid(p)) => Mode::Pid(p.pids),
+                Some(crate::cli::Command::Id(a)) => Mode::Id(a.ids),
+                Some(crate::cli::Command::Ids(a)) => {
+                    Mode::Ids(a.cgroup.unwrap_or_else(|| "/".into()), a.jsonl)
+                }
                 Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns),
                 Some(crate::cli::Command::Provision(p)) => {
                     use crate::cli::ProvisionAction as A;
@@ -204,6 +214,7 @@ impl Config {
                 Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),
             },
             users: args.users,
+            cgroup_id: args.cgroup_id,
         })
     }
 }

@@ -91,6 +91,8 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
     let cfg = Config::new(args, &Env::current())?;
     match &cfg.mode {
         config::Mode::Pid(pids) => run::pid(&cfg, pids, diag),
+        config::Mode::Id(ids) => run::id(&cfg, ids, diag),
+        config::Mode::Ids(start, jsonl) => run::ids(&cfg, start, *jsonl, diag),
         config::Mode::Userns(ns) => run::userns(&cfg, *ns, diag),
         config::Mode::Provision(p) => {
             let mut out = term::stdout(cfg.color);

@@ -125,6 +125,85 @@ pub fn pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
     Ok(finish(written, code, diag))
 }
 
+/// `cgtree id CGID...`: each cgroup id's path and trace, as text or JSON; an id that
+/// names no cgroup is reported on stderr (exit 2). The path comes from a kernfs handle on
+/// the live host as root, else from a walk that stops at the first match
+/// ([`cgroup_core::cgroup_id::resolve_cgroup_id`]).
+pub fn id(cfg: &Config, ids: &[u64], diag: &mut Diag) -> anyhow::Result<u8> {
+    let host = host(cfg);
+    let mount = host.find_cgroup2()?;
+    let mut traces = Vec::new();
+    let mut missing = Vec::new();
+    for &id in ids {
+        match cgroup_core::cgroup_id::resolve_cgroup_id(&host, &mount, id)? {
+            Some((path, _)) => {
+                traces.push(cgroup_core::trace::trace_cgroup(&host, &mount, id, &path)?)
+            }
+            None => missing.push(format!(
+                "no cgroup with id {id} below {}",
+                sanitize::path(&mount.mount_point)
+            )),
+        }
+    }
+    let mut out = term::stdout(cfg.color);
+    let written = (|| {
+        if cfg.json {
+            if ids.len() == 1 {
+                if let Some(t) = traces.first() {
+                    term::write_json(&mut out, t)?;
+                }
+            } else {
+                term::write_json(&mut out, &traces)?;
+            }
+        } else {
+            for (i, t) in traces.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                render::pid::render_cgroup_text(t, &mut out)?;
+            }
+        }
+        out.flush()
+    })();
+    drop(out);
+    let mut code = OK;
+    if report(traces.iter().flat_map(|t| t.errors.iter()), diag) {
+        code = PARTIAL;
+    }
+    if report(&missing, diag) {
+        code = FATAL;
+    }
+    Ok(finish(written, code, diag))
+}
+
+/// `cgtree ids [PATH] [--jsonl]`: every cgroup (empty ones too) with its id, path and
+/// identity: the tree's walk and identification, written one line per cgroup.
+pub fn ids(cfg: &Config, start: &str, jsonl: bool, diag: &mut Diag) -> anyhow::Result<u8> {
+    let mut builder = cgroup_core::TreeBuilder::new();
+    builder
+        .host_root(host(cfg).root())
+        .start(start)
+        .include_empty(true)
+        .identify(true);
+    let tree = builder.build()?;
+    let mut out = term::stdout(cfg.color);
+    let written = if jsonl {
+        let mut w = term::JsonSafe::new(&mut out);
+        tree.write_id_index(&mut w).and_then(|()| w.flush())
+    } else {
+        render::tree::write_id_lines(&tree, &mut out)
+    }
+    .and_then(|()| out.flush());
+    drop(out);
+    let code = if report(tree.errors(), diag) {
+        PARTIAL
+    } else {
+        OK
+    };
+    std::mem::forget(tree);
+    Ok(finish(written, code, diag))
+}
+
 /// `cgtree userns [NS]`: the user namespaces of the tree's processes.
 pub fn userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<u8> {
     let mut builder = cgroup_core::TreeBuilder::new();

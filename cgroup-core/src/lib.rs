@@ -33,6 +33,7 @@
 //! # Ok::<(), cgroup_core::Error>(())
 //! ```
 
+pub mod cgroup_id;
 pub mod classify;
 pub mod error;
 pub mod fs;

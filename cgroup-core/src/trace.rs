@@ -227,21 +227,27 @@ pub fn trace_with(
 /// chain not identified, a container or conmon without its name, a shim without its pod,
 /// a Kubernetes container without its pod or image.
 fn open_questions(t: &Trace) -> bool {
+    chain_open(&t.chain)
+        || t.container.as_ref().is_some_and(|c| c.name.is_none())
+        || matches!(&t.role, Some(ProcessRole::Shim { pod: None, .. }))
+        || (t.role.is_none()
+            && t.container.is_none()
+            && t.pod.is_none()
+            && t.chain.last().is_some_and(|c| c.identity.is_none()))
+}
+
+/// Whether a cgroup on the chain is not identified, or is a container or conmon without
+/// its name, or a Kubernetes container without its pod or image.
+fn chain_open(chain: &[ChainEntry]) -> bool {
     use crate::runtime::IdentityKind as K;
-    let idents = || t.chain.iter().filter_map(|c| c.identity.as_ref());
-    idents().any(|i| {
+    chain.iter().filter_map(|c| c.identity.as_ref()).any(|i| {
         i.kind == K::Unidentified
             || (matches!(i.kind, K::PodmanConmon | K::PodmanContainer | K::Container)
                 && i.name.is_none())
             || (i.kind.is_kube_container() && i.pod.is_none())
             // Named from the kubelet's logs only: its runtime's bundle was not found.
             || (i.kind == K::KubeContainer && i.image.is_none())
-    }) || t.container.as_ref().is_some_and(|c| c.name.is_none())
-        || matches!(&t.role, Some(ProcessRole::Shim { pod: None, .. }))
-        || (t.role.is_none()
-            && t.container.is_none()
-            && t.pod.is_none()
-            && t.chain.last().is_some_and(|c| c.identity.is_none()))
+    })
 }
 
 fn trace_once(
@@ -336,127 +342,19 @@ fn trace_once(
             .filter(|c| !c.is_empty())
             .collect()
     };
-    let kinds = classify_path(&comps);
-    // What the tree learns from every process before naming anything (where runtimes keep
-    // their state, conmon's names), learned the same way here, so `cgtree pid` answers as
-    // the tree does: one pass over `/proc` reading each command line, at most
-    // `MAX_PROCESSES` of them. (A process's ancestors alone miss a shim reparented to
-    // init, a containerd started with its own `--config`, a conmon of the container.)
-    let conmon_names = {
-        let mut names = HashMap::new();
-        let mut dirbuf = Vec::new();
-        let listed = if scan {
-            fs::subdirs(proc_fd.as_fd(), &mut dirbuf).ok()
-        } else {
-            None
-        };
-        if let Some(entries) = listed {
-            let pids = entries
-                .iter()
-                .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u32>().ok())
-                .take(crate::tree::MAX_PROCESSES);
-            let mut buf = Vec::new();
-            for p in pids {
-                let Some(d) = CString::new(p.to_string())
-                    .ok()
-                    .and_then(|n| fs::open_dir(proc_fd.as_fd(), &n).ok())
-                else {
-                    continue;
-                };
-                let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", &mut scratch) else {
-                    continue;
-                };
-                buf.clear();
-                buf.extend_from_slice(cl);
-                let args: Vec<&[u8]> = parse::cmdline(&buf).collect();
-                crate::tree::identify::learn_from(r, p, &args, &mut names);
-            }
-        }
-        names
+    // See `learn_all`.
+    let no_conmons = if scan {
+        learn_all(proc_fd.as_fd(), r, &mut scratch)
+    } else {
+        HashMap::new()
     };
-    let no_conmons = conmon_names;
-    let mut chain = vec![ChainEntry {
-        path: b"/".to_vec(),
-        identity: None,
-    }];
-    let mut owner = None;
-    let mut root = RootKey::Host;
-    let mut parent_node: Option<String> = None;
-    let mut parent_node_ref: Option<crate::resolve::NodeRef> = None;
-    // The Kubernetes node the cgroups below run in (the nearest node container's).
-    let mut enclosing: Option<crate::resolve::NodeRef> = None;
-    let live = host.is_live();
-    let mut rel: Vec<u8> = Vec::new();
-    let mut in_container = false;
-    for (i, kind) in kinds.iter().enumerate() {
-        if i > 0 {
-            rel.push(b'/');
-        }
-        rel.extend_from_slice(comps[i]);
-        let dir_uid = if live { dir_owner(mount, &rel) } else { None };
-        owner = crate::tree::identify::cgroup_owner(owner, dir_uid, kind);
-        let children = |sub: &[u8]| -> Vec<Vec<u8>> { list_children(mount, &rel, sub) };
-        let init = |sub: &[u8]| init_pid_on_disk(mount, &rel, sub);
-        let first_pid = || first_pid_on_disk(mount, &rel);
-        let facts = Facts {
-            kind,
-            name: comps[i],
-            parent_name: i.checked_sub(1).map(|p| comps[p]),
-            owner,
-            root,
-            in_container,
-            parent_kind_node: parent_node.as_deref(),
-            node: enclosing.as_ref(),
-            conmon_names: &no_conmons,
-            children: &children,
-            init_pid: &init,
-            first_pid: &first_pid,
-        };
-        let (ident, child_root) = identify_node(r, &facts);
-        in_container = in_container
-            || crate::tree::identify::is_container_shape(kind)
-            || ident.as_ref().is_some_and(|x| {
-                x.kind.is_engine_container()
-                    || x.kind.is_kube_container()
-                    || x.kind == crate::runtime::IdentityKind::Unidentified
-            });
-        let mut ident = ident;
-        if let Some(id) = ident
-            .as_mut()
-            .filter(|x| x.kind == crate::runtime::IdentityKind::Init)
-        {
-            id.node = parent_node_ref.take();
-        }
-        parent_node_ref = ident
-            .as_ref()
-            .filter(|x| x.kind.is_engine_container())
-            .and_then(|x| x.node.clone());
-        if let Some(n) = ident
-            .as_ref()
-            .filter(|x| x.kind.is_engine_container())
-            .and_then(|x| x.node.clone())
-        {
-            enclosing = Some(n);
-        }
-        parent_node = parent_node_ref.as_ref().map(|k| k.name.clone());
-        root = child_root;
-        for e in r.take_errors() {
-            errors.push(NodeError {
-                path: e.path,
-                kind: if e.permission {
-                    NodeErrorKind::PermissionDenied
-                } else {
-                    NodeErrorKind::State(e.message)
-                },
-            });
-        }
-        let mut path = b"/".to_vec();
-        path.extend_from_slice(&rel);
-        chain.push(ChainEntry {
-            path,
-            identity: ident,
-        });
-    }
+    let ChainWalk {
+        chain,
+        owner,
+        root,
+        errors: chain_errors,
+    } = walk_chain(host, mount, &comps, r, &no_conmons);
+    errors.extend(chain_errors);
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
     // The process itself may be containerd's (a shim naming its state directory).
     r.note_process(pid, &args, uid);
@@ -469,26 +367,13 @@ fn trace_once(
         });
     }
 
-    // Summary.
-    let idents = || chain.iter().filter_map(|c| c.identity.as_ref());
-    let container = idents()
-        .find(|i| i.kind.is_engine_container())
-        .map(container_ref);
-    let kind_node = idents().find_map(|i| i.kind_node.clone());
-    let node = idents().find_map(|i| i.node.clone());
-    let kube = idents().rfind(|i| i.kind.is_kube_container());
-    // A pod's sandbox (its pause process) is the pod's, not one of its containers.
-    let mut pod_container = kube
-        .filter(|i| i.kind != crate::runtime::IdentityKind::KubeSandbox)
-        .map(|i| PodContainer {
-            name: i.name.clone(),
-            id: i.id.clone().unwrap_or_default(),
-            image: i.image.clone(),
-        });
-    let mut pod = idents()
-        .rfind(|i| i.kind == crate::runtime::IdentityKind::KubePod)
-        .and_then(|i| i.pod.clone())
-        .or_else(|| kube.and_then(|i| i.pod.clone()));
+    let Summary {
+        container,
+        kind_node,
+        node,
+        mut pod,
+        mut pod_container,
+    } = summary(&chain);
     let mut container = container;
     // podman's container with conmon's `-c ID -n NAME`.
     let conmon_container = |r: &mut Resolver, root: RootKey, id: &str, name: &Option<String>| {
@@ -608,6 +493,281 @@ fn trace_once(
         userns,
         errors,
     })
+}
+
+/// Everything cgtree knows about one cgroup, found from its id (`cgtree id`): its path,
+/// the chain of cgroups above it with each one's identity, and the container, kind node,
+/// Kubernetes node, pod and pod container it belongs to, as [`Trace`] gives them for a
+/// process in it.
+#[derive(Debug, Clone)]
+pub struct CgroupTrace {
+    /// The cgroup id (the inode of its directory: [`crate::fs::cgroup_id_of`]).
+    pub id: u64,
+    /// Its path relative to the cgroup2 mount (`/` for the root).
+    pub path: Vec<u8>,
+    /// The cgroups from the root down to it, each with its identity.
+    pub chain: Vec<ChainEntry>,
+    /// The outermost container on the chain.
+    pub container: Option<ContainerRef>,
+    /// The kind node on the chain.
+    pub kind_node: Option<KindNode>,
+    /// The Kubernetes node (kind, minikube, or one no tool claims) on the chain.
+    pub node: Option<crate::resolve::NodeRef>,
+    /// The pod on the chain.
+    pub pod: Option<PodRef>,
+    /// The Kubernetes container on the chain.
+    pub pod_container: Option<PodContainer>,
+    /// What could not be read.
+    pub errors: Vec<NodeError>,
+}
+
+/// Traces the cgroup at `path` (relative to `mount`, as [`crate::cgroup_id`]'s lookups
+/// give it) whose id is `id`: only the cgroups on its path (and runtime state of the
+/// containers and pods on it) are read, as [`trace`] does for a process; when something
+/// is left open (an unidentified cgroup, a container without its name), what other
+/// processes tell (one pass over `/proc`) is learned and the chain read again.
+///
+/// # Errors
+/// [`Error::InvalidPath`] for a path with `.` or `..` components or a NUL byte.
+pub fn trace_cgroup(
+    host: &Host,
+    mount: &CgroupMount,
+    id: u64,
+    path: &[u8],
+) -> Result<CgroupTrace, Error> {
+    let comps: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    if comps
+        .iter()
+        .any(|c| *c == b"." || *c == b".." || c.contains(&0))
+    {
+        return Err(Error::InvalidPath {
+            path: String::from_utf8_lossy(path).into_owned(),
+            reason: "`.`, `..` and NUL bytes are not allowed",
+        });
+    }
+    let mut r = Resolver::new(host);
+    let mut walk = walk_chain(host, mount, &comps, &mut r, &HashMap::new());
+    let open = chain_open(&walk.chain)
+        || summary(&walk.chain)
+            .container
+            .is_some_and(|c| c.name.is_none());
+    if open {
+        let proc_dir = host.proc_dir();
+        if let Ok(proc_fd) = fs::open_dir_path(&proc_dir) {
+            r.forget_answers();
+            let names = learn_all(proc_fd.as_fd(), &mut r, &mut Scratch::new());
+            walk = walk_chain(host, mount, &comps, &mut r, &names);
+        }
+    }
+    let Summary {
+        container,
+        kind_node,
+        node,
+        pod,
+        pod_container,
+    } = summary(&walk.chain);
+    Ok(CgroupTrace {
+        id,
+        path: if comps.is_empty() {
+            b"/".to_vec()
+        } else {
+            path.to_vec()
+        },
+        chain: walk.chain,
+        container,
+        kind_node,
+        node,
+        pod,
+        pod_container,
+        errors: walk.errors,
+    })
+}
+
+/// What a chain of cgroups says: the outermost container, kind node, Kubernetes node,
+/// pod and pod container on it.
+struct Summary {
+    container: Option<ContainerRef>,
+    kind_node: Option<KindNode>,
+    node: Option<crate::resolve::NodeRef>,
+    pod: Option<PodRef>,
+    pod_container: Option<PodContainer>,
+}
+
+fn summary(chain: &[ChainEntry]) -> Summary {
+    let idents = || chain.iter().filter_map(|c| c.identity.as_ref());
+    let container = idents()
+        .find(|i| i.kind.is_engine_container())
+        .map(container_ref);
+    let kind_node = idents().find_map(|i| i.kind_node.clone());
+    let node = idents().find_map(|i| i.node.clone());
+    let kube = idents().rfind(|i| i.kind.is_kube_container());
+    // A pod's sandbox (its pause process) is the pod's, not one of its containers.
+    let pod_container = kube
+        .filter(|i| i.kind != crate::runtime::IdentityKind::KubeSandbox)
+        .map(|i| PodContainer {
+            name: i.name.clone(),
+            id: i.id.clone().unwrap_or_default(),
+            image: i.image.clone(),
+        });
+    let pod = idents()
+        .rfind(|i| i.kind == crate::runtime::IdentityKind::KubePod)
+        .and_then(|i| i.pod.clone())
+        .or_else(|| kube.and_then(|i| i.pod.clone()));
+    Summary {
+        container,
+        kind_node,
+        node,
+        pod,
+        pod_container,
+    }
+}
+
+/// What the tree learns from every process before naming anything (where runtimes keep
+/// their state, conmon's names), learned the same way here, so `cgtree pid` and
+/// `cgtree id` answer as the tree does: one pass over `/proc` reading each command line,
+/// at most `MAX_PROCESSES` of them. (A process's ancestors alone miss a shim reparented
+/// to init, a containerd started with its own `--config`, a conmon of the container.)
+fn learn_all(
+    proc_fd: std::os::fd::BorrowedFd<'_>,
+    r: &mut Resolver,
+    scratch: &mut Scratch,
+) -> HashMap<String, Option<String>> {
+    let mut names = HashMap::new();
+    let mut dirbuf = Vec::new();
+    if let Ok(entries) = fs::subdirs(proc_fd, &mut dirbuf) {
+        let pids = entries
+            .iter()
+            .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u32>().ok())
+            .take(crate::tree::MAX_PROCESSES);
+        let mut buf = Vec::new();
+        for p in pids {
+            let Some(d) = CString::new(p.to_string())
+                .ok()
+                .and_then(|n| fs::open_dir(proc_fd, &n).ok())
+            else {
+                continue;
+            };
+            let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", scratch) else {
+                continue;
+            };
+            buf.clear();
+            buf.extend_from_slice(cl);
+            let args: Vec<&[u8]> = parse::cmdline(&buf).collect();
+            crate::tree::identify::learn_from(r, p, &args, &mut names);
+        }
+    }
+    names
+}
+
+/// The chain of cgroups from `/` down to the cgroup whose path components are `comps`,
+/// each identified, with what the identification could not read.
+struct ChainWalk {
+    chain: Vec<ChainEntry>,
+    owner: Option<u32>,
+    root: RootKey,
+    errors: Vec<NodeError>,
+}
+
+fn walk_chain(
+    host: &Host,
+    mount: &CgroupMount,
+    comps: &[&[u8]],
+    r: &mut Resolver,
+    no_conmons: &HashMap<String, Option<String>>,
+) -> ChainWalk {
+    let kinds = classify_path(comps);
+    let mut errors = Vec::new();
+    let mut chain = vec![ChainEntry {
+        path: b"/".to_vec(),
+        identity: None,
+    }];
+    let mut owner = None;
+    let mut root = RootKey::Host;
+    let mut parent_node: Option<String> = None;
+    let mut parent_node_ref: Option<crate::resolve::NodeRef> = None;
+    // The Kubernetes node the cgroups below run in (the nearest node container's).
+    let mut enclosing: Option<crate::resolve::NodeRef> = None;
+    let live = host.is_live();
+    let mut rel: Vec<u8> = Vec::new();
+    let mut in_container = false;
+    for (i, kind) in kinds.iter().enumerate() {
+        if i > 0 {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(comps[i]);
+        let dir_uid = if live { dir_owner(mount, &rel) } else { None };
+        owner = crate::tree::identify::cgroup_owner(owner, dir_uid, kind);
+        let children = |sub: &[u8]| -> Vec<Vec<u8>> { list_children(mount, &rel, sub) };
+        let init = |sub: &[u8]| init_pid_on_disk(mount, &rel, sub);
+        let first_pid = || first_pid_on_disk(mount, &rel);
+        let facts = Facts {
+            kind,
+            name: comps[i],
+            parent_name: i.checked_sub(1).map(|p| comps[p]),
+            owner,
+            root,
+            in_container,
+            parent_kind_node: parent_node.as_deref(),
+            node: enclosing.as_ref(),
+            conmon_names: no_conmons,
+            children: &children,
+            init_pid: &init,
+            first_pid: &first_pid,
+        };
+        let (ident, child_root) = identify_node(r, &facts);
+        in_container = in_container
+            || crate::tree::identify::is_container_shape(kind)
+            || ident.as_ref().is_some_and(|x| {
+                x.kind.is_engine_container()
+                    || x.kind.is_kube_container()
+                    || x.kind == crate::runtime::IdentityKind::Unidentified
+            });
+        let mut ident = ident;
+        if let Some(id) = ident
+            .as_mut()
+            .filter(|x| x.kind == crate::runtime::IdentityKind::Init)
+        {
+            id.node = parent_node_ref.take();
+        }
+        parent_node_ref = ident
+            .as_ref()
+            .filter(|x| x.kind.is_engine_container())
+            .and_then(|x| x.node.clone());
+        if let Some(n) = ident
+            .as_ref()
+            .filter(|x| x.kind.is_engine_container())
+            .and_then(|x| x.node.clone())
+        {
+            enclosing = Some(n);
+        }
+        parent_node = parent_node_ref.as_ref().map(|k| k.name.clone());
+        root = child_root;
+        for e in r.take_errors() {
+            errors.push(NodeError {
+                path: e.path,
+                kind: if e.permission {
+                    NodeErrorKind::PermissionDenied
+                } else {
+                    NodeErrorKind::State(e.message)
+                },
+            });
+        }
+        let mut path = b"/".to_vec();
+        path.extend_from_slice(&rel);
+        chain.push(ChainEntry {
+            path,
+            identity: ident,
+        });
+    }
+    ChainWalk {
+        chain,
+        owner,
+        root,
+        errors,
+    }
 }
 
 /// Names of the child cgroups of `<rel>/<sub>`, read from disk.

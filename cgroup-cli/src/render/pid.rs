@@ -6,7 +6,7 @@ use super::tree::{command_text, MAX_GUIDES};
 use crate::sanitize::sanitize;
 use cgroup_core::resolve::{PodContainer, ProcessRole};
 use cgroup_core::runtime::IdentityKind;
-use cgroup_core::trace::Trace;
+use cgroup_core::trace::{CgroupTrace, ChainEntry, Trace};
 use cgroup_core::Process;
 use std::io::{self, Write};
 
@@ -170,48 +170,12 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
     for c in &t.pod_containers {
         writeln!(out, "  serves:    {}", container_text(c))?;
     }
-    if let Some(k) = &t.kind_node {
-        let cluster = k
-            .cluster
-            .as_deref()
-            .map(|c| format!(" (cluster {})", sanitize(c.as_bytes())))
-            .unwrap_or_default();
-        writeln!(out, "  kind node: {}{cluster}", sanitize(k.name.as_bytes()))?;
-    } else if let Some(n) = &t.node {
-        let cluster = n
-            .cluster
-            .as_deref()
-            .map(|c| format!(" (profile {})", sanitize(c.as_bytes())))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  node:      {} node {}{cluster}",
-            n.distribution.unwrap_or("kubernetes"),
-            sanitize(n.name.as_bytes())
-        )?;
-    }
-    if let Some(c) = &t.container {
-        let mut line = format!("{} container", c.runtime.unwrap_or("a"));
-        if let Some(n) = &c.name {
-            line.push_str(&format!(" {}", sanitize(n.as_bytes())));
-        }
-        if let Some(id) = &c.id {
-            line.push_str(&format!(", {}", sanitize(id.as_bytes())));
-        }
-        let mut attrs = Vec::new();
-        match (c.rootless, c.user) {
-            (Some(true), Some(u)) => attrs.push(format!("rootless, user {u}")),
-            (Some(false), _) => attrs.push("rootful".to_string()),
-            _ => {}
-        }
-        if let Some(img) = &c.image {
-            attrs.push(format!("image {}", sanitize(img.as_bytes())));
-        }
-        if !attrs.is_empty() {
-            line.push_str(&format!(" ({})", attrs.join(", ")));
-        }
-        writeln!(out, "  container: {line}")?;
-    }
+    write_placement(
+        t.kind_node.as_ref(),
+        t.node.as_ref(),
+        t.container.as_ref(),
+        out,
+    )?;
     match &t.user {
         Some(u) => {
             let name = |n: &Option<String>| {
@@ -299,8 +263,66 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
             ""
         }
     )?;
+    write_chain(&t.chain, out)
+}
+
+/// The kind node (or Kubernetes node) and container lines of a trace.
+fn write_placement(
+    kind_node: Option<&cgroup_core::resolve::KindNode>,
+    node: Option<&cgroup_core::resolve::NodeRef>,
+    container: Option<&cgroup_core::trace::ContainerRef>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if let Some(k) = kind_node {
+        let cluster = k
+            .cluster
+            .as_deref()
+            .map(|c| format!(" (cluster {})", sanitize(c.as_bytes())))
+            .unwrap_or_default();
+        writeln!(out, "  kind node: {}{cluster}", sanitize(k.name.as_bytes()))?;
+    } else if let Some(n) = node {
+        let cluster = n
+            .cluster
+            .as_deref()
+            .map(|c| format!(" (profile {})", sanitize(c.as_bytes())))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  node:      {} node {}{cluster}",
+            n.distribution.unwrap_or("kubernetes"),
+            sanitize(n.name.as_bytes())
+        )?;
+    }
+    if let Some(c) = container {
+        let mut line = format!("{} container", c.runtime.unwrap_or("a"));
+        if let Some(n) = &c.name {
+            line.push_str(&format!(" {}", sanitize(n.as_bytes())));
+        }
+        if let Some(id) = &c.id {
+            line.push_str(&format!(", {}", sanitize(id.as_bytes())));
+        }
+        let mut attrs = Vec::new();
+        match (c.rootless, c.user) {
+            (Some(true), Some(u)) => attrs.push(format!("rootless, user {u}")),
+            (Some(false), _) => attrs.push("rootful".to_string()),
+            _ => {}
+        }
+        if let Some(img) = &c.image {
+            attrs.push(format!("image {}", sanitize(img.as_bytes())));
+        }
+        if !attrs.is_empty() {
+            line.push_str(&format!(" ({})", attrs.join(", ")));
+        }
+        writeln!(out, "  container: {line}")?;
+    }
+    Ok(())
+}
+
+/// The `chain:` lines: the cgroups from `/` down, indented two columns per level up to
+/// [`MAX_GUIDES`] levels, then `[+N levels]` stands for the rest.
+fn write_chain(chain: &[ChainEntry], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  chain:")?;
-    for (depth, c) in t.chain.iter().enumerate() {
+    for (depth, c) in chain.iter().enumerate() {
         let name = if depth == 0 {
             &b"/"[..]
         } else {
@@ -323,4 +345,30 @@ pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "    {indent}{branch}{}{ident}", sanitize(name))?;
     }
     Ok(())
+}
+
+/// Writes the text view of one cgroup found by its id (`cgtree id`): the id and path,
+/// what it is, the container, kind node and pod it belongs to, and the chain.
+pub fn render_cgroup_text(t: &CgroupTrace, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{} {}", t.id, sanitize(&t.path))?;
+    let what = t
+        .chain
+        .last()
+        .and_then(|c| c.identity.as_ref())
+        .and_then(identity_text)
+        .unwrap_or_else(|| "not identified".into());
+    writeln!(out, "  what:      {what}")?;
+    write_placement(
+        t.kind_node.as_ref(),
+        t.node.as_ref(),
+        t.container.as_ref(),
+        out,
+    )?;
+    if let Some(p) = &t.pod {
+        writeln!(out, "  pod:       {}", pod_text(p))?;
+    }
+    if let Some(c) = &t.pod_container {
+        writeln!(out, "  in pod:    {}", container_text(c))?;
+    }
+    write_chain(&t.chain, out)
 }

@@ -146,9 +146,13 @@ fn guides_into(s: &mut String, ancestors_last: &[bool], last: bool) -> usize {
     cols
 }
 
-fn write_cgroup(tree: &Tree, id: NodeId, f: &mut dyn Paint) -> io::Result<()> {
+fn write_cgroup(tree: &Tree, cfg: &Config, id: NodeId, f: &mut dyn Paint) -> io::Result<()> {
     let n = tree.node(id);
     f.paint(Sgr::Bold, &sanitize(&n.name))?;
+    // As `systemd-cgls -c` (src/shared/cgroup-show.c): ` (#ID)` after the name.
+    if let (true, Some(cgid)) = (cfg.cgroup_id, n.cgroup_id) {
+        f.paint(Sgr::Dim, &format!(" (#{cgid})"))?;
+    }
     if let Some(text) = n.identity.as_ref().and_then(super::identity::identity_text) {
         f.paint(Sgr::Cyan, &format!(" [{text}]"))?;
     }
@@ -217,7 +221,7 @@ fn write_item(
     f: &mut dyn Paint,
 ) -> io::Result<()> {
     match item {
-        Item::Cgroup(id) => write_cgroup(tree, *id, f),
+        Item::Cgroup(id) => write_cgroup(tree, cfg, *id, f),
         Item::Process { proc, pid_width } => {
             write!(f, "{:>w$} ", proc.pid, w = *pid_width)?;
             // The user and role go first so that a cut command line cannot hide them.
@@ -308,10 +312,28 @@ fn children(tree: &Tree, id: NodeId) -> Vec<Item<'_>> {
     out
 }
 
+/// Writes `cgtree ids` as text: one line per cgroup, in tree order: its id, its path,
+/// and what it is in brackets when identified (`4242 /system.slice/x.scope [...]`); a
+/// cgroup whose directory could not be opened has `-` for its id.
+pub fn write_id_lines(tree: &Tree, out: &mut dyn Paint) -> io::Result<()> {
+    for (id, n) in tree.nodes().iter().enumerate() {
+        match n.cgroup_id {
+            Some(cgid) => write!(out, "{cgid} ")?,
+            None => out.write_all(b"- ")?,
+        }
+        out.write_all(sanitize(&tree.path(id)).as_bytes())?;
+        if let Some(text) = n.identity.as_ref().and_then(super::identity::identity_text) {
+            out.paint(Sgr::Cyan, &format!(" [{text}]"))?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// Writes the tree view of `tree` to `out` (escaped and coloured by `out`). Errors: the
 /// writer's.
 pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Paint) -> io::Result<()> {
-    write_cgroup(tree, 0, out)?;
+    write_cgroup(tree, cfg, 0, out)?;
     out.write_all(b"\n")?;
     // Per level below the root: the entries of that level and how many were drawn.
     let mut stack: Vec<(Vec<Item<'_>>, usize)> = vec![(children(tree, 0), 0)];

@@ -152,6 +152,76 @@ pub fn dir_identity(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
     Ok((st.st_dev, st.st_ino))
 }
 
+/// The cgroup id of the cgroup whose directory `fd` is open: on cgroup2, the inode number
+/// of the directory (`st_ino` of `fstat`, what `stat -c %i` prints), which is the 64-bit
+/// id that BPF programs see (`bpf_get_current_cgroup_id()`, bpftrace's `cgroup`) and that
+/// `name_to_handle_at(2)` encodes (kernel `kernfs_node` id, include/linux/kernfs.h;
+/// Documentation/admin-guide/cgroup-v2.rst). On any other file system (a `--root`
+/// fixture or snapshot) it is just that directory's inode number.
+///
+/// # Errors
+/// The errno of `fstat` (EBADF for a closed descriptor).
+pub fn cgroup_id_of(fd: BorrowedFd<'_>) -> Result<u64, Errno> {
+    nix::sys::stat::fstat(fd).map(|st| st.st_ino)
+}
+
+/// `FILEID_KERNFS` (include/linux/exportfs.h): the file-handle type of kernfs (cgroupfs),
+/// whose 8 bytes are the node id, i.e. the cgroup id.
+pub const FILEID_KERNFS: i32 = 0xfe;
+
+/// Opens (`O_PATH | O_DIRECTORY`) the cgroup whose id is `id` on the cgroup2 mount whose
+/// root directory `mount_fd` is open, with `open_by_handle_at(2)` and a kernfs handle
+/// (type [`FILEID_KERNFS`], the 8 bytes of the id, native byte order): no walk.
+///
+/// # Errors
+/// The errno of `open_by_handle_at`: `EPERM` without `CAP_DAC_READ_SEARCH` (root only),
+/// `ESTALE` (or `ENOENT`) for an id that names no live cgroup, `EOPNOTSUPP`/`EINVAL` on a
+/// file system without kernfs handles (a `--root` fixture), `ENOTDIR` when the id names a
+/// file rather than a cgroup directory.
+#[allow(unsafe_code)]
+pub fn open_cgroup_by_id(mount_fd: BorrowedFd<'_>, id: u64) -> Result<OwnedFd, Errno> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    /// `struct file_handle` (include/uapi/linux/fcntl.h via fcntl.h) with room for the
+    /// 8-byte kernfs id.
+    #[repr(C)]
+    struct KernfsHandle {
+        handle_bytes: u32,
+        handle_type: i32,
+        f_handle: [u8; 8],
+    }
+    let mut handle = KernfsHandle {
+        handle_bytes: 8,
+        handle_type: FILEID_KERNFS,
+        f_handle: id.to_ne_bytes(),
+    };
+    let flags = nix::libc::O_PATH | nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC;
+    // SAFETY: `handle` is a valid `struct file_handle` whose `handle_bytes` (8) is the
+    // size of the `f_handle` array that follows it; the kernel reads at most that many
+    // bytes and writes nothing; `mount_fd` is open for the duration of the call.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_open_by_handle_at,
+            mount_fd.as_raw_fd(),
+            std::ptr::addr_of_mut!(handle),
+            flags,
+        )
+    };
+    let fd = Errno::result(r)?;
+    // SAFETY: a fresh descriptor returned by the kernel, owned (and closed) here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) })
+}
+
+/// The path of the open descriptor `fd` as the kernel names it (`readlink` of
+/// `/proc/self/fd/N`), e.g. `/sys/fs/cgroup/system.slice`.
+///
+/// # Errors
+/// The errno of `readlink` (ENOENT without a mounted `/proc`).
+pub fn fd_path(fd: BorrowedFd<'_>) -> Result<std::path::PathBuf, Errno> {
+    use std::os::fd::AsRawFd;
+    nix::fcntl::readlink(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str())
+        .map(std::path::PathBuf::from)
+}
+
 /// Whether the directory `fd` is on a file system of type `magic` (`fstatfs`).
 pub fn is_fs_type(fd: BorrowedFd<'_>, magic: nix::sys::statfs::FsType) -> bool {
     nix::sys::statfs::fstatfs(fd).is_ok_and(|st| st.filesystem_type() == magic)

@@ -97,13 +97,20 @@ pub const MAX_SERDE_DEPTH: u32 = 128;
 const MAX_INDENT_LEVEL: usize = 64;
 
 /// The fields of a node, without `children`.
-fn node_fields<M: SerializeMap>(m: &mut M, n: &Node, path: &[u8]) -> Result<(), M::Error> {
+fn node_fields<M: SerializeMap>(
+    m: &mut M,
+    n: &Node,
+    path: &[u8],
+    parent_id: Option<u64>,
+) -> Result<(), M::Error> {
     m.serialize_entry("name", &Bytes(&n.name))?;
     if path.len() <= MAX_JSON_PATH {
         m.serialize_entry("path", &Bytes(path))?;
     } else {
         m.serialize_entry("path", &())?;
     }
+    m.serialize_entry("id", &n.cgroup_id)?;
+    m.serialize_entry("parent_id", &parent_id)?;
     m.serialize_entry("type", &n.cgroup_type)?;
     m.serialize_entry("identity", &n.identity)?;
     m.serialize_entry("controllers", &n.controllers.as_ref().map(Controllers))?;
@@ -137,12 +144,13 @@ fn node_fields<M: SerializeMap>(m: &mut M, n: &Node, path: &[u8]) -> Result<(), 
 struct NodeFields<'a> {
     node: &'a Node,
     path: &'a [u8],
+    parent_id: Option<u64>,
 }
 
 impl Serialize for NodeFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        node_fields(&mut m, self.node, self.path)?;
+        node_fields(&mut m, self.node, self.path, self.parent_id)?;
         m.end()
     }
 }
@@ -156,7 +164,12 @@ impl Serialize for NodeJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let n: &Node = &self.tree.nodes[self.id];
         let mut m = s.serialize_map(None)?;
-        node_fields(&mut m, n, &self.tree.path(self.id))?;
+        node_fields(
+            &mut m,
+            n,
+            &self.tree.path(self.id),
+            self.tree.parent_cgroup_id(self.id),
+        )?;
         m.serialize_entry(
             "children",
             &n.children
@@ -225,10 +238,24 @@ impl<W: Write + ?Sized> JsonOut<'_, W> {
 
     /// Opens node `n` (at nesting `level`): its fields, then `"children": [`, or the
     /// whole node when it has no children. Returns whether children follow.
-    fn open_node(&mut self, n: &Node, path: &[u8], level: usize) -> io::Result<bool> {
+    fn open_node(
+        &mut self,
+        n: &Node,
+        path: &[u8],
+        parent_id: Option<u64>,
+        level: usize,
+    ) -> io::Result<bool> {
         // The fields as a map, without its closing brace ("\n}" pretty, "}" compact).
         let trim = if self.pretty { 2 } else { 1 };
-        self.value(&NodeFields { node: n, path }, level, trim)?;
+        self.value(
+            &NodeFields {
+                node: n,
+                path,
+                parent_id,
+            },
+            level,
+            trim,
+        )?;
         self.key(false, "children", level + 1)?;
         if n.children.is_empty() {
             self.w.write_all(b"[]")?;
@@ -277,7 +304,7 @@ impl Tree {
         let mut path: Vec<u8> = self.nodes[0].name.to_vec();
         // (node, next child, nesting level, path length of the node)
         let mut stack: Vec<(usize, usize, usize, usize)> = Vec::new();
-        if out.open_node(&self.nodes[0], &path, 1)? {
+        if out.open_node(&self.nodes[0], &path, self.parent_cgroup_id(0), 1)? {
             stack.push((0, 0, 1, path.len()));
         }
         while let Some(top) = stack.last_mut() {
@@ -299,7 +326,8 @@ impl Tree {
                 path.push(b'/');
             }
             path.extend_from_slice(&self.nodes[child].name);
-            if out.open_node(&self.nodes[child], &path, level + 2)? {
+            let parent_id = self.nodes[id].cgroup_id;
+            if out.open_node(&self.nodes[child], &path, parent_id, level + 2)? {
                 stack.push((child, 0, level + 2, path.len()));
             }
         }
@@ -504,6 +532,109 @@ impl Serialize for TraceFields<'_> {
 impl Serialize for crate::trace::Trace {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         Sorted(&TraceFields(self)).serialize(s)
+    }
+}
+
+/// The fields of a `cgtree id --json` object, in the documented order (written sorted).
+struct CgroupTraceFields<'a>(&'a crate::trace::CgroupTrace);
+
+impl Serialize for CgroupTraceFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("version", &JSON_VERSION)?;
+        m.serialize_entry("id", &t.id)?;
+        m.serialize_entry("path", &Bytes(&t.path))?;
+        m.serialize_entry("chain", &t.chain.iter().map(ChainJson).collect::<Vec<_>>())?;
+        m.serialize_entry("container", &t.container)?;
+        m.serialize_entry("kind_node", &t.kind_node)?;
+        m.serialize_entry("node", &t.node)?;
+        m.serialize_entry("pod", &t.pod.as_ref().map(|p| PodJson(p, &[])))?;
+        m.serialize_entry("pod_container", &t.pod_container)?;
+        m.serialize_entry(
+            "errors",
+            &t.errors.iter().map(TraceErrorJson).collect::<Vec<_>>(),
+        )?;
+        m.end()
+    }
+}
+
+/// The `cgtree id --json` object of docs/json.md, keys in byte order.
+impl Serialize for crate::trace::CgroupTrace {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Sorted(&CgroupTraceFields(self)).serialize(s)
+    }
+}
+
+/// One line of `cgtree ids --jsonl`.
+struct IndexLine<'a> {
+    node: &'a Node,
+    path: &'a [u8],
+    parent_id: Option<u64>,
+}
+
+impl Serialize for IndexLine<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("id", &self.node.cgroup_id)?;
+        m.serialize_entry("parent_id", &self.parent_id)?;
+        m.serialize_entry("name", &Bytes(&self.node.name))?;
+        if self.path.len() <= MAX_JSON_PATH {
+            m.serialize_entry("path", &Bytes(self.path))?;
+        } else {
+            m.serialize_entry("path", &())?;
+        }
+        m.serialize_entry("identity", &self.node.identity)?;
+        m.end()
+    }
+}
+
+impl Tree {
+    /// Writes the cgroup id index of `docs/json.md` (`cgtree ids --jsonl`): one compact
+    /// JSON object per node and line, in tree order (a parent before its children):
+    /// `{"id", "parent_id", "name", "path", "identity"}`, `path` null past
+    /// [`MAX_JSON_PATH`] bytes (the `name`s along `parent_id` give it). Memory and time
+    /// linear in the tree (paths are built incrementally).
+    ///
+    /// Errors: those of `w`, unchanged.
+    pub fn write_id_index<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
+        let mut path: Vec<u8> = Vec::new();
+        // (node, length of `path` up to and including it): the ancestors of the node
+        // being written. The arena is in pre-order, so a node's parent is on this stack.
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let mut buf = Vec::new();
+        for (id, n) in self.nodes.iter().enumerate() {
+            match n.parent {
+                None => {
+                    stack.clear();
+                    path.clear();
+                    path.extend_from_slice(&n.name);
+                }
+                Some(p) => {
+                    while stack.last().is_some_and(|&(top, _)| top != p) {
+                        stack.pop();
+                    }
+                    path.truncate(stack.last().map_or(0, |&(_, len)| len));
+                    if path.last() != Some(&b'/') {
+                        path.push(b'/');
+                    }
+                    path.extend_from_slice(&n.name);
+                }
+            }
+            stack.push((id, path.len()));
+            buf.clear();
+            serde_json::to_writer(
+                &mut buf,
+                &IndexLine {
+                    node: n,
+                    path: &path,
+                    parent_id: self.parent_cgroup_id(id),
+                },
+            )?;
+            buf.push(b'\n');
+            w.write_all(&buf)?;
+        }
+        Ok(())
     }
 }
 

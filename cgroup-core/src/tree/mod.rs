@@ -229,6 +229,11 @@ pub struct Node {
     pub children: Vec<NodeId>,
     /// Depth below the tree's root (root = 0).
     pub depth: u32,
+    /// The cgroup id: the inode number of the cgroup's directory ([`fs::cgroup_id_of`],
+    /// from the `fstat` the walk makes of each directory it opens), the 64-bit id BPF
+    /// programs see. `None` when the directory could not be opened. In a `--root`
+    /// fixture or snapshot: the inode of that directory there.
+    pub cgroup_id: Option<u64>,
     /// `cgroup.type` (`None` at the hierarchy root, which has no such file).
     pub cgroup_type: Option<CgroupType>,
     /// `cgroup.controllers`: what the parent granted.
@@ -272,6 +277,7 @@ impl Node {
             parent,
             children: Vec::new(),
             depth,
+            cgroup_id: None,
             cgroup_type: None,
             controllers: None,
             subtree_control: None,
@@ -304,6 +310,8 @@ pub struct Tree {
     host: Host,
     mount: CgroupMount,
     nodes: Vec<Node>,
+    /// The cgroup id of the root node's parent (`None` when the walk starts at `/`).
+    root_parent_id: Option<u64>,
 }
 
 impl Tree {
@@ -330,6 +338,17 @@ impl Tree {
     /// A node by id.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
+    }
+
+    /// The cgroup id of a node's parent cgroup: its parent node's
+    /// [`Node::cgroup_id`] or, for the root node of a subtree walk (`start` below `/`),
+    /// that of the cgroup above it (read once, when the tree was built). `None` for
+    /// the hierarchy root.
+    pub fn parent_cgroup_id(&self, id: NodeId) -> Option<u64> {
+        match self.nodes[id].parent {
+            Some(p) => self.nodes[p].cgroup_id,
+            None => self.root_parent_id,
+        }
     }
 
     /// The cgroup path of a node, relative to the mount (`/user.slice/user-1000.slice`).
@@ -516,6 +535,15 @@ impl TreeBuilder {
             origin = fs::Origin::Kernel;
         }
         let mut proc_error = None;
+        let root_parent_id = match start.rfind('/') {
+            _ if start == "/" => None,
+            Some(0) => fs::cgroup_id_of(mount_fd.as_fd()).ok(),
+            Some(i) => CString::new(&start.as_bytes()[1..i])
+                .ok()
+                .and_then(|p| fs::open_dir(mount_fd.as_fd(), &p).ok())
+                .and_then(|fd| fs::cgroup_id_of(fd.as_fd()).ok()),
+            None => None,
+        };
         let root_fd = if start == "/" {
             mount_fd
         } else {
@@ -682,6 +710,7 @@ impl TreeBuilder {
             host: self.host.clone(),
             mount,
             nodes,
+            root_parent_id,
         })
     }
 
@@ -1182,8 +1211,12 @@ impl Walk<'_> {
         let is_hierarchy_root = self.path == b"/";
         let depth = self.nodes[id].depth;
         let origin = self.origin;
-        if origin == fs::Origin::Kernel {
-            self.nodes[id].dir_uid = nix::sys::stat::fstat(&fd).ok().map(|st| st.st_uid);
+        // One fstat per directory: the cgroup id (its inode) and, on cgroupfs, the owner.
+        if let Ok(st) = nix::sys::stat::fstat(&fd) {
+            self.nodes[id].cgroup_id = Some(st.st_ino);
+            if origin == fs::Origin::Kernel {
+                self.nodes[id].dir_uid = Some(st.st_uid);
+            }
         }
         if !is_hierarchy_root {
             match Self::read(origin, &mut self.scratch, fd.as_fd(), c"cgroup.type")

@@ -1,0 +1,228 @@
+//! Cgroup ids: the 64-bit numbers BPF tools see for a cgroup, and the way back from
+//! one to the cgroup's path.
+//!
+//! On cgroup2 a cgroup's id is the inode number of its directory (kernfs gives each node
+//! a 64-bit id that is both its inode number and the payload of its file handle:
+//! include/linux/kernfs.h, `kernfs_id_ino`). It is what `bpf_get_current_cgroup_id()`
+//! returns for a task's default-hierarchy cgroup, what bpftrace's `cgroup` builtin and
+//! `cgroupid("/sys/fs/cgroup/x")` give, and what `stat -c %i` prints for the directory.
+//!
+//! - [`CgroupIndex`]: every id of a [`Tree`] (which records each node's id during its
+//!   walk: [`crate::Node::cgroup_id`]), for many lookups at the cost of one walk.
+//! - [`lookup_cgroup_id`]: one id, without a walk, through `open_by_handle_at(2)` on the
+//!   cgroup2 mount (root only: it needs `CAP_DAC_READ_SEARCH`).
+//! - [`find_cgroup_id`]: one id by walking the hierarchy until it is found (anyone, any
+//!   `--root` directory).
+//! - [`resolve_cgroup_id`]: the handle when it works, else the walk.
+
+use crate::fs::{self, CgroupMount, Host};
+use crate::tree::{NodeId, Tree};
+use nix::errno::Errno;
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Every cgroup id of a [`Tree`], mapped to its node.
+///
+/// ```
+/// use std::os::unix::fs::MetadataExt;
+/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/docker");
+/// let tree = cgroup_core::TreeBuilder::new()
+///     .host_root(root)
+///     .include_empty(true)
+///     .build()
+///     .unwrap();
+/// let index = cgroup_core::cgroup_id::CgroupIndex::new(&tree);
+/// // In a fixture the id is the inode of the directory standing for the cgroup.
+/// let dir = format!("{root}/sys/fs/cgroup/system.slice");
+/// let id = std::fs::metadata(&dir).unwrap().ino();
+/// let node = index.lookup(id).unwrap();
+/// assert_eq!(tree.path(node), b"/system.slice");
+/// assert_eq!(index.lookup(u64::MAX), None);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CgroupIndex {
+    by_id: HashMap<u64, NodeId>,
+}
+
+impl CgroupIndex {
+    /// Indexes every node of `tree` that has an id (a cgroup whose directory could not
+    /// be opened has none). One entry per id; if two nodes claimed one id (impossible on
+    /// cgroupfs), the first in tree order is kept.
+    pub fn new(tree: &Tree) -> Self {
+        let mut by_id = HashMap::with_capacity(tree.nodes().len());
+        for (i, n) in tree.nodes().iter().enumerate() {
+            if let Some(id) = n.cgroup_id {
+                by_id.entry(id).or_insert(i);
+            }
+        }
+        CgroupIndex { by_id }
+    }
+
+    /// The node whose cgroup id is `id`, if the tree holds it.
+    pub fn lookup(&self, id: u64) -> Option<NodeId> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// Number of ids indexed.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether no id is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+/// How [`resolve_cgroup_id`] found a cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// `open_by_handle_at(2)` with a kernfs handle: no walk.
+    Handle,
+    /// A walk of the hierarchy, stopped at the first match.
+    Walk,
+}
+
+/// The cgroup path (relative to the mount, `/` for its root) of the cgroup whose id is
+/// `id`, on the live cgroup2 mount `mount`, without walking: `open_by_handle_at` on the
+/// mount with a kernfs handle ([`fs::open_cgroup_by_id`]), then the descriptor's path
+/// (`/proc/self/fd/N`), which must lie below the mount, checked by opening that path
+/// again below the mount and comparing the ids (a cgroup renamed meanwhile is not
+/// answered with a wrong path). `Ok(None)`: no cgroup has that id (`ESTALE`, `ENOENT`).
+///
+/// # Errors
+/// `EPERM` when the caller lacks `CAP_DAC_READ_SEARCH` (not root), `EOPNOTSUPP` or
+/// `EINVAL` when the mount is not cgroupfs (a fixture), `EXDEV` when the path the kernel
+/// gives is outside the mount (a cgroup namespace whose mount does not show it),
+/// `ESTALE` when the cgroup moved while it was looked up; any errno of the open.
+pub fn lookup_cgroup_id(mount: &CgroupMount, id: u64) -> Result<Option<Vec<u8>>, Errno> {
+    let mount_fd = fs::open_dir_path(&mount.dir)?;
+    lookup_at(mount_fd.as_fd(), &mount.dir, id)
+}
+
+fn lookup_at(
+    mount_fd: BorrowedFd<'_>,
+    mount_dir: &Path,
+    id: u64,
+) -> Result<Option<Vec<u8>>, Errno> {
+    let fd = match fs::open_cgroup_by_id(mount_fd, id) {
+        Ok(fd) => fd,
+        Err(Errno::ESTALE | Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if fs::cgroup_id_of(fd.as_fd())? != id {
+        return Err(Errno::ESTALE);
+    }
+    let path = fs::fd_path(fd.as_fd())?;
+    let rel = path.strip_prefix(mount_dir).map_err(|_| Errno::EXDEV)?;
+    if rel.as_os_str().is_empty() {
+        return Ok(Some(b"/".to_vec()));
+    }
+    // The name the kernel gives must open, below the mount, the same cgroup.
+    let again = fs::state::open_dir_beneath(mount_fd, rel)?;
+    if fs::cgroup_id_of(again.as_fd())? != id {
+        return Err(Errno::ESTALE);
+    }
+    let mut out = b"/".to_vec();
+    out.extend_from_slice(rel.as_os_str().as_bytes());
+    Ok(Some(out))
+}
+
+/// The cgroup path (relative to the mount) of the cgroup whose id is `id`, found by
+/// walking the hierarchy below the mount whose root directory `mount_fd` is open, depth
+/// first, parents before children and children in name order, stopping at the first
+/// match: one `openat2`, one `fstat` and one `getdents64` per cgroup walked. Works for
+/// anyone (no capability) and on any directory tree (a `--root` fixture). Subdirectories
+/// that vanish or cannot be opened are skipped. `Ok(None)`: no cgroup has that id.
+///
+/// # Errors
+/// The errno of `fstat` on the mount's root.
+pub fn find_cgroup_id(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8>>, Errno> {
+    if fs::cgroup_id_of(mount_fd)? == id {
+        return Ok(Some(b"/".to_vec()));
+    }
+    let mut buf = Vec::new();
+    // Relative paths still to read; a directory's children are pushed in reverse name
+    // order, so the first is read next.
+    let mut todo: Vec<Vec<u8>> = Vec::new();
+    let push_children =
+        |todo: &mut Vec<Vec<u8>>, dir: BorrowedFd<'_>, rel: &[u8], buf: &mut Vec<u8>| {
+            let Ok(mut names) = fs::subdirs(dir, buf) else {
+                return;
+            };
+            names.sort_unstable();
+            for n in names.iter().rev() {
+                let mut p = rel.to_vec();
+                if !p.is_empty() {
+                    p.push(b'/');
+                }
+                p.extend_from_slice(n);
+                todo.push(p);
+            }
+        };
+    push_children(&mut todo, mount_fd, b"", &mut buf);
+    while let Some(rel) = todo.pop() {
+        let Ok(fd) = fs::state::open_dir_beneath(mount_fd, Path::new(OsStr::from_bytes(&rel)))
+        else {
+            continue;
+        };
+        if fs::cgroup_id_of(fd.as_fd()).ok() == Some(id) {
+            let mut out = b"/".to_vec();
+            out.extend_from_slice(&rel);
+            return Ok(Some(out));
+        }
+        push_children(&mut todo, fd.as_fd(), &rel, &mut buf);
+    }
+    Ok(None)
+}
+
+/// The cgroup path (relative to the mount) of the cgroup whose id is `id`, and how it was
+/// found: on the live host through the handle ([`lookup_cgroup_id`]); when that is not
+/// possible (not root: `EPERM`; a kernel or mount without kernfs handles) or on a
+/// `--root` directory, by a walk ([`find_cgroup_id`]). `Ok(None)`: no cgroup has it.
+///
+/// ```
+/// use cgroup_core::cgroup_id::{resolve_cgroup_id, Lookup};
+/// use std::os::unix::fs::MetadataExt;
+/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/docker");
+/// let host = cgroup_core::Host::with_root(root);
+/// let mount = host.find_cgroup2().unwrap();
+/// let dir = format!("{root}/sys/fs/cgroup/system.slice");
+/// let id = std::fs::metadata(&dir).unwrap().ino();
+/// let (path, how) = resolve_cgroup_id(&host, &mount, id).unwrap().unwrap();
+/// assert_eq!((path.as_slice(), how), (&b"/system.slice"[..], Lookup::Walk));
+/// ```
+///
+/// # Errors
+/// [`crate::Error::Io`] when the mount's directory cannot be opened, or the handle lookup
+/// fails for another reason than those above (`EXDEV`: outside the mount).
+pub fn resolve_cgroup_id(
+    host: &Host,
+    mount: &CgroupMount,
+    id: u64,
+) -> Result<Option<(Vec<u8>, Lookup)>, crate::Error> {
+    let mount_fd = host
+        .open_dir(&mount.dir)
+        .map_err(|e| fs::errno_error(&mount.dir, e))?;
+    if host.is_live() && fs::is_fs_type(mount_fd.as_fd(), nix::sys::statfs::CGROUP2_SUPER_MAGIC) {
+        match lookup_at(mount_fd.as_fd(), &mount.dir, id) {
+            Ok(found) => return Ok(found.map(|p| (p, Lookup::Handle))),
+            // Not permitted, not supported: the walk answers.
+            Err(
+                Errno::EPERM
+                | Errno::EACCES
+                | Errno::EOPNOTSUPP
+                | Errno::EINVAL
+                | Errno::ENOSYS
+                | Errno::ESTALE,
+            ) => {}
+            Err(e) => return Err(fs::errno_error(&mount.dir, e)),
+        }
+    }
+    find_cgroup_id(mount_fd.as_fd(), id)
+        .map(|found| found.map(|p| (p, Lookup::Walk)))
+        .map_err(|e| fs::errno_error(&mount.dir, e))
+}
