@@ -33,6 +33,8 @@ struct Mount {
 struct Node {
     name: serde_json::Value,
     path: serde_json::Value,
+    id: Option<u64>,
+    parent_id: Option<u64>,
     identity: Option<Identity>,
     #[serde(rename = "type")]
     cgroup_type: Option<String>,
@@ -165,7 +167,7 @@ fn every_json_golden_validates_against_docs_schema() {
                 continue;
             }
             let args = fs::read_to_string(&f).unwrap();
-            if !args.lines().any(|a| a == "--json") {
+            if !args.lines().any(|a| a == "--json" || a == "--jsonl") {
                 continue;
             }
             let out = fs::read_to_string(f.with_extension("stdout")).unwrap();
@@ -177,6 +179,12 @@ fn every_json_golden_validates_against_docs_schema() {
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap();
                 common::validate_def(&v, "userns_doc")
                     .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            } else if args.lines().next() == Some("ids") {
+                for line in out.lines() {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    common::validate_def(&v, "id_index_line")
+                        .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                }
             } else if args.lines().next() == Some("pid") {
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap();
                 let items = match v.as_array() {
@@ -499,4 +507,211 @@ fn wsl_fixture_json_identifies_the_node_pods_and_shims() {
         (user.kind.as_str(), user.user, user.name.as_deref()),
         ("user-slice", Some(1000), Some("massi"))
     );
+}
+
+/// Every node of `n` (pre-order) with its parent's id.
+fn nodes_with_parent<'a>(n: &'a Node, parent: Option<u64>, out: &mut Vec<(&'a Node, Option<u64>)>) {
+    out.push((n, parent));
+    for c in &n.children {
+        nodes_with_parent(c, n.id, out);
+    }
+}
+
+/// The inode of `<root>/<mount.path>/<cgroup path>`, as `stat -c %i` gives it.
+fn inode(root: &std::path::Path, mount: &str, cgroup: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let dir = root
+        .join(mount.trim_start_matches('/'))
+        .join(cgroup.trim_start_matches('/'));
+    fs::symlink_metadata(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .ino()
+}
+
+/// Issue #15: each node's `id` is the inode of its directory (here, the fixture's), its
+/// `parent_id` its parent's `id` (the root's is null), on every fixture whose JSON has a
+/// golden; and a subtree's start cgroup names the cgroup above it.
+#[test]
+fn json_ids_are_the_directory_inodes() {
+    let mut checked = 0;
+    for scenario in [
+        "docker",
+        "wsl-rootless-podman-kind",
+        "kind-static-pods",
+        "odd-names",
+        "lxc",
+    ] {
+        let (out, _, _) = common::run_fixture(scenario, &["--json", "-a"]);
+        let doc = decode(&out);
+        let root = common::repo_root().join("fixtures").join(scenario);
+        let mut all = Vec::new();
+        nodes_with_parent(&doc.cgroup, None, &mut all);
+        assert_eq!(doc.cgroup.parent_id, None, "{scenario}: the hierarchy root");
+        for (n, parent) in &all {
+            let path = n.path.as_str().unwrap();
+            let Some(id) = n.id else {
+                // Only a directory that cannot be opened has none.
+                assert!(!n.errors.is_empty(), "{scenario} {path}: no id, no error");
+                continue;
+            };
+            assert_eq!(id, inode(&root, &doc.mount.path, path), "{scenario} {path}");
+            assert_eq!(n.parent_id, *parent, "{scenario} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "{checked} ids checked");
+    // A subtree: the start cgroup's parent_id is /system.slice's parent's (/) id.
+    let (out, _, _) = common::run_fixture("docker", &["--json", "-a", "/system.slice"]);
+    let doc = decode(&out);
+    let root = common::repo_root().join("fixtures/docker");
+    assert_eq!(
+        doc.cgroup.id,
+        Some(inode(&root, &doc.mount.path, "/system.slice"))
+    );
+    assert_eq!(
+        doc.cgroup.parent_id,
+        Some(inode(&root, &doc.mount.path, "/"))
+    );
+}
+
+/// `cgtree ids --jsonl`: every line validates against `#/$defs/id_index_line`, and the
+/// index holds exactly the nodes of `--json -a`, with the same ids, parents, paths and
+/// identities.
+#[test]
+fn ids_jsonl_is_the_tree_json_index() {
+    for scenario in ["wsl-rootless-podman-kind", "kind-static-pods", "docker"] {
+        let (tree, _, code) = common::run_fixture(scenario, &["--json", "-a"]);
+        assert_eq!(code, 0, "{scenario}");
+        let tree: serde_json::Value = serde_json::from_str(&tree).unwrap();
+        let mut want = Vec::new();
+        let mut stack = vec![&tree["cgroup"]];
+        while let Some(n) = stack.pop() {
+            want.push(serde_json::json!({
+                "id": n["id"], "parent_id": n["parent_id"], "name": n["name"],
+                "path": n["path"], "identity": n["identity"],
+            }));
+            let kids = n["children"].as_array().unwrap();
+            stack.extend(kids.iter().rev());
+        }
+        let (lines, err, code) = common::run_fixture(scenario, &["ids", "--jsonl"]);
+        assert_eq!(code, 0, "{scenario}: {err}");
+        let got: Vec<serde_json::Value> = lines
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                common::validate_def(&v, "id_index_line")
+                    .unwrap_or_else(|e| panic!("{scenario}: {e}\n{l}"));
+                v
+            })
+            .collect();
+        assert_eq!(got, want, "{scenario}");
+        assert!(got.len() > 5, "{scenario}");
+        // Plain text: `ID PATH [label]`, one per line, the same ids and paths.
+        let (text, _, _) = common::run_fixture(scenario, &["ids"]);
+        let pairs: Vec<(u64, String)> = text
+            .lines()
+            .map(|l| {
+                let (id, rest) = l.split_once(' ').unwrap();
+                let path = rest.split(" [").next().unwrap();
+                (id.parse().unwrap(), path.to_string())
+            })
+            .collect();
+        let want_pairs: Vec<(u64, String)> = want
+            .iter()
+            .map(|v| {
+                (
+                    v["id"].as_u64().unwrap(),
+                    v["path"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(pairs, want_pairs, "{scenario}");
+    }
+}
+
+/// `cgtree id` on a fixture (found by the walk: no handles there) answers as
+/// `cgtree pid` does for a process of that cgroup: the same chain with the same
+/// identities and (unless the process is a monitor, placed by its own command line) the
+/// same container, kind node, node, pod and pod container; its JSON
+/// validates against `#/$defs/cgroup_trace`. An unknown id exits 2 and says so.
+#[test]
+fn id_answers_as_pid_does_for_a_process_of_the_cgroup() {
+    let mut compared = 0;
+    for scenario in [
+        "wsl-rootless-podman-kind",
+        "kind-static-pods",
+        "docker",
+        "lxc",
+    ] {
+        let (out, _, _) = common::run_fixture(scenario, &["--json"]);
+        let doc = decode(&out);
+        let mut all = Vec::new();
+        nodes_with_parent(&doc.cgroup, None, &mut all);
+        for (n, _) in all {
+            let Some(&pid) = n.pids().first() else {
+                continue;
+            };
+            let id = n.id.unwrap().to_string();
+            let (by_id, err, code) = common::run_fixture(scenario, &["id", &id, "--json"]);
+            assert!(code == 0 || code == 1, "{scenario} {id}: {err}");
+            let by_id: serde_json::Value = serde_json::from_str(&by_id).unwrap();
+            common::validate_def(&by_id, "cgroup_trace")
+                .unwrap_or_else(|e| panic!("{scenario} {id}: {e}"));
+            let (by_pid, _, _) =
+                common::run_fixture(scenario, &["pid", &pid.to_string(), "--json"]);
+            let by_pid: serde_json::Value = serde_json::from_str(&by_pid).unwrap();
+            assert_eq!(by_id["path"], n.path, "{scenario} {id}");
+            assert_eq!(by_id["path"], by_pid["cgroup"], "{scenario} {id}");
+            assert_eq!(by_id["chain"], by_pid["chain"], "{scenario} {id}");
+            if !by_pid["role"].is_null() {
+                // A monitor (conmon, a shim) is tied to the container it serves by its
+                // command line, which is the process's, not the cgroup's.
+                continue;
+            }
+            for key in ["container", "kind_node", "node", "pod_container"] {
+                assert_eq!(by_id[key], by_pid[key], "{scenario} {id} {key}");
+            }
+            // A shim's pod lists the containers it serves; the cgroup's pod does not.
+            for key in ["namespace", "name", "uid", "static"] {
+                assert_eq!(
+                    by_id["pod"].get(key),
+                    by_pid["pod"].get(key),
+                    "{scenario} {id} pod"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 10, "{compared} cgroups compared");
+    let (out, err, code) = common::run_fixture("docker", &["id", "1"]);
+    assert_eq!((out.as_str(), code), ("", 2));
+    assert!(err.contains("no cgroup with id 1"), "{err}");
+}
+
+/// `-c` prints each cgroup's id as `systemd-cgls -c` does, ` (#ID)` after the name: the
+/// ids of `--json`, line for line.
+#[test]
+fn cgroup_id_flag_prints_the_json_ids() {
+    let (json, _, _) = common::run_fixture("wsl-rootless-podman-kind", &["--json"]);
+    let doc = decode(&json);
+    let mut all = Vec::new();
+    nodes_with_parent(&doc.cgroup, None, &mut all);
+    let want: Vec<u64> = all.iter().map(|(n, _)| n.id.unwrap()).collect();
+    let (text, _, _) = common::run_fixture("wsl-rootless-podman-kind", &["-c"]);
+    let got: Vec<u64> = text
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(" (#")?;
+            let rest = &l[at + 3..];
+            rest[..rest.find(')')?].parse().ok()
+        })
+        .collect();
+    assert_eq!(got, want);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("/ (#{}) (cgroup2 on", want[0])),
+        "{first}"
+    );
+    let (plain, _, _) = common::run_fixture("wsl-rootless-podman-kind", &[]);
+    assert!(!plain.contains(" (#"), "ids only with -c");
 }
