@@ -17,6 +17,10 @@
 #   cgtree-noprocs   cgtree --no-procs /cgbench
 #   cgtree-pid       cgtree pid PID             (a process in the deepest cgroup)
 #   cgtree-userns    cgtree userns
+#   cgtree-id        cgtree id CGID             (the deepest cgroup's id: a kernfs handle, root)
+#   cgtree-id-walk   the same as user nobody    (no CAP_DAC_READ_SEARCH: the walk that stops
+#                                                at the first match)
+#   cgtree-ids       cgtree ids --jsonl /cgbench (the whole id index)
 # and reports the median wall time, the median over rounds of the per-round ratio to
 # systemd-cgls and to rawwalk, peak RSS (GNU time, median of 3), and exact system call
 # counts (perf's raw_syscalls:sys_enter tracepoint), per cgroup (no-proc variants) and
@@ -63,7 +67,9 @@ for scale in "${SCALES[@]}"; do
   # cgroupfs files report size 0: find the non-empty cgroup.procs by reading them.
   deep=$(grep -rl --include=cgroup.procs . "$CGROOT" | awk -F/ '{print NF, $0}' | sort -n | tail -1 | cut -d' ' -f2)
   deep_pid=$(head -1 "$deep")
-  names=(systemd-cgls rawwalk rawwalk-noproc cgtree cgtree-json cgtree-noprocs cgtree-pid cgtree-userns)
+  deep_id=$(stat -c %i "$(dirname "$deep")")
+  names=(systemd-cgls rawwalk rawwalk-noproc cgtree cgtree-json cgtree-noprocs cgtree-pid cgtree-userns
+         cgtree-id cgtree-id-walk cgtree-ids)
   cmds=("systemd-cgls --no-pager $REL"
         "$BUILD/rawwalk $CGROOT"
         "$BUILD/rawwalk -n $CGROOT"
@@ -71,7 +77,10 @@ for scale in "${SCALES[@]}"; do
         "$CGTREE --json $REL"
         "$CGTREE --no-procs $REL"
         "$CGTREE pid $deep_pid"
-        "$CGTREE userns")
+        "$CGTREE userns"
+        "$CGTREE id $deep_id"
+        "setpriv --reuid=65534 --regid=65534 --clear-groups $CGTREE id $deep_id"
+        "$CGTREE ids --jsonl $REL")
   : >"$OUT/$scale.rounds"
   for ((r = 1; r <= ROUNDS; r++)); do
     for i in "${!names[@]}"; do
@@ -114,7 +123,8 @@ def per(full, noproc):
 rc, rp = per("rawwalk", "rawwalk-noproc")
 cc, cp = per("cgtree", "cgtree-noprocs")
 print(f"\nSyscalls per cgroup / per process: rawwalk {rc:.1f} / {rp:.1f}; cgtree {cc:.1f} / {cp:.1f}.")
-print(f"cgtree pid of the deepest process ({deep.rsplit('/', 2)[-2]}) vs a full cgtree walk: {ratio('cgtree-pid', 'cgtree'):.3f} (1/{1 / ratio('cgtree-pid', 'cgtree'):.0f}).\n")
+print(f"cgtree pid of the deepest process ({deep.rsplit('/', 2)[-2]}) vs a full cgtree walk: {ratio('cgtree-pid', 'cgtree'):.3f} (1/{1 / ratio('cgtree-pid', 'cgtree'):.0f}).")
+print(f"cgtree id of its cgroup: by handle vs by walk {ratio('cgtree-id', 'cgtree-id-walk'):.3f}; cgtree ids --jsonl vs the tree {ratio('cgtree-ids', 'cgtree'):.2f}.\n")
 PY
   "$BENCH/destroy-tree.sh" >"$OUT/destroy-$scale.log" 2>&1
   trap - EXIT
