@@ -139,7 +139,7 @@ fn lookup_at(
 /// that vanish or cannot be opened are skipped. `Ok(None)`: no cgroup has that id.
 ///
 /// # Errors
-/// The errno of `fstat` on the mount's root.
+/// The errno of `fstat` on the mount's root, or of opening it again to read it.
 pub fn find_cgroup_id(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8>>, Errno> {
     if fs::cgroup_id_of(mount_fd)? == id {
         return Ok(Some(b"/".to_vec()));
@@ -163,7 +163,9 @@ pub fn find_cgroup_id(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8
                 todo.push(p);
             }
         };
-    push_children(&mut todo, mount_fd, b"", &mut buf);
+    // Read through a descriptor of its own: the caller's keeps its directory position.
+    let top = fs::open_dir(mount_fd, c".")?;
+    push_children(&mut todo, top.as_fd(), b"", &mut buf);
     while let Some(rel) = todo.pop() {
         let Ok(fd) = fs::state::open_dir_beneath(mount_fd, Path::new(OsStr::from_bytes(&rel)))
         else {
@@ -225,4 +227,97 @@ pub fn resolve_cgroup_id(
     find_cgroup_id(mount_fd.as_fd(), id)
         .map(|found| found.map(|p| (p, Lookup::Walk)))
         .map_err(|e| fs::errno_error(&mount.dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// The walk finds every directory of a tree by its inode, parents and the root
+    /// included, and nothing for an inode that is not there.
+    #[test]
+    fn the_walk_finds_each_directory_by_its_inode() {
+        let d = tempfile::tempdir().unwrap();
+        for p in ["a/b/c", "a/d", "e"] {
+            std::fs::create_dir_all(d.path().join(p)).unwrap();
+        }
+        std::fs::write(d.path().join("a/file"), "").unwrap();
+        let fd = fs::open_dir_path(d.path()).unwrap();
+        for rel in ["", "a", "a/b", "a/b/c", "a/d", "e"] {
+            let ino = std::fs::metadata(d.path().join(rel)).unwrap().ino();
+            let want = format!("/{rel}");
+            assert_eq!(
+                find_cgroup_id(fd.as_fd(), ino).unwrap().as_deref(),
+                Some(want.as_bytes()),
+                "{rel}"
+            );
+        }
+        let file = std::fs::metadata(d.path().join("a/file")).unwrap().ino();
+        assert_eq!(
+            find_cgroup_id(fd.as_fd(), file).unwrap(),
+            None,
+            "files are no cgroups"
+        );
+    }
+
+    /// The index maps every node's id to the node, on a fixture.
+    #[test]
+    fn the_index_holds_every_node() {
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/wsl-rootless-podman-kind"
+        );
+        let tree = crate::TreeBuilder::new()
+            .host_root(root)
+            .include_empty(true)
+            .build()
+            .unwrap();
+        let index = CgroupIndex::new(&tree);
+        assert_eq!(index.len(), tree.nodes().len());
+        for (i, n) in tree.nodes().iter().enumerate() {
+            assert_eq!(index.lookup(n.cgroup_id.unwrap()), Some(i));
+        }
+    }
+
+    /// On the live cgroup2 mount, as root (skipped otherwise): the handle gives the path
+    /// the walk gives, for a fresh cgroup and its child; once removed, neither finds it.
+    #[test]
+    fn the_handle_agrees_with_the_walk_on_the_live_mount() {
+        let Ok(mount) = Host::new().find_cgroup2() else {
+            return;
+        };
+        let name = format!("cgtree-test-cgroup-id-{}", std::process::id());
+        let dir = mount.dir.join(&name);
+        if !nix::unistd::geteuid().is_root() || std::fs::create_dir(&dir).is_err() {
+            return;
+        }
+        let sub = dir.join("sub");
+        let made = std::fs::create_dir(&sub);
+        let ids: Vec<u64> = [&dir, &sub]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok().map(|m| m.ino()))
+            .collect();
+        let fd = fs::open_dir_path(&mount.dir).unwrap();
+        let found: Vec<_> = ids
+            .iter()
+            .map(|&id| (lookup_cgroup_id(&mount, id), find_cgroup_id(fd.as_fd(), id)))
+            .collect();
+        let _ = std::fs::remove_dir(&sub);
+        let _ = std::fs::remove_dir(&dir);
+        let gone: Vec<_> = ids
+            .iter()
+            .map(|&id| (lookup_cgroup_id(&mount, id), find_cgroup_id(fd.as_fd(), id)))
+            .collect();
+        made.unwrap();
+        let want = [format!("/{name}"), format!("/{name}/sub")];
+        for ((handle, walk), want) in found.into_iter().zip(&want) {
+            assert_eq!(handle.unwrap().as_deref(), Some(want.as_bytes()));
+            assert_eq!(walk.unwrap().as_deref(), Some(want.as_bytes()));
+        }
+        for (handle, walk) in gone {
+            assert_eq!(handle.unwrap(), None);
+            assert_eq!(walk.unwrap(), None);
+        }
+    }
 }
