@@ -7,7 +7,7 @@
 //! Cgroup ids are the inodes of the fixture's directories, which differ from one
 //! checkout to the next: in JSON output (`--json`, `--jsonl`) every integer `id` and
 //! `parent_id` is renumbered in order of first appearance (1, 2, 3, ...) before the
-//! comparison ([`mask_ids`]), so the golden still shows which node each `parent_id`
+//! comparison (`common::mask_ids`), so the golden still shows which node each `parent_id`
 //! names. The real numbers are checked against `stat` in tests/json.rs
 //! (`json_ids_are_the_directory_inodes`).
 
@@ -55,45 +55,7 @@ fn run_cgtree(scenario: &str, args: &[String]) -> (Vec<u8>, Vec<u8>, i32) {
     (out.stdout, out.stderr, out.status.code().unwrap_or(-1))
 }
 
-/// `text` with the number after each `"id":` and `"parent_id":` key (pretty or compact
-/// JSON; string values such as a container's `"id": "abc"` are left alone) replaced by
-/// its rank of first appearance in `text`, so that equal ids stay equal.
-fn mask_ids(text: &str) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let next = ["\"id\":", "\"parent_id\":"]
-            .iter()
-            .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
-            .min();
-        let Some((at, klen)) = next else {
-            out.push_str(rest);
-            return out;
-        };
-        let after = &rest[at + klen..];
-        let spaces = after.len() - after.trim_start_matches(' ').len();
-        let digits = after[spaces..]
-            .bytes()
-            .take_while(u8::is_ascii_digit)
-            .count();
-        out.push_str(&rest[..at + klen + spaces]);
-        let number = &after[spaces..spaces + digits];
-        if digits > 0 {
-            let rank = match seen.iter().position(|s| s == number) {
-                Some(i) => i + 1,
-                None => {
-                    seen.push(number.to_string());
-                    seen.len()
-                }
-            };
-            out.push_str(&rank.to_string());
-        }
-        rest = &after[spaces + digits..];
-    }
-}
-
-/// `cgtree ids` text: the id that starts each line renumbered as [`mask_ids`] does.
+/// `cgtree ids` text: the id that starts each line renumbered as `common::mask_ids` does.
 fn mask_leading_ids(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (rank, line) in text.split_inclusive('\n').enumerate() {
@@ -161,7 +123,7 @@ fn golden_cases() {
             String::from_utf8(stderr).unwrap(),
         );
         if args.iter().any(|a| a == "--json" || a == "--jsonl") {
-            stdout = mask_ids(&stdout);
+            stdout = common::mask_ids(&stdout);
         } else if args.first().is_some_and(|a| a == "ids") {
             stdout = mask_leading_ids(&stdout);
         }
@@ -213,7 +175,7 @@ fn golden_cases() {
 fn mask_ids_renumbers_integer_ids_only() {
     let text = "{\"id\": 907, \"parent_id\": null, \"x\": {\"id\": \"abc\"}}\n{\"id\":12,\"parent_id\":907}\n";
     assert_eq!(
-        mask_ids(text),
+        common::mask_ids(text),
         "{\"id\": 1, \"parent_id\": null, \"x\": {\"id\": \"abc\"}}\n{\"id\":2,\"parent_id\":1}\n"
     );
 }

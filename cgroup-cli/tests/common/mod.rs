@@ -329,3 +329,42 @@ pub fn run_with_deadline(
     };
     (out, killed)
 }
+
+/// `text` with the number after each `"id":` and `"parent_id":` key (pretty or compact
+/// JSON; string values such as a container's `"id": "abc"` are left alone) replaced by
+/// its rank of first appearance in `text`, so that equal ids stay equal: cgroup ids are
+/// directory inodes, which differ between a fixture, its copy and its snapshot.
+pub fn mask_ids(text: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = ["\"id\":", "\"parent_id\":"]
+            .iter()
+            .filter_map(|k| rest.find(k).map(|i| (i, k.len())))
+            .min();
+        let Some((at, klen)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        let after = &rest[at + klen..];
+        let spaces = after.len() - after.trim_start_matches(' ').len();
+        let digits = after[spaces..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        out.push_str(&rest[..at + klen + spaces]);
+        let number = &after[spaces..spaces + digits];
+        if digits > 0 {
+            let rank = match seen.iter().position(|s| s == number) {
+                Some(i) => i + 1,
+                None => {
+                    seen.push(number.to_string());
+                    seen.len()
+                }
+            };
+            out.push_str(&rank.to_string());
+        }
+        rest = &after[spaces + digits..];
+    }
+}
