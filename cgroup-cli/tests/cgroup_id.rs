@@ -92,6 +92,38 @@ fn live_ids_are_stat_inodes_and_resolve() {
         assert_eq!(by_walk, by_handle);
     }
 
+    // As user nobody (no CAP_DAC_READ_SEARCH: no handle), the walk gives the same path.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let bin = tmp.path().join("cgtree");
+    std::fs::copy(env!("CARGO_BIN_EXE_cgtree"), &bin).unwrap();
+    for (path, id) in &want {
+        let out = common::output_ok(
+            Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&bin)
+                .args(["id", &id.to_string(), "--json"]),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["path"].as_str(), Some(path.as_str()), "as nobody");
+    }
+    // The id of a file (kernfs numbers files too) names no cgroup.
+    let file = stat_inode(&top.join("cgroup.procs"));
+    let out = common::cgtree()
+        .args(["id", &file.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let out = common::output_ok(common::cgtree().args(["ids", "--jsonl"]));
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()

@@ -91,7 +91,8 @@ pub enum Lookup {
 /// mount with a kernfs handle ([`fs::open_cgroup_by_id`]), then the descriptor's path
 /// (`/proc/self/fd/N`), which must lie below the mount, checked by opening that path
 /// again below the mount and comparing the ids (a cgroup renamed meanwhile is not
-/// answered with a wrong path). `Ok(None)`: no cgroup has that id (`ESTALE`, `ENOENT`).
+/// answered with a wrong path). `Ok(None)`: no cgroup has that id (`ESTALE`, `ENOENT`;
+/// `ENOTDIR`: the id of a file, such as a `cgroup.procs`).
 ///
 /// # Errors
 /// `EPERM` when the caller lacks `CAP_DAC_READ_SEARCH` (not root), `EOPNOTSUPP` or
@@ -110,7 +111,8 @@ fn lookup_at(
 ) -> Result<Option<Vec<u8>>, Errno> {
     let fd = match fs::open_cgroup_by_id(mount_fd, id) {
         Ok(fd) => fd,
-        Err(Errno::ESTALE | Errno::ENOENT) => return Ok(None),
+        // ENOTDIR: the id of a file (kernfs numbers files too), not of a cgroup.
+        Err(Errno::ESTALE | Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
         Err(e) => return Err(e),
     };
     if fs::cgroup_id_of(fd.as_fd())? != id {
@@ -183,8 +185,9 @@ pub fn find_cgroup_id(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8
 
 /// The cgroup path (relative to the mount) of the cgroup whose id is `id`, and how it was
 /// found: on the live host through the handle ([`lookup_cgroup_id`]); when that is not
-/// possible (not root: `EPERM`; a kernel or mount without kernfs handles) or on a
-/// `--root` directory, by a walk ([`find_cgroup_id`]). `Ok(None)`: no cgroup has it.
+/// possible (not root: `EPERM`; a kernel or mount without kernfs handles; a cgroup
+/// moved meanwhile; a path outside the mount) or on a `--root` directory, by a walk
+/// ([`find_cgroup_id`]). `Ok(None)`: no cgroup has it.
 ///
 /// ```
 /// use cgroup_core::cgroup_id::{resolve_cgroup_id, Lookup};
@@ -219,7 +222,10 @@ pub fn resolve_cgroup_id(
                 | Errno::EOPNOTSUPP
                 | Errno::EINVAL
                 | Errno::ENOSYS
-                | Errno::ESTALE,
+                | Errno::ESTALE
+                // Outside what this mount shows: the walk, which sees only the mount, says
+                // whether it is there.
+                | Errno::EXDEV,
             ) => {}
             Err(e) => return Err(fs::errno_error(&mount.dir, e)),
         }
