@@ -200,7 +200,7 @@ pub struct IdsArgs {
     /// Cgroup to start at, relative to the cgroup2 mount (default: /).
     #[arg(value_name = "CGROUP_PATH")]
     pub cgroup: Option<String>,
-    /// One JSON object per line (format: docs/json.md).
+    /// One JSON object per line (format: docs/json.md); `--json` does the same.
     #[arg(long)]
     pub jsonl: bool,
 }

@@ -187,7 +187,8 @@ pub fn ids(cfg: &Config, start: &str, jsonl: bool, diag: &mut Diag) -> anyhow::R
         .identify(true);
     let tree = builder.build()?;
     let mut out = term::stdout(cfg.color);
-    let written = if jsonl {
+    // `--json` asks for JSON too: the index's JSON is JSON lines.
+    let written = if jsonl || cfg.json {
         let mut w = term::JsonSafe::new(&mut out);
         tree.write_id_index(&mut w).and_then(|()| w.flush())
     } else {

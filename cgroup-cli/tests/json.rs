@@ -663,6 +663,13 @@ fn id_answers_as_pid_does_for_a_process_of_the_cgroup() {
             assert_eq!(by_id["path"], n.path, "{scenario} {id}");
             assert_eq!(by_id["path"], by_pid["cgroup"], "{scenario} {id}");
             assert_eq!(by_id["chain"], by_pid["chain"], "{scenario} {id}");
+            // The text views draw the same chain.
+            let chain = |t: &str| t.split("\n  chain:\n").nth(1).map(str::to_string);
+            let (id_text, _, _) = common::run_fixture(scenario, &["id", &id]);
+            let (pid_text, _, _) = common::run_fixture(scenario, &["pid", &pid.to_string()]);
+            assert!(id_text.starts_with(&format!("{id} {}\n", n.path.as_str().unwrap())));
+            assert_eq!(chain(&id_text), chain(&pid_text), "{scenario} {id}");
+            assert!(chain(&id_text).is_some());
             if !by_pid["role"].is_null() {
                 // A monitor (conmon, a shim) is tied to the container it serves by its
                 // command line, which is the process's, not the cgroup's.
