@@ -289,6 +289,18 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
     w.flush()
 }
 
+/// Writes `value` as compact JSON on one line and a line feed (JSON Lines), through
+/// [`JsonSafe`] as [`write_json`]. Errors: as [`write_json`].
+pub fn write_json_line<T: serde::Serialize + ?Sized>(
+    out: &mut dyn Write,
+    value: &T,
+) -> io::Result<()> {
+    let mut w = JsonSafe::new(out);
+    serde_json::to_writer(&mut w, value).map_err(io::Error::from)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
 /// A writer of JSON text that writes every character a terminal would act on and that
 /// serde_json leaves as it is (DEL, C1 controls, bidi and zero-width characters,
 /// U+2028/2029: [`must_escape`] above ASCII's controls) as a `\uXXXX` escape. In JSON
