@@ -67,6 +67,12 @@ impl<W: Write> Term<W> {
         }
     }
 
+    /// The real output (after [`Write::flush`], nothing is held back).
+    #[cfg(test)]
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
     /// Writes `text` escaped, framed with `sgr` and a reset when colours are on.
     pub fn paint(&mut self, sgr: Sgr, text: &str) -> io::Result<()> {
         if self.color {

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// Fewest columns kept for the names before number columns are left out.
-pub const MIN_NAME: usize = 32;
+pub const MIN_NAME: usize = 40;
 
 /// Styles, all plain when colours are off (`--color never`, NO_COLOR, TERM=dumb).
 #[derive(Debug, Clone, Copy)]
