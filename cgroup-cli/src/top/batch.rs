@@ -26,18 +26,17 @@ pub fn write_block(
     let cols = columns_for(width, super::ui::MIN_NAME);
     let nums: usize = cols.iter().map(|c| c.width() + GAP).sum();
     let order_rows = sorted(frame, order);
-    let cells: Vec<(String, Option<String>)> = order_rows
+    let cells: Vec<(usize, String, Option<String>)> = order_rows
         .iter()
         .map(|&i| {
             let r = &frame.rows[i];
             let (name, ident) = label(r);
-            let indent = "  ".repeat((r.depth as usize).min(64));
-            (format!("{indent}{name}"), ident)
+            (2 * r.depth as usize, name, ident)
         })
         .collect();
     let widest = cells
         .iter()
-        .map(|(n, i)| n.chars().count() + i.as_ref().map_or(0, |i| i.chars().count() + 1))
+        .map(|(d, n, i)| d + n.chars().count() + i.as_ref().map_or(0, |i| i.chars().count() + 1))
         .max()
         .unwrap_or(0)
         .max("CGROUP".len());
@@ -51,13 +50,19 @@ pub fn write_block(
     }
     out.write_all(head.trim_end().as_bytes())?;
     out.write_all(b"\n")?;
-    for (&i, (name, ident)) in order_rows.iter().zip(&cells) {
-        let (name, ident) = fit(name, ident.as_deref(), name_w);
+    for (&i, (depth, name, ident)) in order_rows.iter().zip(&cells) {
+        // Indentation takes at most half the name column (and none without a width).
+        let indent = match width {
+            Some(_) => (*depth).min(name_w / 2),
+            None => *depth,
+        };
+        let (name, ident) = fit(name, ident.as_deref(), name_w - indent);
+        out.write_all(" ".repeat(indent).as_bytes())?;
         out.paint(Sgr::Bold, &name)?;
         if !ident.is_empty() {
             out.paint(Sgr::Cyan, &ident)?;
         }
-        let used = name.chars().count() + ident.chars().count();
+        let used = indent + name.chars().count() + ident.chars().count();
         let mut line = " ".repeat(name_w.saturating_sub(used));
         for c in &cols {
             line.push_str(&format!(" {:>w$}", c.cell(&frame.rows[i]), w = c.width()));
