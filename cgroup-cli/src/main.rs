@@ -105,9 +105,9 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
         config::Mode::Tree => run::tree(&cfg, diag),
         config::Mode::Top(t) => {
             // The numbers: the library's sampler plugs in here (a `top::Sampler`).
-            let sampler = top::NoSampler;
-            let prime = top::Sampler::needs_prime(&sampler);
-            let mut source = top::TreeSource::new(host(&cfg).root(), &cfg.start, t.depth, sampler);
+            let mut source =
+                top::TreeSource::new(host(&cfg).root(), &cfg.start, t.depth, top::NoSampler);
+            let prime = top::Sampler::needs_prime(source.sampler());
             top::run::top(&cfg, t, &mut source, prime, diag)
         }
     }

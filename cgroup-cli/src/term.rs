@@ -177,6 +177,13 @@ pub fn stdout(color: bool) -> Term<io::BufWriter<io::StdoutLock<'static>>> {
     )
 }
 
+/// Standard output as it is, for the full-screen `cgtree top` only: ratatui writes its
+/// own cursor moves and colours there, so it cannot go through a [`Term`]; every string
+/// it puts in a cell was escaped with [`sanitize`] by `crate::top::ui` first.
+pub fn screen() -> io::Stdout {
+    io::stdout()
+}
+
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;

@@ -93,7 +93,7 @@ pub struct TerminalGuard;
 fn restore() {
     let _ = crossterm::terminal::disable_raw_mode();
     let _ = crossterm::execute!(
-        io::stdout(),
+        term::screen(),
         crossterm::terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -114,7 +114,7 @@ impl TerminalGuard {
         let guard = TerminalGuard;
         crossterm::terminal::enable_raw_mode()?;
         crossterm::execute!(
-            io::stdout(),
+            term::screen(),
             crossterm::terminal::EnterAlternateScreen,
             crossterm::cursor::Hide
         )?;
@@ -156,7 +156,7 @@ fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result
     let mut frame = source.next_frame()?;
     let guard = TerminalGuard::enter()?;
     let mut terminal =
-        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))?;
+        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(term::screen()))?;
     terminal.clear()?;
     let styles = ui::Styles::new(cfg.color);
     let mut view = View::new(t.order);
