@@ -394,3 +394,26 @@ fn no_terminal_output_escapes_in_batch_text() {
         .fold(text.clone(), |s, sgr| s.replace(sgr, ""));
     assert!(!stripped.contains('\x1b'), "{stripped}");
 }
+
+#[test]
+fn tree_stats_flags() {
+    let (out, err, code) = run_fixture(KIND, &["--stats", "--depth", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].trim_start().starts_with("CPU%"), "{out}");
+    assert!(lines[0].ends_with(" CGROUP"), "{out}");
+    assert!(lines[1].trim_start().starts_with('-'), "{out}");
+    assert!(lines[1].contains(" / (cgroup2 on /sys/fs/cgroup"), "{out}");
+    let (with_delay, _, code) = run_fixture(KIND, &["--stats", "--delay", "0.05", "--depth", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(with_delay, out);
+    // --delay alone implies --stats.
+    let (delay_only, _, _) = run_fixture(KIND, &["--delay", "0.05", "--depth", "1"]);
+    assert_eq!(delay_only, out);
+    // Without: the plain tree.
+    let (plain, _, _) = run_fixture(KIND, &["--depth", "1"]);
+    assert!(plain.starts_with("/ (cgroup2"), "{plain}");
+    let (_, err, code) = run_fixture(KIND, &["--stats", "--delay", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--delay"), "{err}");
+}

@@ -167,6 +167,27 @@ pub fn frame_from_tree(tree: &Tree, time: SystemTime) -> Frame {
     }
 }
 
+/// The numbers of `tree`'s cgroups for `cgtree --stats`: one sample, or with `delay`
+/// two samples `delay` apart (the first to prime the rates) by `sampler`.
+///
+/// # Errors
+/// The sampler's.
+pub fn sample_tree<S: Sampler>(
+    tree: &Tree,
+    delay: Option<Duration>,
+    sampler: &mut S,
+) -> anyhow::Result<Frame> {
+    let mut frame = frame_from_tree(tree, SystemTime::now());
+    if let Some(d) = delay {
+        sampler.fill(tree, &mut frame)?;
+        std::thread::sleep(d);
+        frame = frame_from_tree(tree, SystemTime::now());
+        frame.interval = Some(d);
+    }
+    sampler.fill(tree, &mut frame)?;
+    Ok(frame)
+}
+
 /// A [`Source`] that reads the tree (cgroups only, identified) at each frame and lets
 /// its [`Sampler`] fill the numbers.
 pub struct TreeSource<S: Sampler> {

@@ -691,3 +691,62 @@ fn tree_source_reads_a_fixture() {
     assert!(f.rows.iter().all(|r| r.depth <= 1));
     assert!(f.rows.len() > 1);
 }
+
+#[test]
+fn tree_stats_columns_come_from_the_frame() {
+    use clap::Parser;
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/arch-docker-kind");
+    let args = crate::cli::Args::parse_from([
+        "cgtree".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--stats".as_ref(),
+    ]);
+    let env = crate::config::Env {
+        columns: Some("200".into()),
+        no_color: None,
+        term: None,
+        stdout_tty: false,
+        term_width: None,
+    };
+    let cfg = crate::config::Config::new(args, &env).unwrap();
+    assert_eq!(cfg.stats, Some(None));
+    let mut b = cgroup_core::TreeBuilder::new();
+    b.host_root(&root).identify(true);
+    let tree = b.build().unwrap();
+    let mut frame = sample_tree(&tree, None, &mut NoSampler).unwrap();
+    assert_eq!(frame.interval, None);
+    let user = frame
+        .rows
+        .iter()
+        .position(|r| r.name.as_ref() == b"user.slice")
+        .unwrap();
+    frame.rows[user].usage = usage(0.75, 3 * M, 12, 0.0, 2048.0);
+    let stats = crate::render::tree::Stats::new(&tree, &frame, cfg.width);
+    let mut out = crate::term::Term::new(Vec::new(), false);
+    crate::render::tree::render(&tree, &cfg, Some(&stats), &mut out).unwrap();
+    let text = String::from_utf8(out_inner(out)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].trim_start().starts_with("CPU%  THR%"), "{text}");
+    assert!(lines[0].ends_with("PSIio CGROUP"), "{text}");
+    let l = lines.iter().find(|l| l.contains("─user.slice")).unwrap();
+    let cells: Vec<&str> = l.split_whitespace().take(12).collect();
+    assert_eq!(
+        cells,
+        ["75.0", "25.0", "1.5M", "3.0M", "max", "3", "12", "0", "2.0K", "12.5", "0.0", "50.0"],
+        "{l}"
+    );
+    // Other cgroups: dashes; process lines: blank cells, the tree column aligned.
+    let init = lines.iter().find(|l| l.contains("─init.scope")).unwrap();
+    assert!(init.trim_start().starts_with("-     -"), "{init}");
+    let col = l
+        .find("├─user.slice")
+        .or_else(|| l.find("└─user.slice"))
+        .unwrap();
+    let proc_line = lines.iter().find(|l| l.contains("/sbin/init")).unwrap();
+    assert!(proc_line[..col].trim().is_empty(), "{proc_line}");
+    // Two samples with a delay: the interval is the delay.
+    let f = sample_tree(&tree, Some(Duration::from_millis(10)), &mut NoSampler).unwrap();
+    assert_eq!(f.interval, Some(Duration::from_millis(10)));
+}
