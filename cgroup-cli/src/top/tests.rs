@@ -499,7 +499,8 @@ fn long_names_keep_their_end_and_identity() {
         .into();
     let mut v = View::new(Order::Cpu);
     let lines = screen(&draw(&f, &mut v, 120, 20, false));
-    let l = &lines[line_of(&lines, "docker-8aea").expect(&lines.join("\n"))];
+    let l =
+        &lines[line_of(&lines, "docker-8aea").unwrap_or_else(|| panic!("{}", lines.join("\n")))];
     // The name is cut in its middle (its end kept), the identity keeps half the cell.
     assert!(l.contains("docker-8aea66….scope [docker container"), "{l}");
     assert!(l.chars().count() <= 120);

@@ -482,10 +482,12 @@ impl View {
                     self.filter.pop();
                 }
                 // Printable characters only: the filter is drawn on the screen.
-                Key::Char(c) if !c.is_control() && !crate::sanitize::must_escape(c) => {
-                    if self.filter.chars().count() < 256 {
-                        self.filter.push(c);
-                    }
+                Key::Char(c)
+                    if !c.is_control()
+                        && !crate::sanitize::must_escape(c)
+                        && self.filter.chars().count() < 256 =>
+                {
+                    self.filter.push(c);
                 }
                 _ => {}
             }
