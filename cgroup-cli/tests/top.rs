@@ -163,17 +163,18 @@ fn bad_arguments_and_a_missing_start_cgroup() {
 
 // ---- The full-screen view in tmux ----
 
-/// A tmux server of its own (socket named after the test) with one session; killed
-/// (that session, by its unique name, on that socket) when dropped, even on failure.
+/// A tmux server of its own (its socket in a temporary directory) with one session;
+/// killed (that session, by its unique name, on that socket) when dropped, even on
+/// failure, and the socket's directory removed.
 struct Tmux {
-    socket: String,
+    dir: tempfile::TempDir,
     session: String,
 }
 
 impl Tmux {
     fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
-        c.arg("-L").arg(&self.socket);
+        c.arg("-S").arg(self.dir.path().join("socket"));
         c
     }
 
@@ -182,10 +183,9 @@ impl Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             panic!("tmux is needed for this test (.ci/run installs it)");
         }
-        let name = common::unique_cgroup_name(what);
         let t = Tmux {
-            socket: name.clone(),
-            session: name,
+            dir: tempfile::tempdir().unwrap(),
+            session: common::unique_cgroup_name(what),
         };
         let st = t
             .cmd()
@@ -358,6 +358,40 @@ fn full_screen_view_in_tmux() {
     assert_eq!(t.format("#{alternate_on}"), "0");
     assert_eq!(t.format("#{cursor_flag}"), "1");
     assert!(!has_line(&s, "CGROUP"), "the view is gone: {s}");
+}
+
+/// The header line (with the sample's time, to the second).
+fn header(screen: &str) -> String {
+    screen.lines().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn pause_stops_sampling_and_esc_quits() {
+    // A sample every 0.2 s: the header's time changes every second while running.
+    let t = Tmux::start("top-tmux-pause", &shell_command("-d 0.2"));
+    let first = t.wait("the first screen", |s| has_line(s, "order: cpu"));
+    t.wait("a newer sample", |s| header(s) != header(&first));
+    t.send(&["Space"]);
+    let paused = t.wait("paused", |s| has_line(s, "PAUSED"));
+    // Paused for 1.5 s (more than a second, the header's resolution, and more than 7
+    // sample intervals): no new sample, the same header.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(header(&t.screen()), header(&paused));
+    t.send(&["Space"]);
+    t.wait("sampling again", |s| {
+        !has_line(s, "PAUSED") && header(s).split("  ").nth(1) != header(&paused).split("  ").nth(1)
+    });
+    // Esc clears a filter first, then quits.
+    t.send(&["/", "x", "Enter"]);
+    t.wait("the filter", |s| has_line(s, "filter: x"));
+    t.send(&["Escape"]);
+    t.wait("the filter cleared", |s| {
+        has_line(s, "order: cpu") && !has_line(s, "filter: x")
+    });
+    t.send(&["Escape"]);
+    let s = t.wait("cgtree to exit", exited);
+    assert!(has_line(&s, "cgtree-exit=0"), "{s}");
+    assert_eq!(t.format("#{alternate_on}"), "0");
 }
 
 #[test]
