@@ -23,6 +23,26 @@ Examples:
   cgtree top --json -n 1                   one JSON line per sample
   cgtree --stats --depth 2                 the tree with usage columns (one sample)";
 
+const TOP_AFTER_HELP: &str = "\
+Keys (full-screen):
+  c m i p t          sort siblings by CPU, memory, I/O, path (name), tasks
+  Enter, +/Right, -/Left   toggle, expand, collapse the selected subtree
+  /                  filter by name or identity (Enter keeps, Esc clears)
+  Up Down k j, PageUp PageDown, g Home, G End   move
+  Space, P           pause / resume sampling
+  ?                  all keys
+  q, Esc, Ctrl-C     quit
+
+Columns: CPU% (100 = one core), THR% (throttled periods), WSET (working set: memory.current
+- inactive_file), MEM (memory.current), LIMIT (memory.max), OOM (oom_kill), TASKS
+(pids.current), READ/s WRITE/s (io.stat), PSIcpu PSImem PSIio (pressure, some); - when
+not known.
+
+Examples:
+  cgtree top /kubepods.slice --order memory
+  cgtree top -b -n 1 --depth 2             one text block, two levels
+  cgtree top --json -n 3 -d 0.5            three JSON lines half a second apart";
+
 /// cgtree: the cgroup v2 hierarchy with its processes, the cgroup types and controllers.
 #[derive(Debug, Parser)]
 #[command(name = "cgtree", version, about, after_help = AFTER_HELP)]
@@ -102,6 +122,7 @@ pub enum Command {
     /// Resource usage per cgroup, like `systemd-cgtop`, as the named tree: CPU, memory,
     /// OOM kills, tasks, I/O, pressure. Full-screen on a terminal (`?` lists the keys),
     /// text blocks with -b or when stdout is not a terminal, JSON lines with --json.
+    #[command(after_help = TOP_AFTER_HELP)]
     Top(TopArgs),
     /// Writes what cgtree reads of this host into OUT, in the fixture format, for
     /// `cgtree --root OUT` (and bug reports); what is left out is listed in OUT/META.
