@@ -252,12 +252,16 @@ impl Drop for Tmux {
 }
 
 fn shell_command(extra: &str) -> String {
+    shell_command_env("", extra)
+}
+
+fn shell_command_env(env: &str, extra: &str) -> String {
     let bin = env!("CARGO_BIN_EXE_cgtree");
     let root = common::repo_root().join("fixtures").join(KIND);
     // After cgtree: its status, and the terminal modes it left (raw mode off: icanon,
     // echo), then a pause so that the pane can be read.
     format!(
-        "env NO_COLOR=1 TERM=xterm-256color '{bin}' --root '{}' top {extra}; \
+        "env NO_COLOR=1 TERM=xterm-256color {env} '{bin}' --root '{}' top {extra}; \
          echo cgtree-exit=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed 's/^/tty-/'; sleep 60",
         root.display()
     )
@@ -392,6 +396,28 @@ fn pause_stops_sampling_and_esc_quits() {
     let s = t.wait("cgtree to exit", exited);
     assert!(has_line(&s, "cgtree-exit=0"), "{s}");
     assert_eq!(t.format("#{alternate_on}"), "0");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_its_message() {
+    // Debug builds of cgtree panic on a key with this variable set (top/run.rs).
+    let t = Tmux::start(
+        "top-tmux-panic",
+        &shell_command_env("CGTREE_TEST_TOP_PANIC=1 RUST_BACKTRACE=0", ""),
+    );
+    t.wait("the first screen", |s| has_line(s, "order: cpu"));
+    assert_eq!(t.format("#{alternate_on}"), "1");
+    t.send(&["x"]);
+    let s = t.wait("cgtree to exit", exited);
+    // Rust's status for a panic, the message on the main screen, raw mode off.
+    assert!(has_line(&s, "cgtree-exit=101"), "{s}");
+    assert!(has_line(&s, "cgtree top: test panic"), "{s}");
+    assert!(
+        has_line(&s, "tty-icanon") && has_line(&s, "tty-echo"),
+        "{s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    assert_eq!(t.format("#{cursor_flag}"), "1");
 }
 
 #[test]

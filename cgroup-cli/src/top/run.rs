@@ -90,7 +90,15 @@ fn report_errors(frame: &Frame, diag: &mut Diag) -> bool {
 /// Restores the terminal (raw mode off, main screen, cursor shown) when dropped.
 pub struct TerminalGuard;
 
+/// Whether the terminal is in the view's modes (restored once only: leaving the
+/// alternate screen a second time would move the cursor back over what was printed
+/// since, such as a panic's message).
+static ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn restore() {
+    if !ACTIVE.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     let _ = crossterm::terminal::disable_raw_mode();
     let _ = crossterm::execute!(
         term::screen(),
@@ -112,6 +120,7 @@ impl TerminalGuard {
             prev(info);
         }));
         let guard = TerminalGuard;
+        ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
         crossterm::terminal::enable_raw_mode()?;
         crossterm::execute!(
             term::screen(),
@@ -168,6 +177,12 @@ fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result
         if event::poll(wait)? {
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    // Debug builds only: a key panics, for the test that the panic hook
+                    // restores the terminal (cgroup-cli/tests/top.rs).
+                    #[cfg(debug_assertions)]
+                    if std::env::var_os("CGTREE_TEST_TOP_PANIC").is_some() {
+                        panic!("cgtree top: test panic");
+                    }
                     if let Some(key) = key_of(&k) {
                         if view.key(&frame, key) == Action::Quit {
                             break;
