@@ -232,7 +232,7 @@ impl Config {
                 Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),
                 Some(crate::cli::Command::Top(t)) => Mode::Top(Top {
                     delay: t.delay,
-                    depth: t.depth,
+                    depth: t.depth.or(args.depth),
                     iterations: t.iterations,
                     batch: t.batch,
                     order: t.order,

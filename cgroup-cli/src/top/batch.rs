@@ -6,7 +6,7 @@
 //! name column comes first, as wide as the widest name and identity, cut when the width
 //! (terminal or `$COLUMNS`) is known; number columns that do not fit are left out.
 
-use super::view::{columns_for, fit, label, sorted, View, GAP};
+use super::view::{columns_for, fit, label, sorted, width_of, View, GAP};
 use super::{Frame, Order, Usage};
 use crate::term::{Paint, Sgr};
 use std::io;
@@ -36,7 +36,7 @@ pub fn write_block(
         .collect();
     let widest = cells
         .iter()
-        .map(|(d, n, i)| d + n.chars().count() + i.as_ref().map_or(0, |i| i.chars().count() + 1))
+        .map(|(d, n, i)| d + width_of(n) + i.as_ref().map_or(0, |i| width_of(i) + 1))
         .max()
         .unwrap_or(0)
         .max("CGROUP".len());
@@ -62,7 +62,7 @@ pub fn write_block(
         if !ident.is_empty() {
             out.paint(Sgr::Cyan, &ident)?;
         }
-        let used = indent + name.chars().count() + ident.chars().count();
+        let used = indent + width_of(&name) + width_of(&ident);
         let mut line = " ".repeat(name_w.saturating_sub(used));
         for c in &cols {
             line.push_str(&format!(" {:>w$}", c.cell(&frame.rows[i]), w = c.width()));

@@ -751,3 +751,60 @@ fn tree_stats_columns_come_from_the_frame() {
     let f = sample_tree(&tree, Some(Duration::from_millis(10)), &mut NoSampler).unwrap();
     assert_eq!(f.interval, Some(Duration::from_millis(10)));
 }
+
+#[test]
+fn cuts_count_terminal_columns() {
+    use view::{cut, cut_middle, fit, width_of};
+    assert_eq!(cut("abcdef", 4), "abc…");
+    assert_eq!(cut("abc", 3), "abc");
+    assert_eq!(cut("abc", 0), "");
+    // Wide characters take two columns.
+    assert_eq!(cut("日本語テキスト", 6), "日本…");
+    assert_eq!(width_of(&cut("日本語テキスト", 6)), 5);
+    assert_eq!(
+        cut_middle("docker-0123456789abcdef.scope", 16),
+        "docker-012…scope"
+    );
+    let m = cut_middle("日本語日本語日本語日本語.scope", 12);
+    assert!(width_of(&m) <= 12, "{m}");
+    assert!(m.starts_with("日本語") && m.ends_with("…ope"), "{m}");
+    let (n, i) = fit("a-very-long-cgroup-name.scope", Some("pod ns/name"), 24);
+    assert_eq!(width_of(&n) + width_of(&i), 24);
+    assert_eq!(i, " pod ns/name");
+    let (n, i) = fit(
+        "x.scope",
+        Some("a very long identity label that is cut"),
+        20,
+    );
+    assert_eq!(n, "x.scope");
+    assert_eq!(i, " a very long…");
+}
+
+#[test]
+fn wide_names_keep_the_columns_aligned() {
+    let mut f = frame();
+    f.rows[3].name = "日本語の名前日本語の名前日本語の名前日本語の名前日本語の名前.service"
+        .as_bytes()
+        .into();
+    let mut v = View::new(Order::Cpu);
+    let t = draw(&f, &mut v, 120, 20, false);
+    let lines = screen(&t);
+    // The CPU% cell of every row ends in the same column.
+    let buf = t.backend().buffer();
+    let header = &lines[1];
+    let cpu_end = header.find("CPU%").unwrap() + "CPU%▼".chars().count();
+    let y = line_of(&lines, "日").unwrap();
+    let row: String = (0..buf.area.width)
+        .map(|x| buf[(x, y as u16)].symbol().to_string())
+        .collect();
+    assert!(row.contains('…'), "{row}");
+    // Cells in screen columns: the text before CPU% ends within the name column.
+    let sshd_cpu: String = (cpu_end as u16 - 4..cpu_end as u16)
+        .map(|x| buf[(x, y as u16)].symbol().to_string())
+        .collect();
+    assert_eq!(sshd_cpu, " 5.0", "{row}");
+    let text = block(&f, Order::Cpu, Some(120));
+    for l in text.lines() {
+        assert!(view::width_of(l) <= 120, "{l}");
+    }
+}

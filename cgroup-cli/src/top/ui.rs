@@ -4,7 +4,9 @@
 //! with [`crate::sanitize::sanitize`] before it reaches a ratatui cell: ratatui writes a
 //! cell's symbols as they are, so an ESC in a name would otherwise reach the terminal.
 
-use super::view::{columns_for, cut, fit, label, Column, Input, View, GAP, HELP, HELP_LINE};
+use super::view::{
+    columns_for, cut, fit, label, width_of, Column, Input, View, GAP, HELP, HELP_LINE,
+};
 use super::Frame;
 use crate::sanitize::sanitize;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -119,7 +121,7 @@ fn name_spans(
     let (name, ident) = label(r);
     let room = width.saturating_sub(indent + 2);
     let (name, ident) = fit(&name, ident.as_deref(), room);
-    let left = room.saturating_sub(name.chars().count() + ident.chars().count());
+    let left = room.saturating_sub(width_of(&name) + width_of(&ident));
     let mut spans = vec![
         Span::raw(" ".repeat(indent)),
         Span::raw(mark),

@@ -6,6 +6,7 @@ use super::{fmt, Frame, Order, TopRow};
 use crate::sanitize::sanitize;
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// One column of numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,46 +163,74 @@ pub fn label(row: &TopRow) -> (String, Option<String>) {
     (name, ident)
 }
 
-/// Cuts `text` to `width` characters, ending with `…` when cut.
-pub fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
-    if width > 0 {
-        s.push('…');
-    }
-    s
+/// Columns `text` takes on a terminal (wide characters count two).
+pub fn width_of(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
 }
 
-/// Cuts `text` to `width` characters by leaving out its middle (`docker-8aea…ebca.scope`):
-/// a cgroup name's end (`.scope`, `.slice`) says what it is.
+/// The longest start of `text` that fits in `width` columns, and its width.
+fn take_cols(text: &str, width: usize) -> (&str, usize) {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            return (&text[..i], used);
+        }
+        used += w;
+    }
+    (text, used)
+}
+
+/// The longest end of `text` that fits in `width` columns.
+fn take_cols_end(text: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in text.char_indices().rev() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            return &text[i + c.len_utf8()..];
+        }
+        used += w;
+    }
+    text
+}
+
+/// Cuts `text` to `width` terminal columns, ending with `…` when cut.
+pub fn cut(text: &str, width: usize) -> String {
+    if width_of(text) <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let (head, _) = take_cols(text, width - 1);
+    format!("{head}…")
+}
+
+/// Cuts `text` to `width` terminal columns by leaving out its middle
+/// (`docker-8aea…ebca.scope`): a cgroup name's end (`.scope`, `.slice`) says what it is.
 pub fn cut_middle(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
+    if width_of(text) <= width {
         return text.to_string();
     }
     if width < 8 {
         return cut(text, width);
     }
-    let tail = (width - 1) / 3;
-    let head = width - 1 - tail;
-    let mut s: String = text.chars().take(head).collect();
-    s.push('…');
-    s.extend(text.chars().skip(n - tail));
-    s
+    let tail_w = (width - 1) / 3;
+    let (head, used) = take_cols(text, width - 1 - tail_w);
+    let tail = take_cols_end(text, width - 1 - used);
+    format!("{head}…{tail}")
 }
 
 /// The name and the identity (with its leading space) of a row, fitted into `width`
 /// columns: the identity keeps at least half of them when both do not fit; the name is
 /// cut in the middle, the identity at its end.
 pub fn fit(name: &str, ident: Option<&str>, width: usize) -> (String, String) {
-    let name_len = name.chars().count();
+    let name_len = width_of(name);
     let Some(ident) = ident else {
         return (cut_middle(name, width), String::new());
     };
     let ident = format!(" {ident}");
-    let ident_len = ident.chars().count();
+    let ident_len = width_of(&ident);
     if name_len + ident_len <= width {
         return (name.to_string(), ident);
     }
