@@ -102,6 +102,45 @@ fn batch_is_the_default_on_a_pipe_and_counts_iterations() {
 }
 
 #[test]
+fn without_n_it_runs_until_the_reader_goes_away() {
+    use std::io::{BufRead, BufReader};
+    let mut child = cgtree()
+        .args(["--root", "fixtures/arch-docker-kind", "top", "-d", "0.05"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Several blocks arrive; then the reader closes the pipe.
+    let mut headers = 0;
+    for l in lines.by_ref() {
+        if l.unwrap().starts_with("cgtree top /") {
+            headers += 1;
+            if headers == 3 {
+                break;
+            }
+        }
+    }
+    drop(lines);
+    // A guard against a hang (not a speed check): killed, by its own PID, after 20 s.
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("cgtree top kept running after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(err, "", "a closed pipe ends quietly");
+}
+
+#[test]
 fn order_depth_and_start_cgroup() {
     let (out, _, code) = run_fixture(KIND, &["top", "-b", "-n", "1", "--order", "path"]);
     assert_eq!(code, 0);

@@ -19,9 +19,7 @@ pub fn write_block(
     width: Option<usize>,
     out: &mut dyn Paint,
 ) -> io::Result<()> {
-    let mut view = View::new(order);
-    view.paused = false;
-    out.paint(Sgr::Bold, &super::ui::header(frame, &view))?;
+    out.paint(Sgr::Bold, &super::ui::header(frame, &View::new(order)))?;
     out.write_all(b"\n")?;
     let cols = columns_for(width, super::ui::MIN_NAME);
     let nums: usize = cols.iter().map(|c| c.width() + GAP).sum();
