@@ -291,7 +291,7 @@ impl Drop for Tmux {
 }
 
 fn shell_command(extra: &str) -> String {
-    shell_command_env("", extra)
+    shell_command_env("NO_COLOR=1", extra)
 }
 
 fn shell_command_env(env: &str, extra: &str) -> String {
@@ -300,7 +300,7 @@ fn shell_command_env(env: &str, extra: &str) -> String {
     // After cgtree: its status, and the terminal modes it left (raw mode off: icanon,
     // echo), then a pause so that the pane can be read.
     format!(
-        "env NO_COLOR=1 TERM=xterm-256color {env} '{bin}' --root '{}' top {extra}; \
+        "env -u NO_COLOR TERM=xterm-256color {env} '{bin}' --root '{}' top {extra}; \
          echo cgtree-exit=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | sed 's/^/tty-/'; sleep 60",
         root.display()
     )
@@ -437,12 +437,60 @@ fn pause_stops_sampling_and_esc_quits() {
     assert_eq!(t.format("#{alternate_on}"), "0");
 }
 
+impl Tmux {
+    /// The screen with its SGR sequences (`capture-pane -e`).
+    fn screen_sgr(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-e", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+#[test]
+fn colours_follow_no_color_term_and_color() {
+    const BOLD: &str = "\x1b[1m";
+    // tmux writes cyan as a 256-colour index.
+    const CYANS: [&str; 2] = ["\x1b[36m", "\x1b[38;5;6m"];
+    const REVERSE: &str = "7m";
+    let cases = [
+        ("", "", true),
+        ("", "--color never", false),
+        ("NO_COLOR=1", "", false),
+        ("TERM=dumb", "", false),
+        ("NO_COLOR=1", "--color always", true),
+    ];
+    for (env, flags, colour) in cases {
+        let t = Tmux::start("top-tmux-colour", &shell_command_env(env, flags));
+        // The help line is drawn last.
+        t.wait("the first screen", |s| has_line(s, "q quit  ? help"));
+        let s = t.screen_sgr();
+        let what = format!("{env} {flags}");
+        let start: String = s.chars().take(600).collect();
+        assert_eq!(s.contains(BOLD), colour, "{what}: {start:?}");
+        assert_eq!(
+            CYANS.iter().any(|c| s.contains(c)),
+            colour,
+            "{what}: {start:?}"
+        );
+        // The selected line is marked in every case (reverse video: SGR 7).
+        assert!(
+            s.contains("\x1b[7m") || s.contains(&format!(";{REVERSE}")),
+            "{what}: {start:?}"
+        );
+        t.send(&["q"]);
+        t.wait("cgtree to exit", exited);
+    }
+}
+
 #[test]
 fn a_panic_restores_the_terminal_before_its_message() {
     // Debug builds of cgtree panic on a key with this variable set (top/run.rs).
     let t = Tmux::start(
         "top-tmux-panic",
-        &shell_command_env("CGTREE_TEST_TOP_PANIC=1 RUST_BACKTRACE=0", ""),
+        &shell_command_env("NO_COLOR=1 CGTREE_TEST_TOP_PANIC=1 RUST_BACKTRACE=0", ""),
     );
     t.wait("the first screen", |s| has_line(s, "order: cpu"));
     assert_eq!(t.format("#{alternate_on}"), "1");

@@ -168,6 +168,11 @@ fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result
         ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(term::screen()))?;
     terminal.clear()?;
     let styles = ui::Styles::new(cfg.color);
+    // crossterm leaves colours out when NO_COLOR is set; `--color always` overrides that
+    // (cgtree decided already: Config::color).
+    if cfg.color {
+        crossterm::style::force_color_output(true);
+    }
     let mut view = View::new(t.order);
     let mut frames: u64 = 1;
     let mut next = Instant::now() + t.delay;
