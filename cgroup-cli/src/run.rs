@@ -35,7 +35,7 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
     };
     let mut out = term::stdout(cfg.color);
     let written = if cfg.json {
-        render::json::render(&tree, &mut out)
+        render::json::render(&tree, frame.as_ref(), &mut out)
     } else {
         let stats = frame
             .as_ref()

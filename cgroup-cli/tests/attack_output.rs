@@ -385,6 +385,7 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
                 run(&root, &["provision", "apply"]),
                 run(&root, &["--color=never", "top", "-b", "-n", "1"]),
                 run(&root, &["--json", "top", "-n", "1"]),
+                run(&root, &["--json", "--stats", "-a"]),
             ];
             let colour = run(&root, &["--color=always", "-u", "-a"]);
             let mut pid_args = vec!["pid"];

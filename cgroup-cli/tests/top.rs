@@ -564,3 +564,34 @@ fn tree_stats_flags() {
     assert_eq!(code, 2);
     assert!(err.contains("--delay"), "{err}");
 }
+
+#[test]
+fn tree_json_with_stats_has_a_usage_entry_per_cgroup() {
+    fn paths(node: &serde_json::Value, out: &mut Vec<String>) {
+        out.push(node["path"].as_str().unwrap().to_string());
+        for c in node["children"].as_array().unwrap() {
+            paths(c, out);
+        }
+    }
+    let (out, err, code) = run_fixture(KIND, &["--json", "--stats", "-a"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::validate(&doc).unwrap();
+    let mut tree_paths = Vec::new();
+    paths(&doc["cgroup"], &mut tree_paths);
+    let usage = doc["usage"].as_array().unwrap();
+    let usage_paths: Vec<&str> = usage.iter().map(|u| u["path"].as_str().unwrap()).collect();
+    assert_eq!(usage_paths, tree_paths);
+    let kind = usage
+        .iter()
+        .find(|u| u["identity"] == "docker container kind-control-plane · kind node")
+        .unwrap();
+    assert!(kind["usage"]["cpu_cores"].is_null());
+    // Without --stats: the document as before.
+    let (plain, _, _) = run_fixture(KIND, &["--json", "-a"]);
+    let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert!(plain.get("usage").is_none());
+    let mut doc = doc;
+    doc.as_object_mut().unwrap().remove("usage");
+    assert_eq!(doc, plain);
+}

@@ -90,6 +90,17 @@ fn usage_json(u: &Usage) -> serde_json::Value {
     })
 }
 
+/// The JSON object of one row: its path (a string, or `{"bytes": base64}` when not
+/// UTF-8, as docs/json.md), identity label, usage (`null` numbers: unknown) and errors.
+pub fn row_json(r: &super::TopRow) -> serde_json::Value {
+    serde_json::json!({
+        "path": cgroup_core::tree::Bytes(&r.path),
+        "identity": r.identity,
+        "usage": usage_json(&r.usage),
+        "errors": r.errors,
+    })
+}
+
 /// The JSON object of a frame when the sampler made none: the time (Unix seconds), the
 /// interval, and per cgroup (pre-order) its path (a string, or `{"bytes": base64}` when
 /// not UTF-8, as docs/json.md), identity, usage (`null` numbers: unknown) and errors.
@@ -98,18 +109,7 @@ pub fn json_value(frame: &Frame) -> serde_json::Value {
         .time
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let rows: Vec<serde_json::Value> = frame
-        .rows
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "path": cgroup_core::tree::Bytes(&r.path),
-                "identity": r.identity,
-                "usage": usage_json(&r.usage),
-                "errors": r.errors,
-            })
-        })
-        .collect();
+    let rows: Vec<serde_json::Value> = frame.rows.iter().map(row_json).collect();
     serde_json::json!({
         "time": time,
         "interval_seconds": frame.interval.map(|i| i.as_secs_f64()),
