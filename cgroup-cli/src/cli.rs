@@ -18,7 +18,32 @@ Examples:
   cgtree id 4242                           what cgroup id 4242 (a BPF tool's) is
   cgtree ids --jsonl                       every cgroup id with its path and identity
   cgtree userns                            user namespaces with their maps and holders
-  cgtree provision                         the rootless podman + kind setup, checked";
+  cgtree provision                         the rootless podman + kind setup, checked
+  cgtree top                               CPU, memory, I/O, pressure per cgroup, live
+  cgtree top /kubepods.slice --order memory --depth 3
+  cgtree top -b -n 2 -d 0.5                two text blocks half a second apart
+  cgtree top --json -n 1                   one JSON line per sample
+  cgtree --stats --depth 2                 the tree with usage columns (one sample)";
+
+const TOP_AFTER_HELP: &str = "\
+Keys (full-screen):
+  c m i p t          sort siblings by CPU, memory, I/O, path (name), tasks
+  Enter, +/Right, -/Left   toggle, expand, collapse the selected subtree
+  /                  filter by name or identity (Enter keeps, Esc clears)
+  Up Down k j, PageUp PageDown, g Home, G End   move
+  Space, P           pause / resume sampling
+  ?                  all keys
+  q, Esc, Ctrl-C     quit
+
+Columns: CPU% (100 = one core), THR% (throttled periods), WSET (working set: memory.current
+- inactive_file), MEM (memory.current), LIMIT (memory.max), OOM (oom_kill), TASKS
+(pids.current), READ/s WRITE/s (io.stat), PSIcpu PSImem PSIio (pressure, some); - when
+not known.
+
+Examples:
+  cgtree top /kubepods.slice --order memory
+  cgtree top -b -n 1 --depth 2             one text block, two levels
+  cgtree top --json -n 3 -d 0.5            three JSON lines half a second apart";
 
 /// cgtree: the cgroup v2 hierarchy with its processes, the cgroup types and controllers.
 #[derive(Debug, Parser)]
@@ -70,6 +95,15 @@ pub struct Args {
     #[arg(short = 'l', long)]
     pub full: bool,
 
+    /// Show usage columns (CPU, memory, tasks, I/O, pressure) before each cgroup, from
+    /// one sample (rates need --delay).
+    #[arg(long)]
+    pub stats: bool,
+
+    /// With --stats: take two samples SECS apart, for the rates (CPU, I/O, pressure).
+    #[arg(long, value_name = "SECS", value_parser = parse_delay)]
+    pub delay: Option<std::time::Duration>,
+
     /// Print JSON (format: docs/json.md).
     #[arg(long, global = true)]
     pub json: bool,
@@ -98,9 +132,50 @@ pub enum Command {
     Userns(UsernsArgs),
     /// The guide's setup, step by step: check (default), plan, apply.
     Provision(ProvisionArgs),
+    /// Resource usage per cgroup, like `systemd-cgtop`, as the named tree: CPU, memory,
+    /// OOM kills, tasks, I/O, pressure. Full-screen on a terminal (`?` lists the keys),
+    /// text blocks with -b or when stdout is not a terminal, JSON lines with --json.
+    #[command(after_help = TOP_AFTER_HELP)]
+    Top(TopArgs),
     /// Writes what cgtree reads of this host into OUT, in the fixture format, for
     /// `cgtree --root OUT` (and bug reports); what is left out is listed in OUT/META.
     Snapshot(SnapshotArgs),
+}
+
+/// `cgtree top`.
+#[derive(Debug, ClapArgs)]
+pub struct TopArgs {
+    /// Cgroup to start at, relative to the cgroup2 mount (e.g. /kubepods.slice).
+    #[arg(value_name = "CGROUP_PATH")]
+    pub cgroup: Option<String>,
+    /// Seconds between samples (fractions allowed, e.g. 0.5).
+    #[arg(short = 'd', long, value_name = "SECS", default_value = "1", value_parser = parse_delay)]
+    pub delay: std::time::Duration,
+    /// Show at most N levels below the start cgroup.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<u32>,
+    /// Stop after N samples (default: run until quit, or until the reader goes away).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub iterations: Option<u64>,
+    /// Text blocks, one per sample (as `systemd-cgtop -b`); the default when stdout is
+    /// not a terminal.
+    #[arg(short = 'b', long)]
+    pub batch: bool,
+    /// How siblings are sorted (keys c, m, i, p, t on the screen).
+    #[arg(long, value_enum, default_value_t = crate::top::Order::Cpu, value_name = "ORDER")]
+    pub order: crate::top::Order,
+}
+
+/// A delay in seconds: a finite number above 0 and at most a day.
+pub fn parse_delay(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
+        return Err("must be above 0 and at most 86400 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
 }
 
 /// `cgtree snapshot`.
@@ -225,5 +300,17 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn delays() {
+        assert_eq!(
+            parse_delay("0.5"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(parse_delay("2"), Ok(std::time::Duration::from_secs(2)));
+        for bad in ["0", "-1", "nan", "inf", "x", "100000"] {
+            assert!(parse_delay(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -32,6 +32,9 @@ pub struct Config {
     pub users: bool,
     /// Show cgroup ids in the tree (`-c`).
     pub cgroup_id: bool,
+    /// Usage columns in the tree (`--stats`, or `--delay`): `Some(delay)` between the
+    /// two samples (`None`: one sample).
+    pub stats: Option<Option<std::time::Duration>>,
 }
 
 /// The subcommand.
@@ -51,6 +54,23 @@ pub enum Mode {
     Provision(Provision),
     /// `cgtree snapshot OUT [--cgroup PATH]... [--pids PID...]`.
     Snapshot(PathBuf, Vec<String>, Vec<u32>),
+    /// `cgtree top`.
+    Top(Top),
+}
+
+/// `cgtree top` settings (the start cgroup is [`Config::start`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Top {
+    /// Between samples.
+    pub delay: std::time::Duration,
+    /// `--depth`.
+    pub depth: Option<u32>,
+    /// `-n`.
+    pub iterations: Option<u64>,
+    /// `-b`.
+    pub batch: bool,
+    /// `--order`.
+    pub order: crate::top::Order,
 }
 
 /// `cgtree provision` settings.
@@ -152,9 +172,17 @@ impl Config {
                         .is_some_and(|t| !t.is_empty() && t != "dumb")
             }
         };
+        let mut start = args.cgroup;
+        if let Some(crate::cli::Command::Top(t)) = &args.command {
+            if t.cgroup.is_some() {
+                start.clone_from(&t.cgroup);
+            }
+        }
+        let stats = (args.stats || args.delay.is_some()).then_some(args.delay);
         Ok(Config {
             root: args.root,
-            start: args.cgroup.unwrap_or_else(|| "/".into()),
+            start: start.unwrap_or_else(|| "/".into()),
+            stats,
             all: args.all,
             depth: args.depth,
             procs: !args.no_procs,
@@ -212,6 +240,13 @@ impl Config {
                     })
                 }
                 Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),
+                Some(crate::cli::Command::Top(t)) => Mode::Top(Top {
+                    delay: t.delay,
+                    depth: t.depth.or(args.depth),
+                    iterations: t.iterations,
+                    batch: t.batch,
+                    order: t.order,
+                }),
             },
             users: args.users,
             cgroup_id: args.cgroup_id,

@@ -14,6 +14,7 @@ mod render;
 mod run;
 mod sanitize;
 mod term;
+mod top;
 
 use clap::Parser;
 use config::{Config, Env};
@@ -104,6 +105,13 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
             run::snapshot(&cfg, out_dir, only, pids, diag)
         }
         config::Mode::Tree => run::tree(&cfg, diag),
+        config::Mode::Top(t) => {
+            // The numbers: the library's sampler plugs in here (a `top::Sampler`).
+            let mut source =
+                top::TreeSource::new(host(&cfg).root(), &cfg.start, t.depth, top::NoSampler);
+            let prime = top::Sampler::needs_prime(source.sampler());
+            top::run::top(&cfg, t, &mut source, prime, diag)
+        }
     }
 }
 

@@ -24,11 +24,23 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
         .users(cfg.users)
         .identify(true);
     let tree = builder.build()?;
+    // `--stats`: the numbers, from the same sampler as `cgtree top`.
+    let frame = match cfg.stats {
+        Some(delay) => Some(crate::top::sample_tree(
+            &tree,
+            delay,
+            &mut crate::top::NoSampler,
+        )?),
+        None => None,
+    };
     let mut out = term::stdout(cfg.color);
     let written = if cfg.json {
-        render::json::render(&tree, &mut out)
+        render::json::render(&tree, frame.as_ref(), &mut out)
     } else {
-        render::tree::render(&tree, cfg, &mut out)
+        let stats = frame
+            .as_ref()
+            .map(|f| render::tree::Stats::new(&tree, f, cfg.width));
+        render::tree::render(&tree, cfg, stats.as_ref(), &mut out)
     }
     .and_then(|()| out.flush());
     drop(out);

@@ -67,6 +67,12 @@ impl<W: Write> Term<W> {
         }
     }
 
+    /// The real output (after [`Write::flush`], nothing is held back).
+    #[cfg(test)]
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
     /// Writes `text` escaped, framed with `sgr` and a reset when colours are on.
     pub fn paint(&mut self, sgr: Sgr, text: &str) -> io::Result<()> {
         if self.color {
@@ -169,6 +175,13 @@ pub fn stdout(color: bool) -> Term<io::BufWriter<io::StdoutLock<'static>>> {
         io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
         color,
     )
+}
+
+/// Standard output as it is, for the full-screen `cgtree top` only: ratatui writes its
+/// own cursor moves and colours there, so it cannot go through a [`Term`]; every string
+/// it puts in a cell was escaped with [`sanitize`] by `crate::top::ui` first.
+pub fn screen() -> io::Stdout {
+    io::stdout()
 }
 
 /// Whether standard output is a terminal.
@@ -285,6 +298,18 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
     let mut w = JsonSafe::new(out);
     let mut ser = serde_json::Serializer::with_formatter(&mut w, SafeFormatter::default());
     value.serialize(&mut ser).map_err(io::Error::from)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// Writes `value` as compact JSON on one line and a line feed (JSON Lines), through
+/// [`JsonSafe`] as [`write_json`]. Errors: as [`write_json`].
+pub fn write_json_line<T: serde::Serialize + ?Sized>(
+    out: &mut dyn Write,
+    value: &T,
+) -> io::Result<()> {
+    let mut w = JsonSafe::new(out);
+    serde_json::to_writer(&mut w, value).map_err(io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()
 }

@@ -383,6 +383,9 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
                 run(&root, &["--json", "provision", "check"]),
                 run(&root, &["provision", "plan"]),
                 run(&root, &["provision", "apply"]),
+                run(&root, &["--color=never", "top", "-b", "-n", "1"]),
+                run(&root, &["--json", "top", "-n", "1"]),
+                run(&root, &["--json", "--stats", "-a"]),
             ];
             let colour = run(&root, &["--color=always", "-u", "-a"]);
             let mut pid_args = vec!["pid"];
@@ -470,6 +473,9 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
         "userns (Labels)",
         "userns (Names)",
         "provision (Labels)",
+        "top (Names)",
+        "top (Labels)",
+        "top --json (Names)",
     ] {
         assert!(
             reached.contains(want),

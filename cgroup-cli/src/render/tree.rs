@@ -11,6 +11,8 @@
 use crate::config::Config;
 use crate::sanitize::sanitize;
 use crate::term::{Paint, Sgr};
+use crate::top::view::{columns_for, Column, GAP};
+use crate::top::{Frame, TopRow};
 use cgroup_core::{ControllerList, NodeId, Process, Tree};
 use std::borrow::Cow;
 use std::io;
@@ -330,9 +332,76 @@ pub fn write_id_lines(tree: &Tree, out: &mut dyn Paint) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes the tree view of `tree` to `out` (escaped and coloured by `out`). Errors: the
-/// writer's.
-pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Paint) -> io::Result<()> {
+/// Usage columns in front of each line (`cgtree --stats`): the cells of each cgroup's
+/// row, blank on process lines.
+pub struct Stats<'a> {
+    /// The columns shown.
+    pub columns: Vec<Column>,
+    /// The row of each node (indexed by [`NodeId`]).
+    pub rows: Vec<Option<&'a TopRow>>,
+}
+
+impl<'a> Stats<'a> {
+    /// The columns of `frame` for `tree`, as many as fit in `width` with 60 columns left
+    /// for the tree.
+    pub fn new(tree: &Tree, frame: &'a Frame, width: Option<usize>) -> Self {
+        let mut rows = vec![None; tree.nodes().len()];
+        for r in &frame.rows {
+            if let Some(slot) = rows.get_mut(r.node) {
+                *slot = Some(r);
+            }
+        }
+        Stats {
+            columns: columns_for(width, 60),
+            rows,
+        }
+    }
+
+    /// Columns taken, the gap after the cells included.
+    fn width(&self) -> usize {
+        self.columns.iter().map(|c| c.width() + GAP).sum()
+    }
+
+    fn header(&self, f: &mut dyn Paint) -> io::Result<()> {
+        let mut s = String::new();
+        for c in &self.columns {
+            s.push_str(&format!("{:>w$} ", c.header(), w = c.width()));
+        }
+        s.push_str("CGROUP\n");
+        f.paint(Sgr::Bold, &s)
+    }
+
+    fn cells(&self, item: Option<NodeId>, f: &mut dyn Paint) -> io::Result<()> {
+        let row = item.and_then(|id| self.rows.get(id).copied().flatten());
+        let Some(row) = row else {
+            return f.write_all(" ".repeat(self.width()).as_bytes());
+        };
+        for c in &self.columns {
+            let cell = format!("{:>w$}", c.cell(row), w = c.width());
+            if cell.trim() == "-" {
+                f.paint(Sgr::Dim, &cell)?;
+            } else {
+                f.write_all(cell.as_bytes())?;
+            }
+            f.write_all(b" ")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the tree view of `tree` to `out` (escaped and coloured by `out`), with usage
+/// columns in front of each line when `stats` is given. Errors: the writer's.
+pub fn render(
+    tree: &Tree,
+    cfg: &Config,
+    stats: Option<&Stats<'_>>,
+    out: &mut dyn Paint,
+) -> io::Result<()> {
+    let stats_cols = stats.map_or(0, Stats::width);
+    if let Some(st) = stats {
+        st.header(out)?;
+        st.cells(Some(0), out)?;
+    }
     write_cgroup(tree, cfg, 0, out)?;
     out.write_all(b"\n")?;
     // Per level below the root: the entries of that level and how many were drawn.
@@ -349,8 +418,15 @@ pub fn render(tree: &Tree, cfg: &Config, out: &mut dyn Paint) -> io::Result<()> 
         *next += 1;
         let last = *next == items.len();
         let cols = guides_into(&mut prefix, &ancestors_last, last);
+        if let Some(st) = stats {
+            let id = match item {
+                Item::Cgroup(id) => Some(id),
+                _ => None,
+            };
+            st.cells(id, out)?;
+        }
         out.write_all(prefix.as_bytes())?;
-        write_item(tree, cfg, &item, cols, out)?;
+        write_item(tree, cfg, &item, cols + stats_cols, out)?;
         out.write_all(b"\n")?;
         if let Item::Cgroup(id) = item {
             let below = children(tree, id);

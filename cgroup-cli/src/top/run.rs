@@ -1,0 +1,228 @@
+//! The runners of `cgtree top`: JSON lines, text blocks, or the full-screen view.
+//!
+//! The full-screen view puts the terminal in raw mode on the alternate screen and hides
+//! the cursor; [`TerminalGuard`] undoes that when the view ends, whether by a key, an
+//! error or a panic (a panic hook restores the terminal before the message is printed).
+
+use super::view::{Action, Key, View};
+use super::{batch, ui, Frame, Source};
+use crate::config::{Config, Top};
+use crate::term::{self, Diag};
+use crate::{finish, FATAL, OK, PARTIAL};
+use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use std::io::{self, Write};
+use std::time::Instant;
+
+/// Runs `cgtree top` on `source`: JSON lines with `--json`, text blocks with `-b` or
+/// when stdout is not a terminal, the full-screen view otherwise. `prime`: take one
+/// frame first and wait one interval (see [`super::Sampler::needs_prime`]). Returns the
+/// exit status.
+///
+/// # Errors
+/// When the first frame cannot be read, or the terminal cannot be set up.
+pub fn top(
+    cfg: &Config,
+    t: &Top,
+    source: &mut dyn Source,
+    prime: bool,
+    diag: &mut Diag,
+) -> anyhow::Result<u8> {
+    if prime {
+        source.next_frame()?;
+        std::thread::sleep(t.delay);
+    }
+    if cfg.json || t.batch || !term::stdout_is_terminal() {
+        return stream(cfg, t, source, diag);
+    }
+    interactive(cfg, t, source)
+}
+
+/// JSON lines or text blocks, one per frame, `t.iterations` times (default: until the
+/// reader goes away).
+fn stream(cfg: &Config, t: &Top, source: &mut dyn Source, diag: &mut Diag) -> anyhow::Result<u8> {
+    let mut out = term::stdout(cfg.color);
+    let mut n: u64 = 0;
+    let mut last: Option<Frame> = None;
+    let written = loop {
+        if t.iterations.is_some_and(|max| n >= max) {
+            break Ok(());
+        }
+        if n > 0 {
+            std::thread::sleep(t.delay);
+        }
+        let frame = source.next_frame()?;
+        let r = if cfg.json {
+            batch::write_json_line(&frame, &mut out)
+        } else {
+            batch::write_block(&frame, t.order, cfg.width, &mut out)
+        }
+        .and_then(|()| out.flush());
+        last = Some(frame);
+        n += 1;
+        if r.is_err() {
+            break r;
+        }
+    };
+    drop(out);
+    let code = match &last {
+        Some(f) if report_errors(f, diag) => PARTIAL,
+        _ => OK,
+    };
+    Ok(finish(written, code, diag))
+}
+
+/// Reports each row's errors on stderr (`cgtree: PATH: error`); whether there was one.
+fn report_errors(frame: &Frame, diag: &mut Diag) -> bool {
+    let mut any = false;
+    for r in &frame.rows {
+        for e in &r.errors {
+            any = true;
+            diag.error(format_args!(
+                "{}: {}",
+                crate::sanitize::sanitize(&r.path),
+                e
+            ));
+        }
+    }
+    any
+}
+
+/// Restores the terminal (raw mode off, main screen, cursor shown) when dropped.
+pub struct TerminalGuard;
+
+/// Whether the terminal is in the view's modes (restored once only: leaving the
+/// alternate screen a second time would move the cursor back over what was printed
+/// since, such as a panic's message).
+static ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn restore() {
+    if !ACTIVE.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = crossterm::execute!(
+        term::screen(),
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+impl TerminalGuard {
+    /// Raw mode, alternate screen, cursor hidden; and a panic hook that restores the
+    /// terminal before the previous hook prints the message.
+    ///
+    /// # Errors
+    /// When the terminal cannot be set up (it is restored first).
+    pub fn enter() -> io::Result<TerminalGuard> {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            prev(info);
+        }));
+        let guard = TerminalGuard;
+        ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
+        crossterm::terminal::enable_raw_mode()?;
+        crossterm::execute!(
+            term::screen(),
+            crossterm::terminal::EnterAlternateScreen,
+            crossterm::cursor::Hide
+        )?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// The view's key for a crossterm key event.
+pub fn key_of(k: &event::KeyEvent) -> Option<Key> {
+    if k.modifiers.contains(KeyModifiers::CONTROL) {
+        return (k.code == KeyCode::Char('c')).then_some(Key::CtrlC);
+    }
+    Some(match k.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        _ => return None,
+    })
+}
+
+fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result<u8> {
+    // The first frame before the screen changes: an unreadable start cgroup is an
+    // error on a normal terminal.
+    let mut frame = source.next_frame()?;
+    let guard = TerminalGuard::enter()?;
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(term::screen()))?;
+    terminal.clear()?;
+    let styles = ui::Styles::new(cfg.color);
+    // crossterm leaves colours out when NO_COLOR is set; `--color always` overrides that
+    // (cgtree decided already: Config::color).
+    if cfg.color {
+        crossterm::style::force_color_output(true);
+    }
+    let mut view = View::new(t.order);
+    let mut frames: u64 = 1;
+    let mut next = Instant::now() + t.delay;
+    loop {
+        terminal.draw(|f| ui::draw(f, &frame, &mut view, styles))?;
+        let wait = next.saturating_duration_since(Instant::now());
+        if event::poll(wait)? {
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    // Debug builds only: a key panics, for the test that the panic hook
+                    // restores the terminal (cgroup-cli/tests/top.rs).
+                    #[cfg(debug_assertions)]
+                    if std::env::var_os("CGTREE_TEST_TOP_PANIC").is_some() {
+                        panic!("cgtree top: test panic");
+                    }
+                    if let Some(key) = key_of(&k) {
+                        if view.key(&frame, key) == Action::Quit {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if Instant::now() < next {
+            continue;
+        }
+        next = Instant::now() + t.delay;
+        if view.paused {
+            continue;
+        }
+        if t.iterations.is_some_and(|max| frames >= max) {
+            break;
+        }
+        match source.next_frame() {
+            Ok(f) => {
+                frame = f;
+                frames += 1;
+            }
+            Err(e) => {
+                drop(terminal);
+                drop(guard);
+                let mut diag = Diag::default();
+                diag.error(format_args!("{e:#}"));
+                return Ok(FATAL);
+            }
+        }
+    }
+    drop(terminal);
+    drop(guard);
+    Ok(OK)
+}
