@@ -242,7 +242,19 @@ impl UserReader {
             ns_name: None,
         };
         if let Some(ns) = ns {
-            let (um, gm) = self.maps(pid, ns)?;
+            let (um, gm) = match self.maps(pid, ns) {
+                Ok(m) => m,
+                // A process that exits while its maps are read can fail with an errno
+                // other than ESRCH (its namespaces are being torn down): when it is gone
+                // now, it vanished, whatever the read said.
+                Err(_) if self.live && fs::pid_exists(pid) == Some(false) => {
+                    return Err(fs::errno_error(
+                        self.proc_dir.join(format!("{pid}/uid_map")),
+                        nix::errno::Errno::ESRCH,
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
             user.initial = um.is_initial();
             user.ns_uid = um.to_inside(uid);
             user.ns_gid = gm.to_inside(gid);
