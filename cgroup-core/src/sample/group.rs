@@ -74,8 +74,9 @@ fn keys(tree: &Tree, id: NodeId) -> Vec<(GroupKind, String, Option<String>)> {
     let n = tree.node(id);
     let mut out = Vec::new();
     if n.parent.is_some() && UNIT_SUFFIXES.iter().any(|s| n.name.ends_with(s)) {
+        // A unit whose name has escapes is shown decoded, as the tree shows it.
         let name = match &n.identity {
-            Some(i) if i.name.is_some() && !i.kind.is_engine_container() => i.name.clone(),
+            Some(i) if i.kind == IdentityKind::SystemdUnit && i.name.is_some() => i.name.clone(),
             _ => Some(String::from_utf8_lossy(&n.name).into_owned()),
         };
         out.push((
