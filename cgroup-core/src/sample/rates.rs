@@ -130,7 +130,7 @@ fn stall(prev: Option<Pressure>, cur: Option<Pressure>, usec: f64) -> Option<Sta
     let (p, c) = (prev?, cur?);
     let ratio = |a: Option<crate::parse::PressureLine>, b: Option<crate::parse::PressureLine>| {
         let d = b?.total.checked_sub(a?.total)?;
-        // The kernel aggregates stall time every few milliseconds, not at our reads: a
+        // The kernel's per-CPU clocks and our monotonic reads differ by a little: a
         // fully stalled interval may read a hair over 1.
         Some((d as f64 / usec).min(1.0))
     };
