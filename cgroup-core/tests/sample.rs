@@ -483,3 +483,27 @@ fn rates_need_a_positive_interval_and_the_same_cgroup() {
     };
     assert!(Rates::between(&u, &other, Duration::from_secs(1)).is_none());
 }
+
+/// Only the files of the controllers enabled for a cgroup are opened: a cgroup whose
+/// parent grants only `cpu` has no memory, I/O or PID numbers (even if such files lay
+/// in a snapshot), and no error.
+#[test]
+fn only_enabled_controllers_are_read() {
+    let (_keep, root) = copy();
+    std::fs::write(
+        cg(&root, "/user.slice/user-1000.slice").join("cgroup.subtree_control"),
+        "cpu\n",
+    )
+    .unwrap();
+    let t = tree(&root);
+    let mut sampler = Sampler::new(&t, SampleOptions::default()).unwrap();
+    let s = sampler.sample(&t);
+    let u = usage(&s, &t, "/user.slice/user-1000.slice/session-2.scope");
+    assert!(u.cpu.is_some() && u.pressure.memory.is_some());
+    assert!(u.memory.is_none() && u.io.is_none() && u.pids.is_none());
+    assert!(u.memory_events.is_none() && u.errors.is_empty());
+    // Its parent still has them.
+    assert!(usage(&s, &t, "/user.slice/user-1000.slice")
+        .memory
+        .is_some());
+}

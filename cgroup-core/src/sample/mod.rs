@@ -235,9 +235,42 @@ impl Sample {
 #[derive(Debug, Default)]
 struct Slot {
     wanted: bool,
+    /// Controllers whose files the node has ([`Controllers`]).
+    files: Controllers,
     fd: Option<OwnedFd>,
     /// `st_ino` of `fd`'s directory.
     ino: Option<u64>,
+}
+
+/// Which controllers' files a node has: those of `cgroup.controllers` (a controller's
+/// interface files exist exactly where it is enabled); all of them at the tree's root
+/// (the hierarchy root has `memory.stat` and `io.stat` whatever its list says) and where
+/// the list is not known.
+#[derive(Debug, Clone, Copy, Default)]
+struct Controllers {
+    memory: bool,
+    io: bool,
+    pids: bool,
+}
+
+impl Controllers {
+    const ALL: Controllers = Controllers {
+        memory: true,
+        io: true,
+        pids: true,
+    };
+
+    fn of(n: &crate::Node) -> Controllers {
+        use crate::parse::KnownController as K;
+        match (&n.controllers, n.parent) {
+            (Some(list), Some(_)) => Controllers {
+                memory: list.known.contains(K::Memory),
+                io: list.known.contains(K::Io),
+                pids: list.known.contains(K::Pids),
+            },
+            _ => Controllers::ALL,
+        }
+    }
 }
 
 /// Reads the usage files of a tree's cgroups, keeping directory descriptors between
@@ -360,6 +393,7 @@ impl Sampler {
                         || n.processes.as_ref().is_some_and(|v| !v.is_empty()));
                 let mut slot = old.remove(p).unwrap_or_default();
                 slot.wanted = wanted;
+                slot.files = Controllers::of(n);
                 slot
             })
             .collect();
@@ -456,67 +490,28 @@ impl Sampler {
         usage.id = ino;
         usage.cpu = self.outcome(id, CPU_STAT, first, &mut usage.errors);
         let dir = fd.as_fd();
-        let current = self.read(
-            dir,
-            id,
-            c"memory.current",
-            parse::u64_value,
-            &mut usage.errors,
-        );
-        let stat = self.read(
-            dir,
-            id,
-            c"memory.stat",
-            parse::memory_stat,
-            &mut usage.errors,
-        );
-        let max = self.read(dir, id, c"memory.max", parse::limit, &mut usage.errors);
-        let high = self.read(dir, id, c"memory.high", parse::limit, &mut usage.errors);
-        let swap = self.read(
-            dir,
-            id,
-            c"memory.swap.current",
-            parse::u64_value,
-            &mut usage.errors,
-        );
-        let memory = Memory {
-            current,
-            swap_current: swap,
-            max,
-            high,
-            stat,
-        };
-        if memory != Memory::default() {
-            usage.memory = Some(memory);
+        let files = self.slots[id].files;
+        if files.memory {
+            self.read_memory(dir, id, &mut usage);
         }
-        usage.memory_events = self.read(
-            dir,
-            id,
-            c"memory.events",
-            parse::memory_events,
-            &mut usage.errors,
-        );
-        usage.memory_events_local = self.read(
-            dir,
-            id,
-            c"memory.events.local",
-            parse::memory_events,
-            &mut usage.errors,
-        );
-        let pids = Pids {
-            current: self.read(
-                dir,
-                id,
-                c"pids.current",
-                parse::u64_value,
-                &mut usage.errors,
-            ),
-            max: self.read(dir, id, c"pids.max", parse::limit, &mut usage.errors),
-        };
-        if pids != Pids::default() {
-            usage.pids = Some(pids);
+        if files.pids {
+            let pids = Pids {
+                current: self.read(
+                    dir,
+                    id,
+                    c"pids.current",
+                    parse::u64_value,
+                    &mut usage.errors,
+                ),
+                max: self.read(dir, id, c"pids.max", parse::limit, &mut usage.errors),
+            };
+            if pids != Pids::default() {
+                usage.pids = Some(pids);
+            }
         }
-        usage.io = self.read_io(dir, id, &mut usage.errors);
+        if files.io {
+            usage.io = self.read_io(dir, id, &mut usage.errors);
+        }
         usage.pressure = PressureSet {
             cpu: self.read(dir, id, c"cpu.pressure", parse::pressure, &mut usage.errors),
             memory: self.read(
@@ -538,6 +533,30 @@ impl Sampler {
             slot.ino = ino;
         }
         Some(usage)
+    }
+
+    /// The memory files: `memory.current`, `memory.stat`, `memory.max`, `memory.high`,
+    /// `memory.swap.current`, `memory.events`, `memory.events.local`.
+    fn read_memory(&mut self, dir: BorrowedFd<'_>, id: NodeId, usage: &mut Usage) {
+        let e = &mut usage.errors;
+        let current = self.read(dir, id, c"memory.current", parse::u64_value, e);
+        let stat = self.read(dir, id, c"memory.stat", parse::memory_stat, e);
+        let max = self.read(dir, id, c"memory.max", parse::limit, e);
+        let high = self.read(dir, id, c"memory.high", parse::limit, e);
+        let swap = self.read(dir, id, c"memory.swap.current", parse::u64_value, e);
+        let memory = Memory {
+            current,
+            swap_current: swap,
+            max,
+            high,
+            stat,
+        };
+        if memory != Memory::default() {
+            usage.memory = Some(memory);
+        }
+        usage.memory_events = self.read(dir, id, c"memory.events", parse::memory_events, e);
+        usage.memory_events_local =
+            self.read(dir, id, c"memory.events.local", parse::memory_events, e);
     }
 
     /// What a read and parse came to: the value, `None` for an absent file (or a cgroup
