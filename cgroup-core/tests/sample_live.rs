@@ -91,7 +91,7 @@ fn cgtop_cpu(out: &str, path: &str) -> Option<f64> {
     out.lines()
         .filter(|l| l.split_whitespace().next() == Some(path))
         .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
-        .last()
+        .next_back()
 }
 
 #[test]
