@@ -400,6 +400,36 @@ fn new_and_removed_cgroups() {
     assert!(s2.get(n).unwrap().cpu.is_some());
     assert!(rates[n].is_none());
     assert!(rates[id(&t2, "/init.scope")].is_some());
+    // Removed and made again under the same path (a restarted unit): the kept
+    // descriptor is stale, the sampler opens the path again and reads the new cgroup,
+    // whose counters start again; another cgroup id, so no rate.
+    let svc = cg(&root, "/system.slice/containerd.service");
+    let saved = root.join("saved");
+    // (cgroup2 cannot rename a cgroup: a stale descriptor is always of a removed one.)
+    std::fs::create_dir(&saved).unwrap();
+    for e in std::fs::read_dir(&svc).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), saved.join(e.file_name())).unwrap();
+    }
+    std::fs::remove_dir_all(&svc).unwrap();
+    std::fs::create_dir(&svc).unwrap();
+    for e in std::fs::read_dir(&saved).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), svc.join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        svc.join("cpu.stat"),
+        "usage_usec 7\nuser_usec 7\nsystem_usec 0\n",
+    )
+    .unwrap();
+    let mut s4 = sampler.sample(&t2);
+    s4.at = Duration::from_secs(3);
+    let c = id(&t2, "/system.slice/containerd.service");
+    let (old_u, new_u) = (s2.get(c).unwrap(), s4.get(c).unwrap());
+    assert_eq!(new_u.cpu.unwrap().usage_usec, Some(7));
+    assert_ne!(old_u.id, new_u.id);
+    assert!(new_u.errors.is_empty());
+    assert!(s4.rates(&s2)[c].is_none());
     // Removed between the tree and the sample: no usage, no error.
     std::fs::remove_dir_all(cg(&root, "/init.scope")).unwrap();
     let s3 = sampler.sample(&t2);

@@ -667,3 +667,50 @@ fn fingerprint(tree: &Tree) -> u64 {
     }
     h.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::faults::{self, Fault};
+
+    /// What files cannot express: a permission error and an I/O error at read time are
+    /// errors naming the file, and the rest of the row is read; ENODEV (the cgroup went
+    /// away during the read) is not an error.
+    #[test]
+    fn read_faults_name_the_file_and_keep_the_row() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/stats-kind");
+        let tree = crate::TreeBuilder::new()
+            .host_root(root)
+            .include_empty(true)
+            .build()
+            .unwrap();
+        let id = (0..tree.nodes().len())
+            .find(|&i| tree.path(i) == b"/init.scope")
+            .unwrap();
+        let mut sampler = Sampler::new(&tree, SampleOptions::default()).unwrap();
+        faults::set("memory.stat", Fault::Open(Errno::EACCES));
+        faults::set("io.stat", Fault::Read(Errno::EIO));
+        faults::set("pids.current", Fault::Read(Errno::ENODEV));
+        faults::set("cpu.pressure", Fault::Short(3));
+        let s = sampler.sample(&tree);
+        faults::clear();
+        let u = s.get(id).unwrap();
+        let errs: Vec<(PathBuf, &NodeErrorKind)> =
+            u.errors.iter().map(|e| (e.path.clone(), &e.kind)).collect();
+        let dir = tree.mount().dir.join("init.scope");
+        assert_eq!(
+            errs,
+            [
+                (dir.join("memory.stat"), &NodeErrorKind::PermissionDenied),
+                (dir.join("io.stat"), &NodeErrorKind::Io(Errno::EIO as i32)),
+            ]
+        );
+        let m = u.memory.unwrap();
+        assert_eq!((m.current.is_some(), m.stat), (true, None));
+        assert_eq!(u.pids.unwrap().current, None);
+        assert!(u.pids.unwrap().max.is_some());
+        // Short reads are read to the end.
+        assert_eq!(u.pressure.cpu.unwrap().some.unwrap().total, 40_000);
+        assert!(u.cpu.is_some());
+    }
+}
