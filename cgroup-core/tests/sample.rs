@@ -189,6 +189,37 @@ fn options_select_what_is_read() {
         .collect();
     assert!(read.iter().all(|&i| t.node(i).depth <= 1));
     assert!(read.len() >= 4 && read.len() < t.nodes().len());
+    // Populated cgroups only: those with processes in their subtree, and the root.
+    let opts = SampleOptions {
+        populated_only: true,
+        ..SampleOptions::default()
+    };
+    let (_keep, root) = copy();
+    let empty_dir = cg(&root, "/system.slice/empty.service");
+    std::fs::create_dir(&empty_dir).unwrap();
+    for (f, v) in [
+        ("cgroup.type", "domain\n"),
+        ("cgroup.procs", ""),
+        ("cgroup.events", "populated 0\nfrozen 0\n"),
+        ("cpu.stat", "usage_usec 0\nuser_usec 0\nsystem_usec 0\n"),
+    ] {
+        std::fs::write(empty_dir.join(f), v).unwrap();
+    }
+    let t = tree(&root);
+    let mut pop = Sampler::new(&t, opts).unwrap();
+    let ps = pop.sample(&t);
+    let empty = (0..t.nodes().len())
+        .filter(|&i| {
+            let n = t.node(i);
+            n.parent.is_some()
+                && n.populated != Some(true)
+                && n.processes.as_ref().is_none_or(|p| p.is_empty())
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(empty, [id(&t, "/system.slice/empty.service")]);
+    for i in 0..t.nodes().len() {
+        assert_eq!(ps.get(i).is_some(), !empty.contains(&i), "{i}");
+    }
     // Descriptors kept for the nodes read, and a cap is honoured.
     assert_eq!(sampler.open_dirs(), read.len());
     let opts = SampleOptions {
