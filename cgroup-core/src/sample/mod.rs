@@ -25,7 +25,9 @@
 //! Only the nodes [`SampleOptions`] selects are read (a depth limit, populated cgroups
 //! only). Each node's directory descriptor is kept open between samples, up to
 //! [`SampleOptions::max_open_dirs`] of them (default [`DEFAULT_MAX_OPEN_DIRS`]); the rest
-//! are reopened by their path relative to the mount at each sample. One buffer is reused
+//! are reopened at each sample, by name below their parent's kept descriptor or by their
+//! path relative to the mount. Only the files of the controllers enabled for a cgroup
+//! (its `cgroup.controllers`, as the tree read it) are opened. One buffer is reused
 //! for every file, and the parsers ([`crate::parse`]) allocate nothing; a [`Usage`]
 //! allocates only for its I/O devices and errors.
 
@@ -235,6 +237,8 @@ impl Sample {
 #[derive(Debug, Default)]
 struct Slot {
     wanted: bool,
+    /// The parent node, when the tree has it.
+    parent: Option<NodeId>,
     /// Controllers whose files the node has ([`Controllers`]).
     files: Controllers,
     fd: Option<OwnedFd>,
@@ -394,6 +398,7 @@ impl Sampler {
                 let mut slot = old.remove(p).unwrap_or_default();
                 slot.wanted = wanted;
                 slot.files = Controllers::of(n);
+                slot.parent = n.parent;
                 slot
             })
             .collect();
@@ -419,18 +424,32 @@ impl Sampler {
             .join(std::ffi::OsStr::from_bytes(file.to_bytes()))
     }
 
-    /// Opens node `id`'s directory by its path relative to the mount.
+    /// Opens node `id`'s directory: by its name below its parent's kept descriptor, else
+    /// by its path relative to the mount.
     fn open_node(&mut self, id: NodeId) -> Result<OwnedFd, Errno> {
         let p = &self.paths[id];
-        let rel = p.strip_prefix(b"/").unwrap_or(p);
+        // Below the parent's kept descriptor (read just before, in tree order): one
+        // component, `O_NOFOLLOW`, however deep the cgroup.
+        let parent_fd = self.slots[id]
+            .parent
+            .and_then(|p| self.slots.get(p))
+            .and_then(|s| s.fd.as_ref());
+        let (dir, rel) = match parent_fd {
+            Some(fd) => (fd.as_fd(), p.rsplit(|&b| b == b'/').next().unwrap_or(p)),
+            None => (self.mount_fd.as_fd(), p.strip_prefix(b"/").unwrap_or(p)),
+        };
         if rel.is_empty() {
-            return fs::open_dir(self.mount_fd.as_fd(), c".");
+            return fs::open_dir(dir, c".");
         }
         self.name.clear();
         self.name.extend_from_slice(rel);
         self.name.push(0);
         let c = CStr::from_bytes_with_nul(&self.name).map_err(|_| Errno::EINVAL)?;
-        fs::open_dir_beneath(self.mount_fd.as_fd(), c)
+        if parent_fd.is_some() {
+            fs::open_dir(dir, c)
+        } else {
+            fs::open_dir_beneath(dir, c)
+        }
     }
 
     fn read_node(&mut self, id: NodeId) -> Option<Usage> {
