@@ -568,3 +568,86 @@ fn only_enabled_controllers_are_read() {
         .memory
         .is_some());
 }
+
+/// A chain of cgroups whose paths pass `PATH_MAX` (100 levels of 60-byte names): each
+/// is opened below its parent's kept descriptor, so every level is read.
+#[test]
+fn cgroups_deeper_than_path_max_are_read() {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    use std::os::fd::AsFd;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    std::fs::create_dir_all(root.join("proc/self")).unwrap();
+    std::fs::write(
+        root.join("proc/self/mountinfo"),
+        "26 21 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+    )
+    .unwrap();
+    let top = root.join("sys/fs/cgroup");
+    std::fs::create_dir_all(&top).unwrap();
+    let write_files = |dir: std::os::fd::BorrowedFd<'_>, n: usize| {
+        for (f, v) in [
+            ("cgroup.type", "domain\n".to_string()),
+            ("cgroup.procs", String::new()),
+            ("cgroup.controllers", String::new()),
+            ("cgroup.subtree_control", String::new()),
+            (
+                "cpu.stat",
+                format!("usage_usec {n}\nuser_usec {n}\nsystem_usec 0\n"),
+            ),
+        ] {
+            let fd = openat(
+                dir,
+                f,
+                OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o644),
+            )
+            .unwrap();
+            nix::unistd::write(&fd, v.as_bytes()).unwrap();
+        }
+    };
+    let mut cur =
+        nix::fcntl::open(&top, OFlag::O_DIRECTORY | OFlag::O_RDONLY, Mode::empty()).unwrap();
+    write_files(cur.as_fd(), 0);
+    let name = "d".repeat(60);
+    for level in 1..=100 {
+        nix::sys::stat::mkdirat(cur.as_fd(), name.as_str(), Mode::from_bits_truncate(0o755))
+            .unwrap();
+        cur = openat(
+            cur.as_fd(),
+            name.as_str(),
+            OFlag::O_DIRECTORY | OFlag::O_RDONLY,
+            Mode::empty(),
+        )
+        .unwrap();
+        write_files(cur.as_fd(), level);
+    }
+    let t = TreeBuilder::new()
+        .host_root(root)
+        .include_empty(true)
+        .processes(false)
+        .build()
+        .unwrap();
+    assert_eq!(t.nodes().len(), 101);
+    assert!(t.path(100).len() > 4096);
+    let mut sampler = Sampler::new(&t, SampleOptions::default()).unwrap();
+    for _ in 0..2 {
+        let s = sampler.sample(&t);
+        for i in 0..101 {
+            let u = s.get(i).unwrap();
+            assert!(u.errors.is_empty(), "{i}: {:?}", u.errors);
+            assert_eq!(u.cpu.unwrap().usage_usec, Some(i as u64), "{i}");
+        }
+    }
+    // With no descriptor kept, a path past PATH_MAX cannot be opened: an error on that
+    // cgroup, the others read.
+    let opts = SampleOptions {
+        max_open_dirs: 0,
+        ..SampleOptions::default()
+    };
+    let s = Sampler::new(&t, opts).unwrap().sample(&t);
+    assert!(s.get(1).unwrap().cpu.is_some());
+    let deep = s.get(100).unwrap();
+    assert!(deep.cpu.is_none() && !deep.errors.is_empty());
+}
