@@ -454,7 +454,7 @@ impl Sampler {
 
     fn read_node(&mut self, id: NodeId) -> Option<Usage> {
         // A kept descriptor of a cgroup removed (and perhaps recreated) since: its files
-        // read ENODEV; then the path is opened again, once.
+        // read ENODEV (cgroupfs) or ENOENT; then the cgroup is opened again, once.
         let mut fresh = false;
         let fd = match self.slots[id].fd.take() {
             Some(fd) => fd,
@@ -486,7 +486,7 @@ impl Sampler {
             .map(parse::cpu_stat);
         let first = match first {
             Err(Errno::ENODEV | Errno::ENOENT) if !fresh => {
-                // The kept directory was removed: reopen by path.
+                // The kept directory was removed: open the cgroup again.
                 self.open = self.open.saturating_sub(1);
                 fd = match self.open_node(id) {
                     Ok(fd) => fd,
@@ -506,6 +506,11 @@ impl Sampler {
             }
             r => r,
         };
+        if first == Err(Errno::ENODEV) {
+            // Removed while it was being read (kernfs answers ENODEV for a removed
+            // cgroup's files): gone, as if the open had failed.
+            return None;
+        }
         usage.id = ino;
         usage.cpu = self.outcome(id, CPU_STAT, first, &mut usage.errors);
         let dir = fd.as_fd();
