@@ -16,8 +16,10 @@ fx=../fixtures
 seed cgroup_type $fx/*/sys/fs/cgroup/*/cgroup.type $fx/hybrid-host/sys/fs/cgroup/unified/*/cgroup.type
 seed pids $fx/*/sys/fs/cgroup/*/*/cgroup.procs $fx/odd-names/sys/fs/cgroup/bad-procs/cgroup.procs
 seed controllers $fx/*/sys/fs/cgroup/*/cgroup.controllers
-seed flat_keyed ../benches/benches/data/memory.stat $fx/odd-names/sys/fs/cgroup/*/cgroup.events
-seed nested_keyed /sys/fs/cgroup/unified/cpu.pressure /sys/fs/cgroup/unified/io.pressure
+seed flat_keyed ../benches/benches/data/memory.stat $fx/odd-names/sys/fs/cgroup/*/cgroup.events \
+    $fx/stats-kind/sys/fs/cgroup/*/{cpu.stat,memory.stat,memory.events} $fx/stats-kind/sys/dev/block/*/uevent
+seed nested_keyed /sys/fs/cgroup/unified/cpu.pressure /sys/fs/cgroup/unified/io.pressure \
+    $fx/stats-kind/sys/fs/cgroup/*/{io.stat,memory.pressure}
 seed proc_cgroup $fx/hybrid-host/proc/*/cgroup $fx/wsl-rootless-podman-kind/proc/7*/cgroup
 seed cmdline $fx/wsl-rootless-podman-kind/proc/7*/cmdline
 seed status $fx/wsl-rootless-podman-kind/proc/7*/status

@@ -41,6 +41,7 @@ pub mod parse;
 pub mod provision;
 pub mod resolve;
 pub mod runtime;
+pub mod sample;
 pub mod snapshot;
 pub mod stats;
 pub mod trace;

@@ -77,6 +77,22 @@ fn hot_parsers_allocate_nothing() {
             }
         }
         sum += parse::pressure(pressure).unwrap().some.unwrap().total;
+        // The sampler's parsers.
+        sum += parse::memory_stat(memory_stat).unwrap().anon.unwrap();
+        sum += parse::cpu_stat(b"usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 7\nnr_throttled 2\nthrottled_usec 300\n")
+            .unwrap()
+            .throttled_usec
+            .unwrap();
+        sum += parse::memory_events(b"low 0\nhigh 1\nmax 2\noom 3\noom_kill 4\noom_group_kill 5\n")
+            .unwrap()
+            .oom_kill
+            .unwrap();
+        for d in parse::io_stat(io_stat) {
+            sum += d.unwrap().wbytes;
+        }
+        sum += parse::uevent_devname(b"MAJOR=8\nMINOR=0\nDEVNAME=sda\n")
+            .unwrap()
+            .len() as u64;
         let pc = parse::proc_pid_cgroup(proc_cgroup).unwrap();
         sum += pc.unified.unwrap().len() as u64 + u64::from(pc.v1_lines);
         let st = parse::status(status).unwrap();

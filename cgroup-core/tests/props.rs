@@ -21,6 +21,11 @@ fn drain_all(b: &[u8]) {
         let _ = l.get_u64("rbytes");
     }
     let _ = parse::pressure(b);
+    let _ = parse::cpu_stat(b);
+    let _ = parse::memory_stat(b);
+    let _ = parse::memory_events(b);
+    parse::io_stat(b).for_each(drop);
+    let _ = parse::uevent_devname(b);
     let _ = parse::proc_pid_cgroup(b);
     parse::proc_cgroup_lines(b).for_each(drop);
     parse::cmdline(b).for_each(drop);

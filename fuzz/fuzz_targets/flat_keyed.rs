@@ -1,4 +1,4 @@
-//! Fuzz target: flat-keyed files (memory.stat, cpu.stat, cgroup.events, cgroup.stat). Must never panic, whatever the bytes.
+//! Fuzz target: flat-keyed files (memory.stat, cpu.stat, memory.events, cgroup.events, cgroup.stat) and a sysfs uevent. Must never panic, whatever the bytes.
 #![no_main]
 use cgroup_core::parse;
 use libfuzzer_sys::fuzz_target;
@@ -9,4 +9,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = parse::cgroup_events(data);
     let _ = parse::cgroup_stat(data);
+    let _ = parse::cpu_stat(data);
+    let _ = parse::memory_stat(data);
+    let _ = parse::memory_events(data);
+    let _ = parse::uevent_devname(data);
 });

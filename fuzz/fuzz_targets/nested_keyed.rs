@@ -1,4 +1,4 @@
-//! Fuzz target: nested-keyed files (io.stat, *.pressure). Must never panic, whatever the bytes.
+//! Fuzz target: nested-keyed files (io.stat, its device lines, *.pressure). Must never panic, whatever the bytes.
 #![no_main]
 use cgroup_core::parse;
 use libfuzzer_sys::fuzz_target;
@@ -9,4 +9,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = line.get_u64("rbytes");
     }
     let _ = parse::pressure(data);
+    for d in parse::io_stat(data) {
+        let _ = d;
+    }
 });

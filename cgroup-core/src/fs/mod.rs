@@ -135,6 +135,28 @@ pub fn open_dir(dir: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
     open_at(dir, name, DIR_FLAGS)
 }
 
+/// Opens the directory `rel` (one or more components, e.g. `system.slice/foo.service`)
+/// below `dir` with no symlink at any component and no `..` (`openat2` with
+/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, or one `O_NOFOLLOW` open per component):
+/// how the sampler reopens a cgroup by its path relative to the mount.
+pub fn open_dir_beneath(dir: BorrowedFd<'_>, rel: &CStr) -> Result<OwnedFd, Errno> {
+    let path = Path::new(std::ffi::OsStr::from_bytes(rel.to_bytes()));
+    read::open(dir, path, read::Resolve::Beneath, DIR_FLAGS)
+}
+
+/// The monotonic clock (`CLOCK_MONOTONIC`) as a duration since an unspecified start
+/// (boot): what sample timestamps and intervals are measured with.
+pub fn monotonic_now() -> std::time::Duration {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => std::time::Duration::new(
+            u64::try_from(ts.tv_sec()).unwrap_or(0),
+            u32::try_from(ts.tv_nsec()).unwrap_or(0),
+        ),
+        // CLOCK_MONOTONIC cannot fail on Linux; if it did, intervals would read as 0.
+        Err(_) => std::time::Duration::ZERO,
+    }
+}
+
 /// The parent directory of the directory `dir` (`..`), when it is still the directory
 /// whose `(st_dev, st_ino)` is `expect`; `ESTALE` when it is another one (the directory
 /// was moved while it was walked).

@@ -18,6 +18,7 @@ mod list;
 mod mountinfo;
 mod passwd;
 mod proc;
+mod usage;
 mod value;
 
 pub use keyed::{
@@ -30,6 +31,10 @@ pub use passwd::{passwd, Passwd, PasswdEntry, MAX_PASSWD_LINE};
 pub use proc::{
     cmdline, comm, id_map, ns_link, proc_cgroup_lines, proc_pid_cgroup, status, Cmdline, IdMap,
     IdMapRange, NsLink, NsPids, ProcCgroup, ProcCgroupLine, ProcCgroupLines, Status,
+};
+pub use usage::{
+    cpu_stat, io_stat, memory_events, memory_stat, uevent_devname, CpuStat, IoStat, IoStatLine,
+    MemoryEvents, MemoryStat, MAX_DEVNAME,
 };
 pub use value::{cgroup_type, cpu_max, limit, u64_value, CgroupType, CpuMax, Limit};
 
