@@ -106,11 +106,22 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
         }
         config::Mode::Tree => run::tree(&cfg, diag),
         config::Mode::Top(t) => {
-            // The numbers: the library's sampler plugs in here (a `top::Sampler`).
-            let mut source =
-                top::TreeSource::new(host(&cfg).root(), &cfg.start, t.depth, top::NoSampler);
+            let mut source = top::TreeSource::new(
+                host(&cfg).root(),
+                &cfg.start,
+                t.depth,
+                cfg.all,
+                top::live::UsageSampler::new(true),
+            );
             let prime = top::Sampler::needs_prime(source.sampler());
-            top::run::top(&cfg, t, &mut source, prime, diag)
+            let r = top::run::top(&cfg, t, &mut source, prime, diag);
+            if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
+                diag.error(format_args!(
+                    "stats: top identified the tree {} times",
+                    source.identifications()
+                ));
+            }
+            r
         }
     }
 }

@@ -29,7 +29,7 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
         Some(delay) => Some(crate::top::sample_tree(
             &tree,
             delay,
-            &mut crate::top::NoSampler,
+            &mut crate::top::live::UsageSampler::new(false),
         )?),
         None => None,
     };

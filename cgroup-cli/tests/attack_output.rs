@@ -383,8 +383,11 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
                 run(&root, &["--json", "provision", "check"]),
                 run(&root, &["provision", "plan"]),
                 run(&root, &["provision", "apply"]),
-                run(&root, &["--color=never", "top", "-b", "-n", "1"]),
-                run(&root, &["--json", "top", "-n", "1"]),
+                run(
+                    &root,
+                    &["--color=never", "top", "-b", "-n", "1", "-d", "0.01"],
+                ),
+                run(&root, &["--json", "top", "-n", "1", "-d", "0.01"]),
                 run(&root, &["--json", "--stats", "-a"]),
             ];
             let colour = run(&root, &["--color=always", "-u", "-a"]);

@@ -1,8 +1,8 @@
 //! `cgtree top`: text blocks and JSON lines from the binary on a fixture, and the
 //! full-screen view driven for real in tmux (keys sent, screen captured).
 //!
-//! The numbers are not read yet (the sampler plugs in later), so these tests check the
-//! rows (names, identities, order, depth), the plumbing (iterations, JSON per line,
+//! These tests check the rows (names, identities, order, depth), the numbers of a fixture
+//! with usage files (fixtures/stats-kind), the plumbing (iterations, JSON per line,
 //! automatic text blocks on a pipe) and the terminal handling.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
@@ -28,7 +28,7 @@ fn first_words(block: &str) -> Vec<String> {
 #[test]
 fn batch_prints_the_named_rows_and_exits_0() {
     // COLUMNS=100 (common::cgtree): names cut, pressure columns left out.
-    let (out, err, code) = run_fixture(KIND, &["top", "-b", "-n", "1"]);
+    let (out, err, code) = run_fixture(KIND, &["top", "-b", "-n", "1", "-d", "0.01"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(err, "");
     let lines: Vec<&str> = out.lines().collect();
@@ -46,6 +46,8 @@ fn batch_prints_the_named_rows_and_exits_0() {
             "-b",
             "-n",
             "1",
+            "-d",
+            "0.01",
         ])
         .output()
         .unwrap();
@@ -53,7 +55,8 @@ fn batch_prints_the_named_rows_and_exits_0() {
     let out = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("cgtree top /  "), "{out}");
-    assert!(lines[0].ends_with(" UTC  order: cpu"), "{out}");
+    assert!(lines[0].ends_with("s  order: cpu"), "{out}");
+    assert!(lines[0].contains(" UTC  interval 0.0"), "{out}");
     assert!(lines[1].starts_with("CGROUP"), "{out}");
     assert!(lines[1].ends_with("PSIio"), "{out}");
     for want in [
@@ -67,7 +70,7 @@ fn batch_prints_the_named_rows_and_exits_0() {
     ] {
         assert!(out.contains(want), "{want} in\n{out}");
     }
-    // No numbers yet: every cell is `-`.
+    // arch-docker-kind has no usage files: every cell is `-`.
     let row = lines
         .iter()
         .find(|l| l.contains("user-1000.slice"))
@@ -92,13 +95,15 @@ fn batch_is_the_default_on_a_pipe_and_counts_iterations() {
             .join("\n")
     };
     assert_eq!(strip(&auto), strip(&batch));
-    // The second block has an interval.
+    // Every block has an interval: a first sample, one interval before, primes the rates.
     let headers: Vec<&str> = auto
         .lines()
         .filter(|l| l.starts_with("cgtree top"))
         .collect();
-    assert!(!headers[0].contains("interval"));
-    assert!(headers[1].contains("  interval 0."), "{}", headers[1]);
+    assert_eq!(headers.len(), 2);
+    for h in headers {
+        assert!(h.contains("  interval 0."), "{h}");
+    }
 }
 
 #[test]
@@ -142,16 +147,22 @@ fn without_n_it_runs_until_the_reader_goes_away() {
 
 #[test]
 fn order_depth_and_start_cgroup() {
-    let (out, _, code) = run_fixture(KIND, &["top", "-b", "-n", "1", "--order", "path"]);
+    let (out, _, code) = run_fixture(
+        KIND,
+        &["top", "-b", "-n", "1", "-d", "0.01", "--order", "path"],
+    );
     assert_eq!(code, 0);
     assert!(out.lines().next().unwrap().ends_with("order: path"));
-    let (out, _, code) = run_fixture(KIND, &["top", "-b", "-n", "1", "--depth", "1"]);
+    let (out, _, code) = run_fixture(
+        KIND,
+        &["top", "-b", "-n", "1", "-d", "0.01", "--depth", "1"],
+    );
     assert_eq!(code, 0);
     assert_eq!(
         first_words(&out),
         ["/", "init.scope", "system.slice", "user.slice"]
     );
-    let (out, _, code) = run_fixture(KIND, &["top", "/user.slice", "-b", "-n", "1"]);
+    let (out, _, code) = run_fixture(KIND, &["top", "/user.slice", "-b", "-n", "1", "-d", "0.01"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("cgtree top /user.slice  "), "{out}");
     assert_eq!(
@@ -161,26 +172,90 @@ fn order_depth_and_start_cgroup() {
 }
 
 #[test]
-fn json_is_one_object_per_sample() {
+fn json_is_one_sample_document_per_line() {
     let (out, err, code) = run_fixture(KIND, &["top", "--json", "-n", "2", "-d", "0.05"]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
-    for (i, l) in lines.iter().enumerate() {
+    for l in &lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert!(v["time"].as_f64().unwrap() > 1.0e9);
-        assert_eq!(v["interval_seconds"].is_null(), i == 0);
+        common::validate_def(&v, "sample_doc").unwrap_or_else(|e| panic!("{e}"));
+        // A first sample primes the rates: every line has its interval.
+        assert!(v["interval_usec"].as_u64().unwrap() >= 50_000, "{l}");
         let cgroups = v["cgroups"].as_array().unwrap();
         assert_eq!(cgroups[0]["path"], "/");
         let kind = cgroups
             .iter()
-            .find(|c| c["identity"] == "docker container kind-control-plane · kind node")
+            .find(|c| c["identity"]["kind"] == "docker-container")
             .unwrap();
         assert!(kind["path"]
             .as_str()
             .unwrap()
             .starts_with("/system.slice/docker-"));
-        assert!(kind["usage"]["cpu_cores"].is_null());
+        // arch-docker-kind has no usage files: nothing to show, and no error.
+        assert!(kind["usage"]["memory"].is_null());
+        assert!(kind["errors"].as_array().unwrap().is_empty());
+    }
+}
+
+/// The numbers of fixtures/stats-kind (usage files in the kernel's formats) come out in
+/// the text block's columns and in the JSON line, for a pod's container, the pod and the
+/// kind node: working set (memory.current − inactive_file), memory.current, memory.max,
+/// OOM kills (memory.events), tasks (pids.current).
+#[test]
+fn fixture_numbers_reach_the_columns() {
+    let out = cgtree()
+        .env("COLUMNS", "300")
+        .args(["--root", "fixtures/stats-kind"])
+        .args(["top", "-b", "-n", "1", "-d", "0.01", "--order", "path"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = String::from_utf8(out.stdout).unwrap();
+    let row = |needle: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no row with {needle} in\n{out}"));
+        // The columns after the name: CPU% THR% WSET MEM LIMIT OOM TASKS ...
+        let cut = line.find(']').map_or(0, |i| i + 1);
+        line[cut..].split_whitespace().map(str::to_string).collect()
+    };
+    let c = row("[container kube-apiserver]");
+    assert_eq!(&c[2..7], ["208.0M", "248.0M", "256.0M", "2", "9"], "{c:?}");
+    let pod = row("[pod kube-system/kube-apiserver-kind-control-plane]");
+    assert_eq!(
+        &pod[2..7],
+        ["208.3M", "248.3M", "max", "2", "10"],
+        "{pod:?}"
+    );
+    let node = row("kind node]");
+    assert_eq!(
+        &node[2..7],
+        ["388.3M", "503.3M", "max", "2", "70"],
+        "{node:?}"
+    );
+
+    let (out, err, code) = run_fixture("stats-kind", &["top", "--json", "-n", "1", "-d", "0.01"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+    common::validate_def(&v, "sample_doc").unwrap_or_else(|e| panic!("{e}"));
+    let app = v["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["identity"]["name"] == "kube-apiserver")
+        .unwrap();
+    assert_eq!(app["usage"]["memory"]["working_set"], 208u64 << 20);
+    assert_eq!(app["usage"]["memory_events"]["oom_kill"], 2);
+    // A fixture does not change between the two samples: rates of 0.
+    assert_eq!(app["rates"]["cpu"]["cores"], 0.0);
+    let groups = v["groups"].as_array().unwrap();
+    for kind in ["container", "pod", "kube-node"] {
+        assert!(
+            groups.iter().any(|g| g["kind"] == kind),
+            "no {kind} group in {groups:?}"
+        );
     }
 }
 
@@ -195,7 +270,10 @@ fn bad_arguments_and_a_missing_start_cgroup() {
         assert_eq!(code, 2, "{args:?}");
         assert!(err.contains("error:"), "{err}");
     }
-    let (out, err, code) = run_fixture(KIND, &["top", "/no.such.slice", "-b", "-n", "1"]);
+    let (out, err, code) = run_fixture(
+        KIND,
+        &["top", "/no.such.slice", "-b", "-n", "1", "-d", "0.01"],
+    );
     assert_eq!(code, 2, "{out}");
     assert!(err.contains("no.such.slice"), "{err}");
 }
@@ -531,7 +609,7 @@ fn no_terminal_output_escapes_in_batch_text() {
     // cgtree's own SGR sequences appear.
     let out = cgtree()
         .args(["--root", "fixtures/arch-docker-kind", "--color", "always"])
-        .args(["top", "-b", "-n", "1"])
+        .args(["top", "-b", "-n", "1", "-d", "0.01"])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -579,14 +657,17 @@ fn tree_json_with_stats_has_a_usage_entry_per_cgroup() {
     common::validate(&doc).unwrap();
     let mut tree_paths = Vec::new();
     paths(&doc["cgroup"], &mut tree_paths);
-    let usage = doc["usage"].as_array().unwrap();
+    // The usage member is the sample document of `top --json`, over the same cgroups.
+    common::validate_def(&doc["usage"], "sample_doc").unwrap();
+    let usage = doc["usage"]["cgroups"].as_array().unwrap();
     let usage_paths: Vec<&str> = usage.iter().map(|u| u["path"].as_str().unwrap()).collect();
     assert_eq!(usage_paths, tree_paths);
     let kind = usage
         .iter()
-        .find(|u| u["identity"] == "docker container kind-control-plane · kind node")
+        .find(|u| u["identity"]["kind"] == "docker-container")
         .unwrap();
-    assert!(kind["usage"]["cpu_cores"].is_null());
+    assert!(kind["usage"]["cpu"].is_null());
+    assert!(kind["rates"].is_null(), "one sample: no rates");
     // Without --stats: the document as before.
     let (plain, _, _) = run_fixture(KIND, &["--json", "-a"]);
     let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();

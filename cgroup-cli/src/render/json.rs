@@ -7,8 +7,8 @@ use std::io::{self, Write};
 /// Writes `tree` as pretty-printed JSON followed by a newline: written by the library
 /// with an explicit stack (any depth, indentation capped), through
 /// [`crate::term::JsonSafe`] (characters a terminal would act on are `\uXXXX` escapes).
-/// With `usage` (`--stats`), the document also has a `usage` member: one object per
-/// cgroup of the frame (docs/json.md). Errors: the writer's.
+/// With `usage` (`--stats`), the document also has a `usage` member: the sample
+/// document of the frame (docs/json.md, "Sample"). Errors: the writer's.
 pub fn render(tree: &Tree, usage: Option<&Frame>, out: &mut dyn Write) -> io::Result<()> {
     let mut w = crate::term::JsonSafe::new(out);
     match usage {
@@ -27,9 +27,11 @@ pub fn render(tree: &Tree, usage: Option<&Frame>, out: &mut dyn Write) -> io::Re
                 ));
             }
             w.write_all(b",\n  \"usage\": ")?;
-            let rows: Vec<serde_json::Value> =
-                frame.rows.iter().map(crate::top::batch::row_json).collect();
-            serde_json::to_writer(&mut w, &rows).map_err(io::Error::from)?;
+            match &frame.json {
+                // The library's sample document (docs/json.md, "Sample").
+                Some(line) => w.write_all(line)?,
+                None => w.write_all(b"null")?,
+            }
             w.write_all(b"\n}")?;
         }
     }

@@ -9,7 +9,7 @@
 use super::view::{columns_for, fit, label, sorted, width_of, View, GAP};
 use super::{Frame, Order, Usage};
 use crate::term::{Paint, Sgr};
-use std::io;
+use std::io::{self, Write};
 
 /// Writes one block for `frame`, siblings sorted by `order`, cut to `width` (`None`: no
 /// cut). Errors: the writer's.
@@ -122,7 +122,12 @@ pub fn json_value(frame: &Frame) -> serde_json::Value {
 /// writer's.
 pub fn write_json_line(frame: &Frame, out: &mut dyn io::Write) -> io::Result<()> {
     match &frame.json {
-        Some(v) => crate::term::write_json_line(out, v),
+        Some(line) => {
+            let mut w = crate::term::JsonSafe::new(out);
+            w.write_all(line)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        }
         None => crate::term::write_json_line(out, &json_value(frame)),
     }
 }

@@ -11,6 +11,7 @@
 //! I/O in bytes per second, throttling and pressure as ratios 0..=1 of the interval.
 
 pub mod batch;
+pub mod live;
 pub mod run;
 pub mod ui;
 pub mod view;
@@ -89,9 +90,10 @@ pub struct Frame {
     pub interval: Option<Duration>,
     /// Rows in pre-order: a row's subtree follows it, children after their parent.
     pub rows: Vec<TopRow>,
-    /// The JSON object for `--json` (one line per frame), when the sampler made one;
+    /// The JSON object for `--json` (one line per frame, without its newline), when the
+    /// sampler made one (the library's sample document, docs/json.md "Sample");
     /// otherwise [`batch::json_value`] writes what the frame knows.
-    pub json: Option<serde_json::Value>,
+    pub json: Option<Vec<u8>>,
 }
 
 /// Where frames come from.
@@ -120,10 +122,12 @@ pub trait Sampler {
     fn fill(&mut self, tree: &Tree, frame: &mut Frame) -> anyhow::Result<()>;
 }
 
-/// A sampler that reads nothing: every number stays `None`.
+/// A sampler that reads nothing: every number stays `None` (tests of the views).
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct NoSampler;
 
+#[cfg(test)]
 impl Sampler for NoSampler {
     fn fill(&mut self, _tree: &Tree, _frame: &mut Frame) -> anyhow::Result<()> {
         Ok(())
@@ -188,27 +192,47 @@ pub fn sample_tree<S: Sampler>(
     Ok(frame)
 }
 
-/// A [`Source`] that reads the tree (cgroups only, identified) at each frame and lets
-/// its [`Sampler`] fill the numbers.
+/// A [`Source`] that reads the tree at each frame and lets its [`Sampler`] fill the
+/// numbers. Each frame walks the cgroups only (no process, no identification: the
+/// directories and their `cgroup.events`); only when that walk finds another set of
+/// cgroups than the last identified tree (a cgroup made, removed, recreated under the same
+/// name, populated or emptied) is the tree read again with its processes and identified.
+/// So identification, the costly part (processes' command lines, runtime state), runs
+/// when cgroups change, not at every frame.
 pub struct TreeSource<S: Sampler> {
-    builder: cgroup_core::TreeBuilder,
+    quick: cgroup_core::TreeBuilder,
+    full: cgroup_core::TreeBuilder,
+    tree: Option<(Tree, u64)>,
+    identified: u64,
     sampler: S,
     last: Option<std::time::Instant>,
 }
 
 impl<S: Sampler> TreeSource<S> {
-    /// Reads the tree of `host_root` from `start` down to `depth` levels.
-    pub fn new(host_root: &std::path::Path, start: &str, depth: Option<u32>, sampler: S) -> Self {
-        let mut builder = cgroup_core::TreeBuilder::new();
-        builder
+    /// Reads the tree of `host_root` from `start` down to `depth` levels: populated
+    /// cgroups, and every cgroup with `all`.
+    pub fn new(
+        host_root: &std::path::Path,
+        start: &str,
+        depth: Option<u32>,
+        all: bool,
+        sampler: S,
+    ) -> Self {
+        let mut quick = cgroup_core::TreeBuilder::new();
+        quick
             .host_root(host_root)
             .start(start.to_string())
             .processes(false)
-            .include_empty(true)
+            .include_empty(all)
             .max_depth(depth)
-            .identify(true);
+            .identify(false);
+        let mut full = quick.clone();
+        full.processes(true).identify(true);
         TreeSource {
-            builder,
+            quick,
+            full,
+            tree: None,
+            identified: 0,
             sampler,
             last: None,
         }
@@ -218,16 +242,47 @@ impl<S: Sampler> TreeSource<S> {
     pub fn sampler(&self) -> &S {
         &self.sampler
     }
+
+    /// How many times the tree was read with its processes and identified.
+    pub fn identifications(&self) -> u64 {
+        self.identified
+    }
+}
+
+/// The set of cgroups of a tree: each node's depth, name and cgroup id, in pre-order
+/// (which makes the shape).
+fn shape(tree: &Tree) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for n in tree.nodes() {
+        // Not `populated`: the cgroups-only walk may not know it (no cgroup.events in a
+        // fixture) where the full read derives it from the processes; the set of cgroups
+        // shown already follows it (empty cgroups are left out unless `-a`).
+        (n.depth, &n.name[..], n.cgroup_id).hash(&mut h);
+    }
+    h.finish()
 }
 
 impl<S: Sampler> Source for TreeSource<S> {
     fn next_frame(&mut self) -> anyhow::Result<Frame> {
-        let tree = self.builder.build()?;
+        let quick = self.quick.build()?;
+        let now_shape = shape(&quick);
+        drop(quick);
+        let stale = !matches!(&self.tree, Some((_, s)) if *s == now_shape);
+        if stale {
+            let tree = self.full.build()?;
+            let s = shape(&tree);
+            self.identified += 1;
+            self.tree = Some((tree, s));
+        }
+        let Some((tree, _)) = &self.tree else {
+            anyhow::bail!("no tree");
+        };
         let now = std::time::Instant::now();
-        let mut frame = frame_from_tree(&tree, SystemTime::now());
+        let mut frame = frame_from_tree(tree, SystemTime::now());
         frame.interval = self.last.map(|l| now.duration_since(l));
         self.last = Some(now);
-        self.sampler.fill(&tree, &mut frame)?;
+        self.sampler.fill(tree, &mut frame)?;
         Ok(frame)
     }
 }

@@ -609,10 +609,11 @@ fn json_line_per_frame() {
     // Characters a terminal acts on are JSON escapes.
     assert!(!text.contains('\u{202e}') && !text.contains('\x07'));
     // A sampler's own object is written instead.
-    f.json = Some(serde_json::json!({"sample": 1}));
+    f.json = Some(b"{\"sample\":\"\xe2\x80\xae\"}".to_vec());
     let mut out = Vec::new();
     batch::write_json_line(&f, &mut out).unwrap();
-    assert_eq!(out, b"{\"sample\":1}\n");
+    // ... through the same escaping (U+202E as a JSON escape).
+    assert_eq!(out, b"{\"sample\":\"\\u202e\"}\n");
 }
 
 #[test]
@@ -659,9 +660,11 @@ fn sorting_survives_a_parent_cycle() {
 fn tree_source_reads_a_fixture() {
     let root =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/arch-docker-kind");
-    let mut src = TreeSource::new(&root, "/", None, NoSampler);
+    let mut src = TreeSource::new(&root, "/", None, false, NoSampler);
     let f1 = src.next_frame().unwrap();
     let f2 = src.next_frame().unwrap();
+    // The same cgroups: identified once, not at every frame.
+    assert_eq!(src.identifications(), 1);
     assert_eq!(f1.interval, None);
     assert!(f2.interval.is_some());
     assert_eq!(f1.rows[0].path.as_ref(), b"/");
@@ -685,7 +688,7 @@ fn tree_source_reads_a_fixture() {
         assert_eq!(r.usage, Usage::default());
     }
     // Depth limit.
-    let mut src = TreeSource::new(&root, "/system.slice", Some(1), NoSampler);
+    let mut src = TreeSource::new(&root, "/system.slice", Some(1), false, NoSampler);
     let f = src.next_frame().unwrap();
     assert_eq!(f.rows[0].path.as_ref(), b"/system.slice");
     assert_eq!(f.rows[0].depth, 0);

@@ -240,7 +240,8 @@ fn add_io(a: &mut Vec<IoDevice>, b: &[IoDevice]) {
 }
 
 /// The sum of several cgroups' usage, as the module docs say: counters added, limits,
-/// local events and pressure left out, errors kept.
+/// local events, pressure and [`Usage::processes`] (a count of one cgroup's own
+/// processes, not of its subtree) left out, errors kept.
 pub fn sum<'a>(members: impl IntoIterator<Item = &'a Usage>) -> Usage {
     let mut s = Usage::default();
     for u in members {

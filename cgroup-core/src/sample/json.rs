@@ -94,12 +94,13 @@ struct UsageJson<'a>(&'a Usage);
 impl Serialize for UsageJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let u = self.0;
-        let mut m = s.serialize_map(Some(7))?;
+        let mut m = s.serialize_map(Some(8))?;
         m.serialize_entry("cpu", &u.cpu)?;
         m.serialize_entry("memory", &u.memory.as_ref().map(MemoryJson))?;
         m.serialize_entry("memory_events", &u.memory_events)?;
         m.serialize_entry("memory_events_local", &u.memory_events_local)?;
         m.serialize_entry("pids", &u.pids.map(|p| (p.current, p.max)).map(PidsJson))?;
+        m.serialize_entry("processes", &u.processes)?;
         m.serialize_entry(
             "io",
             &u.io

@@ -161,6 +161,11 @@ pub struct Usage {
     pub memory_events_local: Option<MemoryEvents>,
     /// `pids.current`, `pids.max`.
     pub pids: Option<Pids>,
+    /// The number of processes in `cgroup.procs`: this cgroup's own, not its
+    /// descendants' (read only where the pids controller is not enabled, so that a task
+    /// count exists anyway: `systemd-cgtop` counts the same way then). `None` when not
+    /// read, or for a threaded cgroup (EOPNOTSUPP).
+    pub processes: Option<u64>,
     /// `io.stat`, one entry per device, in the file's order.
     pub io: Option<Vec<IoDevice>>,
     /// `cpu.pressure`, `memory.pressure`, `io.pressure`.
@@ -532,6 +537,38 @@ impl Sampler {
             if pids != Pids::default() {
                 usage.pids = Some(pids);
             }
+        }
+        if !files.pids {
+            usage.processes =
+                match fs::read_file_from(dir, c"cgroup.procs", &mut self.scratch, self.origin) {
+                    Ok(bytes) => {
+                        let mut n = 0u64;
+                        let mut bad = None;
+                        for pid in parse::pids(bytes) {
+                            match pid {
+                                Ok(_) => n += 1,
+                                Err(e) => {
+                                    bad.get_or_insert(e);
+                                }
+                            }
+                        }
+                        if let Some(e) = bad {
+                            usage.errors.push(NodeError {
+                                path: self.file_path(id, c"cgroup.procs"),
+                                kind: NodeErrorKind::Parse(e),
+                            });
+                        }
+                        Some(n)
+                    }
+                    Err(e) if errno_is_vanished(e as i32) || e == Errno::EOPNOTSUPP => None,
+                    Err(e) => {
+                        usage.errors.push(NodeError {
+                            path: self.file_path(id, c"cgroup.procs"),
+                            kind: NodeErrorKind::from_errno(e),
+                        });
+                        None
+                    }
+                };
         }
         if files.io {
             usage.io = self.read_io(dir, id, &mut usage.errors);
