@@ -45,6 +45,8 @@ pub enum Mode {
     Provision(Provision),
     /// `cgtree snapshot OUT [--cgroup PATH]... [--pids PID...]`.
     Snapshot(PathBuf, Vec<String>, Vec<u32>),
+    /// `cgtree watch [CGROUP_PATH] [--jsonl]`.
+    Watch(crate::cli::WatchArgs),
 }
 
 /// `cgtree provision` settings.
@@ -161,6 +163,7 @@ impl Config {
                 None => Mode::Tree,
                 Some(crate::cli::Command::Pid(p)) => Mode::Pid(p.pids),
                 Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns),
+                Some(crate::cli::Command::Watch(w)) => Mode::Watch(w),
                 Some(crate::cli::Command::Provision(p)) => {
                     use crate::cli::ProvisionAction as A;
                     let (action, steps) = match p.action {

@@ -102,6 +102,7 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
             run::snapshot(&cfg, out_dir, only, pids, diag)
         }
         config::Mode::Tree => run::tree(&cfg, diag),
+        config::Mode::Watch(w) => run::watch(&cfg, w, diag),
     }
 }
 

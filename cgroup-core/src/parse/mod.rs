@@ -13,6 +13,7 @@
 //! user_namespaces(7).
 
 pub mod bolt;
+pub mod fanotify;
 mod keyed;
 mod list;
 mod mountinfo;
@@ -24,6 +25,7 @@ pub use keyed::{
     cgroup_events, cgroup_stat, flat_keyed, nested_keyed, pressure, Centi, CgroupEvents,
     CgroupStat, FlatKeyed, NestedKeyed, NestedLine, Pairs, Pressure, PressureLine,
 };
+pub use fanotify::{fanotify_events, FanError, FanEvents, FanHandle, FanRecord};
 pub use list::{controllers, pids, Controller, ControllerSet, Controllers, KnownController, Pids};
 pub use mountinfo::{mountinfo, unescape_mount_path, MountInfo, MountInfoEntry, MountOptions};
 pub use passwd::{passwd, Passwd, PasswdEntry, MAX_PASSWD_LINE};
