@@ -53,9 +53,12 @@ pub enum Backend {
 pub struct Options {
     /// The mechanism (default [`Backend::Auto`]).
     pub backend: Backend,
-    /// Say what each cgroup is ([`Event::identity`]) when it appears and again when it
-    /// becomes populated (default on). Costs one identification (runtime state reads)
-    /// per created or populated cgroup.
+    /// Say what each cgroup is (default on): the subtree is identified once at the
+    /// start, and a cgroup again each time it becomes populated (runtime state usually
+    /// appears after the cgroup, around the time its first process enters), once the
+    /// kernel's queue is empty, so that identifications never delay the other events. An
+    /// identity other than the one reported before gives an [`EventKind::Identified`]
+    /// event. A `created` event carries no identity; later events carry the last one.
     pub identify: bool,
     /// Most events converted from one batch of the kernel's queue before the watcher
     /// gives up on the batch and resynchronises (default 65536; at least 1). A test can
@@ -75,7 +78,11 @@ impl Default for Options {
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum EventKind {
     /// A cgroup was created (`mkdir`), or found by a resynchronising walk.
     Created,
@@ -221,7 +228,20 @@ pub struct Watcher {
     scratch: Scratch,
     opts: Options,
     ended: bool,
+    /// Cgroups to identify once the kernel has nothing more to report (bounded by the
+    /// known set: a cgroup is queued once, when it appears or becomes populated).
+    to_identify: VecDeque<u64>,
+    /// fanotify: creations whose cgroup was gone before its id could be read, held
+    /// until their deletion (which names the id): (parent id, name).
+    limbo: Vec<(u64, Box<[u8]>)>,
+    /// fanotify, while `limbo` is not empty: events in directories not known (yet):
+    /// (mask, directory id, name, entry id).
+    strays: VecDeque<(u64, u64, Box<[u8]>, Option<u64>)>,
 }
+
+/// Most events held in [`Watcher`]'s `limbo` and `strays` before the watcher gives up
+/// and resynchronises (an [`EventKind::Overflow`]).
+const MAX_LIMBO: usize = 4096;
 
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -307,6 +327,9 @@ impl Watcher {
             scratch: Scratch::new(),
             opts,
             ended: false,
+            to_identify: VecDeque::new(),
+            limbo: Vec::new(),
+            strays: VecDeque::new(),
         };
         let root_name: Box<[u8]> = w
             .root_parent
@@ -376,6 +399,15 @@ impl Watcher {
             if self.ended {
                 return Ok(None);
             }
+            if !self.to_identify.is_empty() {
+                // Kernel events first: an identification waits for a quiet queue.
+                if self.poll_once(PollTimeout::ZERO)? {
+                    self.read_batch()?;
+                } else if let Some(id) = self.to_identify.pop_front() {
+                    self.reidentify(id);
+                }
+                continue;
+            }
             let wait = match deadline {
                 None => PollTimeout::NONE,
                 Some(d) => {
@@ -383,20 +415,37 @@ impl Watcher {
                     PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
                 }
             };
-            let ready = {
-                let fd = self.as_fd();
-                let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-                match nix::poll::poll(&mut fds, wait) {
-                    Ok(n) => n > 0,
-                    Err(Errno::EINTR) => false,
-                    Err(e) => return Err(fs::errno_error("poll", e)),
-                }
-            };
-            if ready {
+            if self.poll_once(wait)? {
                 self.read_batch()?;
             } else if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 return Ok(None);
             }
+        }
+    }
+
+    /// Whether the notification descriptor is readable within `wait`.
+    fn poll_once(&self, wait: PollTimeout) -> Result<bool, Error> {
+        let mut fds = [PollFd::new(self.as_fd(), PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, wait) {
+            Ok(n) => Ok(n > 0),
+            Err(Errno::EINTR) => Ok(false),
+            Err(e) => Err(fs::errno_error("poll", e)),
+        }
+    }
+
+    /// Identifies a known cgroup again; an [`EventKind::Identified`] when the identity
+    /// is another one than reported before.
+    fn reidentify(&mut self, id: u64) {
+        let Some(path) = self.known.get(&id).map(|e| e.path.clone()) else {
+            return; // gone meanwhile
+        };
+        let fresh = self.identify(&path);
+        let Some(e) = self.known.get_mut(&id) else {
+            return;
+        };
+        if fresh.is_some() && fresh != e.identity {
+            e.identity = fresh.clone();
+            self.push(EventKind::Identified, id, fresh);
         }
     }
 
@@ -429,9 +478,6 @@ impl Watcher {
     }
 
     fn fan_records(&mut self, bytes: &[u8]) {
-        let create = (MaskFlags::FAN_CREATE | MaskFlags::FAN_MOVED_TO).bits();
-        let delete = (MaskFlags::FAN_DELETE | MaskFlags::FAN_MOVED_FROM).bits();
-        let ondir = MaskFlags::FAN_ONDIR.bits();
         for rec in crate::parse::fanotify_events(bytes) {
             let Ok(rec) = rec else {
                 // A batch that cannot be framed: its events are lost.
@@ -449,20 +495,81 @@ impl Watcher {
             let (Some(dir), Some(name)) = (rec.dir.and_then(|h| h.kernfs_id()), rec.name) else {
                 continue;
             };
-            if rec.mask & ondir != 0 {
-                if rec.mask & delete != 0 {
-                    self.on_gone(dir, name);
-                }
-                if rec.mask & create != 0 && self.known.contains_key(&dir) {
-                    let obj = rec.object.and_then(|h| h.kernfs_id());
-                    self.on_created(dir, name, obj);
-                }
-            } else if rec.mask & MaskFlags::FAN_MODIFY.bits() != 0
-                && name == b"cgroup.events"
-                && self.known.contains_key(&dir)
-            {
-                self.on_events(dir);
+            let obj = rec.object.and_then(|h| h.kernfs_id());
+            self.fan_one(rec.mask, dir, name, obj);
+            if self.limbo.len() + self.strays.len() > MAX_LIMBO {
+                self.overflow();
+                return;
             }
+        }
+    }
+
+    /// One fanotify event on the entry `name` of the directory `dir` (`obj`: the entry's
+    /// own id, when the event carries it).
+    fn fan_one(&mut self, mask: u64, dir: u64, name: &[u8], obj: Option<u64>) {
+        let create = (MaskFlags::FAN_CREATE | MaskFlags::FAN_MOVED_TO).bits();
+        let delete = (MaskFlags::FAN_DELETE | MaskFlags::FAN_MOVED_FROM).bits();
+        if mask & MaskFlags::FAN_ONDIR.bits() != 0 {
+            let known = self.known.contains_key(&dir);
+            if mask & delete != 0 {
+                if let Some(i) = self
+                    .limbo
+                    .iter()
+                    .position(|(p, n)| *p == dir && &n[..] == name)
+                {
+                    self.limbo.remove(i);
+                    self.from_limbo(dir, name, obj);
+                } else if known || self.by_name.contains_key(&(dir, Box::from(name))) {
+                    self.on_gone(dir, name);
+                } else if self.root_parent.as_ref().is_some_and(|(p, _)| *p == dir) {
+                    self.on_gone(dir, name);
+                } else if !self.limbo.is_empty() {
+                    self.strays.push_back((mask, dir, name.into(), obj));
+                }
+            }
+            if mask & create != 0 {
+                if known {
+                    if !self.on_created(dir, name, obj) {
+                        self.limbo.push((dir, name.into()));
+                    }
+                } else if !self.limbo.is_empty() {
+                    self.strays.push_back((mask, dir, name.into(), obj));
+                }
+            }
+        } else if mask & MaskFlags::FAN_MODIFY.bits() != 0
+            && name == b"cgroup.events"
+            && self.known.contains_key(&dir)
+        {
+            self.on_events(dir);
+        }
+    }
+
+    /// A cgroup whose creation was seen but not its id (gone before it was looked at)
+    /// is deleted, and the deletion names its id: reports it created, then what
+    /// happened below it meanwhile (the events held in `strays`), then removed.
+    fn from_limbo(&mut self, parent: u64, name: &[u8], obj: Option<u64>) {
+        let Some(path) = self.known.get(&parent).map(|p| join(&p.path, name)) else {
+            return;
+        };
+        let Some(id) = obj else {
+            self.push_raw(EventKind::Created, 0, parent, path.clone(), None);
+            self.push_raw(EventKind::Removed, 0, parent, path, None);
+            return;
+        };
+        self.insert(id, parent, name, path, true);
+        let mut rest = VecDeque::new();
+        while let Some(st) = self.strays.pop_front() {
+            if st.1 == id {
+                self.fan_one(st.0, st.1, &st.2, st.3);
+            } else {
+                rest.push_back(st);
+            }
+        }
+        rest.append(&mut self.strays);
+        self.strays = rest;
+        self.remove(id);
+        if self.limbo.is_empty() {
+            self.strays.clear();
         }
     }
 
@@ -541,9 +648,11 @@ impl Watcher {
 
     /// The directory `name` of the known cgroup `parent` appeared (`obj`: its id when the
     /// event carried it).
-    fn on_created(&mut self, parent: u64, name: &[u8], obj: Option<u64>) {
+    /// `false` when the cgroup is already gone and its id unknown, with fanotify (the
+    /// caller holds it until its deletion names the id).
+    fn on_created(&mut self, parent: u64, name: &[u8], obj: Option<u64>) -> bool {
         let Some(p) = self.known.get(&parent) else {
-            return;
+            return true;
         };
         let path = join(&p.path, name);
         let id = match obj {
@@ -553,20 +662,23 @@ impl Watcher {
         let key: (u64, Box<[u8]>) = (parent, name.into());
         if let Some(&old) = self.by_name.get(&key) {
             if Some(old) == id {
-                return; // already known (a resync or a scan saw it first)
+                return true; // already known (a resync or a scan saw it first)
             }
             self.remove(old);
         }
         let Some(id) = id else {
+            if matches!(self.src, Source::Fan(_)) {
+                return false;
+            }
             // Removed before it could be looked at (inotify): both events, no id.
             self.push_raw(EventKind::Created, 0, parent, path.clone(), None);
             self.push_raw(EventKind::Removed, 0, parent, path, None);
-            return;
+            return true;
         };
-        if self.known.contains_key(&id) {
-            return;
+        if !self.known.contains_key(&id) {
+            self.insert(id, parent, name, path, true);
         }
-        self.insert(id, parent, name, path, true);
+        true
     }
 
     /// Adds a cgroup to the known set and reports it; with inotify, watches it and lists
@@ -574,11 +686,10 @@ impl Watcher {
     fn insert(&mut self, id: u64, parent: u64, name: &[u8], path: Vec<u8>, report: bool) {
         let wd = self.add_watch(&path);
         let populated = self.read_populated(&path);
-        let identity = if report && self.opts.identify {
-            self.identify(&path)
-        } else {
-            None
-        };
+        if report && self.opts.identify && populated == Some(true) {
+            self.to_identify.push_back(id);
+        }
+        let identity = None;
         self.by_name.insert((parent, name.into()), id);
         if let Some(wd) = wd {
             self.wds.insert(wd, id);
@@ -661,10 +772,10 @@ impl Watcher {
         };
         let now = self.read_populated(&path);
         let before = self.known.get(&id).and_then(|e| e.populated);
-        self.populated_changed(id, &path, before, now);
+        self.populated_changed(id, before, now);
     }
 
-    fn populated_changed(&mut self, id: u64, path: &[u8], before: Option<bool>, now: Option<bool>) {
+    fn populated_changed(&mut self, id: u64, before: Option<bool>, now: Option<bool>) {
         let Some(now) = now else { return };
         if before == Some(now) {
             return;
@@ -688,14 +799,8 @@ impl Watcher {
             id,
             identity.clone(),
         );
-        if now && self.opts.identify {
-            let fresh = self.identify(path);
-            if fresh.is_some() && fresh != identity {
-                if let Some(e) = self.known.get_mut(&id) {
-                    e.identity = fresh.clone();
-                }
-                self.push(EventKind::Identified, id, fresh);
-            }
+        if now && self.opts.identify && !self.to_identify.contains(&id) {
+            self.to_identify.push_back(id);
         }
     }
 
@@ -719,6 +824,8 @@ impl Watcher {
     /// Walks the subtree and brings the known set in line with it; `report`: emit the
     /// differences as events.
     fn resync(&mut self, report: bool) {
+        self.limbo.clear();
+        self.strays.clear();
         // (path, parent id, name, id), parents before children.
         let mut found: Vec<(Vec<u8>, u64, Box<[u8]>, u64)> = Vec::new();
         let mut queue: VecDeque<(Vec<u8>, u64)> = VecDeque::new();
@@ -749,11 +856,7 @@ impl Watcher {
             }
         }
         self.dirbuf = buf;
-        let live: HashMap<u64, usize> = found
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.3, i))
-            .collect();
+        let live: HashMap<u64, usize> = found.iter().enumerate().map(|(i, f)| (f.3, i)).collect();
         // Gone (or moved: reported as removed, then created at its new path).
         let mut gone: Vec<(usize, u64)> = self
             .known
@@ -776,7 +879,7 @@ impl Watcher {
                 let before = e.populated;
                 if report {
                     let now = self.read_populated(&path);
-                    self.populated_changed(id, &path, before, now);
+                    self.populated_changed(id, before, now);
                 }
                 continue;
             }
@@ -790,7 +893,7 @@ impl Watcher {
             let root_path = self.start.clone();
             let before = self.known.get(&self.root).and_then(|e| e.populated);
             let now = self.read_populated(&root_path);
-            self.populated_changed(self.root, &root_path, before, now);
+            self.populated_changed(self.root, before, now);
         }
     }
 
@@ -806,11 +909,10 @@ impl Watcher {
         report: bool,
     ) {
         let populated = self.read_populated(&path);
-        let identity = if report && self.opts.identify {
-            self.identify(&path)
-        } else {
-            None
-        };
+        if report && self.opts.identify && populated == Some(true) {
+            self.to_identify.push_back(id);
+        }
+        let identity = None;
         self.by_name.insert((parent, name.into()), id);
         self.known.insert(
             id,
@@ -919,9 +1021,7 @@ mod tests {
 
     #[test]
     fn rfc3339_dates() {
-        let t = |s: u64, us: u32| {
-            rfc3339(SystemTime::UNIX_EPOCH + Duration::new(s, us * 1000))
-        };
+        let t = |s: u64, us: u32| rfc3339(SystemTime::UNIX_EPOCH + Duration::new(s, us * 1000));
         assert_eq!(t(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(t(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
         assert_eq!(t(1_796_095_171, 123_456), "2026-12-01T03:19:31.123456Z");

@@ -9,11 +9,13 @@ use nix::sys::fanotify::{EventFFlags, Fanotify, InitFlags, MarkFlags, MaskFlags}
 use nix::sys::inotify::{AddWatchFlags, InitFlags as InInit, Inotify, WatchDescriptor};
 use std::os::fd::{AsFd, BorrowedFd};
 
-/// `FAN_REPORT_FID | FAN_REPORT_DIR_FID | FAN_REPORT_NAME` (Linux 5.9), which nix 0.32
-/// does not name: each event carries the parent directory's file handle and the entry's
-/// name, and the object's own handle.
-const FAN_REPORT_DFID_NAME_FID: u32 =
-    nix::libc::FAN_REPORT_FID | nix::libc::FAN_REPORT_DIR_FID | nix::libc::FAN_REPORT_NAME;
+/// `FAN_REPORT_DFID_NAME_TARGET` (`FAN_REPORT_FID | FAN_REPORT_DIR_FID |
+/// FAN_REPORT_NAME | FAN_REPORT_TARGET_FID`, Linux 5.17), which nix 0.32 does not name:
+/// each event carries the parent directory's file handle and the entry's name, and the
+/// created or deleted entry's own handle (its cgroup id, even when it is already gone).
+const FAN_REPORT_DFID_NAME_TARGET: u32 = nix::libc::FAN_REPORT_DFID_NAME_TARGET;
+/// The same without the target's handle (Linux 5.9 to 5.16).
+const FAN_REPORT_DFID_NAME: u32 = nix::libc::FAN_REPORT_DFID_NAME;
 
 /// What the fanotify mark asks for: entries created, deleted and moved in any directory
 /// of the file system, directories included (`FAN_ONDIR`), and files modified (the
@@ -36,11 +38,18 @@ pub fn fanotify_mask() -> MaskFlags {
 /// filesystem mark needs it), `EINVAL` or `ENOSYS` on kernels older than 5.9, `ENODEV`
 /// or `EOPNOTSUPP` when the file system cannot encode file handles.
 pub fn fanotify_filesystem(mount: BorrowedFd<'_>) -> Result<Fanotify, Errno> {
-    let flags = InitFlags::FAN_CLASS_NOTIF
-        | InitFlags::FAN_CLOEXEC
-        | InitFlags::FAN_NONBLOCK
-        | InitFlags::from_bits_retain(FAN_REPORT_DFID_NAME_FID);
-    let fan = Fanotify::init(flags, EventFFlags::O_RDONLY | EventFFlags::O_CLOEXEC)?;
+    let flags = InitFlags::FAN_CLASS_NOTIF | InitFlags::FAN_CLOEXEC | InitFlags::FAN_NONBLOCK;
+    let f_flags = EventFFlags::O_RDONLY | EventFFlags::O_CLOEXEC;
+    let fan = match Fanotify::init(
+        flags | InitFlags::from_bits_retain(FAN_REPORT_DFID_NAME_TARGET),
+        f_flags,
+    ) {
+        Err(Errno::EINVAL) => Fanotify::init(
+            flags | InitFlags::from_bits_retain(FAN_REPORT_DFID_NAME),
+            f_flags,
+        )?,
+        r => r?,
+    };
     fan.mark(
         MarkFlags::FAN_MARK_ADD | MarkFlags::FAN_MARK_FILESYSTEM,
         fanotify_mask(),

@@ -152,8 +152,7 @@ fn parse_one(b: &[u8]) -> Result<(FanRecord<'_>, usize), FanError> {
     if vers != FAN_METADATA_VERSION {
         return Err(FanError::Version(vers));
     }
-    if event_len < FAN_METADATA_LEN || metadata_len < FAN_METADATA_LEN || metadata_len > event_len
-    {
+    if event_len < FAN_METADATA_LEN || metadata_len < FAN_METADATA_LEN || metadata_len > event_len {
         return Err(FanError::BadLength);
     }
     let ev = b.get(..event_len).ok_or(FanError::Truncated)?;
@@ -266,10 +265,7 @@ mod tests {
         }
         let mut v = good.clone();
         v[4] = 2;
-        assert_eq!(
-            fanotify_events(&v).next(),
-            Some(Err(FanError::Version(2)))
-        );
+        assert_eq!(fanotify_events(&v).next(), Some(Err(FanError::Version(2))));
         let mut v = good.clone();
         v[0..4].copy_from_slice(&3u32.to_ne_bytes());
         assert_eq!(fanotify_events(&v).next(), Some(Err(FanError::BadLength)));

@@ -21,11 +21,11 @@ mod passwd;
 mod proc;
 mod value;
 
+pub use fanotify::{fanotify_events, FanError, FanEvents, FanHandle, FanRecord};
 pub use keyed::{
     cgroup_events, cgroup_stat, flat_keyed, nested_keyed, pressure, Centi, CgroupEvents,
     CgroupStat, FlatKeyed, NestedKeyed, NestedLine, Pairs, Pressure, PressureLine,
 };
-pub use fanotify::{fanotify_events, FanError, FanEvents, FanHandle, FanRecord};
 pub use list::{controllers, pids, Controller, ControllerSet, Controllers, KnownController, Pids};
 pub use mountinfo::{mountinfo, unescape_mount_path, MountInfo, MountInfoEntry, MountOptions};
 pub use passwd::{passwd, Passwd, PasswdEntry, MAX_PASSWD_LINE};
