@@ -84,7 +84,7 @@ impl Drop for Base {
 /// a channel; returns once it reports a cgroup made to tell that it is ready.
 fn start_cli(base: &mut Base, backend: &str, extra: &[&str]) -> mpsc::Receiver<Value> {
     let mut child = common::cgtree()
-        .args(["watch", &base.rel, "--jsonl", "--backend", backend])
+        .args(["watch", &base.rel, "--backend", backend])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -101,6 +101,15 @@ fn start_cli(base: &mut Base, backend: &str, extra: &[&str]) -> mpsc::Receiver<V
         let validator = jsonschema::validator_for(&schema).expect("schema compiles");
         for line in BufReader::new(out).lines() {
             let Ok(line) = line else { break };
+            if !line.starts_with('{') {
+                // A text line: time, event, path, id=..., what it is.
+                let f: Vec<&str> = line.split_whitespace().collect();
+                let v = serde_json::json!({"event": f[1], "path": f[2], "line": line});
+                if tx.send(v).is_err() {
+                    break;
+                }
+                continue;
+            }
             let v: Value =
                 serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
             if let Some(e) = validator.iter_errors(&v).next() {
@@ -179,7 +188,7 @@ fn churn_every_create_and_remove_once_in_order() {
 fn churn(mount: &Path, backend: &str, pace: Option<Duration>) {
     {
         let mut base = Base::new(mount, "watch-churn");
-        let rx = start_cli(&mut base, backend, &[]);
+        let rx = start_cli(&mut base, backend, &["--jsonl"]);
         // 1600 top-level cgroups, every 4th with a nested one: 2000 creates and 2000
         // removes, with up to 8 top-level ones alive at a time.
         const TOP: usize = 1600;
@@ -301,8 +310,11 @@ fn populated_then_emptied() {
     };
     for backend in BACKENDS {
         let mut base = Base::new(&mount, "watch-pop");
-        let rx = start_cli(&mut base, backend, &[]);
-        let cg = base.dir.join("p");
+        let rx = start_cli(&mut base, backend, &["--jsonl"]);
+        // A name of docker's shape: identified when populated (as an unidentified
+        // docker container: no docker state here).
+        let name = format!("docker-{}.scope", "ab".repeat(32));
+        let cg = base.dir.join(&name);
         std::fs::create_dir(&cg).unwrap();
         let mut sleep = std::process::Command::new("sleep")
             .arg("600")
@@ -310,7 +322,7 @@ fn populated_then_emptied() {
             .spawn()
             .unwrap();
         std::fs::write(cg.join("cgroup.procs"), sleep.id().to_string()).unwrap();
-        let path = format!("{}/p", base.rel);
+        let path = format!("{}/{name}", base.rel);
         let mut kinds = Vec::new();
         let next = |kinds: &mut Vec<String>, want: &str| {
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -318,6 +330,9 @@ fn populated_then_emptied() {
                 if let Ok(v) = rx.recv_timeout(Duration::from_millis(200)) {
                     if v["path"] == path.as_str() {
                         kinds.push(v["event"].as_str().unwrap().to_string());
+                        if v["event"] == "identified" {
+                            assert!(v["identity"]["kind"].is_string(), "{v}");
+                        }
                         if v["event"] == want {
                             return;
                         }
@@ -327,6 +342,7 @@ fn populated_then_emptied() {
             panic!("{backend}: no {want} for {path}: {kinds:?}");
         };
         next(&mut kinds, "populated");
+        next(&mut kinds, "identified");
         let _ = sleep.kill();
         let _ = sleep.wait();
         next(&mut kinds, "emptied");
@@ -334,7 +350,7 @@ fn populated_then_emptied() {
         next(&mut kinds, "removed");
         assert_eq!(
             kinds,
-            ["created", "populated", "emptied", "removed"],
+            ["created", "populated", "identified", "emptied", "removed"],
             "{backend}"
         );
         eprintln!("watch populated ({backend}): {kinds:?}");
@@ -454,7 +470,7 @@ fn sigterm_sigint_and_closed_pipe_end_with_status_0() {
         None,
     ] {
         let mut base = Base::new(&mount, "watch-sig");
-        let rx = start_cli(&mut base, "auto", &[]);
+        let rx = start_cli(&mut base, "auto", &["--jsonl"]);
         let mut child = base.watcher.take().unwrap();
         let t = Instant::now();
         match sig {
@@ -485,4 +501,30 @@ fn sigterm_sigint_and_closed_pipe_end_with_status_0() {
             t.elapsed()
         );
     }
+}
+
+#[test]
+fn text_lines_escape_names() {
+    let Some(mount) = common::live_mount("watch text") else {
+        return;
+    };
+    let mut base = Base::new(&mount, "watch-text");
+    let rx = start_cli(&mut base, "auto", &[]);
+    // (cgroup2 refuses a line feed in a name: cgroup_mkdir.)
+    let evil = "evil\x1b[31m\tred\u{202e}x";
+    std::fs::create_dir(base.dir.join(evil)).unwrap();
+    let v = rx.recv_timeout(Duration::from_secs(10)).expect("a line");
+    let line = v["line"].as_str().unwrap();
+    assert_eq!(v["event"], "created", "{line}");
+    assert!(
+        line.contains(&format!("{}/evil\\x1b[31m\\tred", base.rel)),
+        "{line}"
+    );
+    assert!(
+        !line.contains('\x1b') && !line.contains('\u{202e}'),
+        "{line}"
+    );
+    std::fs::remove_dir(base.dir.join(evil)).unwrap();
+    let v = rx.recv_timeout(Duration::from_secs(10)).expect("a line");
+    assert_eq!(v["event"], "removed", "{}", v["line"]);
 }

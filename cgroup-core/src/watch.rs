@@ -236,8 +236,15 @@ pub struct Watcher {
     limbo: Vec<(u64, Box<[u8]>)>,
     /// fanotify, while `limbo` is not empty: events in directories not known (yet):
     /// (mask, directory id, name, entry id).
-    strays: VecDeque<(u64, u64, Box<[u8]>, Option<u64>)>,
+    strays: VecDeque<Stray>,
 }
+
+/// A fanotify event held while a creation is in limbo: (mask, directory id, name,
+/// entry id).
+type Stray = (u64, u64, Box<[u8]>, Option<u64>);
+
+/// A cgroup found by a walk: (path, parent id, name, id).
+type Found = (Vec<u8>, u64, Box<[u8]>, u64);
 
 /// Most events held in [`Watcher`]'s `limbo` and `strays` before the watcher gives up
 /// and resynchronises (an [`EventKind::Overflow`]).
@@ -518,10 +525,11 @@ impl Watcher {
                     .position(|(p, n)| *p == dir && &n[..] == name)
                 {
                     self.limbo.remove(i);
-                    self.from_limbo(dir, name, obj);
-                } else if known || self.by_name.contains_key(&(dir, Box::from(name))) {
-                    self.on_gone(dir, name);
-                } else if self.root_parent.as_ref().is_some_and(|(p, _)| *p == dir) {
+                    self.out_of_limbo(dir, name, obj);
+                } else if known
+                    || self.by_name.contains_key(&(dir, Box::from(name)))
+                    || self.root_parent.as_ref().is_some_and(|(p, _)| *p == dir)
+                {
                     self.on_gone(dir, name);
                 } else if !self.limbo.is_empty() {
                     self.strays.push_back((mask, dir, name.into(), obj));
@@ -547,7 +555,7 @@ impl Watcher {
     /// A cgroup whose creation was seen but not its id (gone before it was looked at)
     /// is deleted, and the deletion names its id: reports it created, then what
     /// happened below it meanwhile (the events held in `strays`), then removed.
-    fn from_limbo(&mut self, parent: u64, name: &[u8], obj: Option<u64>) {
+    fn out_of_limbo(&mut self, parent: u64, name: &[u8], obj: Option<u64>) {
         let Some(path) = self.known.get(&parent).map(|p| join(&p.path, name)) else {
             return;
         };
@@ -827,7 +835,7 @@ impl Watcher {
         self.limbo.clear();
         self.strays.clear();
         // (path, parent id, name, id), parents before children.
-        let mut found: Vec<(Vec<u8>, u64, Box<[u8]>, u64)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         let mut queue: VecDeque<(Vec<u8>, u64)> = VecDeque::new();
         if notify::cgroup_id(self.mount_fd.as_fd(), &self.start) != Ok(self.root) {
             if report && self.known.contains_key(&self.root) {

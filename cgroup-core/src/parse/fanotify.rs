@@ -275,4 +275,32 @@ mod tests {
         let e = fanotify_events(&v).next().expect("one").expect("ok");
         assert_eq!((e.dir, e.name), (None, None));
     }
+
+    #[test]
+    fn any_bytes_never_panic() {
+        // Every one-byte change of two valid events, and pseudo-random buffers.
+        let mut good = event(0x100, &[info(FAN_INFO_DFID_NAME, 1, Some(b"x"))]);
+        good.extend(event(0x200, &[info(FAN_INFO_FID, 2, None)]));
+        for i in 0..good.len() {
+            for b in [0u8, 1, 2, 3, 0x7f, 0xff] {
+                let mut v = good.clone();
+                v[i] = b;
+                for r in fanotify_events(&v).flatten() {
+                    let _ = (r.dir.and_then(|h| h.kernfs_id()), r.name);
+                }
+            }
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..600 {
+            let v: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            assert!(fanotify_events(&v).count() <= v.len() / FAN_METADATA_LEN + 1);
+        }
+    }
 }
