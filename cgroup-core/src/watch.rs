@@ -283,10 +283,11 @@ impl Watcher {
     ///
     /// # Errors
     ///
-    /// No cgroup2 mount ([`Error::NoCgroup2`] and the like), an invalid or missing
+    /// No cgroup2 mount ([`Error::NoUnifiedCgroup`] and the like), an invalid or missing
     /// `start` ([`Error::InvalidPath`], [`Error::Io`]), or the mechanism's set-up
     /// failing: fanotify when it is forced ([`Backend::Fanotify`]: `EPERM` without
-    /// `CAP_SYS_ADMIN`), inotify's limits (`EMFILE`, `ENOSPC`).
+    /// `CAP_SYS_ADMIN`, `EXDEV` when the mount is not cgroup2, e.g. a fixture), inotify's
+    /// limits (`EMFILE`, `ENOSPC`).
     pub fn new(host: &Host, start: &str, opts: Options) -> Result<Watcher, Error> {
         let mount = host.find_cgroup2()?;
         let mount_fd = host
@@ -296,12 +297,19 @@ impl Watcher {
         let start_b = start.as_bytes().to_vec();
         let root = notify::cgroup_id(mount_fd.as_fd(), &start_b)
             .map_err(|e| fs::errno_error(mount.dir.join(start.trim_start_matches('/')), e))?;
+        // fanotify's handles name cgroups only on cgroup2 (kernfs handles); a fixture
+        // directory is watched with inotify.
+        let cgroup2 = fs::is_fs_type(mount_fd.as_fd(), nix::sys::statfs::CGROUP2_SUPER_MAGIC);
         let src = match opts.backend {
             Backend::Inotify => None,
+            Backend::Fanotify if !cgroup2 => {
+                return Err(fs::errno_error(&mount.dir, Errno::EXDEV));
+            }
             Backend::Fanotify => Some(
                 notify::fanotify_filesystem(mount_fd.as_fd())
                     .map_err(|e| fs::errno_error(&mount.dir, e))?,
             ),
+            Backend::Auto if !cgroup2 => None,
             Backend::Auto => notify::fanotify_filesystem(mount_fd.as_fd()).ok(),
         };
         let src = match src {
@@ -504,6 +512,9 @@ impl Watcher {
             };
             let obj = rec.object.and_then(|h| h.kernfs_id());
             self.fan_one(rec.mask, dir, name, obj);
+            if self.limbo.is_empty() {
+                self.strays.clear();
+            }
             if self.limbo.len() + self.strays.len() > MAX_LIMBO {
                 self.overflow();
                 return;
@@ -576,9 +587,6 @@ impl Watcher {
         rest.append(&mut self.strays);
         self.strays = rest;
         self.remove(id);
-        if self.limbo.is_empty() {
-            self.strays.clear();
-        }
     }
 
     fn ino_records(&mut self, evs: Vec<nix::sys::inotify::InotifyEvent>) {

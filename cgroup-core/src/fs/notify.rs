@@ -110,10 +110,10 @@ pub fn inotify_watch(
     use std::os::unix::ffi::OsStrExt;
     let mut p = format!("/proc/self/fd/{}", base.as_raw_fd()).into_bytes();
     let rel = rel.strip_prefix(b"/").unwrap_or(rel);
-    if !rel.is_empty() {
-        p.push(b'/');
-        p.extend_from_slice(rel);
-    }
+    // `/.` for `base` itself: the magic link is then followed (IN_DONT_FOLLOW would
+    // otherwise watch the link).
+    p.push(b'/');
+    p.extend_from_slice(if rel.is_empty() { b"." } else { rel });
     ino.add_watch(std::ffi::OsStr::from_bytes(&p), inotify_mask())
 }
 
