@@ -528,3 +528,35 @@ fn text_lines_escape_names() {
     let v = rx.recv_timeout(Duration::from_secs(10)).expect("a line");
     assert_eq!(v["event"], "removed", "{}", v["line"]);
 }
+
+#[test]
+fn removing_the_watched_cgroup_ends_with_status_0() {
+    let Some(mount) = common::live_mount("watch root removed") else {
+        return;
+    };
+    for backend in BACKENDS {
+        let mut base = Base::new(&mount, "watch-gone");
+        let rx = start_cli(&mut base, backend, &["--jsonl"]);
+        let mut child = base.watcher.take().unwrap();
+        std::fs::remove_dir(&base.dir).unwrap();
+        let v = rx.recv_timeout(Duration::from_secs(10)).expect("an event");
+        assert_eq!(
+            (v["event"].as_str(), v["path"].as_str()),
+            (Some("removed"), Some(base.rel.as_str())),
+            "{backend}"
+        );
+        let t = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{backend}: cgtree watch did not end");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(status.code(), Some(0), "{backend}");
+    }
+}

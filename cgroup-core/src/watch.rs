@@ -231,6 +231,8 @@ pub struct Watcher {
     /// Cgroups to identify once the kernel has nothing more to report (bounded by the
     /// known set: a cgroup is queued once, when it appears or becomes populated).
     to_identify: VecDeque<u64>,
+    /// inotify: the watch on the start's parent, for the start's own removal.
+    parent_wd: Option<WatchDescriptor>,
     /// fanotify: creations whose cgroup was gone before its id could be read, held
     /// until their deletion (which names the id): (parent id, name).
     limbo: Vec<(u64, Box<[u8]>)>,
@@ -343,6 +345,7 @@ impl Watcher {
             opts,
             ended: false,
             to_identify: VecDeque::new(),
+            parent_wd: None,
             limbo: Vec::new(),
             strays: VecDeque::new(),
         };
@@ -351,6 +354,12 @@ impl Watcher {
             .as_ref()
             .map(|(_, n)| n.clone())
             .unwrap_or_default();
+        if let (Source::Ino(ino), Some(i)) = (&w.src, start_b.iter().rposition(|&b| b == b'/')) {
+            if start_b.len() > 1 {
+                let parent = if i == 0 { &b"/"[..] } else { &start_b[..i] };
+                w.parent_wd = notify::inotify_watch_removals(ino, w.mount_fd.as_fd(), parent).ok();
+            }
+        }
         let wd = w.add_watch(&start_b);
         if matches!(w.src, Source::Ino(_)) && wd.is_none() {
             return Err(fs::errno_error(&start, Errno::ENOENT));
@@ -601,6 +610,19 @@ impl Watcher {
                 return;
             }
             let wd = ev.wd;
+            if Some(wd) == self.parent_wd {
+                // Outside the subtree: only the start's own removal counts.
+                let root_name = self.root_parent.as_ref().map(|(_, n)| n.clone());
+                let name = ev.name.as_ref().map(|n| n.as_bytes());
+                if ev.mask.contains(AddWatchFlags::IN_ISDIR)
+                    && name.is_some()
+                    && name == root_name.as_deref()
+                    && self.known.contains_key(&self.root)
+                {
+                    self.remove(self.root);
+                }
+                continue;
+            }
             if ev.mask.contains(AddWatchFlags::IN_IGNORED) {
                 if let Some(id) = self.wds.remove(&wd) {
                     if id == self.root && self.known.contains_key(&id) {

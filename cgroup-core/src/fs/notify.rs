@@ -94,6 +94,29 @@ pub fn inotify_mask() -> AddWatchFlags {
         | AddWatchFlags::IN_DONT_FOLLOW
 }
 
+/// Adds a watch on the directory `rel` (below `base`) for the removal or renaming of
+/// its entries only: the parent of a watched subtree, whose own end inotify reports
+/// there (cgroup2 sends no `IN_DELETE_SELF`: a removed cgroup's inode keeps its links).
+///
+/// # Errors
+///
+/// As [`inotify_watch`].
+pub fn inotify_watch_removals(
+    ino: &Inotify,
+    base: BorrowedFd<'_>,
+    rel: &[u8],
+) -> Result<WatchDescriptor, Errno> {
+    add(
+        ino,
+        base,
+        rel,
+        AddWatchFlags::IN_DELETE
+            | AddWatchFlags::IN_MOVED_FROM
+            | AddWatchFlags::IN_ONLYDIR
+            | AddWatchFlags::IN_DONT_FOLLOW,
+    )
+}
+
 /// Adds a watch on the directory `rel` (relative to the open directory `base`, reached
 /// through `/proc/self/fd`, since `inotify_add_watch` has no `*at` form).
 ///
@@ -106,6 +129,15 @@ pub fn inotify_watch(
     base: BorrowedFd<'_>,
     rel: &[u8],
 ) -> Result<WatchDescriptor, Errno> {
+    add(ino, base, rel, inotify_mask())
+}
+
+fn add(
+    ino: &Inotify,
+    base: BorrowedFd<'_>,
+    rel: &[u8],
+    mask: AddWatchFlags,
+) -> Result<WatchDescriptor, Errno> {
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     let mut p = format!("/proc/self/fd/{}", base.as_raw_fd()).into_bytes();
@@ -114,7 +146,7 @@ pub fn inotify_watch(
     // otherwise watch the link).
     p.push(b'/');
     p.extend_from_slice(if rel.is_empty() { b"." } else { rel });
-    ino.add_watch(std::ffi::OsStr::from_bytes(&p), inotify_mask())
+    ino.add_watch(std::ffi::OsStr::from_bytes(&p), mask)
 }
 
 /// The inode number of the directory `rel` below `base` (`.` for `base` itself): on
