@@ -83,9 +83,15 @@ impl Drop for Base {
 /// `cgtree watch <base> --jsonl --backend <b>` with its lines (parsed and validated) on
 /// a channel; returns once it reports a cgroup made to tell that it is ready.
 fn start_cli(base: &mut Base, backend: &str, extra: &[&str]) -> mpsc::Receiver<Value> {
-    let mut child = common::cgtree()
-        .args(["watch", &base.rel, "--backend", backend])
-        .args(extra)
+    let mut cmd = common::cgtree();
+    cmd.args(["watch", &base.rel, "--backend", backend])
+        .args(extra);
+    start_cmd(base, cmd)
+}
+
+/// [`start_cli`] with the command given.
+fn start_cmd(base: &mut Base, mut cmd: std::process::Command) -> mpsc::Receiver<Value> {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -559,4 +565,54 @@ fn removing_the_watched_cgroup_ends_with_status_0() {
         };
         assert_eq!(status.code(), Some(0), "{backend}");
     }
+}
+
+#[test]
+fn nobody_watches_with_inotify() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(mount) = common::live_mount("watch unprivileged") else {
+        return;
+    };
+    let mut base = Base::new(&mount, "watch-nobody");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = tmp.path().join("cgtree");
+    std::fs::copy(env!("CARGO_BIN_EXE_cgtree"), &bin).unwrap();
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["watch", &base.rel, "--jsonl"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    // fanotify's filesystem mark needs CAP_SYS_ADMIN: the watcher falls back to inotify.
+    let rx = start_cmd(&mut base, cmd);
+    // One step at a time: inotify cannot see a cgroup made and removed in a directory
+    // before that directory's watch is added.
+    let mut got = Vec::new();
+    for (mk, p) in [(true, "a"), (true, "a/b"), (false, "a/b"), (false, "a")] {
+        let d = base.dir.join(p);
+        if mk {
+            std::fs::create_dir(&d).unwrap();
+        } else {
+            std::fs::remove_dir(&d).unwrap();
+        }
+        let v = rx.recv_timeout(Duration::from_secs(10)).expect("events");
+        let p = v["path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&base.rel)
+            .to_string();
+        got.push(format!("{} {p}", v["event"].as_str().unwrap()));
+    }
+    assert_eq!(
+        got,
+        ["created /a", "created /a/b", "removed /a/b", "removed /a"]
+    );
+    let mut child = base.watcher.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

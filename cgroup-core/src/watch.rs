@@ -11,9 +11,15 @@
 //!   5.9): each event names the parent directory by its file handle (for cgroup2, the
 //!   parent's cgroup id) and the entry by name, and the entry by its own handle (its id).
 //!   Events outside the watched subtree are dropped after a hash look-up.
+//!   The kernel gives a created directory's id only at its deletion
+//!   (`FAN_REPORT_TARGET_FID`): a cgroup gone before the watcher could look at it is
+//!   held until its deletion names it, then reported created, then removed, with what
+//!   happened below it in between.
 //! - inotify: one watch on each directory of the subtree, added as directories appear
 //!   (and the new directory listed right after its watch is added, so that a child made
-//!   in between is not missed). Works unprivileged and on older kernels.
+//!   in between is not missed). Works unprivileged and on older kernels. Limit: when the
+//!   watcher lags, a cgroup removed before its watch was added is reported created and
+//!   removed with id 0, and cgroups made and removed inside it are not seen at all.
 //!
 //! The kernel's queue is bounded (fanotify: `/proc/sys/fs/fanotify/max_queued_events`,
 //! 16384 by default; inotify: `/proc/sys/fs/inotify/max_queued_events`), and so is the
