@@ -66,8 +66,9 @@ pub struct Options {
     /// identity other than the one reported before gives an [`EventKind::Identified`]
     /// event. A `created` event carries no identity; later events carry the last one.
     pub identify: bool,
-    /// Most events converted from one batch of the kernel's queue before the watcher
-    /// gives up on the batch and resynchronises (default 65536; at least 1). A test can
+    /// Most events the watcher holds (read from the kernel, not yet returned by
+    /// [`Watcher::next_event`]) before it drops the rest of the kernel's queue, reports an
+    /// [`EventKind::Overflow`] and resynchronises (default 65536; at least 1). A test can
     /// make it small to force an overflow.
     pub queue_limit: usize,
 }
