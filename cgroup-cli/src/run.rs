@@ -279,7 +279,7 @@ pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> any
     }
     let start = args.path.as_deref().unwrap_or("/");
     let mut w = Watcher::new(&host(cfg), start, opts)?;
-    let stdout = io::stdout();
+    let stdout = term::stdout_handle();
     let stdout_fd = stdout.as_fd();
     let mut out = term::stdout(false);
     loop {

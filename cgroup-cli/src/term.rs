@@ -171,6 +171,12 @@ pub fn stdout(color: bool) -> Term<io::BufWriter<io::StdoutLock<'static>>> {
     )
 }
 
+/// The standard output handle, for its descriptor (`cgtree watch` polls it: a pipe
+/// whose reader is gone reports `POLLERR`); never written through.
+pub fn stdout_handle() -> io::Stdout {
+    io::stdout()
+}
+
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
