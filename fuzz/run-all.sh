@@ -33,6 +33,8 @@ seed json_docker $fx/*/var/lib/docker/containers/*/config.v2.json
 seed json_runtime_state $fx/*/run/crun/*/status $fx/*/run/runc/*/state.json $fx/*/run/user/*/crun/*/status
 seed config_edit $fx/wsl-provisioned/etc/wsl.conf $fx/wsl-provisioned/etc/containers/containers.conf $fx/wsl-provisioned/mnt/c/Users/massi/.wslconfig
 mkdir -p corpus/ns_link && printf 'user:[4026532263]' > corpus/ns_link/seed
+# A cgroup created under id 77 (FAN_CREATE|FAN_ONDIR, DFID_NAME and FID records).
+mkdir -p corpus/fanotify && printf '\x54\x00\x00\x00\x03\x00\x18\x00\x00\x01\x00\x40\x00\x00\x00\x00\xff\xff\xff\xff\x2a\x00\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\xfe\x00\x00\x00\x4d\x00\x00\x00\x00\x00\x00\x00\x70\x6f\x64\x00\x01\x00\x1c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\xfe\x00\x00\x00\x4e\x00\x00\x00\x00\x00\x00\x00' > corpus/fanotify/seed
 cargo +nightly fuzz build -O >"$logs/build.log" 2>&1 || { echo "fuzz build failed: $logs/build.log"; exit 1; }
 rm -rf "$logs/locks"
 exec ./run-parallel.sh "$secs" "${WORKERS:-1}"

@@ -140,6 +140,26 @@ pub enum Command {
     /// Writes what cgtree reads of this host into OUT, in the fixture format, for
     /// `cgtree --root OUT` (and bug reports); what is left out is listed in OUT/META.
     Snapshot(SnapshotArgs),
+    /// Events as they happen below CGROUP_PATH: cgroups created, removed, populated,
+    /// emptied and identified, one line each, until SIGINT or SIGTERM.
+    Watch(WatchArgs),
+}
+
+/// `cgtree watch`.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct WatchArgs {
+    /// The subtree to watch, relative to the cgroup2 mount (default: /).
+    #[arg(value_name = "CGROUP_PATH")]
+    pub path: Option<String>,
+    /// One JSON object a line (format: docs/json.md).
+    #[arg(long)]
+    pub jsonl: bool,
+    /// The mechanism: auto, fanotify or inotify (for tests).
+    #[arg(long, hide = true, default_value = "auto")]
+    pub backend: String,
+    /// Most events taken from one batch of the kernel's queue (for tests).
+    #[arg(long, hide = true)]
+    pub queue_limit: Option<usize>,
 }
 
 /// `cgtree top`.

@@ -56,6 +56,8 @@ pub enum Mode {
     Snapshot(PathBuf, Vec<String>, Vec<u32>),
     /// `cgtree top`.
     Top(Top),
+    /// `cgtree watch [CGROUP_PATH] [--jsonl]`.
+    Watch(crate::cli::WatchArgs),
 }
 
 /// `cgtree top` settings (the start cgroup is [`Config::start`]).
@@ -199,6 +201,7 @@ impl Config {
                     Mode::Ids(a.cgroup.unwrap_or_else(|| "/".into()), a.jsonl)
                 }
                 Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns),
+                Some(crate::cli::Command::Watch(w)) => Mode::Watch(w),
                 Some(crate::cli::Command::Provision(p)) => {
                     use crate::cli::ProvisionAction as A;
                     let (action, steps) = match p.action {

@@ -123,6 +123,7 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
             }
             r
         }
+        config::Mode::Watch(w) => run::watch(&cfg, w, diag),
     }
 }
 

@@ -338,3 +338,75 @@ pub fn provision(
     let written = render::provision::write_outcome(out, cfg.json, &header, &host, &outcome);
     Ok((code, written))
 }
+
+/// `cgtree watch [CGROUP_PATH] [--jsonl]`: events until SIGINT or SIGTERM (status 0), a
+/// reader that goes away (status 0, quietly), or the removal of the watched cgroup.
+pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> anyhow::Result<u8> {
+    use cgroup_core::watch::{Backend, Options, Watcher};
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use std::os::fd::AsFd;
+    let backend = match args.backend.as_str() {
+        "auto" => Backend::Auto,
+        "fanotify" => Backend::Fanotify,
+        "inotify" => Backend::Inotify,
+        other => anyhow::bail!(
+            "--backend {}: auto, fanotify or inotify",
+            sanitize::sanitize(other.as_bytes())
+        ),
+    };
+    // Blocked before anything else, read from a descriptor polled with the watcher's.
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGINT);
+    mask.add(Signal::SIGTERM);
+    mask.thread_block()?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    let mut opts = Options {
+        backend,
+        ..Options::default()
+    };
+    if let Some(q) = args.queue_limit {
+        opts.queue_limit = q;
+    }
+    let start = args.path.as_deref().unwrap_or("/");
+    let mut w = Watcher::new(&host(cfg), start, opts)?;
+    let stdout = term::stdout_handle();
+    let stdout_fd = stdout.as_fd();
+    let mut out = term::stdout(false);
+    loop {
+        let mut written = Ok(());
+        while let Some(ev) = w.next_event(Some(std::time::Duration::ZERO))? {
+            written = if args.jsonl {
+                render::watch::jsonl(&ev, &mut out)
+            } else {
+                render::watch::line(&ev, &mut out)
+            };
+            if written.is_err() {
+                break;
+            }
+        }
+        let written = written.and_then(|()| out.flush());
+        if written.is_err() || w.ended() {
+            return Ok(finish(written, OK, diag));
+        }
+        let mut fds = [
+            PollFd::new(sigfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(w.as_fd(), PollFlags::POLLIN),
+            // No events asked: a pipe whose reader is gone reports POLLERR.
+            PollFd::new(stdout_fd, PollFlags::empty()),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => anyhow::bail!("poll: {e}"),
+        }
+        let hit = |i: usize, f: PollFlags| fds[i].revents().is_some_and(|r| r.intersects(f));
+        if hit(0, PollFlags::POLLIN) {
+            // SIGINT or SIGTERM: a clean end.
+            return Ok(finish(out.flush(), OK, diag));
+        }
+        if hit(2, PollFlags::POLLERR | PollFlags::POLLHUP) {
+            return Ok(OK);
+        }
+    }
+}

@@ -184,6 +184,12 @@ pub fn screen() -> io::Stdout {
     io::stdout()
 }
 
+/// The standard output handle, for its descriptor (`cgtree watch` polls it: a pipe
+/// whose reader is gone reports `POLLERR`); never written through.
+pub fn stdout_handle() -> io::Stdout {
+    io::stdout()
+}
+
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;

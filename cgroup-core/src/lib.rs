@@ -47,6 +47,7 @@ pub mod stats;
 pub mod trace;
 pub mod tree;
 pub mod userns;
+pub mod watch;
 
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use fs::{CgroupMount, Host};

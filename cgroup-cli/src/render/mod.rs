@@ -6,3 +6,4 @@ pub mod pid;
 pub mod provision;
 pub mod tree;
 pub mod userns;
+pub mod watch;

@@ -17,6 +17,7 @@
 //! are all regular: [`Origin::Kernel`]).
 
 mod host;
+pub mod notify;
 pub mod ns;
 pub mod out;
 pub mod read;

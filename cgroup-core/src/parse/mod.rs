@@ -13,6 +13,7 @@
 //! user_namespaces(7).
 
 pub mod bolt;
+pub mod fanotify;
 mod keyed;
 mod list;
 mod mountinfo;
@@ -21,6 +22,7 @@ mod proc;
 mod usage;
 mod value;
 
+pub use fanotify::{fanotify_events, FanError, FanEvents, FanHandle, FanRecord};
 pub use keyed::{
     cgroup_events, cgroup_stat, flat_keyed, nested_keyed, pressure, Centi, CgroupEvents,
     CgroupStat, FlatKeyed, NestedKeyed, NestedLine, Pairs, Pressure, PressureLine,

@@ -935,7 +935,7 @@ impl ProcView<'_> {
     }
 }
 
-fn normalize_start(start: &str) -> Result<String, Error> {
+pub(crate) fn normalize_start(start: &str) -> Result<String, Error> {
     let invalid = |reason| Error::InvalidPath {
         path: start.to_string(),
         reason,
