@@ -603,6 +603,33 @@ fn ctrl_c_and_iterations_end_the_view_and_restore_the_terminal() {
     assert_eq!(t.format("#{alternate_on}"), "0");
 }
 
+/// SIGTERM and SIGHUP sent to the full-screen view end it with the terminal restored
+/// (raw mode off, main screen, cursor shown), as `q` does.
+#[test]
+fn sigterm_and_sighup_end_the_view_and_restore_the_terminal() {
+    for sig in ["TERM", "HUP"] {
+        let t = Tmux::start("top-tmux-sig", &shell_command(""));
+        t.wait("the first screen", |s| has_line(s, "order: cpu"));
+        // The pane's shell runs cgtree as its only child (`env` execs it).
+        let shell: u32 = t.format("#{pane_pid}").parse().unwrap();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        let pid: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        assert_eq!(comm.trim(), "cgtree");
+        let st = Command::new("kill")
+            .args([format!("-{sig}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let s = t.wait("cgtree to exit", exited);
+        assert!(has_line(&s, "cgtree-exit=0"), "SIG{sig}: {s}");
+        assert!(has_line(&s, "tty-icanon"), "SIG{sig}: {s}");
+        assert_eq!(t.format("#{alternate_on}"), "0", "SIG{sig}");
+        assert_eq!(t.format("#{cursor_flag}"), "1", "SIG{sig}");
+    }
+}
+
 #[test]
 fn no_terminal_output_escapes_in_batch_text() {
     // The text blocks go through the escaping writer: with colours forced on, only

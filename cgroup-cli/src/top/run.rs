@@ -173,13 +173,35 @@ fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result
     if cfg.color {
         crossterm::style::force_color_output(true);
     }
+    // SIGTERM, SIGHUP (the terminal went away) and a SIGINT sent from elsewhere (the
+    // terminal's Ctrl-C is a key in raw mode) end the view like `q`: the terminal is
+    // restored by the guard, not left in raw mode on the alternate screen.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
     let mut view = View::new(t.order);
     let mut frames: u64 = 1;
     let mut next = Instant::now() + t.delay;
+    let mut dirty = true;
     loop {
-        terminal.draw(|f| ui::draw(f, &frame, &mut view, styles))?;
-        let wait = next.saturating_duration_since(Instant::now());
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        if dirty {
+            terminal.draw(|f| ui::draw(f, &frame, &mut view, styles))?;
+            dirty = false;
+        }
+        // Waits in slices of at most 100 ms, so that a signal is seen soon.
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .min(std::time::Duration::from_millis(100));
         if event::poll(wait)? {
+            dirty = true;
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     // Debug builds only: a key panics, for the test that the panic hook
@@ -212,6 +234,7 @@ fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result
             Ok(f) => {
                 frame = f;
                 frames += 1;
+                dirty = true;
             }
             Err(e) => {
                 drop(terminal);
