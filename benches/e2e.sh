@@ -17,6 +17,8 @@
 #   cgtree-noprocs   cgtree --no-procs /cgbench
 #   cgtree-pid       cgtree pid PID             (a process in the deepest cgroup)
 #   cgtree-userns    cgtree userns
+#   cgtree-top1      cgtree top -b -n 1 -d 0.01 /cgbench (walk, identification, two samples)
+#   (then)           cgtree top -b -d 1 for STEADY seconds: its CPU share of one core
 #   cgtree-id        cgtree id CGID             (the deepest cgroup's id: a kernfs handle, root)
 #   cgtree-id-walk   the same as user nobody    (no CAP_DAC_READ_SEARCH: the walk that stops
 #                                                at the first match)
@@ -69,7 +71,7 @@ for scale in "${SCALES[@]}"; do
   deep_pid=$(head -1 "$deep")
   deep_id=$(stat -c %i "$(dirname "$deep")")
   names=(systemd-cgls rawwalk rawwalk-noproc cgtree cgtree-json cgtree-noprocs cgtree-pid cgtree-userns
-         cgtree-id cgtree-id-walk cgtree-ids)
+         cgtree-id cgtree-id-walk cgtree-ids cgtree-top1)
   cmds=("systemd-cgls --no-pager $REL"
         "$BUILD/rawwalk $CGROOT"
         "$BUILD/rawwalk -n $CGROOT"
@@ -80,7 +82,8 @@ for scale in "${SCALES[@]}"; do
         "$CGTREE userns"
         "$CGTREE id $deep_id"
         "setpriv --reuid=65534 --regid=65534 --clear-groups $CGTREE id $deep_id"
-        "$CGTREE ids --jsonl $REL")
+        "$CGTREE ids --jsonl $REL"
+        "$CGTREE top -b -n 1 -d 0.01 $REL")
   : >"$OUT/$scale.rounds"
   for ((r = 1; r <= ROUNDS; r++)); do
     for i in "${!names[@]}"; do
@@ -126,6 +129,16 @@ print(f"\nSyscalls per cgroup / per process: rawwalk {rc:.1f} / {rp:.1f}; cgtree
 print(f"cgtree pid of the deepest process ({deep.rsplit('/', 2)[-2]}) vs a full cgtree walk: {ratio('cgtree-pid', 'cgtree'):.3f} (1/{1 / ratio('cgtree-pid', 'cgtree'):.0f}).")
 print(f"cgtree id of its cgroup: by handle vs by walk {ratio('cgtree-id', 'cgtree-id-walk'):.3f}; cgtree ids --jsonl vs the tree {ratio('cgtree-ids', 'cgtree'):.2f}.\n")
 PY
+  # cgtree top's steady state: CPU time of `top -b -d 1` over STEADY seconds (default
+  # 60; 0 skips), start-up (the first walk, identification and priming sample) included.
+  steady=${STEADY:-60}
+  if ((steady > 0)); then
+    /usr/bin/time -f "%e %U %S" -o "$OUT/$scale-top-steady.time" \
+      "$CGTREE" top -b -d 1 -n "$steady" "$REL" >/dev/null 2>&1 || true
+    read -r el us sy <"$OUT/$scale-top-steady.time" || true
+    python3 -c 'import sys; el,us,sy=map(float,sys.argv[1:4]); print(f"cgtree top -b -d 1 -n {sys.argv[4]}: {us+sy:.2f} s CPU (user {us:.2f}, sys {sy:.2f}) over {el:.1f} s: {100*(us+sy)/el:.1f}% of one core.\n")' \
+      "$el" "$us" "$sy" "$steady" | tee -a "$OUT/$scale.md"
+  fi
   "$BENCH/destroy-tree.sh" >"$OUT/destroy-$scale.log" 2>&1
   trap - EXIT
 done

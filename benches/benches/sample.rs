@@ -111,6 +111,23 @@ fn bench(c: &mut Criterion) {
     } else {
         eprintln!("sample/live-211 skipped: needs root and a cgroup2 mount");
     }
+    // A tree of ../shared/bench (make-tree.sh) when one is up: CGBENCH_START=/cgbench
+    // (the start cgroup under the live cgroup2 mount). One sample of every cgroup
+    // (`cgtree top -a`) and of the populated ones (`cgtree top`'s default).
+    if let Some(start) = std::env::var_os("CGBENCH_START") {
+        let start = start.to_string_lossy().into_owned();
+        for (name, all) in [("cgbench/all", true), ("cgbench/populated", false)] {
+            let tree = TreeBuilder::new()
+                .start(start.clone())
+                .include_empty(all)
+                .processes(false)
+                .build()
+                .expect("the CGBENCH_START tree builds");
+            eprintln!("sample/{name}: {} cgroups", tree.nodes().len());
+            let mut sampler = Sampler::new(&tree, SampleOptions::default()).expect("sampler");
+            g.bench_function(name, |b| b.iter(|| sampler.sample(&tree).usage.len()));
+        }
+    }
     g.finish();
 }
 
