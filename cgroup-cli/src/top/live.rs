@@ -31,12 +31,27 @@ impl UsageSampler {
     }
 }
 
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (as systemd does for itself), so
+/// that the sampler can keep a directory descriptor per cgroup of a large tree; a failure
+/// only leaves the limit where it was (the sampler then reopens what it cannot keep).
+fn raise_nofile() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 impl Sampler for UsageSampler {
     fn needs_prime(&self) -> bool {
         self.prime
     }
 
     fn fill(&mut self, tree: &Tree, frame: &mut Frame) -> anyhow::Result<()> {
+        if self.sampler.is_none() {
+            raise_nofile();
+        }
         let s = match &mut self.sampler {
             Some(s) => s,
             None => self.sampler.insert(sample::Sampler::new(
@@ -45,6 +60,9 @@ impl Sampler for UsageSampler {
                     // The frame's tree is already cut to the shown depth and cgroups.
                     max_depth: None,
                     populated_only: false,
+                    // Every shown cgroup's directory kept open, as the descriptor limit
+                    // allows (raised to the hard limit first: `raise_nofile`).
+                    max_open_dirs: usize::MAX,
                     ..SampleOptions::default()
                 },
             )?),

@@ -54,8 +54,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Directory descriptors a [`Sampler`] keeps open between samples by default, at most
-/// (and never more than half the soft `RLIMIT_NOFILE`: see
-/// [`SampleOptions::max_open_dirs`]).
+/// (and never more than the soft `RLIMIT_NOFILE` less 1024, or half of it when that is
+/// more: see [`SampleOptions::max_open_dirs`]).
 pub const DEFAULT_MAX_OPEN_DIRS: usize = 4096;
 
 /// What a [`Sampler`] reads.
@@ -69,8 +69,10 @@ pub struct SampleOptions {
     /// Name the block devices of `io.stat` from sysfs (`/sys/dev/block/MAJ:MIN/uevent`,
     /// read once per device and kept).
     pub device_names: bool,
-    /// Directory descriptors kept open between samples, at most; capped again at half
-    /// the process's soft `RLIMIT_NOFILE`.
+    /// Directory descriptors kept open between samples, at most; capped again at the
+    /// process's soft `RLIMIT_NOFILE` less 1024 (or half of it, when that is more). A
+    /// program that samples large trees raises its soft limit to the hard one first
+    /// (`cgtree top` does) and sets this to `usize::MAX`.
     pub max_open_dirs: usize,
 }
 
@@ -487,7 +489,7 @@ impl Sampler {
             self.slots[id].ino
         };
         let mut usage = Usage::default();
-        let first = fs::read_file_from(fd.as_fd(), CPU_STAT, &mut self.scratch, self.origin)
+        let first = fs::read_record_file_from(fd.as_fd(), CPU_STAT, &mut self.scratch, self.origin)
             .map(parse::cpu_stat);
         let first = match first {
             Err(Errno::ENODEV | Errno::ENOENT) if !fresh => {
@@ -506,7 +508,7 @@ impl Sampler {
                 };
                 fresh = true;
                 ino = fs::dir_identity(fd.as_fd()).ok().map(|(_, ino)| ino);
-                fs::read_file_from(fd.as_fd(), CPU_STAT, &mut self.scratch, self.origin)
+                fs::read_record_file_from(fd.as_fd(), CPU_STAT, &mut self.scratch, self.origin)
                     .map(parse::cpu_stat)
             }
             r => r,
@@ -650,7 +652,7 @@ impl Sampler {
         parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
         errors: &mut Vec<NodeError>,
     ) -> Option<T> {
-        let r = fs::read_file_from(dir, file, &mut self.scratch, self.origin).map(parse);
+        let r = fs::read_record_file_from(dir, file, &mut self.scratch, self.origin).map(parse);
         self.outcome(id, file, r, errors)
     }
 
@@ -661,7 +663,7 @@ impl Sampler {
         errors: &mut Vec<NodeError>,
     ) -> Option<Vec<IoDevice>> {
         const FILE: &CStr = c"io.stat";
-        let r = fs::read_file_from(dir, FILE, &mut self.scratch, self.origin).map(|b| {
+        let r = fs::read_record_file_from(dir, FILE, &mut self.scratch, self.origin).map(|b| {
             let mut v = Vec::new();
             for l in parse::io_stat(b) {
                 v.push(l?);
@@ -709,7 +711,10 @@ impl Sampler {
 /// the program (the tree walk, a terminal, sockets).
 fn nofile_budget() -> usize {
     match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
-        Ok((soft, _)) => usize::try_from(soft / 2).unwrap_or(usize::MAX),
+        // All but 1024 descriptors (the rest of the program's), and at least half.
+        Ok((soft, _)) => {
+            usize::try_from(soft.saturating_sub(1024).max(soft / 2)).unwrap_or(usize::MAX)
+        }
         Err(_) => 512,
     }
 }
