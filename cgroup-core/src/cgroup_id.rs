@@ -115,16 +115,34 @@ fn lookup_at(
         Err(Errno::ESTALE | Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
         Err(e) => return Err(e),
     };
-    if fs::cgroup_id_of(fd.as_fd())? != id {
+    path_of_opened(mount_fd, mount_dir, fd.as_fd(), id)
+}
+
+/// The path of the cgroup open at `fd` (opened by its id `id`), checked as
+/// [`lookup_cgroup_id`] says. A cgroup removed after it was opened (its descriptor's path
+/// then ends in ` (deleted)`, and the path opens nothing) has no path: `Ok(None)`, as an
+/// id that names no cgroup.
+fn path_of_opened(
+    mount_fd: BorrowedFd<'_>,
+    mount_dir: &Path,
+    fd: BorrowedFd<'_>,
+    id: u64,
+) -> Result<Option<Vec<u8>>, Errno> {
+    if fs::cgroup_id_of(fd)? != id {
         return Err(Errno::ESTALE);
     }
-    let path = fs::fd_path(fd.as_fd())?;
+    let path = fs::fd_path(fd)?;
     let rel = path.strip_prefix(mount_dir).map_err(|_| Errno::EXDEV)?;
     if rel.as_os_str().is_empty() {
         return Ok(Some(b"/".to_vec()));
     }
     // The name the kernel gives must open, below the mount, the same cgroup.
-    let again = fs::state::open_dir_beneath(mount_fd, rel)?;
+    let again = match fs::state::open_dir_beneath(mount_fd, rel) {
+        Ok(fd) => fd,
+        // Removed since it was opened by its id.
+        Err(Errno::ENOENT | Errno::ENODEV) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     if fs::cgroup_id_of(again.as_fd())? != id {
         return Err(Errno::ESTALE);
     }
@@ -325,5 +343,31 @@ mod tests {
             assert_eq!(handle.unwrap(), None);
             assert_eq!(walk.unwrap(), None);
         }
+    }
+
+    /// A cgroup removed between its open by id and the check of its path (the race a
+    /// tester hit with `cgtree id` while cgroups were removed) is "no such cgroup", not
+    /// an error that would end the whole call. Live, as root (skipped otherwise).
+    #[test]
+    fn a_cgroup_removed_after_its_open_by_id_has_no_path() {
+        let Ok(mount) = Host::new().find_cgroup2() else {
+            return;
+        };
+        let name = format!("cgtree-test-cgroup-id-race-{}", std::process::id());
+        let dir = mount.dir.join(&name);
+        if !nix::unistd::geteuid().is_root() || std::fs::create_dir(&dir).is_err() {
+            return;
+        }
+        let id = std::fs::metadata(&dir).map(|m| m.ino());
+        let mount_fd = fs::open_dir_path(&mount.dir).unwrap();
+        let opened = id.map(|id| (id, fs::open_cgroup_by_id(mount_fd.as_fd(), id)));
+        let removed = std::fs::remove_dir(&dir);
+        let (id, opened) = opened.unwrap();
+        removed.unwrap();
+        let Ok(fd) = opened else {
+            return; // no kernfs handles here
+        };
+        let r = path_of_opened(mount_fd.as_fd(), &mount.dir, fd.as_fd(), id);
+        assert_eq!(r, Ok(None));
     }
 }
