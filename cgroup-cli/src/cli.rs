@@ -174,7 +174,8 @@ pub struct TopArgs {
     /// Show at most N levels below the start cgroup.
     #[arg(long, value_name = "N")]
     pub depth: Option<u32>,
-    /// Stop after N samples (default: run until quit, or until the reader goes away).
+    /// Stop after N screens or blocks (default: run until quit, or until the reader goes
+    /// away). Each has rates: one more sample is taken first, at most a second before.
     #[arg(short = 'n', long, value_name = "N")]
     pub iterations: Option<u64>,
     /// Text blocks, one per sample (as `systemd-cgtop -b`); the default when stdout is
@@ -186,14 +187,15 @@ pub struct TopArgs {
     pub order: crate::top::Order,
 }
 
-/// A delay in seconds: a finite number above 0 and at most a day.
+/// A delay in seconds: a finite number from 0.01 (shorter intervals make rates out of
+/// the kernel's accounting granularity: noise) to a day.
 pub fn parse_delay(s: &str) -> Result<std::time::Duration, String> {
     let v: f64 = s
         .trim()
         .parse()
         .map_err(|_| "not a number of seconds".to_string())?;
-    if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
-        return Err("must be above 0 and at most 86400 seconds".into());
+    if !v.is_finite() || !(0.01..=86_400.0).contains(&v) {
+        return Err("must be from 0.01 to 86400 seconds".into());
     }
     Ok(std::time::Duration::from_secs_f64(v))
 }
@@ -329,7 +331,11 @@ mod tests {
             Ok(std::time::Duration::from_millis(500))
         );
         assert_eq!(parse_delay("2"), Ok(std::time::Duration::from_secs(2)));
-        for bad in ["0", "-1", "nan", "inf", "x", "100000"] {
+        assert_eq!(
+            parse_delay("0.01"),
+            Ok(std::time::Duration::from_millis(10))
+        );
+        for bad in ["0", "0.009", "1e-9", "-1", "nan", "inf", "x", "100000"] {
             assert!(parse_delay(bad).is_err(), "{bad}");
         }
     }

@@ -25,12 +25,9 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
         .identify(true);
     let tree = builder.build()?;
     // `--stats`: the numbers, from the same sampler as `cgtree top`.
+    let mut sampler = crate::top::live::UsageSampler::new(false);
     let frame = match cfg.stats {
-        Some(delay) => Some(crate::top::sample_tree(
-            &tree,
-            delay,
-            &mut crate::top::live::UsageSampler::new(false),
-        )?),
+        Some(delay) => Some(crate::top::sample_tree(&tree, delay, &mut sampler)?),
         None => None,
     };
     let mut out = term::stdout(cfg.color);
@@ -44,7 +41,8 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
     }
     .and_then(|()| out.flush());
     drop(out);
-    let code = if report(tree.errors(), diag) {
+    // The tree's errors, then the usage files' (`--stats`) that could not be read.
+    let code = if report(tree.errors().chain(sampler.errors()), diag) {
         PARTIAL
     } else {
         OK

@@ -703,3 +703,79 @@ fn tree_json_with_stats_has_a_usage_entry_per_cgroup() {
     doc.as_object_mut().unwrap().remove("usage");
     assert_eq!(doc, plain);
 }
+
+/// TASKS without the pids controller (this host's cgroup2 has only hugetlb): the
+/// processes of a cgroup and its shown descendants, the start cgroup's own included
+/// (it is not the hierarchy's root); unknown (`-`) where the depth limit cuts the
+/// subtree, rather than a count that leaves processes out. Live, as root.
+#[test]
+fn tasks_count_the_start_cgroup_and_are_unknown_below_the_depth_limit() {
+    let Some(mount) = common::live_mount("top tasks test") else {
+        return;
+    };
+    let name = common::unique_cgroup_name("top-tasks");
+    let mut t = common::LiveTree::default();
+    let top = mount.join(&name);
+    let child = top.join("child");
+    t.mkdir(&top);
+    t.mkdir(&child);
+    for dir in [&top, &top, &child] {
+        // Two processes in the start cgroup (allowed: it has no controllers enabled
+        // below it), one in its child.
+        let pid = t.spawn_sleep();
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+    let run = |extra: &[&str]| -> Vec<Vec<String>> {
+        let out = cgtree()
+            .env("COLUMNS", "300")
+            .args(["top", "-b", "-n", "1", "-d", "0.01"])
+            .args(extra)
+            .arg(format!("/{name}"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let header: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        let col = header.iter().position(|h| *h == "TASKS").unwrap();
+        text.lines()
+            .skip(2)
+            .take_while(|l| !l.is_empty())
+            .map(|l| {
+                let cells: Vec<String> = l.split_whitespace().map(str::to_string).collect();
+                // The name is one word here; cells after it line up with the header.
+                vec![cells[0].clone(), cells[col].clone()]
+            })
+            .collect()
+    };
+    let rows = run(&[]);
+    assert_eq!(rows[0], [format!("/{name}"), "3".to_string()], "{rows:?}");
+    assert_eq!(rows[1], ["child", "1"], "{rows:?}");
+    let rows = run(&["--depth", "0"]);
+    assert_eq!(rows, [[format!("/{name}"), "-".to_string()]], "{rows:?}");
+}
+
+/// `cgtree --stats`: a usage file that does not parse is named on stderr (file and line,
+/// escaped) and the status is 1, as for the tree's own files; the row keeps the rest.
+#[test]
+fn stats_reports_unreadable_usage_files() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    common::copy_tree(&common::repo_root().join("fixtures/stats-kind"), &root);
+    let cpu = root.join("sys/fs/cgroup/init.scope/cpu.stat");
+    std::fs::write(&cpu, "usage_usec \x1b[31mNOPE\n").unwrap();
+    let out = cgtree()
+        .arg("--root")
+        .arg(&root)
+        .args(["--stats", "--color", "never"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("init.scope/cpu.stat"), "{err}");
+    assert!(err.contains("line 1"), "{err}");
+    assert!(!err.contains('\x1b'), "{err}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The row keeps what could be read: memory.current, 32 MiB.
+    let row = text.lines().find(|l| l.contains("init.scope")).unwrap();
+    assert!(row.contains("32.0M"), "{row}");
+}

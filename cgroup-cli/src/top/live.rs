@@ -17,6 +17,8 @@ pub struct UsageSampler {
     prev: Option<Sample>,
     /// Whether the first frame comes one interval after a priming sample (`top`).
     prime: bool,
+    /// What the last sample could not read.
+    errors: Vec<cgroup_core::NodeError>,
 }
 
 impl UsageSampler {
@@ -27,7 +29,14 @@ impl UsageSampler {
             sampler: None,
             prev: None,
             prime,
+            errors: Vec::new(),
         }
+    }
+
+    /// The files the last sample could not read or parse (with their paths), for
+    /// stderr.
+    pub fn errors(&self) -> &[cgroup_core::NodeError] {
+        &self.errors
     }
 }
 
@@ -70,11 +79,17 @@ impl Sampler for UsageSampler {
         let cur = s.sample(tree);
         let rates = self.prev.as_ref().map(|p| cur.rates(p));
         frame.interval = self.prev.as_ref().map(|p| cur.at.saturating_sub(p.at));
-        fill_rows(&mut frame.rows, &cur, rates.as_deref());
+        fill_rows(tree, &mut frame.rows, &cur, rates.as_deref());
         let groups = group::groups(tree);
         let mut line = Vec::with_capacity(4096);
         sample::write_sample_json(&mut line, tree, &cur, self.prev.as_ref(), &groups)?;
         frame.json = Some(line);
+        self.errors = cur
+            .usage
+            .iter()
+            .flatten()
+            .flat_map(|u| u.errors.iter().cloned())
+            .collect();
         self.prev = Some(cur);
         Ok(())
     }
@@ -83,8 +98,9 @@ impl Sampler for UsageSampler {
 /// Sets each row's numbers from `cur` and its rates, and its errors from the files that
 /// could not be read. Tasks: `pids.current` where the pids controller is enabled, else
 /// the processes of the row's sampled subtree (`cgroup.procs` entries added up, as
-/// systemd-cgtop does without the pids controller).
-pub fn fill_rows(rows: &mut [TopRow], cur: &Sample, rates: Option<&[Option<Rates>]>) {
+/// systemd-cgtop does without the pids controller); unknown (`-`) for a row whose
+/// subtree is cut by the depth limit, and its ancestors', whose count would be short.
+pub fn fill_rows(tree: &Tree, rows: &mut [TopRow], cur: &Sample, rates: Option<&[Option<Rates>]>) {
     for r in rows.iter_mut() {
         let u = cur.get(r.node);
         let rt = rates.and_then(|v| v.get(r.node)).and_then(Option::as_ref);
@@ -105,13 +121,30 @@ pub fn fill_rows(rows: &mut [TopRow], cur: &Sample, rates: Option<&[Option<Rates
     // its parent's.
     let mut procs: Vec<Option<u64>> = rows
         .iter()
-        .map(|r| cur.get(r.node).and_then(|u| u.processes))
+        .map(|r| {
+            let cut = tree.nodes().get(r.node).is_none_or(|n| n.truncated);
+            cur.get(r.node).and_then(|u| u.processes).filter(|_| !cut)
+        })
         .collect();
+    // A count is known only when every row below is: a row without one makes its
+    // ancestors' unknown too.
+    let mut known = vec![true; rows.len()];
     for i in (0..rows.len()).rev() {
-        if let (Some(p), Some(n)) = (rows[i].parent, procs[i]) {
-            if let Some(slot) = procs.get_mut(p) {
-                *slot = Some(slot.unwrap_or(0) + n);
+        let Some(p) = rows[i].parent else { continue };
+        if procs[i].is_none() || !known[i] {
+            if let Some(k) = known.get_mut(p) {
+                *k = false;
             }
+            continue;
+        }
+        let n = procs[i].unwrap_or(0);
+        if let Some(slot) = procs.get_mut(p) {
+            *slot = slot.map(|s| s + n);
+        }
+    }
+    for (p, k) in procs.iter_mut().zip(&known) {
+        if !k {
+            *p = None;
         }
     }
     for (r, n) in rows.iter_mut().zip(procs) {

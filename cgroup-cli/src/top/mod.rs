@@ -331,8 +331,15 @@ pub mod fmt {
     pub fn bytes(b: Option<u64>) -> String {
         match b {
             None => "-".into(),
-            Some(u64::MAX) => "max".into(),
             Some(b) => scaled(b as f64),
+        }
+    }
+
+    /// A limit in bytes, as [`bytes`]; `u64::MAX` (no limit) as `max`.
+    pub fn limit(b: Option<u64>) -> String {
+        match b {
+            Some(u64::MAX) => "max".into(),
+            b => bytes(b),
         }
     }
 

@@ -13,6 +13,9 @@ use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use std::io::{self, Write};
 use std::time::Instant;
 
+/// The longest wait between the priming sample and the first frame.
+pub const PRIME_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs `cgtree top` on `source`: JSON lines with `--json`, text blocks with `-b` or
 /// when stdout is not a terminal, the full-screen view otherwise. `prime`: take one
 /// frame first and wait one interval (see [`super::Sampler::needs_prime`]). Returns the
@@ -28,8 +31,11 @@ pub fn top(
     diag: &mut Diag,
 ) -> anyhow::Result<u8> {
     if prime {
+        // Rates need two samples: the first one, a short while before the first frame
+        // (the delay, but at most a second: a long `-d` does not leave the screen blank
+        // and deaf to keys for its whole length).
         source.next_frame()?;
-        std::thread::sleep(t.delay);
+        std::thread::sleep(t.delay.min(PRIME_WAIT));
     }
     if cfg.json || t.batch || !term::stdout_is_terminal() {
         return stream(cfg, t, source, diag);

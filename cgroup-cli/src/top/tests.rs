@@ -627,7 +627,10 @@ fn number_formats() {
     assert_eq!(fmt::bytes(Some(1536)), "1.5K");
     assert_eq!(fmt::bytes(Some(3 * 1024 * M)), "3.0G");
     assert_eq!(fmt::bytes(Some(u64::MAX - 1)), "16.0E");
-    assert_eq!(fmt::bytes(Some(u64::MAX)), "max");
+    assert_eq!(fmt::limit(Some(u64::MAX)), "max");
+    assert_eq!(fmt::limit(Some(1024)), fmt::bytes(Some(1024)));
+    // memory.current at u64::MAX is a number, not "no limit".
+    assert_ne!(fmt::bytes(Some(u64::MAX)), "max");
     assert_eq!(fmt::bytes(None), "-");
     assert_eq!(fmt::rate(Some(-1.0)), "-");
     assert_eq!(fmt::rate(Some(2048.0)), "2.0K");

@@ -110,7 +110,7 @@ impl Column {
             Column::Throttled => fmt::percent(u.throttled_ratio),
             Column::WorkingSet => fmt::bytes(u.mem_working_set),
             Column::Memory => fmt::bytes(u.mem_current),
-            Column::Limit => fmt::bytes(u.mem_limit),
+            Column::Limit => fmt::limit(u.mem_limit),
             Column::Oom => fmt::count(u.oom_kills),
             Column::Tasks => fmt::count(u.tasks),
             Column::Read => fmt::rate(u.io_read_bps),

@@ -271,10 +271,11 @@ impl Controllers {
         pids: true,
     };
 
-    fn of(n: &crate::Node) -> Controllers {
+    /// `root`: the hierarchy's root (path `/`), not merely the start of a subtree.
+    fn of(n: &crate::Node, root: bool) -> Controllers {
         use crate::parse::KnownController as K;
-        match (&n.controllers, n.parent) {
-            (Some(list), Some(_)) => Controllers {
+        match &n.controllers {
+            Some(list) if !root => Controllers {
                 memory: list.known.contains(K::Memory),
                 io: list.known.contains(K::Io),
                 pids: list.known.contains(K::Pids),
@@ -404,7 +405,7 @@ impl Sampler {
                         || n.processes.as_ref().is_some_and(|v| !v.is_empty()));
                 let mut slot = old.remove(p).unwrap_or_default();
                 slot.wanted = wanted;
-                slot.files = Controllers::of(n);
+                slot.files = Controllers::of(n, &p[..] == b"/");
                 slot.parent = n.parent;
                 slot
             })
