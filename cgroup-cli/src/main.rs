@@ -49,8 +49,8 @@ fn main() -> ExitCode {
     if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
         let st = cgroup_core::stats::snapshot();
         diag.error(format_args!(
-            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}",
-            st.vanished_cgroups, st.vanished_processes, st.interrupted
+            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}, passes over /proc {}",
+            st.vanished_cgroups, st.vanished_processes, st.interrupted, st.proc_passes
         ));
     }
     match result {

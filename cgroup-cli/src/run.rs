@@ -144,11 +144,11 @@ pub fn id(cfg: &Config, ids: &[u64], diag: &mut Diag) -> anyhow::Result<u8> {
     let mount = host.find_cgroup2()?;
     let mut traces = Vec::new();
     let mut missing = Vec::new();
+    // One pass over /proc at most, whatever the number of ids.
+    let mut tracer = cgroup_core::trace::CgroupTracer::new(&host);
     for &id in ids {
         match cgroup_core::cgroup_id::resolve_cgroup_id(&host, &mount, id)? {
-            Some((path, _)) => {
-                traces.push(cgroup_core::trace::trace_cgroup(&host, &mount, id, &path)?)
-            }
+            Some((path, _)) => traces.push(tracer.trace(&mount, id, &path)?),
             None => missing.push(format!(
                 "no cgroup with id {id} below {}",
                 sanitize::path(&mount.mount_point)

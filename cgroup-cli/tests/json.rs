@@ -722,3 +722,36 @@ fn cgroup_id_flag_prints_the_json_ids() {
     let (plain, _, _) = common::run_fixture("wsl-rootless-podman-kind", &[]);
     assert!(!plain.contains(" (#"), "ids only with -c");
 }
+
+/// `cgtree id` with several ids of cgroups that stay unidentified (container-shaped
+/// names with no runtime state, fixtures/edge-evidence) makes one pass over `/proc` for
+/// all of them, not one per id (`CGTREE_STATS=1` counts the passes).
+#[test]
+fn several_ids_share_one_pass_over_proc() {
+    use std::os::unix::fs::MetadataExt;
+    let base = common::repo_root().join("fixtures/edge-evidence/sys/fs/cgroup");
+    let ids: Vec<String> = [
+        "system.slice/docker-97b55277bd2eb14dac50700387f5ab951492edfe1ba13623c4259104b0cd2c97.scope",
+        "lxc.payload.ghost",
+        "0dc326d6ed0487fcae6a57529fec5b42cc370aaaf58ffc9c74b8c63a01e3cdc1",
+    ]
+    .iter()
+    .map(|p| std::fs::metadata(base.join(p)).unwrap().ino().to_string())
+    .collect();
+    let passes = |ids: &[String]| -> String {
+        let out = common::cgtree()
+            .env("CGTREE_STATS", "1")
+            .args(["--root", "fixtures/edge-evidence", "id"])
+            .args(ids)
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+        err.lines()
+            .find_map(|l| l.split("passes over /proc ").nth(1))
+            .unwrap_or_else(|| panic!("no stats line in {err}"))
+            .to_string()
+    };
+    assert_eq!(passes(&ids[..1]), "1");
+    assert_eq!(passes(&ids), "1");
+}

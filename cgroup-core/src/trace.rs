@@ -525,7 +525,8 @@ pub struct CgroupTrace {
 /// give it) whose id is `id`: only the cgroups on its path (and runtime state of the
 /// containers and pods on it) are read, as [`trace`] does for a process; when something
 /// is left open (an unidentified cgroup, a container without its name), what other
-/// processes tell (one pass over `/proc`) is learned and the chain read again.
+/// processes tell (one pass over `/proc`) is learned and the chain read again. For
+/// several ids, [`CgroupTracer`] makes that pass once for all of them.
 ///
 /// # Errors
 /// [`Error::InvalidPath`] for a path with `.` or `..` components or a NUL byte.
@@ -535,6 +536,50 @@ pub fn trace_cgroup(
     id: u64,
     path: &[u8],
 ) -> Result<CgroupTrace, Error> {
+    CgroupTracer::new(host).trace(mount, id, path)
+}
+
+/// Traces several cgroups ([`trace_cgroup`]) sharing one reader of runtime state and at
+/// most one pass over `/proc`: the first cgroup left open pays for it, the next ones
+/// reuse what it learned.
+pub struct CgroupTracer<'h> {
+    host: &'h Host,
+    r: Resolver,
+    /// What the pass over `/proc` learned, once it was made.
+    learned: Option<HashMap<String, Option<String>>>,
+}
+
+impl<'h> CgroupTracer<'h> {
+    /// A tracer of `host`'s cgroups.
+    pub fn new(host: &'h Host) -> Self {
+        CgroupTracer {
+            host,
+            r: Resolver::new(host),
+            learned: None,
+        }
+    }
+
+    /// [`trace_cgroup`] with this tracer's state.
+    ///
+    /// # Errors
+    /// As [`trace_cgroup`].
+    pub fn trace(
+        &mut self,
+        mount: &CgroupMount,
+        id: u64,
+        path: &[u8],
+    ) -> Result<CgroupTrace, Error> {
+        trace_cgroup_with(self, mount, id, path)
+    }
+}
+
+fn trace_cgroup_with(
+    t: &mut CgroupTracer<'_>,
+    mount: &CgroupMount,
+    id: u64,
+    path: &[u8],
+) -> Result<CgroupTrace, Error> {
+    let host = t.host;
     let comps: Vec<&[u8]> = path
         .split(|&b| b == b'/')
         .filter(|c| !c.is_empty())
@@ -548,18 +593,25 @@ pub fn trace_cgroup(
             reason: "`.`, `..` and NUL bytes are not allowed",
         });
     }
-    let mut r = Resolver::new(host);
-    let mut walk = walk_chain(host, mount, &comps, &mut r, &HashMap::new());
+    let empty = HashMap::new();
+    let mut walk = walk_chain(
+        host,
+        mount,
+        &comps,
+        &mut t.r,
+        t.learned.as_ref().unwrap_or(&empty),
+    );
     let open = chain_open(&walk.chain)
         || summary(&walk.chain)
             .container
             .is_some_and(|c| c.name.is_none());
-    if open {
+    if open && t.learned.is_none() {
         let proc_dir = host.proc_dir();
         if let Ok(proc_fd) = fs::open_dir_path(&proc_dir) {
-            r.forget_answers();
-            let names = learn_all(proc_fd.as_fd(), &mut r, &mut Scratch::new());
-            walk = walk_chain(host, mount, &comps, &mut r, &names);
+            t.r.forget_answers();
+            let names = learn_all(proc_fd.as_fd(), &mut t.r, &mut Scratch::new());
+            walk = walk_chain(host, mount, &comps, &mut t.r, &names);
+            t.learned = Some(names);
         }
     }
     let Summary {
@@ -635,6 +687,7 @@ fn learn_all(
     r: &mut Resolver,
     scratch: &mut Scratch,
 ) -> HashMap<String, Option<String>> {
+    crate::stats::proc_pass();
     let mut names = HashMap::new();
     let mut dirbuf = Vec::new();
     if let Ok(entries) = fs::subdirs(proc_fd, &mut dirbuf) {
