@@ -630,6 +630,39 @@ fn sigterm_and_sighup_end_the_view_and_restore_the_terminal() {
     }
 }
 
+/// The terminal going away (the tmux session killed: SIGHUP, then a hung-up tty) ends
+/// the view: it does not linger, spinning on the dead terminal.
+#[test]
+fn a_terminal_that_goes_away_ends_the_view() {
+    let t = Tmux::start("top-tmux-gone", &shell_command(""));
+    t.wait("the first screen", |s| has_line(s, "order: cpu"));
+    let shell: u32 = t.format("#{pane_pid}").parse().unwrap();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    let pid: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    let st = t
+        .cmd()
+        .args(["kill-session", "-t", &t.session])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let end = Instant::now() + Duration::from_secs(10);
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+    };
+    while alive(pid) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = alive(pid);
+    if still {
+        // Ours (started by this test's tmux): do not leave it running.
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    assert!(
+        !still,
+        "cgtree top (pid {pid}) outlived its terminal by 10 s"
+    );
+}
+
 #[test]
 fn no_terminal_output_escapes_in_batch_text() {
     // The text blocks go through the escaping writer: with colours forced on, only

@@ -143,6 +143,44 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// What the terminal's input has after a wait.
+enum Input {
+    /// Bytes to read (or not a terminal on stdin: crossterm's own source is asked).
+    Ready,
+    /// Nothing within the wait.
+    Quiet,
+    /// Hung up or closed: the view ends.
+    Gone,
+}
+
+/// Waits up to `wait` for input on standard input when it is the terminal.
+fn terminal_input(wait: std::time::Duration) -> Input {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    let stdin = io::stdin();
+    if !stdin.is_terminal() {
+        // crossterm reads /dev/tty then: let it wait.
+        std::thread::sleep(wait.min(std::time::Duration::from_millis(10)));
+        return Input::Ready;
+    }
+    let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::from(ms)) {
+        Ok(0) => Input::Quiet,
+        Ok(_) => {
+            let r = fds[0].revents().unwrap_or(PollFlags::empty());
+            if r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+                Input::Gone
+            } else {
+                Input::Ready
+            }
+        }
+        // EINTR (a signal: the loop looks at the flag) and the like.
+        Err(_) => Input::Quiet,
+    }
+}
+
 /// The view's key for a crossterm key event.
 pub fn key_of(k: &event::KeyEvent) -> Option<Key> {
     if k.modifiers.contains(KeyModifiers::CONTROL) {
@@ -206,7 +244,15 @@ fn interactive(cfg: &Config, t: &Top, source: &mut dyn Source) -> anyhow::Result
         let wait = next
             .saturating_duration_since(Instant::now())
             .min(std::time::Duration::from_millis(100));
-        if event::poll(wait)? {
+        // The terminal itself is watched first: once it hangs up (its window closed,
+        // the tmux session killed), crossterm's reader would spin on end-of-file inside
+        // `event::poll` and never return.
+        match terminal_input(wait) {
+            Input::Gone => break,
+            Input::Quiet => {}
+            Input::Ready => {}
+        }
+        if event::poll(std::time::Duration::ZERO)? {
             dirty = true;
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
