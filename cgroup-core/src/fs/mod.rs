@@ -98,6 +98,55 @@ impl Scratch {
         self.read_fd_until(fd, limit, true)
     }
 
+    /// The first `n` bytes of the buffer: what the last read returned, when it returned
+    /// `n` bytes.
+    pub fn filled(&self, n: usize) -> &[u8] {
+        &self.buf[..n.min(self.buf.len())]
+    }
+
+    /// [`Scratch::read_single_record`] from offset 0 of a descriptor kept open (`pread`):
+    /// a cgroupfs file read again this way shows its content now (`seq_file` starts
+    /// over at offset 0), with one system call.
+    ///
+    /// # Errors
+    /// The errno of `pread` (`ENODEV` once the cgroup was removed), `EFBIG` past `limit`.
+    pub fn pread_single_record(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        limit: usize,
+    ) -> Result<&[u8], Errno> {
+        if self.buf.is_empty() {
+            self.buf.resize(16 * 1024, 0);
+        }
+        let mut filled = 0;
+        loop {
+            if filled == self.buf.len() {
+                if filled >= limit {
+                    return Err(Errno::EFBIG);
+                }
+                let new_len = (self.buf.len() * 2).min(limit.max(1));
+                self.buf.resize(new_len.max(filled + 1), 0);
+            }
+            let end = self.buf.len();
+            let offset = i64::try_from(filled).map_err(|_| Errno::EFBIG)?;
+            match nix::sys::uio::pread(fd, &mut self.buf[filled..end], offset) {
+                Ok(0) => break,
+                Ok(n) => {
+                    filled += n;
+                    if filled < end {
+                        break;
+                    }
+                }
+                Err(Errno::EINTR) => {
+                    crate::stats::interrupted();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(&self.buf[..filled])
+    }
+
     fn read_fd_until(
         &mut self,
         fd: BorrowedFd<'_>,

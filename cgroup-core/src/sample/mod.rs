@@ -251,6 +251,27 @@ struct Slot {
     fd: Option<OwnedFd>,
     /// `st_ino` of `fd`'s directory.
     ino: Option<u64>,
+    /// On cgroupfs, the files every cgroup has ([`KEPT`]), kept open and read again
+    /// from offset 0 at each sample (`pread`: one system call instead of three), while
+    /// the descriptor budget allows.
+    kept: [Option<OwnedFd>; 4],
+}
+
+/// The files a [`Slot`] may keep open, by index.
+const KEPT: [&CStr; 4] = [
+    CPU_STAT,
+    c"cpu.pressure",
+    c"memory.pressure",
+    c"io.pressure",
+];
+
+impl Slot {
+    /// Closes the kept files; how many there were.
+    fn drop_kept(&mut self) -> usize {
+        let n = self.kept.iter().filter(|k| k.is_some()).count();
+        self.kept = Default::default();
+        n
+    }
 }
 
 /// Which controllers' files a node has: those of `cgroup.controllers` (a controller's
@@ -415,10 +436,15 @@ impl Sampler {
             if !s.wanted {
                 s.fd = None;
                 s.ino = None;
+                s.drop_kept();
             }
         }
         drop(old);
-        self.open = self.slots.iter().filter(|s| s.fd.is_some()).count();
+        self.open = self
+            .slots
+            .iter()
+            .map(|s| usize::from(s.fd.is_some()) + s.kept.iter().filter(|k| k.is_some()).count())
+            .sum();
         self.paths = Arc::from(paths);
         self.fingerprint = fingerprint(tree);
     }
@@ -490,12 +516,13 @@ impl Sampler {
             self.slots[id].ino
         };
         let mut usage = Usage::default();
-        let first = fs::read_record_file_from(fd.as_fd(), CPU_STAT, &mut self.scratch, self.origin)
-            .map(parse::cpu_stat);
+        let first = self.read_kept(fd.as_fd(), id, 0).map(parse::cpu_stat);
         let first = match first {
             Err(Errno::ENODEV | Errno::ENOENT) if !fresh => {
-                // The kept directory was removed: open the cgroup again.
-                self.open = self.open.saturating_sub(1);
+                // The kept directory was removed: open the cgroup again (its kept
+                // files belong to the removed one).
+                let kept = self.slots[id].drop_kept();
+                self.open = self.open.saturating_sub(1 + kept);
                 fd = match self.open_node(id) {
                     Ok(fd) => fd,
                     Err(e) if errno_is_vanished(e as i32) => return None,
@@ -509,8 +536,7 @@ impl Sampler {
                 };
                 fresh = true;
                 ino = fs::dir_identity(fd.as_fd()).ok().map(|(_, ino)| ino);
-                fs::read_record_file_from(fd.as_fd(), CPU_STAT, &mut self.scratch, self.origin)
-                    .map(parse::cpu_stat)
+                self.read_kept(fd.as_fd(), id, 0).map(parse::cpu_stat)
             }
             r => r,
         };
@@ -577,15 +603,9 @@ impl Sampler {
             usage.io = self.read_io(dir, id, &mut usage.errors);
         }
         usage.pressure = PressureSet {
-            cpu: self.read(dir, id, c"cpu.pressure", parse::pressure, &mut usage.errors),
-            memory: self.read(
-                dir,
-                id,
-                c"memory.pressure",
-                parse::pressure,
-                &mut usage.errors,
-            ),
-            io: self.read(dir, id, c"io.pressure", parse::pressure, &mut usage.errors),
+            cpu: self.read_kept_parsed(dir, id, 1, parse::pressure, &mut usage.errors),
+            memory: self.read_kept_parsed(dir, id, 2, parse::pressure, &mut usage.errors),
+            io: self.read_kept_parsed(dir, id, 3, parse::pressure, &mut usage.errors),
         };
         // Keep the descriptor while under the budget.
         let slot = &mut self.slots[id];
@@ -643,6 +663,56 @@ impl Sampler {
             kind,
         });
         None
+    }
+
+    /// Reads kept file `k` of node `id` ([`KEPT`]): from its kept descriptor at offset 0
+    /// on cgroupfs, else opened in `dir` (and kept when the budget allows).
+    fn read_kept(&mut self, dir: BorrowedFd<'_>, id: NodeId, k: usize) -> Result<&[u8], Errno> {
+        let file = KEPT[k];
+        if self.origin != Origin::Kernel {
+            return fs::read_record_file_from(dir, file, &mut self.scratch, self.origin);
+        }
+        if self.slots[id].kept[k].is_none() {
+            let fd = fs::open_file(dir, file)?;
+            if self.open < self.max_open {
+                self.open += 1;
+                self.slots[id].kept[k] = Some(fd);
+            } else {
+                return self
+                    .scratch
+                    .read_single_record(fd.as_fd(), fs::MAX_KERNEL_FILE);
+            }
+        }
+        let read = match &self.slots[id].kept[k] {
+            Some(fd) => self
+                .scratch
+                .pread_single_record(fd.as_fd(), fs::MAX_KERNEL_FILE)
+                .map(<[u8]>::len),
+            None => return Err(Errno::EBADF),
+        };
+        match read {
+            Ok(n) => Ok(self.scratch.filled(n)),
+            // The file of a removed cgroup: `dir` may be a newer one of the same path,
+            // whose own file is read instead.
+            Err(Errno::ENODEV) => {
+                self.slots[id].kept[k] = None;
+                self.open = self.open.saturating_sub(1);
+                fs::read_record_file_from(dir, file, &mut self.scratch, self.origin)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_kept_parsed<T>(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        id: NodeId,
+        k: usize,
+        parse: impl FnOnce(&[u8]) -> Result<T, ParseError>,
+        errors: &mut Vec<NodeError>,
+    ) -> Option<T> {
+        let r = self.read_kept(dir, id, k).map(parse);
+        self.outcome(id, KEPT[k], r, errors)
     }
 
     fn read<T>(
