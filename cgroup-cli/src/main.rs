@@ -111,7 +111,7 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
                 &cfg.start,
                 t.depth,
                 cfg.all,
-                top::live::UsageSampler::new(true),
+                top::live::UsageSampler::new(true, cfg.json),
             );
             let prime = top::Sampler::needs_prime(source.sampler());
             let r = top::run::top(&cfg, t, &mut source, prime, diag);

@@ -25,7 +25,7 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
         .identify(true);
     let tree = builder.build()?;
     // `--stats`: the numbers, from the same sampler as `cgtree top`.
-    let mut sampler = crate::top::live::UsageSampler::new(false);
+    let mut sampler = crate::top::live::UsageSampler::new(false, cfg.json);
     let frame = match cfg.stats {
         Some(delay) => Some(crate::top::sample_tree(&tree, delay, &mut sampler)?),
         None => None,

@@ -19,17 +19,21 @@ pub struct UsageSampler {
     prime: bool,
     /// What the last sample could not read.
     errors: Vec<cgroup_core::NodeError>,
+    /// Whether frames carry the sample document (`--json`): it is written only then.
+    json: bool,
 }
 
 impl UsageSampler {
     /// A sampler; `prime`: the runner takes a first sample one interval before the first
-    /// frame, so that every frame has rates (`cgtree top`).
-    pub fn new(prime: bool) -> Self {
+    /// frame, so that every frame has rates (`cgtree top`); `json`: each frame carries
+    /// the sample document (`--json`).
+    pub fn new(prime: bool, json: bool) -> Self {
         UsageSampler {
             sampler: None,
             prev: None,
             prime,
             errors: Vec::new(),
+            json,
         }
     }
 
@@ -80,10 +84,12 @@ impl Sampler for UsageSampler {
         let rates = self.prev.as_ref().map(|p| cur.rates(p));
         frame.interval = self.prev.as_ref().map(|p| cur.at.saturating_sub(p.at));
         fill_rows(tree, &mut frame.rows, &cur, rates.as_deref());
-        let groups = group::groups(tree);
-        let mut line = Vec::with_capacity(4096);
-        sample::write_sample_json(&mut line, tree, &cur, self.prev.as_ref(), &groups)?;
-        frame.json = Some(line);
+        if self.json {
+            let groups = group::groups(tree);
+            let mut line = Vec::with_capacity(4096);
+            sample::write_sample_json(&mut line, tree, &cur, self.prev.as_ref(), &groups)?;
+            frame.json = Some(line);
+        }
         self.errors = cur
             .usage
             .iter()
