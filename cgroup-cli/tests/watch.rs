@@ -9,7 +9,8 @@
 //! - a process moved in and killed: populated, then emptied;
 //! - overflow (the watcher's own bound, and the kernel's queue): an `overflow` event,
 //!   then a walk whose events give exactly what exists;
-//! - SIGTERM, SIGINT and a closed pipe end it with status 0.
+//! - SIGTERM, SIGINT and a closed pipe end it with status 0, SIGTERM and SIGINT also
+//!   while its output pipe is full (a reader that stopped reading).
 //!
 //! Every line of `--jsonl` is validated against `#/$defs/watch_event` of docs/json.md.
 
@@ -708,4 +709,88 @@ fn nested_chains_made_and_removed_at_once_every_level_reported() {
         bad.is_empty(),
         "lost or wrong: {bad:?}; per level {per_level:?}"
     );
+}
+
+#[test]
+fn sigterm_and_sigint_end_it_while_its_output_pipe_is_full() {
+    use nix::sys::signal::{kill, Signal};
+    let Some(mount) = common::live_mount("watch full pipe") else {
+        return;
+    };
+    for (sig, jsonl) in [(Signal::SIGTERM, true), (Signal::SIGINT, false)] {
+        let base = Base::new(&mount, "watch-full");
+        // A reader that stops reading: the test holds the pipe's read end and reads only
+        // until the watcher is ready.
+        let mut cmd = common::cgtree();
+        cmd.args(["watch", &base.rel, "--backend", "fanotify"]);
+        if jsonl {
+            cmd.arg("--jsonl");
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // Lines read on a thread until the first ready cgroup is reported; the reader is
+        // then handed back and nobody reads any more.
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = mpsc::channel();
+        let reading = std::thread::spawn(move || {
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.contains("ready-") {
+                    let _ = tx.send(());
+                    break;
+                }
+                line.clear();
+            }
+            reader
+        });
+        let start = Instant::now();
+        let mut n = 0;
+        while rx.recv_timeout(Duration::from_millis(100)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "never ready");
+            let p = base.dir.join(format!("ready-{n}"));
+            std::fs::create_dir(&p).unwrap();
+            std::fs::remove_dir(&p).unwrap();
+            n += 1;
+        }
+        let reader = reading.join().unwrap();
+        let pipe = nix::fcntl::fcntl(reader.get_ref(), nix::fcntl::FcntlArg::F_GETPIPE_SZ).unwrap()
+            as usize;
+        // 6000 events of more than 60 bytes each: far more than the pipe holds.
+        for i in 0..3000 {
+            let p = base.dir.join(format!("f{i}"));
+            std::fs::create_dir(&p).unwrap();
+            std::fs::remove_dir(&p).unwrap();
+        }
+        assert!(6000 * 60 > 4 * pipe, "pipe of {pipe} bytes");
+        std::thread::sleep(Duration::from_millis(500));
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        let t = Instant::now();
+        kill(pid, sig).unwrap();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break Some(st);
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{sig:?} with a full pipe (watcher in {wchan}): cgtree watch did not end");
+        };
+        assert_eq!(status.code(), Some(0), "{sig:?}");
+        eprintln!(
+            "watch end on {sig:?} with a full pipe of {pipe} bytes (watcher waiting in \
+             {wchan}): status 0 in {:?}",
+            t.elapsed()
+        );
+        drop(reader);
+    }
 }
