@@ -339,7 +339,7 @@ pub fn provision(
     Ok((code, written))
 }
 
-/// `cgtree watch [CGROUP_PATH] [--jsonl]`: events until SIGINT or SIGTERM (status 0), a
+/// `cgtree watch [CGROUP_PATH] [--jsonl]` (`--json` means `--jsonl`): events until SIGINT or SIGTERM (status 0), a
 /// reader that goes away (status 0, quietly), or the removal of the watched cgroup.
 pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> anyhow::Result<u8> {
     use cgroup_core::watch::{Backend, Options, Watcher};
@@ -379,7 +379,7 @@ pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> any
     loop {
         let mut written = Ok(());
         while let Some(ev) = w.next_event(Some(std::time::Duration::ZERO))? {
-            written = if args.jsonl {
+            written = if args.jsonl || cfg.json {
                 render::watch::jsonl(&ev, &mut out)
             } else {
                 render::watch::line(&ev, &mut out)

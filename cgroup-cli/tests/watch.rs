@@ -794,3 +794,25 @@ fn sigterm_and_sigint_end_it_while_its_output_pipe_is_full() {
         drop(reader);
     }
 }
+
+#[test]
+fn json_flag_means_json_lines() {
+    let Some(mount) = common::live_mount("watch --json") else {
+        return;
+    };
+    for args in [["watch", "--json"], ["--json", "watch"]] {
+        let mut base = Base::new(&mount, "watch-json");
+        let mut cmd = common::cgtree();
+        cmd.args(args).args([&base.rel, "--backend", "auto"]);
+        // start_cmd validates every line starting with `{` against the schema, and turns
+        // a text line into an object with a "line" field.
+        let rx = start_cmd(&mut base, cmd);
+        std::fs::create_dir(base.dir.join("j")).unwrap();
+        let v = rx.recv_timeout(Duration::from_secs(10)).expect("an event");
+        assert!(v.get("line").is_none(), "{args:?}: a text line: {v}");
+        assert_eq!(v["event"], "created", "{args:?}: {v}");
+        assert_eq!(v["path"], format!("{}/j", base.rel).as_str(), "{args:?}");
+        assert!(v["id"].as_u64().is_some_and(|id| id > 0), "{args:?}: {v}");
+        std::fs::remove_dir(base.dir.join("j")).unwrap();
+    }
+}
