@@ -9,6 +9,7 @@
 //! - a process moved in and killed: populated, then emptied;
 //! - overflow (the watcher's own bound, and the kernel's queue): an `overflow` event,
 //!   then a walk whose events give exactly what exists;
+//! - inotify lagging behind a chain made and removed: an `overflow`, never a silent loss;
 //! - SIGTERM, SIGINT and a closed pipe end it with status 0, SIGTERM and SIGINT also
 //!   while its output pipe is full (a reader that stopped reading).
 //!
@@ -815,4 +816,56 @@ fn json_flag_means_json_lines() {
         assert!(v["id"].as_u64().is_some_and(|id| id > 0), "{args:?}: {v}");
         std::fs::remove_dir(base.dir.join("j")).unwrap();
     }
+}
+
+#[test]
+fn inotify_says_overflow_when_a_directory_went_before_its_watch() {
+    let Some(mount) = common::live_mount("watch inotify lag") else {
+        return;
+    };
+    let base = Base::new(&mount, "watch-lag");
+    let host = cgroup_core::Host::new();
+    let opts = Options {
+        backend: Backend::Inotify,
+        identify: false,
+        ..Options::default()
+    };
+    let mut w = Watcher::new(&host, &base.rel, opts).unwrap();
+    // Made and removed while the watcher does not read: by the time it sees `x`
+    // created, `x` is gone with everything below it, which it never saw.
+    std::fs::create_dir_all(base.dir.join("x/y/z")).unwrap();
+    for p in ["x/y/z", "x/y", "x"] {
+        std::fs::remove_dir(base.dir.join(p)).unwrap();
+    }
+    let mut kinds: Vec<(EventKind, String)> = Vec::new();
+    while let Some(ev) = w.next_event(Some(Duration::from_millis(500))).unwrap() {
+        let p = String::from_utf8_lossy(&ev.path).into_owned();
+        kinds.push((ev.kind, p.trim_start_matches(&base.rel).to_string()));
+    }
+    // Either every level was reported (created, removed), or an overflow says that
+    // something was lost: never a silent loss.
+    let all = ["/x", "/x/y", "/x/y/z"].iter().all(|p| {
+        kinds
+            .iter()
+            .filter(|(_, q)| q == p)
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+            == [EventKind::Created, EventKind::Removed]
+    });
+    let overflow = kinds.iter().any(|(k, _)| *k == EventKind::Overflow);
+    eprintln!("watch inotify lag: {kinds:?}");
+    assert!(all || overflow, "silent loss: {kinds:?}");
+    // And it goes on exactly after that.
+    std::fs::create_dir(base.dir.join("after")).unwrap();
+    let ev = w
+        .next_event(Some(Duration::from_secs(5)))
+        .unwrap()
+        .expect("an event");
+    assert_eq!(
+        (ev.kind, ev.path),
+        (
+            EventKind::Created,
+            format!("{}/after", base.rel).into_bytes()
+        )
+    );
 }

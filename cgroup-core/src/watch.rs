@@ -22,7 +22,10 @@
 //!   (and the new directory listed right after its watch is added, so that a child made
 //!   in between is not missed). Works unprivileged and on older kernels. Limit: when the
 //!   watcher lags, a cgroup removed before its watch was added is reported created and
-//!   removed with id 0, and cgroups made and removed inside it are not seen at all.
+//!   removed (id 0 when its id could not be read either), and cgroups made and removed
+//!   inside it are not seen at all: an [`EventKind::Overflow`] and a walk follow (the
+//!   watcher cannot know whether anything happened there). A cgroup made and removed in
+//!   a directory that still exists when its watch is added is missed without a trace.
 //!
 //! The kernel's queue is bounded (fanotify: `/proc/sys/fs/fanotify/max_queued_events`,
 //! 16384 by default; inotify: `/proc/sys/fs/inotify/max_queued_events`), and so is the
@@ -251,8 +254,9 @@ pub struct Watcher {
     strays: VecDeque<Stray>,
     /// fanotify: how deep [`Watcher::out_of_limbo`] is nested now.
     limbo_depth: usize,
-    /// fanotify: held events could not be placed (the kernel gave no id, or the nesting
-    /// is past [`MAX_LIMBO_DEPTH`]): the batch ends with an [`EventKind::Overflow`].
+    /// Events may have been lost (fanotify: held events could not be placed, the kernel
+    /// gave no id or the nesting is past [`MAX_LIMBO_DEPTH`]; inotify: a directory went
+    /// before its watch was added): the batch ends with an [`EventKind::Overflow`].
     lost: bool,
 }
 
@@ -691,6 +695,10 @@ impl Watcher {
             } else if ev.mask.contains(AddWatchFlags::IN_MODIFY) && name == b"cgroup.events" {
                 self.on_events(dir);
             }
+            if self.lost {
+                self.overflow();
+                return;
+            }
         }
     }
 
@@ -746,9 +754,11 @@ impl Watcher {
             if matches!(self.src, Source::Fan(_)) {
                 return false;
             }
-            // Removed before it could be looked at (inotify): both events, no id.
+            // Removed before it could be looked at (inotify): both events, no id; what
+            // was made and removed inside it was never seen: an overflow says so.
             self.push_raw(EventKind::Created, 0, parent, path.clone(), None);
             self.push_raw(EventKind::Removed, 0, parent, path, None);
+            self.lost = true;
             return true;
         };
         if !self.known.contains_key(&id) {
@@ -761,6 +771,10 @@ impl Watcher {
     /// it (children made before the watch existed). `report`: emit events.
     fn insert(&mut self, id: u64, parent: u64, name: &[u8], path: Vec<u8>, report: bool) {
         let wd = self.add_watch(&path);
+        if matches!(self.src, Source::Ino(_)) && wd.is_none() {
+            // Gone (or past the watch limit) before its watch: nothing inside it is seen.
+            self.lost = true;
+        }
         let populated = self.read_populated(&path);
         if report && self.opts.identify && populated == Some(true) {
             self.to_identify.push_back(id);
