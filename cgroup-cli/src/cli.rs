@@ -151,7 +151,7 @@ pub struct WatchArgs {
     /// The subtree to watch, relative to the cgroup2 mount (default: /).
     #[arg(value_name = "CGROUP_PATH")]
     pub path: Option<String>,
-    /// One JSON object a line (format: docs/json.md).
+    /// One JSON object a line (format: docs/json.md); `--json` does the same.
     #[arg(long)]
     pub jsonl: bool,
     /// The mechanism: auto, fanotify or inotify (for tests).

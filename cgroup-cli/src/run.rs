@@ -337,7 +337,7 @@ pub fn provision(
     Ok((code, written))
 }
 
-/// `cgtree watch [CGROUP_PATH] [--jsonl]`: events until SIGINT or SIGTERM (status 0), a
+/// `cgtree watch [CGROUP_PATH] [--jsonl]` (`--json` means `--jsonl`): events until SIGINT or SIGTERM (status 0), a
 /// reader that goes away (status 0, quietly), or the removal of the watched cgroup.
 pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> anyhow::Result<u8> {
     use cgroup_core::watch::{Backend, Options, Watcher};
@@ -371,11 +371,13 @@ pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> any
     let mut w = Watcher::new(&host(cfg), start, opts)?;
     let stdout = term::stdout_handle();
     let stdout_fd = stdout.as_fd();
-    let mut out = term::stdout(false);
+    // Every write waits in poll(2) with the signalfd: a reader that stops reading (a full
+    // pipe) cannot hold SIGINT or SIGTERM back.
+    let mut out = term::stdout_polled(stdout_fd, sigfd.as_fd());
     loop {
         let mut written = Ok(());
         while let Some(ev) = w.next_event(Some(std::time::Duration::ZERO))? {
-            written = if args.jsonl {
+            written = if args.jsonl || cfg.json {
                 render::watch::jsonl(&ev, &mut out)
             } else {
                 render::watch::line(&ev, &mut out)
@@ -385,6 +387,11 @@ pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> any
             }
         }
         let written = written.and_then(|()| out.flush());
+        if written.as_ref().is_err_and(term::is_stopped) || signalled(&sigfd) {
+            // SIGINT or SIGTERM while waiting to write: a clean end (what the reader
+            // did not take is dropped).
+            return Ok(OK);
+        }
         if written.is_err() || w.ended() {
             return Ok(finish(written, OK, diag));
         }
@@ -400,11 +407,19 @@ pub fn watch(cfg: &Config, args: &crate::cli::WatchArgs, diag: &mut Diag) -> any
         }
         let hit = |i: usize, f: PollFlags| fds[i].revents().is_some_and(|r| r.intersects(f));
         if hit(0, PollFlags::POLLIN) {
-            // SIGINT or SIGTERM: a clean end.
-            return Ok(finish(out.flush(), OK, diag));
+            // SIGINT or SIGTERM: a clean end (everything was flushed above).
+            return Ok(OK);
         }
         if hit(2, PollFlags::POLLERR | PollFlags::POLLHUP) {
             return Ok(OK);
         }
     }
+}
+
+/// Whether a signal waits on `sigfd` (polled, not read: it stays pending).
+fn signalled(sigfd: &nix::sys::signalfd::SignalFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(sigfd.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
 }

@@ -190,6 +190,94 @@ pub fn stdout_handle() -> io::Stdout {
     io::stdout()
 }
 
+/// Standard output for `cgtree watch`, buffered and escaped as [`stdout`], but never
+/// blocked in `write(2)` past a stop: see [`PolledOut`].
+pub fn stdout_polled<'a>(
+    out: std::os::fd::BorrowedFd<'a>,
+    stop: std::os::fd::BorrowedFd<'a>,
+) -> Term<io::BufWriter<PolledOut<'a>>> {
+    Term::new(
+        io::BufWriter::with_capacity(64 * 1024, PolledOut { out, stop }),
+        false,
+    )
+}
+
+/// Most bytes one `write(2)` of a [`PolledOut`] hands over: `PIPE_BUF`, which a pipe
+/// that polls writable takes whole without blocking (pipe(7): `POLLOUT` means a free
+/// buffer page; a write of at most `PIPE_BUF` bytes is atomic).
+const POLLED_CHUNK: usize = 4096;
+
+/// A writer on the descriptor `out` that waits in `poll(2)` for `out` to take bytes
+/// (`POLLOUT`) together with `stop` (`POLLIN`: e.g. a signalfd), then writes at most
+/// `PIPE_BUF` bytes: a full pipe (a reader that stopped reading) holds it in `poll`,
+/// which ends when `stop` becomes readable.
+///
+/// # Errors
+///
+/// `write` returns [`io::ErrorKind::Other`] with [`Stopped`] inside once `stop` is
+/// readable (it stays so: every later write fails the same way at once), and `poll`'s
+/// or `write`'s own errors (`EPIPE`: [`io::ErrorKind::BrokenPipe`]).
+#[derive(Debug)]
+pub struct PolledOut<'a> {
+    out: std::os::fd::BorrowedFd<'a>,
+    stop: std::os::fd::BorrowedFd<'a>,
+}
+
+/// The error inside a [`PolledOut`] write that ended because its stop descriptor was
+/// readable.
+#[derive(Debug)]
+pub struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped while waiting to write")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+impl Write for PolledOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use nix::errno::Errno;
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let mut fds = [
+                PollFd::new(self.stop, PollFlags::POLLIN),
+                PollFd::new(self.out, PollFlags::POLLOUT),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                return Err(io::Error::other(Stopped));
+            }
+            // POLLERR or POLLHUP too: the write then says what is wrong (EPIPE).
+            if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                let n = buf.len().min(POLLED_CHUNK);
+                match nix::unistd::write(self.out, &buf[..n]) {
+                    Ok(n) => return Ok(n),
+                    Err(Errno::EAGAIN | Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether the error is a [`PolledOut`]'s [`Stopped`] (found through wrappers that
+/// keep the inner error, as serde_json's).
+pub fn is_stopped(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<Stopped>())
+}
+
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;

@@ -4,10 +4,14 @@
 //! - churn: every create and remove of 2000 cgroups (a quarter nested) reported exactly
 //!   once, in order, none lost; the latency from `mkdir`/`rmdir` returning to the event
 //!   is printed (p50, p99, max), not asserted;
+//! - nested chains of depth 3 to 5 made and removed at once (fanotify): every level
+//!   reported created and removed once, no overflow;
 //! - a process moved in and killed: populated, then emptied;
 //! - overflow (the watcher's own bound, and the kernel's queue): an `overflow` event,
 //!   then a walk whose events give exactly what exists;
-//! - SIGTERM, SIGINT and a closed pipe end it with status 0.
+//! - inotify lagging behind a chain made and removed: an `overflow`, never a silent loss;
+//! - SIGTERM, SIGINT and a closed pipe end it with status 0, SIGTERM and SIGINT also
+//!   while its output pipe is full (a reader that stopped reading).
 //!
 //! Every line of `--jsonl` is validated against `#/$defs/watch_event` of docs/json.md.
 
@@ -615,4 +619,253 @@ fn nobody_watches_with_inotify() {
     )
     .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn nested_chains_made_and_removed_at_once_every_level_reported() {
+    let Some(mount) = common::live_mount("watch nested churn") else {
+        return;
+    };
+    // fanotify only: inotify cannot see a cgroup made and removed inside a directory
+    // removed before its watch was added (README, docs/json.md).
+    let mut base = Base::new(&mount, "watch-deep");
+    let rx = start_cli(&mut base, "fanotify", &["--jsonl"]);
+    // 300 chains c<i>/l1/l2[/l3[/l4]] of depth 3, 4 and 5, each made (mkdir -p) and
+    // removed (deepest first) at once, with nothing in between.
+    const CHAINS: usize = 300;
+    let mut made: Vec<(String, usize)> = Vec::new();
+    let mut removals = 0;
+    for i in 0..CHAINS {
+        let depth = 3 + i % 3;
+        let mut dirs = vec![base.dir.join(format!("c{i}"))];
+        for l in 1..depth {
+            let d = dirs[l - 1].join(format!("l{l}"));
+            dirs.push(d);
+        }
+        std::fs::create_dir_all(&dirs[depth - 1]).unwrap();
+        for (l, d) in dirs.iter().enumerate().rev() {
+            std::fs::remove_dir(d).unwrap();
+            let rel = format!(
+                "{}/{}",
+                base.rel,
+                d.strip_prefix(&base.dir).unwrap().display()
+            );
+            made.push((rel, l + 1));
+            removals += 1;
+        }
+    }
+    let mut events: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    let mut overflows = 0;
+    let mut seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen < removals && Instant::now() < deadline {
+        let Ok(v) = rx.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        let kind = v["event"].as_str().unwrap().to_string();
+        if kind == "overflow" {
+            overflows += 1;
+        }
+        if kind == "removed" {
+            seen += 1;
+        }
+        events
+            .entry(v["path"].as_str().unwrap().to_string())
+            .or_default()
+            .push((kind, v["id"].as_u64().unwrap()));
+    }
+    while let Ok(v) = rx.recv_timeout(Duration::from_millis(300)) {
+        events
+            .entry(v["path"].as_str().unwrap().to_string())
+            .or_default()
+            .push((v["event"].as_str().unwrap().to_string(), 0));
+    }
+    // Per level: how many were reported created then removed, once, with one id.
+    let mut per_level: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    let mut bad = Vec::new();
+    for (path, level) in &made {
+        let evs = events.get(path).map(Vec::as_slice).unwrap_or_default();
+        let kinds: Vec<&str> = evs.iter().map(|e| e.0.as_str()).collect();
+        let ok = kinds == ["created", "removed"] && evs[0].1 == evs[1].1 && evs[0].1 != 0;
+        let c = per_level.entry(*level).or_default();
+        c.1 += 1;
+        if ok {
+            c.0 += 1;
+        } else if bad.len() < 5 {
+            bad.push(format!("{path}: {evs:?}"));
+        }
+    }
+    eprintln!(
+        "watch nested churn (fanotify): {} cgroups in {CHAINS} chains of depth 3-5; \
+         reported created+removed per level (ok/total): {per_level:?}; overflows: {overflows}",
+        made.len()
+    );
+    assert_eq!(
+        overflows,
+        0,
+        "no overflow expected for {} cgroups",
+        made.len()
+    );
+    assert!(
+        bad.is_empty(),
+        "lost or wrong: {bad:?}; per level {per_level:?}"
+    );
+}
+
+#[test]
+fn sigterm_and_sigint_end_it_while_its_output_pipe_is_full() {
+    use nix::sys::signal::{kill, Signal};
+    let Some(mount) = common::live_mount("watch full pipe") else {
+        return;
+    };
+    for (sig, jsonl) in [(Signal::SIGTERM, true), (Signal::SIGINT, false)] {
+        let base = Base::new(&mount, "watch-full");
+        // A reader that stops reading: the test holds the pipe's read end and reads only
+        // until the watcher is ready.
+        let mut cmd = common::cgtree();
+        cmd.args(["watch", &base.rel, "--backend", "fanotify"]);
+        if jsonl {
+            cmd.arg("--jsonl");
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // Lines read on a thread until the first ready cgroup is reported; the reader is
+        // then handed back and nobody reads any more.
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = mpsc::channel();
+        let reading = std::thread::spawn(move || {
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.contains("ready-") {
+                    let _ = tx.send(());
+                    break;
+                }
+                line.clear();
+            }
+            reader
+        });
+        let start = Instant::now();
+        let mut n = 0;
+        while rx.recv_timeout(Duration::from_millis(100)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "never ready");
+            let p = base.dir.join(format!("ready-{n}"));
+            std::fs::create_dir(&p).unwrap();
+            std::fs::remove_dir(&p).unwrap();
+            n += 1;
+        }
+        let reader = reading.join().unwrap();
+        let pipe = nix::fcntl::fcntl(reader.get_ref(), nix::fcntl::FcntlArg::F_GETPIPE_SZ).unwrap()
+            as usize;
+        // 6000 events of more than 60 bytes each: far more than the pipe holds.
+        for i in 0..3000 {
+            let p = base.dir.join(format!("f{i}"));
+            std::fs::create_dir(&p).unwrap();
+            std::fs::remove_dir(&p).unwrap();
+        }
+        assert!(6000 * 60 > 4 * pipe, "pipe of {pipe} bytes");
+        std::thread::sleep(Duration::from_millis(500));
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        let t = Instant::now();
+        kill(pid, sig).unwrap();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break Some(st);
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{sig:?} with a full pipe (watcher in {wchan}): cgtree watch did not end");
+        };
+        assert_eq!(status.code(), Some(0), "{sig:?}");
+        eprintln!(
+            "watch end on {sig:?} with a full pipe of {pipe} bytes (watcher waiting in \
+             {wchan}): status 0 in {:?}",
+            t.elapsed()
+        );
+        drop(reader);
+    }
+}
+
+#[test]
+fn json_flag_means_json_lines() {
+    let Some(mount) = common::live_mount("watch --json") else {
+        return;
+    };
+    for args in [["watch", "--json"], ["--json", "watch"]] {
+        let mut base = Base::new(&mount, "watch-json");
+        let mut cmd = common::cgtree();
+        cmd.args(args).args([&base.rel, "--backend", "auto"]);
+        // start_cmd validates every line starting with `{` against the schema, and turns
+        // a text line into an object with a "line" field.
+        let rx = start_cmd(&mut base, cmd);
+        std::fs::create_dir(base.dir.join("j")).unwrap();
+        let v = rx.recv_timeout(Duration::from_secs(10)).expect("an event");
+        assert!(v.get("line").is_none(), "{args:?}: a text line: {v}");
+        assert_eq!(v["event"], "created", "{args:?}: {v}");
+        assert_eq!(v["path"], format!("{}/j", base.rel).as_str(), "{args:?}");
+        assert!(v["id"].as_u64().is_some_and(|id| id > 0), "{args:?}: {v}");
+        std::fs::remove_dir(base.dir.join("j")).unwrap();
+    }
+}
+
+#[test]
+fn inotify_says_overflow_when_a_directory_went_before_its_watch() {
+    let Some(mount) = common::live_mount("watch inotify lag") else {
+        return;
+    };
+    let base = Base::new(&mount, "watch-lag");
+    let host = cgroup_core::Host::new();
+    let opts = Options {
+        backend: Backend::Inotify,
+        identify: false,
+        ..Options::default()
+    };
+    let mut w = Watcher::new(&host, &base.rel, opts).unwrap();
+    // Made and removed while the watcher does not read: by the time it sees `x`
+    // created, `x` is gone with everything below it, which it never saw.
+    std::fs::create_dir_all(base.dir.join("x/y/z")).unwrap();
+    for p in ["x/y/z", "x/y", "x"] {
+        std::fs::remove_dir(base.dir.join(p)).unwrap();
+    }
+    let mut kinds: Vec<(EventKind, String)> = Vec::new();
+    while let Some(ev) = w.next_event(Some(Duration::from_millis(500))).unwrap() {
+        let p = String::from_utf8_lossy(&ev.path).into_owned();
+        kinds.push((ev.kind, p.trim_start_matches(&base.rel).to_string()));
+    }
+    // Either every level was reported (created, removed), or an overflow says that
+    // something was lost: never a silent loss.
+    let all = ["/x", "/x/y", "/x/y/z"].iter().all(|p| {
+        kinds
+            .iter()
+            .filter(|(_, q)| q == p)
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+            == [EventKind::Created, EventKind::Removed]
+    });
+    let overflow = kinds.iter().any(|(k, _)| *k == EventKind::Overflow);
+    eprintln!("watch inotify lag: {kinds:?}");
+    assert!(all || overflow, "silent loss: {kinds:?}");
+    // And it goes on exactly after that.
+    std::fs::create_dir(base.dir.join("after")).unwrap();
+    let ev = w
+        .next_event(Some(Duration::from_secs(5)))
+        .unwrap()
+        .expect("an event");
+    assert_eq!(
+        (ev.kind, ev.path),
+        (
+            EventKind::Created,
+            format!("{}/after", base.rel).into_bytes()
+        )
+    );
 }

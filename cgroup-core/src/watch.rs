@@ -14,12 +14,18 @@
 //!   The kernel gives a created directory's id only at its deletion
 //!   (`FAN_REPORT_TARGET_FID`): a cgroup gone before the watcher could look at it is
 //!   held until its deletion names it, then reported created, then removed, with what
-//!   happened below it in between.
+//!   happened below it in between (at any depth: a child held the same way is released
+//!   when its own deletion is replayed). Without `FAN_REPORT_TARGET_FID` (kernels before
+//!   5.17) such a cgroup is reported with id 0, and when events below it were held,
+//!   which cannot be told apart, an [`EventKind::Overflow`] and a walk follow.
 //! - inotify: one watch on each directory of the subtree, added as directories appear
 //!   (and the new directory listed right after its watch is added, so that a child made
 //!   in between is not missed). Works unprivileged and on older kernels. Limit: when the
 //!   watcher lags, a cgroup removed before its watch was added is reported created and
-//!   removed with id 0, and cgroups made and removed inside it are not seen at all.
+//!   removed (id 0 when its id could not be read either), and cgroups made and removed
+//!   inside it are not seen at all: an [`EventKind::Overflow`] and a walk follow (the
+//!   watcher cannot know whether anything happened there). A cgroup made and removed in
+//!   a directory that still exists when its watch is added is missed without a trace.
 //!
 //! The kernel's queue is bounded (fanotify: `/proc/sys/fs/fanotify/max_queued_events`,
 //! 16384 by default; inotify: `/proc/sys/fs/inotify/max_queued_events`), and so is the
@@ -246,6 +252,12 @@ pub struct Watcher {
     /// fanotify, while `limbo` is not empty: events in directories not known (yet):
     /// (mask, directory id, name, entry id).
     strays: VecDeque<Stray>,
+    /// fanotify: how deep [`Watcher::out_of_limbo`] is nested now.
+    limbo_depth: usize,
+    /// Events may have been lost (fanotify: held events could not be placed, the kernel
+    /// gave no id or the nesting is past [`MAX_LIMBO_DEPTH`]; inotify: a directory went
+    /// before its watch was added): the batch ends with an [`EventKind::Overflow`].
+    lost: bool,
 }
 
 /// A fanotify event held while a creation is in limbo: (mask, directory id, name,
@@ -258,6 +270,10 @@ type Found = (Vec<u8>, u64, Box<[u8]>, u64);
 /// Most events held in [`Watcher`]'s `limbo` and `strays` before the watcher gives up
 /// and resynchronises (an [`EventKind::Overflow`]).
 const MAX_LIMBO: usize = 4096;
+
+/// Most levels of cgroups in limbo below one another that the watcher replays (one
+/// level of recursion each); deeper, it resynchronises (an [`EventKind::Overflow`]).
+const MAX_LIMBO_DEPTH: usize = 256;
 
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -355,6 +371,8 @@ impl Watcher {
             parent_wd: None,
             limbo: Vec::new(),
             strays: VecDeque::new(),
+            limbo_depth: 0,
+            lost: false,
         };
         let root_name: Box<[u8]> = w
             .root_parent
@@ -531,7 +549,7 @@ impl Watcher {
             if self.limbo.is_empty() {
                 self.strays.clear();
             }
-            if self.limbo.len() + self.strays.len() > MAX_LIMBO {
+            if self.lost || self.limbo.len() + self.strays.len() > MAX_LIMBO {
                 self.overflow();
                 return;
             }
@@ -581,28 +599,45 @@ impl Watcher {
 
     /// A cgroup whose creation was seen but not its id (gone before it was looked at)
     /// is deleted, and the deletion names its id: reports it created, then what
-    /// happened below it meanwhile (the events held in `strays`), then removed.
+    /// happened below it meanwhile (the events held in `strays` for its directory, in
+    /// their order), then removed. A replayed deletion of a child in limbo comes here
+    /// again for that child, whose own held events are still in `strays` wherever they
+    /// sit (each replayed event is taken out of `strays` alone): any depth works, one
+    /// level of recursion a level of nesting (bounded by [`MAX_LIMBO_DEPTH`], past which
+    /// the watcher resynchronises).
     fn out_of_limbo(&mut self, parent: u64, name: &[u8], obj: Option<u64>) {
         let Some(path) = self.known.get(&parent).map(|p| join(&p.path, name)) else {
             return;
         };
         let Some(id) = obj else {
+            // No id (a kernel without FAN_REPORT_TARGET_FID): events held below it cannot
+            // be told from others' and are lost: say so when there are any.
             self.push_raw(EventKind::Created, 0, parent, path.clone(), None);
             self.push_raw(EventKind::Removed, 0, parent, path, None);
+            if !self.strays.is_empty() {
+                self.lost = true;
+            }
             return;
         };
+        if self.limbo_depth >= MAX_LIMBO_DEPTH {
+            self.lost = true;
+            return;
+        }
+        self.limbo_depth += 1;
         self.insert(id, parent, name, path, true);
-        let mut rest = VecDeque::new();
-        while let Some(st) = self.strays.pop_front() {
-            if st.1 == id {
-                self.fan_one(st.0, st.1, &st.2, st.3);
-            } else {
-                rest.push_back(st);
+        // The known `id` is never held again (only events in unknown directories are),
+        // so this ends; nested calls take out only their own directories' events.
+        while let Some(i) = self.strays.iter().position(|st| st.1 == id) {
+            let Some(st) = self.strays.remove(i) else {
+                break;
+            };
+            self.fan_one(st.0, st.1, &st.2, st.3);
+            if self.lost {
+                break;
             }
         }
-        rest.append(&mut self.strays);
-        self.strays = rest;
         self.remove(id);
+        self.limbo_depth -= 1;
     }
 
     fn ino_records(&mut self, evs: Vec<nix::sys::inotify::InotifyEvent>) {
@@ -660,6 +695,10 @@ impl Watcher {
             } else if ev.mask.contains(AddWatchFlags::IN_MODIFY) && name == b"cgroup.events" {
                 self.on_events(dir);
             }
+            if self.lost {
+                self.overflow();
+                return;
+            }
         }
     }
 
@@ -715,9 +754,11 @@ impl Watcher {
             if matches!(self.src, Source::Fan(_)) {
                 return false;
             }
-            // Removed before it could be looked at (inotify): both events, no id.
+            // Removed before it could be looked at (inotify): both events, no id; what
+            // was made and removed inside it was never seen: an overflow says so.
             self.push_raw(EventKind::Created, 0, parent, path.clone(), None);
             self.push_raw(EventKind::Removed, 0, parent, path, None);
+            self.lost = true;
             return true;
         };
         if !self.known.contains_key(&id) {
@@ -730,6 +771,10 @@ impl Watcher {
     /// it (children made before the watch existed). `report`: emit events.
     fn insert(&mut self, id: u64, parent: u64, name: &[u8], path: Vec<u8>, report: bool) {
         let wd = self.add_watch(&path);
+        if matches!(self.src, Source::Ino(_)) && wd.is_none() {
+            // Gone (or past the watch limit) before its watch: nothing inside it is seen.
+            self.lost = true;
+        }
         let populated = self.read_populated(&path);
         if report && self.opts.identify && populated == Some(true) {
             self.to_identify.push_back(id);
@@ -871,6 +916,7 @@ impl Watcher {
     fn resync(&mut self, report: bool) {
         self.limbo.clear();
         self.strays.clear();
+        self.lost = false;
         // (path, parent id, name, id), parents before children.
         let mut found: Vec<Found> = Vec::new();
         let mut queue: VecDeque<(Vec<u8>, u64)> = VecDeque::new();
