@@ -3,9 +3,10 @@
 //!
 //! The screens and the text are drawn from a small view model of their own, a [`Frame`]
 //! of [`TopRow`]s, so that they do not depend on how the numbers are read. A [`Frame`]
-//! comes from a [`Source`]; [`TreeSource`] reads the cgroup tree (names, identities) each
-//! time and hands it, with the frame built from it, to a [`Sampler`], which fills the
-//! numbers ([`Usage`]). [`NoSampler`] leaves every number unknown (`-`).
+//! comes from a [`Source`]; [`TreeSource`] reads the cgroup tree (names, identities) and
+//! hands it, with the frame built from it, to a [`Sampler`], which fills the numbers
+//! ([`Usage`]): [`live::UsageSampler`], from the library's `cgroup_core::sample` (tests
+//! also use a sampler that leaves every number unknown).
 //!
 //! Units: CPU in cores (1.0 = one core busy for the whole interval), memory in bytes,
 //! I/O in bytes per second, throttling and pressure as ratios 0..=1 of the interval.
