@@ -85,7 +85,7 @@ impl Scratch {
     /// Reads the whole of `fd` (until `read` returns 0: a short read from a kernel file
     /// does not mean end of file) and returns the bytes.
     pub fn read_fd(&mut self, fd: BorrowedFd<'_>, limit: usize) -> Result<&[u8], Errno> {
-        self.read_fd_until(fd, limit, false)
+        self.fill(fd, limit, false, false)
     }
 
     /// [`Scratch::read_fd`] for a cgroupfs file whose whole content is one `seq_file`
@@ -95,7 +95,7 @@ impl Scratch {
     /// that would return 0 is saved. Not for files of many records (`cgroup.procs`),
     /// which the kernel may hand out a page at a time.
     pub fn read_single_record(&mut self, fd: BorrowedFd<'_>, limit: usize) -> Result<&[u8], Errno> {
-        self.read_fd_until(fd, limit, true)
+        self.fill(fd, limit, true, false)
     }
 
     /// The first `n` bytes of the buffer: what the last read returned, when it returned
@@ -115,43 +115,17 @@ impl Scratch {
         fd: BorrowedFd<'_>,
         limit: usize,
     ) -> Result<&[u8], Errno> {
-        if self.buf.is_empty() {
-            self.buf.resize(16 * 1024, 0);
-        }
-        let mut filled = 0;
-        loop {
-            if filled == self.buf.len() {
-                if filled >= limit {
-                    return Err(Errno::EFBIG);
-                }
-                let new_len = (self.buf.len() * 2).min(limit.max(1));
-                self.buf.resize(new_len.max(filled + 1), 0);
-            }
-            let end = self.buf.len();
-            let offset = i64::try_from(filled).map_err(|_| Errno::EFBIG)?;
-            match nix::sys::uio::pread(fd, &mut self.buf[filled..end], offset) {
-                Ok(0) => break,
-                Ok(n) => {
-                    filled += n;
-                    if filled < end {
-                        break;
-                    }
-                }
-                Err(Errno::EINTR) => {
-                    crate::stats::interrupted();
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(&self.buf[..filled])
+        self.fill(fd, limit, true, true)
     }
 
-    fn read_fd_until(
+    /// The read loop of every reader above: `single`, stop at a read that does not fill
+    /// the buffer; `at_offset`, `pread` from offset 0 on rather than `read`.
+    fn fill(
         &mut self,
         fd: BorrowedFd<'_>,
         limit: usize,
         single: bool,
+        at_offset: bool,
     ) -> Result<&[u8], Errno> {
         if self.buf.is_empty() {
             self.buf.resize(16 * 1024, 0);
@@ -166,7 +140,13 @@ impl Scratch {
                 self.buf.resize(new_len.max(filled + 1), 0);
             }
             let end = faults::chunk_end(filled, self.buf.len());
-            match faults::read(fd, &mut self.buf[filled..end]) {
+            let r = if at_offset {
+                let offset = i64::try_from(filled).map_err(|_| Errno::EFBIG)?;
+                nix::sys::uio::pread(fd, &mut self.buf[filled..end], offset)
+            } else {
+                faults::read(fd, &mut self.buf[filled..end])
+            };
+            match r {
                 Ok(0) => break,
                 Ok(n) => {
                     filled += n;

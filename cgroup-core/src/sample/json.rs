@@ -7,11 +7,10 @@
 use super::group::Group;
 use super::{IoDevice, Memory, Rates, Sample, StallRates, Usage};
 use crate::parse::{Centi, Pressure, PressureLine};
-use crate::tree::{Bytes, NodeError, NodeErrorKind, Tree, MAX_JSON_PATH};
+use crate::tree::{Bytes, ErrorsJson, Tree, MAX_JSON_PATH};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Version of the sample document; bumped on any incompatible change.
@@ -248,38 +247,6 @@ impl Serialize for DevRateJson<'_> {
         io_rate_fields(&mut m, d.read_bytes, d.write_bytes, d.read_ios, d.write_ios)?;
         m.end()
     }
-}
-
-struct ErrorsJson<'a>(&'a [NodeError]);
-
-impl Serialize for ErrorsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for e in self.0 {
-            let (errno, line) = match &e.kind {
-                NodeErrorKind::Io(n) => (Some(*n), None),
-                NodeErrorKind::Parse(p) => (None, Some(p.line)),
-                _ => (None, None),
-            };
-            seq.serialize_element(&ErrorJson {
-                file: Bytes(e.path.as_os_str().as_bytes()),
-                kind: e.kind.code(),
-                errno,
-                line,
-                message: e.to_string(),
-            })?;
-        }
-        seq.end()
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    file: Bytes<'a>,
-    kind: &'static str,
-    errno: Option<i32>,
-    line: Option<u32>,
-    message: String,
 }
 
 struct PathJson<'a>(&'a [u8]);

@@ -3,7 +3,7 @@
 //! Bytes are never altered: a name, path or argument that is valid UTF-8 is a JSON
 //! string; anything else is `{"bytes": "<base64>"}`.
 
-use super::{ControllerList, Node, NodeErrorKind, Process, Thread, Tree};
+use super::{ControllerList, Node, NodeError, NodeErrorKind, Process, Thread, Tree};
 use base64::Engine;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
@@ -340,8 +340,18 @@ struct Errors<'a>(&'a Node);
 
 impl Serialize for Errors<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.errors.len()))?;
-        for e in &self.0.errors {
+        ErrorsJson(&self.0.errors).serialize(s)
+    }
+}
+
+/// Errors as the JSON documents list them (docs/json.md, "Error"): the file, the kind,
+/// the errno or the line, the message. Shared by the tree and the sample documents.
+pub(crate) struct ErrorsJson<'a>(pub(crate) &'a [NodeError]);
+
+impl Serialize for ErrorsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for e in self.0 {
             let (errno, line) = match &e.kind {
                 NodeErrorKind::Io(n) => (Some(*n), None),
                 NodeErrorKind::Parse(p) => (None, Some(p.line)),
