@@ -245,16 +245,25 @@ fn churn(mount: &Path, backend: &str, pace: Option<Duration>) {
         // Collect until every removal is reported (or 60 s pass).
         let mut events: BTreeMap<String, Vec<(String, u64, u64)>> = BTreeMap::new();
         let mut removals = 0;
+        let mut overflows = 0;
         let deadline = Instant::now() + Duration::from_secs(60);
         while removals < gone.len() && Instant::now() < deadline {
             let Ok(v) = rx.recv_timeout(Duration::from_secs(1)) else {
+                if overflows > 0 {
+                    // Removals lost inside the overflow never come: a quiet second ends it.
+                    break;
+                }
                 continue;
             };
             let kind = v["event"].as_str().unwrap().to_string();
-            assert_ne!(
-                kind, "overflow",
-                "{backend}: no overflow expected at this rate"
-            );
+            if kind == "overflow" {
+                // fanotify sees every cgroup (held ones included): never at this rate.
+                // inotify says overflow when a directory went before its watch could be
+                // added (what happened inside it is unknowable), then walks again.
+                assert_eq!(backend, "inotify", "{backend}: no overflow expected");
+                overflows += 1;
+                continue;
+            }
             let path = v["path"].as_str().unwrap().to_string();
             if kind == "removed" && made.contains_key(&path) {
                 removals += 1;
@@ -265,8 +274,13 @@ fn churn(mount: &Path, backend: &str, pace: Option<Duration>) {
                 v["monotonic_ns"].as_u64().unwrap(),
             ));
         }
-        // Nothing else comes.
+        // Nothing else comes (but the walks after an overflow).
         while let Ok(v) = rx.recv_timeout(Duration::from_millis(300)) {
+            if v["event"] == "overflow" {
+                assert_eq!(backend, "inotify", "{backend}: no overflow expected");
+                overflows += 1;
+                continue;
+            }
             let path = v["path"].as_str().unwrap().to_string();
             events
                 .entry(path)
@@ -276,6 +290,26 @@ fn churn(mount: &Path, backend: &str, pace: Option<Duration>) {
         let mut lat_create = Vec::new();
         let mut lat_remove = Vec::new();
         let mut no_id = 0;
+        if overflows > 0 {
+            // Said, not silent: then each cgroup was either seen made and removed, in
+            // that order, once, or not seen at all (inside the overflow), and nothing
+            // seen made is left without its removal.
+            for (path, evs) in &events {
+                let kinds: Vec<&str> = evs.iter().map(|e| e.0.as_str()).collect();
+                assert!(
+                    kinds.is_empty() || kinds == ["created", "removed"],
+                    "{backend} after {overflows} overflow(s): {path}: {kinds:?}"
+                );
+            }
+            let seen = events.values().filter(|e| !e.is_empty()).count();
+            eprintln!(
+                "watch churn ({backend}, pace {pace:?}): {overflows} overflow(s) (a cgroup went \
+                 before its watch could be added); {seen} of {} cgroups seen made and removed, \
+                 none left behind",
+                made.len()
+            );
+            return;
+        }
         for (path, t_made) in &made {
             let evs = events.get(path).map(Vec::as_slice).unwrap_or_default();
             let kinds: Vec<&str> = evs.iter().map(|e| e.0.as_str()).collect();
