@@ -105,27 +105,7 @@ pub fn pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
             Err(e) => return Err(e.into()),
         }
     }
-    let mut out = term::stdout(cfg.color);
-    let written = (|| {
-        if cfg.json {
-            if pids.len() == 1 {
-                if let Some(t) = traces.first() {
-                    term::write_json(&mut out, t)?;
-                }
-            } else {
-                term::write_json(&mut out, &traces)?;
-            }
-        } else {
-            for (i, t) in traces.iter().enumerate() {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                render::pid::render_text(t, &mut out)?;
-            }
-        }
-        out.flush()
-    })();
-    drop(out);
+    let written = write_traces(cfg, &traces, pids.len() == 1, render::pid::render_text);
     if report(traces.iter().flat_map(|t| t.errors.iter()), diag) {
         code = PARTIAL;
     }
@@ -133,6 +113,35 @@ pub fn pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
         code = FATAL;
     }
     Ok(finish(written, code, diag))
+}
+
+/// Writes the traces of `cgtree pid` and `cgtree id` to stdout: JSON (one object when
+/// one was asked for, else an array) or text, one trace after another with an empty line
+/// between. Errors: the writer's.
+fn write_traces<T: serde::Serialize>(
+    cfg: &Config,
+    traces: &[T],
+    one: bool,
+    text: impl Fn(&T, &mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = term::stdout(cfg.color);
+    if cfg.json {
+        if one {
+            if let Some(t) = traces.first() {
+                term::write_json(&mut out, t)?;
+            }
+        } else {
+            term::write_json(&mut out, traces)?;
+        }
+    } else {
+        for (i, t) in traces.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            text(t, &mut out)?;
+        }
+    }
+    out.flush()
 }
 
 /// `cgtree id CGID...`: each cgroup id's path and trace, as text or JSON; an id that
@@ -155,27 +164,12 @@ pub fn id(cfg: &Config, ids: &[u64], diag: &mut Diag) -> anyhow::Result<u8> {
             )),
         }
     }
-    let mut out = term::stdout(cfg.color);
-    let written = (|| {
-        if cfg.json {
-            if ids.len() == 1 {
-                if let Some(t) = traces.first() {
-                    term::write_json(&mut out, t)?;
-                }
-            } else {
-                term::write_json(&mut out, &traces)?;
-            }
-        } else {
-            for (i, t) in traces.iter().enumerate() {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                render::pid::render_cgroup_text(t, &mut out)?;
-            }
-        }
-        out.flush()
-    })();
-    drop(out);
+    let written = write_traces(
+        cfg,
+        &traces,
+        ids.len() == 1,
+        render::pid::render_cgroup_text,
+    );
     let mut code = OK;
     if report(traces.iter().flat_map(|t| t.errors.iter()), diag) {
         code = PARTIAL;
