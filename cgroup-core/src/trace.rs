@@ -569,73 +569,65 @@ impl<'h> CgroupTracer<'h> {
         id: u64,
         path: &[u8],
     ) -> Result<CgroupTrace, Error> {
-        trace_cgroup_with(self, mount, id, path)
-    }
-}
-
-fn trace_cgroup_with(
-    t: &mut CgroupTracer<'_>,
-    mount: &CgroupMount,
-    id: u64,
-    path: &[u8],
-) -> Result<CgroupTrace, Error> {
-    let host = t.host;
-    let comps: Vec<&[u8]> = path
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .collect();
-    if comps
-        .iter()
-        .any(|c| *c == b"." || *c == b".." || c.contains(&0))
-    {
-        return Err(Error::InvalidPath {
-            path: String::from_utf8_lossy(path).into_owned(),
-            reason: "`.`, `..` and NUL bytes are not allowed",
-        });
-    }
-    let empty = HashMap::new();
-    let mut walk = walk_chain(
-        host,
-        mount,
-        &comps,
-        &mut t.r,
-        t.learned.as_ref().unwrap_or(&empty),
-    );
-    let open = chain_open(&walk.chain)
-        || summary(&walk.chain)
-            .container
-            .is_some_and(|c| c.name.is_none());
-    if open && t.learned.is_none() {
-        let proc_dir = host.proc_dir();
-        if let Ok(proc_fd) = fs::open_dir_path(&proc_dir) {
-            t.r.forget_answers();
-            let names = learn_all(proc_fd.as_fd(), &mut t.r, &mut Scratch::new());
-            walk = walk_chain(host, mount, &comps, &mut t.r, &names);
-            t.learned = Some(names);
+        let t = self;
+        let host = t.host;
+        let comps: Vec<&[u8]> = path
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        if comps
+            .iter()
+            .any(|c| *c == b"." || *c == b".." || c.contains(&0))
+        {
+            return Err(Error::InvalidPath {
+                path: String::from_utf8_lossy(path).into_owned(),
+                reason: "`.`, `..` and NUL bytes are not allowed",
+            });
         }
+        let empty = HashMap::new();
+        let mut walk = walk_chain(
+            host,
+            mount,
+            &comps,
+            &mut t.r,
+            t.learned.as_ref().unwrap_or(&empty),
+        );
+        let open = chain_open(&walk.chain)
+            || summary(&walk.chain)
+                .container
+                .is_some_and(|c| c.name.is_none());
+        if open && t.learned.is_none() {
+            let proc_dir = host.proc_dir();
+            if let Ok(proc_fd) = fs::open_dir_path(&proc_dir) {
+                t.r.forget_answers();
+                let names = learn_all(proc_fd.as_fd(), &mut t.r, &mut Scratch::new());
+                walk = walk_chain(host, mount, &comps, &mut t.r, &names);
+                t.learned = Some(names);
+            }
+        }
+        let Summary {
+            container,
+            kind_node,
+            node,
+            pod,
+            pod_container,
+        } = summary(&walk.chain);
+        Ok(CgroupTrace {
+            id,
+            path: if comps.is_empty() {
+                b"/".to_vec()
+            } else {
+                path.to_vec()
+            },
+            chain: walk.chain,
+            container,
+            kind_node,
+            node,
+            pod,
+            pod_container,
+            errors: walk.errors,
+        })
     }
-    let Summary {
-        container,
-        kind_node,
-        node,
-        pod,
-        pod_container,
-    } = summary(&walk.chain);
-    Ok(CgroupTrace {
-        id,
-        path: if comps.is_empty() {
-            b"/".to_vec()
-        } else {
-            path.to_vec()
-        },
-        chain: walk.chain,
-        container,
-        kind_node,
-        node,
-        pod,
-        pod_container,
-        errors: walk.errors,
-    })
 }
 
 /// What a chain of cgroups says: the outermost container, kind node, Kubernetes node,
