@@ -1,0 +1,3 @@
+//! Metrics for Prometheus (helper A's module; only the shared format here until merge).
+
+pub mod format;
