@@ -333,11 +333,7 @@ async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> R
         }
         "/" => plain(StatusCode::OK, INDEX),
         "/metrics" => {
-            let format = negotiate(
-                req.headers()
-                    .get(ACCEPT)
-                    .and_then(|v| v.to_str().ok()),
-            );
+            let format = negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
             drop(req);
             return metrics(shared, arrived, format).await;
         }

@@ -50,7 +50,9 @@ impl Scraper for Fake {
             let line = "fake_filler{x=\"0123456789012345678901234567890123456789\"} 1\n";
             let mut i = 0;
             while out.len() < s.1 {
-                out.push_str(&line.replace("fake_filler{x=", &format!("fake_filler{{i=\"{i}\",x=")));
+                out.push_str(
+                    &line.replace("fake_filler{x=", &format!("fake_filler{{i=\"{i}\",x=")),
+                );
                 i += 1;
             }
         }
@@ -276,12 +278,7 @@ fn paths_methods_and_head() {
         assert_eq!(r.header("allow"), Some("get, head"), "{m}");
     }
     // A body is never read: the answer comes, and the connection closes.
-    let r = request(
-        srv.addr,
-        "POST",
-        "/metrics",
-        "Content-Length: 1000000\r\n",
-    );
+    let r = request(srv.addr, "POST", "/metrics", "Content-Length: 1000000\r\n");
     assert_eq!(r.status, 405);
 
     let head = request(srv.addr, "HEAD", "/metrics", "");
@@ -305,12 +302,24 @@ fn paths_methods_and_head() {
     );
     let body = String::from_utf8_lossy(&got.body).into_owned();
     assert!(body.contains("fake_scrape 1\n"), "{body}");
-    assert!(body.contains("# TYPE cgtree_serve_scrapes_total counter\n"), "{body}");
+    assert!(
+        body.contains("# TYPE cgtree_serve_scrapes_total counter\n"),
+        "{body}"
+    );
     assert!(body.contains("cgtree_serve_scrapes_total 1\n"), "{body}");
     // 1 (index) + 2 x 404 + 5 x 405 + HEAD + this GET.
-    assert!(body.contains("cgtree_serve_requests_total{code=\"200\"} 3\n"), "{body}");
-    assert!(body.contains("cgtree_serve_requests_total{code=\"404\"} 2\n"), "{body}");
-    assert!(body.contains("cgtree_serve_requests_total{code=\"405\"} 5\n"), "{body}");
+    assert!(
+        body.contains("cgtree_serve_requests_total{code=\"200\"} 3\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("cgtree_serve_requests_total{code=\"404\"} 2\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("cgtree_serve_requests_total{code=\"405\"} 5\n"),
+        "{body}"
+    );
     assert!(!body.contains("# EOF"), "{body}");
 }
 
@@ -329,12 +338,21 @@ fn openmetrics_on_accept() {
     assert!(body.ends_with("# EOF\n"), "{body}");
     assert_eq!(body.matches("# EOF").count(), 1, "{body}");
     assert!(body.contains("fake_scrape 1\n"), "{body}");
-    assert!(body.contains("# TYPE cgtree_serve_scrapes counter\n"), "{body}");
+    assert!(
+        body.contains("# TYPE cgtree_serve_scrapes counter\n"),
+        "{body}"
+    );
     assert!(body.contains("cgtree_serve_scrapes_total 1\n"), "{body}");
-    assert!(body.contains("cgtree_serve_requests_total{code=\"200\"} 1\n"), "{body}");
+    assert!(
+        body.contains("cgtree_serve_requests_total{code=\"200\"} 1\n"),
+        "{body}"
+    );
 
     let plain = request(srv.addr, "GET", "/metrics", "Accept: text/plain\r\n");
-    assert_eq!(plain.header("content-type"), Some(Format::Text.content_type()));
+    assert_eq!(
+        plain.header("content-type"),
+        Some(Format::Text.content_type())
+    );
 }
 
 #[test]
@@ -353,7 +371,9 @@ fn negotiation() {
         Format::OpenMetrics
     );
     assert_eq!(
-        negotiate(Some("Application/OpenMetrics-Text; version=1.0.0; q=0.5, */*;q=0.1")),
+        negotiate(Some(
+            "Application/OpenMetrics-Text; version=1.0.0; q=0.5, */*;q=0.1"
+        )),
         Format::OpenMetrics
     );
     // Asked for less than the text format, or not at all.
@@ -361,8 +381,14 @@ fn negotiation() {
         negotiate(Some("application/openmetrics-text;q=0.2,text/plain;q=0.9")),
         Format::Text
     );
-    assert_eq!(negotiate(Some("application/openmetrics-text;q=0")), Format::Text);
-    assert_eq!(negotiate(Some("application/openmetrics-text;q=nan")), Format::Text);
+    assert_eq!(
+        negotiate(Some("application/openmetrics-text;q=0")),
+        Format::Text
+    );
+    assert_eq!(
+        negotiate(Some("application/openmetrics-text;q=nan")),
+        Format::Text
+    );
     assert_eq!(negotiate(Some("application/json")), Format::Text);
 }
 
@@ -379,16 +405,25 @@ fn scrape_error_is_500_and_the_server_goes_on() {
     );
     let bad = get(srv.addr);
     assert_eq!(bad.status, 500);
-    assert_eq!(bad.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        bad.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     let text = String::from_utf8_lossy(&bad.body).into_owned();
-    assert!(text.contains("cannot read \\x1b[31mcpu.stat\\nline two"), "{text}");
+    assert!(
+        text.contains("cannot read \\x1b[31mcpu.stat\\nline two"),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "{text}");
     assert_eq!(text.matches('\n').count(), 1, "{text}");
     let good = get(srv.addr);
     assert_eq!(good.status, 200);
     assert_eq!(fake_value(&good), 2);
     let body = String::from_utf8_lossy(&good.body).into_owned();
-    assert!(body.contains("cgtree_serve_requests_total{code=\"500\"} 1\n"), "{body}");
+    assert!(
+        body.contains("cgtree_serve_requests_total{code=\"500\"} 1\n"),
+        "{body}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -604,7 +639,10 @@ fn memory_is_flat_under_load() {
         .lines()
         .find_map(|l| {
             let mut f = l.strip_prefix("RSS ")?.split(' ');
-            Some((f.next()?.parse::<u64>().ok()?, f.next()?.parse::<u64>().ok()?))
+            Some((
+                f.next()?.parse::<u64>().ok()?,
+                f.next()?.parse::<u64>().ok()?,
+            ))
         })
         .unwrap_or_else(|| panic!("no RSS line in {text}"));
     // 1,800 more requests, each on a new scrape of a 64 KiB body: a leak of any of them
