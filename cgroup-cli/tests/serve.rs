@@ -188,13 +188,23 @@ fn promtool_accepts_the_served_body() {
     let srv = serve("127.0.0.1:0", &[]);
     let r = request(srv.addr, "GET", "/metrics", "");
     assert_eq!(r.status, 200);
-    let mut child = std::process::Command::new("promtool")
+    let child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus) must be installed");
+        .spawn();
+    // As tests/metrics.rs: needed in CI (Debian's prometheus package), said elsewhere.
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("promtool is needed in CI: {e}")
+        }
+        Err(e) => {
+            eprintln!("promtool not run: {e}");
+            return;
+        }
+    };
     child
         .stdin
         .take()
