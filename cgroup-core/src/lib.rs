@@ -37,6 +37,7 @@ pub mod cgroup_id;
 pub mod classify;
 pub mod error;
 pub mod fs;
+pub mod metrics;
 pub mod parse;
 pub mod provision;
 pub mod resolve;
