@@ -143,6 +143,43 @@ pub enum Command {
     /// Events as they happen below CGROUP_PATH: cgroups created, removed, populated,
     /// emptied and identified, one line each, until SIGINT or SIGTERM.
     Watch(WatchArgs),
+    /// The usage of named cgroups (containers, pods, Kubernetes nodes, systemd units)
+    /// for Prometheus, in its text format (docs/metrics.md): on stdout, or written to
+    /// DIR/cgtree.prom for node-exporter's textfile collector.
+    Metrics(MetricsArgs),
+}
+
+/// The flags `cgtree metrics` and `cgtree serve` share: which cgroups get series.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct ExportArgs {
+    /// Which cgroups get series: `named` (the root, containers, pods, Kubernetes nodes,
+    /// systemd units) or `all`.
+    #[arg(long, value_name = "named|all", default_value = "named", value_parser = ["named", "all"])]
+    pub cgroups: String,
+    /// Export at most N cgroups (the root, then containers, pods and nodes, then units,
+    /// shallower first); the others are counted in cgtree_scrape_cgroups_dropped.
+    #[arg(long, value_name = "N", default_value_t = cgroup_core::metrics::DEFAULT_MAX_CGROUPS)]
+    pub max_cgroups: usize,
+}
+
+/// `cgtree metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct MetricsArgs {
+    /// Cgroup to start at, relative to the cgroup2 mount (default: /).
+    #[arg(value_name = "CGROUP_PATH")]
+    pub cgroup: Option<String>,
+    /// `text` (Prometheus 0.0.4, what node-exporter and promtool read) or `openmetrics`.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "openmetrics"])]
+    pub format: String,
+    /// Which cgroups.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Write DIR/cgtree.prom atomically instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub textfile: Option<PathBuf>,
+    /// With --textfile: write again every SECS seconds until SIGINT or SIGTERM.
+    #[arg(long, value_name = "SECS", requires = "textfile", value_parser = parse_delay)]
+    pub interval: Option<std::time::Duration>,
 }
 
 /// `cgtree watch`.

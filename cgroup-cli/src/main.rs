@@ -10,6 +10,7 @@
 
 mod cli;
 mod config;
+mod metrics;
 mod render;
 mod run;
 mod sanitize;
@@ -124,6 +125,7 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
             r
         }
         config::Mode::Watch(w) => run::watch(&cfg, w, diag),
+        config::Mode::Metrics(m) => metrics::run(&cfg, m, diag),
     }
 }
 
