@@ -36,6 +36,7 @@
 pub mod cgroup_id;
 pub mod classify;
 pub mod error;
+pub mod escape;
 pub mod fs;
 pub mod metrics;
 pub mod parse;

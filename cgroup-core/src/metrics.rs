@@ -31,7 +31,6 @@ use crate::runtime::IdentityKind;
 use crate::sample::Sample;
 use crate::tree::{NodeError, NodeId, Tree};
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// The prefix of every metric name (`cgtree_container_...` for cAdvisor's
@@ -167,51 +166,12 @@ pub struct Metrics {
     pub errors: Vec<NodeError>,
 }
 
-/// `bytes` as valid UTF-8 for a label value: invalid UTF-8 and control characters (C0,
-/// DEL, C1) as `\xNN` (`\n`, `\t`, `\r` spelled out), bidi and invisible characters as
-/// `\u{XXXX}`, as the CLI escapes names for a terminal; everything else unchanged (a
-/// backslash too: systemd unit names carry literal `\x2d`). Borrows when nothing needs
-/// escaping.
+/// `bytes` as valid UTF-8 for a label value: [`crate::escape::escape`], as the CLI
+/// escapes names for a terminal (invalid UTF-8 and control characters as `\xNN`, `\n`,
+/// `\t`, `\r`; bidi and invisible characters as `\u{XXXX}`; a backslash unchanged:
+/// systemd unit names carry literal `\x2d`). Borrows when nothing needs escaping.
 pub fn label_text(bytes: &[u8]) -> Cow<'_, str> {
-    fn must_escape(c: char) -> bool {
-        let u = c as u32;
-        u < 0x20
-            || u == 0x7f
-            || (0x80..=0x9f).contains(&u)
-            || u == 0xad
-            || u == 0x061c
-            || (0x200b..=0x200f).contains(&u)
-            || (0x2028..=0x202e).contains(&u)
-            || (0x2060..=0x2064).contains(&u)
-            || (0x2066..=0x2069).contains(&u)
-            || u == 0xfeff
-    }
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        if !s.chars().any(must_escape) {
-            return Cow::Borrowed(s);
-        }
-    }
-    let mut out = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if must_escape(c) && (c as u32) < 0x80 => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                c if must_escape(c) => {
-                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    Cow::Owned(out)
+    crate::escape::escape(bytes)
 }
 
 const UNIT_SUFFIXES: [&[u8]; 3] = [b".service", b".scope", b".slice"];
