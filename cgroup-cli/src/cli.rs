@@ -23,7 +23,9 @@ Examples:
   cgtree top /kubepods.slice --order memory --depth 3
   cgtree top -b -n 2 -d 0.5                two text blocks half a second apart
   cgtree top --json -n 1                   one JSON line per sample
-  cgtree --stats --depth 2                 the tree with usage columns (one sample)";
+  cgtree --stats --depth 2                 the tree with usage columns (one sample)
+  cgtree metrics | promtool check metrics  named cgroups' usage for Prometheus
+  cgtree metrics --textfile DIR --interval 15   DIR/cgtree.prom for node-exporter";
 
 const TOP_AFTER_HELP: &str = "\
 Keys (full-screen):

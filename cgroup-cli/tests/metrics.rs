@@ -732,6 +732,32 @@ fn textfile_is_replaced_atomically_until_sigterm() {
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o644
     );
+    // SIGINT ends the loop the same way.
+    let mut child = cgtree()
+        .arg("--root")
+        .arg(fixture("stats-kind"))
+        .args(["metrics", "--textfile"])
+        .arg(&dir)
+        .args(["--interval", "0.05"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
 
 /// A symlink planted at DIR/cgtree.prom is replaced by the file, its target untouched;
