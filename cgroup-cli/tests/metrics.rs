@@ -377,6 +377,48 @@ fn pod_labels_follow_the_identities_of_the_tree() {
     }
 }
 
+/// A rootless podman container carries `rootless` and the `owner_uid` of its user; an
+/// nspawn machine and an LXC container their names; units their unit name.
+#[test]
+fn rootless_owner_machines_and_lxc_are_named() {
+    let info = |fixture_name: &str| -> Vec<Line> {
+        let (out, err, code) = metrics(&fixture(fixture_name), &[]);
+        assert!(code <= 1, "{err}");
+        parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_cgroup_info")
+            .collect()
+    };
+    let podman = info("podman-rootless-systemd-pod");
+    let api = podman
+        .iter()
+        .find(|l| l.label("name") == Some("api"))
+        .unwrap();
+    assert_eq!(api.label("rootless"), Some("true"));
+    assert_eq!(api.label("owner_uid"), Some("1001"));
+    assert_eq!(api.label("image"), Some("quay.io/example/api:2.1"));
+    assert_eq!(api.label("kind"), Some("podman-container"));
+    let nspawn = info("nspawn");
+    let m = nspawn
+        .iter()
+        .find(|l| l.label("name") == Some("deb1"))
+        .unwrap();
+    assert_eq!(m.label("kind"), Some("machine"));
+    assert_eq!(
+        m.label("id"),
+        Some("/machine.slice/systemd-nspawn@deb1.service/payload")
+    );
+    let lxc = info("lxc");
+    let c = lxc
+        .iter()
+        .find(|l| l.label("id") == Some("/lxc.payload.web"))
+        .unwrap();
+    assert_eq!(
+        (c.label("name"), c.label("kind")),
+        (Some("web"), Some("lxc-container"))
+    );
+}
+
 /// Makes the cgroup `rel` under the fixture copy `root` with usage files.
 fn usage_cgroup(root: &Path, rel: &str, cpu_usec: u64, oom_kill: u64) {
     let dir = root.join("sys/fs/cgroup").join(rel);

@@ -283,13 +283,8 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
         up = tree.node(a).parent;
     }
     if unit {
-        let name = match &n.identity {
-            Some(i) if i.kind == IdentityKind::SystemdUnit && i.name.is_some() => {
-                i.name.clone().unwrap_or_default()
-            }
-            _ => label_text(&n.name).into_owned(),
-        };
-        push(&mut l, "unit", Some(&name));
+        // As systemd spells it (`machine-my\x2dbox.scope`), what systemctl takes.
+        push(&mut l, "unit", Some(&label_text(&n.name)));
     }
     (l, kind)
 }
