@@ -774,14 +774,17 @@ fn textfile_is_replaced_atomically_until_sigterm() {
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o644
     );
-    // SIGINT ends the loop the same way.
+    // SIGINT ends the loop the same way. The tree is identified once: its cgroups do
+    // not change between rounds (top's TreeSource walks them and compares).
     let mut child = cgtree()
+        .env("CGTREE_STATS", "1")
         .arg("--root")
         .arg(fixture("stats-kind"))
         .args(["metrics", "--textfile"])
         .arg(&dir)
         .args(["--interval", "0.05"])
         .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -799,6 +802,11 @@ fn textfile_is_replaced_atomically_until_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+    let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(
+        err.contains("stats: metrics identified the tree 1 times"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
 
