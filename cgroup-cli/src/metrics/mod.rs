@@ -359,10 +359,14 @@ mod tests {
     use super::*;
 
     fn assert_send<T: Send>() {}
+    fn assert_sync<T: Sync>() {}
 
+    /// `cgtree serve` collects on a thread of its own and shares one scrape between
+    /// requests.
     #[test]
-    fn exporter_is_send() {
+    fn exporter_is_send_and_scrapes_are_shared() {
         assert_send::<Exporter>();
         assert_send::<Scrape>();
+        assert_sync::<Scrape>();
     }
 }
