@@ -487,6 +487,41 @@ fn hostile_cgroup_names_are_escaped_and_round_trip() {
     }
 }
 
+/// A container name from runtime state with an escape sequence, quotes, a backslash, a
+/// bidi override and a line feed: promtool accepts the output, and the `name` label
+/// reads back as the name escaped for a terminal.
+#[test]
+fn hostile_container_names_are_escaped_and_round_trip() {
+    const KIND_ID: &str = "a4cfc6bc8a38ee23e42839393eedba68a92f7f8b3a23e70328a29e58c0c59d38";
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    common::copy_tree(&fixture("wsl-rootless-podman-kind"), &root);
+    let store =
+        root.join("home/massi/.local/share/containers/storage/overlay-containers/containers.json");
+    let evil = "kind\u{1b}[31m-\"evil\"\\\u{202e}\nname";
+    let doc = serde_json::json!([{"id": KIND_ID, "names": [evil], "metadata": "{}"}]);
+    std::fs::write(&store, doc.to_string()).unwrap();
+    // conmon's -n would name it too.
+    std::fs::remove_file(root.join("proc/70650/cmdline")).unwrap();
+    let shown = "kind\\x1b[31m-\"evil\"\\\\u{202e}\\nname";
+    for format in ["text", "openmetrics"] {
+        let (out, err, code) = metrics(&root, &["--format", format]);
+        assert!(code <= 1, "{err}");
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'));
+        if format == "text" {
+            if let Some(r) = promtool(&out) {
+                r.unwrap();
+            }
+        }
+        let lines = parse(&out);
+        let info = lines
+            .iter()
+            .find(|l| l.name == "cgtree_cgroup_info" && l.label("kind") == Some("podman-container"))
+            .unwrap_or_else(|| panic!("{format}: no container\n{out}"));
+        assert_eq!(info.label("name"), Some(shown), "{format}");
+    }
+}
+
 /// An OOM kill in a pod's container stays counted on the pod once the container is
 /// replaced: the pod's `memory.events` is hierarchical in the kernel.
 #[test]
