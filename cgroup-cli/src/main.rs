@@ -14,8 +14,6 @@ mod metrics;
 mod render;
 mod run;
 mod sanitize;
-// Wired to `cgtree serve` when the metrics exporter is merged.
-#[cfg_attr(not(test), allow(dead_code))]
 mod serve;
 mod term;
 mod top;
@@ -128,6 +126,8 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
             r
         }
         config::Mode::Watch(w) => run::watch(&cfg, w, diag),
+        config::Mode::Metrics(m) => metrics::run(&cfg, m, diag),
+        config::Mode::Serve(s) => serve::run(&cfg, s, diag),
     }
 }
 

@@ -18,8 +18,8 @@
 //! scrape is kept with it, once per format.
 
 use crate::metrics::format::Format;
-use bytes::Bytes;
 use http_body_util::Full;
+use hyper::body::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -442,7 +442,7 @@ async fn connection<S: Scraper>(
 /// connections finish their requests (within `limits.shutdown_grace`).
 ///
 /// Must run inside a tokio runtime with I/O and time enabled.
-pub(crate) async fn run<S: Scraper>(
+pub(crate) async fn run_server<S: Scraper>(
     listener: tokio::net::TcpListener,
     scraper: S,
     limits: Limits,
@@ -497,7 +497,7 @@ pub(crate) async fn run<S: Scraper>(
 /// # Errors
 /// None of its own: a failure to bind or to start is reported on stderr with the address
 /// and the cause, and gives status [`crate::FATAL`]; a stop by signal gives `0`.
-pub(crate) fn serve<S: Scraper>(
+pub(crate) fn listen_and_serve<S: Scraper>(
     listen: &str,
     scraper: S,
     limits: Limits,
@@ -550,12 +550,74 @@ pub(crate) fn serve<S: Scraper>(
                 _ = int.recv() => {}
             }
         };
-        run(listener, scraper, limits, stop).await;
+        run_server(listener, scraper, limits, stop).await;
         crate::OK
     });
     // A scrape still running is not waited for past the grace.
     rt.shutdown_timeout(grace);
     Ok(code)
+}
+
+/// [`Scraper`] of the host: [`crate::metrics::Exporter`]. What could not be read is said
+/// on stderr when it differs from what the scrape before could not read (not at every
+/// scrape: Prometheus scrapes every 15 s or so).
+struct HostScraper {
+    exporter: crate::metrics::Exporter,
+    said: Vec<String>,
+}
+
+impl HostScraper {
+    fn say(&mut self, now: Vec<String>) {
+        if now != self.said {
+            let mut diag = crate::term::Diag::default();
+            for e in &now {
+                diag.error(format_args!("serve: {e}"));
+            }
+            self.said = now;
+        }
+    }
+}
+
+impl Scraper for HostScraper {
+    type Scrape = crate::metrics::Scrape;
+    fn scrape(&mut self) -> anyhow::Result<Self::Scrape> {
+        match self.exporter.collect() {
+            Ok(s) => {
+                self.say(s.errors().to_vec());
+                Ok(s)
+            }
+            Err(e) => {
+                self.say(vec![format!("{e:#}")]);
+                Err(e)
+            }
+        }
+    }
+    fn encode(scrape: &Self::Scrape, format: Format) -> Vec<u8> {
+        scrape.encode(format)
+    }
+}
+
+/// `cgtree serve`: the host of `cfg` (`--root`, or the live one) over HTTP.
+///
+/// # Errors
+/// Bad `--cgroups` or `--max-cgroups`. A failure to listen is reported on stderr and gives
+/// [`crate::FATAL`]; a stop by SIGINT or SIGTERM gives `0`.
+pub(crate) fn run(
+    cfg: &crate::config::Config,
+    args: &crate::cli::ServeArgs,
+    diag: &mut crate::term::Diag,
+) -> anyhow::Result<u8> {
+    let opts = crate::metrics::ExportOptions::from_args(&cfg.start, &args.export)?;
+    let exporter = crate::metrics::Exporter::new(cfg, opts)?;
+    let limits = Limits {
+        max_age: args.max_age,
+        ..Limits::default()
+    };
+    let scraper = HostScraper {
+        exporter,
+        said: Vec::new(),
+    };
+    listen_and_serve(&args.listen, scraper, limits, diag)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-const FIXTURE: &str = "arch-docker-kind";
+const FIXTURE: &str = "stats-kind";
 
 /// A running `cgtree serve`.
 struct Served {

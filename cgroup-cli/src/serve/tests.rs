@@ -82,7 +82,7 @@ fn start<S: Scraper>(scraper: S, limits: Limits) -> Server {
             .expect("runtime");
         let stats = rt.block_on(async move {
             let l = tokio::net::TcpListener::from_std(listener).expect("listener");
-            run(l, scraper, limits, async move {
+            run_server(l, scraper, limits, async move {
                 let _ = rx.await;
             })
             .await
@@ -569,7 +569,7 @@ fn the_listening_line_and_a_bind_failure() {
     let addr = taken.local_addr().expect("addr").to_string();
     let (fake, _) = Fake::new(Duration::ZERO);
     let mut diag = crate::term::Diag::default();
-    let code = serve(&addr, fake, limits(), &mut diag).expect("serve");
+    let code = listen_and_serve(&addr, fake, limits(), &mut diag).expect("serve");
     assert_eq!(code, crate::FATAL);
     assert_eq!(diag.count, 1);
 }
