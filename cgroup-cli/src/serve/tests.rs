@@ -521,6 +521,29 @@ fn a_stalled_client_is_dropped_and_others_are_answered() {
 }
 
 #[test]
+fn a_connection_lives_at_most_its_lifetime() {
+    let (fake, _) = Fake::new(Duration::ZERO);
+    let srv = start(
+        fake,
+        Limits {
+            // Longer than the client's guard: only the lifetime can close it.
+            header_read_timeout: Duration::from_secs(3600),
+            connection_lifetime: Duration::from_millis(300),
+            ..limits()
+        },
+    );
+    let mut kept = connect(srv.addr);
+    kept.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("write");
+    let mut raw = Vec::new();
+    kept.read_to_end(&mut raw).expect("closed by the server");
+    let r = parse_reply(&raw);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, INDEX.as_bytes());
+    assert_eq!(srv.stop().active.load(Ordering::Relaxed), 0);
+}
+
+#[test]
 fn connections_are_bounded_and_all_answered() {
     let (fake, _) = Fake::new(Duration::from_millis(100));
     let srv = start(
@@ -564,7 +587,7 @@ fn graceful_stop_finishes_the_request_in_flight() {
 }
 
 #[test]
-fn the_listening_line_and_a_bind_failure() {
+fn a_failure_to_bind_is_fatal() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let (fake, _) = Fake::new(Duration::ZERO);
