@@ -638,8 +638,8 @@ fn rss_child() {
     }
     let last = rss_kib();
     drop(srv);
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "\nRSS {first} {last}");
+    let mut out = crate::term::stdout(false);
+    let _ = writeln!(out, "\nRSS {first} {last}").and_then(|()| out.flush());
 }
 
 #[test]
