@@ -1,7 +1,8 @@
 //! `cgtree serve`: the metrics over HTTP, for Prometheus to scrape.
 //!
 //! HTTP/1.1 through hyper (server, http1) on a tokio runtime of one thread; the host is
-//! read off that thread (tokio's blocking pool), by one [`Scraper::scrape`] at a time.
+//! read off that thread, by a thread of its own (one [`Scraper::scrape`] at a time), and
+//! a scrape is encoded on tokio's blocking pool.
 //!
 //! Bounds: a request head larger than [`Limits::max_header_bytes`] is refused (hyper
 //! answers `431` and closes); a head not complete within [`Limits::header_read_timeout`]
@@ -123,7 +124,8 @@ impl Stats {
 
 /// What every connection shares.
 struct Shared<S: Scraper> {
-    scraper: Mutex<S>,
+    /// Asks the scrape thread ([`scrape_loop`]) for one scrape.
+    jobs: std::sync::mpsc::Sender<()>,
     state: Mutex<State<S::Scrape>>,
     /// Bumped when a scrape ends (under `state`'s lock).
     done: watch::Sender<u64>,
@@ -138,9 +140,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<S: Scraper> Shared<S> {
-    fn new(scraper: S, max_age: Duration) -> Self {
-        Shared {
-            scraper: Mutex::new(scraper),
+    /// The shared state, and the thread that scrapes (it ends when the state is
+    /// dropped, after the scrape under way).
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    fn new(scraper: S, max_age: Duration) -> std::io::Result<Arc<Self>> {
+        let (jobs, rx) = std::sync::mpsc::channel();
+        let shared = Arc::new(Shared {
+            jobs,
             state: Mutex::new(State {
                 last: None,
                 in_flight: false,
@@ -148,7 +156,26 @@ impl<S: Scraper> Shared<S> {
             done: watch::channel(0).0,
             max_age,
             stats: Arc::default(),
-        }
+        });
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("cgtree-scrape".into())
+            .spawn(move || scrape_loop(scraper, &rx, &weak))?;
+        Ok(shared)
+    }
+
+    /// Records the end of a scrape and wakes the requests waiting for it.
+    fn record(&self, started: Instant, result: Result<S::Scrape, String>) {
+        let sample = Arc::new(Sample {
+            started,
+            finished: Instant::now(),
+            result,
+            bodies: Default::default(),
+        });
+        let mut st = lock(&self.state);
+        st.last = Some(sample);
+        st.in_flight = false;
+        self.done.send_modify(|n| *n += 1);
     }
 
     /// The sample that answers a request that arrived at `arrived`: the last one when it
@@ -164,8 +191,16 @@ impl<S: Scraper> Shared<S> {
                     }
                 }
                 if !st.in_flight {
+                    if self.jobs.send(()).is_err() {
+                        // The scrape thread is gone (it never ends while `self` lives).
+                        return Arc::new(Sample {
+                            started: arrived,
+                            finished: Instant::now(),
+                            result: Err("the scrape thread has ended".into()),
+                            bodies: Default::default(),
+                        });
+                    }
                     st.in_flight = true;
-                    self.start_scrape();
                 }
                 self.done.subscribe()
             };
@@ -173,33 +208,30 @@ impl<S: Scraper> Shared<S> {
             let _ = done.changed().await;
         }
     }
+}
 
-    /// Runs one scrape on the blocking pool; its end (even by a panic) is recorded
-    /// there, so a request that goes away does not leave it unrecorded.
-    fn start_scrape(self: &Arc<Self>) {
-        let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                lock(&me.scraper).scrape()
-            }));
-            let result = match result {
-                Ok(Ok(s)) => Ok(s),
-                Ok(Err(e)) => Err(format!("{e:#}")),
-                Err(_) => Err("the scrape failed (panic)".to_string()),
-            };
-            me.stats.scrapes.fetch_add(1, Ordering::Relaxed);
-            let sample = Arc::new(Sample {
-                started,
-                finished: Instant::now(),
-                result,
-                bodies: Default::default(),
-            });
-            let mut st = lock(&me.state);
-            st.last = Some(sample);
-            st.in_flight = false;
-            me.done.send_modify(|n| *n += 1);
-        });
+/// The scrape thread: one scrape per job, as long as the jobs' sender and the shared
+/// state live. The end of every scrape (even by a panic) is recorded here, so a request
+/// that goes away does not leave it unrecorded. One thread keeps the scraper's state and
+/// allocations in one place (the host is read by one scrape at a time anyway).
+fn scrape_loop<S: Scraper>(
+    mut scraper: S,
+    jobs: &std::sync::mpsc::Receiver<()>,
+    shared: &std::sync::Weak<Shared<S>>,
+) {
+    while jobs.recv().is_ok() {
+        let started = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scraper.scrape()));
+        let result = match result {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(_) => Err("the scrape failed (panic)".to_string()),
+        };
+        let Some(me) = shared.upgrade() else {
+            return;
+        };
+        me.stats.scrapes.fetch_add(1, Ordering::Relaxed);
+        me.record(started, result);
     }
 }
 
@@ -442,13 +474,16 @@ async fn connection<S: Scraper>(
 /// connections finish their requests (within `limits.shutdown_grace`).
 ///
 /// Must run inside a tokio runtime with I/O and time enabled.
+///
+/// # Errors
+/// The scrape thread could not be started.
 pub(crate) async fn run_server<S: Scraper>(
     listener: tokio::net::TcpListener,
     scraper: S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-) -> Arc<Stats> {
-    let shared = Arc::new(Shared::new(scraper, limits.max_age));
+) -> std::io::Result<Arc<Stats>> {
+    let shared = Shared::new(scraper, limits.max_age)?;
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -489,7 +524,7 @@ pub(crate) async fn run_server<S: Scraper>(
         permits.acquire_many(u32::try_from(max).unwrap_or(u32::MAX)),
     )
     .await;
-    Arc::clone(&shared.stats)
+    Ok(Arc::clone(&shared.stats))
 }
 
 /// `cgtree serve`: binds `listen`, says so on stderr, serves until SIGINT or SIGTERM.
@@ -550,8 +585,13 @@ pub(crate) fn listen_and_serve<S: Scraper>(
                 _ = int.recv() => {}
             }
         };
-        run_server(listener, scraper, limits, stop).await;
-        crate::OK
+        match run_server(listener, scraper, limits, stop).await {
+            Ok(_) => crate::OK,
+            Err(e) => {
+                diag.error(format_args!("serve: cannot start the scrape thread: {e}"));
+                crate::FATAL
+            }
+        }
     });
     // A scrape still running is not waited for past the grace.
     rt.shutdown_timeout(grace);

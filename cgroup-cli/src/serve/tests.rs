@@ -86,6 +86,7 @@ fn start<S: Scraper>(scraper: S, limits: Limits) -> Server {
                 let _ = rx.await;
             })
             .await
+            .expect("the scrape thread")
         });
         rt.shutdown_timeout(Duration::from_secs(5));
         stats
