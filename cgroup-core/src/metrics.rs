@@ -239,7 +239,18 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
     };
     if let Some(i) = &n.identity {
         kind = i.kind.as_str();
-        push(&mut l, "name", i.name.as_deref());
+        // `name` is cAdvisor's container name: only containers (engines', Kubernetes',
+        // LXC, nspawn machines) and the top of a Kubernetes node carry it, so that
+        // `{name!=""}` selects containers as it does on cAdvisor; a unit's name is in
+        // `unit`, a podman pod's in `pod`.
+        let container_like =
+            i.kind.is_engine_container() || i.kind.is_kube_container() || is_node_top(tree, id);
+        if container_like {
+            push(&mut l, "name", i.name.as_deref());
+        }
+        if i.kind == IdentityKind::PodmanPod {
+            push(&mut l, "pod", i.name.as_deref());
+        }
         push(&mut l, "image", i.image.as_deref());
         if i.kind == IdentityKind::KubeContainer || i.kind == IdentityKind::KubeSandbox {
             let c = if i.sandbox || i.kind == IdentityKind::KubeSandbox {
@@ -765,5 +776,41 @@ mod tests {
         assert!(with("kind_node") > 0);
         assert!(with("unit") > 0);
         assert!(labels_of(&m, "/").is_some());
+        // `name` only on containers: the node's container and the pod's app container
+        // have one; a service, and the node's own init.scope, do not (they have `unit`).
+        let name_of = |c: &Exported| {
+            c.labels
+                .iter()
+                .find(|(k, _)| *k == "name")
+                .map(|l| l.1.clone())
+        };
+        let by_suffix = |suffix: &str| {
+            m.cgroups
+                .iter()
+                .find(|c| c.labels[0].1.ends_with(suffix))
+                .unwrap_or_else(|| panic!("no cgroup ending in {suffix}"))
+        };
+        let node = m
+            .cgroups
+            .iter()
+            .find(|c| {
+                c.labels[0].1.starts_with("/system.slice/docker-")
+                    && c.labels[0].1.ends_with(".scope")
+            })
+            .expect("the kind node's container");
+        assert_eq!(name_of(node).as_deref(), Some("kind-control-plane"));
+        assert_eq!(name_of(by_suffix("/system.slice/containerd.service")), None);
+        assert_eq!(name_of(by_suffix(".scope/init.scope")), None);
+        assert_eq!(name_of(by_suffix("/kubelet.service")), None);
+        let app = m
+            .cgroups
+            .iter()
+            .find(|c| {
+                c.labels
+                    .iter()
+                    .any(|l| *l == ("container", "kube-apiserver".to_string()))
+            })
+            .expect("the app container");
+        assert_eq!(name_of(app).as_deref(), Some("kube-apiserver"));
     }
 }
