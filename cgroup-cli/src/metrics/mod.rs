@@ -86,9 +86,19 @@ impl Sampler for MetricsSampler {
     fn fill(&mut self, tree: &Tree, frame: &mut Frame) -> anyhow::Result<()> {
         let s = match &mut self.sampler {
             Some(s) => s,
-            None => self
-                .sampler
-                .insert(sample::Sampler::new(tree, SampleOptions::default())?),
+            None => {
+                // As `cgtree top`: a kept directory descriptor per cgroup where the limit
+                // allows (raised to the hard limit first), so that a scrape of a large
+                // tree reopens nothing it could keep.
+                crate::top::live::raise_nofile();
+                self.sampler.insert(sample::Sampler::new(
+                    tree,
+                    SampleOptions {
+                        max_open_dirs: usize::MAX,
+                        ..SampleOptions::default()
+                    },
+                )?)
+            }
         };
         let sample = s.sample(tree);
         let metrics = model::collect(tree, &sample, &self.options);

@@ -47,7 +47,7 @@ impl UsageSampler {
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (as systemd does for itself), so
 /// that the sampler can keep a directory descriptor per cgroup of a large tree; a failure
 /// only leaves the limit where it was (the sampler then reopens what it cannot keep).
-fn raise_nofile() {
+pub(crate) fn raise_nofile() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         if soft < hard {
