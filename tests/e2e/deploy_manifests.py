@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-CAPS = {"SYS_PTRACE", "DAC_READ_SEARCH", "SETUID", "SETGID"}
+CAPS = {"SYS_PTRACE", "DAC_READ_SEARCH"}
 PORT = 9713
 
 

@@ -373,7 +373,9 @@ class MetricsLive:
             self.s.check(len(answered) == LOAD_CONCURRENCY,
                          f"load round {i + 1}: {LOAD_CONCURRENCY} concurrent scrapes, each answered 200 with the "
                          f"metrics: {len(answered)} did ({sorted(set(r[0] for r in results))})")
-            distinct.append(len({r[2] for r in answered}))
+            # the server's own counters (cgtree_serve_*) differ per response: the sample is the rest
+            distinct.append(len({b"\n".join(l for l in r[2].split(b"\n") if b"cgtree_serve_" not in l)
+                                 for r in answered}))
             rss.append(rss_kib(pid))
         self.s.say(f"metrics: load: {LOAD_ROUNDS} rounds of {LOAD_CONCURRENCY} concurrent scrapes; distinct bodies "
                    f"per round {distinct}; serve VmRSS KiB per round {rss}")
@@ -404,7 +406,15 @@ class MetricsLive:
         info = json.loads(self.s.pm("metrics-image/cli", "image", "inspect", self.image).stdout)[0]
         self.s.eq(len(info.get("RootFS", {}).get("Layers", [])), 1, "the image is one layer (scratch + the binary)")
         ds = deploy_manifests.daemonset(REPO)
-        args, skipped = deploy_manifests.podman_args(ds, cgroup2_host_path=str(self.s.cg2))
+        # podman runs in the suite's mount namespace, where /sys/fs/cgroup is the cgroup2
+        # hierarchy (on a hybrid host: the unified one, mounted there by the suite)
+        args, skipped = deploy_manifests.podman_args(ds, cgroup2_host_path="/sys/fs/cgroup")
+        if "lxc" in self.s.setups_up:
+            # The suite's LXC container lives in an lxcpath of its own (its work directory),
+            # where a node's would be in /var/lib/lxc, which the DaemonSet mounts: the same
+            # read-only mount for that path.
+            lxcpath = self.s.lxc["path"]
+            args.append(f"--volume={lxcpath}:{lxcpath}:ro")
         self.s.say(f"metrics: image flags from deploy/daemonset.yaml: {' '.join(args)}; host paths absent here "
                    f"(left out): {skipped}")
         self.s.on_cleanup(f"podman {self.ctr}", lambda: self.s.pm("metrics-image/cli", "rm", "-f", "-t", "0", self.ctr,
@@ -428,6 +438,30 @@ class MetricsLive:
         series = [l for n, l, _ in parse_text(body) if n == "cgtree_cgroup_info"]
         self.check_series("the image's /metrics", series)
         self.through_prometheus("image", "the image")
+        self.capabilities_needed(args)
+
+    def missing_names(self, series):
+        """The expected containers that `series` (cgtree_cgroup_info labels) does not name."""
+        return [what for what, want in self.expected()
+                if not any(all(l.get(k) == v for k, v in want.items()) for l in series)]
+
+    def capabilities_needed(self, args):
+        """The DaemonSet's capabilities are the least: the image's `cgtree metrics` without any
+        one of them names fewer of the suite's containers."""
+        caps = [a.split("=", 1)[1] for a in args if a.startswith("--cap-add=")]
+        for cap in caps:
+            name = f"{self.ctr}-without-{cap.lower()}"
+            self.s.on_cleanup(f"podman {name}", lambda n=name: self.s.pm("metrics-image/cli", "rm", "-f", "-t", "0", n,
+                                                                          check=False))
+            r = self.s.pm("metrics-image/cli", "run", "--rm", "--name", name, "--runtime", "runc",
+                          "--cgroup-parent", f"{self.s.top}/metrics-image", "--network", "none",
+                          *[a for a in args if a != f"--cap-add={cap}"], "--entrypoint", "/cgtree", self.image,
+                          "metrics", check=False)
+            missing = self.missing_names([l for n, l, _ in parse_text(r.stdout.encode()) if n == "cgtree_cgroup_info"])
+            self.s.say(f"metrics: the image without CAP_{cap} (exit {r.returncode}) does not name: {missing}")
+            self.s.check(r.returncode in (0, 1) and missing,
+                         f"CAP_{cap} is needed: without it the image's `cgtree metrics` names fewer containers "
+                         f"(exit {r.returncode}, not named: {missing})")
 
     # ------------------------------------------------------------ all
     def run(self):
