@@ -290,17 +290,19 @@ class MetricsLive:
         return self.s.check(ready, f"Prometheus answers /-/ready on 127.0.0.1:{self.prom_port}: "
                                    f"{(self.dir / 'prometheus.log').read_text(errors='replace')[-400:]}")
 
-    def listening_on_loopback_only(self):
-        """The ports of what we started are bound to 127.0.0.1 (ss -ltn)."""
+    def listening_on_loopback_only(self, ports):
+        """`ports` are bound to 127.0.0.1 only (ss -ltn)."""
         r = self.s.run(["ss", "-Hltn"], check=False)
-        ports = {self.prom_port, self.ne_port} | ({self.serve["port"]} if self.serve else set())
+        seen = set()
         for line in r.stdout.splitlines():
             f = line.split()
             if len(f) >= 4 and ":" in f[3]:
                 addr, _, port = f[3].rpartition(":")
                 if port.isdigit() and int(port) in ports:
+                    seen.add(int(port))
                     self.s.check(addr in ("127.0.0.1", "[::ffff:127.0.0.1]"),
-                                 f"port {port} is bound to loopback only, not {addr}")
+                                 f"port {port} is bound to loopback only (it is bound to {addr})")
+        self.s.eq(seen, set(ports), "the ports listened on (ss -ltn)")
 
     def through_prometheus(self, job, what):
         """A query of Prometheus for job's series of the suite's containers."""
@@ -435,6 +437,7 @@ class MetricsLive:
                                 f"{body[:200]!r} {logs.stdout[-300:]} {logs.stderr[-300:]}")
         self.s.say(f"metrics: the image's own log: {(logs.stdout + logs.stderr).strip()[-600:]}")
         (self.dir / "image.prom").write_bytes(body)
+        self.listening_on_loopback_only({self.img_port})
         series = [l for n, l, _ in parse_text(body) if n == "cgtree_cgroup_info"]
         self.check_series("the image's /metrics", series)
         self.through_prometheus("image", "the image")
@@ -476,7 +479,7 @@ class MetricsLive:
                 self.s.check(False, f"metrics: {name} crashed: {e!r}")
         if not self.prom:
             return
-        self.listening_on_loopback_only()
+        self.listening_on_loopback_only({self.prom_port, self.ne_port} | ({self.serve["port"]} if self.serve else set()))
         for name, fn in (("serve via Prometheus", lambda: self.serve and self.through_prometheus("cgtree", "serve")),
                          ("textfile via node-exporter", lambda: self.through_prometheus("node", "the textfile")),
                          ("monotonic counters", lambda: self.serve and self.counters_monotonic()),
