@@ -26,6 +26,7 @@ line, and stopped by the suite's teardown; the image and its container are remov
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -429,6 +430,9 @@ class MetricsLive:
         c = json.loads(self.s.pm("metrics-image/cli", "inspect", self.ctr).stdout)[0]
         self.s.remember("cgtree image container", c["State"]["Pid"], "/cgtree serve")
         self.s.check(c["HostConfig"].get("ReadonlyRootfs") is True, "the container's root is read-only")
+        cpid = c["State"]["Pid"]
+        self.s.check(os.readlink(f"/proc/{cpid}/ns/cgroup") != os.readlink("/proc/self/ns/cgroup"),
+                     "the container has a cgroup namespace of its own, as a Kubernetes pod on cgroup2 has")
         url = f"http://127.0.0.1:{self.img_port}/metrics"
         st, hdr, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(http_get(url, 10)), 30, 0.5) \
             or http_get(url, 10)
@@ -442,6 +446,55 @@ class MetricsLive:
         self.check_series("the image's /metrics", series)
         self.through_prometheus("image", "the image")
         self.capabilities_needed(args)
+        self.unit_run()
+
+    def unit_run(self):
+        """deploy/cgtree-serve.service's `podman run` itself, with the test's name, port,
+        image and cgroup parent; its /metrics names the suite's containers."""
+        text = (REPO / "deploy/cgtree-serve.service").read_text()
+        line = next(l for l in text.replace("\\\n", " ").splitlines() if l.startswith("ExecStart="))
+        argv = shlex.split(line[len("ExecStart="):])
+        if not self.s.check(argv[:2] == ["/usr/bin/podman", "run"], f"the unit runs `podman run`: {argv[:2]}"):
+            return
+        port = free_port()
+        name = f"{self.ctr}-unit"
+        controllers = self.s.topdir / "metrics-image" / "cgroup.controllers"
+        have = set(controllers.read_text().split()) if controllers.exists() else set()
+        out, dropped = [], []
+        for a in argv[2:]:
+            a = a.replace("%t/%n.ctr-id", str(self.dir / "unit.ctr-id"))
+            if a == "cgtree" and out and out[-1] == "--name":
+                a = name
+            elif a == "127.0.0.1:9713:9713":
+                a = f"127.0.0.1:{port}:9713"
+            elif a.startswith("localhost/cgtree:"):
+                a = self.image
+            elif (a.startswith("--memory=") and "memory" not in have) or (a.startswith("--cpus=") and "cpu" not in have):
+                dropped.append(a)  # this hybrid host's cgroup2 has no such controller
+                continue
+            out.append(a)
+        self.s.say(f"metrics: the unit's podman run: {' '.join(out)} (left out here, no controller: {dropped})")
+        self.s.on_cleanup(f"podman {name}", lambda: self.s.pm("metrics-image/cli", "rm", "-f", "-t", "0", name,
+                                                               check=False))
+        # the suite's podman has no default network (netns = "none"): the unit's publish
+        # needs one
+        p = self.s.pm("metrics-image/cli", "run", "--runtime", "runc", "--cgroup-parent",
+                      f"{self.s.top}/metrics-image", "--network", "slirp4netns", *out, check=False)
+        if not self.s.check(p.returncode == 0, f"deploy/cgtree-serve.service's podman run starts the image: "
+                                               f"{p.stderr.strip()[-400:]}"):
+            return
+        url = f"http://127.0.0.1:{port}/metrics"
+        st, _, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(http_get(url, 10)), 30, 0.5) \
+            or http_get(url, 10)
+        self.s.check(st == 200, f"the unit's container answers /metrics on 127.0.0.1:{port}: {st}")
+        # the unit mounts the state of podman hosts only (docker, containerd, LXC: the
+        # DaemonSet's further volumes, as the unit says)
+        self.check_series("the unit's container (--cgroupns=host)",
+                          [l for n, l, _ in parse_text(body) if n == "cgtree_cgroup_info"],
+                          kinds={"rootful podman runc", "rootful podman crun", "rootless podman", "kind node",
+                                 "kind node's pod container"})
+        self.listening_on_loopback_only({port})
+        self.s.pm("metrics-image/cli", "rm", "-f", "-t", "0", name, check=False)
 
     def missing_names(self, series):
         """The expected containers that `series` (cgtree_cgroup_info labels) does not name."""
