@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -180,6 +181,22 @@ def checks(repo):
         check(re.search(r"--read-only\b|ReadOnly=true", body), f"{name}: read-only root")
         check("127.0.0.1:9713:9713" in body, f"{name}: published on 127.0.0.1 only")
         check(re.search(r"^Image=localhost/cgtree:|\slocalhost/cgtree:\S+\s*$", body, re.M), f"{name}: runs the built image")
+    # docs/fleet.md's scrape job: promtool checks it (Debian's Prometheus is built without
+    # Kubernetes discovery, so that part is replaced by a static target; the rest is as written)
+    blocks = re.findall(r"```yaml\n(.*?)```", (repo / "docs/fleet.md").read_text(), re.S)
+    check(len(blocks) == 1, f"docs/fleet.md has one scrape configuration: {len(blocks)}")
+    if blocks and shutil.which("promtool"):
+        conf = yaml.safe_load(blocks[0])
+        job = conf["scrape_configs"][0]
+        check(job.get("honor_labels") is True and any(r.get("target_label") == "node" for r in job["relabel_configs"])
+              and job["kubernetes_sd_configs"][0]["role"] == "pod", "the doc's scrape job: pods, honor_labels, node")
+        job.pop("kubernetes_sd_configs")
+        job["static_configs"] = [{"targets": ["127.0.0.1:9713"]}]
+        with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+            f.write(yaml.safe_dump(conf))
+            f.flush()
+            p = subprocess.run(["promtool", "check", "config", f.name], capture_output=True, text=True)
+        check(p.returncode == 0, f"promtool check config of the doc's scrape job: {(p.stdout + p.stderr).strip()[-300:]}")
     if shutil.which("systemd-analyze"):
         p = subprocess.run(["systemd-analyze", "verify", str(repo / "deploy/cgtree-serve.service")],
                            capture_output=True, text=True)
