@@ -23,6 +23,11 @@
 #   cgtree-id-walk   the same as user nobody    (no CAP_DAC_READ_SEARCH: the walk that stops
 #                                                at the first match)
 #   cgtree-ids       cgtree ids --jsonl /cgbench (the whole id index)
+#   cgtree-metrics   cgtree metrics             (one scrape of the whole host, text format:
+#                                                walk, identification, sample, encoding)
+#   (then)           cgtree serve, scraped by curl every SCRAPE_EVERY seconds (default 15,
+#                    as Prometheus) for SERVE_STEADY seconds (default 300; 0 skips): its CPU
+#                    share of one core, the scrapes' median latency and its peak RSS
 # and reports the median wall time, the median over rounds of the per-round ratio to
 # systemd-cgls and to rawwalk, peak RSS (GNU time, median of 3), and exact system call
 # counts (perf's raw_syscalls:sys_enter tracepoint), per cgroup (no-proc variants) and
@@ -30,7 +35,7 @@
 #
 # Needs root, a cgroup2 mount at /sys/fs/cgroup/unified (or CGROOT), gcc, hyperfine,
 # systemd (systemd-cgls), GNU time and perf:
-#   apt-get install -y hyperfine systemd time linux-perf gcc libc6-dev
+#   apt-get install -y hyperfine systemd time linux-perf gcc libc6-dev curl
 # The harness lives in shared/bench beside the repository (CGBENCH_DIR to override).
 set -euo pipefail
 
@@ -50,7 +55,7 @@ shift $((OPTIND - 1))
 SCALES=("${@:-small medium large}")
 read -r -a SCALES <<<"${SCALES[*]}"
 
-for t in hyperfine systemd-cgls /usr/bin/time perf gcc python3; do
+for t in hyperfine systemd-cgls /usr/bin/time perf gcc python3 curl; do
   command -v "$t" >/dev/null || { echo "e2e: needs $t" >&2; exit 1; }
 done
 [[ -x $BENCH/make-tree.sh ]] || { echo "e2e: no harness at $BENCH (set CGBENCH_DIR)" >&2; exit 1; }
@@ -71,7 +76,7 @@ for scale in "${SCALES[@]}"; do
   deep_pid=$(head -1 "$deep")
   deep_id=$(stat -c %i "$(dirname "$deep")")
   names=(systemd-cgls rawwalk rawwalk-noproc cgtree cgtree-json cgtree-noprocs cgtree-pid cgtree-userns
-         cgtree-id cgtree-id-walk cgtree-ids cgtree-top1)
+         cgtree-id cgtree-id-walk cgtree-ids cgtree-top1 cgtree-metrics)
   cmds=("systemd-cgls --no-pager $REL"
         "$BUILD/rawwalk $CGROOT"
         "$BUILD/rawwalk -n $CGROOT"
@@ -83,7 +88,8 @@ for scale in "${SCALES[@]}"; do
         "$CGTREE id $deep_id"
         "setpriv --reuid=65534 --regid=65534 --clear-groups $CGTREE id $deep_id"
         "$CGTREE ids --jsonl $REL"
-        "$CGTREE top -b -n 1 -d 0.01 $REL")
+        "$CGTREE top -b -n 1 -d 0.01 $REL"
+        "$CGTREE metrics")
   : >"$OUT/$scale.rounds"
   for ((r = 1; r <= ROUNDS; r++)); do
     for i in "${!names[@]}"; do
@@ -138,6 +144,42 @@ PY
     read -r el us sy <"$OUT/$scale-top-steady.time" || true
     python3 -c 'import sys; el,us,sy=map(float,sys.argv[1:4]); print(f"cgtree top -b -d 1 -n {sys.argv[4]}: {us+sy:.2f} s CPU (user {us:.2f}, sys {sy:.2f}) over {el:.1f} s: {100*(us+sy)/el:.1f}% of one core.\n")' \
       "$el" "$us" "$sy" "$steady" | tee -a "$OUT/$scale.md"
+  fi
+  # cgtree serve's steady state: scraped every SCRAPE_EVERY s for SERVE_STEADY s; its
+  # CPU time (utime+stime of /proc/PID/stat) from just before the first scrape (start-up
+  # excluded, reported apart) to the end.
+  serve_steady=${SERVE_STEADY:-300} every=${SCRAPE_EVERY:-15}
+  if ((serve_steady > 0)); then
+    "$CGTREE" serve --listen 127.0.0.1:0 2>"$OUT/$scale-serve.err" >/dev/null &
+    spid=$!
+    addr=
+    for _ in $(seq 100); do
+      addr=$(sed -n 's|^cgtree serve: listening on http://\(.*\)/metrics$|\1|p' "$OUT/$scale-serve.err")
+      [[ -n $addr ]] && break
+      sleep 0.1
+    done
+    ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
+    t0=$(ticks) start=$(date +%s.%N)
+    : >"$OUT/$scale-serve.lat"
+    while :; do
+      curl -s -o /dev/null -w '%{time_total}\n' "http://$addr/metrics" >>"$OUT/$scale-serve.lat"
+      now=$(date +%s.%N)
+      python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) - float(sys.argv[2]) + float(sys.argv[3]) < float(sys.argv[4]) else 1)' \
+        "$now" "$start" "$every" "$serve_steady" || break
+      sleep "$every"
+    done
+    t1=$(ticks) end=$(date +%s.%N)
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$spid/status")
+    kill -TERM "$spid"; wait "$spid" || true
+    python3 - "$t0" "$t1" "$start" "$end" "$(getconf CLK_TCK)" "$rss" "$every" "$OUT/$scale-serve.lat" <<'PY' | tee -a "$OUT/$scale.md"
+import sys, statistics as st
+t0, t1, start, end, hz = map(float, sys.argv[1:6])
+rss, every, lat = sys.argv[6], sys.argv[7], [float(l) for l in open(sys.argv[8]) if l.strip()]
+cpu = (t1 - t0) / hz
+print(f"cgtree serve scraped every {every} s for {end - start:.0f} s ({len(lat)} scrapes): {cpu:.2f} s CPU, "
+      f"{100 * cpu / (end - start):.2f}% of one core; scrape latency median {st.median(lat) * 1000:.0f} ms "
+      f"(first {lat[0] * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms); peak RSS {rss} KiB.\n")
+PY
   fi
   "$BENCH/destroy-tree.sh" >"$OUT/destroy-$scale.log" 2>&1
   trap - EXIT

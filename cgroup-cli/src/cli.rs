@@ -23,7 +23,10 @@ Examples:
   cgtree top /kubepods.slice --order memory --depth 3
   cgtree top -b -n 2 -d 0.5                two text blocks half a second apart
   cgtree top --json -n 1                   one JSON line per sample
-  cgtree --stats --depth 2                 the tree with usage columns (one sample)";
+  cgtree --stats --depth 2                 the tree with usage columns (one sample)
+  cgtree metrics | promtool check metrics  named cgroups' usage for Prometheus
+  cgtree metrics --textfile DIR --interval 15   DIR/cgtree.prom for node-exporter
+  cgtree serve --listen 127.0.0.1:9713     the same at http://127.0.0.1:9713/metrics";
 
 const TOP_AFTER_HELP: &str = "\
 Keys (full-screen):
@@ -143,6 +146,75 @@ pub enum Command {
     /// Events as they happen below CGROUP_PATH: cgroups created, removed, populated,
     /// emptied and identified, one line each, until SIGINT or SIGTERM.
     Watch(WatchArgs),
+    /// The usage of named cgroups (containers, pods, Kubernetes nodes, systemd units)
+    /// for Prometheus, in its text format (docs/metrics.md): on stdout, or written to
+    /// DIR/cgtree.prom for node-exporter's textfile collector.
+    Metrics(MetricsArgs),
+    /// Serves `cgtree metrics` over HTTP for Prometheus: `GET /metrics` (OpenMetrics when
+    /// the Accept header asks for it), until SIGINT or SIGTERM. Requests that come
+    /// together share one scrape of the host.
+    Serve(ServeArgs),
+}
+
+/// `cgtree serve`.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct ServeArgs {
+    /// The address to listen on, IP:PORT (IPv6 as `[::1]:9713`; port 0: any free port, the
+    /// one taken is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9713")]
+    pub listen: String,
+    /// Which cgroups.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// A scrape that ended less than SECS seconds ago answers a request without reading
+    /// the host again (0: every request waits for a scrape begun after it came).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_max_age)]
+    pub max_age: std::time::Duration,
+}
+
+/// `--max-age`: a finite number of seconds from 0 to an hour.
+pub fn parse_max_age(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    if !v.is_finite() || !(0.0..=3600.0).contains(&v) {
+        return Err("must be from 0 to 3600 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+/// The flags `cgtree metrics` and `cgtree serve` share: which cgroups get series.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct ExportArgs {
+    /// Which cgroups get series: `named` (the root, containers, pods, Kubernetes nodes,
+    /// systemd units) or `all`.
+    #[arg(long, value_name = "named|all", default_value = "named", value_parser = ["named", "all"])]
+    pub cgroups: String,
+    /// Export at most N cgroups (the root, then containers, pods and nodes, then units,
+    /// shallower first); the others are counted in cgtree_scrape_cgroups_dropped.
+    #[arg(long, value_name = "N", default_value_t = cgroup_core::metrics::DEFAULT_MAX_CGROUPS)]
+    pub max_cgroups: usize,
+}
+
+/// `cgtree metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct MetricsArgs {
+    /// Cgroup to start at, relative to the cgroup2 mount (default: /).
+    #[arg(value_name = "CGROUP_PATH")]
+    pub cgroup: Option<String>,
+    /// `text` (Prometheus 0.0.4, what node-exporter and promtool read) or `openmetrics`.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "openmetrics"])]
+    pub format: String,
+    /// Which cgroups.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Write DIR/cgtree.prom atomically instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub textfile: Option<PathBuf>,
+    /// With --textfile: write again every SECS seconds until SIGINT or SIGTERM.
+    #[arg(long, value_name = "SECS", requires = "textfile", value_parser = parse_delay)]
+    pub interval: Option<std::time::Duration>,
 }
 
 /// `cgtree watch`.
@@ -337,6 +409,18 @@ mod tests {
         );
         for bad in ["0", "0.009", "1e-9", "-1", "nan", "inf", "x", "100000"] {
             assert!(parse_delay(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn max_ages() {
+        assert_eq!(parse_max_age("0"), Ok(std::time::Duration::ZERO));
+        assert_eq!(
+            parse_max_age("1.5"),
+            Ok(std::time::Duration::from_millis(1500))
+        );
+        for bad in ["-1", "3601", "nan", "inf", "x", ""] {
+            assert!(parse_max_age(bad).is_err(), "{bad}");
         }
     }
 }

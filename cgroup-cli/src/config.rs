@@ -58,6 +58,10 @@ pub enum Mode {
     Top(Top),
     /// `cgtree watch [CGROUP_PATH] [--jsonl]`.
     Watch(crate::cli::WatchArgs),
+    /// `cgtree metrics`.
+    Metrics(crate::cli::MetricsArgs),
+    /// `cgtree serve`.
+    Serve(crate::cli::ServeArgs),
 }
 
 /// `cgtree top` settings (the start cgroup is [`Config::start`]).
@@ -180,6 +184,11 @@ impl Config {
                 start.clone_from(&t.cgroup);
             }
         }
+        if let Some(crate::cli::Command::Metrics(m)) = &args.command {
+            if m.cgroup.is_some() {
+                start.clone_from(&m.cgroup);
+            }
+        }
         let stats = (args.stats || args.delay.is_some()).then_some(args.delay);
         Ok(Config {
             root: args.root,
@@ -243,6 +252,8 @@ impl Config {
                     })
                 }
                 Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),
+                Some(crate::cli::Command::Metrics(m)) => Mode::Metrics(m),
+                Some(crate::cli::Command::Serve(a)) => Mode::Serve(a),
                 Some(crate::cli::Command::Top(t)) => Mode::Top(Top {
                     delay: t.delay,
                     depth: t.depth.or(args.depth),

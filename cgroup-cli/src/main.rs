@@ -10,9 +10,11 @@
 
 mod cli;
 mod config;
+mod metrics;
 mod render;
 mod run;
 mod sanitize;
+mod serve;
 mod term;
 mod top;
 
@@ -124,6 +126,8 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
             r
         }
         config::Mode::Watch(w) => run::watch(&cfg, w, diag),
+        config::Mode::Metrics(m) => metrics::run(&cfg, m, diag),
+        config::Mode::Serve(s) => serve::run(&cfg, s, diag),
     }
 }
 

@@ -36,7 +36,9 @@
 pub mod cgroup_id;
 pub mod classify;
 pub mod error;
+pub mod escape;
 pub mod fs;
+pub mod metrics;
 pub mod parse;
 pub mod provision;
 pub mod resolve;

@@ -244,6 +244,11 @@ impl<S: Sampler> TreeSource<S> {
         &self.sampler
     }
 
+    /// The sampler, to take what it kept of the last frame (`cgtree metrics`).
+    pub fn sampler_mut(&mut self) -> &mut S {
+        &mut self.sampler
+    }
+
     /// How many times the tree was read with its processes and identified.
     pub fn identifications(&self) -> u64 {
         self.identified

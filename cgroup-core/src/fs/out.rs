@@ -221,6 +221,68 @@ pub fn create_file(dir: BorrowedFd<'_>, name: &CStr, bytes: &[u8], mode: u32) ->
     Ok(())
 }
 
+/// Replaces the file `name` in `dir` with `bytes`, atomically: a reader opening `name`
+/// sees the old file or the new one, whole, never a part. The bytes go to a fresh hidden
+/// file of `dir` (`.<name>.<pid>.<n>`, created exclusively without following links, so
+/// nothing planted there is written through), with `mode` set on its fd, synced
+/// (`fsync`), then renamed over `name`: whatever was at `name` (a symlink included) is
+/// replaced, never followed. The directory is synced afterwards so that the rename
+/// survives a crash. On failure the temporary file is removed.
+///
+/// # Errors
+/// The failing system call's errno (EEXIST when 100 temporary names are all taken).
+pub fn replace_file(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), Errno> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..100u32 {
+        let mut tmp = b".".to_vec();
+        tmp.extend_from_slice(name.to_bytes());
+        tmp.extend_from_slice(
+            format!(".{}.{}", std::process::id(), nanos.wrapping_add(attempt)).as_bytes(),
+        );
+        let tmp = CString::new(tmp).map_err(|_| Errno::EINVAL)?;
+        let fd = match openat(
+            dir,
+            tmp.as_c_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::EEXIST) => continue,
+            Err(e) => return Err(e),
+        };
+        let written = (|| {
+            fchmod(fd.as_fd(), Mode::from_bits_truncate(mode))?;
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                match nix::unistd::write(fd.as_fd(), rest) {
+                    Ok(0) => return Err(Errno::EIO),
+                    Ok(n) => rest = &rest[n..],
+                    Err(Errno::EINTR) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            nix::unistd::fsync(fd.as_fd())?;
+            drop(fd);
+            nix::fcntl::renameat(dir, tmp.as_c_str(), dir, name)
+        })();
+        if let Err(e) = written {
+            let _ = unlinkat(dir, tmp.as_c_str(), UnlinkatFlags::NoRemoveDir);
+            return Err(e);
+        }
+        // The rename is done; a directory that cannot be synced loses nothing now.
+        let _ = nix::unistd::fsync(dir);
+        return Ok(());
+    }
+    Err(Errno::EEXIST)
+}
+
 /// Creates the symlink `name` in `dir` pointing at `target` (fails when `name` exists).
 pub fn create_symlink(dir: BorrowedFd<'_>, name: &CStr, target: &[u8]) -> Result<(), Errno> {
     nix::unistd::symlinkat(OsStr::from_bytes(target), dir, name)

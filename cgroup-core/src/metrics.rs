@@ -1,0 +1,816 @@
+//! Metric families for Prometheus, from a [`Sample`] of an identified [`Tree`]: which
+//! cgroups are exported, their labels, and one value per file, as plain data that an
+//! encoder (the CLI's, through the `prometheus` and `prometheus-client` crates) writes
+//! in an exposition format. No encoding happens here.
+//!
+//! Names and meanings follow cAdvisor's (`container_cpu_usage_seconds_total`, ...,
+//! cadvisor `metrics/prometheus.go`) under the prefix [`PREFIX`], so both can be scraped
+//! side by side and a dashboard moves with a prefix swap. Values are the kernel's own
+//! counters of each exported cgroup (Documentation/admin-guide/cgroup-v2.rst): they
+//! already include the cgroup's descendants, so nothing is summed, and a counter stays
+//! monotonic for as long as its cgroup lives (`memory.events` `oom_kill` of a pod keeps
+//! the kills of a container that was replaced). A file that is absent (its controller is
+//! not enabled for the cgroup) gives no series, never a 0. The full list, with files and
+//! units, is in `docs/metrics.md`.
+//!
+//! # Selection and cardinality
+//! [`Selection::Named`] exports the tree's first cgroup (the root), every cgroup
+//! identified as a container (engine or Kubernetes, LXC, nspawn machine), a pod, a
+//! Kubernetes node in a container (kind, minikube), and every systemd unit cgroup
+//! (`*.service`, `*.scope`, `*.slice`); [`Selection::All`] exports every sampled cgroup.
+//! At most [`Options::max_cgroups`] are exported: the root first, then containers, pods
+//! and nodes, then units, then the rest, shallower before deeper; the others are counted
+//! in [`Metrics::dropped`].
+//!
+//! # Untrusted names
+//! Label values come from cgroup names and runtime state (untrusted bytes): they are made
+//! valid UTF-8 by [`label_text`] (invalid bytes and control characters as `\xNN`); the
+//! encoder then escapes what its format requires (`\`, `"`, line feed).
+
+use crate::runtime::IdentityKind;
+use crate::sample::Sample;
+use crate::tree::{NodeError, NodeId, Tree};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// The prefix of every metric name (`cgtree_container_...` for cAdvisor's
+/// `container_...`).
+pub const PREFIX: &str = "cgtree_";
+
+/// Default of [`Options::max_cgroups`].
+pub const DEFAULT_MAX_CGROUPS: usize = 1000;
+
+/// Which cgroups get series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// The root, containers, pods, Kubernetes nodes and systemd units (module docs).
+    #[default]
+    Named,
+    /// Every cgroup of the sample.
+    All,
+}
+
+/// What [`collect`] exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Which cgroups.
+    pub selection: Selection,
+    /// Exported cgroups at most (the rest counted in [`Metrics::dropped`]).
+    pub max_cgroups: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            selection: Selection::Named,
+            max_cgroups: DEFAULT_MAX_CGROUPS,
+        }
+    }
+}
+
+/// A metric type (the Prometheus and OpenMetrics types used here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    /// A monotonic counter (named `..._total`).
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// An info metric: value 1, the information in its labels (named `..._info`).
+    Info,
+}
+
+/// A unit of a family's values (OpenMetrics `# UNIT`; the name ends with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds.
+    Seconds,
+    /// Bytes.
+    Bytes,
+}
+
+impl Unit {
+    /// `seconds`, `bytes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Seconds => "seconds",
+            Unit::Bytes => "bytes",
+        }
+    }
+}
+
+/// One label: its name (a Prometheus label name) and value (valid UTF-8, escaped by
+/// [`label_text`]; the encoder escapes it further as its format requires).
+pub type Label = (&'static str, String);
+
+/// One series of a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The exported cgroup whose labels the series carries ([`Metrics::cgroups`] index),
+    /// `None` for cgtree's own metrics.
+    pub cgroup: Option<usize>,
+    /// Labels of this series besides the cgroup's (`cpu`, `device`, `cgroup_id`, ...).
+    pub extra: Vec<Label>,
+    /// The value, in the family's unit.
+    pub value: f64,
+}
+
+/// A metric family: its full name as the Prometheus text format writes it (with
+/// `_total` for counters and `_info` for info), help, unit, type and series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// The name (`cgtree_container_cpu_usage_seconds_total`).
+    pub name: &'static str,
+    /// One line of help (the source file and unit).
+    pub help: &'static str,
+    /// The unit, when the name ends with one.
+    pub unit: Option<Unit>,
+    /// The type.
+    pub kind: MetricType,
+    /// The series, in the order of [`Metrics::cgroups`].
+    pub series: Vec<Series>,
+}
+
+impl Family {
+    /// The name without its type suffix (`_total` of a counter, `_info` of an info):
+    /// the family name OpenMetrics writes in `# TYPE`.
+    pub fn base_name(&self) -> &'static str {
+        let suffix = match self.kind {
+            MetricType::Counter => "_total",
+            MetricType::Info => "_info",
+            MetricType::Gauge => "",
+        };
+        self.name.strip_suffix(suffix).unwrap_or(self.name)
+    }
+}
+
+/// An exported cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// Its node in the tree and sample.
+    pub node: NodeId,
+    /// Its labels: `id` first, then those of its identity that are known (empty ones
+    /// are left out), in a fixed order.
+    pub labels: Vec<Label>,
+}
+
+/// What one collection exports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// The exported cgroups, in tree order.
+    pub cgroups: Vec<Exported>,
+    /// Selected cgroups left out by [`Options::max_cgroups`].
+    pub dropped: usize,
+    /// The families, each with at least one series.
+    pub families: Vec<Family>,
+    /// The files of exported cgroups that could not be read or parsed.
+    pub errors: Vec<NodeError>,
+}
+
+/// `bytes` as valid UTF-8 for a label value: [`crate::escape::escape`], as the CLI
+/// escapes names for a terminal (invalid UTF-8 and control characters as `\xNN`, `\n`,
+/// `\t`, `\r`; bidi and invisible characters as `\u{XXXX}`; a backslash unchanged:
+/// systemd unit names carry literal `\x2d`). Borrows when nothing needs escaping.
+pub fn label_text(bytes: &[u8]) -> Cow<'_, str> {
+    crate::escape::escape(bytes)
+}
+
+const UNIT_SUFFIXES: [&[u8]; 3] = [b".service", b".scope", b".slice"];
+
+/// What a cgroup is for selection: 0 root, 1 container/pod/node, 2 unit, 3 other.
+fn rank(tree: &Tree, id: NodeId) -> u8 {
+    let n = tree.node(id);
+    if id == 0 || n.parent.is_none() {
+        return 0;
+    }
+    if let Some(i) = &n.identity {
+        let named = i.kind.is_engine_container()
+            || i.kind.is_kube_container()
+            || matches!(i.kind, IdentityKind::KubePod | IdentityKind::PodmanPod)
+            || is_node_top(tree, id);
+        if named {
+            return 1;
+        }
+    }
+    if UNIT_SUFFIXES.iter().any(|s| n.name.ends_with(s)) {
+        return 2;
+    }
+    3
+}
+
+/// The Kubernetes node (name, cluster) a cgroup's own identity names.
+fn node_of(tree: &Tree, id: NodeId) -> Option<(String, Option<String>)> {
+    let i = tree.node(id).identity.as_ref()?;
+    if let Some(n) = &i.node {
+        return Some((n.name.clone(), n.cluster.clone()));
+    }
+    i.kind_node
+        .as_ref()
+        .map(|k| (k.name.clone(), k.cluster.clone()))
+}
+
+/// Whether `id` is the topmost cgroup of its Kubernetes node (its parent names no node,
+/// or another).
+fn is_node_top(tree: &Tree, id: NodeId) -> bool {
+    let Some((name, _)) = node_of(tree, id) else {
+        return false;
+    };
+    match tree.node(id).parent {
+        Some(p) => node_of(tree, p).is_none_or(|(pn, _)| pn != name),
+        None => true,
+    }
+}
+
+/// The labels of a cgroup (module docs; `docs/metrics.md`).
+fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
+    let n = tree.node(id);
+    let mut l: Vec<Label> = vec![("id", label_text(&tree.path(id)).into_owned())];
+    let push = |l: &mut Vec<Label>, k: &'static str, v: Option<&str>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            l.push((k, label_text(v.as_bytes()).into_owned()));
+        }
+    };
+    let unit = n.parent.is_some() && UNIT_SUFFIXES.iter().any(|s| n.name.ends_with(s));
+    let mut kind = if n.parent.is_none() {
+        "root"
+    } else if unit {
+        "unit"
+    } else {
+        "cgroup"
+    };
+    if let Some(i) = &n.identity {
+        kind = i.kind.as_str();
+        // `name` is cAdvisor's container name: only containers (engines', Kubernetes',
+        // LXC, nspawn machines) and the top of a Kubernetes node carry it, so that
+        // `{name!=""}` selects containers as it does on cAdvisor; a unit's name is in
+        // `unit`, a podman pod's in `pod`.
+        let container_like =
+            i.kind.is_engine_container() || i.kind.is_kube_container() || is_node_top(tree, id);
+        if container_like {
+            push(&mut l, "name", i.name.as_deref());
+        }
+        if i.kind == IdentityKind::PodmanPod {
+            push(&mut l, "pod", i.name.as_deref());
+        }
+        push(&mut l, "image", i.image.as_deref());
+        if i.kind == IdentityKind::KubeContainer || i.kind == IdentityKind::KubeSandbox {
+            let c = if i.sandbox || i.kind == IdentityKind::KubeSandbox {
+                Some("POD")
+            } else {
+                i.name.as_deref()
+            };
+            push(&mut l, "container", c);
+        }
+        if let Some(p) = &i.pod {
+            push(&mut l, "pod", p.name.as_deref());
+            push(&mut l, "namespace", p.namespace.as_deref());
+        }
+        push(&mut l, "runtime", i.runtime);
+        push(
+            &mut l,
+            "rootless",
+            i.rootless.map(|r| if r { "true" } else { "false" }),
+        );
+        if i.rootless == Some(true)
+            || matches!(
+                i.kind,
+                IdentityKind::UserSlice | IdentityKind::UserManager | IdentityKind::Session
+            )
+        {
+            push(
+                &mut l,
+                "owner_uid",
+                i.user.map(|u| u.to_string()).as_deref(),
+            );
+        }
+    }
+    // The Kubernetes node this cgroup is, or is inside.
+    let mut up = Some(id);
+    while let Some(a) = up {
+        if let Some((name, cluster)) = node_of(tree, a) {
+            push(&mut l, "kind_node", Some(&name));
+            push(&mut l, "kind_cluster", cluster.as_deref());
+            break;
+        }
+        up = tree.node(a).parent;
+    }
+    if unit {
+        // As systemd spells it (`machine-my\x2dbox.scope`), what systemctl takes.
+        push(&mut l, "unit", Some(&label_text(&n.name)));
+    }
+    (l, kind)
+}
+
+/// Builds a family's series from each exported cgroup's usage.
+struct Builder<'a> {
+    sample: &'a Sample,
+    nodes: &'a [NodeId],
+    families: Vec<Family>,
+}
+
+impl Builder<'_> {
+    fn add(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        unit: Option<Unit>,
+        kind: MetricType,
+        f: impl Fn(&crate::sample::Usage) -> Vec<(Vec<Label>, f64)>,
+    ) {
+        let mut series = Vec::new();
+        for (i, &node) in self.nodes.iter().enumerate() {
+            if let Some(u) = self.sample.get(node) {
+                for (extra, value) in f(u) {
+                    series.push(Series {
+                        cgroup: Some(i),
+                        extra,
+                        value,
+                    });
+                }
+            }
+        }
+        if !series.is_empty() {
+            self.families.push(Family {
+                name,
+                help,
+                unit,
+                kind,
+                series,
+            });
+        }
+    }
+
+    /// A family with one series per cgroup, no extra labels.
+    fn one(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        unit: Option<Unit>,
+        kind: MetricType,
+        f: impl Fn(&crate::sample::Usage) -> Option<f64>,
+    ) {
+        self.add(name, help, unit, kind, |u| {
+            f(u).map(|v| vec![(Vec::new(), v)]).unwrap_or_default()
+        });
+    }
+}
+
+fn usec(v: Option<u64>) -> Option<f64> {
+    v.map(|v| v as f64 / 1e6)
+}
+
+fn limit(l: crate::parse::Limit) -> f64 {
+    match l {
+        crate::parse::Limit::Max => 0.0,
+        crate::parse::Limit::Value(v) => v as f64,
+    }
+}
+
+/// The metric families of the cgroups of `tree` that `opts` selects, with the values of
+/// `sample` (a sample of `tree`, or of a build of it with the same nodes). A cgroup with
+/// no usage in the sample (removed since the tree was read, or not sampled) is not
+/// exported. cgtree's own metrics are added by [`add_self_metrics`].
+pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
+    let mut chosen: Vec<(u8, u32, NodeId)> = (0..tree.nodes().len().min(sample.usage.len()))
+        .filter(|&id| sample.get(id).is_some())
+        .filter_map(|id| {
+            let r = rank(tree, id);
+            (opts.selection == Selection::All || r < 3).then(|| (r, tree.node(id).depth, id))
+        })
+        .collect();
+    chosen.sort_unstable();
+    let dropped = chosen.len().saturating_sub(opts.max_cgroups);
+    chosen.truncate(opts.max_cgroups);
+    let mut nodes: Vec<NodeId> = chosen.into_iter().map(|(_, _, id)| id).collect();
+    nodes.sort_unstable();
+    let mut cgroups = Vec::with_capacity(nodes.len());
+    let mut kinds = Vec::with_capacity(nodes.len());
+    let mut errors = Vec::new();
+    for &id in &nodes {
+        let (labels, kind) = labels(tree, id);
+        cgroups.push(Exported { node: id, labels });
+        kinds.push(kind);
+        if let Some(u) = sample.get(id) {
+            errors.extend(u.errors.iter().cloned());
+        }
+    }
+    let mut b = Builder {
+        sample,
+        nodes: &nodes,
+        families: Vec::new(),
+    };
+    use MetricType::{Counter, Gauge};
+    use Unit::{Bytes, Seconds};
+    b.add(
+        "cgtree_container_cpu_usage_seconds_total",
+        "CPU time used by the cgroup and its descendants (cpu.stat usage_usec / 1e6).",
+        Some(Seconds),
+        Counter,
+        |u| {
+            usec(u.cpu.and_then(|c| c.usage_usec))
+                .map(|v| vec![(vec![("cpu", "total".to_string())], v)])
+                .unwrap_or_default()
+        },
+    );
+    b.one(
+        "cgtree_container_cpu_user_seconds_total",
+        "CPU time in user mode (cpu.stat user_usec / 1e6).",
+        Some(Seconds),
+        Counter,
+        |u| usec(u.cpu.and_then(|c| c.user_usec)),
+    );
+    b.one(
+        "cgtree_container_cpu_system_seconds_total",
+        "CPU time in kernel mode (cpu.stat system_usec / 1e6).",
+        Some(Seconds),
+        Counter,
+        |u| usec(u.cpu.and_then(|c| c.system_usec)),
+    );
+    b.one(
+        "cgtree_container_cpu_cfs_periods_total",
+        "Elapsed CFS bandwidth periods (cpu.stat nr_periods).",
+        None,
+        Counter,
+        |u| u.cpu.and_then(|c| c.nr_periods).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_cpu_cfs_throttled_periods_total",
+        "CFS periods in which the cgroup was throttled (cpu.stat nr_throttled).",
+        None,
+        Counter,
+        |u| u.cpu.and_then(|c| c.nr_throttled).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_cpu_cfs_throttled_seconds_total",
+        "Time the cgroup was throttled (cpu.stat throttled_usec / 1e6).",
+        Some(Seconds),
+        Counter,
+        |u| usec(u.cpu.and_then(|c| c.throttled_usec)),
+    );
+    b.one(
+        "cgtree_container_memory_usage_bytes",
+        "Memory charged to the cgroup and its descendants (memory.current).",
+        Some(Bytes),
+        Gauge,
+        |u| u.memory.and_then(|m| m.current).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_memory_working_set_bytes",
+        "Working set: memory.current - memory.stat inactive_file, floored at 0 (as cAdvisor).",
+        Some(Bytes),
+        Gauge,
+        |u| u.memory.and_then(|m| m.working_set()).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_memory_rss",
+        "Anonymous memory, bytes (memory.stat anon).",
+        None,
+        Gauge,
+        |u| u.memory.and_then(|m| m.stat?.anon).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_memory_cache",
+        "Page cache, bytes (memory.stat file).",
+        None,
+        Gauge,
+        |u| u.memory.and_then(|m| m.stat?.file).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_memory_swap",
+        "Swap used, bytes (memory.swap.current).",
+        None,
+        Gauge,
+        |u| u.memory.and_then(|m| m.swap_current).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_spec_memory_limit_bytes",
+        "Memory hard limit (memory.max; 0 for max, as cAdvisor).",
+        Some(Bytes),
+        Gauge,
+        |u| u.memory.and_then(|m| m.max).map(limit),
+    );
+    b.one(
+        "cgtree_container_oom_events_total",
+        "Processes killed by the OOM killer in the cgroup and its descendants (memory.events oom_kill).",
+        None,
+        Counter,
+        |u| u.memory_events.and_then(|e| e.oom_kill).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_threads",
+        "Tasks (threads) in the cgroup and its descendants (pids.current).",
+        None,
+        Gauge,
+        |u| u.pids.and_then(|p| p.current).map(|v| v as f64),
+    );
+    b.one(
+        "cgtree_container_threads_max",
+        "Task limit (pids.max; 0 for max).",
+        None,
+        Gauge,
+        |u| u.pids.and_then(|p| p.max).map(limit),
+    );
+    type IoField = fn(&crate::parse::IoStatLine) -> u64;
+    let io: [(&'static str, &'static str, Option<Unit>, IoField); 4] = [
+        (
+            "cgtree_container_fs_reads_bytes_total",
+            "Bytes read, per block device (io.stat rbytes).",
+            Some(Bytes),
+            |l| l.rbytes,
+        ),
+        (
+            "cgtree_container_fs_writes_bytes_total",
+            "Bytes written, per block device (io.stat wbytes).",
+            Some(Bytes),
+            |l| l.wbytes,
+        ),
+        (
+            "cgtree_container_fs_reads_total",
+            "Read operations, per block device (io.stat rios).",
+            None,
+            |l| l.rios,
+        ),
+        (
+            "cgtree_container_fs_writes_total",
+            "Write operations, per block device (io.stat wios).",
+            None,
+            |l| l.wios,
+        ),
+    ];
+    for (name, help, unit, field) in io {
+        b.add(name, help, unit, Counter, |u| {
+            u.io.iter()
+                .flatten()
+                .map(|d| {
+                    let dev = match &d.name {
+                        Some(n) => label_text(n.as_bytes()).into_owned(),
+                        None => format!("{}:{}", d.stat.major, d.stat.minor),
+                    };
+                    (vec![("device", dev)], field(&d.stat) as f64)
+                })
+                .collect()
+        });
+    }
+    type Psi = fn(&crate::sample::PressureSet) -> Option<crate::parse::Pressure>;
+    let psi: [(&'static str, &'static str, &'static str, &'static str, Psi); 3] = [
+        (
+            "cgtree_container_pressure_cpu_waiting_seconds_total",
+            "Time some tasks waited for CPU (cpu.pressure some total / 1e6).",
+            "cgtree_container_pressure_cpu_stalled_seconds_total",
+            "Time all non-idle tasks waited for CPU (cpu.pressure full total / 1e6).",
+            |p| p.cpu,
+        ),
+        (
+            "cgtree_container_pressure_memory_waiting_seconds_total",
+            "Time some tasks waited for memory (memory.pressure some total / 1e6).",
+            "cgtree_container_pressure_memory_stalled_seconds_total",
+            "Time all non-idle tasks waited for memory (memory.pressure full total / 1e6).",
+            |p| p.memory,
+        ),
+        (
+            "cgtree_container_pressure_io_waiting_seconds_total",
+            "Time some tasks waited for I/O (io.pressure some total / 1e6).",
+            "cgtree_container_pressure_io_stalled_seconds_total",
+            "Time all non-idle tasks waited for I/O (io.pressure full total / 1e6).",
+            |p| p.io,
+        ),
+    ];
+    for (some_name, some_help, full_name, full_help, get) in psi {
+        b.one(some_name, some_help, Some(Seconds), Counter, |u| {
+            usec(get(&u.pressure).and_then(|p| p.some).map(|l| l.total))
+        });
+        b.one(full_name, full_help, Some(Seconds), Counter, |u| {
+            usec(get(&u.pressure).and_then(|p| p.full).map(|l| l.total))
+        });
+    }
+    let mut families = b.families;
+    let info: Vec<Series> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, &node)| {
+            let mut extra = Vec::new();
+            if let Some(cid) = sample
+                .get(node)
+                .and_then(|u| u.id)
+                .or(tree.node(node).cgroup_id)
+            {
+                extra.push(("cgroup_id", cid.to_string()));
+            }
+            extra.push(("kind", kinds[i].to_string()));
+            Series {
+                cgroup: Some(i),
+                extra,
+                value: 1.0,
+            }
+        })
+        .collect();
+    if !info.is_empty() {
+        families.push(Family {
+            name: "cgtree_cgroup_info",
+            help: "One per exported cgroup: its id (path), cgroup id, kind and identity labels.",
+            unit: None,
+            kind: MetricType::Info,
+            series: info,
+        });
+    }
+    Metrics {
+        cgroups,
+        dropped,
+        families,
+        errors,
+    }
+}
+
+/// Appends cgtree's own metrics: `cgtree_scrape_duration_seconds` (`duration`: the
+/// caller's time for reading the tree and sampling), `cgtree_scrape_cgroups`,
+/// `cgtree_scrape_cgroups_dropped`, `cgtree_scrape_errors` (`errors`: files that could
+/// not be read, [`Metrics::errors`] and the tree's), `cgtree_build_info{version}`.
+pub fn add_self_metrics(m: &mut Metrics, duration: Duration, errors: usize, version: &str) {
+    let one = |v: f64| {
+        vec![Series {
+            cgroup: None,
+            extra: Vec::new(),
+            value: v,
+        }]
+    };
+    let fams = [
+        (
+            "cgtree_scrape_duration_seconds",
+            "Time to read the cgroups of this scrape.",
+            Some(Unit::Seconds),
+            duration.as_secs_f64(),
+        ),
+        (
+            "cgtree_scrape_cgroups",
+            "Cgroups exported by this scrape.",
+            None,
+            m.cgroups.len() as f64,
+        ),
+        (
+            "cgtree_scrape_cgroups_dropped",
+            "Cgroups selected but left out by the cap (--max-cgroups).",
+            None,
+            m.dropped as f64,
+        ),
+        (
+            "cgtree_scrape_errors",
+            "Files that could not be read or parsed in this scrape.",
+            None,
+            errors as f64,
+        ),
+    ];
+    for (name, help, unit, v) in fams {
+        m.families.push(Family {
+            name,
+            help,
+            unit,
+            kind: MetricType::Gauge,
+            series: one(v),
+        });
+    }
+    m.families.push(Family {
+        name: "cgtree_build_info",
+        help: "The cgtree version that wrote these metrics.",
+        unit: None,
+        kind: MetricType::Info,
+        series: vec![Series {
+            cgroup: None,
+            extra: vec![("version", label_text(version.as_bytes()).into_owned())],
+            value: 1.0,
+        }],
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> (Tree, Sample) {
+        let root = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let tree = crate::TreeBuilder::new()
+            .host_root(root)
+            .include_empty(true)
+            .identify(true)
+            .build()
+            .expect("fixture tree");
+        let mut s = crate::sample::Sampler::new(&tree, Default::default()).expect("sampler");
+        let sample = s.sample(&tree);
+        (tree, sample)
+    }
+
+    fn labels_of<'a>(m: &'a Metrics, id: &str) -> Option<&'a [Label]> {
+        m.cgroups
+            .iter()
+            .find(|c| c.labels[0].1 == id)
+            .map(|c| &c.labels[..])
+    }
+
+    #[test]
+    fn label_text_escapes_controls_and_invalid_bytes() {
+        assert_eq!(label_text(b"plain \\x2d \"q\""), "plain \\x2d \"q\"");
+        assert_eq!(label_text(b"a\nb\x1bc\xffd"), "a\\nb\\x1bc\\xffd");
+        assert_eq!(label_text("x\u{202e}y".as_bytes()), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn named_selection_and_cap() {
+        let (tree, sample) = fixture("stats-kind");
+        let named = collect(&tree, &sample, &Options::default());
+        let all = collect(
+            &tree,
+            &sample,
+            &Options {
+                selection: Selection::All,
+                ..Options::default()
+            },
+        );
+        // Every cgroup of this fixture is named (units, containers, pods, the node).
+        assert_eq!(all.cgroups.len(), named.cgroups.len());
+        assert_eq!(named.cgroups[0].labels[0].1, "/");
+        // cgroupfs pods: the kubelet's QoS directories are neither units nor named.
+        let (t2, s2) = fixture("k8s-cgroupfs");
+        let n2 = collect(&t2, &s2, &Options::default());
+        let a2 = collect(
+            &t2,
+            &s2,
+            &Options {
+                selection: Selection::All,
+                ..Options::default()
+            },
+        );
+        assert!(
+            a2.cgroups.len() > n2.cgroups.len(),
+            "{} {}",
+            a2.cgroups.len(),
+            n2.cgroups.len()
+        );
+        assert!(n2.cgroups.iter().all(|c| rank(&t2, c.node) < 3));
+        assert!(a2.cgroups.iter().any(|c| rank(&t2, c.node) == 3));
+        assert_eq!((named.dropped, all.dropped), (0, 0));
+        let capped = collect(
+            &tree,
+            &sample,
+            &Options {
+                selection: Selection::Named,
+                max_cgroups: 2,
+            },
+        );
+        assert_eq!(capped.cgroups.len(), 2);
+        assert_eq!(capped.dropped, named.cgroups.len() - 2);
+        // The root, then a container, pod or node before any unit.
+        assert_eq!(capped.cgroups[0].labels[0].1, "/");
+        let second = capped.cgroups[1].node;
+        assert_eq!(rank(&tree, second), 1, "{:?}", capped.cgroups[1].labels);
+    }
+
+    #[test]
+    fn kind_fixture_labels() {
+        let (tree, sample) = fixture("stats-kind");
+        let m = collect(&tree, &sample, &Options::default());
+        let with = |k: &str| {
+            m.cgroups
+                .iter()
+                .filter(|c| c.labels.iter().any(|(n, _)| *n == k))
+                .count()
+        };
+        assert!(with("pod") > 0, "{:#?}", m.cgroups);
+        assert!(with("kind_node") > 0);
+        assert!(with("unit") > 0);
+        assert!(labels_of(&m, "/").is_some());
+        // `name` only on containers: the node's container and the pod's app container
+        // have one; a service, and the node's own init.scope, do not (they have `unit`).
+        let name_of = |c: &Exported| {
+            c.labels
+                .iter()
+                .find(|(k, _)| *k == "name")
+                .map(|l| l.1.clone())
+        };
+        let by_suffix = |suffix: &str| {
+            m.cgroups
+                .iter()
+                .find(|c| c.labels[0].1.ends_with(suffix))
+                .unwrap_or_else(|| panic!("no cgroup ending in {suffix}"))
+        };
+        let node = m
+            .cgroups
+            .iter()
+            .find(|c| {
+                c.labels[0].1.starts_with("/system.slice/docker-")
+                    && c.labels[0].1.ends_with(".scope")
+            })
+            .expect("the kind node's container");
+        assert_eq!(name_of(node).as_deref(), Some("kind-control-plane"));
+        assert_eq!(name_of(by_suffix("/system.slice/containerd.service")), None);
+        assert_eq!(name_of(by_suffix(".scope/init.scope")), None);
+        assert_eq!(name_of(by_suffix("/kubelet.service")), None);
+        let app = m
+            .cgroups
+            .iter()
+            .find(|c| {
+                c.labels
+                    .iter()
+                    .any(|l| *l == ("container", "kube-apiserver".to_string()))
+            })
+            .expect("the app container");
+        assert_eq!(name_of(app).as_deref(), Some("kube-apiserver"));
+    }
+}
