@@ -24,12 +24,14 @@ Brought up, each in its own cgroup subtree below one uniquely named cgroup (/cgt
              the reason where systemd-nspawn cannot run
 
 Then the built cgtree runs live (tree, --json, pid, userns) and what was created is
-asserted; a snapshot of each setup (`cgtree snapshot --cgroup`) must give the same
+asserted; with everything up, tests/e2e/metrics_live.py runs cgtree's metrics against a
+real Prometheus, node-exporter and promtool, and the image of deploy/ under podman; a snapshot of each setup (`cgtree snapshot --cgroup`) must give the same
 identification. Everything is torn down by recorded PID and id, even when an assertion
 fails, and the suite checks that nothing of it is left. It fails, never skips, when a
 runtime does not come up (but nspawn, which says why it is skipped where it cannot run).
 
-Usage: live_runtimes.py --cgtree PATH [--capture DIR] [--keep-work] [--inject-failure]
+Usage: live_runtimes.py --cgtree PATH [--static-cgtree PATH] [--capture DIR] [--keep-work] [--inject-failure]
+  --static-cgtree PATH  the static build of the same checkout, for the image of deploy/
   --capture DIR  also write each snapshot to DIR/fixtures/live-<setup> and what the live
                  run answered to DIR/cgroup-cli/tests/live/<setup>.json (the repository)
 """
@@ -50,6 +52,8 @@ import time
 import traceback
 import uuid
 from pathlib import Path
+
+import metrics_live
 
 IMAGE_TAG = "localhost/cgtree-e2e-busybox"
 CTRD_NS = "k8s.io"
@@ -117,6 +121,7 @@ def text(b):
 class Suite:
     def __init__(self, args):
         self.cgtree = str(Path(args.cgtree).resolve())
+        self.static_cgtree = str(Path(args.static_cgtree).resolve()) if args.static_cgtree else None
         self.capture = Path(args.capture).resolve() if args.capture else None
         self.keep_work = args.keep_work
         self.inject_failure = args.inject_failure
@@ -1152,6 +1157,7 @@ lxc.log.level = INFO
         if ns:
             left += [f"nspawn run directory {d}" for d in
                      [Path("/run/systemd/nspawn/propagate") / ns["name"], *ns["run_dirs"]] if d.exists()]
+        left += metrics_live.leftovers(self)
         p = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
                            env=dict(os.environ, CONTAINERS_CONF=str(self.conf)) if hasattr(self, "conf") else None)
         left += [f"podman container {n}" for n in p.stdout.split() if self.tag in n]
@@ -1219,6 +1225,11 @@ lxc.log.level = INFO
             self.bring_up("kind-node", self.setup_kind, self.assert_kind, needs=("containerd-pods",))
             self.bring_up("lxc", self.setup_lxc, self.assert_lxc, needs=("host",))
             self.bring_up("nspawn", self.setup_nspawn, self.assert_nspawn, needs=("host",))
+            if "host" in self.setups_up:
+                try:
+                    metrics_live.run(self)
+                except Exception as e:
+                    self.check(False, f"metrics live tests crashed: {e!r}\n{traceback.format_exc()}")
             if self.inject_failure:
                 self.check(False, "an injected failure (--inject-failure): teardown must still leave nothing")
             try:
@@ -1258,6 +1269,7 @@ lxc.log.level = INFO
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cgtree", required=True)
+    ap.add_argument("--static-cgtree", help="a static build of cgtree (crt-static) for the image of deploy/")
     ap.add_argument("--capture")
     ap.add_argument("--keep-work", action="store_true")
     ap.add_argument("--inject-failure", action="store_true",
