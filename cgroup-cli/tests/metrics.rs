@@ -883,3 +883,24 @@ fn textfile_replaces_a_planted_symlink_without_following_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
 }
+
+/// `--json` is a global flag that `metrics` and `serve` do not write: refused with
+/// status 2 and a message naming `--format`, nothing on stdout.
+#[test]
+fn json_is_refused_by_metrics_and_serve() {
+    let root = fixture("stats-kind");
+    for cmd in [&["metrics"][..], &["serve", "--listen", "127.0.0.1:0"]] {
+        let out = cgtree()
+            .arg("--root")
+            .arg(&root)
+            .arg("--json")
+            .args(cmd)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(out.stdout.is_empty(), "{cmd:?}");
+        assert!(err.contains("--json") && err.contains("--format"), "{err}");
+    }
+}
