@@ -201,6 +201,14 @@ impl Config {
                  text format, or OpenMetrics when the scraper's Accept header asks (there is \
                  no --format: the format is chosen per request)"
             ),
+            Some(crate::cli::Command::Metrics(m))
+                if m.textfile.is_some() && m.format == "openmetrics" =>
+            {
+                anyhow::bail!(
+                    "metrics: --textfile with --format openmetrics: node-exporter's textfile \
+                     collector reads only the Prometheus text format (--format text)"
+                )
+            }
             _ => {}
         }
         let stats = (args.stats || args.delay.is_some()).then_some(args.delay);

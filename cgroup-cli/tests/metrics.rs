@@ -904,3 +904,21 @@ fn json_is_refused_by_metrics_and_serve() {
         assert!(err.contains("--json") && err.contains("--format"), "{err}");
     }
 }
+
+/// node-exporter's textfile collector reads only the text format: `--textfile` with
+/// `--format openmetrics` is refused (status 2, nothing written, the reason said).
+#[test]
+fn textfile_refuses_openmetrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cgtree()
+        .arg("--root")
+        .arg(fixture("stats-kind"))
+        .args(["metrics", "--format", "openmetrics", "--textfile"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("textfile collector reads only"), "{err}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
