@@ -618,7 +618,7 @@ mod tests {
         assert_eq!(buf, b"data");
         let err = |p: &str, limit| read_regular(fd.as_fd(), Path::new(p), limit, &mut Vec::new());
         assert_eq!(err("p/fifo", 100), Err(StateError::NotRegular));
-        assert_eq!(err("p", 100), Err(StateError::NotRegular));
+        assert_eq!(err("p", 100), Err(StateError::Errno(Errno::EISDIR)));
         assert_eq!(err("p/f", 3), Err(StateError::TooLarge(4)));
         assert_eq!(err("l/f", 100), Err(StateError::Errno(Errno::ELOOP)));
         assert_eq!(err("p/lf", 100), Err(StateError::Errno(Errno::ELOOP)));

@@ -1712,7 +1712,13 @@ mod tests {
         std::fs::create_dir_all(d.path().join("proc")).unwrap();
         let t = build(&d);
         let b = node(&t, "b").expect("b is shown with its error");
-        assert_eq!(b.errors[0].kind, NodeErrorKind::NotRegular);
+        // A directory is said to be one (not "a FIFO, device or socket").
+        assert_eq!(b.errors[0].kind, NodeErrorKind::Io(nix::errno::Errno::EISDIR as i32));
+        let shown = b.errors[0].kind.to_string();
+        assert!(
+            shown.contains("directory") && !shown.contains("FIFO"),
+            "{shown}"
+        );
         assert!(node(&t, "a").is_some(), "and so is its empty parent");
         assert!(
             node(&t, "e").is_none(),
