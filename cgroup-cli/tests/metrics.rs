@@ -922,3 +922,95 @@ fn textfile_refuses_openmetrics() {
     assert!(err.contains("textfile collector reads only"), "{err}");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// The breaker's finding: `CGROUP_PATH` below a kind node stripped the pods' and
+/// containers' identities (and so every name label), and labelled the start
+/// `kind="root"` without its `unit`. Started below a kind node, below kubepods and at a
+/// podman container, every cgroup has the identity (`--json`) and the info labels it
+/// has in the whole tree.
+#[test]
+fn a_start_below_a_kind_node_a_pod_root_or_a_container_names_as_the_whole_tree() {
+    fn walk(v: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+        out.insert(
+            v["path"].as_str().unwrap().to_string(),
+            v["identity"].clone(),
+        );
+        for c in v["children"].as_array().into_iter().flatten() {
+            walk(c, out);
+        }
+    }
+    let identities = |root: &Path, start: &str| {
+        let (json, err, code) = run(&[
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--json".as_ref(),
+            "-a".as_ref(),
+            start.as_ref(),
+        ]);
+        assert!(code <= 1, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let mut m = BTreeMap::new();
+        walk(&doc["cgroup"], &mut m);
+        m
+    };
+    let info = |root: &Path, start: &str| -> BTreeMap<String, Vec<(String, String)>> {
+        let (out, err, code) = metrics(root, &[start, "--cgroups", "all"]);
+        assert!(code <= 1, "{err}");
+        parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_cgroup_info")
+            .map(|l| (l.label("id").unwrap().to_string(), l.labels))
+            .collect()
+    };
+    const KIND: &str = "/system.slice/docker-8aea66260a20e4fe20c03c3424d4f294b56eab451430492123e736c3f749ebca.scope";
+    let cases = [
+        ("stats-kind", format!("{KIND}/kubelet.slice")),
+        ("stats-kind", format!("{KIND}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-podf78d871c_d823_805f_e557_5008baa0e371.slice")),
+        ("k8s-cgroupfs", "/kubepods".to_string()),
+        ("crio", "/kubepods.slice/kubepods-besteffort.slice".to_string()),
+        (
+            "podman-rootless-systemd-pod",
+            "/user.slice/user-1001.slice/user@1001.service/user.slice/user-libpod_pod_dd1d3ecabe849d8b9bf0ed023317b5429f87807c8060da36388510b57991038c.slice/libpod-5b15062dd7de117d71c4c36c52b04d1fd3c6eb9b05fa569adb9209296eb1e1f6.scope".to_string(),
+        ),
+        (
+            "nested-engines",
+            "/machine.slice/libpod-a73e1faab3cf696e7c1f01a8602fd86363cf2481bb31442c3c2740f44fcf9bc2.scope".to_string(),
+        ),
+    ];
+    for (name, start) in &cases {
+        let root = fixture(name);
+        let whole = identities(&root, "/");
+        let sub = identities(&root, start);
+        assert!(sub.len() > 1, "{name} {start}");
+        for (path, id) in &sub {
+            assert_eq!(Some(id), whole.get(path), "{name} from {start}: {path}");
+        }
+        let whole = info(&root, "/");
+        let sub = info(&root, start);
+        assert!(sub.len() > 1, "{name} {start}");
+        for (id, labels) in &sub {
+            assert_eq!(Some(labels), whole.get(id), "{name} from {start}: {id}");
+        }
+        // The start keeps its own labels: not the root.
+        assert_ne!(
+            sub[start.as_str()]
+                .iter()
+                .find(|(k, _)| k == "kind")
+                .unwrap()
+                .1,
+            "root"
+        );
+    }
+    let start = format!("{KIND}/kubelet.slice");
+    let sub = info(&fixture("stats-kind"), &start);
+    let start_labels = &sub[start.as_str()];
+    assert!(start_labels.contains(&("unit".into(), "kubelet.slice".into())));
+    let named = sub
+        .values()
+        .filter(|l| {
+            l.iter()
+                .any(|(k, v)| k == "container" && v == "kube-apiserver")
+        })
+        .count();
+    assert_eq!(named, 1, "{sub:?}");
+}

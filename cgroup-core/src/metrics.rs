@@ -197,9 +197,22 @@ fn rank(tree: &Tree, id: NodeId) -> u8 {
     3
 }
 
-/// The Kubernetes node (name, cluster) a cgroup's own identity names.
-fn node_of(tree: &Tree, id: NodeId) -> Option<(String, Option<String>)> {
-    let i = tree.node(id).identity.as_ref()?;
+/// The identities of `id` and of the cgroups above it, nearest first: its parents in
+/// the tree, then those above the tree's root ([`Tree::ancestors`], for a tree started
+/// below `/`), so that a cgroup has the same labels whatever the start.
+fn upward(tree: &Tree, id: NodeId) -> impl Iterator<Item = Option<&crate::resolve::Identity>> {
+    let mut cur = Some(id);
+    std::iter::from_fn(move || {
+        let i = cur?;
+        cur = tree.node(i).parent;
+        Some(tree.node(i).identity.as_ref())
+    })
+    .chain(tree.ancestors().iter().rev().map(|c| c.identity.as_ref()))
+}
+
+/// The Kubernetes node (name, cluster) an identity names.
+fn node_named(i: Option<&crate::resolve::Identity>) -> Option<(String, Option<String>)> {
+    let i = i?;
     if let Some(n) = &i.node {
         return Some((n.name.clone(), n.cluster.clone()));
     }
@@ -208,29 +221,40 @@ fn node_of(tree: &Tree, id: NodeId) -> Option<(String, Option<String>)> {
         .map(|k| (k.name.clone(), k.cluster.clone()))
 }
 
-/// Whether `id` is the topmost cgroup of its Kubernetes node (its parent names no node,
-/// or another).
+/// Whether `id` is the topmost cgroup of its Kubernetes node (its parent, in the tree
+/// or above it, names no node, or another).
 fn is_node_top(tree: &Tree, id: NodeId) -> bool {
-    let Some((name, _)) = node_of(tree, id) else {
+    let mut up = upward(tree, id);
+    let Some((name, _)) = up.next().and_then(node_named) else {
         return false;
     };
-    match tree.node(id).parent {
-        Some(p) => node_of(tree, p).is_none_or(|(pn, _)| pn != name),
+    match up.next() {
+        Some(p) => node_named(p).is_none_or(|(pn, _)| pn != name),
         None => true,
     }
+}
+
+/// The last component of a node's name (a tree's root is named by its whole path).
+fn base_name(name: &[u8]) -> &[u8] {
+    name.rsplit(|&b| b == b'/').next().unwrap_or(name)
 }
 
 /// The labels of a cgroup (module docs; `docs/metrics.md`).
 fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
     let n = tree.node(id);
-    let mut l: Vec<Label> = vec![("id", label_text(&tree.path(id)).into_owned())];
+    let path = tree.path(id);
+    let mut l: Vec<Label> = vec![("id", label_text(&path).into_owned())];
     let push = |l: &mut Vec<Label>, k: &'static str, v: Option<&str>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             l.push((k, label_text(v.as_bytes()).into_owned()));
         }
     };
-    let unit = n.parent.is_some() && UNIT_SUFFIXES.iter().any(|s| n.name.ends_with(s));
-    let mut kind = if n.parent.is_none() {
+    // The hierarchy's root only: a tree started below it keeps its first cgroup's own
+    // labels.
+    let root = path == b"/";
+    let base = base_name(&n.name);
+    let unit = !root && UNIT_SUFFIXES.iter().any(|s| base.ends_with(s));
+    let mut kind = if root {
         "root"
     } else if unit {
         "unit"
@@ -284,18 +308,13 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
         }
     }
     // The Kubernetes node this cgroup is, or is inside.
-    let mut up = Some(id);
-    while let Some(a) = up {
-        if let Some((name, cluster)) = node_of(tree, a) {
-            push(&mut l, "kind_node", Some(&name));
-            push(&mut l, "kind_cluster", cluster.as_deref());
-            break;
-        }
-        up = tree.node(a).parent;
+    if let Some((name, cluster)) = upward(tree, id).find_map(node_named) {
+        push(&mut l, "kind_node", Some(&name));
+        push(&mut l, "kind_cluster", cluster.as_deref());
     }
     if unit {
         // As systemd spells it (`machine-my\x2dbox.scope`), what systemctl takes.
-        push(&mut l, "unit", Some(&label_text(&n.name)));
+        push(&mut l, "unit", Some(&label_text(base)));
     }
     (l, kind)
 }
@@ -702,6 +721,87 @@ mod tests {
             .iter()
             .find(|c| c.labels[0].1 == id)
             .map(|c| &c.labels[..])
+    }
+
+    /// Each exported cgroup's labels and its info series' own labels (`cgroup_id`,
+    /// `kind`), by `id`.
+    fn labelled(tree: &Tree, sample: &Sample) -> std::collections::BTreeMap<String, Vec<Label>> {
+        let m = collect(
+            tree,
+            sample,
+            &Options {
+                selection: Selection::All,
+                max_cgroups: usize::MAX,
+            },
+        );
+        let info = m
+            .families
+            .iter()
+            .find(|f| f.name == "cgtree_cgroup_info")
+            .expect("info family");
+        info.series
+            .iter()
+            .map(|s| {
+                let c = &m.cgroups[s.cgroup.expect("a cgroup's")];
+                let mut l = c.labels.clone();
+                l.extend(s.extra.iter().cloned());
+                (c.labels[0].1.clone(), l)
+            })
+            .collect()
+    }
+
+    /// The breaker's finding: a tree started below a kind node (or a pod, a container)
+    /// lost its ancestors' context: pods and their containers were not identified, and
+    /// the start was labelled `kind="root"` without its `unit`. From every cgroup of
+    /// these fixtures as the start, every cgroup of the subtree has the identity and
+    /// the labels it has in the whole tree.
+    #[test]
+    fn a_subtree_is_identified_and_labelled_as_in_the_whole_tree() {
+        let mut starts = 0;
+        for name in [
+            "stats-kind",
+            "k8s-cgroupfs",
+            "crio",
+            "wsl-rootless-podman-kind",
+            "podman-rootless-systemd-pod",
+            "nested-engines",
+            "minikube",
+        ] {
+            let (full, fs) = fixture(name);
+            let full_labels = labelled(&full, &fs);
+            let full_ids: std::collections::HashMap<Vec<u8>, NodeId> =
+                (0..full.nodes().len()).map(|i| (full.path(i), i)).collect();
+            for id in 1..full.nodes().len() {
+                let Ok(start) = String::from_utf8(full.path(id)) else {
+                    continue;
+                };
+                let root = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+                let sub = crate::TreeBuilder::new()
+                    .host_root(root)
+                    .start(start.clone())
+                    .include_empty(true)
+                    .identify(true)
+                    .build()
+                    .expect("subtree");
+                for (k, n) in sub.nodes().iter().enumerate() {
+                    let p = sub.path(k);
+                    let f = full_ids[&p];
+                    assert_eq!(
+                        n.identity,
+                        full.node(f).identity,
+                        "{name} from {start}: {}",
+                        String::from_utf8_lossy(&p)
+                    );
+                }
+                let mut s = crate::sample::Sampler::new(&sub, Default::default()).expect("sampler");
+                let ss = s.sample(&sub);
+                for (idl, l) in labelled(&sub, &ss) {
+                    assert_eq!(Some(&l), full_labels.get(&idl), "{name} from {start}");
+                }
+                starts += 1;
+            }
+        }
+        assert!(starts > 100, "{starts}");
     }
 
     #[test]
