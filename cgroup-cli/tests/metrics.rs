@@ -181,6 +181,7 @@ fn promtool_accepts_every_fixture() {
                 "{}",
                 dir.display()
             );
+            assert_series_unique(&out, &format!("{} --cgroups {sel}", dir.display()));
             if let Some(r) = promtool(&out) {
                 r.unwrap_or_else(|e| panic!("{} --cgroups {sel}: {e}", dir.display()));
                 checked += 1;
@@ -188,6 +189,15 @@ fn promtool_accepts_every_fixture() {
         }
     }
     eprintln!("promtool checked {checked} outputs");
+}
+
+/// No two series of a family share a label set (Prometheus would keep one of them).
+fn assert_series_unique(out: &str, what: &str) {
+    let mut seen = BTreeSet::new();
+    for l in parse(out) {
+        let key = l.key();
+        assert!(seen.insert(key.clone()), "{what}: two series {key}");
+    }
 }
 
 /// OpenMetrics: ends with `# EOF`; counter families are declared without `_total` and
@@ -1013,4 +1023,67 @@ fn a_start_below_a_kind_node_a_pod_root_or_a_container_names_as_the_whole_tree()
         })
         .count();
     assert_eq!(named, 1, "{sub:?}");
+}
+
+/// The breaker's finding: the escaping of names is readable, not injective (`cr\rx`
+/// and `cr<CR>x`, `inv\xff\xfe` and the bytes ff fe, `\u{202e}` and U+202E read
+/// the same), so two cgroups had one `id` and every family two series with one label
+/// set. Both cgroups of each pair now carry `cgroup_id`; every series is distinct,
+/// promtool accepts the output, and a cgroup whose `id` is unique keeps its labels.
+#[test]
+fn cgroups_whose_ids_read_the_same_get_distinct_series() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    common::copy_tree(&fixture("stats-kind"), &root);
+    let pairs: [(&[u8], &[u8]); 3] = [
+        (b"cr\\rx.service", b"cr\rx.service"),
+        (b"inv\\xff\\xfe.service", b"inv\xff\xfe.service"),
+        (b"bidi\\u{202e}.service", "bidi\u{202e}.service".as_bytes()),
+    ];
+    let base = root.join("sys/fs/cgroup/system.slice");
+    let mut n = 0;
+    for (a, b) in pairs {
+        for raw in [a, b] {
+            n += 1;
+            let dir = base.join(std::ffi::OsStr::from_bytes(raw));
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("cpu.stat"), format!("usage_usec {}\n", 1000 * n)).unwrap();
+            std::fs::write(dir.join("cgroup.procs"), "1\n").unwrap();
+        }
+    }
+    for format in ["text", "openmetrics"] {
+        let (out, err, code) = metrics(&root, &["--format", format]);
+        assert!(code <= 1, "{err}");
+        assert_series_unique(&out, format);
+        if format == "text" {
+            if let Some(r) = promtool(&out) {
+                r.unwrap();
+            }
+        }
+        let cpu: Vec<Line> = parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_container_cpu_usage_seconds_total")
+            .collect();
+        for shown in [
+            "/system.slice/cr\\rx.service",
+            "/system.slice/inv\\xff\\xfe.service",
+            "/system.slice/bidi\\u{202e}.service",
+        ] {
+            let two: Vec<&Line> = cpu
+                .iter()
+                .filter(|l| l.label("id") == Some(shown))
+                .collect();
+            assert_eq!(two.len(), 2, "{format} {shown}: {two:?}");
+            let ids: BTreeSet<&str> = two.iter().map(|l| l.label("cgroup_id").unwrap()).collect();
+            assert_eq!(ids.len(), 2, "{format} {shown}");
+            assert_ne!(two[0].value, two[1].value);
+        }
+        // An id that is unique keeps its labels: no `cgroup_id` beside it.
+        let init = cpu
+            .iter()
+            .find(|l| l.label("id") == Some("/init.scope"))
+            .unwrap();
+        assert_eq!(init.label("cgroup_id"), None);
+    }
 }

@@ -25,7 +25,9 @@
 //! # Untrusted names
 //! Label values come from cgroup names and runtime state (untrusted bytes): they are made
 //! valid UTF-8 by [`label_text`] (invalid bytes and control characters as `\xNN`); the
-//! encoder then escapes what its format requires (`\`, `"`, line feed).
+//! encoder then escapes what its format requires (`\`, `"`, line feed). That escaping is
+//! not injective, so two cgroups whose `id` reads the same both carry `cgroup_id` (and
+//! `path_hex` if that is not enough): no two series of a family share a label set.
 
 use crate::runtime::IdentityKind;
 use crate::sample::Sample;
@@ -319,6 +321,74 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
     (l, kind)
 }
 
+/// Makes the exported cgroups' label sets distinct. [`label_text`] is readable, not
+/// injective (a name with a literal `\r` and one with a carriage return read the same),
+/// so two cgroups may get the same `id`; each of them then also carries `cgroup_id` (its
+/// directory inode, distinct for distinct cgroups of one hierarchy) on every series,
+/// right after `id`. Should that not separate them (an id not known, or equal, as a
+/// `--root` copy on two file systems may give), `path_hex` (the raw path's bytes in
+/// hex: distinct paths, distinct values) is added too. Cgroups whose `id` is unique keep
+/// their labels as they are.
+fn disambiguate(tree: &Tree, cgroups: &mut [Exported], cgroup_id: impl Fn(NodeId) -> Option<u64>) {
+    use std::collections::HashMap;
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for c in cgroups.iter() {
+        *by_id.entry(c.labels[0].1.as_str()).or_default() += 1;
+    }
+    let clash: Vec<bool> = cgroups
+        .iter()
+        .map(|c| by_id.get(c.labels[0].1.as_str()).is_some_and(|&n| n > 1))
+        .collect();
+    drop(by_id);
+    for (c, _) in cgroups.iter_mut().zip(&clash).filter(|(_, &x)| x) {
+        if let Some(cid) = cgroup_id(c.node) {
+            c.labels.insert(1, ("cgroup_id", cid.to_string()));
+        }
+    }
+    let mut sets: HashMap<Vec<Label>, usize> = HashMap::new();
+    for (c, _) in cgroups.iter().zip(&clash).filter(|(_, &x)| x) {
+        *sets.entry(c.labels.clone()).or_default() += 1;
+    }
+    for (c, _) in cgroups.iter_mut().zip(&clash).filter(|(_, &x)| x) {
+        if sets.get(&c.labels).is_some_and(|&n| n > 1) {
+            let hex: String = tree
+                .path(c.node)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            c.labels.push(("path_hex", hex));
+        }
+    }
+}
+
+/// The `device` label of each line of a cgroup's `io.stat`: the device's name, or
+/// `MAJ:MIN` when it has none, when its name is also another line's (names come from
+/// `/sys/dev/block`, which a `--root` copy may forge), or when the name has a `:` (as a
+/// `MAJ:MIN` has; no kernel block device name does). `None` for a line whose `MAJ:MIN`
+/// an earlier line already had (left out): so no two lines get the same label.
+fn device_labels(io: &[crate::sample::IoDevice]) -> Vec<Option<String>> {
+    // How many devices (distinct `MAJ:MIN`) have this name.
+    let named = |n: &str| {
+        io.iter()
+            .filter(|d| d.name.as_deref() == Some(n))
+            .map(|d| (d.stat.major, d.stat.minor))
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    let mut seen = std::collections::HashSet::new();
+    io.iter()
+        .map(|d| {
+            seen.insert((d.stat.major, d.stat.minor))
+                .then(|| match &d.name {
+                    Some(n) if !n.contains(':') && named(n) == 1 => {
+                        label_text(n.as_bytes()).into_owned()
+                    }
+                    _ => format!("{}:{}", d.stat.major, d.stat.minor),
+                })
+        })
+        .collect()
+}
+
 /// Builds a family's series from each exported cgroup's usage.
 struct Builder<'a> {
     sample: &'a Sample,
@@ -404,6 +474,12 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
     let mut cgroups = Vec::with_capacity(nodes.len());
     let mut kinds = Vec::with_capacity(nodes.len());
     let mut errors = Vec::new();
+    let cgroup_id = |node: NodeId| {
+        sample
+            .get(node)
+            .and_then(|u| u.id)
+            .or(tree.node(node).cgroup_id)
+    };
     for &id in &nodes {
         let (labels, kind) = labels(tree, id);
         cgroups.push(Exported { node: id, labels });
@@ -412,6 +488,7 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
             errors.extend(u.errors.iter().cloned());
         }
     }
+    disambiguate(tree, &mut cgroups, cgroup_id);
     let mut b = Builder {
         sample,
         nodes: &nodes,
@@ -557,15 +634,10 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
     ];
     for (name, help, unit, field) in io {
         b.add(name, help, unit, Counter, |u| {
-            u.io.iter()
-                .flatten()
-                .map(|d| {
-                    let dev = match &d.name {
-                        Some(n) => label_text(n.as_bytes()).into_owned(),
-                        None => format!("{}:{}", d.stat.major, d.stat.minor),
-                    };
-                    (vec![("device", dev)], field(&d.stat) as f64)
-                })
+            let io = u.io.as_deref().unwrap_or_default();
+            io.iter()
+                .zip(device_labels(io))
+                .filter_map(|(d, dev)| Some((vec![("device", dev?)], field(&d.stat) as f64)))
                 .collect()
         });
     }
@@ -607,11 +679,8 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
         .enumerate()
         .map(|(i, &node)| {
             let mut extra = Vec::new();
-            if let Some(cid) = sample
-                .get(node)
-                .and_then(|u| u.id)
-                .or(tree.node(node).cgroup_id)
-            {
+            let has_cid = cgroups[i].labels.iter().any(|(k, _)| *k == "cgroup_id");
+            if let Some(cid) = cgroup_id(node).filter(|_| !has_cid) {
                 extra.push(("cgroup_id", cid.to_string()));
             }
             extra.push(("kind", kinds[i].to_string()));
@@ -802,6 +871,38 @@ mod tests {
             }
         }
         assert!(starts > 100, "{starts}");
+    }
+
+    #[test]
+    fn device_labels_are_distinct_within_a_cgroup() {
+        use crate::sample::IoDevice;
+        let dev = |major, minor, name: Option<&str>| IoDevice {
+            stat: crate::parse::IoStatLine {
+                major,
+                minor,
+                ..Default::default()
+            },
+            name: name.map(Into::into),
+        };
+        let io = [
+            dev(8, 0, Some("sda")),
+            dev(8, 16, Some("twin")),
+            dev(8, 32, Some("twin")),
+            dev(8, 48, Some("8:0")),
+            dev(8, 0, Some("sda")),
+            dev(9, 0, None),
+        ];
+        assert_eq!(
+            device_labels(&io),
+            [
+                Some("sda".to_string()),
+                Some("8:16".to_string()),
+                Some("8:32".to_string()),
+                Some("8:48".to_string()),
+                None,
+                Some("9:0".to_string()),
+            ]
+        );
     }
 
     #[test]
