@@ -1087,3 +1087,76 @@ fn cgroups_whose_ids_read_the_same_get_distinct_series() {
         assert_eq!(init.label("cgroup_id"), None);
     }
 }
+
+/// The breaker's finding: a writer killed between creating its temporary file and the
+/// rename (SIGKILL, the OOM killer of a DaemonSet's pod) left `.cgtree.prom.<pid>.<n>`
+/// behind for ever, and SIGHUP ended the loop with 129 and a temporary left. Now the
+/// next writer removes a dead writer's temporaries (and only those: not a live
+/// process's, not another file, a symlink's target untouched), and SIGHUP ends the
+/// loop with 0 and nothing but `cgtree.prom` in DIR.
+#[test]
+fn textfile_removes_a_killed_writers_temporaries_and_ends_on_sighup() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("textfile");
+    std::fs::create_dir(&dir).unwrap();
+    let spawn = || {
+        cgtree()
+            .arg("--root")
+            .arg(fixture("stats-kind"))
+            .args(["metrics", "--textfile"])
+            .arg(&dir)
+            .args(["--interval", "0.01"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let wait = |child: &mut std::process::Child| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "no exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // A writer killed with SIGKILL; whatever it left, and what a killed writer leaves
+    // at worst (its temporaries, named with its PID, now dead).
+    let mut child = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    let dead = child.id();
+    kill(Pid::from_raw(dead as i32), Signal::SIGKILL).unwrap();
+    wait(&mut child);
+    for n in [1, 2] {
+        std::fs::write(dir.join(format!(".cgtree.prom.{dead}.{n}")), "partial").unwrap();
+    }
+    // Not a dead writer's: this test's own (live) PID, another name, a symlink.
+    let live = format!(".cgtree.prom.{}.1", std::process::id());
+    std::fs::write(dir.join(&live), "a live writer's").unwrap();
+    std::fs::write(dir.join("other.prom"), "x 1\n").unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join(format!(".cgtree.prom.{dead}.3"))).unwrap();
+    // The next writer, ended by SIGHUP.
+    let mut child = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    assert_eq!(wait(&mut child).code(), Some(0), "SIGHUP ends the loop");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    let mut want = vec![
+        format!(".cgtree.prom.{dead}.3"),
+        live,
+        "cgtree.prom".to_string(),
+        "other.prom".to_string(),
+    ];
+    want.sort();
+    assert_eq!(left, want);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
