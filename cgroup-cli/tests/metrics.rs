@@ -1160,3 +1160,48 @@ fn textfile_removes_a_killed_writers_temporaries_and_ends_on_sighup() {
     assert_eq!(left, want);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }
+
+/// The breaker's findings: `owner_uid` was documented on sessions but a session's
+/// identity has no user: it now carries the UID of the user slice it is in. And under
+/// `memory_localevents` (a cgroup2 mount option) `oom_events_total` counts a cgroup's
+/// own kills only: cgtree says so once on stderr and in
+/// `cgtree_cgroup2_memory_localevents` (0 without the option).
+#[test]
+fn session_owner_and_memory_localevents_are_said() {
+    for name in ["wsl-rootless-podman-kind", "podman-rootless-systemd-pod"] {
+        let (out, err, code) = metrics(&fixture(name), &["--cgroups", "all"]);
+        assert!(code <= 1, "{err}");
+        assert_eq!(self_metric(&out, "cgtree_cgroup2_memory_localevents"), 0.0);
+        assert!(!err.contains("memory_localevents"), "{err}");
+    }
+    let (out, err, code) = metrics(&fixture("wsl-rootless-podman-kind"), &[]);
+    assert!(code <= 1, "{err}");
+    let session = parse(&out)
+        .into_iter()
+        .find(|l| {
+            l.name == "cgtree_cgroup_info"
+                && l.label("id") == Some("/user.slice/user-1000.slice/session-1.scope")
+        })
+        .unwrap();
+    assert_eq!(session.label("owner_uid"), Some("1000"), "{session:?}");
+    // The same host, its cgroup2 mounted with memory_localevents.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    common::copy_tree(&fixture("stats-kind"), &root);
+    let mi = root.join("proc/self/mountinfo");
+    let text = std::fs::read_to_string(&mi).unwrap();
+    let local = text.replace(
+        "cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot",
+        "cgroup2 cgroup2 rw,nsdelegate,memory_localevents,memory_recursiveprot",
+    );
+    assert_ne!(text, local);
+    std::fs::write(&mi, local).unwrap();
+    let (out, err, code) = metrics(&root, &[]);
+    assert!(code <= 1, "{err}");
+    assert_eq!(self_metric(&out, "cgtree_cgroup2_memory_localevents"), 1.0);
+    let said = err.lines().filter(|l| l.contains("memory_localevents"));
+    assert_eq!(said.count(), 1, "{err}");
+    if let Some(r) = promtool(&out) {
+        r.unwrap();
+    }
+}

@@ -297,16 +297,24 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
             i.rootless.map(|r| if r { "true" } else { "false" }),
         );
         if i.rootless == Some(true)
-            || matches!(
-                i.kind,
-                IdentityKind::UserSlice | IdentityKind::UserManager | IdentityKind::Session
-            )
+            || matches!(i.kind, IdentityKind::UserSlice | IdentityKind::UserManager)
         {
             push(
                 &mut l,
                 "owner_uid",
                 i.user.map(|u| u.to_string()).as_deref(),
             );
+        }
+        if i.kind == IdentityKind::Session {
+            // A logind session's identity names only its id; its user is the one of the
+            // `user-UID.slice` logind made it in.
+            let uid = i.user.or_else(|| {
+                upward(tree, id)
+                    .flatten()
+                    .find(|a| a.kind == IdentityKind::UserSlice)
+                    .and_then(|a| a.user)
+            });
+            push(&mut l, "owner_uid", uid.map(|u| u.to_string()).as_deref());
         }
     }
     // The Kubernetes node this cgroup is, or is inside.
@@ -691,6 +699,20 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
             }
         })
         .collect();
+    // Whether `memory.events` counts a cgroup's own events only (the cgroup2 mount
+    // option `memory_localevents`): then a pod's OOM count leaves out its containers'.
+    let local = has_memory_localevents(tree);
+    families.push(Family {
+        name: "cgtree_cgroup2_memory_localevents",
+        help: "1 when cgroup2 is mounted with memory_localevents: oom_events_total counts only each cgroup's own kills, not its descendants'.",
+        unit: None,
+        kind: MetricType::Gauge,
+        series: vec![Series {
+            cgroup: None,
+            extra: Vec::new(),
+            value: if local { 1.0 } else { 0.0 },
+        }],
+    });
     if !info.is_empty() {
         families.push(Family {
             name: "cgtree_cgroup_info",
@@ -706,6 +728,16 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
         families,
         errors,
     }
+}
+
+/// Whether the cgroup2 mount of `tree` has the option `memory_localevents`
+/// (Documentation/admin-guide/cgroup-v2.rst: `memory.events` then counts the cgroup's
+/// own events only; without it, the cgroup's and its descendants').
+pub fn has_memory_localevents(tree: &Tree) -> bool {
+    tree.mount()
+        .options
+        .iter()
+        .any(|o| o == "memory_localevents")
 }
 
 /// Appends cgtree's own metrics: `cgtree_scrape_duration_seconds` (`duration`: the
