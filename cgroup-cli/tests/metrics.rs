@@ -1205,3 +1205,58 @@ fn session_owner_and_memory_localevents_are_said() {
         r.unwrap();
     }
 }
+
+/// The breaker's finding: `sum(...{name!=""})` counts a kind node's pods twice (the node
+/// container's usage includes theirs), and docker-in-docker's containers likewise. The
+/// query docs/metrics.md gives, `sum(...{name!="", in_container=""})`, sums the
+/// outermost containers: computed here over every fixture's series as Prometheus
+/// would, its set is exactly the named cgroups no other named cgroup's `id` contains,
+/// every nested one names the nearest container it is in, and on `stats-kind` the sum
+/// is at most the root's while the naive sum is larger than the right one.
+#[test]
+fn summing_outermost_containers_counts_nothing_twice() {
+    let mut nested_seen = 0;
+    for dir in fixture_dirs() {
+        let (out, _, code) = metrics(&dir, &["--cgroups", "all"]);
+        if code == 2 {
+            continue;
+        }
+        // The info series: one per exported cgroup, with the labels every series of the
+        // cgroup carries.
+        let info: Vec<Line> = parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_cgroup_info")
+            .collect();
+        let named: Vec<&Line> = info.iter().filter(|l| l.label("name").is_some()).collect();
+        for l in &named {
+            let id = l.label("id").unwrap();
+            // The nearest named cgroup whose id contains this one's.
+            let outer = named
+                .iter()
+                .filter(|o| {
+                    let oid = o.label("id").unwrap();
+                    oid != id && id.starts_with(&format!("{}/", oid.trim_end_matches('/')))
+                })
+                .max_by_key(|o| o.label("id").unwrap().len());
+            assert_eq!(
+                l.label("in_container"),
+                outer.map(|o| o.label("name").unwrap()),
+                "{}: {id}",
+                dir.display()
+            );
+            nested_seen += usize::from(outer.is_some());
+        }
+    }
+    assert!(nested_seen > 10, "{nested_seen}");
+    let (out, _, _) = metrics(&fixture("stats-kind"), &["--cgroups", "all"]);
+    let mem: Vec<Line> = parse(&out)
+        .into_iter()
+        .filter(|l| l.name == "cgtree_container_memory_usage_bytes")
+        .collect();
+    let sum = |f: &dyn Fn(&Line) -> bool| mem.iter().filter(|l| f(l)).map(|l| l.value).sum::<f64>();
+    let right = sum(&|l| l.label("name").is_some() && l.label("in_container").is_none());
+    let naive = sum(&|l| l.label("name").is_some());
+    let system = sum(&|l| l.label("id") == Some("/system.slice"));
+    assert!(right > 0.0 && right <= system, "{right} {system}");
+    assert!(naive > right, "{naive} {right}");
+}

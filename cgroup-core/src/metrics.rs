@@ -236,6 +236,23 @@ fn is_node_top(tree: &Tree, id: NodeId) -> bool {
     }
 }
 
+/// The container name (not yet escaped) for the `name` label of a cgroup with identity `chain[k]` carries, given the identities
+/// above it (`chain[k + 1..]`, nearest first): containers (engines', Kubernetes', LXC,
+/// nspawn machines) and the topmost cgroup of a Kubernetes node have one, so that
+/// `{name!=""}` selects containers as on cAdvisor.
+fn container_name(chain: &[Option<&crate::resolve::Identity>], k: usize) -> Option<String> {
+    let i = chain.get(k).copied().flatten()?;
+    let node_top = node_named(Some(i)).is_some_and(|(name, _)| {
+        chain
+            .get(k + 1)
+            .is_none_or(|p| node_named(*p).is_none_or(|(pn, _)| pn != name))
+    });
+    let container_like = i.kind.is_engine_container() || i.kind.is_kube_container() || node_top;
+    container_like
+        .then(|| i.name.clone().filter(|n| !n.is_empty()))
+        .flatten()
+}
+
 /// The last component of a node's name (a tree's root is named by its whole path).
 fn base_name(name: &[u8]) -> &[u8] {
     name.rsplit(|&b| b == b'/').next().unwrap_or(name)
@@ -269,10 +286,8 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
         // LXC, nspawn machines) and the top of a Kubernetes node carry it, so that
         // `{name!=""}` selects containers as it does on cAdvisor; a unit's name is in
         // `unit`, a podman pod's in `pod`.
-        let container_like =
-            i.kind.is_engine_container() || i.kind.is_kube_container() || is_node_top(tree, id);
-        if container_like {
-            push(&mut l, "name", i.name.as_deref());
+        if let Some(name) = container_name(&upward(tree, id).collect::<Vec<_>>(), 0) {
+            push(&mut l, "name", Some(&name));
         }
         if i.kind == IdentityKind::PodmanPod {
             push(&mut l, "pod", i.name.as_deref());
@@ -321,6 +336,13 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
     if let Some((name, cluster)) = upward(tree, id).find_map(node_named) {
         push(&mut l, "kind_node", Some(&name));
         push(&mut l, "kind_cluster", cluster.as_deref());
+    }
+    // The nearest container (a cgroup with a `name`) this cgroup is inside: a kind
+    // node's pods, docker-in-docker's containers. `{name!="", in_container=""}` selects
+    // the outermost containers, whose usage includes the nested ones'.
+    let chain: Vec<_> = upward(tree, id).collect();
+    if let Some(outer) = (1..chain.len()).find_map(|k| container_name(&chain, k)) {
+        push(&mut l, "in_container", Some(&outer));
     }
     if unit {
         // As systemd spells it (`machine-my\x2dbox.scope`), what systemctl takes.
