@@ -212,7 +212,7 @@ pub struct MetricsArgs {
     /// Write DIR/cgtree.prom atomically instead of stdout.
     #[arg(long, value_name = "DIR")]
     pub textfile: Option<PathBuf>,
-    /// With --textfile: write again every SECS seconds until SIGINT or SIGTERM.
+    /// With --textfile: write again every SECS seconds until SIGINT, SIGTERM or SIGHUP.
     #[arg(long, value_name = "SECS", requires = "textfile", value_parser = parse_delay)]
     pub interval: Option<std::time::Duration>,
 }

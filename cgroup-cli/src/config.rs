@@ -189,6 +189,28 @@ impl Config {
                 start.clone_from(&m.cgroup);
             }
         }
+        // `metrics` and `serve` write Prometheus text only: a global `--json` would be
+        // shown in their help and silently ignored.
+        match &args.command {
+            Some(crate::cli::Command::Metrics(_)) if args.json => anyhow::bail!(
+                "metrics: --json is not an output of this command; it writes the Prometheus \
+                 text format, or OpenMetrics with --format openmetrics"
+            ),
+            Some(crate::cli::Command::Serve(_)) if args.json => anyhow::bail!(
+                "serve: --json is not an output of this command; it answers in the Prometheus \
+                 text format, or OpenMetrics when the scraper's Accept header asks (there is \
+                 no --format: the format is chosen per request)"
+            ),
+            Some(crate::cli::Command::Metrics(m))
+                if m.textfile.is_some() && m.format == "openmetrics" =>
+            {
+                anyhow::bail!(
+                    "metrics: --textfile with --format openmetrics: node-exporter's textfile \
+                     collector reads only the Prometheus text format (--format text)"
+                )
+            }
+            _ => {}
+        }
         let stats = (args.stats || args.delay.is_some()).then_some(args.delay);
         Ok(Config {
             root: args.root,

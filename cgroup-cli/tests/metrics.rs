@@ -181,6 +181,7 @@ fn promtool_accepts_every_fixture() {
                 "{}",
                 dir.display()
             );
+            assert_series_unique(&out, &format!("{} --cgroups {sel}", dir.display()));
             if let Some(r) = promtool(&out) {
                 r.unwrap_or_else(|e| panic!("{} --cgroups {sel}: {e}", dir.display()));
                 checked += 1;
@@ -188,6 +189,15 @@ fn promtool_accepts_every_fixture() {
         }
     }
     eprintln!("promtool checked {checked} outputs");
+}
+
+/// No two series of a family share a label set (Prometheus would keep one of them).
+fn assert_series_unique(out: &str, what: &str) {
+    let mut seen = BTreeSet::new();
+    for l in parse(out) {
+        let key = l.key();
+        assert!(seen.insert(key.clone()), "{what}: two series {key}");
+    }
 }
 
 /// OpenMetrics: ends with `# EOF`; counter families are declared without `_total` and
@@ -882,4 +892,371 @@ fn textfile_replaces_a_planted_symlink_without_following_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+}
+
+/// `--json` is a global flag that `metrics` and `serve` do not write: refused with
+/// status 2 and a message naming `--format`, nothing on stdout.
+#[test]
+fn json_is_refused_by_metrics_and_serve() {
+    let root = fixture("stats-kind");
+    for cmd in [&["metrics"][..], &["serve", "--listen", "127.0.0.1:0"]] {
+        let out = cgtree()
+            .arg("--root")
+            .arg(&root)
+            .arg("--json")
+            .args(cmd)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(out.stdout.is_empty(), "{cmd:?}");
+        assert!(err.contains("--json") && err.contains("--format"), "{err}");
+    }
+}
+
+/// node-exporter's textfile collector reads only the text format: `--textfile` with
+/// `--format openmetrics` is refused (status 2, nothing written, the reason said).
+#[test]
+fn textfile_refuses_openmetrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cgtree()
+        .arg("--root")
+        .arg(fixture("stats-kind"))
+        .args(["metrics", "--format", "openmetrics", "--textfile"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("textfile collector reads only"), "{err}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// The breaker's finding: `CGROUP_PATH` below a kind node stripped the pods' and
+/// containers' identities (and so every name label), and labelled the start
+/// `kind="root"` without its `unit`. Started below a kind node, below kubepods and at a
+/// podman container, every cgroup has the identity (`--json`) and the info labels it
+/// has in the whole tree.
+#[test]
+fn a_start_below_a_kind_node_a_pod_root_or_a_container_names_as_the_whole_tree() {
+    fn walk(v: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+        out.insert(
+            v["path"].as_str().unwrap().to_string(),
+            v["identity"].clone(),
+        );
+        for c in v["children"].as_array().into_iter().flatten() {
+            walk(c, out);
+        }
+    }
+    let identities = |root: &Path, start: &str| {
+        let (json, err, code) = run(&[
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--json".as_ref(),
+            "-a".as_ref(),
+            start.as_ref(),
+        ]);
+        assert!(code <= 1, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let mut m = BTreeMap::new();
+        walk(&doc["cgroup"], &mut m);
+        m
+    };
+    let info = |root: &Path, start: &str| -> BTreeMap<String, Vec<(String, String)>> {
+        let (out, err, code) = metrics(root, &[start, "--cgroups", "all"]);
+        assert!(code <= 1, "{err}");
+        parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_cgroup_info")
+            .map(|l| (l.label("id").unwrap().to_string(), l.labels))
+            .collect()
+    };
+    const KIND: &str = "/system.slice/docker-8aea66260a20e4fe20c03c3424d4f294b56eab451430492123e736c3f749ebca.scope";
+    let cases = [
+        ("stats-kind", format!("{KIND}/kubelet.slice")),
+        ("stats-kind", format!("{KIND}/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-podf78d871c_d823_805f_e557_5008baa0e371.slice")),
+        ("k8s-cgroupfs", "/kubepods".to_string()),
+        ("crio", "/kubepods.slice/kubepods-besteffort.slice".to_string()),
+        (
+            "podman-rootless-systemd-pod",
+            "/user.slice/user-1001.slice/user@1001.service/user.slice/user-libpod_pod_dd1d3ecabe849d8b9bf0ed023317b5429f87807c8060da36388510b57991038c.slice/libpod-5b15062dd7de117d71c4c36c52b04d1fd3c6eb9b05fa569adb9209296eb1e1f6.scope".to_string(),
+        ),
+        (
+            "nested-engines",
+            "/machine.slice/libpod-a73e1faab3cf696e7c1f01a8602fd86363cf2481bb31442c3c2740f44fcf9bc2.scope".to_string(),
+        ),
+    ];
+    for (name, start) in &cases {
+        let root = fixture(name);
+        let whole = identities(&root, "/");
+        let sub = identities(&root, start);
+        assert!(sub.len() > 1, "{name} {start}");
+        for (path, id) in &sub {
+            assert_eq!(Some(id), whole.get(path), "{name} from {start}: {path}");
+        }
+        let whole = info(&root, "/");
+        let sub = info(&root, start);
+        assert!(sub.len() > 1, "{name} {start}");
+        for (id, labels) in &sub {
+            assert_eq!(Some(labels), whole.get(id), "{name} from {start}: {id}");
+        }
+        // The start keeps its own labels: not the root.
+        assert_ne!(
+            sub[start.as_str()]
+                .iter()
+                .find(|(k, _)| k == "kind")
+                .unwrap()
+                .1,
+            "root"
+        );
+    }
+    let start = format!("{KIND}/kubelet.slice");
+    let sub = info(&fixture("stats-kind"), &start);
+    let start_labels = &sub[start.as_str()];
+    assert!(start_labels.contains(&("unit".into(), "kubelet.slice".into())));
+    let named = sub
+        .values()
+        .filter(|l| {
+            l.iter()
+                .any(|(k, v)| k == "container" && v == "kube-apiserver")
+        })
+        .count();
+    assert_eq!(named, 1, "{sub:?}");
+}
+
+/// The breaker's finding: the escaping of names is readable, not injective (`cr\rx`
+/// and `cr<CR>x`, `inv\xff\xfe` and the bytes ff fe, `\u{202e}` and U+202E read
+/// the same), so two cgroups had one `id` and every family two series with one label
+/// set. Both cgroups of each pair now carry `cgroup_id`; every series is distinct,
+/// promtool accepts the output, and a cgroup whose `id` is unique keeps its labels.
+#[test]
+fn cgroups_whose_ids_read_the_same_get_distinct_series() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    common::copy_tree(&fixture("stats-kind"), &root);
+    let pairs: [(&[u8], &[u8]); 3] = [
+        (b"cr\\rx.service", b"cr\rx.service"),
+        (b"inv\\xff\\xfe.service", b"inv\xff\xfe.service"),
+        (b"bidi\\u{202e}.service", "bidi\u{202e}.service".as_bytes()),
+    ];
+    let base = root.join("sys/fs/cgroup/system.slice");
+    let mut n = 0;
+    for (a, b) in pairs {
+        for raw in [a, b] {
+            n += 1;
+            let dir = base.join(std::ffi::OsStr::from_bytes(raw));
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("cpu.stat"), format!("usage_usec {}\n", 1000 * n)).unwrap();
+            std::fs::write(dir.join("cgroup.procs"), "1\n").unwrap();
+        }
+    }
+    for format in ["text", "openmetrics"] {
+        let (out, err, code) = metrics(&root, &["--format", format]);
+        assert!(code <= 1, "{err}");
+        assert_series_unique(&out, format);
+        if format == "text" {
+            if let Some(r) = promtool(&out) {
+                r.unwrap();
+            }
+        }
+        let cpu: Vec<Line> = parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_container_cpu_usage_seconds_total")
+            .collect();
+        for shown in [
+            "/system.slice/cr\\rx.service",
+            "/system.slice/inv\\xff\\xfe.service",
+            "/system.slice/bidi\\u{202e}.service",
+        ] {
+            let two: Vec<&Line> = cpu
+                .iter()
+                .filter(|l| l.label("id") == Some(shown))
+                .collect();
+            assert_eq!(two.len(), 2, "{format} {shown}: {two:?}");
+            let ids: BTreeSet<&str> = two.iter().map(|l| l.label("cgroup_id").unwrap()).collect();
+            assert_eq!(ids.len(), 2, "{format} {shown}");
+            assert_ne!(two[0].value, two[1].value);
+        }
+        // An id that is unique keeps its labels: no `cgroup_id` beside it.
+        let init = cpu
+            .iter()
+            .find(|l| l.label("id") == Some("/init.scope"))
+            .unwrap();
+        assert_eq!(init.label("cgroup_id"), None);
+    }
+}
+
+/// The breaker's finding: a writer killed between creating its temporary file and the
+/// rename (SIGKILL, the OOM killer of a DaemonSet's pod) left `.cgtree.prom.<pid>.<n>`
+/// behind for ever, and SIGHUP ended the loop with 129 and a temporary left. Now the
+/// next writer removes a dead writer's temporaries (and only those: not a live
+/// process's, not another file, a symlink's target untouched), and SIGHUP ends the
+/// loop with 0 and nothing but `cgtree.prom` in DIR.
+#[test]
+fn textfile_removes_a_killed_writers_temporaries_and_ends_on_sighup() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("textfile");
+    std::fs::create_dir(&dir).unwrap();
+    let spawn = || {
+        cgtree()
+            .arg("--root")
+            .arg(fixture("stats-kind"))
+            .args(["metrics", "--textfile"])
+            .arg(&dir)
+            .args(["--interval", "0.01"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let wait = |child: &mut std::process::Child| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "no exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // A writer killed with SIGKILL; whatever it left, and what a killed writer leaves
+    // at worst (its temporaries, named with its PID, now dead).
+    let mut child = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    let dead = child.id();
+    kill(Pid::from_raw(dead as i32), Signal::SIGKILL).unwrap();
+    wait(&mut child);
+    for n in [1, 2] {
+        std::fs::write(dir.join(format!(".cgtree.prom.{dead}.{n}")), "partial").unwrap();
+    }
+    // Not a dead writer's: this test's own (live) PID, another name, a symlink.
+    let live = format!(".cgtree.prom.{}.1", std::process::id());
+    std::fs::write(dir.join(&live), "a live writer's").unwrap();
+    std::fs::write(dir.join("other.prom"), "x 1\n").unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join(format!(".cgtree.prom.{dead}.3"))).unwrap();
+    // The next writer, ended by SIGHUP.
+    let mut child = spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    assert_eq!(wait(&mut child).code(), Some(0), "SIGHUP ends the loop");
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    let mut want = vec![
+        format!(".cgtree.prom.{dead}.3"),
+        live,
+        "cgtree.prom".to_string(),
+        "other.prom".to_string(),
+    ];
+    want.sort();
+    assert_eq!(left, want);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+/// The breaker's findings: `owner_uid` was documented on sessions but a session's
+/// identity has no user: it now carries the UID of the user slice it is in. And under
+/// `memory_localevents` (a cgroup2 mount option) `oom_events_total` counts a cgroup's
+/// own kills only: cgtree says so once on stderr and in
+/// `cgtree_cgroup2_memory_localevents` (0 without the option).
+#[test]
+fn session_owner_and_memory_localevents_are_said() {
+    for name in ["wsl-rootless-podman-kind", "podman-rootless-systemd-pod"] {
+        let (out, err, code) = metrics(&fixture(name), &["--cgroups", "all"]);
+        assert!(code <= 1, "{err}");
+        assert_eq!(self_metric(&out, "cgtree_cgroup2_memory_localevents"), 0.0);
+        assert!(!err.contains("memory_localevents"), "{err}");
+    }
+    let (out, err, code) = metrics(&fixture("wsl-rootless-podman-kind"), &[]);
+    assert!(code <= 1, "{err}");
+    let session = parse(&out)
+        .into_iter()
+        .find(|l| {
+            l.name == "cgtree_cgroup_info"
+                && l.label("id") == Some("/user.slice/user-1000.slice/session-1.scope")
+        })
+        .unwrap();
+    assert_eq!(session.label("owner_uid"), Some("1000"), "{session:?}");
+    // The same host, its cgroup2 mounted with memory_localevents.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    common::copy_tree(&fixture("stats-kind"), &root);
+    let mi = root.join("proc/self/mountinfo");
+    let text = std::fs::read_to_string(&mi).unwrap();
+    let local = text.replace(
+        "cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot",
+        "cgroup2 cgroup2 rw,nsdelegate,memory_localevents,memory_recursiveprot",
+    );
+    assert_ne!(text, local);
+    std::fs::write(&mi, local).unwrap();
+    let (out, err, code) = metrics(&root, &[]);
+    assert!(code <= 1, "{err}");
+    assert_eq!(self_metric(&out, "cgtree_cgroup2_memory_localevents"), 1.0);
+    let said = err.lines().filter(|l| l.contains("memory_localevents"));
+    assert_eq!(said.count(), 1, "{err}");
+    if let Some(r) = promtool(&out) {
+        r.unwrap();
+    }
+}
+
+/// The breaker's finding: `sum(...{name!=""})` counts a kind node's pods twice (the node
+/// container's usage includes theirs), and docker-in-docker's containers likewise. The
+/// query docs/metrics.md gives, `sum(...{name!="", in_container=""})`, sums the
+/// outermost containers: computed here over every fixture's series as Prometheus
+/// would, its set is exactly the named cgroups no other named cgroup's `id` contains,
+/// every nested one names the nearest container it is in, and on `stats-kind` the sum
+/// is at most the root's while the naive sum is larger than the right one.
+#[test]
+fn summing_outermost_containers_counts_nothing_twice() {
+    let mut nested_seen = 0;
+    for dir in fixture_dirs() {
+        let (out, _, code) = metrics(&dir, &["--cgroups", "all"]);
+        if code == 2 {
+            continue;
+        }
+        // The info series: one per exported cgroup, with the labels every series of the
+        // cgroup carries.
+        let info: Vec<Line> = parse(&out)
+            .into_iter()
+            .filter(|l| l.name == "cgtree_cgroup_info")
+            .collect();
+        let named: Vec<&Line> = info.iter().filter(|l| l.label("name").is_some()).collect();
+        for l in &named {
+            let id = l.label("id").unwrap();
+            // The nearest named cgroup whose id contains this one's.
+            let outer = named
+                .iter()
+                .filter(|o| {
+                    let oid = o.label("id").unwrap();
+                    oid != id && id.starts_with(&format!("{}/", oid.trim_end_matches('/')))
+                })
+                .max_by_key(|o| o.label("id").unwrap().len());
+            assert_eq!(
+                l.label("in_container"),
+                outer.map(|o| o.label("name").unwrap()),
+                "{}: {id}",
+                dir.display()
+            );
+            nested_seen += usize::from(outer.is_some());
+        }
+    }
+    assert!(nested_seen > 10, "{nested_seen}");
+    let (out, _, _) = metrics(&fixture("stats-kind"), &["--cgroups", "all"]);
+    let mem: Vec<Line> = parse(&out)
+        .into_iter()
+        .filter(|l| l.name == "cgtree_container_memory_usage_bytes")
+        .collect();
+    let sum = |f: &dyn Fn(&Line) -> bool| mem.iter().filter(|l| f(l)).map(|l| l.value).sum::<f64>();
+    let right = sum(&|l| l.label("name").is_some() && l.label("in_container").is_none());
+    let naive = sum(&|l| l.label("name").is_some());
+    let system = sum(&|l| l.label("id") == Some("/system.slice"));
+    assert!(right > 0.0 && right <= system, "{right} {system}");
+    assert!(naive > right, "{naive} {right}");
 }

@@ -25,7 +25,9 @@
 //! # Untrusted names
 //! Label values come from cgroup names and runtime state (untrusted bytes): they are made
 //! valid UTF-8 by [`label_text`] (invalid bytes and control characters as `\xNN`); the
-//! encoder then escapes what its format requires (`\`, `"`, line feed).
+//! encoder then escapes what its format requires (`\`, `"`, line feed). That escaping is
+//! not injective, so two cgroups whose `id` reads the same both carry `cgroup_id` (and
+//! `path_hex` if that is not enough): no two series of a family share a label set.
 
 use crate::runtime::IdentityKind;
 use crate::sample::Sample;
@@ -197,9 +199,22 @@ fn rank(tree: &Tree, id: NodeId) -> u8 {
     3
 }
 
-/// The Kubernetes node (name, cluster) a cgroup's own identity names.
-fn node_of(tree: &Tree, id: NodeId) -> Option<(String, Option<String>)> {
-    let i = tree.node(id).identity.as_ref()?;
+/// The identities of `id` and of the cgroups above it, nearest first: its parents in
+/// the tree, then those above the tree's root ([`Tree::ancestors`], for a tree started
+/// below `/`), so that a cgroup has the same labels whatever the start.
+fn upward(tree: &Tree, id: NodeId) -> impl Iterator<Item = Option<&crate::resolve::Identity>> {
+    let mut cur = Some(id);
+    std::iter::from_fn(move || {
+        let i = cur?;
+        cur = tree.node(i).parent;
+        Some(tree.node(i).identity.as_ref())
+    })
+    .chain(tree.ancestors().iter().rev().map(|c| c.identity.as_ref()))
+}
+
+/// The Kubernetes node (name, cluster) an identity names.
+fn node_named(i: Option<&crate::resolve::Identity>) -> Option<(String, Option<String>)> {
+    let i = i?;
     if let Some(n) = &i.node {
         return Some((n.name.clone(), n.cluster.clone()));
     }
@@ -208,29 +223,57 @@ fn node_of(tree: &Tree, id: NodeId) -> Option<(String, Option<String>)> {
         .map(|k| (k.name.clone(), k.cluster.clone()))
 }
 
-/// Whether `id` is the topmost cgroup of its Kubernetes node (its parent names no node,
-/// or another).
+/// Whether `id` is the topmost cgroup of its Kubernetes node (its parent, in the tree
+/// or above it, names no node, or another).
 fn is_node_top(tree: &Tree, id: NodeId) -> bool {
-    let Some((name, _)) = node_of(tree, id) else {
+    let mut up = upward(tree, id);
+    let Some((name, _)) = up.next().and_then(node_named) else {
         return false;
     };
-    match tree.node(id).parent {
-        Some(p) => node_of(tree, p).is_none_or(|(pn, _)| pn != name),
+    match up.next() {
+        Some(p) => node_named(p).is_none_or(|(pn, _)| pn != name),
         None => true,
     }
+}
+
+/// The container name (not yet escaped) for the `name` label of a cgroup with identity `chain[k]` carries, given the identities
+/// above it (`chain[k + 1..]`, nearest first): containers (engines', Kubernetes', LXC,
+/// nspawn machines) and the topmost cgroup of a Kubernetes node have one, so that
+/// `{name!=""}` selects containers as on cAdvisor.
+fn container_name(chain: &[Option<&crate::resolve::Identity>], k: usize) -> Option<String> {
+    let i = chain.get(k).copied().flatten()?;
+    let node_top = node_named(Some(i)).is_some_and(|(name, _)| {
+        chain
+            .get(k + 1)
+            .is_none_or(|p| node_named(*p).is_none_or(|(pn, _)| pn != name))
+    });
+    let container_like = i.kind.is_engine_container() || i.kind.is_kube_container() || node_top;
+    container_like
+        .then(|| i.name.clone().filter(|n| !n.is_empty()))
+        .flatten()
+}
+
+/// The last component of a node's name (a tree's root is named by its whole path).
+fn base_name(name: &[u8]) -> &[u8] {
+    name.rsplit(|&b| b == b'/').next().unwrap_or(name)
 }
 
 /// The labels of a cgroup (module docs; `docs/metrics.md`).
 fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
     let n = tree.node(id);
-    let mut l: Vec<Label> = vec![("id", label_text(&tree.path(id)).into_owned())];
+    let path = tree.path(id);
+    let mut l: Vec<Label> = vec![("id", label_text(&path).into_owned())];
     let push = |l: &mut Vec<Label>, k: &'static str, v: Option<&str>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             l.push((k, label_text(v.as_bytes()).into_owned()));
         }
     };
-    let unit = n.parent.is_some() && UNIT_SUFFIXES.iter().any(|s| n.name.ends_with(s));
-    let mut kind = if n.parent.is_none() {
+    // The hierarchy's root only: a tree started below it keeps its first cgroup's own
+    // labels.
+    let root = path == b"/";
+    let base = base_name(&n.name);
+    let unit = !root && UNIT_SUFFIXES.iter().any(|s| base.ends_with(s));
+    let mut kind = if root {
         "root"
     } else if unit {
         "unit"
@@ -243,10 +286,8 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
         // LXC, nspawn machines) and the top of a Kubernetes node carry it, so that
         // `{name!=""}` selects containers as it does on cAdvisor; a unit's name is in
         // `unit`, a podman pod's in `pod`.
-        let container_like =
-            i.kind.is_engine_container() || i.kind.is_kube_container() || is_node_top(tree, id);
-        if container_like {
-            push(&mut l, "name", i.name.as_deref());
+        if let Some(name) = container_name(&upward(tree, id).collect::<Vec<_>>(), 0) {
+            push(&mut l, "name", Some(&name));
         }
         if i.kind == IdentityKind::PodmanPod {
             push(&mut l, "pod", i.name.as_deref());
@@ -271,10 +312,7 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
             i.rootless.map(|r| if r { "true" } else { "false" }),
         );
         if i.rootless == Some(true)
-            || matches!(
-                i.kind,
-                IdentityKind::UserSlice | IdentityKind::UserManager | IdentityKind::Session
-            )
+            || matches!(i.kind, IdentityKind::UserSlice | IdentityKind::UserManager)
         {
             push(
                 &mut l,
@@ -282,22 +320,103 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
                 i.user.map(|u| u.to_string()).as_deref(),
             );
         }
+        if i.kind == IdentityKind::Session {
+            // A logind session's identity names only its id; its user is the one of the
+            // `user-UID.slice` logind made it in.
+            let uid = i.user.or_else(|| {
+                upward(tree, id)
+                    .flatten()
+                    .find(|a| a.kind == IdentityKind::UserSlice)
+                    .and_then(|a| a.user)
+            });
+            push(&mut l, "owner_uid", uid.map(|u| u.to_string()).as_deref());
+        }
     }
     // The Kubernetes node this cgroup is, or is inside.
-    let mut up = Some(id);
-    while let Some(a) = up {
-        if let Some((name, cluster)) = node_of(tree, a) {
-            push(&mut l, "kind_node", Some(&name));
-            push(&mut l, "kind_cluster", cluster.as_deref());
-            break;
-        }
-        up = tree.node(a).parent;
+    if let Some((name, cluster)) = upward(tree, id).find_map(node_named) {
+        push(&mut l, "kind_node", Some(&name));
+        push(&mut l, "kind_cluster", cluster.as_deref());
+    }
+    // The nearest container (a cgroup with a `name`) this cgroup is inside: a kind
+    // node's pods, docker-in-docker's containers. `{name!="", in_container=""}` selects
+    // the outermost containers, whose usage includes the nested ones'.
+    let chain: Vec<_> = upward(tree, id).collect();
+    if let Some(outer) = (1..chain.len()).find_map(|k| container_name(&chain, k)) {
+        push(&mut l, "in_container", Some(&outer));
     }
     if unit {
         // As systemd spells it (`machine-my\x2dbox.scope`), what systemctl takes.
-        push(&mut l, "unit", Some(&label_text(&n.name)));
+        push(&mut l, "unit", Some(&label_text(base)));
     }
     (l, kind)
+}
+
+/// Makes the exported cgroups' label sets distinct. [`label_text`] is readable, not
+/// injective (a name with a literal `\r` and one with a carriage return read the same),
+/// so two cgroups may get the same `id`; each of them then also carries `cgroup_id` (its
+/// directory inode, distinct for distinct cgroups of one hierarchy) on every series,
+/// right after `id`. Should that not separate them (an id not known, or equal, as a
+/// `--root` copy on two file systems may give), `path_hex` (the raw path's bytes in
+/// hex: distinct paths, distinct values) is added too. Cgroups whose `id` is unique keep
+/// their labels as they are.
+fn disambiguate(tree: &Tree, cgroups: &mut [Exported], cgroup_id: impl Fn(NodeId) -> Option<u64>) {
+    use std::collections::HashMap;
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for c in cgroups.iter() {
+        *by_id.entry(c.labels[0].1.as_str()).or_default() += 1;
+    }
+    let clash: Vec<bool> = cgroups
+        .iter()
+        .map(|c| by_id.get(c.labels[0].1.as_str()).is_some_and(|&n| n > 1))
+        .collect();
+    drop(by_id);
+    for (c, _) in cgroups.iter_mut().zip(&clash).filter(|(_, &x)| x) {
+        if let Some(cid) = cgroup_id(c.node) {
+            c.labels.insert(1, ("cgroup_id", cid.to_string()));
+        }
+    }
+    let mut sets: HashMap<Vec<Label>, usize> = HashMap::new();
+    for (c, _) in cgroups.iter().zip(&clash).filter(|(_, &x)| x) {
+        *sets.entry(c.labels.clone()).or_default() += 1;
+    }
+    for (c, _) in cgroups.iter_mut().zip(&clash).filter(|(_, &x)| x) {
+        if sets.get(&c.labels).is_some_and(|&n| n > 1) {
+            let hex: String = tree
+                .path(c.node)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            c.labels.push(("path_hex", hex));
+        }
+    }
+}
+
+/// The `device` label of each line of a cgroup's `io.stat`: the device's name, or
+/// `MAJ:MIN` when it has none, when its name is also another line's (names come from
+/// `/sys/dev/block`, which a `--root` copy may forge), or when the name has a `:` (as a
+/// `MAJ:MIN` has; no kernel block device name does). `None` for a line whose `MAJ:MIN`
+/// an earlier line already had (left out): so no two lines get the same label.
+fn device_labels(io: &[crate::sample::IoDevice]) -> Vec<Option<String>> {
+    // How many devices (distinct `MAJ:MIN`) have this name.
+    let named = |n: &str| {
+        io.iter()
+            .filter(|d| d.name.as_deref() == Some(n))
+            .map(|d| (d.stat.major, d.stat.minor))
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    let mut seen = std::collections::HashSet::new();
+    io.iter()
+        .map(|d| {
+            seen.insert((d.stat.major, d.stat.minor))
+                .then(|| match &d.name {
+                    Some(n) if !n.contains(':') && named(n) == 1 => {
+                        label_text(n.as_bytes()).into_owned()
+                    }
+                    _ => format!("{}:{}", d.stat.major, d.stat.minor),
+                })
+        })
+        .collect()
 }
 
 /// Builds a family's series from each exported cgroup's usage.
@@ -385,6 +504,12 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
     let mut cgroups = Vec::with_capacity(nodes.len());
     let mut kinds = Vec::with_capacity(nodes.len());
     let mut errors = Vec::new();
+    let cgroup_id = |node: NodeId| {
+        sample
+            .get(node)
+            .and_then(|u| u.id)
+            .or(tree.node(node).cgroup_id)
+    };
     for &id in &nodes {
         let (labels, kind) = labels(tree, id);
         cgroups.push(Exported { node: id, labels });
@@ -393,6 +518,7 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
             errors.extend(u.errors.iter().cloned());
         }
     }
+    disambiguate(tree, &mut cgroups, cgroup_id);
     let mut b = Builder {
         sample,
         nodes: &nodes,
@@ -538,15 +664,10 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
     ];
     for (name, help, unit, field) in io {
         b.add(name, help, unit, Counter, |u| {
-            u.io.iter()
-                .flatten()
-                .map(|d| {
-                    let dev = match &d.name {
-                        Some(n) => label_text(n.as_bytes()).into_owned(),
-                        None => format!("{}:{}", d.stat.major, d.stat.minor),
-                    };
-                    (vec![("device", dev)], field(&d.stat) as f64)
-                })
+            let io = u.io.as_deref().unwrap_or_default();
+            io.iter()
+                .zip(device_labels(io))
+                .filter_map(|(d, dev)| Some((vec![("device", dev?)], field(&d.stat) as f64)))
                 .collect()
         });
     }
@@ -588,11 +709,8 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
         .enumerate()
         .map(|(i, &node)| {
             let mut extra = Vec::new();
-            if let Some(cid) = sample
-                .get(node)
-                .and_then(|u| u.id)
-                .or(tree.node(node).cgroup_id)
-            {
+            let has_cid = cgroups[i].labels.iter().any(|(k, _)| *k == "cgroup_id");
+            if let Some(cid) = cgroup_id(node).filter(|_| !has_cid) {
                 extra.push(("cgroup_id", cid.to_string()));
             }
             extra.push(("kind", kinds[i].to_string()));
@@ -603,6 +721,20 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
             }
         })
         .collect();
+    // Whether `memory.events` counts a cgroup's own events only (the cgroup2 mount
+    // option `memory_localevents`): then a pod's OOM count leaves out its containers'.
+    let local = has_memory_localevents(tree);
+    families.push(Family {
+        name: "cgtree_cgroup2_memory_localevents",
+        help: "1 when cgroup2 is mounted with memory_localevents: oom_events_total counts only each cgroup's own kills, not its descendants'.",
+        unit: None,
+        kind: MetricType::Gauge,
+        series: vec![Series {
+            cgroup: None,
+            extra: Vec::new(),
+            value: if local { 1.0 } else { 0.0 },
+        }],
+    });
     if !info.is_empty() {
         families.push(Family {
             name: "cgtree_cgroup_info",
@@ -618,6 +750,16 @@ pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
         families,
         errors,
     }
+}
+
+/// Whether the cgroup2 mount of `tree` has the option `memory_localevents`
+/// (Documentation/admin-guide/cgroup-v2.rst: `memory.events` then counts the cgroup's
+/// own events only; without it, the cgroup's and its descendants').
+pub fn has_memory_localevents(tree: &Tree) -> bool {
+    tree.mount()
+        .options
+        .iter()
+        .any(|o| o == "memory_localevents")
 }
 
 /// Appends cgtree's own metrics: `cgtree_scrape_duration_seconds` (`duration`: the
@@ -702,6 +844,119 @@ mod tests {
             .iter()
             .find(|c| c.labels[0].1 == id)
             .map(|c| &c.labels[..])
+    }
+
+    /// Each exported cgroup's labels and its info series' own labels (`cgroup_id`,
+    /// `kind`), by `id`.
+    fn labelled(tree: &Tree, sample: &Sample) -> std::collections::BTreeMap<String, Vec<Label>> {
+        let m = collect(
+            tree,
+            sample,
+            &Options {
+                selection: Selection::All,
+                max_cgroups: usize::MAX,
+            },
+        );
+        let info = m
+            .families
+            .iter()
+            .find(|f| f.name == "cgtree_cgroup_info")
+            .expect("info family");
+        info.series
+            .iter()
+            .map(|s| {
+                let c = &m.cgroups[s.cgroup.expect("a cgroup's")];
+                let mut l = c.labels.clone();
+                l.extend(s.extra.iter().cloned());
+                (c.labels[0].1.clone(), l)
+            })
+            .collect()
+    }
+
+    /// The breaker's finding: a tree started below a kind node (or a pod, a container)
+    /// lost its ancestors' context: pods and their containers were not identified, and
+    /// the start was labelled `kind="root"` without its `unit`. From every cgroup of
+    /// these fixtures as the start, every cgroup of the subtree has the identity and
+    /// the labels it has in the whole tree.
+    #[test]
+    fn a_subtree_is_identified_and_labelled_as_in_the_whole_tree() {
+        let mut starts = 0;
+        for name in [
+            "stats-kind",
+            "k8s-cgroupfs",
+            "crio",
+            "wsl-rootless-podman-kind",
+            "podman-rootless-systemd-pod",
+            "nested-engines",
+            "minikube",
+        ] {
+            let (full, fs) = fixture(name);
+            let full_labels = labelled(&full, &fs);
+            let full_ids: std::collections::HashMap<Vec<u8>, NodeId> =
+                (0..full.nodes().len()).map(|i| (full.path(i), i)).collect();
+            for id in 1..full.nodes().len() {
+                let Ok(start) = String::from_utf8(full.path(id)) else {
+                    continue;
+                };
+                let root = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+                let sub = crate::TreeBuilder::new()
+                    .host_root(root)
+                    .start(start.clone())
+                    .include_empty(true)
+                    .identify(true)
+                    .build()
+                    .expect("subtree");
+                for (k, n) in sub.nodes().iter().enumerate() {
+                    let p = sub.path(k);
+                    let f = full_ids[&p];
+                    assert_eq!(
+                        n.identity,
+                        full.node(f).identity,
+                        "{name} from {start}: {}",
+                        String::from_utf8_lossy(&p)
+                    );
+                }
+                let mut s = crate::sample::Sampler::new(&sub, Default::default()).expect("sampler");
+                let ss = s.sample(&sub);
+                for (idl, l) in labelled(&sub, &ss) {
+                    assert_eq!(Some(&l), full_labels.get(&idl), "{name} from {start}");
+                }
+                starts += 1;
+            }
+        }
+        assert!(starts > 100, "{starts}");
+    }
+
+    #[test]
+    fn device_labels_are_distinct_within_a_cgroup() {
+        use crate::sample::IoDevice;
+        let dev = |major, minor, name: Option<&str>| IoDevice {
+            stat: crate::parse::IoStatLine {
+                major,
+                minor,
+                ..Default::default()
+            },
+            name: name.map(Into::into),
+        };
+        let io = [
+            dev(8, 0, Some("sda")),
+            dev(8, 16, Some("twin")),
+            dev(8, 32, Some("twin")),
+            dev(8, 48, Some("8:0")),
+            dev(8, 0, Some("sda")),
+            dev(9, 0, None),
+        ];
+        assert_eq!(
+            device_labels(&io),
+            [
+                Some("sda".to_string()),
+                Some("8:16".to_string()),
+                Some("8:32".to_string()),
+                Some("8:48".to_string()),
+                None,
+                Some("9:0".to_string()),
+            ]
+        );
     }
 
     #[test]

@@ -239,15 +239,23 @@ fn open_questions(t: &Trace) -> bool {
 /// Whether a cgroup on the chain is not identified, or is a container or conmon without
 /// its name, or a Kubernetes container without its pod or image.
 fn chain_open(chain: &[ChainEntry]) -> bool {
+    chain
+        .iter()
+        .filter_map(|c| c.identity.as_ref())
+        .any(identity_open)
+}
+
+/// Whether what other processes tell could change an identity: not identified, a
+/// container or conmon without its name, a Kubernetes container without its pod or
+/// image.
+pub(crate) fn identity_open(i: &Identity) -> bool {
     use crate::runtime::IdentityKind as K;
-    chain.iter().filter_map(|c| c.identity.as_ref()).any(|i| {
-        i.kind == K::Unidentified
-            || (matches!(i.kind, K::PodmanConmon | K::PodmanContainer | K::Container)
-                && i.name.is_none())
-            || (i.kind.is_kube_container() && i.pod.is_none())
-            // Named from the kubelet's logs only: its runtime's bundle was not found.
-            || (i.kind == K::KubeContainer && i.image.is_none())
-    })
+    i.kind == K::Unidentified
+        || (matches!(i.kind, K::PodmanConmon | K::PodmanContainer | K::Container)
+            && i.name.is_none())
+        || (i.kind.is_kube_container() && i.pod.is_none())
+        // Named from the kubelet's logs only: its runtime's bundle was not found.
+        || (i.kind == K::KubeContainer && i.image.is_none())
 }
 
 fn trace_once(
@@ -353,6 +361,7 @@ fn trace_once(
         owner,
         root,
         errors: chain_errors,
+        ..
     } = walk_chain(host, mount, &comps, r, &no_conmons);
     errors.extend(chain_errors);
     let args: Vec<&[u8]> = parse::cmdline(&cmdline).collect();
@@ -674,7 +683,7 @@ fn summary(chain: &[ChainEntry]) -> Summary {
 /// `cgtree id` answer as the tree does: one pass over `/proc` reading each command line,
 /// at most `MAX_PROCESSES` of them. (A process's ancestors alone miss a shim reparented
 /// to init, a containerd started with its own `--config`, a conmon of the container.)
-fn learn_all(
+pub(crate) fn learn_all(
     proc_fd: std::os::fd::BorrowedFd<'_>,
     r: &mut Resolver,
     scratch: &mut Scratch,
@@ -708,15 +717,25 @@ fn learn_all(
 }
 
 /// The chain of cgroups from `/` down to the cgroup whose path components are `comps`,
-/// each identified, with what the identification could not read.
-struct ChainWalk {
-    chain: Vec<ChainEntry>,
-    owner: Option<u32>,
-    root: RootKey,
-    errors: Vec<NodeError>,
+/// each identified, with what the identification could not read, and the context the
+/// cgroups below the last one are identified in (as the tree's pass gives a child).
+pub(crate) struct ChainWalk {
+    pub(crate) chain: Vec<ChainEntry>,
+    /// The owner of the last cgroup (inherited by its children).
+    pub(crate) owner: Option<u32>,
+    /// Where its children's runtime state is read.
+    pub(crate) root: RootKey,
+    pub(crate) errors: Vec<NodeError>,
+    /// Whether the last cgroup is a container's or below one.
+    pub(crate) in_container: bool,
+    /// The Kubernetes node the last cgroup is, when it is a node's container (for its
+    /// `init.scope`).
+    pub(crate) parent_node: Option<crate::resolve::NodeRef>,
+    /// The Kubernetes node the cgroups below run in.
+    pub(crate) enclosing: Option<crate::resolve::NodeRef>,
 }
 
-fn walk_chain(
+pub(crate) fn walk_chain(
     host: &Host,
     mount: &CgroupMount,
     comps: &[&[u8]],
@@ -812,6 +831,9 @@ fn walk_chain(
         owner,
         root,
         errors,
+        in_container,
+        parent_node: parent_node_ref,
+        enclosing,
     }
 }
 

@@ -80,6 +80,8 @@ struct MetricsSampler {
     sampler: Option<sample::Sampler>,
     options: Options,
     last: Option<(Metrics, Vec<String>)>,
+    /// Whether `memory_localevents` was said on stderr (once per process).
+    localevents_said: bool,
 }
 
 impl Sampler for MetricsSampler {
@@ -102,6 +104,14 @@ impl Sampler for MetricsSampler {
         };
         let sample = s.sample(tree);
         let metrics = model::collect(tree, &sample, &self.options);
+        if !self.localevents_said && model::has_memory_localevents(tree) {
+            self.localevents_said = true;
+            crate::term::Diag::default().error(
+                "note: cgroup2 is mounted with memory_localevents: \
+                 cgtree_container_oom_events_total counts each cgroup's own OOM kills only \
+                 (a pod's leaves out its containers'); cgtree_cgroup2_memory_localevents is 1",
+            );
+        }
         // The tree's own read errors (every cgroup), then the exported cgroups' files.
         let mut errors: Vec<String> = frame
             .rows
@@ -147,6 +157,7 @@ impl Exporter {
                 sampler: None,
                 options: opts.options,
                 last: None,
+                localevents_said: false,
             },
         );
         Ok(Exporter { source })

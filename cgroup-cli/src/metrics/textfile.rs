@@ -1,7 +1,8 @@
 //! `cgtree metrics --textfile DIR`: `DIR/cgtree.prom` for node-exporter's textfile
 //! collector, replaced atomically ([`cgroup_core::fs::out::replace_file`]: a temporary
 //! file in DIR, synced, renamed over it; mode 0644), once or every `--interval` until
-//! SIGINT or SIGTERM.
+//! SIGINT, SIGTERM or SIGHUP. Before each write, the temporary files a killed writer
+//! left in DIR are removed ([`cgroup_core::fs::out::remove_stale_temporaries`]).
 
 use super::format::Format;
 use super::Exporter;
@@ -15,7 +16,10 @@ use std::time::{Duration, Instant};
 /// The file name node-exporter reads (`*.prom`).
 pub const FILE_NAME: &std::ffi::CStr = c"cgtree.prom";
 
-/// Writes `bytes` as `dir/cgtree.prom`, atomically.
+/// Writes `bytes` as `dir/cgtree.prom`, atomically, after removing the temporary files
+/// of writers that were killed before their rename (`.cgtree.prom.<pid>.<n>` of a PID no
+/// process has, or of this process's own PID: a restarted container's cgtree may have
+/// its dead predecessor's).
 ///
 /// # Errors
 /// `dir` cannot be opened (a symlink in it owned by another user is refused), or the
@@ -29,6 +33,10 @@ pub fn write(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             anyhow::anyhow!("{}: a symlink owned by another user is on the way", shown())
         }
     })?;
+    // Best effort: a temporary that cannot be removed is left for the next round.
+    let _ = out::remove_stale_temporaries(fd.as_fd(), FILE_NAME, std::process::id(), |pid| {
+        cgroup_core::fs::pid_exists(pid) != Some(false)
+    });
     out::replace_file(fd.as_fd(), FILE_NAME, bytes, out::FILE_MODE)
         .map_err(|e| anyhow::anyhow!("{}/cgtree.prom: {}", shown(), e.desc()))
 }
@@ -54,8 +62,8 @@ fn round(exporter: &mut Exporter, dir: &Path, format: Format, diag: &mut Diag) -
     }
 }
 
-/// Writes the file once (`interval` `None`), or every `interval` until SIGINT or SIGTERM
-/// (then status 0; a failed round is reported on stderr and the next one runs).
+/// Writes the file once (`interval` `None`), or every `interval` until SIGINT, SIGTERM or
+/// SIGHUP (then status 0; a failed round is reported on stderr and the next one runs).
 ///
 /// # Errors
 /// The signal handlers cannot be installed.
@@ -70,7 +78,11 @@ pub fn run(
         return Ok(round(exporter, dir, format, diag));
     };
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
     while !stop.load(Ordering::Relaxed) {

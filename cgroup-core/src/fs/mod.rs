@@ -11,7 +11,7 @@
 //!
 //! [`read_file`] is the one reader for every file: it checks the file type with
 //! `fstatat` before the open (devices, FIFOs and sockets are never opened: "not a regular
-//! file", [`NOT_REGULAR`]), opens with `O_NONBLOCK` (a FIFO swapped in after the check
+//! file", [`NOT_REGULAR`]; a directory: EISDIR), opens with `O_NONBLOCK` (a FIFO swapped in after the check
 //! cannot block), and reads at most [`MAX_KERNEL_FILE`] bytes. [`read_kernel_file`]
 //! skips the type check, for directories proven to be on cgroupfs or procfs (whose files
 //! are all regular: [`Origin::Kernel`]).
@@ -43,7 +43,8 @@ use std::path::Path;
 pub const MAX_KERNEL_FILE: usize = 64 << 20;
 
 /// The errno [`read_file`] returns for a file that is not a regular file (a FIFO, a
-/// device, a socket, a directory): `EMEDIUMTYPE`, which no read of a regular file gives.
+/// device, a socket): `EMEDIUMTYPE`, which no read of a regular file gives. A directory
+/// is refused with `EISDIR`, as what it is.
 pub const NOT_REGULAR: Errno = Errno::EMEDIUMTYPE;
 
 /// Where a directory is known to be, which decides what a read checks.
@@ -644,7 +645,7 @@ mod tests {
         if dev.is_ok() {
             assert_eq!(read_file(fd.as_fd(), c"null", &mut s), Err(NOT_REGULAR));
         }
-        assert_eq!(read_file(fd.as_fd(), c"dir", &mut s), Err(NOT_REGULAR));
+        assert_eq!(read_file(fd.as_fd(), c"dir", &mut s), Err(Errno::EISDIR));
         assert_eq!(read_file(fd.as_fd(), c"file", &mut s).unwrap(), b"ok\n");
         // Even without the type check (a kernel file system), a FIFO never blocks: it is
         // opened non-blocking and reads as empty without a writer.

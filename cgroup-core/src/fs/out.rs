@@ -283,6 +283,72 @@ pub fn replace_file(
     Err(Errno::EEXIST)
 }
 
+/// Whether `entry` is a temporary name [`replace_file`] makes for `name`
+/// (`.<name>.<pid>.<n>`, both decimal), and its PID.
+pub fn temporary_pid(name: &[u8], entry: &[u8]) -> Option<u32> {
+    let rest = entry
+        .strip_prefix(b".")?
+        .strip_prefix(name)?
+        .strip_prefix(b".")?;
+    let dot = memchr::memchr(b'.', rest)?;
+    let (pid, n) = (&rest[..dot], &rest[dot + 1..]);
+    let digits = |d: &[u8]| !d.is_empty() && d.len() <= 10 && d.iter().all(u8::is_ascii_digit);
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    std::str::from_utf8(pid).ok()?.parse().ok()
+}
+
+/// Entries of a directory looked at by [`remove_stale_temporaries`] at most.
+pub const MAX_SCANNED_ENTRIES: usize = 100_000;
+
+/// Removes the temporary files [`replace_file`] left in `dir` for `name` when its writer
+/// was killed between creating one and renaming it (SIGKILL, the OOM killer): entries
+/// named `.<name>.<pid>.<n>` ([`temporary_pid`]) that are regular files (`fstatat`
+/// without following links) and whose `pid` is `own` (the caller: it has no temporary
+/// file outside `replace_file`, and after a restart in a container it may have its dead
+/// predecessor's PID) or, as `alive` says, no living process. Each is unlinked relative
+/// to `dir` (a link is never followed: `unlinkat` removes the name itself). At most
+/// [`MAX_SCANNED_ENTRIES`] entries are looked at. Returns how many were removed.
+///
+/// # Errors
+/// `dir` cannot be listed. A file that cannot be removed (gone already, EACCES) is
+/// skipped.
+pub fn remove_stale_temporaries(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    own: u32,
+    alive: impl Fn(u32) -> bool,
+) -> Result<usize, Errno> {
+    let mut list = nix::dir::Dir::openat(
+        dir,
+        c".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut stale: Vec<CString> = Vec::new();
+    for entry in list.iter().take(MAX_SCANNED_ENTRIES) {
+        let Ok(entry) = entry else { continue };
+        let file = entry.file_name();
+        let Some(pid) = temporary_pid(name.to_bytes(), file.to_bytes()) else {
+            continue;
+        };
+        if pid == own || !alive(pid) {
+            stale.push(file.to_owned());
+        }
+    }
+    let mut removed = 0;
+    for file in stale {
+        let regular = fstatat(dir, file.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
+            SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG
+        });
+        if regular && unlinkat(dir, file.as_c_str(), UnlinkatFlags::NoRemoveDir).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Creates the symlink `name` in `dir` pointing at `target` (fails when `name` exists).
 pub fn create_symlink(dir: BorrowedFd<'_>, name: &CStr, target: &[u8]) -> Result<(), Errno> {
     nix::unistd::symlinkat(OsStr::from_bytes(target), dir, name)
@@ -517,6 +583,57 @@ fn empty_files(fd: BorrowedFd<'_>) -> Result<Vec<CString>, Errno> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stale_temporaries_of_dead_writers_are_removed_and_nothing_else() {
+        assert_eq!(
+            temporary_pid(b"cgtree.prom", b".cgtree.prom.42.7"),
+            Some(42)
+        );
+        for other in [
+            &b"cgtree.prom"[..],
+            b".cgtree.prom.42",
+            b".cgtree.prom.42.",
+            b".cgtree.prom.x.7",
+            b".cgtree.prom.42.7.8",
+            b".other.prom.42.7",
+            b".cgtree.prom.-1.7",
+        ] {
+            assert_eq!(temporary_pid(b"cgtree.prom", other), None, "{other:?}");
+        }
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n);
+        std::fs::write(p(".cgtree.prom.100.1"), "dead").unwrap();
+        std::fs::write(p(".cgtree.prom.100.2"), "dead").unwrap();
+        std::fs::write(p(".cgtree.prom.200.1"), "alive").unwrap();
+        std::fs::write(p(".cgtree.prom.300.1"), "own pid").unwrap();
+        std::fs::write(p("cgtree.prom"), "the file").unwrap();
+        std::fs::write(p(".cgtree.prom.100"), "not the pattern").unwrap();
+        std::fs::write(p("victim"), "precious").unwrap();
+        std::os::unix::fs::symlink(p("victim"), p(".cgtree.prom.100.3")).unwrap();
+        std::fs::create_dir(p(".cgtree.prom.100.4")).unwrap();
+        let fd = dir_fd(d.path());
+        let n =
+            remove_stale_temporaries(fd.as_fd(), c"cgtree.prom", 300, |pid| pid == 200).unwrap();
+        assert_eq!(n, 2 + 1);
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".cgtree.prom.100",
+                ".cgtree.prom.100.3",
+                ".cgtree.prom.100.4",
+                ".cgtree.prom.200.1",
+                "cgtree.prom",
+                "victim"
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(p("victim")).unwrap(), "precious");
+    }
+
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
@@ -618,7 +735,7 @@ mod tests {
         assert_eq!(buf, b"data");
         let err = |p: &str, limit| read_regular(fd.as_fd(), Path::new(p), limit, &mut Vec::new());
         assert_eq!(err("p/fifo", 100), Err(StateError::NotRegular));
-        assert_eq!(err("p", 100), Err(StateError::NotRegular));
+        assert_eq!(err("p", 100), Err(StateError::Errno(Errno::EISDIR)));
         assert_eq!(err("p/f", 3), Err(StateError::TooLarge(4)));
         assert_eq!(err("l/f", 100), Err(StateError::Errno(Errno::ELOOP)));
         assert_eq!(err("p/lf", 100), Err(StateError::Errno(Errno::ELOOP)));

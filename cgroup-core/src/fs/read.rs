@@ -144,8 +144,8 @@ pub(crate) fn open_components(
 /// before it is opened (see the module docs). Returns the open file and its `fstat`.
 ///
 /// Errors: [`StateError::Errno`] (ENOENT: absent; ELOOP: a refused symlink; EXDEV: a
-/// path out of `dir`), [`StateError::NotRegular`] (a FIFO, a device, a directory, a
-/// socket: never opened; or a file replaced between the check and the open),
+/// path out of `dir`; EISDIR: a directory), [`StateError::NotRegular`] (a FIFO, a
+/// device, a socket: never opened; or a file replaced between the check and the open),
 /// [`StateError::TooLarge`] (over `limit` bytes).
 pub fn open_regular(
     dir: BorrowedFd<'_>,
@@ -157,6 +157,10 @@ pub fn open_regular(
     let st = fstat(&path_fd).map_err(StateError::Errno)?;
     if is_link(&st) {
         return Err(StateError::Errno(Errno::ELOOP));
+    }
+    if kind(&st) == SFlag::S_IFDIR {
+        // Said as what it is, not as "not a regular file" (a FIFO, device or socket).
+        return Err(StateError::Errno(Errno::EISDIR));
     }
     if !is_regular(&st) {
         return Err(StateError::NotRegular);
@@ -282,7 +286,7 @@ mod tests {
         let mut buf = Vec::new();
         for (rel, want) in [
             ("fifo", StateError::NotRegular),
-            ("sub", StateError::NotRegular),
+            ("sub", StateError::Errno(Errno::EISDIR)),
             ("big", StateError::TooLarge(2 << 30)),
         ] {
             for how in [Resolve::Beneath, Resolve::InRoot] {

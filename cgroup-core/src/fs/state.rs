@@ -301,7 +301,7 @@ mod tests {
         assert!(buf.is_empty());
         assert_eq!(
             read_in_root(fd.as_fd(), Path::new("."), 100, &mut buf),
-            Err(StateError::NotRegular)
+            Err(StateError::Errno(Errno::EISDIR))
         );
     }
 

@@ -7,6 +7,7 @@ use crate::fs::{self, CgroupMount, Host, Scratch};
 use crate::parse;
 use crate::resolve::{Identity, NodeRef, ProcessRole, ResolveError, Resolver, RootKey};
 use crate::runtime::IdentityKind;
+use crate::trace::ChainEntry;
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 
@@ -298,14 +299,26 @@ pub(crate) fn learn_from(
     }
 }
 
-/// Identifies every node and the monitor processes of a built tree.
-pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) {
-    identify_with(nodes, mount, &mut Resolver::new(host));
+/// Identifies every node and the monitor processes of a built tree; returns the
+/// cgroups above its root, identified (empty when the root is the hierarchy's):
+/// see [`identify_with`].
+pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) -> Vec<ChainEntry> {
+    identify_with(nodes, mount, &mut Resolver::new(host))
 }
 
 /// [`identify`] with a given resolver (e.g. one that records what it reads).
-pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) {
-    let n = nodes.len();
+///
+/// A tree whose root is below the hierarchy's root (a start path) is identified as the
+/// same cgroups are in the whole tree: the cgroups above it are read and identified
+/// first, from `/` down (only those, as `cgtree pid` reads a process's chain: their
+/// names, processes and children's names), and give its root their context (the
+/// container it is in and where that container's state is read, the Kubernetes node,
+/// the owner). What only other processes tell (where a runtime keeps its state,
+/// conmon's names of containers) is learned from the tree's own processes; when an
+/// identity is left open (not identified, a container without its name), from every
+/// process (one pass over `/proc`, as the whole tree's walk reads them all), and the
+/// tree identified again. Returns the chain above the root, `/` first.
+pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) -> Vec<ChainEntry> {
     // The statuses the walk read (live host, verified procfs): not read again.
     for node in nodes.iter() {
         for m in &node.monitor_status {
@@ -313,6 +326,72 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         }
     }
     let conmons = conmon_names(nodes, r);
+    let above: Vec<Vec<u8>> = match nodes.first() {
+        Some(n0) if n0.parent.is_none() => {
+            let mut c: Vec<Vec<u8>> = components(nodes, 0).iter().map(|c| c.to_vec()).collect();
+            if c.is_empty() {
+                return {
+                    pass(nodes, mount, r, &conmons, None);
+                    Vec::new()
+                };
+            }
+            c.pop();
+            c
+        }
+        _ => {
+            pass(nodes, mount, r, &conmons, None);
+            return Vec::new();
+        }
+    };
+    let comps: Vec<&[u8]> = above.iter().map(|c| &c[..]).collect();
+    let host = r.host.clone();
+    let errors_before: Vec<usize> = nodes.iter().map(|n| n.errors.len()).collect();
+    let mut chain = crate::trace::walk_chain(&host, mount, &comps, r, &conmons);
+    pass(nodes, mount, r, &conmons, Some(&chain));
+    let open = chain
+        .chain
+        .iter()
+        .filter_map(|c| c.identity.as_ref())
+        .chain(nodes.iter().filter_map(|n| n.identity.as_ref()))
+        .any(crate::trace::identity_open)
+        || nodes.iter().any(|n| {
+            n.processes
+                .iter()
+                .flatten()
+                .any(|p| matches!(&p.role, Some(ProcessRole::Shim { pod: None, .. })))
+        });
+    if open {
+        if let Ok(proc_fd) = fs::open_dir_path(&host.proc_dir()) {
+            r.forget_answers();
+            let mut names = crate::trace::learn_all(proc_fd.as_fd(), r, &mut Scratch::new());
+            for (id, name) in conmons {
+                names.entry(id).or_insert(name);
+            }
+            for (node, len) in nodes.iter_mut().zip(errors_before) {
+                node.errors.truncate(len);
+            }
+            chain = crate::trace::walk_chain(&host, mount, &comps, r, &names);
+            pass(nodes, mount, r, &names, Some(&chain));
+        }
+    }
+    // The chain's own read errors go on the tree's root: it is where they were met.
+    if let Some(n0) = nodes.first_mut() {
+        n0.errors.append(&mut chain.errors);
+    }
+    chain.chain
+}
+
+/// One identification pass over `nodes` (pre-order), the root's context given by the
+/// identified chain above it (`None`: the root is the hierarchy's, or its context is
+/// taken from its path's shapes alone).
+fn pass(
+    nodes: &mut [Node],
+    mount: &CgroupMount,
+    r: &mut Resolver,
+    conmons: &HashMap<String, Option<String>>,
+    above: Option<&crate::trace::ChainWalk>,
+) {
+    let n = nodes.len();
     let mut owner: Vec<Option<u32>> = vec![None; n];
     let mut root: Vec<RootKey> = vec![RootKey::Host; n];
     // The node whose identity names the Kubernetes node each node runs in.
@@ -338,14 +417,29 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                 (kind, ctx)
             }
         };
+        // The root of a subtree: its context is the identified chain above it.
+        let at_root = above.filter(|_| parent.is_none());
+        if let Some(a) = at_root {
+            in_container = a.in_container;
+        }
         ctxs[i] = Some(ctx);
-        owner[i] = cgroup_owner(parent.and_then(|p| owner[p]), nodes[i].dir_uid, &kind);
-        let inherited = parent.map_or(RootKey::Host, |p| root[p]);
+        let inherited_owner = match at_root {
+            Some(a) => a.owner,
+            None => parent.and_then(|p| owner[p]),
+        };
+        owner[i] = cgroup_owner(inherited_owner, nodes[i].dir_uid, &kind);
+        let inherited = match at_root {
+            Some(a) => a.root,
+            None => parent.map_or(RootKey::Host, |p| root[p]),
+        };
         // The node container this cgroup is directly inside (for its `init.scope`).
-        let parent_node = parent
-            .and_then(|p| nodes[p].identity.as_ref())
-            .filter(|x| x.kind.is_engine_container())
-            .and_then(|x| x.node.as_ref());
+        let parent_node = match at_root {
+            Some(a) => a.parent_node.as_ref(),
+            None => parent
+                .and_then(|p| nodes[p].identity.as_ref())
+                .filter(|x| x.kind.is_engine_container())
+                .and_then(|x| x.node.as_ref()),
+        };
         let parent_node_ref = parent_node.cloned();
         let parent_node = parent_node.map(|k| k.name.clone());
         let (ident, child_root) = {
@@ -397,10 +491,12 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                         })
                 })
             };
+            // The nearest node container in the tree, else above it.
             let enclosing = parent
                 .and_then(|p| node_at[p])
                 .and_then(|k| nodes_ref[k].identity.as_ref())
-                .and_then(|x| x.node.as_ref());
+                .and_then(|x| x.node.as_ref())
+                .or_else(|| above.and_then(|a| a.enclosing.as_ref()));
             let facts = Facts {
                 kind: &kind,
                 name: &nodes_ref[i].name,
@@ -410,7 +506,7 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
                 in_container,
                 parent_kind_node: parent_node.as_deref(),
                 node: enclosing,
-                conmon_names: &conmons,
+                conmon_names: conmons,
                 children: &children,
                 init_pid: &init,
                 first_pid: &first_pid,

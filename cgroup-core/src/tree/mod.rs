@@ -313,6 +313,8 @@ pub struct Tree {
     nodes: Vec<Node>,
     /// The cgroup id of the root node's parent (`None` when the walk starts at `/`).
     root_parent_id: Option<u64>,
+    /// The cgroups above the root node, `/` first, identified (when the tree is).
+    ancestors: Vec<crate::trace::ChainEntry>,
 }
 
 impl Tree {
@@ -378,7 +380,15 @@ impl Tree {
     /// Identifies the nodes with a given resolver (one that records what it reads, for
     /// `cgtree snapshot`); [`TreeBuilder::identify`] does the same while building.
     pub fn identify_with(&mut self, r: &mut crate::resolve::Resolver) {
-        identify::identify_with(&mut self.nodes, &self.mount, r);
+        self.ancestors = identify::identify_with(&mut self.nodes, &self.mount, r);
+    }
+
+    /// The cgroups above the root node (a walk started below `/`), `/` first, each with
+    /// its identity, read when the tree was identified (they give the root its context:
+    /// [`identify::identify_with`]). Empty when the root is the hierarchy's, or the tree
+    /// was not identified.
+    pub fn ancestors(&self) -> &[crate::trace::ChainEntry] {
+        &self.ancestors
     }
 
     /// Every error of every node, in tree order.
@@ -704,14 +714,17 @@ impl TreeBuilder {
         if self.users && self.processes {
             fill_users(&mut nodes, &self.host);
         }
-        if self.identify {
-            identify::identify(&mut nodes, &self.host, &mount);
-        }
+        let ancestors = if self.identify {
+            identify::identify(&mut nodes, &self.host, &mount)
+        } else {
+            Vec::new()
+        };
         Ok(Tree {
             host: self.host.clone(),
             mount,
             nodes,
             root_parent_id,
+            ancestors,
         })
     }
 
@@ -1712,7 +1725,16 @@ mod tests {
         std::fs::create_dir_all(d.path().join("proc")).unwrap();
         let t = build(&d);
         let b = node(&t, "b").expect("b is shown with its error");
-        assert_eq!(b.errors[0].kind, NodeErrorKind::NotRegular);
+        // A directory is said to be one (not "a FIFO, device or socket").
+        assert_eq!(
+            b.errors[0].kind,
+            NodeErrorKind::Io(nix::errno::Errno::EISDIR as i32)
+        );
+        let shown = b.errors[0].kind.to_string();
+        assert!(
+            shown.contains("directory") && !shown.contains("FIFO"),
+            "{shown}"
+        );
         assert!(node(&t, "a").is_some(), "and so is its empty parent");
         assert!(
             node(&t, "e").is_none(),
