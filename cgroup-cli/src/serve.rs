@@ -4,14 +4,24 @@
 //! read off that thread, by a thread of its own (one [`Scraper::scrape`] at a time), and
 //! a scrape is encoded on tokio's blocking pool.
 //!
-//! Bounds: a request head larger than [`Limits::max_header_bytes`] is refused (hyper
-//! answers `431` and closes); a head not complete within [`Limits::header_read_timeout`]
-//! closes the connection (this also bounds an idle keep-alive connection, as hyper times
-//! the wait for every request head); a connection lives at most
-//! [`Limits::connection_lifetime`] (then it finishes its request and closes); at most
-//! [`Limits::max_connections`] connections are served at once, and further clients wait
-//! in the kernel's listen backlog until one ends (no connection is accepted and then
-//! dropped). Request bodies are never read.
+//! Bounds: what costs (a request being answered: waiting for a scrape, encoding it, the
+//! self-metrics) is bounded apart from what does not (an open connection that sends
+//! nothing). At most [`Limits::max_in_flight`] requests (32) are answered at once; more
+//! wait for a turn, without a scrape or an encoding of their own. At most
+//! [`Limits::max_connections`] connections (1024, and never more than a quarter of the
+//! soft `RLIMIT_NOFILE`, raised to the hard limit first: the rest is for the scrape's
+//! directory descriptors) are open at once; further clients wait in the kernel's listen
+//! backlog until one ends (no connection is accepted and then dropped), so that idle
+//! connections starve scrapes only when an attacker holds all of them, and every one of
+//! them is short-lived: the first request head must be complete within
+//! [`Limits::first_header_timeout`] of the connection (5 s), every later one within
+//! [`Limits::header_read_timeout`] (10 s) of the end of the response before it (this
+//! bounds an idle keep-alive connection; hyper times the wait for every request head),
+//! and a connection lives at most [`Limits::connection_lifetime`] (60 s; then it
+//! finishes its request and closes). A request head larger than
+//! [`Limits::max_header_bytes`] is refused (hyper answers `431` and closes). Request
+//! bodies are never read. A response shares the scrape's encoded body (no copy per
+//! connection), so a client that reads slowly holds no more than a reference to it.
 //!
 //! One sample serves many requests: a request is answered from the last scrape when that
 //! scrape started after the request arrived, or finished less than [`Limits::max_age`]
@@ -19,15 +29,15 @@
 //! scrape is kept with it, once per format.
 
 use crate::metrics::format::Format;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 
@@ -48,8 +58,12 @@ pub struct Limits {
     pub max_age: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
-    /// Time for a client to send a whole request head (and to start the next one on a
-    /// kept-alive connection).
+    /// Requests answered at once; more wait for a turn.
+    pub max_in_flight: usize,
+    /// Time for a new connection to send its whole first request head.
+    pub first_header_timeout: Duration,
+    /// Time for a client to send a whole request head after the first (from the end of
+    /// the response before it, on a kept-alive connection).
     pub header_read_timeout: Duration,
     /// Largest request head, in bytes (at least 8192, hyper's least buffer).
     pub max_header_bytes: usize,
@@ -63,7 +77,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_age: Duration::from_secs(1),
-            max_connections: 32,
+            max_connections: 1024,
+            max_in_flight: 32,
+            first_header_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             connection_lifetime: Duration::from_secs(60),
@@ -114,6 +130,10 @@ pub(crate) struct Stats {
     active: AtomicUsize,
     /// Most connections served at once.
     peak: AtomicUsize,
+    /// Requests being answered.
+    in_flight: AtomicUsize,
+    /// Most requests answered at once.
+    peak_in_flight: AtomicUsize,
 }
 
 impl Stats {
@@ -130,6 +150,8 @@ struct Shared<S: Scraper> {
     /// Bumped when a scrape ends (under `state`'s lock).
     done: watch::Sender<u64>,
     max_age: Duration,
+    /// A permit per request being answered ([`Limits::max_in_flight`]).
+    turns: Semaphore,
     stats: Arc<Stats>,
 }
 
@@ -145,7 +167,7 @@ impl<S: Scraper> Shared<S> {
     ///
     /// # Errors
     /// The thread could not be started.
-    fn new(scraper: S, max_age: Duration) -> std::io::Result<Arc<Self>> {
+    fn new(scraper: S, max_age: Duration, max_in_flight: usize) -> std::io::Result<Arc<Self>> {
         let (jobs, rx) = std::sync::mpsc::channel();
         let shared = Arc::new(Shared {
             jobs,
@@ -155,6 +177,7 @@ impl<S: Scraper> Shared<S> {
             }),
             done: watch::channel(0).0,
             max_age,
+            turns: Semaphore::new(max_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
             stats: Arc::default(),
         });
         let weak = Arc::downgrade(&shared);
@@ -328,22 +351,50 @@ fn self_metrics(stats: &Stats, format: Format) -> Vec<u8> {
 const EOF_LINE: &[u8] = b"# EOF\n";
 
 /// `scrape` (a scrape's body) with the self-metrics after it: for OpenMetrics, in place of
-/// the scrape's `# EOF` (the self-metrics end with their own).
-fn with_self_metrics(scrape: &[u8], own: &[u8], format: Format) -> Vec<u8> {
+/// the scrape's `# EOF` (the self-metrics end with their own). No byte is copied.
+fn with_self_metrics(scrape: Bytes, own: Bytes, format: Format) -> [Bytes; 2] {
     let head = match format {
-        Format::OpenMetrics => scrape.strip_suffix(EOF_LINE).unwrap_or(scrape),
-        Format::Text => scrape,
+        Format::OpenMetrics if scrape.ends_with(EOF_LINE) => {
+            scrape.slice(..scrape.len() - EOF_LINE.len())
+        }
+        _ => scrape,
     };
-    let mut body = Vec::with_capacity(head.len() + own.len());
-    body.extend_from_slice(head);
-    body.extend_from_slice(own);
-    body
+    [head, own]
 }
 
-type Body = Full<Bytes>;
+/// A response body of shared pieces, sent in order: a scrape's encoded body is one of
+/// them, shared by every response that sends it (no copy per connection).
+pub(crate) struct Body(VecDeque<Bytes>);
+
+impl Body {
+    fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
+        Body(pieces.into_iter().filter(|b| !b.is_empty()).collect())
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let len: usize = self.0.iter().map(Bytes::len).sum();
+        SizeHint::with_exact(u64::try_from(len).unwrap_or(u64::MAX))
+    }
+}
 
 fn plain(code: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(text.into()));
+    let mut r = Response::new(Body::new([text.into()]));
     *r.status_mut() = code;
     r.headers_mut().insert(
         CONTENT_TYPE,
@@ -352,9 +403,13 @@ fn plain(code: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
     r
 }
 
-/// Answers one request.
+/// Answers one request, after waiting for a turn ([`Limits::max_in_flight`]).
 async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> Response<Body> {
     let arrived = Instant::now();
+    // The semaphore is never closed: `Err` cannot come (and would only skip the bound).
+    let _turn = shared.turns.acquire().await.ok();
+    let stats = Arc::clone(&shared.stats);
+    let _busy = Counted::new(&stats.in_flight, &stats.peak_in_flight);
     let get = matches!(*req.method(), Method::GET | Method::HEAD);
     let resp = match req.uri().path() {
         "/metrics" | "/" if !get => {
@@ -367,7 +422,7 @@ async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> R
         "/metrics" => {
             let format = negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
             drop(req);
-            return metrics(shared, arrived, format).await;
+            return metrics(Arc::clone(&shared), arrived, format).await;
         }
         _ => plain(StatusCode::NOT_FOUND, "not found: see /metrics\n"),
     };
@@ -418,10 +473,8 @@ async fn metrics<S: Scraper>(
     };
     // Counted before the self-metrics are written, so that they include this response.
     shared.stats.count(StatusCode::OK);
-    let own = self_metrics(&shared.stats, format);
-    let mut r = Response::new(Full::new(Bytes::from(with_self_metrics(
-        &body, &own, format,
-    ))));
+    let own = Bytes::from(self_metrics(&shared.stats, format));
+    let mut r = Response::new(Body::new(with_self_metrics(body, own, format)));
     r.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
@@ -429,28 +482,39 @@ async fn metrics<S: Scraper>(
     r
 }
 
-/// Decrements the active-connection count when a connection ends.
-struct Active<'a>(&'a AtomicUsize);
+/// One more in a count, and the count's peak, until dropped.
+struct Counted<'a>(&'a AtomicUsize);
 
-impl Drop for Active<'_> {
+impl<'a> Counted<'a> {
+    fn new(count: &'a AtomicUsize, peak: &AtomicUsize) -> Self {
+        let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+        peak.fetch_max(n, Ordering::Relaxed);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// Serves one connection until it ends, its lifetime is over, or `stop` turns true
-/// (then it finishes its request, within `limits.shutdown_grace`).
+/// Serves one connection until it ends, sends no whole request head within
+/// `limits.first_header_timeout` (then it is closed), its lifetime is over, or `stop`
+/// turns true (then it finishes its request, within `limits.shutdown_grace`).
 async fn connection<S: Scraper>(
     shared: Arc<Shared<S>>,
     stream: tokio::net::TcpStream,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
-    let n = shared.stats.active.fetch_add(1, Ordering::Relaxed) + 1;
-    shared.stats.peak.fetch_max(n, Ordering::Relaxed);
     let stats = Arc::clone(&shared.stats);
-    let _active = Active(&stats.active);
+    let _active = Counted::new(&stats.active, &stats.peak);
+    // Set when the first request head has been read (hyper calls the service then).
+    let seen = Arc::new(AtomicBool::new(false));
+    let seen_by_service = Arc::clone(&seen);
     let service = hyper::service::service_fn(move |req| {
+        seen_by_service.store(true, Ordering::Relaxed);
         let shared = Arc::clone(&shared);
         async move { Ok::<_, std::convert::Infallible>(handle(shared, req).await) }
     });
@@ -461,10 +525,23 @@ async fn connection<S: Scraper>(
         .keep_alive(true)
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        _ = stop.wait_for(|s| *s) => {}
-        () = tokio::time::sleep(limits.connection_lifetime) => {}
+    let lifetime = tokio::time::sleep(limits.connection_lifetime);
+    let first_head = tokio::time::sleep(limits.first_header_timeout);
+    tokio::pin!(lifetime, first_head);
+    let mut awaiting_first = true;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = stop.wait_for(|s| *s) => break,
+            () = &mut lifetime => break,
+            () = &mut first_head, if awaiting_first => {
+                if !seen.load(Ordering::Relaxed) {
+                    // No request yet: nothing to finish, the connection is dropped.
+                    return;
+                }
+                awaiting_first = false;
+            }
+        }
     }
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(limits.shutdown_grace, conn).await;
@@ -483,7 +560,7 @@ pub(crate) async fn run_server<S: Scraper>(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<Arc<Stats>> {
-    let shared = Shared::new(scraper, limits.max_age)?;
+    let shared = Shared::new(scraper, limits.max_age, limits.max_in_flight)?;
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -637,6 +714,14 @@ impl Scraper for HostScraper {
     }
 }
 
+/// The connections served at once: `wanted`, but at most a quarter of `soft_nofile` (the
+/// soft `RLIMIT_NOFILE`: a connection holds a descriptor, and the rest are for the
+/// scrape, which keeps a directory descriptor per cgroup), and at least 1.
+fn connection_cap(wanted: usize, soft_nofile: u64) -> usize {
+    let room = usize::try_from(soft_nofile / 4).unwrap_or(usize::MAX);
+    wanted.min(room).max(1)
+}
+
 /// `cgtree serve`: the host of `cfg` (`--root`, or the live one) over HTTP.
 ///
 /// # Errors
@@ -649,9 +734,14 @@ pub(crate) fn run(
 ) -> anyhow::Result<u8> {
     let opts = crate::metrics::ExportOptions::from_args(&cfg.start, &args.export)?;
     let exporter = crate::metrics::Exporter::new(cfg, opts)?;
+    crate::top::live::raise_nofile();
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft);
+    let default = Limits::default();
     let limits = Limits {
         max_age: args.max_age,
-        ..Limits::default()
+        max_connections: connection_cap(default.max_connections, soft),
+        ..default
     };
     let scraper = HostScraper {
         exporter,
