@@ -69,7 +69,7 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Longest life of one connection; then it finishes its request and closes.
     pub connection_lifetime: Duration,
-    /// On SIGINT or SIGTERM, how long in-flight requests may take to finish.
+    /// On SIGINT, SIGTERM or SIGHUP, how long in-flight requests may take to finish.
     pub shutdown_grace: Duration,
 }
 
@@ -331,13 +331,15 @@ fn self_metrics(stats: &Stats, format: Format) -> Vec<u8> {
             let mut reg = prometheus_client::registry::Registry::default();
             let s: Counter = Counter::default();
             s.inc_by(scrapes);
-            reg.register("cgtree_serve_scrapes", SCRAPES_HELP, s);
+            // prometheus-client ends every HELP with a `.` of its own.
+            let help = |h: &'static str| h.strip_suffix('.').unwrap_or(h);
+            reg.register("cgtree_serve_scrapes", help(SCRAPES_HELP), s);
             let r = Family::<Vec<(String, String)>, Counter>::default();
             for (code, n) in &requests {
                 r.get_or_create(&vec![("code".to_string(), code.to_string())])
                     .inc_by(*n);
             }
-            reg.register("cgtree_serve_requests", REQUESTS_HELP, r);
+            reg.register("cgtree_serve_requests", help(REQUESTS_HELP), r);
             let mut out = String::new();
             if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
                 out.clear();
@@ -604,7 +606,12 @@ pub(crate) async fn run_server<S: Scraper>(
     Ok(Arc::clone(&shared.stats))
 }
 
-/// `cgtree serve`: binds `listen`, says so on stderr, serves until SIGINT or SIGTERM.
+/// `cgtree serve`: binds `listen`, says so on stderr, serves until SIGINT, SIGTERM or
+/// SIGHUP (the terminal it ran in was closed).
+///
+/// `listen` is `IP:PORT` or `HOST:PORT`; `:PORT` (node-exporter's idiom for every
+/// interface) is refused with a hint to write `0.0.0.0:PORT` or `[::]:PORT`, so that
+/// listening beyond loopback is always spelled out.
 ///
 /// # Errors
 /// None of its own: a failure to bind or to start is reported on stderr with the address
@@ -616,6 +623,14 @@ pub(crate) fn listen_and_serve<S: Scraper>(
     diag: &mut crate::term::Diag,
 ) -> anyhow::Result<u8> {
     let shown = crate::sanitize::sanitize(listen.as_bytes()).into_owned();
+    if let Some(port) = shown.strip_prefix(':') {
+        diag.error(format_args!(
+            "serve: --listen {shown} names no address: write 0.0.0.0:{port} (every IPv4 \
+             interface) or [::]:{port} (every interface) to listen beyond this host's \
+             loopback, or 127.0.0.1:{port} for loopback only"
+        ));
+        return Ok(crate::FATAL);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -643,12 +658,13 @@ pub(crate) fn listen_and_serve<S: Scraper>(
             }
         };
         use tokio::signal::unix::{signal, SignalKind};
-        let (mut term, mut int) = match (
+        let (mut term, mut int, mut hup) = match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(t), Ok(i)) => (t, i),
-            (Err(e), _) | (_, Err(e)) => {
+            (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 diag.error(format_args!("serve: cannot handle signals: {e}"));
                 return crate::FATAL;
             }
@@ -660,6 +676,7 @@ pub(crate) fn listen_and_serve<S: Scraper>(
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
+                _ = hup.recv() => {}
             }
         };
         match run_server(listener, scraper, limits, stop).await {
@@ -726,7 +743,7 @@ fn connection_cap(wanted: usize, soft_nofile: u64) -> usize {
 ///
 /// # Errors
 /// Bad `--cgroups` or `--max-cgroups`. A failure to listen is reported on stderr and gives
-/// [`crate::FATAL`]; a stop by SIGINT or SIGTERM gives `0`.
+/// [`crate::FATAL`]; a stop by SIGINT, SIGTERM or SIGHUP gives `0`.
 pub(crate) fn run(
     cfg: &crate::config::Config,
     args: &crate::cli::ServeArgs,

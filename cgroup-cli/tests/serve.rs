@@ -69,9 +69,21 @@ impl Served {
     }
 
     /// Sends `sig` and waits for the exit: (status code, stderr after the listening line).
+    /// Panics when it has not exited within 30 s (then `drop` kills it).
     fn stop(mut self, sig: nix::sys::signal::Signal) -> (i32, String) {
         self.signal(sig);
-        let status = self.child.wait().expect("wait");
+        let mut waited = Duration::ZERO;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                waited < Duration::from_secs(30),
+                "cgtree serve still runs 30 s after {sig}"
+            );
+            thread::sleep(Duration::from_millis(50));
+            waited += Duration::from_millis(50);
+        };
         let rest = self
             .stderr
             .recv_timeout(Duration::from_secs(60))
@@ -270,6 +282,54 @@ fn sigterm_exits_0_and_the_port_is_free() {
     let (code, rest) = srv.stop(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, 0, "{rest}");
     assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn sighup_exits_0_and_the_port_is_free() {
+    // A closed terminal ends serve as SIGTERM does: no default death by signal (129).
+    let srv = serve("127.0.0.1:0", &[]);
+    let addr = srv.addr;
+    assert_eq!(request(addr, "GET", "/metrics", "").status, 200);
+    let (code, rest) = srv.stop(nix::sys::signal::Signal::SIGHUP);
+    assert_eq!(code, 0, "{rest}");
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn listen_without_an_address_is_refused_with_the_hint() {
+    // node-exporter's `:PORT` (every interface): exposure beyond loopback is spelled out.
+    let (out, err, code) = run_fixture(FIXTURE, &["serve", "--listen", ":9713"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("0.0.0.0:9713"), "{err}");
+    assert!(err.contains("[::]:9713"), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
+}
+
+#[test]
+fn no_help_ends_in_two_dots() {
+    // prometheus-client ends every OpenMetrics HELP with a `.` of its own.
+    let srv = serve("127.0.0.1:0", &[]);
+    for accept in ["", "Accept: application/openmetrics-text\r\n"] {
+        let r = request(srv.addr, "GET", "/metrics", accept);
+        assert_eq!(r.status, 200);
+        let helps: Vec<&str> = r
+            .body
+            .lines()
+            .filter(|l| l.starts_with("# HELP "))
+            .collect();
+        assert!(
+            helps
+                .iter()
+                .any(|l| l.starts_with("# HELP cgtree_serve_requests")),
+            "{}",
+            r.body
+        );
+        assert!(helps.len() > 10, "{}", r.body);
+        for l in helps {
+            assert!(!l.ends_with(".."), "{accept:?}: {l}");
+        }
+    }
 }
 
 #[test]
