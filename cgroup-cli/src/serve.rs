@@ -26,11 +26,17 @@
 //! One sample serves many requests: a request is answered from the last scrape when that
 //! scrape started after the request arrived, or finished less than [`Limits::max_age`]
 //! ago; otherwise it waits for the scrape under way, or starts one. The encoded body of a
-//! scrape is kept with it, once per format.
+//! scrape is kept with it, once per format, and compressed once per format when a
+//! request accepts gzip (`Accept-Encoding`, `q` above 0; see [`gzip`]): such a request is
+//! answered with `Content-Encoding: gzip` (one gzip member: the kept stream, then the
+//! self-metrics compressed for it), others with the plain body; both say
+//! `Vary: Accept-Encoding`.
 
 use crate::metrics::format::Format;
 use hyper::body::{Bytes, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -102,8 +108,10 @@ struct Sample<T> {
     finished: Instant,
     /// The scrape, or its error (the message, for a `500`).
     result: Result<T, String>,
-    /// The encoded body per format ([`format_index`]).
+    /// The encoded body per format ([`format_index`]), without OpenMetrics' `# EOF`.
     bodies: [OnceLock<Bytes>; 2],
+    /// The same compressed, for gzip (`None`: the compressor refused; sent as it is).
+    gzipped: [OnceLock<Option<gzip::Deflated>>; 2],
 }
 
 fn format_index(f: Format) -> usize {
@@ -194,6 +202,7 @@ impl<S: Scraper> Shared<S> {
             finished: Instant::now(),
             result,
             bodies: Default::default(),
+            gzipped: Default::default(),
         });
         let mut st = lock(&self.state);
         st.last = Some(sample);
@@ -221,6 +230,7 @@ impl<S: Scraper> Shared<S> {
                             finished: Instant::now(),
                             result: Err("the scrape thread has ended".into()),
                             bodies: Default::default(),
+                            gzipped: Default::default(),
                         });
                     }
                     st.in_flight = true;
@@ -352,16 +362,15 @@ fn self_metrics(stats: &Stats, format: Format) -> Vec<u8> {
 /// The end of an OpenMetrics exposition.
 const EOF_LINE: &[u8] = b"# EOF\n";
 
-/// `scrape` (a scrape's body) with the self-metrics after it: for OpenMetrics, in place of
-/// the scrape's `# EOF` (the self-metrics end with their own). No byte is copied.
-fn with_self_metrics(scrape: Bytes, own: Bytes, format: Format) -> [Bytes; 2] {
-    let head = match format {
+/// `scrape` (a scrape's body) without OpenMetrics' `# EOF` (the self-metrics that follow
+/// end with their own). No byte is copied.
+fn without_eof(scrape: Bytes, format: Format) -> Bytes {
+    match format {
         Format::OpenMetrics if scrape.ends_with(EOF_LINE) => {
             scrape.slice(..scrape.len() - EOF_LINE.len())
         }
         _ => scrape,
-    };
-    [head, own]
+    }
 }
 
 /// A response body of shared pieces, sent in order: a scrape's encoded body is one of
@@ -423,8 +432,13 @@ async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> R
         "/" => plain(StatusCode::OK, INDEX),
         "/metrics" => {
             let format = negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
+            let gzip = gzip::accepts_gzip(
+                req.headers()
+                    .get(ACCEPT_ENCODING)
+                    .and_then(|v| v.to_str().ok()),
+            );
             drop(req);
-            return metrics(Arc::clone(&shared), arrived, format).await;
+            return metrics(Arc::clone(&shared), arrived, format, gzip).await;
         }
         _ => plain(StatusCode::NOT_FOUND, "not found: see /metrics\n"),
     };
@@ -432,11 +446,12 @@ async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> R
     resp
 }
 
-/// Answers `GET /metrics` in `format`.
+/// Answers `GET /metrics` in `format`, gzipped when `gzip`.
 async fn metrics<S: Scraper>(
     shared: Arc<Shared<S>>,
     arrived: Instant,
     format: Format,
+    gzip: bool,
 ) -> Response<Body> {
     let sample = shared.sample(arrived).await;
     if let Err(msg) = &sample.result {
@@ -448,40 +463,58 @@ async fn metrics<S: Scraper>(
         return plain(StatusCode::INTERNAL_SERVER_ERROR, text);
     }
     let slot = format_index(format);
-    let body = match sample.bodies[slot].get() {
-        Some(b) => b.clone(),
-        None => {
-            let s = Arc::clone(&sample);
-            let encoded = tokio::task::spawn_blocking(move || {
-                s.bodies[slot]
-                    .get_or_init(|| match &s.result {
-                        Ok(scrape) => Bytes::from(S::encode(scrape, format)),
-                        Err(_) => Bytes::new(),
-                    })
-                    .clone()
-            })
-            .await;
-            match encoded {
-                Ok(b) => b,
-                Err(_) => {
-                    shared.stats.count(StatusCode::INTERNAL_SERVER_ERROR);
-                    return plain(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "cgtree serve: encoding the scrape failed\n",
-                    );
-                }
-            }
-        }
+    let ready = |s: &Sample<S::Scrape>| {
+        s.bodies[slot].get().is_some() && (!gzip || s.gzipped[slot].get().is_some())
     };
+    if !ready(&sample) {
+        let s = Arc::clone(&sample);
+        let encoded = tokio::task::spawn_blocking(move || {
+            let body = encoded_body::<S>(&s, format);
+            if gzip {
+                s.gzipped[slot].get_or_init(|| gzip::Deflated::new(body));
+            }
+        })
+        .await;
+        if encoded.is_err() || !ready(&sample) {
+            shared.stats.count(StatusCode::INTERNAL_SERVER_ERROR);
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cgtree serve: encoding the scrape failed\n",
+            );
+        }
+    }
+    let body = sample.bodies[slot].get().cloned().unwrap_or_default();
     // Counted before the self-metrics are written, so that they include this response.
     shared.stats.count(StatusCode::OK);
-    let own = Bytes::from(self_metrics(&shared.stats, format));
-    let mut r = Response::new(Body::new(with_self_metrics(body, own, format)));
-    r.headers_mut().insert(
+    let own = self_metrics(&shared.stats, format);
+    let member = match sample.gzipped[slot].get() {
+        Some(Some(deflated)) if gzip => deflated.member(&own),
+        _ => None,
+    };
+    let gzipped = member.is_some();
+    let mut r = match member {
+        Some(pieces) => Response::new(Body::new(pieces)),
+        None => Response::new(Body::new([body, Bytes::from(own)])),
+    };
+    let headers = r.headers_mut();
+    headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
+    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzipped {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     r
+}
+
+/// The scrape's body in `format`, encoded on the first call (blocking), without
+/// OpenMetrics' `# EOF` (the self-metrics that follow end with their own).
+fn encoded_body<S: Scraper>(sample: &Sample<S::Scrape>, format: Format) -> &Bytes {
+    sample.bodies[format_index(format)].get_or_init(|| match &sample.result {
+        Ok(scrape) => without_eof(Bytes::from(S::encode(scrape, format)), format),
+        Err(_) => Bytes::new(),
+    })
 }
 
 /// One more in a count, and the count's peak, until dropped.
@@ -766,6 +799,8 @@ pub(crate) fn run(
     };
     listen_and_serve(&args.listen, scraper, limits, diag)
 }
+
+mod gzip;
 
 #[cfg(test)]
 mod tests;

@@ -108,7 +108,8 @@ struct Reply {
     body: String,
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
+/// A `Connection: close` response as it came: (head lower-cased, body bytes).
+fn raw_request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> (String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("connect");
     // A guard against a hang only.
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
@@ -119,12 +120,20 @@ fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
     .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read the response");
-    let raw = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a head");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8(raw[..split].to_vec()).expect("utf-8 head");
+    (head.to_ascii_lowercase(), raw[split + 4..].to_vec())
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
+    let (head, body) = raw_request(addr, method, path, extra);
     Reply {
         status: head.split(' ').nth(1).unwrap().parse().unwrap(),
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
+        head,
+        body: String::from_utf8(body).expect("utf-8 body"),
     }
 }
 
@@ -256,6 +265,44 @@ fn concurrent_scrapes_are_answered_from_shared_samples() {
     )));
     let (code, _) = srv.stop(nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, 0);
+}
+
+#[test]
+fn gzip_when_accepted_is_the_plain_body() {
+    use flate2::read::GzDecoder;
+    // What Prometheus sends; then without gzip.
+    let srv = serve("127.0.0.1:0", &["--max-age", "60"]);
+    for accept in ["", "Accept: application/openmetrics-text\r\n"] {
+        let plain = request(srv.addr, "GET", "/metrics", accept);
+        assert_eq!(plain.status, 200);
+        assert!(!plain.head.contains("content-encoding"), "{}", plain.head);
+        assert!(
+            plain.head.contains("\r\nvary: accept-encoding"),
+            "{}",
+            plain.head
+        );
+        let (head, gz) = raw_request(
+            srv.addr,
+            "GET",
+            "/metrics",
+            &format!("{accept}Accept-Encoding: gzip\r\n"),
+        );
+        assert!(head.contains("\r\ncontent-encoding: gzip"), "{head}");
+        assert!(head.contains("\r\nvary: accept-encoding"), "{head}");
+        let mut d = GzDecoder::new(&gz[..]);
+        let mut text = String::new();
+        d.read_to_string(&mut text).expect("gunzip");
+        assert!(d.into_inner().is_empty(), "one gzip member");
+        assert!(
+            gz.len() < plain.body.len(),
+            "{} >= {}",
+            gz.len(),
+            plain.body.len()
+        );
+        assert_eq!(comparable(&text), comparable(&plain.body));
+        assert!(text.contains("cgtree_serve_requests_total{code=\"200\"}"));
+        assert_eq!(text.ends_with("# EOF\n"), !accept.is_empty());
+    }
 }
 
 #[test]

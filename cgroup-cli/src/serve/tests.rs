@@ -356,6 +356,85 @@ fn openmetrics_on_accept() {
     );
 }
 
+/// `body` without serve's own request counts (which differ from response to response).
+fn without_request_counts(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.starts_with("cgtree_serve_requests_total{"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn gzip_when_accepted_and_the_same_body() {
+    let (mut fake, calls) = Fake::new(Duration::ZERO);
+    // Large enough for the compressor's output to grow several times.
+    fake.filler = 300 * 1024;
+    let srv = start(
+        fake,
+        Limits {
+            max_age: Duration::from_secs(3600),
+            ..limits()
+        },
+    );
+    for accept in ["", "Accept: application/openmetrics-text\r\n"] {
+        let plain = request(srv.addr, "GET", "/metrics", accept);
+        assert_eq!(plain.status, 200);
+        assert_eq!(plain.header("content-encoding"), None);
+        assert_eq!(plain.header("vary"), Some("accept-encoding"));
+        for enc in ["gzip", "deflate, gzip;q=0.8", "*"] {
+            let extra = format!("{accept}Accept-Encoding: {enc}\r\n");
+            for _ in 0..2 {
+                let gz = request(srv.addr, "GET", "/metrics", &extra);
+                assert_eq!(gz.status, 200, "{enc}");
+                assert_eq!(gz.header("content-encoding"), Some("gzip"), "{enc}");
+                assert_eq!(gz.header("vary"), Some("accept-encoding"));
+                assert_eq!(gz.header("content-type"), plain.header("content-type"));
+                assert_eq!(
+                    gz.header("content-length").and_then(|v| v.parse().ok()),
+                    Some(gz.body.len())
+                );
+                assert!(
+                    gz.body.len() < plain.body.len() / 3,
+                    "{enc}: not compressed"
+                );
+                let mut d = flate2::read::GzDecoder::new(&gz.body[..]);
+                let mut text = Vec::new();
+                d.read_to_end(&mut text).expect("gunzip");
+                assert!(d.into_inner().is_empty(), "one gzip member");
+                assert_eq!(
+                    without_request_counts(&text),
+                    without_request_counts(&plain.body)
+                );
+                if accept.is_empty() {
+                    assert!(text.ends_with(b"\n"));
+                } else {
+                    assert!(text.ends_with(b"# EOF\n"));
+                }
+            }
+        }
+        for enc in ["identity", "gzip;q=0", "br"] {
+            let r = request(
+                srv.addr,
+                "GET",
+                "/metrics",
+                &format!("{accept}Accept-Encoding: {enc}\r\n"),
+            );
+            assert_eq!(r.header("content-encoding"), None, "{enc}");
+            assert_eq!(
+                without_request_counts(&r.body),
+                without_request_counts(&plain.body)
+            );
+        }
+    }
+    let head = request(srv.addr, "HEAD", "/metrics", "Accept-Encoding: gzip\r\n");
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    assert!(head.body.is_empty());
+    drop(srv);
+    // One scrape for all of them (max-age): compressed with it, not per request.
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 #[test]
 fn negotiation() {
     assert_eq!(negotiate(None), Format::Text);
