@@ -151,7 +151,7 @@ pub enum Command {
     /// DIR/cgtree.prom for node-exporter's textfile collector.
     Metrics(MetricsArgs),
     /// Serves `cgtree metrics` over HTTP for Prometheus: `GET /metrics` (OpenMetrics when
-    /// the Accept header asks for it), until SIGINT or SIGTERM. Requests that come
+    /// the Accept header asks for it), until SIGINT, SIGTERM or SIGHUP. Requests that come
     /// together share one scrape of the host.
     Serve(ServeArgs),
 }

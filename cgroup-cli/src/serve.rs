@@ -4,30 +4,46 @@
 //! read off that thread, by a thread of its own (one [`Scraper::scrape`] at a time), and
 //! a scrape is encoded on tokio's blocking pool.
 //!
-//! Bounds: a request head larger than [`Limits::max_header_bytes`] is refused (hyper
-//! answers `431` and closes); a head not complete within [`Limits::header_read_timeout`]
-//! closes the connection (this also bounds an idle keep-alive connection, as hyper times
-//! the wait for every request head); a connection lives at most
-//! [`Limits::connection_lifetime`] (then it finishes its request and closes); at most
-//! [`Limits::max_connections`] connections are served at once, and further clients wait
-//! in the kernel's listen backlog until one ends (no connection is accepted and then
-//! dropped). Request bodies are never read.
+//! Bounds: what costs (a request being answered: waiting for a scrape, encoding it, the
+//! self-metrics) is bounded apart from what does not (an open connection that sends
+//! nothing). At most [`Limits::max_in_flight`] requests (32) are answered at once; more
+//! wait for a turn, without a scrape or an encoding of their own. At most
+//! [`Limits::max_connections`] connections (1024, and never more than a quarter of the
+//! soft `RLIMIT_NOFILE`, raised to the hard limit first: the rest is for the scrape's
+//! directory descriptors) are open at once; further clients wait in the kernel's listen
+//! backlog until one ends (no connection is accepted and then dropped), so that idle
+//! connections starve scrapes only when an attacker holds all of them, and every one of
+//! them is short-lived: the first request head must be complete within
+//! [`Limits::first_header_timeout`] of the connection (5 s), every later one within
+//! [`Limits::header_read_timeout`] (10 s) of the end of the response before it (this
+//! bounds an idle keep-alive connection; hyper times the wait for every request head),
+//! and a connection lives at most [`Limits::connection_lifetime`] (60 s; then it
+//! finishes its request and closes). A request head larger than
+//! [`Limits::max_header_bytes`] is refused (hyper answers `431` and closes). Request
+//! bodies are never read. A response shares the scrape's encoded body (no copy per
+//! connection), so a client that reads slowly holds no more than a reference to it.
 //!
 //! One sample serves many requests: a request is answered from the last scrape when that
 //! scrape started after the request arrived, or finished less than [`Limits::max_age`]
 //! ago; otherwise it waits for the scrape under way, or starts one. The encoded body of a
-//! scrape is kept with it, once per format.
+//! scrape is kept with it, once per format, and compressed once per format when a
+//! request accepts gzip (`Accept-Encoding`, `q` above 0; see [`gzip`]): such a request is
+//! answered with `Content-Encoding: gzip` (one gzip member: the kept stream, then the
+//! self-metrics compressed for it), others with the plain body; both say
+//! `Vary: Accept-Encoding`.
 
 use crate::metrics::format::Format;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
+use hyper::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
 use hyper::{Method, Request, Response, StatusCode};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 
@@ -48,14 +64,18 @@ pub struct Limits {
     pub max_age: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
-    /// Time for a client to send a whole request head (and to start the next one on a
-    /// kept-alive connection).
+    /// Requests answered at once; more wait for a turn.
+    pub max_in_flight: usize,
+    /// Time for a new connection to send its whole first request head.
+    pub first_header_timeout: Duration,
+    /// Time for a client to send a whole request head after the first (from the end of
+    /// the response before it, on a kept-alive connection).
     pub header_read_timeout: Duration,
     /// Largest request head, in bytes (at least 8192, hyper's least buffer).
     pub max_header_bytes: usize,
     /// Longest life of one connection; then it finishes its request and closes.
     pub connection_lifetime: Duration,
-    /// On SIGINT or SIGTERM, how long in-flight requests may take to finish.
+    /// On SIGINT, SIGTERM or SIGHUP, how long in-flight requests may take to finish.
     pub shutdown_grace: Duration,
 }
 
@@ -63,7 +83,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_age: Duration::from_secs(1),
-            max_connections: 32,
+            max_connections: 1024,
+            max_in_flight: 32,
+            first_header_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             connection_lifetime: Duration::from_secs(60),
@@ -86,8 +108,10 @@ struct Sample<T> {
     finished: Instant,
     /// The scrape, or its error (the message, for a `500`).
     result: Result<T, String>,
-    /// The encoded body per format ([`format_index`]).
+    /// The encoded body per format ([`format_index`]), without OpenMetrics' `# EOF`.
     bodies: [OnceLock<Bytes>; 2],
+    /// The same compressed, for gzip (`None`: the compressor refused; sent as it is).
+    gzipped: [OnceLock<Option<gzip::Deflated>>; 2],
 }
 
 fn format_index(f: Format) -> usize {
@@ -114,6 +138,10 @@ pub(crate) struct Stats {
     active: AtomicUsize,
     /// Most connections served at once.
     peak: AtomicUsize,
+    /// Requests being answered.
+    in_flight: AtomicUsize,
+    /// Most requests answered at once.
+    peak_in_flight: AtomicUsize,
 }
 
 impl Stats {
@@ -130,6 +158,8 @@ struct Shared<S: Scraper> {
     /// Bumped when a scrape ends (under `state`'s lock).
     done: watch::Sender<u64>,
     max_age: Duration,
+    /// A permit per request being answered ([`Limits::max_in_flight`]).
+    turns: Semaphore,
     stats: Arc<Stats>,
 }
 
@@ -145,7 +175,7 @@ impl<S: Scraper> Shared<S> {
     ///
     /// # Errors
     /// The thread could not be started.
-    fn new(scraper: S, max_age: Duration) -> std::io::Result<Arc<Self>> {
+    fn new(scraper: S, max_age: Duration, max_in_flight: usize) -> std::io::Result<Arc<Self>> {
         let (jobs, rx) = std::sync::mpsc::channel();
         let shared = Arc::new(Shared {
             jobs,
@@ -155,6 +185,7 @@ impl<S: Scraper> Shared<S> {
             }),
             done: watch::channel(0).0,
             max_age,
+            turns: Semaphore::new(max_in_flight.clamp(1, Semaphore::MAX_PERMITS)),
             stats: Arc::default(),
         });
         let weak = Arc::downgrade(&shared);
@@ -171,6 +202,7 @@ impl<S: Scraper> Shared<S> {
             finished: Instant::now(),
             result,
             bodies: Default::default(),
+            gzipped: Default::default(),
         });
         let mut st = lock(&self.state);
         st.last = Some(sample);
@@ -198,6 +230,7 @@ impl<S: Scraper> Shared<S> {
                             finished: Instant::now(),
                             result: Err("the scrape thread has ended".into()),
                             bodies: Default::default(),
+                            gzipped: Default::default(),
                         });
                     }
                     st.in_flight = true;
@@ -308,13 +341,15 @@ fn self_metrics(stats: &Stats, format: Format) -> Vec<u8> {
             let mut reg = prometheus_client::registry::Registry::default();
             let s: Counter = Counter::default();
             s.inc_by(scrapes);
-            reg.register("cgtree_serve_scrapes", SCRAPES_HELP, s);
+            // prometheus-client ends every HELP with a `.` of its own.
+            let help = |h: &'static str| h.strip_suffix('.').unwrap_or(h);
+            reg.register("cgtree_serve_scrapes", help(SCRAPES_HELP), s);
             let r = Family::<Vec<(String, String)>, Counter>::default();
             for (code, n) in &requests {
                 r.get_or_create(&vec![("code".to_string(), code.to_string())])
                     .inc_by(*n);
             }
-            reg.register("cgtree_serve_requests", REQUESTS_HELP, r);
+            reg.register("cgtree_serve_requests", help(REQUESTS_HELP), r);
             let mut out = String::new();
             if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
                 out.clear();
@@ -327,23 +362,50 @@ fn self_metrics(stats: &Stats, format: Format) -> Vec<u8> {
 /// The end of an OpenMetrics exposition.
 const EOF_LINE: &[u8] = b"# EOF\n";
 
-/// `scrape` (a scrape's body) with the self-metrics after it: for OpenMetrics, in place of
-/// the scrape's `# EOF` (the self-metrics end with their own).
-fn with_self_metrics(scrape: &[u8], own: &[u8], format: Format) -> Vec<u8> {
-    let head = match format {
-        Format::OpenMetrics => scrape.strip_suffix(EOF_LINE).unwrap_or(scrape),
-        Format::Text => scrape,
-    };
-    let mut body = Vec::with_capacity(head.len() + own.len());
-    body.extend_from_slice(head);
-    body.extend_from_slice(own);
-    body
+/// `scrape` (a scrape's body) without OpenMetrics' `# EOF` (the self-metrics that follow
+/// end with their own). No byte is copied.
+fn without_eof(scrape: Bytes, format: Format) -> Bytes {
+    match format {
+        Format::OpenMetrics if scrape.ends_with(EOF_LINE) => {
+            scrape.slice(..scrape.len() - EOF_LINE.len())
+        }
+        _ => scrape,
+    }
 }
 
-type Body = Full<Bytes>;
+/// A response body of shared pieces, sent in order: a scrape's encoded body is one of
+/// them, shared by every response that sends it (no copy per connection).
+pub(crate) struct Body(VecDeque<Bytes>);
+
+impl Body {
+    fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
+        Body(pieces.into_iter().filter(|b| !b.is_empty()).collect())
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let len: usize = self.0.iter().map(Bytes::len).sum();
+        SizeHint::with_exact(u64::try_from(len).unwrap_or(u64::MAX))
+    }
+}
 
 fn plain(code: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(text.into()));
+    let mut r = Response::new(Body::new([text.into()]));
     *r.status_mut() = code;
     r.headers_mut().insert(
         CONTENT_TYPE,
@@ -352,9 +414,13 @@ fn plain(code: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
     r
 }
 
-/// Answers one request.
+/// Answers one request, after waiting for a turn ([`Limits::max_in_flight`]).
 async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> Response<Body> {
     let arrived = Instant::now();
+    // The semaphore is never closed: `Err` cannot come (and would only skip the bound).
+    let _turn = shared.turns.acquire().await.ok();
+    let stats = Arc::clone(&shared.stats);
+    let _busy = Counted::new(&stats.in_flight, &stats.peak_in_flight);
     let get = matches!(*req.method(), Method::GET | Method::HEAD);
     let resp = match req.uri().path() {
         "/metrics" | "/" if !get => {
@@ -366,8 +432,13 @@ async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> R
         "/" => plain(StatusCode::OK, INDEX),
         "/metrics" => {
             let format = negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
+            let gzip = gzip::accepts_gzip(
+                req.headers()
+                    .get(ACCEPT_ENCODING)
+                    .and_then(|v| v.to_str().ok()),
+            );
             drop(req);
-            return metrics(shared, arrived, format).await;
+            return metrics(Arc::clone(&shared), arrived, format, gzip).await;
         }
         _ => plain(StatusCode::NOT_FOUND, "not found: see /metrics\n"),
     };
@@ -375,11 +446,12 @@ async fn handle<S: Scraper>(shared: Arc<Shared<S>>, req: Request<Incoming>) -> R
     resp
 }
 
-/// Answers `GET /metrics` in `format`.
+/// Answers `GET /metrics` in `format`, gzipped when `gzip`.
 async fn metrics<S: Scraper>(
     shared: Arc<Shared<S>>,
     arrived: Instant,
     format: Format,
+    gzip: bool,
 ) -> Response<Body> {
     let sample = shared.sample(arrived).await;
     if let Err(msg) = &sample.result {
@@ -391,66 +463,93 @@ async fn metrics<S: Scraper>(
         return plain(StatusCode::INTERNAL_SERVER_ERROR, text);
     }
     let slot = format_index(format);
-    let body = match sample.bodies[slot].get() {
-        Some(b) => b.clone(),
-        None => {
-            let s = Arc::clone(&sample);
-            let encoded = tokio::task::spawn_blocking(move || {
-                s.bodies[slot]
-                    .get_or_init(|| match &s.result {
-                        Ok(scrape) => Bytes::from(S::encode(scrape, format)),
-                        Err(_) => Bytes::new(),
-                    })
-                    .clone()
-            })
-            .await;
-            match encoded {
-                Ok(b) => b,
-                Err(_) => {
-                    shared.stats.count(StatusCode::INTERNAL_SERVER_ERROR);
-                    return plain(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "cgtree serve: encoding the scrape failed\n",
-                    );
-                }
-            }
-        }
+    let ready = |s: &Sample<S::Scrape>| {
+        s.bodies[slot].get().is_some() && (!gzip || s.gzipped[slot].get().is_some())
     };
+    if !ready(&sample) {
+        let s = Arc::clone(&sample);
+        let encoded = tokio::task::spawn_blocking(move || {
+            let body = encoded_body::<S>(&s, format);
+            if gzip {
+                s.gzipped[slot].get_or_init(|| gzip::Deflated::new(body));
+            }
+        })
+        .await;
+        if encoded.is_err() || !ready(&sample) {
+            shared.stats.count(StatusCode::INTERNAL_SERVER_ERROR);
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cgtree serve: encoding the scrape failed\n",
+            );
+        }
+    }
+    let body = sample.bodies[slot].get().cloned().unwrap_or_default();
     // Counted before the self-metrics are written, so that they include this response.
     shared.stats.count(StatusCode::OK);
     let own = self_metrics(&shared.stats, format);
-    let mut r = Response::new(Full::new(Bytes::from(with_self_metrics(
-        &body, &own, format,
-    ))));
-    r.headers_mut().insert(
+    let member = match sample.gzipped[slot].get() {
+        Some(Some(deflated)) if gzip => deflated.member(&own),
+        _ => None,
+    };
+    let gzipped = member.is_some();
+    let mut r = match member {
+        Some(pieces) => Response::new(Body::new(pieces)),
+        None => Response::new(Body::new([body, Bytes::from(own)])),
+    };
+    let headers = r.headers_mut();
+    headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
+    headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzipped {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     r
 }
 
-/// Decrements the active-connection count when a connection ends.
-struct Active<'a>(&'a AtomicUsize);
+/// The scrape's body in `format`, encoded on the first call (blocking), without
+/// OpenMetrics' `# EOF` (the self-metrics that follow end with their own).
+fn encoded_body<S: Scraper>(sample: &Sample<S::Scrape>, format: Format) -> &Bytes {
+    sample.bodies[format_index(format)].get_or_init(|| match &sample.result {
+        Ok(scrape) => without_eof(Bytes::from(S::encode(scrape, format)), format),
+        Err(_) => Bytes::new(),
+    })
+}
 
-impl Drop for Active<'_> {
+/// One more in a count, and the count's peak, until dropped.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(count: &'a AtomicUsize, peak: &AtomicUsize) -> Self {
+        let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+        peak.fetch_max(n, Ordering::Relaxed);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// Serves one connection until it ends, its lifetime is over, or `stop` turns true
-/// (then it finishes its request, within `limits.shutdown_grace`).
+/// Serves one connection until it ends, sends no whole request head within
+/// `limits.first_header_timeout` (then it is closed), its lifetime is over, or `stop`
+/// turns true (then it finishes its request, within `limits.shutdown_grace`).
 async fn connection<S: Scraper>(
     shared: Arc<Shared<S>>,
     stream: tokio::net::TcpStream,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
-    let n = shared.stats.active.fetch_add(1, Ordering::Relaxed) + 1;
-    shared.stats.peak.fetch_max(n, Ordering::Relaxed);
     let stats = Arc::clone(&shared.stats);
-    let _active = Active(&stats.active);
+    let _active = Counted::new(&stats.active, &stats.peak);
+    // Set when the first request head has been read (hyper calls the service then).
+    let seen = Arc::new(AtomicBool::new(false));
+    let seen_by_service = Arc::clone(&seen);
     let service = hyper::service::service_fn(move |req| {
+        seen_by_service.store(true, Ordering::Relaxed);
         let shared = Arc::clone(&shared);
         async move { Ok::<_, std::convert::Infallible>(handle(shared, req).await) }
     });
@@ -461,10 +560,23 @@ async fn connection<S: Scraper>(
         .keep_alive(true)
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        _ = stop.wait_for(|s| *s) => {}
-        () = tokio::time::sleep(limits.connection_lifetime) => {}
+    let lifetime = tokio::time::sleep(limits.connection_lifetime);
+    let first_head = tokio::time::sleep(limits.first_header_timeout);
+    tokio::pin!(lifetime, first_head);
+    let mut awaiting_first = true;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = stop.wait_for(|s| *s) => break,
+            () = &mut lifetime => break,
+            () = &mut first_head, if awaiting_first => {
+                if !seen.load(Ordering::Relaxed) {
+                    // No request yet: nothing to finish, the connection is dropped.
+                    return;
+                }
+                awaiting_first = false;
+            }
+        }
     }
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(limits.shutdown_grace, conn).await;
@@ -483,7 +595,7 @@ pub(crate) async fn run_server<S: Scraper>(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<Arc<Stats>> {
-    let shared = Shared::new(scraper, limits.max_age)?;
+    let shared = Shared::new(scraper, limits.max_age, limits.max_in_flight)?;
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -527,7 +639,12 @@ pub(crate) async fn run_server<S: Scraper>(
     Ok(Arc::clone(&shared.stats))
 }
 
-/// `cgtree serve`: binds `listen`, says so on stderr, serves until SIGINT or SIGTERM.
+/// `cgtree serve`: binds `listen`, says so on stderr, serves until SIGINT, SIGTERM or
+/// SIGHUP (the terminal it ran in was closed).
+///
+/// `listen` is `IP:PORT` or `HOST:PORT`; `:PORT` (node-exporter's idiom for every
+/// interface) is refused with a hint to write `0.0.0.0:PORT` or `[::]:PORT`, so that
+/// listening beyond loopback is always spelled out.
 ///
 /// # Errors
 /// None of its own: a failure to bind or to start is reported on stderr with the address
@@ -539,6 +656,14 @@ pub(crate) fn listen_and_serve<S: Scraper>(
     diag: &mut crate::term::Diag,
 ) -> anyhow::Result<u8> {
     let shown = crate::sanitize::sanitize(listen.as_bytes()).into_owned();
+    if let Some(port) = shown.strip_prefix(':') {
+        diag.error(format_args!(
+            "serve: --listen {shown} names no address: write 0.0.0.0:{port} (every IPv4 \
+             interface) or [::]:{port} (every interface) to listen beyond this host's \
+             loopback, or 127.0.0.1:{port} for loopback only"
+        ));
+        return Ok(crate::FATAL);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -566,12 +691,13 @@ pub(crate) fn listen_and_serve<S: Scraper>(
             }
         };
         use tokio::signal::unix::{signal, SignalKind};
-        let (mut term, mut int) = match (
+        let (mut term, mut int, mut hup) = match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(t), Ok(i)) => (t, i),
-            (Err(e), _) | (_, Err(e)) => {
+            (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 diag.error(format_args!("serve: cannot handle signals: {e}"));
                 return crate::FATAL;
             }
@@ -583,6 +709,7 @@ pub(crate) fn listen_and_serve<S: Scraper>(
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
+                _ = hup.recv() => {}
             }
         };
         match run_server(listener, scraper, limits, stop).await {
@@ -637,11 +764,19 @@ impl Scraper for HostScraper {
     }
 }
 
+/// The connections served at once: `wanted`, but at most a quarter of `soft_nofile` (the
+/// soft `RLIMIT_NOFILE`: a connection holds a descriptor, and the rest are for the
+/// scrape, which keeps a directory descriptor per cgroup), and at least 1.
+fn connection_cap(wanted: usize, soft_nofile: u64) -> usize {
+    let room = usize::try_from(soft_nofile / 4).unwrap_or(usize::MAX);
+    wanted.min(room).max(1)
+}
+
 /// `cgtree serve`: the host of `cfg` (`--root`, or the live one) over HTTP.
 ///
 /// # Errors
 /// Bad `--cgroups` or `--max-cgroups`. A failure to listen is reported on stderr and gives
-/// [`crate::FATAL`]; a stop by SIGINT or SIGTERM gives `0`.
+/// [`crate::FATAL`]; a stop by SIGINT, SIGTERM or SIGHUP gives `0`.
 pub(crate) fn run(
     cfg: &crate::config::Config,
     args: &crate::cli::ServeArgs,
@@ -649,9 +784,14 @@ pub(crate) fn run(
 ) -> anyhow::Result<u8> {
     let opts = crate::metrics::ExportOptions::from_args(&cfg.start, &args.export)?;
     let exporter = crate::metrics::Exporter::new(cfg, opts)?;
+    crate::top::live::raise_nofile();
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft);
+    let default = Limits::default();
     let limits = Limits {
         max_age: args.max_age,
-        ..Limits::default()
+        max_connections: connection_cap(default.max_connections, soft),
+        ..default
     };
     let scraper = HostScraper {
         exporter,
@@ -659,6 +799,8 @@ pub(crate) fn run(
     };
     listen_and_serve(&args.listen, scraper, limits, diag)
 }
+
+mod gzip;
 
 #[cfg(test)]
 mod tests;

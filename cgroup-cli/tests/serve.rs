@@ -69,9 +69,21 @@ impl Served {
     }
 
     /// Sends `sig` and waits for the exit: (status code, stderr after the listening line).
+    /// Panics when it has not exited within 30 s (then `drop` kills it).
     fn stop(mut self, sig: nix::sys::signal::Signal) -> (i32, String) {
         self.signal(sig);
-        let status = self.child.wait().expect("wait");
+        let mut waited = Duration::ZERO;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                waited < Duration::from_secs(30),
+                "cgtree serve still runs 30 s after {sig}"
+            );
+            thread::sleep(Duration::from_millis(50));
+            waited += Duration::from_millis(50);
+        };
         let rest = self
             .stderr
             .recv_timeout(Duration::from_secs(60))
@@ -96,7 +108,8 @@ struct Reply {
     body: String,
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
+/// A `Connection: close` response as it came: (head lower-cased, body bytes).
+fn raw_request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> (String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("connect");
     // A guard against a hang only.
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
@@ -107,12 +120,20 @@ fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
     .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read the response");
-    let raw = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a head");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8(raw[..split].to_vec()).expect("utf-8 head");
+    (head.to_ascii_lowercase(), raw[split + 4..].to_vec())
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
+    let (head, body) = raw_request(addr, method, path, extra);
     Reply {
         status: head.split(' ').nth(1).unwrap().parse().unwrap(),
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
+        head,
+        body: String::from_utf8(body).expect("utf-8 body"),
     }
 }
 
@@ -247,6 +268,44 @@ fn concurrent_scrapes_are_answered_from_shared_samples() {
 }
 
 #[test]
+fn gzip_when_accepted_is_the_plain_body() {
+    use flate2::read::GzDecoder;
+    // What Prometheus sends; then without gzip.
+    let srv = serve("127.0.0.1:0", &["--max-age", "60"]);
+    for accept in ["", "Accept: application/openmetrics-text\r\n"] {
+        let plain = request(srv.addr, "GET", "/metrics", accept);
+        assert_eq!(plain.status, 200);
+        assert!(!plain.head.contains("content-encoding"), "{}", plain.head);
+        assert!(
+            plain.head.contains("\r\nvary: accept-encoding"),
+            "{}",
+            plain.head
+        );
+        let (head, gz) = raw_request(
+            srv.addr,
+            "GET",
+            "/metrics",
+            &format!("{accept}Accept-Encoding: gzip\r\n"),
+        );
+        assert!(head.contains("\r\ncontent-encoding: gzip"), "{head}");
+        assert!(head.contains("\r\nvary: accept-encoding"), "{head}");
+        let mut d = GzDecoder::new(&gz[..]);
+        let mut text = String::new();
+        d.read_to_string(&mut text).expect("gunzip");
+        assert!(d.into_inner().is_empty(), "one gzip member");
+        assert!(
+            gz.len() < plain.body.len(),
+            "{} >= {}",
+            gz.len(),
+            plain.body.len()
+        );
+        assert_eq!(comparable(&text), comparable(&plain.body));
+        assert!(text.contains("cgtree_serve_requests_total{code=\"200\"}"));
+        assert_eq!(text.ends_with("# EOF\n"), !accept.is_empty());
+    }
+}
+
+#[test]
 fn index_404_405() {
     let srv = serve("127.0.0.1:0", &[]);
     let index = request(srv.addr, "GET", "/", "");
@@ -270,6 +329,54 @@ fn sigterm_exits_0_and_the_port_is_free() {
     let (code, rest) = srv.stop(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, 0, "{rest}");
     assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn sighup_exits_0_and_the_port_is_free() {
+    // A closed terminal ends serve as SIGTERM does: no default death by signal (129).
+    let srv = serve("127.0.0.1:0", &[]);
+    let addr = srv.addr;
+    assert_eq!(request(addr, "GET", "/metrics", "").status, 200);
+    let (code, rest) = srv.stop(nix::sys::signal::Signal::SIGHUP);
+    assert_eq!(code, 0, "{rest}");
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn listen_without_an_address_is_refused_with_the_hint() {
+    // node-exporter's `:PORT` (every interface): exposure beyond loopback is spelled out.
+    let (out, err, code) = run_fixture(FIXTURE, &["serve", "--listen", ":9713"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("0.0.0.0:9713"), "{err}");
+    assert!(err.contains("[::]:9713"), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
+}
+
+#[test]
+fn no_help_ends_in_two_dots() {
+    // prometheus-client ends every OpenMetrics HELP with a `.` of its own.
+    let srv = serve("127.0.0.1:0", &[]);
+    for accept in ["", "Accept: application/openmetrics-text\r\n"] {
+        let r = request(srv.addr, "GET", "/metrics", accept);
+        assert_eq!(r.status, 200);
+        let helps: Vec<&str> = r
+            .body
+            .lines()
+            .filter(|l| l.starts_with("# HELP "))
+            .collect();
+        assert!(
+            helps
+                .iter()
+                .any(|l| l.starts_with("# HELP cgtree_serve_requests")),
+            "{}",
+            r.body
+        );
+        assert!(helps.len() > 10, "{}", r.body);
+        for l in helps {
+            assert!(!l.ends_with(".."), "{accept:?}: {l}");
+        }
+    }
 }
 
 #[test]

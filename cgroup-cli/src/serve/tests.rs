@@ -356,6 +356,85 @@ fn openmetrics_on_accept() {
     );
 }
 
+/// `body` without serve's own request counts (which differ from response to response).
+fn without_request_counts(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.starts_with("cgtree_serve_requests_total{"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn gzip_when_accepted_and_the_same_body() {
+    let (mut fake, calls) = Fake::new(Duration::ZERO);
+    // Large enough for the compressor's output to grow several times.
+    fake.filler = 300 * 1024;
+    let srv = start(
+        fake,
+        Limits {
+            max_age: Duration::from_secs(3600),
+            ..limits()
+        },
+    );
+    for accept in ["", "Accept: application/openmetrics-text\r\n"] {
+        let plain = request(srv.addr, "GET", "/metrics", accept);
+        assert_eq!(plain.status, 200);
+        assert_eq!(plain.header("content-encoding"), None);
+        assert_eq!(plain.header("vary"), Some("accept-encoding"));
+        for enc in ["gzip", "deflate, gzip;q=0.8", "*"] {
+            let extra = format!("{accept}Accept-Encoding: {enc}\r\n");
+            for _ in 0..2 {
+                let gz = request(srv.addr, "GET", "/metrics", &extra);
+                assert_eq!(gz.status, 200, "{enc}");
+                assert_eq!(gz.header("content-encoding"), Some("gzip"), "{enc}");
+                assert_eq!(gz.header("vary"), Some("accept-encoding"));
+                assert_eq!(gz.header("content-type"), plain.header("content-type"));
+                assert_eq!(
+                    gz.header("content-length").and_then(|v| v.parse().ok()),
+                    Some(gz.body.len())
+                );
+                assert!(
+                    gz.body.len() < plain.body.len() / 3,
+                    "{enc}: not compressed"
+                );
+                let mut d = flate2::read::GzDecoder::new(&gz.body[..]);
+                let mut text = Vec::new();
+                d.read_to_end(&mut text).expect("gunzip");
+                assert!(d.into_inner().is_empty(), "one gzip member");
+                assert_eq!(
+                    without_request_counts(&text),
+                    without_request_counts(&plain.body)
+                );
+                if accept.is_empty() {
+                    assert!(text.ends_with(b"\n"));
+                } else {
+                    assert!(text.ends_with(b"# EOF\n"));
+                }
+            }
+        }
+        for enc in ["identity", "gzip;q=0", "br"] {
+            let r = request(
+                srv.addr,
+                "GET",
+                "/metrics",
+                &format!("{accept}Accept-Encoding: {enc}\r\n"),
+            );
+            assert_eq!(r.header("content-encoding"), None, "{enc}");
+            assert_eq!(
+                without_request_counts(&r.body),
+                without_request_counts(&plain.body)
+            );
+        }
+    }
+    let head = request(srv.addr, "HEAD", "/metrics", "Accept-Encoding: gzip\r\n");
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    assert!(head.body.is_empty());
+    drop(srv);
+    // One scrape for all of them (max-age): compressed with it, not per request.
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 #[test]
 fn negotiation() {
     assert_eq!(negotiate(None), Format::Text);
@@ -567,6 +646,139 @@ fn connections_are_bounded_and_all_answered() {
     assert!(replies.iter().all(|r| r.status == 200));
     let peak = stats.peak.load(Ordering::Relaxed);
     assert!((1..=2).contains(&peak), "peak {peak}");
+}
+
+/// Whether the server has closed `s` (EOF or reset) rather than left it open and silent.
+fn closed_by_server(mut s: &TcpStream) -> bool {
+    s.set_nonblocking(true).expect("nonblocking");
+    let mut b = [0u8; 1];
+    let closed = match s.read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    s.set_nonblocking(false).expect("blocking");
+    closed
+}
+
+#[test]
+fn idle_connections_do_not_starve_a_scrape() {
+    // The shipped bounds, with head timeouts longer than the whole test: a connection that
+    // sends nothing (or half a head) is closed by nothing else.
+    let (fake, _) = Fake::new(Duration::ZERO);
+    let srv = start(
+        fake,
+        Limits {
+            first_header_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            ..limits()
+        },
+    );
+    const IDLE: usize = 100;
+    assert!(IDLE > Limits::default().max_in_flight);
+    let mut idle: Vec<TcpStream> = (0..IDLE).map(|_| connect(srv.addr)).collect();
+    for s in idle.iter_mut().step_by(2) {
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: te")
+            .expect("half a head");
+    }
+    let r = get(srv.addr);
+    assert_eq!(r.status, 200);
+    fake_value(&r);
+    // Answered while every idle connection was still open (an order, not a speed): the
+    // scrape did not wait for them to time out.
+    let closed = idle.iter().filter(|s| closed_by_server(s)).count();
+    assert_eq!(
+        closed, 0,
+        "{closed} idle connections closed before the scrape"
+    );
+    drop(idle);
+    let stats = srv.stop();
+    assert!(
+        stats.peak.load(Ordering::Relaxed) > IDLE,
+        "all were accepted"
+    );
+}
+
+#[test]
+fn requests_in_flight_are_bounded_apart_from_connections() {
+    let (fake, _) = Fake::new(Duration::from_millis(100));
+    let srv = start(
+        fake,
+        Limits {
+            max_in_flight: 2,
+            max_age: Duration::ZERO,
+            ..limits()
+        },
+    );
+    let addr = srv.addr;
+    const N: usize = 10;
+    let replies: Vec<Reply> = (0..N)
+        .map(|_| thread::spawn(move || get(addr)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("client"))
+        .collect();
+    let stats = srv.stop();
+    for r in &replies {
+        assert_eq!(r.status, 200);
+        fake_value(r);
+    }
+    let peak = stats.peak_in_flight.load(Ordering::Relaxed);
+    assert!((1..=2).contains(&peak), "{peak} requests answered at once");
+    assert_eq!(stats.in_flight.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn the_connection_cap_leaves_descriptors_to_the_scrape() {
+    assert_eq!(connection_cap(1024, 20_000), 1024);
+    assert_eq!(connection_cap(1024, 1024), 256);
+    assert_eq!(connection_cap(1024, 2), 1);
+    assert_eq!(connection_cap(1024, u64::MAX), 1024);
+}
+
+#[test]
+fn the_first_head_has_a_shorter_timeout() {
+    let (fake, _) = Fake::new(Duration::ZERO);
+    let srv = start(
+        fake,
+        Limits {
+            first_header_timeout: Duration::from_millis(300),
+            // Longer than the client's guard: only the first-head timeout can close.
+            header_read_timeout: Duration::from_secs(3600),
+            ..limits()
+        },
+    );
+    let mut silent = connect(srv.addr);
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut raw = Vec::new();
+    match silent.read_to_end(&mut raw) {
+        Ok(_) => assert!(raw.is_empty(), "{raw:?}"),
+        Err(e) => assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "not closed by the server: {e}"
+        ),
+    }
+    // After a first request, the wait for the next head is header_read_timeout's.
+    let mut kept = connect(srv.addr);
+    for _ in 0..2 {
+        kept.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("write");
+        let mut got = vec![0u8; 1024];
+        let mut n = 0;
+        while !got[..n].ends_with(INDEX.as_bytes()) {
+            let m = kept.read(&mut got[n..]).expect("read");
+            assert!(m > 0, "closed: {:?}", String::from_utf8_lossy(&got[..n]));
+            n += m;
+        }
+        assert_eq!(parse_reply(&got[..n]).status, 200);
+        thread::sleep(Duration::from_millis(600));
+    }
+    assert!(!closed_by_server(&kept));
 }
 
 #[test]
