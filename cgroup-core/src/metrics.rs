@@ -889,6 +889,11 @@ mod tests {
             "podman-rootless-systemd-pod",
             "nested-engines",
             "minikube",
+            // State found only through processes outside a container's own cgroup
+            // (conmon -b, dockerd --data-root in a sibling cgroup): a subtree start must
+            // learn from them as the whole tree does.
+            "custom-paths",
+            "crio-conmon",
         ] {
             let (full, fs) = fixture(name);
             let full_labels = labelled(&full, &fs);

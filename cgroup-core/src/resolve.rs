@@ -407,6 +407,11 @@ impl Resolver {
         }
     }
 
+    /// How many facts have been learned (grows when [`Resolver::learn`] adds one).
+    pub(crate) fn learned_count(&self) -> usize {
+        self.learned.len()
+    }
+
     /// The values `family` learned for `key`.
     pub(crate) fn learned(&self, family: crate::runtime::Family, key: &str) -> Vec<String> {
         self.learned

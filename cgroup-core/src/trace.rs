@@ -352,7 +352,7 @@ fn trace_once(
     };
     // See `learn_all`.
     let no_conmons = if scan {
-        learn_all(proc_fd.as_fd(), r, &mut scratch)
+        learn_all(proc_fd.as_fd(), r, &mut scratch, &Default::default())
     } else {
         HashMap::new()
     };
@@ -609,7 +609,12 @@ impl<'h> CgroupTracer<'h> {
             let proc_dir = host.proc_dir();
             if let Ok(proc_fd) = fs::open_dir_path(&proc_dir) {
                 t.r.forget_answers();
-                let names = learn_all(proc_fd.as_fd(), &mut t.r, &mut Scratch::new());
+                let names = learn_all(
+                    proc_fd.as_fd(),
+                    &mut t.r,
+                    &mut Scratch::new(),
+                    &Default::default(),
+                );
                 walk = walk_chain(host, mount, &comps, &mut t.r, &names);
                 t.learned = Some(names);
             }
@@ -687,6 +692,7 @@ pub(crate) fn learn_all(
     proc_fd: std::os::fd::BorrowedFd<'_>,
     r: &mut Resolver,
     scratch: &mut Scratch,
+    known: &std::collections::HashSet<u32>,
 ) -> HashMap<String, Option<String>> {
     crate::stats::proc_pass();
     let mut names = HashMap::new();
@@ -698,6 +704,10 @@ pub(crate) fn learn_all(
             .take(crate::tree::MAX_PROCESSES);
         let mut buf = Vec::new();
         for p in pids {
+            // Processes the caller already learned from (a tree's own) are not read again.
+            if known.contains(&p) {
+                continue;
+            }
             let Some(d) = CString::new(p.to_string())
                 .ok()
                 .and_then(|n| fs::open_dir(proc_fd, &n).ok())

@@ -362,16 +362,30 @@ pub fn identify_with(nodes: &mut [Node], mount: &CgroupMount, r: &mut Resolver) 
         });
     if open {
         if let Ok(proc_fd) = fs::open_dir_path(&host.proc_dir()) {
-            r.forget_answers();
-            let mut names = crate::trace::learn_all(proc_fd.as_fd(), r, &mut Scratch::new());
-            for (id, name) in conmons {
-                names.entry(id).or_insert(name);
+            // The tree's own processes were learned from already (`conmon_names`): only
+            // the others are read. The tree is identified again only when they taught
+            // something (a runtime's state, conmon's names): with the same knowledge a
+            // second pass would give the same answers.
+            let known: std::collections::HashSet<u32> = nodes
+                .iter()
+                .flat_map(|n| n.processes.iter().flatten().map(|p| p.pid))
+                .collect();
+            let facts = r.learned_count();
+            let mut names =
+                crate::trace::learn_all(proc_fd.as_fd(), r, &mut Scratch::new(), &known);
+            let taught =
+                r.learned_count() > facts || names.keys().any(|k| !conmons.contains_key(k));
+            if taught {
+                r.forget_answers();
+                for (id, name) in conmons {
+                    names.entry(id).or_insert(name);
+                }
+                for (node, len) in nodes.iter_mut().zip(errors_before) {
+                    node.errors.truncate(len);
+                }
+                chain = crate::trace::walk_chain(&host, mount, &comps, r, &names);
+                pass(nodes, mount, r, &names, Some(&chain));
             }
-            for (node, len) in nodes.iter_mut().zip(errors_before) {
-                node.errors.truncate(len);
-            }
-            chain = crate::trace::walk_chain(&host, mount, &comps, r, &names);
-            pass(nodes, mount, r, &names, Some(&chain));
         }
     }
     // The chain's own read errors go on the tree's root: it is where they were met.
