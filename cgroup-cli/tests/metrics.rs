@@ -1260,3 +1260,55 @@ fn summing_outermost_containers_counts_nothing_twice() {
     assert!(right > 0.0 && right <= system, "{right} {system}");
     assert!(naive > right, "{naive} {right}");
 }
+
+/// Where an export starts changes which cgroups get series, never their labels: for
+/// every fixture, from up to 12 of its cgroups (spread over the tree) as CGROUP_PATH,
+/// every `cgtree_cgroup_info` line is the one the whole host's export has (kind node
+/// containers, containerd namespaces, nspawn payloads, snap services: what lies outside
+/// the subtree names what is inside). Lines with `path_hex` (colliding names, whose
+/// disambiguation depends on what else is exported) are left out.
+#[test]
+fn every_start_labels_its_cgroups_as_the_whole_host_does() {
+    let mut starts = 0;
+    for dir in fixture_dirs() {
+        let (full, _, code) = metrics(&dir, &["--cgroups", "all"]);
+        if code == 2 {
+            continue;
+        }
+        let info = |out: &str| -> BTreeMap<String, String> {
+            out.lines()
+                .filter(|l| l.starts_with("cgtree_cgroup_info{") && !l.contains("path_hex"))
+                .filter_map(|l| {
+                    let id = parse(l).first()?.label("id")?.to_string();
+                    Some((id, l.to_string()))
+                })
+                .collect()
+        };
+        let whole = info(&full);
+        let ids: Vec<&String> = whole
+            .keys()
+            .filter(|id| *id != "/" && id.bytes().all(|b| b.is_ascii_graphic() && b != b'\\'))
+            .collect();
+        let step = ids.len().div_ceil(12).max(1);
+        for id in ids.iter().step_by(step) {
+            let (out, err, code) = metrics(&dir, &[id.as_str(), "--cgroups", "all"]);
+            assert!(code < 2, "{} from {id}: {err}", dir.display());
+            let part = info(&out);
+            assert!(
+                part.contains_key(*id),
+                "{} from {id}: the start is exported",
+                dir.display()
+            );
+            for (k, line) in &part {
+                assert_eq!(
+                    Some(line),
+                    whole.get(k),
+                    "{} from {id}: {k} is labelled as in the whole host's export",
+                    dir.display()
+                );
+            }
+            starts += 1;
+        }
+    }
+    assert!(starts > 200, "{starts} starts");
+}

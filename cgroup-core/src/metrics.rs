@@ -489,10 +489,28 @@ fn limit(l: crate::parse::Limit) -> f64 {
 /// no usage in the sample (removed since the tree was read, or not sampled) is not
 /// exported. cgtree's own metrics are added by [`add_self_metrics`].
 pub fn collect(tree: &Tree, sample: &Sample, opts: &Options) -> Metrics {
+    collect_under(tree, sample, opts, 0)
+}
+
+/// [`collect`] for the cgroups of `top`'s subtree only (`top` included), with the labels
+/// they have in the whole `tree`: a tree read from the hierarchy's root gives every
+/// cgroup the identity it has there, wherever the export starts.
+pub fn collect_under(tree: &Tree, sample: &Sample, opts: &Options, top: NodeId) -> Metrics {
+    let within = |id: NodeId| {
+        let mut at = Some(id);
+        while let Some(a) = at {
+            if a == top {
+                return true;
+            }
+            at = tree.node(a).parent;
+        }
+        false
+    };
     let mut chosen: Vec<(u8, u32, NodeId)> = (0..tree.nodes().len().min(sample.usage.len()))
-        .filter(|&id| sample.get(id).is_some())
+        .filter(|&id| sample.get(id).is_some() && within(id))
         .filter_map(|id| {
-            let r = rank(tree, id);
+            // The start of the export is always exported, first, as the root is.
+            let r = if id == top { 0 } else { rank(tree, id) };
             (opts.selection == Selection::All || r < 3).then(|| (r, tree.node(id).depth, id))
         })
         .collect();

@@ -77,6 +77,8 @@ impl Scrape {
 /// The [`Sampler`] of [`TreeSource`] for metrics: samples the tree and builds the
 /// families of the selected cgroups.
 struct MetricsSampler {
+    /// The cgroup whose subtree gets series (a normal path: `/`, `/a/b`).
+    start: Vec<u8>,
     sampler: Option<sample::Sampler>,
     options: Options,
     last: Option<(Metrics, Vec<String>)>,
@@ -103,7 +105,19 @@ impl Sampler for MetricsSampler {
             }
         };
         let sample = s.sample(tree);
-        let metrics = model::collect(tree, &sample, &self.options);
+        let top = if self.start == b"/" {
+            0
+        } else {
+            match sample.find(&self.start) {
+                Some(top) => top,
+                None => anyhow::bail!(
+                    "no cgroup {} below the cgroup2 mount (or it holds no processes; \
+                     --cgroups all shows empty ones)",
+                    crate::sanitize::sanitize(&self.start)
+                ),
+            }
+        };
+        let metrics = model::collect_under(tree, &sample, &self.options, top);
         if !self.localevents_said && model::has_memory_localevents(tree) {
             self.localevents_said = true;
             crate::term::Diag::default().error(
@@ -148,12 +162,18 @@ impl Exporter {
     /// the contract shared with `cgtree serve`.
     pub fn new(cfg: &crate::config::Config, opts: ExportOptions) -> anyhow::Result<Exporter> {
         let all = opts.options.selection == Selection::All;
+        // The whole hierarchy is read and identified, whatever the start: a cgroup's
+        // labels must not depend on where the export starts (a subtree's identities need
+        // what lies outside it: the node container above, the runtimes' processes beside
+        // it). The start only chooses which cgroups get series.
+        let start = normal_start(&opts.start)?;
         let source = TreeSource::new(
             crate::host(cfg).root(),
-            &opts.start,
+            "/",
             None,
             all,
             MetricsSampler {
+                start,
                 sampler: None,
                 options: opts.options,
                 last: None,
@@ -190,6 +210,24 @@ impl Exporter {
     pub fn identifications(&self) -> u64 {
         self.source.identifications()
     }
+}
+
+/// `start` as the tree writes paths: `/` or `/a/b` (no empty, `.` components; `..`
+/// refused).
+///
+/// # Errors
+/// A `..` component.
+fn normal_start(start: &str) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for c in start.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        anyhow::ensure!(c != "..", "CGROUP_PATH {start:?}: `..` is not allowed");
+        out.push(b'/');
+        out.extend_from_slice(c.as_bytes());
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    Ok(out)
 }
 
 /// The labels of one series: its cgroup's, then its own.
