@@ -1130,8 +1130,14 @@ fn textfile_removes_a_killed_writers_temporaries_and_ends_on_sighup() {
     let dead = child.id();
     kill(Pid::from_raw(dead as i32), Signal::SIGKILL).unwrap();
     wait(&mut child);
+    // Last written two minutes ago: a temporary is taken for a dead writer's only when
+    // it is that old (a writer in another PID namespace looks dead from here).
+    let old = std::time::SystemTime::now() - Duration::from_secs(120);
     for n in [1, 2] {
-        std::fs::write(dir.join(format!(".cgtree.prom.{dead}.{n}")), "partial").unwrap();
+        let f = dir.join(format!(".cgtree.prom.{dead}.{n}"));
+        std::fs::write(&f, "partial").unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
+        f.set_modified(old).unwrap();
     }
     // Not a dead writer's: this test's own (live) PID, another name, a symlink.
     let live = format!(".cgtree.prom.{}.1", std::process::id());

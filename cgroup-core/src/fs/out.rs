@@ -299,14 +299,21 @@ pub fn temporary_pid(name: &[u8], entry: &[u8]) -> Option<u32> {
     std::str::from_utf8(pid).ok()?.parse().ok()
 }
 
+/// How old a temporary file must be (its last write) before
+/// [`remove_stale_temporaries`] takes it for a dead writer's: a writer fills and renames
+/// its temporary in well under a second, and a writer in another PID namespace (a
+/// container without the host's PIDs, sharing the directory) looks dead from here.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Entries of a directory looked at by [`remove_stale_temporaries`] at most.
 pub const MAX_SCANNED_ENTRIES: usize = 100_000;
 
 /// Removes the temporary files [`replace_file`] left in `dir` for `name` when its writer
 /// was killed between creating one and renaming it (SIGKILL, the OOM killer): entries
 /// named `.<name>.<pid>.<n>` ([`temporary_pid`]) that are regular files (`fstatat`
-/// without following links) and whose `pid` is `own` (the caller: it has no temporary
-/// file outside `replace_file`, and after a restart in a container it may have its dead
+/// without following links) owned by the caller's effective UID, last written at least
+/// [`STALE_AFTER`] ago, and whose `pid` is `own` (the caller: it has no temporary file
+/// outside `replace_file`, and after a restart in a container it may have its dead
 /// predecessor's PID) or, as `alive` says, no living process. Each is unlinked relative
 /// to `dir` (a link is never followed: `unlinkat` removes the name itself). At most
 /// [`MAX_SCANNED_ENTRIES`] entries are looked at. Returns how many were removed.
@@ -339,8 +346,15 @@ pub fn remove_stale_temporaries(
     }
     let mut removed = 0;
     for file in stale {
+        let euid = nix::unistd::geteuid().as_raw();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let regular = fstatat(dir, file.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
             SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFREG
+                && st.st_uid == euid
+                && u64::try_from(st.st_mtime)
+                    .is_ok_and(|m| now.saturating_sub(m) >= STALE_AFTER.as_secs())
         });
         if regular && unlinkat(dir, file.as_c_str(), UnlinkatFlags::NoRemoveDir).is_ok() {
             removed += 1;
@@ -611,6 +625,30 @@ mod tests {
         std::fs::write(p("victim"), "precious").unwrap();
         std::os::unix::fs::symlink(p("victim"), p(".cgtree.prom.100.3")).unwrap();
         std::fs::create_dir(p(".cgtree.prom.100.4")).unwrap();
+        // Everything above last written two minutes ago, as a dead writer's would be.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        for n in std::fs::read_dir(d.path()).unwrap() {
+            let path = n.unwrap().path();
+            if path.symlink_metadata().unwrap().is_file() {
+                let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+                f.set_modified(old).unwrap();
+            }
+        }
+        // Not taken for stale: a fresh one (a live writer in another PID namespace sees
+        // its PID as dead from here), and, as root, another user's file of the pattern.
+        std::fs::write(p(".cgtree.prom.100.5"), "being written").unwrap();
+        let other = nix::unistd::geteuid().is_root().then(|| {
+            let f = p(".cgtree.prom.100.6");
+            std::fs::write(&f, "another user's").unwrap();
+            std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&f)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+            ".cgtree.prom.100.6"
+        });
         let fd = dir_fd(d.path());
         let n =
             remove_stale_temporaries(fd.as_fd(), c"cgtree.prom", 300, |pid| pid == 200).unwrap();
@@ -619,18 +657,19 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
+        let mut want = vec![
+            ".cgtree.prom.100",
+            ".cgtree.prom.100.3",
+            ".cgtree.prom.100.4",
+            ".cgtree.prom.100.5",
+            ".cgtree.prom.200.1",
+            "cgtree.prom",
+            "victim",
+        ];
+        want.extend(other);
+        want.sort_unstable();
         left.sort();
-        assert_eq!(
-            left,
-            [
-                ".cgtree.prom.100",
-                ".cgtree.prom.100.3",
-                ".cgtree.prom.100.4",
-                ".cgtree.prom.200.1",
-                "cgtree.prom",
-                "victim"
-            ]
-        );
+        assert_eq!(left, want);
         assert_eq!(std::fs::read_to_string(p("victim")).unwrap(), "precious");
     }
 
