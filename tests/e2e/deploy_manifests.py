@@ -160,6 +160,16 @@ def checks(repo):
     check(drops and all(re.fullmatch(drops[0]["regex"], l) for l in ("namespace", "pod", "container")),
           "the ServiceMonitor drops the target's namespace/pod/container (they are cgtree's series labels)")
 
+    np = [x for x in yaml.safe_load_all((repo / "deploy/networkpolicy.yaml").read_text()) if x]
+    check([x.get("kind") for x in np] == ["NetworkPolicy"], "networkpolicy.yaml holds a NetworkPolicy")
+    pol = np[0]["spec"]
+    check(np[0]["metadata"].get("namespace") == ds["metadata"].get("namespace")
+          and all(tmpl["metadata"]["labels"].get(k) == v for k, v in pol["podSelector"]["matchLabels"].items()),
+          "the NetworkPolicy selects the DaemonSet's pods in its namespace")
+    check(pol.get("policyTypes") == ["Ingress"] and [p.get("port") for r in pol["ingress"] for p in r["ports"]] == [PORT],
+          "the NetworkPolicy admits the metrics port only")
+    check(pod.get("nodeSelector", {}).get("kubernetes.io/os") == "linux", "the DaemonSet runs on Linux nodes only")
+
     cf = (repo / "deploy/Containerfile").read_text()
     froms = re.findall(r"^FROM\s+(\S+)", cf, re.M)
     check(froms == ["scratch"], f"the Containerfile is FROM scratch only: {froms}")
