@@ -268,16 +268,13 @@ fn scrape_loop<S: Scraper>(
     }
 }
 
-/// The format a request's `Accept` header asks for: OpenMetrics when it accepts
-/// `application/openmetrics-text` at least as much (by `q`) as `text/plain`.
-pub fn negotiate(accept: Option<&str>) -> Format {
-    let Some(accept) = accept else {
-        return Format::Text;
-    };
-    let (mut om, mut text) = (0.0f32, 0.0f32);
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+/// The items of a header whose values carry weights (`Accept`, `Accept-Encoding`: RFC
+/// 9110, section 12.4.2), lower-cased, each with its `q` (1 when absent; 0 when it is
+/// not a finite number).
+pub(crate) fn weighted(value: &str) -> impl Iterator<Item = (String, f32)> + '_ {
+    value.split(',').map(|item| {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut q = 1.0f32;
         for p in parts {
             if let Some((k, v)) = p.split_once('=') {
@@ -289,6 +286,18 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 }
             }
         }
+        (name, q)
+    })
+}
+
+/// The format a request's `Accept` header asks for: OpenMetrics when it accepts
+/// `application/openmetrics-text` at least as much (by `q`) as `text/plain`.
+pub fn negotiate(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else {
+        return Format::Text;
+    };
+    let (mut om, mut text) = (0.0f32, 0.0f32);
+    for (media, q) in weighted(accept) {
         match media.as_str() {
             "application/openmetrics-text" => om = om.max(q),
             "text/plain" | "text/*" | "*/*" => text = text.max(q),

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{cgtree, repo_root};
+use common::{cgtree, promtool, repo_root};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,40 +114,6 @@ fn metrics(root: &Path, extra: &[&str]) -> (String, String, i32) {
 
 fn fixture(name: &str) -> PathBuf {
     repo_root().join("fixtures").join(name)
-}
-
-/// `promtool check metrics` on `text`: Ok, or its complaint. `None` when promtool is
-/// not installed and CI is not set (a CI run without it fails).
-fn promtool(text: &str) -> Option<Result<(), String>> {
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("promtool is needed in CI: {e}")
-        }
-        Err(e) => {
-            eprintln!("promtool not run: {e}");
-            return None;
-        }
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(text.as_bytes()).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    Some(if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    })
 }
 
 fn fixture_dirs() -> Vec<PathBuf> {

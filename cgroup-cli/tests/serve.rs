@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{cgtree, run_fixture};
+use common::{cgtree, promtool, run_fixture};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
@@ -209,36 +209,9 @@ fn promtool_accepts_the_served_body() {
     let srv = serve("127.0.0.1:0", &[]);
     let r = request(srv.addr, "GET", "/metrics", "");
     assert_eq!(r.status, 200);
-    let child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    // As tests/metrics.rs: needed in CI (Debian's prometheus package), said elsewhere.
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("promtool is needed in CI: {e}")
-        }
-        Err(e) => {
-            eprintln!("promtool not run: {e}");
-            return;
-        }
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(r.body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Some(Err(e)) = promtool(&r.body) {
+        panic!("promtool: {e}");
+    }
 }
 
 #[test]

@@ -20,20 +20,7 @@ pub(crate) fn accepts_gzip(value: Option<&str>) -> bool {
         return false;
     };
     let (mut gzip, mut any) = (None::<bool>, false);
-    for coding in value.split(',') {
-        let mut parts = coding.split(';');
-        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let mut q = 1.0f32;
-        for p in parts {
-            if let Some((k, v)) = p.split_once('=') {
-                if k.trim().eq_ignore_ascii_case("q") {
-                    q = v.trim().parse().unwrap_or(0.0);
-                    if !q.is_finite() {
-                        q = 0.0;
-                    }
-                }
-            }
-        }
+    for (name, q) in super::weighted(value) {
         match name.as_str() {
             "gzip" | "x-gzip" => gzip = Some(gzip.unwrap_or(false) || q > 0.0),
             "*" => any |= q > 0.0,

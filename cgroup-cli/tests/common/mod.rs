@@ -368,3 +368,37 @@ pub fn mask_ids(text: &str) -> String {
         rest = &after[spaces + digits..];
     }
 }
+
+/// `promtool check metrics` on `text`: Ok, or its complaint. `None` when promtool is
+/// not installed and CI is not set (a CI run without it fails).
+pub fn promtool(text: &str) -> Option<Result<(), String>> {
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("promtool is needed in CI: {e}")
+        }
+        Err(e) => {
+            eprintln!("promtool not run: {e}");
+            return None;
+        }
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, text.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}

@@ -209,9 +209,17 @@ pub fn create_file(dir: BorrowedFd<'_>, name: &CStr, bytes: &[u8], mode: u32) ->
         Mode::from_bits_truncate(0o600),
     )?;
     fchmod(fd.as_fd(), Mode::from_bits_truncate(mode))?;
+    write_all(fd.as_fd(), bytes)
+}
+
+/// Writes all of `bytes` to `fd` (again after a short write or EINTR).
+///
+/// # Errors
+/// The failing `write`'s errno; EIO when it writes nothing.
+fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> Result<(), Errno> {
     let mut rest = bytes;
     while !rest.is_empty() {
-        match nix::unistd::write(fd.as_fd(), rest) {
+        match nix::unistd::write(fd, rest) {
             Ok(0) => return Err(Errno::EIO),
             Ok(n) => rest = &rest[n..],
             Err(Errno::EINTR) => continue,
@@ -259,15 +267,7 @@ pub fn replace_file(
         };
         let written = (|| {
             fchmod(fd.as_fd(), Mode::from_bits_truncate(mode))?;
-            let mut rest = bytes;
-            while !rest.is_empty() {
-                match nix::unistd::write(fd.as_fd(), rest) {
-                    Ok(0) => return Err(Errno::EIO),
-                    Ok(n) => rest = &rest[n..],
-                    Err(Errno::EINTR) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
+            write_all(fd.as_fd(), bytes)?;
             nix::unistd::fsync(fd.as_fd())?;
             drop(fd);
             nix::fcntl::renameat(dir, tmp.as_c_str(), dir, name)
