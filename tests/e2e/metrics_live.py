@@ -38,6 +38,8 @@ import urllib.request
 from pathlib import Path
 
 import deploy_manifests
+# The suite's own helpers (live_runtimes runs as __main__; this imports its definitions).
+from live_runtimes import cmdline as cmdline_of, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SCRAPE_INTERVAL = "1s"
@@ -571,23 +573,6 @@ class MetricsLive:
             except Exception as e:
                 import traceback
                 self.s.check(False, f"metrics: {name} crashed: {e!r}\n{traceback.format_exc()}")
-
-
-def cmdline_of(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return None
-
-
-def wait_for(pred, timeout=15.0, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def run(suite):
