@@ -26,7 +26,9 @@ Examples:
   cgtree --stats --depth 2                 the tree with usage columns (one sample)
   cgtree metrics | promtool check metrics  named cgroups' usage for Prometheus
   cgtree metrics --textfile DIR --interval 15   DIR/cgtree.prom for node-exporter
-  cgtree serve --listen 127.0.0.1:9713     the same at http://127.0.0.1:9713/metrics";
+  cgtree serve --listen 127.0.0.1:9713     the same at http://127.0.0.1:9713/metrics
+  cgtree completions bash > /usr/share/bash-completion/completions/cgtree
+  cgtree man | man -l -                    this manual page (cgtree man top: top's)";
 
 const TOP_AFTER_HELP: &str = "\
 Keys (full-screen):
@@ -154,6 +156,30 @@ pub enum Command {
     /// the Accept header asks for it), until SIGINT, SIGTERM or SIGHUP. Requests that come
     /// together share one scrape of the host.
     Serve(ServeArgs),
+    /// The completion script for SHELL on stdout (bash, zsh, fish, elvish, powershell),
+    /// generated from these flags: subcommands, flags and their fixed values complete;
+    /// cgroup paths and container names do not.
+    Completions(CompletionsArgs),
+    /// The manual page, in roff, on stdout: cgtree(1), or with SUBCOMMAND that
+    /// subcommand's page, cgtree-SUBCOMMAND(1) (`cgtree man | man -l -` shows it).
+    Man(ManArgs),
+}
+
+/// `cgtree completions`.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `cgtree man`.
+#[derive(Debug, Clone, PartialEq, Eq, ClapArgs)]
+pub struct ManArgs {
+    /// A subcommand, whose own page to print (`provision apply`: a subcommand of one);
+    /// default: cgtree(1), which lists them all.
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Vec<String>,
 }
 
 /// `cgtree serve`.

@@ -62,6 +62,10 @@ pub enum Mode {
     Metrics(crate::cli::MetricsArgs),
     /// `cgtree serve`.
     Serve(crate::cli::ServeArgs),
+    /// `cgtree completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `cgtree man [SUBCOMMAND...]`.
+    Man(Vec<String>),
 }
 
 /// `cgtree top` settings (the start cgroup is [`Config::start`]).
@@ -201,6 +205,12 @@ impl Config {
                  text format, or OpenMetrics when the scraper's Accept header asks (there is \
                  no --format: the format is chosen per request)"
             ),
+            Some(crate::cli::Command::Completions(_)) if args.json => anyhow::bail!(
+                "completions: --json is not an output of this command; it writes a shell script"
+            ),
+            Some(crate::cli::Command::Man(_)) if args.json => anyhow::bail!(
+                "man: --json is not an output of this command; it writes a manual page (roff)"
+            ),
             Some(crate::cli::Command::Metrics(m))
                 if m.textfile.is_some() && m.format == "openmetrics" =>
             {
@@ -276,6 +286,8 @@ impl Config {
                 Some(crate::cli::Command::Snapshot(a)) => Mode::Snapshot(a.out, a.cgroups, a.pids),
                 Some(crate::cli::Command::Metrics(m)) => Mode::Metrics(m),
                 Some(crate::cli::Command::Serve(a)) => Mode::Serve(a),
+                Some(crate::cli::Command::Completions(c)) => Mode::Completions(c.shell),
+                Some(crate::cli::Command::Man(m)) => Mode::Man(m.subcommand),
                 Some(crate::cli::Command::Top(t)) => Mode::Top(Top {
                     delay: t.delay,
                     depth: t.depth.or(args.depth),

@@ -10,6 +10,7 @@
 
 mod cli;
 mod config;
+mod docs;
 mod metrics;
 mod render;
 mod run;
@@ -128,6 +129,8 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
         config::Mode::Watch(w) => run::watch(&cfg, w, diag),
         config::Mode::Metrics(m) => metrics::run(&cfg, m, diag),
         config::Mode::Serve(s) => serve::run(&cfg, s, diag),
+        config::Mode::Completions(shell) => docs::completions(*shell, diag),
+        config::Mode::Man(path) => docs::man(path, diag),
     }
 }
 

@@ -1,0 +1,367 @@
+//! `cgtree completions SHELL` and `cgtree man [SUBCOMMAND...]` (issue #17, item 2).
+//!
+//! - Each shell's script is produced and parses in that shell (`bash -n`, `zsh -n`,
+//!   `fish --no-execute`); bash's and fish's actually complete (`cgtree me` → `metrics`).
+//! - The manual page renders with `man -l` without a groff warning and names every
+//!   subcommand that `cgtree --help` lists; each subcommand's own page renders.
+//! - `completions` and `man` are subcommands, never read as a cgroup path, even where a
+//!   cgroup of that name exists (which stays reachable as `/completions`).
+//!
+//! Needs bash, zsh, fish and man-db (with groff): a missing one is a failure under
+//! `CI=true`, else the check is skipped with a message on stderr.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// `cgtree ARGS` with exit status 0 and nothing on stderr: its stdout.
+fn cgtree_ok(args: &[&str]) -> String {
+    let out = common::cgtree().args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "cgtree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "cgtree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `program args` with `stdin`; `None` when the program is not installed (a
+/// failure under CI=true).
+fn run_tool(program: &str, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Option<Output> {
+    let child = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::env::var_os("CI").is_some_and(|v| v == "true") {
+                panic!("{program} is needed in CI: {e}");
+            }
+            eprintln!("{program} not installed: this check is skipped");
+            return None;
+        }
+        Err(e) => panic!("{program}: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    Some(child.wait_with_output().unwrap())
+}
+
+/// Writes `text` to a new file in `dir`; returns its path as a string.
+fn file(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// The subcommands `cgtree --help` lists (its own text, not the generators').
+fn subcommands_from_help() -> Vec<String> {
+    let help = cgtree_ok(&["--help"]);
+    let mut names = Vec::new();
+    let mut inside = false;
+    for line in help.lines() {
+        if line == "Commands:" {
+            inside = true;
+            continue;
+        }
+        if inside {
+            if !line.starts_with("  ") {
+                break;
+            }
+            let name = line.split_whitespace().next().unwrap();
+            if name != "help" {
+                names.push(name.to_string());
+            }
+        }
+    }
+    assert!(names.len() >= 10, "{names:?}");
+    names
+}
+
+#[test]
+fn every_shell_gets_a_script_that_parses() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, check) in [
+        ("bash", &["-n"][..]),
+        ("zsh", &["-n"][..]),
+        ("fish", &["--no-execute"][..]),
+        ("elvish", &[][..]),
+        ("powershell", &[][..]),
+    ] {
+        let script = cgtree_ok(&["completions", shell]);
+        assert!(script.contains("cgtree"), "{shell}");
+        // Every subcommand is in the script.
+        for sub in subcommands_from_help() {
+            assert!(script.contains(&sub), "{shell}: {sub} missing");
+        }
+        if check.is_empty() {
+            continue; // elvish, PowerShell: not installed on the CI machine.
+        }
+        let path = file(dir.path(), &format!("cgtree.{shell}"), &script);
+        let mut args = check.to_vec();
+        args.push(&path);
+        if let Some(out) = run_tool(shell, &args, "", &[]) {
+            assert!(
+                out.status.success() && out.stderr.is_empty(),
+                "{shell} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// What bash's completion function offers for the words of `line` (the last one being
+/// completed), with the script `cgtree completions bash` wrote.
+fn bash_complete(script: &str, words: &[&str]) -> Option<Vec<String>> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source {script}\n\
+         COMP_WORDS=({words})\n\
+         COMP_CWORD={cword}\n\
+         COMP_LINE='{line}'\n\
+         COMP_POINT=${{#COMP_LINE}}\n\
+         _cgtree cgtree '{cur}' '{prev}'\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        words = quoted.join(" "),
+        cword = words.len() - 1,
+        line = words.join(" "),
+        cur = words[words.len() - 1],
+        prev = words[words.len() - 2],
+    );
+    let out = run_tool("bash", &["--norc", "--noprofile"], &program, &[])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    Some(v)
+}
+
+#[test]
+fn bash_completes_subcommands_flags_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = file(
+        dir.path(),
+        "cgtree.bash",
+        &cgtree_ok(&["completions", "bash"]),
+    );
+    let Some(got) = bash_complete(&script, &["cgtree", "me"]) else {
+        return;
+    };
+    assert_eq!(got, ["metrics"]);
+    assert_eq!(
+        bash_complete(&script, &["cgtree", "completions", "z"]).unwrap(),
+        ["zsh"]
+    );
+    assert_eq!(
+        bash_complete(&script, &["cgtree", "top", "--order", "m"]).unwrap(),
+        ["memory"]
+    );
+    assert_eq!(
+        bash_complete(&script, &["cgtree", "metrics", "--for"]).unwrap(),
+        ["--format"]
+    );
+    // Several candidates: every subcommand starting with "i".
+    assert_eq!(
+        bash_complete(&script, &["cgtree", "i"]).unwrap(),
+        ["id", "ids"]
+    );
+}
+
+#[test]
+fn fish_completes_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = file(
+        dir.path(),
+        "cgtree.fish",
+        &cgtree_ok(&["completions", "fish"]),
+    );
+    let program = format!("source {script}; complete -C 'cgtree me'");
+    let Some(out) = run_tool("fish", &["--no-config", "-c", &program], "", &[]) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(names, ["metrics"], "{text}");
+}
+
+/// `page` rendered by `man -l -` at 100 columns, plain text; `None` without man.
+fn man_render(page: &str) -> Option<String> {
+    let out = run_tool(
+        "man",
+        &["--warnings", "-l", "-"],
+        page,
+        &[
+            ("MANWIDTH", "100"),
+            ("MAN_KEEP_FORMATTING", "0"),
+            ("LC_ALL", "C.UTF-8"),
+        ],
+    )?;
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "man -l: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Without a terminal man writes plain text, but strip any overstrike left.
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if chars.peek() == Some(&'\u{8}') {
+            chars.next();
+            continue;
+        }
+        plain.push(c);
+    }
+    Some(plain)
+}
+
+#[test]
+fn man_page_renders_and_names_every_subcommand() {
+    let page = cgtree_ok(&["man"]);
+    assert!(
+        page.contains(".TH cgtree 1"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    let Some(text) = man_render(&page) else {
+        return;
+    };
+    for section in ["NAME", "SYNOPSIS", "OPTIONS", "SUBCOMMANDS"] {
+        assert!(
+            text.lines().any(|l| l == section),
+            "no {section} section:\n{text}"
+        );
+    }
+    for sub in subcommands_from_help() {
+        let reference = format!("cgtree-{sub}(1)");
+        assert!(
+            text.lines().any(|l| l.trim() == reference),
+            "{reference} missing:\n{text}"
+        );
+        // And that page exists, under that name.
+        let sub_page = cgtree_ok(&["man", &sub]);
+        let sub_text = man_render(&sub_page).unwrap();
+        // groff justifies: words are compared, not spaces.
+        let words: Vec<&str> = sub_text.split_whitespace().collect();
+        assert!(
+            words
+                .windows(3)
+                .any(|w| w[0] == "NAME" && w[1] == format!("cgtree-{sub}") && w[2] == "-"),
+            "cgtree man {sub}:\n{sub_text}"
+        );
+        assert!(
+            sub_text.contains("cgtree 0."),
+            "no release named:\n{sub_text}"
+        );
+    }
+    // A subcommand of a subcommand.
+    let apply = man_render(&cgtree_ok(&["man", "provision", "apply"])).unwrap();
+    assert!(apply.contains("--run-commands"), "{apply}");
+}
+
+#[test]
+fn man_names_an_unknown_subcommand() {
+    let out = common::cgtree()
+        .args(["man", "provision", "nope\u{1b}[2J"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err,
+        "cgtree: man: no subcommand \"nope\\x1b[2J\" in provision; there are: check, plan, apply\n"
+    );
+}
+
+#[test]
+fn completions_and_man_are_not_cgroup_paths() {
+    // A host whose root has cgroups named like the new subcommands.
+    let dir = tempfile::tempdir().unwrap();
+    let cg = dir.path().join("sys/fs/cgroup");
+    fs::create_dir_all(dir.path().join("proc")).unwrap();
+    for d in ["", "completions", "man"] {
+        let d = cg.join(d);
+        fs::create_dir_all(&d).unwrap();
+        for f in [
+            "cgroup.controllers",
+            "cgroup.subtree_control",
+            "cgroup.procs",
+        ] {
+            fs::write(d.join(f), "").unwrap();
+        }
+        if d != cg {
+            fs::write(d.join("cgroup.type"), "domain\n").unwrap();
+        }
+    }
+    let root = dir.path().to_str().unwrap();
+    let script = cgtree_ok(&["--root", root, "completions", "bash"]);
+    assert!(script.contains("complete -F _cgtree"), "{script}");
+    assert_eq!(script, cgtree_ok(&["completions", "bash"]));
+    let page = cgtree_ok(&["--root", root, "man"]);
+    assert!(page.contains(".TH cgtree 1"), "{page}");
+    // The cgroups are still reachable by their paths.
+    for name in ["completions", "man"] {
+        let tree = cgtree_ok(&["--root", root, "-a", &format!("/{name}")]);
+        assert!(tree.lines().next().unwrap().contains(name), "{tree}");
+        assert!(!tree.contains("complete -F"), "{tree}");
+    }
+    // A shell cgtree has no script for is a usage error, not a path.
+    let out = common::cgtree()
+        .args(["--root", root, "completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'tcsh'"));
+}
+
+#[test]
+fn json_is_refused() {
+    for args in [
+        &["completions", "bash", "--json"][..],
+        &["man", "--json"][..],
+    ] {
+        let out = common::cgtree().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--json is not an output"),
+            "{args:?}"
+        );
+    }
+}
