@@ -365,3 +365,16 @@ fn json_is_refused() {
         );
     }
 }
+
+#[test]
+fn readme_installs_every_page() {
+    let readme = fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("for s in ") && l.contains("; do"))
+        .expect("README: the loop installing the subcommands' pages");
+    let listed: Vec<&str> = line["for s in ".len()..line.find("; do").unwrap()]
+        .split_whitespace()
+        .collect();
+    assert_eq!(listed, subcommands_from_help(), "README's loop: {line}");
+}
