@@ -30,7 +30,9 @@ fn check(cx: &mut Context<'_>) -> Check {
             status: Status::Missing,
             evidence: vec![format!("caller's cgroup: {e}")],
             fix: Some(
-                "kind will refuse (\"running kind with rootless provider requires setting systemd property \\\"Delegate=yes\\\"\") although delegation may be set: run it below the user manager, `systemd-run --scope --user kind create cluster`"
+                "kind will refuse (\"running kind with rootless provider requires setting \
+                 systemd property \\\"Delegate=yes\\\"\") although delegation may be set: run \
+                 it below the user manager, `systemd-run --scope --user kind create cluster`"
                     .into(),
             ),
         },
@@ -49,7 +51,8 @@ fn plan(cx: &Context<'_>) -> Plan {
     if bad {
         Plan {
             notes: vec![
-                "start podman and kind through `systemd-run --scope --user ...` so they run below user@UID.service"
+                "start podman and kind through `systemd-run --scope --user ...` so they run \
+                 below user@UID.service"
                     .into(),
             ],
             ..Plan::default()

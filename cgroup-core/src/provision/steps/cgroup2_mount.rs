@@ -41,7 +41,8 @@ fn plan(cx: &Context<'_>) -> Plan {
             });
         } else {
             p.notes.push(
-                "cgroup v1 is still mounted on /sys/fs/cgroup: the mount takes effect after cgroup-v1-off and a restart"
+                "cgroup v1 is still mounted on /sys/fs/cgroup: the mount takes effect after \
+                 cgroup-v1-off and a restart"
                     .into(),
             );
         }

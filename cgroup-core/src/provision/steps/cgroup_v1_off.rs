@@ -27,11 +27,14 @@ fn check(cx: &mut Context<'_>) -> Check {
             if c.status != Status::Ok {
                 c.status = Status::Unknown;
                 c.evidence.push(
-                    "cannot tell which C:\\Users\\<name>\\.wslconfig WSL reads (none or several under /mnt/c/Users)"
+                    "cannot tell which C:\\Users\\<name>\\.wslconfig WSL reads (none or several \
+                     under /mnt/c/Users)"
                         .into(),
                 );
                 c.fix = Some(
-                    "add `kernelCommandLine = cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1` under [wsl2] in %USERPROFILE%\\.wslconfig on Windows, then `wsl --shutdown`"
+                    "add `kernelCommandLine = cgroup_no_v1=all \
+                     systemd.unified_cgroup_hierarchy=1` under [wsl2] in \
+                     %USERPROFILE%\\.wslconfig on Windows, then `wsl --shutdown`"
                         .into(),
                 );
             }
@@ -42,7 +45,8 @@ fn check(cx: &mut Context<'_>) -> Check {
             &files,
             Some(eff),
             "restart WSL so the kernel reads .wslconfig: `wsl --shutdown` in Windows",
-            "add the kernel arguments under [wsl2] kernelCommandLine in the Windows-side .wslconfig (WSL does not read kernelCommandLine from /etc/wsl.conf)",
+            "add the kernel arguments under [wsl2] kernelCommandLine in the Windows-side \
+             .wslconfig (WSL does not read kernelCommandLine from /etc/wsl.conf)",
         );
     }
     let mut c = judge(
@@ -50,7 +54,8 @@ fn check(cx: &mut Context<'_>) -> Check {
         &[],
         Some(eff),
         "",
-        "boot the kernel with cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 (e.g. GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot)",
+        "boot the kernel with cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 (e.g. \
+         GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot)",
     );
     if c.status == Status::Partial {
         c.status = Status::Missing;
@@ -63,10 +68,10 @@ fn plan(cx: &Context<'_>) -> Plan {
         let files = v1_files(cx);
         if files.is_empty() {
             return Plan {
-                notes: vec![
-                    "add `kernelCommandLine = cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1` under [wsl2] in %USERPROFILE%\\.wslconfig on Windows"
-                        .into(),
-                ],
+                notes: vec!["add `kernelCommandLine = cgroup_no_v1=all \
+                     systemd.unified_cgroup_hierarchy=1` under [wsl2] in \
+                     %USERPROFILE%\\.wslconfig on Windows"
+                    .into()],
                 ..Plan::default()
             };
         }
@@ -82,7 +87,9 @@ fn plan(cx: &Context<'_>) -> Plan {
     }
     Plan {
         notes: vec![
-            "not WSL: add cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, `update-grub`, reboot); cgtree does not edit boot loaders"
+            "not WSL: add cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 to the kernel \
+             command line (GRUB_CMDLINE_LINUX in /etc/default/grub, `update-grub`, reboot); \
+             cgtree does not edit boot loaders"
                 .into(),
         ],
         ..Plan::default()

@@ -54,7 +54,8 @@ fn plan(cx: &Context<'_>) -> Plan {
                 argv: download_script(CNI_URL, sum, "dpkg -i \"$f\""),
                 user: None,
                 why: format!(
-                    "fetch {CNI_DEB} over https into a private directory, check its sha256, install it"
+                    "fetch {CNI_DEB} over https into a private directory, check its sha256, \
+                     install it"
                 ),
             }],
             ..Plan::default()
@@ -65,7 +66,11 @@ fn plan(cx: &Context<'_>) -> Plan {
         },
         None => Plan {
             notes: vec![format!(
-                "{CNI_DEB} is downloaded only with its sha256, checked before dpkg sees it; cgtree pins none (no published checksum was at hand to verify one): give --cni-sha256 HEX from the Ubuntu archive's Packages index (SHA256 of {CNI_DEB}), or install containernetworking-plugins >= 1.1.1 from your distribution"
+                "{CNI_DEB} is downloaded only with its sha256, checked before dpkg sees it; \
+                 cgtree pins none (no published checksum was at hand to verify one): give \
+                 --cni-sha256 HEX from the Ubuntu archive's Packages index (SHA256 of \
+                 {CNI_DEB}), or install containernetworking-plugins >= 1.1.1 from your \
+                 distribution"
             )],
             ..Plan::default()
         },

@@ -18,7 +18,8 @@ fn check(cx: &mut Context<'_>) -> Check {
         &containers_conf_files(),
         None,
         "",
-        "set the keys in their tables of /etc/containers/containers.conf (log_driver in [containers]; events_logger and cgroup_manager in [engine])",
+        "set the keys in their tables of /etc/containers/containers.conf (log_driver in \
+         [containers]; events_logger and cgroup_manager in [engine])",
     )
 }
 

@@ -10,7 +10,8 @@ pub(super) const STEP: Step = Step {
     id: "crun-version",
     title: "crun >= 1.9.0 registered in the user's containers.conf",
     refs: &[
-        "https://noobient.com/2023/11/15/fixing-ubuntu-containers-failing-to-start-with-systemd/",
+        "https://noobient.com/2023/11/15/fixing-ubuntu-containers-failing-to-start-with-\
+         systemd/",
     ],
     check,
     plan,
@@ -44,7 +45,8 @@ fn check(cx: &mut Context<'_>) -> Check {
         (
             true,
             format!(
-                "{} exists (its version is not checked: cgtree does not run a user's file; run `{} --version` as the user)",
+                "{} exists (its version is not checked: cgtree does not run a user's file; run \
+                 `{} --version` as the user)",
                 local.display(),
                 local.display()
             ),
@@ -63,8 +65,10 @@ fn check(cx: &mut Context<'_>) -> Check {
         cx,
         &files,
         Some(eff),
-        "download crun >= 1.9.0 to ~/.local/bin/crun: `cgtree provision apply crun-version --crun-version X.Y.Z --crun-sha256 HEX --yes --run-commands`",
-        "register ~/.local/bin/crun in [engine.runtimes] of the user's containers.conf and download crun >= 1.9.0 there",
+        "download crun >= 1.9.0 to ~/.local/bin/crun: `cgtree provision apply crun-version \
+         --crun-version X.Y.Z --crun-sha256 HEX --yes --run-commands`",
+        "register ~/.local/bin/crun in [engine.runtimes] of the user's containers.conf and \
+         download crun >= 1.9.0 there",
     )
 }
 
@@ -104,14 +108,16 @@ fn plan(cx: &Context<'_>) -> Plan {
                     p.commands.push(Command {
                         argv: download_script(
                             &format!(
-                                "https://github.com/containers/crun/releases/download/{v}/crun-{v}-linux-amd64"
+                                "https://github.com/containers/crun/releases/download/{v}/\
+                                 crun-{v}-linux-amd64"
                             ),
                             sum,
                             &install,
                         ),
                         user,
                         why: format!(
-                            "download crun {v} over https into a private directory, check its sha256, install it as ~/.local/bin/crun (as the user)"
+                            "download crun {v} over https into a private directory, check its \
+                             sha256, install it as ~/.local/bin/crun (as the user)"
                         ),
                     });
                 }
@@ -119,14 +125,18 @@ fn plan(cx: &Context<'_>) -> Plan {
                     .notes
                     .push("--crun-sha256 must be 64 hex digits: nothing is downloaded".into()),
                 None => p.notes.push(format!(
-                    "crun {v} is downloaded only with its sha256, checked before it is installed; cgtree pins no checksum for crun releases: give --crun-sha256 HEX, the SHA-256 of crun-{v}-linux-amd64 from https://github.com/containers/crun/releases/tag/{v}"
+                    "crun {v} is downloaded only with its sha256, checked before it is \
+                     installed; cgtree pins no checksum for crun releases: give --crun-sha256 \
+                     HEX, the SHA-256 of crun-{v}-linux-amd64 from \
+                     https://github.com/containers/crun/releases/tag/{v}"
                 )),
             },
             Some(v) => p.notes.push(format!(
                 "crun {v} is older than 1.9.0: give --crun-version 1.9.0 or newer"
             )),
             None => p.notes.push(
-                "give --crun-version X.Y.Z (>= 1.9.0) to plan the download of ~/.local/bin/crun (the guide leaves CRUN_VER unset)"
+                "give --crun-version X.Y.Z (>= 1.9.0) to plan the download of ~/.local/bin/crun \
+                 (the guide leaves CRUN_VER unset)"
                     .into(),
             ),
         }

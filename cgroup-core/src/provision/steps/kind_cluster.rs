@@ -6,7 +6,8 @@ pub(super) const STEP: Step = Step {
     id: "kind-cluster",
     title: "a kind cluster runs under rootless podman",
     refs: &[
-        "https://kind.sigs.k8s.io/docs/user/rootless/#creating-a-kind-cluster-with-rootless-podman",
+        "https://kind.sigs.k8s.io/docs/user/rootless/#creating-a-kind-cluster-with-rootless-\
+         podman",
     ],
     check,
     plan,
@@ -18,7 +19,8 @@ fn check(cx: &mut Context<'_>) -> Check {
         status: if ok { Status::Ok } else { Status::Missing },
         evidence: vec![e],
         fix: (!ok).then(|| {
-            "create it: `KIND_EXPERIMENTAL_PROVIDER=podman systemd-run --scope --user kind create cluster`"
+            "create it: `KIND_EXPERIMENTAL_PROVIDER=podman systemd-run --scope --user kind \
+             create cluster`"
                 .into()
         }),
     }

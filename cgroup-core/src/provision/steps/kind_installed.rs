@@ -36,7 +36,8 @@ fn plan(cx: &Context<'_>) -> Plan {
     }
     Plan {
         notes: vec![
-            "install kind: `go install sigs.k8s.io/kind@latest`, or a release binary in /usr/local/bin"
+            "install kind: `go install sigs.k8s.io/kind@latest`, or a release binary in \
+             /usr/local/bin"
                 .into(),
         ],
         ..Plan::default()

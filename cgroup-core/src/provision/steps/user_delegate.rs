@@ -13,7 +13,8 @@ pub(super) const STEP: Step = Step {
     title: "Delegate=cpu cpuset io memory pids for user managers",
     refs: &[
         "https://www.freedesktop.org/software/systemd/man/latest/user@.service.html",
-        "https://unix.stackexchange.com/questions/624428/cgroups-v2-cgroup-controllers-not-delegated-to-non-privileged-users-on-centos-s/625079#625079",
+        "https://unix.stackexchange.com/questions/624428/cgroups-v2-cgroup-controllers-not-\
+         delegated-to-non-privileged-users-on-centos-s/625079#625079",
     ],
     check,
     plan,
@@ -31,8 +32,10 @@ fn check(cx: &mut Context<'_>) -> Check {
         cx,
         &delegate_files(),
         eff,
-        "`systemctl daemon-reload`, then restart the user manager (log out and in, or `systemctl restart user@UID.service`)",
-        "set Delegate=cpu cpuset io memory pids in /etc/systemd/system/user@.service.d/delegate.conf",
+        "`systemctl daemon-reload`, then restart the user manager (log out and in, or \
+         `systemctl restart user@UID.service`)",
+        "set Delegate=cpu cpuset io memory pids in \
+         /etc/systemd/system/user@.service.d/delegate.conf",
     )
 }
 
