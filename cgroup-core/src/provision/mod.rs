@@ -410,21 +410,61 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
     fw.wants
         .iter()
         .map(|w| match w {
-            Want::Ini { section, key, value, ok } => match ini_get(&text, section, key) {
-                Some(h) if ok(&h.value, value) => (true, format!("{shown}:{}: [{section}] {key}={}", h.line, clip(&h.value))),
-                Some(h) => (false, format!("{shown}:{}: [{section}] {key}={} (want {value})", h.line, clip(&h.value))),
+            Want::Ini {
+                section,
+                key,
+                value,
+                ok,
+            } => match ini_get(&text, section, key) {
+                Some(h) if ok(&h.value, value) => (
+                    true,
+                    format!("{shown}:{}: [{section}] {key}={}", h.line, clip(&h.value)),
+                ),
+                Some(h) => (
+                    false,
+                    format!(
+                        "{shown}:{}: [{section}] {key}={} (want {value})",
+                        h.line,
+                        clip(&h.value)
+                    ),
+                ),
                 None => match ini_commented(&text, section, key) {
-                    Some(l) => (false, format!("{shown}:{l}: [{section}] {key} is commented out")),
+                    Some(l) => (
+                        false,
+                        format!("{shown}:{l}: [{section}] {key} is commented out"),
+                    ),
                     None => (false, format!("{shown}: no {key} in [{section}]")),
                 },
             },
-            Want::Tokens { section, key, tokens } => match ini_get(&text, section, key) {
+            Want::Tokens {
+                section,
+                key,
+                tokens,
+            } => match ini_get(&text, section, key) {
                 Some(h) => {
-                    let missing: Vec<&str> = tokens.iter().copied().filter(|t| !h.value.split_whitespace().any(|w| w == *t)).collect();
+                    let missing: Vec<&str> = tokens
+                        .iter()
+                        .copied()
+                        .filter(|t| !h.value.split_whitespace().any(|w| w == *t))
+                        .collect();
                     if missing.is_empty() {
-                        (true, format!("{shown}:{}: [{section}] {key} has {}", h.line, tokens.join(" ")))
+                        (
+                            true,
+                            format!(
+                                "{shown}:{}: [{section}] {key} has {}",
+                                h.line,
+                                tokens.join(" ")
+                            ),
+                        )
                     } else {
-                        (false, format!("{shown}:{}: [{section}] {key} lacks {}", h.line, missing.join(" ")))
+                        (
+                            false,
+                            format!(
+                                "{shown}:{}: [{section}] {key} lacks {}",
+                                h.line,
+                                missing.join(" ")
+                            ),
+                        )
                     }
                 }
                 None => (false, format!("{shown}: no {key} in [{section}]")),
@@ -436,32 +476,71 @@ fn evaluate(cx: &Context<'_>, fw: &FileWant) -> Vec<(bool, String)> {
                 if toml_str_is(item.as_ref(), value) {
                     (true, format!("{shown}: [{t}] {key} = \"{value}\""))
                 } else if let Some(i) = item {
-                    (false, format!("{shown}: [{t}] {key} = {} (want \"{value}\")", clip(i.to_string().trim())))
+                    (
+                        false,
+                        format!(
+                            "{shown}: [{t}] {key} = {} (want \"{value}\")",
+                            clip(i.to_string().trim())
+                        ),
+                    )
                 } else {
                     (false, format!("{shown}: no {key} in [{t}]"))
                 }
             }
             Want::TomlArr { table, key, value } => {
                 let item = toml.as_ref().and_then(|d| toml_get(d, table, key));
-                let got: Option<Vec<String>> = item.as_ref().and_then(|i| i.as_array()).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+                let got: Option<Vec<String>> = item.as_ref().and_then(|i| i.as_array()).map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                });
                 let t = table.join(".");
                 match got {
-                    Some(g) if g.first() == value.first() => (true, format!("{shown}: [{t}] {key} = {}", clip(&format!("{g:?}")))),
-                    Some(g) => (false, format!("{shown}: [{t}] {key} = {} (want {value:?} first)", clip(&format!("{g:?}")))),
+                    Some(g) if g.first() == value.first() => (
+                        true,
+                        format!("{shown}: [{t}] {key} = {}", clip(&format!("{g:?}"))),
+                    ),
+                    Some(g) => (
+                        false,
+                        format!(
+                            "{shown}: [{t}] {key} = {} (want {value:?} first)",
+                            clip(&format!("{g:?}"))
+                        ),
+                    ),
                     None => (false, format!("{shown}: no {key} in [{t}]")),
                 }
             }
             Want::TomlNotTop { key, belongs } => {
                 if toml.as_ref().and_then(|d| toml_get(d, &[], key)).is_some() {
-                    (false, format!("{shown}: {key} at the top level is ignored by podman: it belongs in [{belongs}]"))
+                    (
+                        false,
+                        format!(
+                            "{shown}: {key} at the top level is ignored by podman: \
+                         it belongs in [{belongs}]"
+                        ),
+                    )
                 } else {
                     (true, String::new())
                 }
             }
-            Want::Line { line, matches, good } => {
-                match text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with('#')).find(|(_, l)| matches(l)) {
-                    Some((i, l)) if good(l) => (true, format!("{shown}:{}: {}", i + 1, clip(l.trim()))),
-                    Some((i, l)) => (false, format!("{shown}:{}: {} (want {line})", i + 1, clip(l.trim()))),
+            Want::Line {
+                line,
+                matches,
+                good,
+            } => {
+                match text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim_start().starts_with('#'))
+                    .find(|(_, l)| matches(l))
+                {
+                    Some((i, l)) if good(l) => {
+                        (true, format!("{shown}:{}: {}", i + 1, clip(l.trim())))
+                    }
+                    Some((i, l)) => (
+                        false,
+                        format!("{shown}:{}: {} (want {line})", i + 1, clip(l.trim())),
+                    ),
                     None => (false, format!("{shown}: no line `{line}`")),
                 }
             }
