@@ -185,6 +185,15 @@ fn get(addr: SocketAddr) -> Reply {
     request(addr, "GET", "/metrics", "")
 }
 
+/// `n` clients asking for /metrics at once, each on its own thread; their replies.
+fn get_concurrently(addr: SocketAddr, n: usize) -> Vec<Reply> {
+    let clients: Vec<_> = (0..n).map(|_| thread::spawn(move || get(addr))).collect();
+    clients
+        .into_iter()
+        .map(|t| t.join().expect("client"))
+        .collect()
+}
+
 fn fake_value(r: &Reply) -> usize {
     let body = String::from_utf8_lossy(&r.body);
     body.lines()
@@ -213,12 +222,7 @@ fn concurrent_requests_share_scrapes() {
     );
     let addr = srv.addr;
     const N: usize = 16;
-    let replies: Vec<Reply> = (0..N)
-        .map(|_| thread::spawn(move || get(addr)))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().expect("client"))
-        .collect();
+    let replies: Vec<Reply> = get_concurrently(addr, N);
     let stats = srv.stop();
     for r in &replies {
         assert_eq!(r.status, 200);
@@ -636,12 +640,7 @@ fn connections_are_bounded_and_all_answered() {
     );
     let addr = srv.addr;
     const N: usize = 10;
-    let replies: Vec<Reply> = (0..N)
-        .map(|_| thread::spawn(move || get(addr)))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().expect("client"))
-        .collect();
+    let replies: Vec<Reply> = get_concurrently(addr, N);
     let stats = srv.stop();
     assert!(replies.iter().all(|r| r.status == 200));
     let peak = stats.peak.load(Ordering::Relaxed);
@@ -712,12 +711,7 @@ fn requests_in_flight_are_bounded_apart_from_connections() {
     );
     let addr = srv.addr;
     const N: usize = 10;
-    let replies: Vec<Reply> = (0..N)
-        .map(|_| thread::spawn(move || get(addr)))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().expect("client"))
-        .collect();
+    let replies: Vec<Reply> = get_concurrently(addr, N);
     let stats = srv.stop();
     for r in &replies {
         assert_eq!(r.status, 200);
