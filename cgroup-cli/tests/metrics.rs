@@ -1098,6 +1098,20 @@ fn textfile_removes_a_killed_writers_temporaries_and_ends_on_sighup() {
     // Last written two minutes ago: a temporary is taken for a dead writer's only when
     // it is that old (a writer in another PID namespace looks dead from here).
     let old = std::time::SystemTime::now() - Duration::from_secs(120);
+    // The SIGKILL may land between a temporary's creation and its rename: that file is
+    // the killed writer's too, and is aged like the planted ones (left fresh, it is
+    // rightly kept for a minute, and the listing below would race with the kill).
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if name.starts_with(&format!(".cgtree.prom.{dead}.")) {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(e.path())
+                .unwrap();
+            f.set_modified(old).unwrap();
+        }
+    }
     for n in [1, 2] {
         let f = dir.join(format!(".cgtree.prom.{dead}.{n}"));
         std::fs::write(&f, "partial").unwrap();
