@@ -407,9 +407,11 @@ impl Resolver {
         }
     }
 
-    /// How many facts have been learned (grows when [`Resolver::learn`] adds one).
+    /// How many facts have been learned from processes: [`Resolver::learn`]'s and the
+    /// containerd state directories (kept apart, in `containerd_states`): grows whenever
+    /// a process teaches anything the identification uses.
     pub(crate) fn learned_count(&self) -> usize {
-        self.learned.len()
+        self.learned.len() + self.containerd_states.len()
     }
 
     /// The values `family` learned for `key`.
