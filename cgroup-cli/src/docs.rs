@@ -14,8 +14,8 @@
 //!   stable API: the protocol between the registration script and the binary may change
 //!   in any clap_complete release, so the crate is pinned exactly in Cargo.toml and the
 //!   script must come from the same build as the binary (the Debian package ships both;
-//!   README "Shell completions and the manual page" tells `cargo install` users to source it anew at shell
-//!   start, as clap_complete recommends).
+//!   README "Shell completions and the manual page" tells `cargo install` users to
+//!   source it anew at shell start, as clap_complete recommends).
 //!
 //! Candidates read from the host are untrusted: a name with a control character (or not
 //! UTF-8) is never offered (it would reach the shell's line editor as is), and each
