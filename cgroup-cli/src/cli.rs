@@ -156,9 +156,13 @@ pub enum Command {
     /// the Accept header asks for it), until SIGINT, SIGTERM or SIGHUP. Requests that come
     /// together share one scrape of the host.
     Serve(ServeArgs),
-    /// The completion script for SHELL on stdout (bash, zsh, fish, elvish, powershell),
-    /// generated from these flags: subcommands, flags and their fixed values complete;
-    /// cgroup paths and container names do not.
+    /// The static completion script for SHELL on stdout (bash, zsh, fish, elvish,
+    /// powershell).
+    ///
+    /// Generated from these flags: subcommands, flags and their fixed values complete.
+    /// `COMPLETE=SHELL cgtree` writes instead the script of the completion computed at
+    /// run time, which also completes cgroup paths, and container, pod and kind node
+    /// names (README: "Shell completions and the manual page").
     Completions(CompletionsArgs),
     /// The manual page, in roff, on stdout: cgtree(1), or with SUBCOMMAND that
     /// subcommand's page, cgtree-SUBCOMMAND(1) (`cgtree man | man -l -` shows it).

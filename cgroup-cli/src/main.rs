@@ -33,6 +33,8 @@ pub(crate) const PARTIAL: u8 = 1;
 pub(crate) const FATAL: u8 = 2;
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash cgtree ...`: a shell asking for completions (docs.rs); exits.
+    docs::complete_from_env();
     let mut diag = Diag::default();
     let args = match cli::Args::try_parse() {
         Ok(a) => a,
