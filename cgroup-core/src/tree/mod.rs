@@ -12,6 +12,7 @@ pub mod identify;
 #[cfg(feature = "serde")]
 mod json;
 pub mod userns;
+pub mod xattr;
 
 pub(crate) use json::ErrorsJson;
 #[cfg(feature = "serde")]
@@ -394,6 +395,93 @@ impl Tree {
     /// Every error of every node, in tree order.
     pub fn errors(&self) -> impl Iterator<Item = &NodeError> {
         self.nodes.iter().flat_map(|n| n.errors.iter())
+    }
+
+    /// The subtree of node `id` as a tree of its own, as if a walk had started there
+    /// ([`TreeBuilder::start`]) but with what this tree knows: the identities found with
+    /// the whole tree in view (a walk started at the subtree sees no cgroup beside it) and
+    /// the cgroups above it as [`Tree::ancestors`]. Its root is named by its whole path
+    /// (as a walk's start is); `include_empty` and `max_depth` (levels below `id`) apply
+    /// as in [`TreeBuilder::include_empty`] and [`TreeBuilder::max_depth`]: an empty cgroup
+    /// (`populated` false, no error, nothing kept below it) is left out unless
+    /// `include_empty`, and a cgroup at the depth limit with children is
+    /// [`Node::truncated`]. Shapes: one pass over the subtree's nodes, a copy of each
+    /// kept one.
+    ///
+    /// # Panics
+    /// Never for an `id` of this tree; an `id` past [`Tree::nodes`] panics as
+    /// [`Tree::node`] does.
+    pub fn subtree(&self, id: NodeId, include_empty: bool, max_depth: Option<u32>) -> Tree {
+        let base = self.nodes[id].depth;
+        // The subtree in pre-order (explicit stack: any depth).
+        let mut order: Vec<NodeId> = Vec::new();
+        let mut stack = vec![id];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            if max_depth.is_none_or(|d| self.nodes[i].depth - base < d) {
+                stack.extend(self.nodes[i].children.iter().rev().copied());
+            }
+        }
+        // Which are kept: bottom-up, as the walk decides (`Walk::finish`).
+        let mut kept = vec![false; self.nodes.len()];
+        for &i in order.iter().rev() {
+            let n = &self.nodes[i];
+            let keep = i == id
+                || include_empty
+                || n.populated != Some(false)
+                || !n.errors.is_empty()
+                || n.children.iter().any(|&c| kept[c]);
+            kept[i] = keep;
+        }
+        let mut new_id = vec![usize::MAX; self.nodes.len()];
+        let mut nodes: Vec<Node> = Vec::new();
+        for &i in &order {
+            if !kept[i] {
+                continue;
+            }
+            let n = &self.nodes[i];
+            let mut copy = n.clone();
+            copy.depth = n.depth - base;
+            copy.children = Vec::new();
+            copy.parent = if i == id {
+                None
+            } else {
+                n.parent.map(|p| new_id[p])
+            };
+            if i == id {
+                copy.name = self.path(id).into();
+            }
+            if max_depth.is_some_and(|d| copy.depth >= d) && !n.children.is_empty() {
+                copy.truncated = true;
+            }
+            let at = nodes.len();
+            new_id[i] = at;
+            if let Some(p) = copy.parent {
+                nodes[p].children.push(at);
+            }
+            nodes.push(copy);
+        }
+        // The cgroups above: this tree's own, then those between its root and `id`.
+        let mut ancestors = self.ancestors.clone();
+        let mut chain = Vec::new();
+        let mut cur = self.nodes[id].parent;
+        while let Some(p) = cur {
+            chain.push(p);
+            cur = self.nodes[p].parent;
+        }
+        for &p in chain.iter().rev() {
+            ancestors.push(crate::trace::ChainEntry {
+                path: self.path(p),
+                identity: self.nodes[p].identity.clone(),
+            });
+        }
+        Tree {
+            host: self.host.clone(),
+            mount: self.mount.clone(),
+            nodes,
+            root_parent_id: self.parent_cgroup_id(id),
+            ancestors,
+        }
     }
 }
 
