@@ -405,8 +405,10 @@ impl Tree {
     /// as in [`TreeBuilder::include_empty`] and [`TreeBuilder::max_depth`]: an empty cgroup
     /// (`populated` false, no error, nothing kept below it) is left out unless
     /// `include_empty`, and a cgroup at the depth limit with children is
-    /// [`Node::truncated`]. Shapes: one pass over the subtree's nodes, a copy of each
-    /// kept one.
+    /// [`Node::truncated`]. Emptiness is the whole tree's: a cgroup cut at the depth limit
+    /// whose subtree is empty is left out even where a limited walk could not tell (a
+    /// fixture without `cgroup.events`). Shapes: one pass over the subtree's nodes, a
+    /// copy of each kept one.
     ///
     /// # Panics
     /// Never for an `id` of this tree; an `id` past [`Tree::nodes`] panics as
@@ -1939,6 +1941,103 @@ mod tests {
             seen += 1;
         }
         assert!(seen > 10, "{seen} fixtures");
+    }
+
+    /// A subtree cut out of the whole tree is the tree a walk started there reads (its
+    /// nodes, their depth, emptiness, truncation and parent ids), for every third cgroup
+    /// of every fixture,
+    /// with and without empty cgroups and a depth limit; and its ancestors are the
+    /// cgroups above, identified.
+    #[test]
+    fn subtree_equals_a_walk_from_there() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let shape = |t: &Tree| -> Vec<(Vec<u8>, u32, bool, Option<bool>, Option<u64>)> {
+            (0..t.nodes().len())
+                .map(|i| {
+                    let n = t.node(i);
+                    (
+                        t.path(i),
+                        n.depth,
+                        n.truncated,
+                        n.populated,
+                        t.parent_cgroup_id(i),
+                    )
+                })
+                .collect()
+        };
+        let mut compared = 0;
+        for e in std::fs::read_dir(&fixtures).unwrap() {
+            let root = e.unwrap().path();
+            let Ok(whole) = TreeBuilder::new()
+                .host_root(&root)
+                .include_empty(true)
+                .identify(true)
+                .build()
+            else {
+                continue;
+            };
+            for id in (0..whole.nodes().len()).step_by(3) {
+                let start = String::from_utf8(whole.path(id)).unwrap();
+                for (all, depth) in [
+                    (false, None),
+                    (true, None),
+                    (false, Some(1)),
+                    (true, Some(0)),
+                ] {
+                    let walked = TreeBuilder::new()
+                        .host_root(&root)
+                        .start(start.clone())
+                        .include_empty(all)
+                        .max_depth(depth)
+                        .build()
+                        .unwrap();
+                    let cut = whole.subtree(id, all, depth);
+                    let (mut got, want) = (shape(&cut), shape(&walked));
+                    // A depth-limited walk of a fixture (no `cgroup.events`) derives
+                    // emptiness from the levels it read; the whole tree knows it.
+                    // So a cut cgroup that the limited walk keeps for its unknown
+                    // emptiness is left out of the subtree when the whole tree knows it
+                    // is empty (as on a live host, where `cgroup.events` says so).
+                    if depth.is_some() {
+                        got.iter_mut().for_each(|g| g.3 = None);
+                        let want: Vec<_> = want
+                            .into_iter()
+                            .map(|mut w| {
+                                w.3 = None;
+                                w
+                            })
+                            .filter(|w| {
+                                got.contains(w) || {
+                                    let p = std::str::from_utf8(&w.0).unwrap();
+                                    let known_empty =
+                                        whole.nodes().iter().enumerate().any(|(i, n)| {
+                                            whole.path(i) == w.0 && n.populated == Some(false)
+                                        });
+                                    assert!(known_empty, "{p} left out but not empty");
+                                    false
+                                }
+                            })
+                            .collect();
+                        assert_eq!(got, want, "{} {start} {all} {depth:?}", root.display());
+                        compared += 1;
+                        continue;
+                    }
+                    assert_eq!(got, want, "{} {start} {all} {depth:?}", root.display());
+                    compared += 1;
+                }
+                let cut = whole.subtree(id, true, None);
+                let above: Vec<Vec<u8>> = cut.ancestors().iter().map(|c| c.path.clone()).collect();
+                let mut want = Vec::new();
+                let mut cur = whole.node(id).parent;
+                while let Some(p) = cur {
+                    want.push(whole.path(p));
+                    cur = whole.node(p).parent;
+                }
+                want.reverse();
+                assert_eq!(above, want, "{start}");
+            }
+        }
+        assert!(compared > 500, "{compared}");
     }
 
     #[test]
