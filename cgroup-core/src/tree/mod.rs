@@ -1951,7 +1951,9 @@ mod tests {
     #[test]
     fn subtree_equals_a_walk_from_there() {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-        let shape = |t: &Tree| -> Vec<(Vec<u8>, u32, bool, Option<bool>, Option<u64>)> {
+        // Per node: path, depth, truncated, populated, parent id.
+        type Shape = (Vec<u8>, u32, bool, Option<bool>, Option<u64>);
+        let shape = |t: &Tree| -> Vec<Shape> {
             (0..t.nodes().len())
                 .map(|i| {
                     let n = t.node(i);
