@@ -13,6 +13,8 @@ Examples:
   cgtree                                   the whole hierarchy of this host
   cgtree /user.slice --depth 3             a subtree, three levels deep
   cgtree --root fixtures/arch-docker-kind  a fixture or snapshot directory standing for /
+  cgtree -u docker                         docker.service's subtree (as systemd-cgls -u)
+  cgtree -M kind-control-plane             a container's, kind node's or pod's subtree
   cgtree --json | jq .cgroup.children[].path
   cgtree pid 74284                         what PID 74284 is: container, kind node, pod
   cgtree id 4242                           what cgroup id 4242 (a BPF tool's) is
