@@ -13,6 +13,8 @@ Examples:
   cgtree                                   the whole hierarchy of this host
   cgtree /user.slice --depth 3             a subtree, three levels deep
   cgtree --root fixtures/arch-docker-kind  a fixture or snapshot directory standing for /
+  cgtree -u docker                         docker.service's subtree (as systemd-cgls -u)
+  cgtree -M kind-control-plane             a container's, kind node's or pod's subtree
   cgtree --json | jq .cgroup.children[].path
   cgtree pid 74284                         what PID 74284 is: container, kind node, pod
   cgtree id 4242                           what cgroup id 4242 (a BPF tool's) is
@@ -58,9 +60,32 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Cgroup to start at, relative to the cgroup2 mount (e.g. /user.slice).
+    /// Cgroups to show, relative to the cgroup2 mount (e.g. /user.slice), one tree each
+    /// (default: /); with -M, relative to the machine's cgroup; with -u or --user-unit,
+    /// unit names.
     #[arg(value_name = "CGROUP_PATH")]
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
+
+    /// Show the subtree of system unit UNIT (as `systemd-cgls -u`), found in the hierarchy:
+    /// the cgroup of that name below the host's slices, outside any container and user
+    /// manager (`foo` means `foo.service`). Repeatable; with no UNIT, the CGROUP_PATH
+    /// arguments are unit names.
+    #[arg(short = 'u', long = "unit", value_name = "UNIT", num_args = 0..=1,
+          conflicts_with = "user_unit")]
+    pub unit: Option<Vec<String>>,
+
+    /// Show the subtree of unit UNIT of the caller's user manager (user@UID.service of the
+    /// real UID), as `systemd-cgls --user-unit`. Repeatable; with no UNIT, the
+    /// CGROUP_PATH arguments are unit names.
+    #[arg(long = "user-unit", value_name = "UNIT", num_args = 0..=1)]
+    pub user_unit: Option<Vec<String>>,
+
+    /// Show the subtree of a container, kind node, pod (NAMESPACE/NAME, or NAME when
+    /// unique), LXC container or machine: by name, full id or a unique id prefix of at
+    /// least 12 hex digits (systemd-cgls's -M, for any identified one). CGROUP_PATH is
+    /// then relative to its cgroup.
+    #[arg(short = 'M', long, value_name = "NAME", conflicts_with_all = ["unit", "user_unit"])]
+    pub machine: Option<String>,
 
     /// Read the host rooted at DIR (a fixture or snapshot) instead of /.
     #[arg(long, value_name = "DIR", global = true)]
@@ -88,13 +113,22 @@ pub struct Args {
 
     /// Show each process's user: the host's, and the one inside its user namespace where
     /// they differ (`1000(root in ctr)`).
-    #[arg(short = 'u', long)]
+    #[arg(short = 'U', long)]
     pub users: bool,
 
     /// Show each cgroup's id after its name, as `(#ID)` (as `systemd-cgls -c`): the
-    /// inode of its directory, the id BPF tools see.
-    #[arg(short = 'c', long)]
+    /// inode of its directory, the id BPF tools see. `--cgroup-id=BOOL` as systemd >= 254.
+    #[arg(short = 'c', long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = parse_boolean,
+          overrides_with = "cgroup_id")]
     pub cgroup_id: bool,
+
+    /// Show each cgroup's `user.` and `trusted.` extended attributes below its name (as
+    /// `systemd-cgls -x`): `→ NAME: VALUE`.
+    #[arg(short = 'x', long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", default_value = "false", value_parser = parse_boolean,
+          overrides_with = "xattr")]
+    pub xattr: bool,
 
     /// Do not cut command lines to the terminal width.
     #[arg(short = 'l', long)]
@@ -287,6 +321,16 @@ pub struct TopArgs {
     /// How siblings are sorted (keys c, m, i, p, t on the screen).
     #[arg(long, value_enum, default_value_t = crate::top::Order::Cpu, value_name = "ORDER")]
     pub order: crate::top::Order,
+}
+
+/// A boolean as systemd's `parse_boolean` (src/basic/parse-util.c) reads one: `1`, `yes`,
+/// `y`, `true`, `t`, `on` and `0`, `no`, `n`, `false`, `f`, `off`, in any case.
+pub fn parse_boolean(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "y" | "true" | "t" | "on" => Ok(true),
+        "0" | "no" | "n" | "false" | "f" | "off" => Ok(false),
+        _ => Err("not a boolean (yes/no, true/false, on/off, 1/0)".into()),
+    }
 }
 
 /// A delay in seconds: a finite number from 0.01 (shorter intervals make rates out of

@@ -35,6 +35,34 @@ pub struct Config {
     /// Usage columns in the tree (`--stats`, or `--delay`): `Some(delay)` between the
     /// two samples (`None`: one sample).
     pub stats: Option<Option<std::time::Duration>>,
+    /// Show cgroups' `user.`/`trusted.` extended attributes in the tree (`-x`).
+    pub xattr: bool,
+    /// Which subtrees the tree shows.
+    pub targets: Targets,
+}
+
+/// Which subtrees `cgtree` (the tree) shows, one tree each: systemd-cgls's arguments
+/// (src/cgls/cgls.c: with `-u`/`--user-unit` every argument is a unit name; otherwise a
+/// cgroup path, relative to the machine's cgroup with `-M`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// CGROUP_PATHs relative to the mount (empty: `/`), each walked from there.
+    Paths(Vec<String>),
+    /// `-u` (`user: false`) or `--user-unit` (`user: true`): unit names as typed (empty:
+    /// the whole tree, as systemd-cgls shows with `-u` and no name).
+    Units {
+        /// `--user-unit`: units of the caller's user manager.
+        user: bool,
+        /// The names, in order.
+        names: Vec<String>,
+    },
+    /// `-M NAME [CGROUP_PATH...]`.
+    Machine {
+        /// The name, id or id prefix.
+        name: String,
+        /// Paths relative to its cgroup (empty: its cgroup).
+        paths: Vec<String>,
+    },
 }
 
 /// The subcommand.
@@ -182,7 +210,47 @@ impl Config {
                         .is_some_and(|t| !t.is_empty() && t != "dumb")
             }
         };
-        let mut start = args.cgroup;
+        let tree_only = |flag: &str| {
+            anyhow::bail!("{flag} applies to the tree (cgtree without a subcommand) only")
+        };
+        if args.command.is_some() {
+            if args.unit.is_some() {
+                return tree_only("-u/--unit");
+            }
+            if args.user_unit.is_some() {
+                return tree_only("--user-unit");
+            }
+            if args.machine.is_some() {
+                return tree_only("-M/--machine");
+            }
+            if args.cgroup.len() > 1 {
+                anyhow::bail!("several CGROUP_PATH arguments: only the tree takes more than one");
+            }
+        }
+        let targets = match (&args.unit, &args.user_unit, &args.machine) {
+            (Some(u), _, _) | (None, Some(u), _) => {
+                let mut names = u.clone();
+                names.extend(args.cgroup.iter().cloned());
+                if names.iter().any(String::is_empty) {
+                    anyhow::bail!("an empty unit name");
+                }
+                Targets::Units {
+                    user: args.unit.is_none(),
+                    names,
+                }
+            }
+            (None, None, Some(m)) => {
+                if m.is_empty() {
+                    anyhow::bail!("-M: an empty name");
+                }
+                Targets::Machine {
+                    name: m.clone(),
+                    paths: args.cgroup.clone(),
+                }
+            }
+            (None, None, None) => Targets::Paths(args.cgroup.clone()),
+        };
+        let mut start = args.cgroup.first().cloned();
         if let Some(crate::cli::Command::Top(t)) = &args.command {
             if t.cgroup.is_some() {
                 start.clone_from(&t.cgroup);
@@ -298,6 +366,8 @@ impl Config {
             },
             users: args.users,
             cgroup_id: args.cgroup_id,
+            xattr: args.xattr,
+            targets,
         })
     }
 }

@@ -15,6 +15,7 @@ mod metrics;
 mod render;
 mod run;
 mod sanitize;
+mod select;
 mod serve;
 mod term;
 mod top;

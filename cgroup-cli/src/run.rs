@@ -10,12 +10,19 @@ use cgroup_core::Host;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// `cgtree [PATH]`: the tree, as text or JSON.
-pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
+/// One tree to show: its header line (systemd-cgls's `Unit X (PATH):`, `CGroup PATH:`)
+/// and the tree.
+struct Shown {
+    header: Option<String>,
+    tree: cgroup_core::Tree,
+}
+
+/// A builder with the tree's flags, walking from `start`.
+fn tree_builder(cfg: &Config, start: &str) -> cgroup_core::TreeBuilder {
     let mut builder = cgroup_core::TreeBuilder::new();
     builder
         .host_root(host(cfg).root())
-        .start(cfg.start.clone())
+        .start(start)
         .processes(cfg.procs)
         .threads(cfg.threads)
         .include_empty(cfg.all)
@@ -23,36 +30,218 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
         .max_depth(cfg.depth)
         .users(cfg.users)
         .identify(true);
-    let tree = builder.build()?;
+    builder
+}
+
+/// The trees the arguments name (systemd-cgls's loop over its arguments,
+/// src/cgls/cgls.c `run`): each CGROUP_PATH walked from there; units and `-M` found in the
+/// whole host's tree (identities come from all of it) and cut out of it. A name that
+/// cannot be resolved is a line in the second list; the others are still shown.
+fn resolve_targets(cfg: &Config) -> anyhow::Result<(Vec<Shown>, Vec<String>)> {
+    use crate::config::Targets;
+    use crate::select;
+    let mut shown = Vec::new();
+    let mut failed = Vec::new();
+    match &cfg.targets {
+        Targets::Paths(paths) if paths.len() <= 1 => {
+            let start = paths.first().map_or("/", String::as_str);
+            shown.push(Shown {
+                header: None,
+                tree: tree_builder(cfg, start).build()?,
+            });
+        }
+        Targets::Paths(paths) => {
+            for p in paths {
+                match tree_builder(cfg, p).build() {
+                    Ok(tree) => shown.push(Shown {
+                        header: Some(format!("CGroup {}:", sanitize::sanitize(&tree.path(0)))),
+                        tree,
+                    }),
+                    Err(e) => failed.push(format!("{e:#}")),
+                }
+            }
+        }
+        Targets::Units { names, .. } if names.is_empty() => {
+            // As systemd-cgls with `-u` and no name: the whole tree.
+            shown.push(Shown {
+                header: None,
+                tree: tree_builder(cfg, "/").build()?,
+            });
+        }
+        Targets::Units { user, names } => {
+            let mut b = tree_builder(cfg, "/");
+            b.include_empty(true).max_depth(None);
+            let whole = b.build()?;
+            let manager = if *user {
+                let uid = nix::unistd::getuid().as_raw();
+                match select::find_user_manager(&whole, uid) {
+                    Ok(m) => Some((m, format!("the user manager of UID {uid}"))),
+                    Err(e) => {
+                        failed.push(e);
+                        None
+                    }
+                }
+            } else {
+                Some((0, "the host's system manager".to_string()))
+            };
+            if let Some((manager, what)) = manager {
+                for name in names {
+                    let unit = select::mangle_unit(name);
+                    match select::find_unit(&whole, &unit, manager, &what) {
+                        Ok(id) => {
+                            let tree = whole.subtree(id, cfg.all, cfg.depth);
+                            shown.push(Shown {
+                                header: Some(format!(
+                                    "Unit {} ({}):",
+                                    sanitize::sanitize(unit.as_bytes()),
+                                    sanitize::sanitize(&tree.path(0))
+                                )),
+                                tree,
+                            });
+                        }
+                        Err(e) => failed.push(e),
+                    }
+                }
+            }
+            std::mem::forget(whole);
+        }
+        Targets::Machine { name, paths } => {
+            let mut b = tree_builder(cfg, "/");
+            b.include_empty(true).max_depth(None);
+            let whole = b.build()?;
+            match select::find_machine(&whole, name) {
+                Ok(m) => {
+                    let rels: Vec<&str> = if paths.is_empty() {
+                        vec![""]
+                    } else {
+                        paths.iter().map(String::as_str).collect()
+                    };
+                    for rel in rels {
+                        match select::find_path(&whole, m, rel) {
+                            Some(id) => {
+                                let tree = whole.subtree(id, cfg.all, cfg.depth);
+                                shown.push(Shown {
+                                    header: Some(format!(
+                                        "CGroup {}:",
+                                        sanitize::sanitize(&tree.path(0))
+                                    )),
+                                    tree,
+                                });
+                            }
+                            None => failed.push(format!(
+                                "-M {}: no cgroup {} below {}",
+                                sanitize::sanitize(name.as_bytes()),
+                                sanitize::sanitize(rel.as_bytes()),
+                                sanitize::sanitize(&whole.path(m))
+                            )),
+                        }
+                    }
+                }
+                Err(e) => failed.push(e),
+            }
+            std::mem::forget(whole);
+        }
+    }
+    Ok((shown, failed))
+}
+
+/// `cgtree [CGROUP_PATH...]`, `-u UNIT`, `--user-unit UNIT`, `-M NAME`: the trees, as
+/// text (each after its header when there is one) or JSON (one document, or an array of
+/// them when several trees were asked for).
+pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
+    let (shown, failed) = resolve_targets(cfg)?;
+    let several = match &cfg.targets {
+        crate::config::Targets::Paths(p) => p.len() > 1,
+        crate::config::Targets::Units { names, .. } => names.len() > 1,
+        crate::config::Targets::Machine { paths, .. } => paths.len() > 1,
+    };
     // `--stats`: the numbers, from the same sampler as `cgtree top`.
     let mut sampler = crate::top::live::UsageSampler::new(false, cfg.json);
-    let frame = match cfg.stats {
-        Some(delay) => Some(crate::top::sample_tree(&tree, delay, &mut sampler)?),
-        None => None,
-    };
-    let mut out = term::stdout(cfg.color);
-    let written = if cfg.json {
-        render::json::render(&tree, frame.as_ref(), &mut out)
-    } else {
-        let stats = frame
-            .as_ref()
-            .map(|f| render::tree::Stats::new(&tree, f, cfg.width));
-        render::tree::render(&tree, cfg, stats.as_ref(), &mut out)
+    let mut frames = Vec::new();
+    for s in &shown {
+        frames.push(match cfg.stats {
+            Some(delay) => Some(crate::top::sample_tree(&s.tree, delay, &mut sampler)?),
+            None => None,
+        });
     }
+    // `-x`: the extended attributes, one `flistxattr` per cgroup shown.
+    let mut xattr_errors = Vec::new();
+    let mut xattrs = Vec::new();
+    if cfg.xattr && !cfg.json {
+        for s in &shown {
+            let mut reader = cgroup_core::tree::xattr::XattrReader::new(&s.tree)?;
+            let per_node: Vec<_> = (0..s.tree.nodes().len())
+                .map(|id| {
+                    reader.read(&s.tree, id).unwrap_or_else(|e| {
+                        xattr_errors.push(e);
+                        Vec::new()
+                    })
+                })
+                .collect();
+            xattrs.push(per_node);
+        }
+    }
+    let mut out = term::stdout(cfg.color);
+    let written = (|| {
+        if cfg.json {
+            if several {
+                out.write_all(b"[\n")?;
+            }
+            for (i, (s, frame)) in shown.iter().zip(&frames).enumerate() {
+                if i > 0 {
+                    out.write_all(b",\n")?;
+                }
+                render::json::render(&s.tree, frame.as_ref(), &mut out)?;
+            }
+            if several {
+                out.write_all(b"]\n")?;
+            }
+            return Ok(());
+        }
+        for (i, (s, frame)) in shown.iter().zip(&frames).enumerate() {
+            if let Some(h) = &s.header {
+                out.write_all(h.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            let stats = frame
+                .as_ref()
+                .map(|f| render::tree::Stats::new(&s.tree, f, cfg.width));
+            render::tree::render(
+                &s.tree,
+                cfg,
+                stats.as_ref(),
+                xattrs.get(i).map(Vec::as_slice),
+                &mut out,
+            )?;
+        }
+        Ok(())
+    })()
     .and_then(|()| out.flush());
     drop(out);
-    // The tree's errors, then the usage files' (`--stats`) that could not be read.
-    let code = if report(tree.errors().chain(sampler.errors()), diag) {
+    // The trees' errors, then the usage files' (`--stats`) and attributes' (`-x`) that
+    // could not be read.
+    let mut code = if report(
+        shown
+            .iter()
+            .flat_map(|s| s.tree.errors())
+            .map(|e| e as &dyn std::fmt::Display)
+            .chain(sampler.errors().iter().map(|e| e as &dyn std::fmt::Display))
+            .chain(xattr_errors.iter().map(|e| e as &dyn std::fmt::Display)),
+        diag,
+    ) {
         PARTIAL
     } else {
         OK
     };
+    if report(&failed, diag) {
+        code = FATAL;
+    }
     // Not dropped: the process exits right after this, and the kernel takes its memory
     // back at once, where freeing a large tree node by node (tens of thousands of
     // allocations: names, process lists, command lines) costs about 2% of the run
     // (benches/RESULTS.md, "Issue 13"). Nothing in a tree needs its destructor: it holds
     // memory and no descriptor (the walk closed every directory it opened).
-    std::mem::forget(tree);
+    std::mem::forget(shown);
     Ok(finish(written, code, diag))
 }
 

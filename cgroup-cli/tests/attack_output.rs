@@ -374,9 +374,9 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
             hostile_copy(&fixture, &root, variant);
             let pids = pids_of(&root);
             let mut runs = vec![
-                run(&root, &["--color=never", "-u", "-l", "-a", "-k", "-T"]),
-                run(&root, &["--color=never", "-u", "-a"]),
-                run(&root, &["--json", "-u", "-a", "-k", "-T"]),
+                run(&root, &["--color=never", "-U", "-l", "-a", "-k", "-T"]),
+                run(&root, &["--color=never", "-U", "-a"]),
+                run(&root, &["--json", "-U", "-a", "-k", "-T"]),
                 run(&root, &["userns"]),
                 run(&root, &["--json", "userns"]),
                 run(&root, &["provision", "check"]),
@@ -390,7 +390,7 @@ fn every_renderer_escapes_hostile_names_in_every_fixture() {
                 run(&root, &["--json", "top", "-n", "1", "-d", "0.01"]),
                 run(&root, &["--json", "--stats", "-a"]),
             ];
-            let colour = run(&root, &["--color=always", "-u", "-a"]);
+            let colour = run(&root, &["--color=always", "-U", "-a"]);
             let mut pid_args = vec!["pid"];
             pid_args.extend(pids.iter().map(String::as_str));
             if !pids.is_empty() {
@@ -542,7 +542,7 @@ fn live_conmon_with_escapes_in_its_argv_is_printed_escaped() {
     }
     let start = format!("/{name}");
     let mut runs = vec![
-        vec!["--color=never", "-u", "-l", start.as_str()],
+        vec!["--color=never", "-U", "-l", start.as_str()],
         vec!["--color=never", start.as_str()],
         vec!["--json", start.as_str()],
     ];

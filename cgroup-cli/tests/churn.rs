@@ -193,7 +193,7 @@ fn cgtree_survives_churn() {
             .unwrap_or(1)
             .to_string();
         let args: Vec<&str> = match kind {
-            "tree" => vec![&start, "--all", "-u"],
+            "tree" => vec![&start, "--all", "-U"],
             "json" => vec!["--json", &start],
             "pid" => vec!["pid", &pid],
             _ => vec!["userns", "--json"],

@@ -64,7 +64,7 @@ fn closed_stdout_exits_quietly() {
 fn commands() -> Vec<(&'static str, Vec<&'static str>)> {
     let fx = "fixtures/wsl-rootless-podman-kind";
     vec![
-        ("tree", vec!["--root", fx, "-u"]),
+        ("tree", vec!["--root", fx, "-U"]),
         ("tree --json", vec!["--root", fx, "--json"]),
         ("pid", vec!["--root", fx, "pid", "1", "2", "9999999"]),
         ("pid --json", vec!["--root", fx, "--json", "pid", "1", "2"]),

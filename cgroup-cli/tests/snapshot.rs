@@ -18,7 +18,7 @@ fn pids(root: &Path) -> Vec<String> {
 
 fn assert_same(original: &Path, snap: &Path, what: &str) {
     for args in [
-        vec!["--full", "--all", "-u", "-T", "-k"],
+        vec!["--full", "--all", "-U", "-T", "-k"],
         vec!["--json", "--all", "-T"],
         vec!["userns", "--json"],
     ] {
@@ -129,7 +129,7 @@ fn live_snapshot_answers_like_the_live_host() {
     let snap = tmp.path().join("snap");
     common::output_ok(common::cgtree().args(["snapshot", snap.to_str().unwrap()]));
     let start = format!("/{name}");
-    for args in [&["--full", "-u", &start][..], &["pid", &pid]] {
+    for args in [&["--full", "-U", &start][..], &["pid", &pid]] {
         let live = common::cgtree().args(args).output().unwrap();
         let snapped = common::cgtree()
             .arg("--root")
@@ -186,7 +186,7 @@ fn snapshot_of_a_subtree_answers_for_it_and_holds_nothing_else() {
     );
     assert_eq!(code, 0, "{out}{err}");
     // The subtree: the same tree, JSON and pid answers.
-    let args = ["/kubepods.slice", "--full", "--all", "-u"];
+    let args = ["/kubepods.slice", "--full", "--all", "-U"];
     assert!(run(&original, &args) == run(&snap, &args), "tree differs");
     // The JSON too, but for the mount's line in the (shortened) mountinfo.
     let json = |root: &Path| {

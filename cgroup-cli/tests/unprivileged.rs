@@ -60,7 +60,7 @@ fn nobody_sees_what_it_may_and_is_told_what_it_may_not() {
             out.status.code(),
         )
     };
-    let (out, err, code) = run(&[&start, "--all", "--full", "-u"]);
+    let (out, err, code) = run(&[&start, "--all", "--full", "-U"]);
     assert_eq!(code, Some(1), "stdout:\n{out}\nstderr:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(

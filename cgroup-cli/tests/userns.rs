@@ -111,7 +111,7 @@ fn nginx_worker_is_100100_on_the_host_and_101_nginx_inside() {
     assert_eq!(v["user"]["userns"], 4026532263u64);
     assert_eq!(v["userns"]["depth"], 1);
     assert_eq!(v["userns"]["source"], "ancestors");
-    let (out, _, _) = run_fixture(WSL, &["-u", "/user.slice"]);
+    let (out, _, _) = run_fixture(WSL, &["-U", "/user.slice"]);
     assert!(
         out.contains("75102 1000(root in ctr) nginx: master process"),
         "{out}"

@@ -509,9 +509,9 @@ runtime = "crun"
                 "rootless: the namespace's owner is the test user, asked of the kernel")
         self.check(r["id"] in [c.get("id") for c in u.get("containers", [])],
                    "rootless: `cgtree userns` lists the container in the namespace")
-        out = self.cgtree_run(f"{self.top}/rootless", "-u").stdout
+        out = self.cgtree_run(f"{self.top}/rootless", "-U").stdout
         self.check(f"{self.sub + 100}(app in ctr)" in out or f"{self.sub + 100}(101 in ctr)" in out,
-                   "rootless: tree -u shows host uid with the container user")
+                   "rootless: tree -U shows host uid with the container user")
 
     # ------------------------------------------------------------ containerd
     def ctr(self, *args, check=True):

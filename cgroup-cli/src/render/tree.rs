@@ -13,6 +13,7 @@ use crate::sanitize::sanitize;
 use crate::term::{Paint, Sgr};
 use crate::top::view::{columns_for, Column, GAP};
 use crate::top::{Frame, TopRow};
+use cgroup_core::tree::xattr::Xattr;
 use cgroup_core::{ControllerList, NodeId, Process, Tree};
 use std::borrow::Cow;
 use std::io;
@@ -395,6 +396,7 @@ pub fn render(
     tree: &Tree,
     cfg: &Config,
     stats: Option<&Stats<'_>>,
+    xattrs: Option<&[Vec<Xattr>]>,
     out: &mut dyn Paint,
 ) -> io::Result<()> {
     let stats_cols = stats.map_or(0, Stats::width);
@@ -404,11 +406,12 @@ pub fn render(
     }
     write_cgroup(tree, cfg, 0, out)?;
     out.write_all(b"\n")?;
+    let mut prefix = String::new();
+    write_xattrs(cfg, xattrs, 0, &prefix, 0, stats, out)?;
     // Per level below the root: the entries of that level and how many were drawn.
     let mut stack: Vec<(Vec<Item<'_>>, usize)> = vec![(children(tree, 0), 0)];
     // Per ancestor level of the entries on top of the stack: whether it was last.
     let mut ancestors_last: Vec<bool> = Vec::new();
-    let mut prefix = String::new();
     while let Some((items, next)) = stack.last_mut() {
         let Some(item) = items.get(*next).cloned() else {
             stack.pop();
@@ -428,6 +431,14 @@ pub fn render(
         out.write_all(prefix.as_bytes())?;
         write_item(tree, cfg, &item, cols + stats_cols, out)?;
         out.write_all(b"\n")?;
+        if let (Item::Cgroup(id), Some(_)) = (&item, xattrs) {
+            // Below the name: the guides, then `│ ` while siblings follow (as
+            // systemd-cgls draws them), in place of this line's branch.
+            let cut = prefix.len() - "├─".len();
+            prefix.truncate(cut);
+            prefix.push_str(if last { "  " } else { "│ " });
+            write_xattrs(cfg, xattrs, *id, &prefix, cols, stats, out)?;
+        }
         if let Item::Cgroup(id) = item {
             let below = children(tree, id);
             if !below.is_empty() {
@@ -435,6 +446,39 @@ pub fn render(
                 ancestors_last.push(last);
             }
         }
+    }
+    Ok(())
+}
+
+/// The extended attributes of cgroup `id` (`-x`), one line each below its name, as
+/// systemd-cgls prints them (src/shared/cgroup-show.c `show_cgroup_name`: the guides,
+/// `→ `, the name, `: `, the value; systemd escapes both with `cescape`, here the CLI's
+/// escaping does), the value cut to the width like a command line.
+fn write_xattrs(
+    cfg: &Config,
+    xattrs: Option<&[Vec<Xattr>]>,
+    id: NodeId,
+    prefix: &str,
+    cols: usize,
+    stats: Option<&Stats<'_>>,
+    out: &mut dyn Paint,
+) -> io::Result<()> {
+    let Some(list) = xattrs.and_then(|x| x.get(id)) else {
+        return Ok(());
+    };
+    for x in list {
+        if let Some(st) = stats {
+            st.cells(None, out)?;
+        }
+        out.write_all(prefix.as_bytes())?;
+        out.write_all("→ ".as_bytes())?;
+        let name = sanitize(&x.name);
+        out.paint(Sgr::Dim, &name)?;
+        out.write_all(b": ")?;
+        let used = cols + 2 + name.chars().count() + 2;
+        let value = sanitize(&x.value);
+        out.write_all(cut(&value, width_left(cfg, used)).as_bytes())?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }

@@ -732,7 +732,7 @@ fn tree_stats_columns_come_from_the_frame() {
     frame.rows[user].usage = usage(0.75, 3 * M, 12, 0.0, 2048.0);
     let stats = crate::render::tree::Stats::new(&tree, &frame, cfg.width);
     let mut out = crate::term::Term::new(Vec::new(), false);
-    crate::render::tree::render(&tree, &cfg, Some(&stats), &mut out).unwrap();
+    crate::render::tree::render(&tree, &cfg, Some(&stats), None, &mut out).unwrap();
     let text = String::from_utf8(out_inner(out)).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].trim_start().starts_with("CPU%  THR%"), "{text}");

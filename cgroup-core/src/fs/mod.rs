@@ -25,6 +25,7 @@ pub mod read;
 pub(crate) mod sqlite;
 pub mod state;
 pub mod user;
+pub mod xattr;
 
 pub use host::{CgroupMount, Host, MountSource};
 

@@ -21,6 +21,7 @@ mod passwd;
 mod proc;
 mod usage;
 mod value;
+mod xattr;
 
 pub use fanotify::{fanotify_events, FanError, FanEvents, FanHandle, FanRecord};
 pub use keyed::{
@@ -39,6 +40,7 @@ pub use usage::{
     MemoryEvents, MemoryStat, MAX_DEVNAME,
 };
 pub use value::{cgroup_type, cpu_max, limit, u64_value, CgroupType, CpuMax, Limit};
+pub use xattr::xattr_names;
 
 use crate::error::{ParseError, ParseErrorKind};
 

@@ -12,6 +12,7 @@ pub mod identify;
 #[cfg(feature = "serde")]
 mod json;
 pub mod userns;
+pub mod xattr;
 
 pub(crate) use json::ErrorsJson;
 #[cfg(feature = "serde")]
@@ -394,6 +395,95 @@ impl Tree {
     /// Every error of every node, in tree order.
     pub fn errors(&self) -> impl Iterator<Item = &NodeError> {
         self.nodes.iter().flat_map(|n| n.errors.iter())
+    }
+
+    /// The subtree of node `id` as a tree of its own, as if a walk had started there
+    /// ([`TreeBuilder::start`]) but with what this tree knows: the identities found with
+    /// the whole tree in view (a walk started at the subtree sees no cgroup beside it) and
+    /// the cgroups above it as [`Tree::ancestors`]. Its root is named by its whole path
+    /// (as a walk's start is); `include_empty` and `max_depth` (levels below `id`) apply
+    /// as in [`TreeBuilder::include_empty`] and [`TreeBuilder::max_depth`]: an empty cgroup
+    /// (`populated` false, no error, nothing kept below it) is left out unless
+    /// `include_empty`, and a cgroup at the depth limit with children is
+    /// [`Node::truncated`]. Emptiness is the whole tree's: a cgroup cut at the depth limit
+    /// whose subtree is empty is left out even where a limited walk could not tell (a
+    /// fixture without `cgroup.events`). Shapes: one pass over the subtree's nodes, a
+    /// copy of each kept one.
+    ///
+    /// # Panics
+    /// Never for an `id` of this tree; an `id` past [`Tree::nodes`] panics as
+    /// [`Tree::node`] does.
+    pub fn subtree(&self, id: NodeId, include_empty: bool, max_depth: Option<u32>) -> Tree {
+        let base = self.nodes[id].depth;
+        // The subtree in pre-order (explicit stack: any depth).
+        let mut order: Vec<NodeId> = Vec::new();
+        let mut stack = vec![id];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            if max_depth.is_none_or(|d| self.nodes[i].depth - base < d) {
+                stack.extend(self.nodes[i].children.iter().rev().copied());
+            }
+        }
+        // Which are kept: bottom-up, as the walk decides (`Walk::finish`).
+        let mut kept = vec![false; self.nodes.len()];
+        for &i in order.iter().rev() {
+            let n = &self.nodes[i];
+            let keep = i == id
+                || include_empty
+                || n.populated != Some(false)
+                || !n.errors.is_empty()
+                || n.children.iter().any(|&c| kept[c]);
+            kept[i] = keep;
+        }
+        let mut new_id = vec![usize::MAX; self.nodes.len()];
+        let mut nodes: Vec<Node> = Vec::new();
+        for &i in &order {
+            if !kept[i] {
+                continue;
+            }
+            let n = &self.nodes[i];
+            let mut copy = n.clone();
+            copy.depth = n.depth - base;
+            copy.children = Vec::new();
+            copy.parent = if i == id {
+                None
+            } else {
+                n.parent.map(|p| new_id[p])
+            };
+            if i == id {
+                copy.name = self.path(id).into();
+            }
+            if max_depth.is_some_and(|d| copy.depth >= d) && !n.children.is_empty() {
+                copy.truncated = true;
+            }
+            let at = nodes.len();
+            new_id[i] = at;
+            if let Some(p) = copy.parent {
+                nodes[p].children.push(at);
+            }
+            nodes.push(copy);
+        }
+        // The cgroups above: this tree's own, then those between its root and `id`.
+        let mut ancestors = self.ancestors.clone();
+        let mut chain = Vec::new();
+        let mut cur = self.nodes[id].parent;
+        while let Some(p) = cur {
+            chain.push(p);
+            cur = self.nodes[p].parent;
+        }
+        for &p in chain.iter().rev() {
+            ancestors.push(crate::trace::ChainEntry {
+                path: self.path(p),
+                identity: self.nodes[p].identity.clone(),
+            });
+        }
+        Tree {
+            host: self.host.clone(),
+            mount: self.mount.clone(),
+            nodes,
+            root_parent_id: self.parent_cgroup_id(id),
+            ancestors,
+        }
     }
 }
 
@@ -1851,6 +1941,105 @@ mod tests {
             seen += 1;
         }
         assert!(seen > 10, "{seen} fixtures");
+    }
+
+    /// A subtree cut out of the whole tree is the tree a walk started there reads (its
+    /// nodes, their depth, emptiness, truncation and parent ids), for every third cgroup
+    /// of every fixture,
+    /// with and without empty cgroups and a depth limit; and its ancestors are the
+    /// cgroups above, identified.
+    #[test]
+    fn subtree_equals_a_walk_from_there() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        // Per node: path, depth, truncated, populated, parent id.
+        type Shape = (Vec<u8>, u32, bool, Option<bool>, Option<u64>);
+        let shape = |t: &Tree| -> Vec<Shape> {
+            (0..t.nodes().len())
+                .map(|i| {
+                    let n = t.node(i);
+                    (
+                        t.path(i),
+                        n.depth,
+                        n.truncated,
+                        n.populated,
+                        t.parent_cgroup_id(i),
+                    )
+                })
+                .collect()
+        };
+        let mut compared = 0;
+        for e in std::fs::read_dir(&fixtures).unwrap() {
+            let root = e.unwrap().path();
+            let Ok(whole) = TreeBuilder::new()
+                .host_root(&root)
+                .include_empty(true)
+                .identify(true)
+                .build()
+            else {
+                continue;
+            };
+            for id in (0..whole.nodes().len()).step_by(3) {
+                let start = String::from_utf8(whole.path(id)).unwrap();
+                for (all, depth) in [
+                    (false, None),
+                    (true, None),
+                    (false, Some(1)),
+                    (true, Some(0)),
+                ] {
+                    let walked = TreeBuilder::new()
+                        .host_root(&root)
+                        .start(start.clone())
+                        .include_empty(all)
+                        .max_depth(depth)
+                        .build()
+                        .unwrap();
+                    let cut = whole.subtree(id, all, depth);
+                    let (mut got, want) = (shape(&cut), shape(&walked));
+                    // A depth-limited walk of a fixture (no `cgroup.events`) derives
+                    // emptiness from the levels it read; the whole tree knows it.
+                    // So a cut cgroup that the limited walk keeps for its unknown
+                    // emptiness is left out of the subtree when the whole tree knows it
+                    // is empty (as on a live host, where `cgroup.events` says so).
+                    if depth.is_some() {
+                        got.iter_mut().for_each(|g| g.3 = None);
+                        let want: Vec<_> = want
+                            .into_iter()
+                            .map(|mut w| {
+                                w.3 = None;
+                                w
+                            })
+                            .filter(|w| {
+                                got.contains(w) || {
+                                    let p = std::str::from_utf8(&w.0).unwrap();
+                                    let known_empty =
+                                        whole.nodes().iter().enumerate().any(|(i, n)| {
+                                            whole.path(i) == w.0 && n.populated == Some(false)
+                                        });
+                                    assert!(known_empty, "{p} left out but not empty");
+                                    false
+                                }
+                            })
+                            .collect();
+                        assert_eq!(got, want, "{} {start} {all} {depth:?}", root.display());
+                        compared += 1;
+                        continue;
+                    }
+                    assert_eq!(got, want, "{} {start} {all} {depth:?}", root.display());
+                    compared += 1;
+                }
+                let cut = whole.subtree(id, true, None);
+                let above: Vec<Vec<u8>> = cut.ancestors().iter().map(|c| c.path.clone()).collect();
+                let mut want = Vec::new();
+                let mut cur = whole.node(id).parent;
+                while let Some(p) = cur {
+                    want.push(whole.path(p));
+                    cur = whole.node(p).parent;
+                }
+                want.reverse();
+                assert_eq!(above, want, "{start}");
+            }
+        }
+        assert!(compared > 500, "{compared}");
     }
 
     #[test]
