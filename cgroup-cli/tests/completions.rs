@@ -607,11 +607,10 @@ fn dynamic_completion_never_offers_control_characters() {
     }
 }
 
-/// `-M/--machine NAME` (issue #17, another branch): its values are completed from the
-/// identified names. Ignored until that flag is merged (the completer is attached to
-/// any `--machine` flag; the names themselves are tested in docs.rs).
+/// `-M/--machine NAME`: its values are completed from the identified names (the
+/// completer is attached to any `--machine` flag; the names themselves are tested in
+/// docs.rs).
 #[test]
-#[ignore = "needs -M/--machine (branch i17-cgls): un-ignore at merge"]
 fn dynamic_bash_completes_machine_names() {
     let dir = tempfile::tempdir().unwrap();
     let script = file(dir.path(), "cgtree.bash", &registration("bash"));
