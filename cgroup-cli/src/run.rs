@@ -24,6 +24,7 @@ pub fn tree(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
         .users(cfg.users)
         .identify(true);
     let tree = builder.build()?;
+    crate::count(tree.stats());
     // `--stats`: the numbers, from the same sampler as `cgtree top`.
     let mut sampler = crate::top::live::UsageSampler::new(false, cfg.json);
     let frame = match cfg.stats {
@@ -97,7 +98,10 @@ pub fn pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
     let mut missing = Vec::new();
     for &pid in pids {
         match cgroup_core::trace::trace(&host, &mount, pid) {
-            Ok(t) => traces.push(t),
+            Ok(t) => {
+                crate::count(t.stats);
+                traces.push(t);
+            }
             Err(
                 e @ (cgroup_core::Error::NoSuchProcess { .. }
                 | cgroup_core::Error::ProcessVanished { .. }),
@@ -164,6 +168,7 @@ pub fn id(cfg: &Config, ids: &[u64], diag: &mut Diag) -> anyhow::Result<u8> {
             )),
         }
     }
+    crate::count(tracer.stats());
     let written = write_traces(
         cfg,
         &traces,
@@ -190,6 +195,7 @@ pub fn ids(cfg: &Config, start: &str, jsonl: bool, diag: &mut Diag) -> anyhow::R
         .include_empty(true)
         .identify(true);
     let tree = builder.build()?;
+    crate::count(tree.stats());
     let mut out = term::stdout(cfg.color);
     // `--json` asks for JSON too: the index's JSON is JSON lines.
     let written = if jsonl || cfg.json {
@@ -219,6 +225,7 @@ pub fn userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<
         .users(true)
         .identify(true);
     let tree = builder.build()?;
+    crate::count(tree.stats());
     let nss = cgroup_core::tree::userns::Report::new(&tree)?;
     let view = render::userns::View::new(&nss);
     if let Some(ns) = ns {

@@ -45,13 +45,14 @@ pub mod resolve;
 pub mod runtime;
 pub mod sample;
 pub mod snapshot;
-pub mod stats;
+mod stats;
 pub mod trace;
 pub mod tree;
 pub mod userns;
 pub mod watch;
 
 pub use error::{Error, ParseError, ParseErrorKind};
+pub use stats::Stats;
 pub use fs::{CgroupMount, Host};
 pub use tree::{
     ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, Thread, Tree, TreeBuilder,

@@ -98,6 +98,8 @@ pub struct Trace {
     pub userns: crate::userns::Lineage,
     /// What could not be read.
     pub errors: Vec<NodeError>,
+    /// What tracing met (vanished files, interrupted reads, passes over `/proc`).
+    pub stats: crate::Stats,
 }
 
 fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
@@ -215,12 +217,14 @@ pub fn trace_with(
     // What only other processes can tell (where a runtime keeps its state, conmon's names
     // of containers) is looked for when the process's own answer leaves something open:
     // then `cgtree pid` answers as the tree does, which learns from every process.
-    let t = trace_once(host, mount, pid, r, false)?;
-    if !open_questions(&t) {
-        return Ok(t);
+    let before = r.scratch.stats;
+    let mut t = trace_once(host, mount, pid, r, false)?;
+    if open_questions(&t) {
+        r.forget_answers();
+        t = trace_once(host, mount, pid, r, true)?;
     }
-    r.forget_answers();
-    trace_once(host, mount, pid, r, true)
+    t.stats = r.scratch.stats.since(before);
+    Ok(t)
 }
 
 /// Whether a trace leaves something that another process could answer: a cgroup on the
@@ -478,6 +482,7 @@ fn trace_once(
         }
         pod_containers = containers.clone();
     }
+    r.scratch.stats += std::mem::take(&mut scratch.stats);
     Ok(Trace {
         pid,
         cmdline,
@@ -501,6 +506,7 @@ fn trace_once(
         user,
         userns,
         errors,
+        stats: crate::Stats::default(),
     })
 }
 
@@ -566,6 +572,12 @@ impl<'h> CgroupTracer<'h> {
             r: Resolver::new(host),
             learned: None,
         }
+    }
+
+    /// What this tracer met so far, over every [`CgroupTracer::trace`] (vanished
+    /// files, interrupted reads, passes over `/proc`: at most one).
+    pub fn stats(&self) -> crate::Stats {
+        self.r.scratch.stats
     }
 
     /// [`trace_cgroup`] with this tracer's state.
@@ -694,7 +706,7 @@ pub(crate) fn learn_all(
     scratch: &mut Scratch,
     known: &std::collections::HashSet<u32>,
 ) -> HashMap<String, Option<String>> {
-    crate::stats::proc_pass();
+    r.scratch.stats.proc_passes += 1;
     let mut names = HashMap::new();
     let mut dirbuf = Vec::new();
     if let Ok(entries) = fs::subdirs(proc_fd, &mut dirbuf) {
@@ -723,6 +735,7 @@ pub(crate) fn learn_all(
             crate::tree::identify::learn_from(r, p, &args, &mut names);
         }
     }
+    r.scratch.stats += std::mem::take(&mut scratch.stats);
     names
 }
 

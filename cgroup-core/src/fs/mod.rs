@@ -73,6 +73,8 @@ const DIR_FLAGS: OFlag = OFlag::O_RDONLY
 #[derive(Debug, Default)]
 pub struct Scratch {
     buf: Vec<u8>,
+    /// What the reads through this buffer (and the walk that owns it) met.
+    pub(crate) stats: crate::Stats,
 }
 
 impl Scratch {
@@ -80,6 +82,7 @@ impl Scratch {
     pub fn new() -> Self {
         Scratch {
             buf: vec![0; 16 * 1024],
+            stats: crate::Stats::default(),
         }
     }
 
@@ -157,7 +160,7 @@ impl Scratch {
                     }
                 }
                 Err(Errno::EINTR) => {
-                    crate::stats::interrupted();
+                    self.stats.interrupted += 1;
                     continue;
                 }
                 // EAGAIN: a FIFO or socket with a writer (opened O_NONBLOCK): never waited on.

@@ -315,6 +315,8 @@ pub struct Tree {
     root_parent_id: Option<u64>,
     /// The cgroups above the root node, `/` first, identified (when the tree is).
     ancestors: Vec<crate::trace::ChainEntry>,
+    /// What building (and identifying) it met.
+    stats: crate::Stats,
 }
 
 impl Tree {
@@ -380,7 +382,15 @@ impl Tree {
     /// Identifies the nodes with a given resolver (one that records what it reads, for
     /// `cgtree snapshot`); [`TreeBuilder::identify`] does the same while building.
     pub fn identify_with(&mut self, r: &mut crate::resolve::Resolver) {
+        let before = r.scratch.stats;
         self.ancestors = identify::identify_with(&mut self.nodes, &self.mount, r);
+        self.stats += r.scratch.stats.since(before);
+    }
+
+    /// What reading this tree met: cgroups and processes that vanished while read,
+    /// reads interrupted and retried, passes over `/proc` made to identify it.
+    pub fn stats(&self) -> crate::Stats {
+        self.stats
     }
 
     /// The cgroups above the root node (a walk started below `/`), `/` first, each with
@@ -615,6 +625,7 @@ impl TreeBuilder {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let pipelined = self.processes && proc_fd.is_some() && cores > 1 && !cfg!(test);
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
+        let mut stats = crate::Stats::default();
         let mut nodes = if pipelined {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
             let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
@@ -636,7 +647,7 @@ impl TreeBuilder {
                     }
                     done.push((id, procs, read));
                 }
-                done
+                (done, scratch.stats)
             };
             std::thread::scope(|sc| {
                 let worker = sc.spawn(|| {
@@ -650,10 +661,12 @@ impl TreeBuilder {
                 let mut walk = new_walk(Some(tx));
                 walk.run(root_fd);
                 let mut nodes = std::mem::take(&mut walk.nodes);
+                stats += walk.scratch.stats;
                 // Dropping the walk drops the sender: the queue ends.
                 drop(walk);
-                let mine = drain();
-                let theirs = worker.join().unwrap_or_default();
+                let (mine, my_stats) = drain();
+                let (theirs, their_stats) = worker.join().unwrap_or_default();
+                stats += my_stats + their_stats;
                 for (id, procs, read) in mine.into_iter().chain(theirs) {
                     // Kept nodes keep their index (only a pruned subtree's tail is
                     // dropped, and a cgroup with processes is never pruned).
@@ -687,6 +700,9 @@ impl TreeBuilder {
                         }
                     }
                 }
+                stats += scratch.stats;
+            } else {
+                stats += walk.scratch.stats;
             }
             nodes
         };
@@ -710,12 +726,16 @@ impl TreeBuilder {
             for node in &mut nodes {
                 self.read_threads(node, fd.as_fd(), &mut scratch);
             }
+            stats += scratch.stats;
         }
         if self.users && self.processes {
-            fill_users(&mut nodes, &self.host);
+            fill_users(&mut nodes, &self.host, &mut stats);
         }
         let ancestors = if self.identify {
-            identify::identify(&mut nodes, &self.host, &mount)
+            let mut r = crate::resolve::Resolver::new(&self.host);
+            let a = identify::identify_with(&mut nodes, &mount, &mut r);
+            stats += r.scratch.stats;
+            a
         } else {
             Vec::new()
         };
@@ -725,6 +745,7 @@ impl TreeBuilder {
             nodes,
             root_parent_id,
             ancestors,
+            stats,
         })
     }
 
@@ -756,7 +777,7 @@ impl TreeBuilder {
                     return false;
                 }
                 Err(e) if errno_is_vanished(e as i32) => {
-                    crate::stats::vanished_process();
+                    scratch.stats.vanished_processes += 1;
                     return false;
                 }
                 Err(e) => {
@@ -784,7 +805,7 @@ impl TreeBuilder {
                 match fs::read_file_from(pv.fd, name.file(p.pid, "comm"), scratch, pv.origin) {
                     Ok(b) => p.comm = Some(parse::comm(b).into()),
                     Err(e) if errno_is_vanished(e as i32) => {
-                        crate::stats::vanished_process();
+                        scratch.stats.vanished_processes += 1;
                         return false;
                     }
                     Err(_) => {}
@@ -816,7 +837,7 @@ impl TreeBuilder {
                     Err(e) => {
                         let gone = errno_is_vanished(e as i32);
                         if gone {
-                            crate::stats::vanished_process();
+                            scratch.stats.vanished_processes += 1;
                         }
                         !gone
                     }
@@ -827,7 +848,7 @@ impl TreeBuilder {
 }
 
 /// Reads every process's user facts; a process that vanished keeps `user: None`.
-fn fill_users(nodes: &mut [Node], host: &Host) {
+fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
     let Ok(mut reader) = crate::userns::UserReader::new(host) else {
         return;
     };
@@ -840,7 +861,7 @@ fn fill_users(nodes: &mut [Node], host: &Host) {
                     names.fill(p.pid, &mut u);
                     p.user = Some(u);
                 }
-                Err(e) if e.is_vanished() => crate::stats::vanished_process(),
+                Err(e) if e.is_vanished() => stats.vanished_processes += 1,
                 Err(Error::Io { path, source }) => errors.push(NodeError {
                     path,
                     kind: NodeErrorKind::from_errno(Errno::from_raw(
@@ -1079,7 +1100,7 @@ impl Walk<'_> {
     /// unsupported). Returns the errno.
     fn io_error(&mut self, file: &CStr, id: NodeId, e: Errno) -> Errno {
         if errno_is_vanished(e as i32) {
-            crate::stats::vanished_cgroup();
+            self.scratch.stats.vanished_cgroups += 1;
         }
         if !(errno_is_vanished(e as i32) || errno_is_unsupported(e as i32)) {
             let path = self.file_path(file);
@@ -1146,7 +1167,7 @@ impl Walk<'_> {
                         Self::limit_fds(&mut stack);
                     }
                     Err(e) if errno_is_vanished(e as i32) => {
-                        crate::stats::vanished_cgroup();
+                        self.scratch.stats.vanished_cgroups += 1;
                         self.nodes.truncate(id);
                         self.path.truncate(saved);
                     }
@@ -1483,7 +1504,6 @@ mod tests {
         );
 
         // ENODEV after a good open: the cgroup was removed; it is left out silently.
-        let before = crate::stats::snapshot().vanished_cgroups;
         faults::set("cgroup.procs", Fault::Read(Errno::ENODEV));
         let t = build(&d);
         faults::clear();
@@ -1494,7 +1514,7 @@ mod tests {
             "b stays for its populated threaded child, without processes"
         );
         assert!(t.errors().next().is_none());
-        assert!(crate::stats::snapshot().vanished_cgroups > before);
+        assert!(t.stats().vanished_cgroups > 0, "{:?}", t.stats());
 
         // EACCES: recorded on the node, the walk goes on.
         faults::set("cgroup.procs", Fault::Open(Errno::EACCES));
@@ -1518,7 +1538,11 @@ mod tests {
             let t = build(&d);
             faults::clear();
             assert_eq!(t.nodes(), clean.nodes(), "{fault:?}");
+            // Each tree counts its own interrupted reads; the clean one none.
+            let interrupted = t.stats().interrupted;
+            assert_eq!(interrupted > 0, fault == Fault::Interrupt, "{:?}", t.stats());
         }
+        assert_eq!(clean.stats(), crate::Stats::default());
 
         // A torn read: the list ends early (at a line end), or a value is cut (a
         // parse error on the node naming the file and line); never a panic.
