@@ -33,13 +33,29 @@
 //! # Ok::<(), cgroup_core::Error>(())
 //! ```
 
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
+#![warn(unnameable_types)]
+
 pub mod cgroup_id;
 pub mod classify;
-pub mod error;
+mod error;
 pub mod escape;
+/// The I/O layer (directory-fd relative opens, one reusable buffer): public only with
+/// the `internals` feature, for the workspace's tests; not covered by semver. [`Host`]
+/// and [`CgroupMount`] are re-exported at the root.
+#[cfg(feature = "internals")]
 pub mod fs;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod fs;
 pub mod metrics;
+pub mod out;
+/// The parsers (pure, zero-copy, over `&[u8]`): public only with the `internals` feature,
+/// for the workspace's fuzz targets, benches and tests; not covered by semver. The value
+/// types a caller meets in the public API are re-exported at the root.
+#[cfg(feature = "internals")]
 pub mod parse;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod parse;
 pub mod provision;
 pub mod resolve;
 pub mod runtime;
@@ -52,8 +68,17 @@ pub mod userns;
 pub mod watch;
 
 pub use error::{Error, ParseError, ParseErrorKind};
+pub use fs::{CgroupMount, Host, MountSource};
 pub use stats::Stats;
-pub use fs::{CgroupMount, Host};
 pub use tree::{
     ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, Thread, Tree, TreeBuilder,
 };
+
+/// The values of the kernel's cgroup and `/proc` files as cgtree parses them: the types
+/// that [`Tree`]'s nodes, [`sample`] and [`userns`] hand out.
+pub mod values {
+    pub use crate::parse::{
+        Centi, CgroupType, Cmdline, ControllerSet, CpuStat, IdMapRange, IoStatLine,
+        KnownController, Limit, MemoryEvents, MemoryStat, Pressure, PressureLine,
+    };
+}

@@ -3,7 +3,7 @@
 //! in docs/usage.md).
 
 use super::{Frame, Sampler, TopRow, Usage};
-use cgroup_core::parse::Limit;
+use cgroup_core::values::Limit;
 use cgroup_core::sample::{self, group, Rates, Sample, SampleOptions};
 use cgroup_core::Tree;
 

@@ -416,12 +416,13 @@ pub fn read_record_file_from<'s>(
 /// The I/O layer's seam for fault injection: what files cannot express (EOPNOTSUPP or
 /// ENODEV at read time after a good open, EACCES, EINTR, short reads). Faults are set
 /// per thread by file name, in tests only; otherwise every hook is a no-op.
-pub mod faults {
+pub(crate) mod faults {
     use nix::errno::Errno;
     use std::ffi::CStr;
     use std::os::fd::BorrowedFd;
 
     /// A fault to inject.
+    #[cfg_attr(not(test), allow(dead_code))]
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Fault {
         /// `open` fails with this errno.

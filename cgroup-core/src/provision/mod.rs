@@ -32,7 +32,8 @@ pub use apply::{
     apply, ApplyOptions, ApplyReport, CommandOutcome, FileOutcome, Finished, Runner, SystemRunner,
 };
 
-use crate::fs::user::{self, FileError, Place, MAX_CONFIG_FILE};
+pub use crate::fs::user::Place;
+use crate::fs::user::{self, FileError, MAX_CONFIG_FILE};
 use crate::fs::Host;
 use edit::{
     ini_add_tokens, ini_commented, ini_get, ini_set, toml_comment_out_top, toml_get, toml_set,
