@@ -79,6 +79,7 @@ impl CgroupIndex {
 
 /// How [`resolve_cgroup_id`] found a cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Lookup {
     /// `open_by_handle_at(2)` with a kernfs handle: no walk.
     Handle,
@@ -88,7 +89,7 @@ pub enum Lookup {
 
 /// The cgroup path (relative to the mount, `/` for its root) of the cgroup whose id is
 /// `id`, on the live cgroup2 mount `mount`, without walking: `open_by_handle_at` on the
-/// mount with a kernfs handle ([`fs::open_cgroup_by_id`]), then the descriptor's path
+/// mount with a kernfs handle (`fs::open_cgroup_by_id`), then the descriptor's path
 /// (`/proc/self/fd/N`), which must lie below the mount, checked by opening that path
 /// again below the mount and comparing the ids (a cgroup renamed meanwhile is not
 /// answered with a wrong path). `Ok(None)`: no cgroup has that id (`ESTALE`, `ENOENT`;

@@ -50,6 +50,7 @@ impl Qos {
 
 /// The kubelet cgroup driver that named a kubepods subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Driver {
     /// `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice`.
     Systemd,

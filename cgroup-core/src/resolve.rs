@@ -3,7 +3,7 @@
 //! Everything here reads files under the host root (a fixture works like a live host),
 //! or under a container's root (`proc/<pid>/root` of its init) for the state a kind
 //! node keeps in its own `/run`. All of it is untrusted: reads go through
-//! [`crate::fs::state`] (confined to the root, regular files only, size-capped), JSON
+//! `crate::fs::state` (confined to the root, regular files only, size-capped), JSON
 //! errors are reported on the node that needed the file, and every string taken from a
 //! container is cut to [`MAX_NAME`] bytes.
 //!
@@ -504,7 +504,7 @@ impl Resolver {
     }
 
     /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
-    /// its `status` (read with [`crate::fs::read_file`]). `None` when it is gone or
+    /// its `status` (read with `crate::fs::read_file`). `None` when it is gone or
     /// unreadable. Read once per PID per resolver (one identification, one trace): later
     /// questions get the first answer.
     pub fn process_status(&mut self, pid: u32) -> Option<ProcStatus> {

@@ -19,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// One cgroup on the process's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChainEntry {
     /// Its path relative to the mount (`/` for the root).
     pub path: Vec<u8>,
@@ -29,6 +30,7 @@ pub struct ChainEntry {
 /// The outermost container on the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ContainerRef {
     /// What it is (`podman-container`, `lxc-container`, `machine`, ...).
     pub kind: crate::runtime::IdentityKind,
@@ -49,6 +51,7 @@ pub struct ContainerRef {
 
 /// Everything cgtree knows about one process.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Trace {
     /// PID as seen from the host root's PID namespace.
     pub pid: u32,
@@ -179,6 +182,9 @@ fn read_cgroup(
 
 /// The cgroup of `pid` relative to `mount`, and its parent PID: what [`trace`] starts
 /// from, without identifying anything.
+/// # Errors
+/// [`Error::NoSuchProcess`] / [`Error::ProcessVanished`] when the process is gone;
+/// [`Error::Io`] or [`Error::Parse`] naming `/proc/PID/cgroup` or `status`.
 pub fn cgroup_and_ppid(
     host: &Host,
     mount: &CgroupMount,
@@ -203,11 +209,21 @@ pub fn cgroup_and_ppid(
 }
 
 /// Traces `pid` on `host` (whose cgroup2 mount is `mount`).
+///
+/// # Errors
+/// [`Error::NoSuchProcess`] when `/proc/PID` does not exist, [`Error::ProcessVanished`]
+/// when it went away while read; [`Error::Io`] naming the host's `/proc` when it cannot
+/// be opened, or a file of the process that cannot be read; [`Error::Parse`] for its
+/// `cgroup` or `status` files. What the chain's cgroups and runtimes' state could not
+/// give is in [`Trace::errors`], not an error.
 pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error> {
     trace_with(host, mount, pid, &mut Resolver::new(host))
 }
 
 /// [`trace`] with a caller's resolver (its caches, or its record of what was read).
+///
+/// # Errors
+/// As [`trace`].
 pub fn trace_with(
     host: &Host,
     mount: &CgroupMount,
@@ -515,8 +531,9 @@ fn trace_once(
 /// Kubernetes node, pod and pod container it belongs to, as [`Trace`] gives them for a
 /// process in it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CgroupTrace {
-    /// The cgroup id (the inode of its directory: [`crate::fs::cgroup_id_of`]).
+    /// The cgroup id (the inode of its directory: `crate::fs::cgroup_id_of`).
     pub id: u64,
     /// Its path relative to the cgroup2 mount (`/` for the root).
     pub path: Vec<u8>,

@@ -96,6 +96,7 @@ impl Default for Options {
     derive(serde::Serialize),
     serde(rename_all = "lowercase")
 )]
+#[non_exhaustive]
 pub enum EventKind {
     /// A cgroup was created (`mkdir`), or found by a resynchronising walk.
     Created,
@@ -128,6 +129,7 @@ impl EventKind {
 
 /// One event of a [`Watcher`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Event {
     /// What happened.
     pub kind: EventKind,

@@ -538,10 +538,8 @@ fn rates_need_a_positive_interval_and_the_same_cgroup() {
     let r = Rates::between(&u, &u, Duration::from_secs(1)).unwrap();
     assert_eq!(r.cpu.unwrap().cores, Some(0.0));
     // The same path, another cgroup (recreated): no rates.
-    let other = Usage {
-        id: u.id.map(|i| i + 1),
-        ..u.clone()
-    };
+    let mut other = u.clone();
+    other.id = u.id.map(|i| i + 1);
     assert!(Rates::between(&u, &other, Duration::from_secs(1)).is_none());
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Where the cgroup2 hierarchy was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MountSource {
     /// From `proc/self/mountinfo`, at `line`.
     Mountinfo {
@@ -24,6 +25,7 @@ pub enum MountSource {
 
 /// The cgroup2 mount of a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CgroupMount {
     /// Mount point as the host sees it (`/sys/fs/cgroup`, `/sys/fs/cgroup/unified`).
     pub mount_point: PathBuf,
@@ -104,7 +106,10 @@ impl Host {
     /// absolute symlink) and following no symlink at the last component, so a snapshot's
     /// `proc -> /proc` or a mountinfo naming `/../..` cannot make cgtree read the live
     /// host. A `dir` outside the root (given by the caller) is opened by path.
-    pub fn open_dir(&self, dir: &Path) -> Result<OwnedFd, Errno> {
+    ///
+    /// # Errors
+    /// The errno of the open (crate-private: it returns nix's `Errno`).
+    pub(crate) fn open_dir(&self, dir: &Path) -> Result<OwnedFd, Errno> {
         if self.is_live() {
             return open_dir_path(dir);
         }
@@ -124,6 +129,11 @@ impl Host {
     ///
     /// With several cgroup2 mounts, `/sys/fs/cgroup` wins, then the mount of the
     /// hierarchy's root (`/`) with the shortest mount point.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the root or `mountinfo` when it cannot be read,
+    /// [`Error::Parse`] when `mountinfo` does not parse, [`Error::NoCgroup2Mount`] when
+    /// no cgroup2 mount is found.
     pub fn find_cgroup2(&self) -> Result<CgroupMount, Error> {
         let root_fd = open_dir_path(&self.root).map_err(|e| errno_error(&self.root, e))?;
         let mut scratch = Scratch::new();

@@ -16,6 +16,9 @@
 //! skips the type check, for directories proven to be on cgroupfs or procfs (whose files
 //! are all regular: [`Origin::Kernel`]).
 
+// Public only with `internals` (no semver promise): its functions' errors are the
+// errno or `ParseError` their docs name, without the public API's `# Errors` sections.
+#![allow(clippy::missing_errors_doc)]
 mod host;
 pub mod notify;
 pub mod ns;

@@ -14,6 +14,9 @@
 // Without `internals` the parsers are the crate's own: the ones only the fuzz targets,
 // benches and tests call (and the re-exports naming them) are unused then.
 #![cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
+// Public only with `internals` (no semver promise): its functions' errors are the
+// errno or `ParseError` their docs name, without the public API's `# Errors` sections.
+#![allow(clippy::missing_errors_doc)]
 
 pub mod bolt;
 pub mod fanotify;

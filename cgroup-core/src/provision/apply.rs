@@ -1,5 +1,5 @@
 //! Applying a plan: files replaced atomically with exclusive backups (through
-//! [`crate::fs::user`], with a user's own filesystem credentials in their home), and
+//! `crate::fs::user`, with a user's own filesystem credentials in their home), and
 //! commands through a [`Runner`].
 
 use super::{Command, Context, FileChange, Plan};
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 /// run anything: only [`apply`] with `run_commands` calls it.
 pub trait Runner {
     /// Runs a plan's command; returns its exit status.
+    /// # Errors
+    /// The command could not be started (not found, not executable) or waited for.
     fn run(&mut self, cmd: &Command) -> std::io::Result<Finished>;
 }
 
@@ -64,6 +66,8 @@ impl Default for SystemRunner {
 
 /// The absolute path of `name` in [`SAFE_PATH`]: a regular file owned by root and not
 /// writable by group or others (its links resolved). Names with `/` are refused.
+/// # Errors
+/// `NotFound` when no system directory holds an executable `name`.
 pub fn system_program(name: &str) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, why);

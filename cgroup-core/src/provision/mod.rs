@@ -10,7 +10,7 @@
 //! # Security
 //! cgtree runs as root; a user's home is the user's. Checks and plans execute nothing
 //! (a user's `~/.local/bin/crun` is looked at, never run). Every file is read through
-//! the one bounded reader of [`crate::fs::user`] (regular files only, size-limited,
+//! the one bounded reader of `crate::fs::user` (regular files only, size-limited,
 //! never blocking on a FIFO). In a user's home (and a Windows profile under
 //! `/mnt/c/Users`), no symlink is followed at any component and, on the live host, the
 //! reads and writes are done with that user's filesystem credentials; backups are

@@ -715,6 +715,9 @@ fn db_config(json: &[u8]) -> Option<(String, PodmanDbEntry)> {
 /// The containers of a podman BoltDB state (`bolt_state.db`), by id: bucket `ctr`,
 /// each container's bucket's `config`. A container whose config is missing or not
 /// libpod's JSON is left out; a bucket key that is not the config's id too.
+///
+/// # Errors
+/// A `BoltError` when the file is not a BoltDB database (bad magic, pages out of range).
 pub fn podman_bolt(
     bytes: &[u8],
 ) -> Result<HashMap<String, PodmanDbEntry>, crate::parse::bolt::BoltError> {
@@ -748,6 +751,9 @@ pub fn podman_bolt(
 
 /// The containers of a podman SQLite state (`db.sql`), by id: table `ContainerConfig`,
 /// column `JSON`. A row whose `ID` is not its JSON's id is left out.
+///
+/// # Errors
+/// SQLite's message when the bytes are not a database with that table.
 #[cfg(feature = "sqlite")]
 pub fn podman_sqlite(bytes: &[u8]) -> Result<HashMap<String, PodmanDbEntry>, String> {
     let rows = crate::fs::sqlite::rows(

@@ -72,6 +72,7 @@ impl ControllerList {
 
 /// A process listed in a cgroup's `cgroup.procs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Process {
     /// PID as seen from the reader's PID namespace.
     pub pid: u32,
@@ -88,6 +89,20 @@ pub struct Process {
 }
 
 impl Process {
+    /// A process known by its PID, command line (NUL-separated) and `comm` only: not a
+    /// kernel thread, no role, no user (a [`crate::trace::Trace`]'s process, say, to
+    /// render as a tree's).
+    pub fn new(pid: u32, cmdline: Box<[u8]>, comm: Option<Box<[u8]>>) -> Self {
+        Process {
+            pid,
+            cmdline,
+            comm,
+            kernel_thread: false,
+            role: None,
+            user: None,
+        }
+    }
+
     /// The arguments.
     pub fn args(&self) -> parse::Cmdline<'_> {
         parse::cmdline(&self.cmdline)
@@ -96,6 +111,7 @@ impl Process {
 
 /// A thread listed in `cgroup.threads` whose process is not listed in the same cgroup.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Thread {
     /// Thread id.
     pub tid: u32,
@@ -108,6 +124,7 @@ pub struct Thread {
 /// its `/proc/<pid>/status`,
 /// read by the walk (see [`TreeBuilder::monitor_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MonitorStatus {
     /// The process.
     pub pid: u32,
@@ -149,6 +166,7 @@ pub enum NodeErrorKind {
 
 /// An error recorded on a node: the file (its real path on disk) and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NodeError {
     /// The file, under the host root.
     pub path: PathBuf,
@@ -220,6 +238,7 @@ impl NodeErrorKind {
 
 /// One cgroup of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Node {
     /// The directory name (any bytes but `/` and NUL); for the tree's root, the whole
     /// start path (`/` or e.g. `/user.slice`).
@@ -230,7 +249,7 @@ pub struct Node {
     pub children: Vec<NodeId>,
     /// Depth below the tree's root (root = 0).
     pub depth: u32,
-    /// The cgroup id: the inode number of the cgroup's directory ([`fs::cgroup_id_of`],
+    /// The cgroup id: the inode number of the cgroup's directory (`fs::cgroup_id_of`,
     /// from the `fstat` the walk makes of each directory it opens), the 64-bit id BPF
     /// programs see. `None` when the directory could not be opened. In a `--root`
     /// fixture or snapshot: the inode of that directory there.
@@ -532,12 +551,22 @@ impl TreeBuilder {
     }
 
     /// Finds the cgroup2 mount and walks it.
+    ///
+    /// # Errors
+    /// As [`TreeBuilder::build_at`], and [`Error::NoCgroup2Mount`] (or [`Error::Io`] naming
+    /// `mountinfo`) when the host's cgroup2 mount cannot be found.
     pub fn build(&self) -> Result<Tree, Error> {
         let mount = self.host.find_cgroup2()?;
         self.build_at(mount)
     }
 
     /// Walks a cgroup2 mount that the caller already found.
+    ///
+    /// # Errors
+    /// Only when the root itself is unusable: [`Error::InvalidPath`] for a start path
+    /// with `.`, `..` or NUL; [`Error::Io`] naming the mount or start directory when it
+    /// cannot be opened; [`Error::NotCgroup2`] when the live host's mount is not cgroup2.
+    /// Everything below the root is reported on its node ([`Node::errors`]).
     pub fn build_at(&self, mount: CgroupMount) -> Result<Tree, Error> {
         let start = normalize_start(&self.start)?;
         let mount_fd = self
