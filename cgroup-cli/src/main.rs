@@ -136,7 +136,8 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
 
 /// What the trees and traces this run read met, summed for `CGTREE_STATS=1` (each
 /// [`cgroup_core::Tree`] and tracer carries its own: [`count`] adds them here).
-static STATS: std::sync::Mutex<cgroup_core::Stats> = std::sync::Mutex::new(cgroup_core::Stats::EMPTY);
+static STATS: std::sync::Mutex<cgroup_core::Stats> =
+    std::sync::Mutex::new(cgroup_core::Stats::EMPTY);
 
 /// Adds what a tree or trace met to the run's [`STATS`].
 pub(crate) fn count(stats: cgroup_core::Stats) {

@@ -43,5 +43,6 @@ pub fn replace_file(dir: &Path, name: &CStr, bytes: &[u8]) -> Result<(), Replace
     let _ = fsout::remove_stale_temporaries(fd.as_fd(), name, std::process::id(), |pid| {
         crate::fs::pid_exists(pid) != Some(false)
     });
-    fsout::replace_file(fd.as_fd(), name, bytes, fsout::FILE_MODE).map_err(|e| ReplaceError::File(errno(e)))
+    fsout::replace_file(fd.as_fd(), name, bytes, fsout::FILE_MODE)
+        .map_err(|e| ReplaceError::File(errno(e)))
 }

@@ -50,6 +50,7 @@ pub use crate::runtime::identity::{
 };
 
 /// An error met while resolving, to be recorded on a node.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveError {
     /// The file, as a path under the host root (container roots as `proc/<pid>/root/...`).
@@ -62,6 +63,7 @@ pub struct ResolveError {
 
 /// Where runtime state is read from: the host root, or a container's root through its
 /// init process.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RootKey {
     /// The host root.
@@ -152,6 +154,7 @@ pub struct Resolver {
 pub type ProcStatus = (Option<[u32; 4]>, Option<u32>);
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
     /// A file and its bytes.

@@ -53,6 +53,7 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 256 << 20;
 const FD_WINDOW: usize = 32;
 
 /// What a snapshot wrote.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Cgroups written.

@@ -55,7 +55,9 @@ impl Stats {
     /// What was counted since `before` (a copy taken earlier of the same counters).
     pub(crate) fn since(self, before: Stats) -> Stats {
         Stats {
-            vanished_cgroups: self.vanished_cgroups.saturating_sub(before.vanished_cgroups),
+            vanished_cgroups: self
+                .vanished_cgroups
+                .saturating_sub(before.vanished_cgroups),
             vanished_processes: self
                 .vanished_processes
                 .saturating_sub(before.vanished_processes),

@@ -26,6 +26,7 @@ use std::path::Path;
 pub const OVERFLOW_ID: u32 = 65534;
 
 /// A parsed `uid_map` or `gid_map`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct IdMap {
     /// The ranges, as the kernel lists them.

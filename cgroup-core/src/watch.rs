@@ -49,6 +49,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, SystemTime};
 
 /// Which notification mechanism a [`Watcher`] uses.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
     /// fanotify when the kernel and privileges allow, else inotify.

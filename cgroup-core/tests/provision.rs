@@ -46,12 +46,7 @@ impl TestHost {
         fs::read_to_string(self.dir.path().join(rel)).unwrap()
     }
     fn cx<'a>(&self) -> Context<'a> {
-        let user = User {
-            name: "massi".into(),
-            uid: 1000,
-            gid: 1000,
-            home: "/home/massi".into(),
-        };
+        let user = User::new("massi", 1000, 1000, "/home/massi");
         Context::new(Host::with_root(self.dir.path()), Some(user))
     }
     /// The changes the plan of step `id` would make.

@@ -26,7 +26,8 @@ pub const FILE_NAME: &std::ffi::CStr = c"cgtree.prom";
 pub fn write(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let shown = || crate::sanitize::path(dir).into_owned();
     use cgroup_core::out::ReplaceError;
-    let desc = |e: &std::io::Error| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc();
+    let desc =
+        |e: &std::io::Error| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc();
     cgroup_core::out::replace_file(dir, FILE_NAME, bytes).map_err(|e| match e {
         ReplaceError::Dir(e) => anyhow::anyhow!("{}: {}", shown(), desc(&e)),
         ReplaceError::ForeignSymlink => {

@@ -455,7 +455,6 @@ impl Staging {
         self.root.as_fd()
     }
 
-
     /// Renames the staging directory to `name` in the same parent. Without `replace`,
     /// fails with EEXIST when `name` exists (`RENAME_NOREPLACE`); with it, an existing
     /// *empty* directory there is replaced atomically (ENOTEMPTY otherwise). Afterwards

@@ -16,6 +16,7 @@ pub trait Runner {
 }
 
 /// What a command that ran did.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Finished {
     /// Its exit status (-1: killed by a signal, or by the timeout).
@@ -260,6 +261,7 @@ pub enum CommandOutcome {
 }
 
 /// The result of [`apply`].
+#[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     /// Per step, per file: (path as the host sees it, outcome).

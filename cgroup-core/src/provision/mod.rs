@@ -62,6 +62,7 @@ pub enum Status {
 }
 
 /// What a check found.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Check {
@@ -74,6 +75,7 @@ pub struct Check {
 }
 
 /// One file to change: its exact content before and after.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FileChange {
@@ -88,6 +90,7 @@ pub struct FileChange {
 }
 
 /// A command the plan runs (only with `--run-commands`, only on the live host).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Command {
@@ -100,7 +103,26 @@ pub struct Command {
     pub why: String,
 }
 
+impl Command {
+    /// `argv`, run as the caller, for the reason `why`.
+    pub fn new(argv: Vec<String>, why: impl Into<String>) -> Self {
+        Command {
+            argv,
+            user: None,
+            why: why.into(),
+        }
+    }
+
+    /// The same command, run as `user` (see [`Command::user`]).
+    #[must_use]
+    pub fn as_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+}
+
 /// What a step would do.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Plan {
@@ -113,6 +135,7 @@ pub struct Plan {
 }
 
 /// The user whose slice, home and `containers.conf` the steps are about.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Login name.
@@ -123,6 +146,19 @@ pub struct User {
     pub gid: u32,
     /// Home directory as the host sees it.
     pub home: PathBuf,
+}
+
+impl User {
+    /// A user by login name, UID, GID and home directory (as `passwd` gives them;
+    /// [`find_user`] reads them from the host's).
+    pub fn new(name: impl Into<String>, uid: u32, gid: u32, home: impl Into<PathBuf>) -> Self {
+        User {
+            name: name.into(),
+            uid,
+            gid,
+            home: home.into(),
+        }
+    }
 }
 
 /// Everything a step looks at.
@@ -735,6 +771,7 @@ fn judge(
 }
 
 /// One step of the guide.
+#[non_exhaustive]
 pub struct Step {
     /// Stable id (`user-delegate`).
     pub id: &'static str,

@@ -21,7 +21,9 @@ macro_rules! runtime_modules {
         pub(crate) mod $m;
     )*};
 }
-runtime_modules!(containerd, crio, desktop, docker, engines, kind, kubelet, lxc, nspawn, oci, podman, systemd);
+runtime_modules!(
+    containerd, crio, desktop, docker, engines, kind, kubelet, lxc, nspawn, oci, podman, systemd
+);
 pub mod identity;
 
 /// What an identified cgroup is. Serialised as the documented strings of `docs/json.md`

@@ -88,6 +88,7 @@ impl Default for SampleOptions {
 }
 
 /// Memory of a cgroup, in bytes.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Memory {
     /// `memory.current`: memory charged to the cgroup and its descendants.
@@ -116,6 +117,7 @@ impl Memory {
 }
 
 /// PIDs of a cgroup.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pids {
     /// `pids.current`: tasks (threads) in the cgroup and its descendants.
@@ -125,6 +127,7 @@ pub struct Pids {
 }
 
 /// One device of `io.stat`, with its name.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IoDevice {
     /// The counters (bytes and operations since the cgroup was made).
@@ -135,6 +138,7 @@ pub struct IoDevice {
 }
 
 /// The three pressure files.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PressureSet {
     /// `cpu.pressure`.

@@ -1569,7 +1569,12 @@ mod tests {
             assert_eq!(t.nodes(), clean.nodes(), "{fault:?}");
             // Each tree counts its own interrupted reads; the clean one none.
             let interrupted = t.stats().interrupted;
-            assert_eq!(interrupted > 0, fault == Fault::Interrupt, "{:?}", t.stats());
+            assert_eq!(
+                interrupted > 0,
+                fault == Fault::Interrupt,
+                "{:?}",
+                t.stats()
+            );
         }
         assert_eq!(clean.stats().interrupted, 0, "{:?}", clean.stats());
 

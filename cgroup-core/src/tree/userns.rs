@@ -72,6 +72,7 @@ pub fn holdings(tree: &Tree, where_: &HashMap<u32, usize>, pids: &[u32]) -> Hold
 /// The user namespaces of a tree's processes (read with users), grouped, with what
 /// each one's processes run in. Building it reads each namespace's maps (and on a live
 /// host asks the kernel for parents and owners); the rest is the tree's.
+#[non_exhaustive]
 pub struct Report<'a> {
     tree: &'a Tree,
     /// The namespaces, by inode.
