@@ -5,8 +5,8 @@
 use crate::config::{Config, Provision, ProvisionAction};
 use crate::term::{self, Diag, Paint};
 use crate::{finish, host, render, report, sanitize, FATAL, OK, PARTIAL};
-use cgroup_core::provision::{apply, find_user, ApplyOptions, Context, Plan, SystemRunner};
 use cgroup_core::Host;
+use cgroup_provision::{apply, find_user, ApplyOptions, Context, Plan, SystemRunner};
 use std::io::{self, Write};
 use std::path::Path;
 

@@ -17,7 +17,6 @@
 //!   (Prometheus families), [`values`] (the parsed file values they hand out).
 //! - Changes: [`watch`] (fanotify, inotify); copies: [`snapshot`]; naming:
 //!   [`classify`], [`runtime::IdentityKind`]; output helpers: [`escape`], [`out`].
-//! - [`provision`]: the setup guide's checks and their application.
 //!
 //! The parsers (`parse`: pure, zero-copy, over `&[u8]`, never allocating or panicking)
 //! and the I/O layer (`fs`: directory-fd relative opens with `O_NOFOLLOW`, one reusable
@@ -98,23 +97,18 @@ pub mod cgroup_id;
 pub mod classify;
 mod error;
 pub mod escape;
-/// The I/O layer (directory-fd relative opens, one reusable buffer): public only with
-/// the `internals` feature, for the workspace's tests; not covered by semver. [`Host`]
-/// and [`CgroupMount`] are re-exported at the root.
+// Public only with the `internals` feature (see the crate docs).
 #[cfg(feature = "internals")]
 pub mod fs;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod fs;
 pub mod metrics;
 pub mod out;
-/// The parsers (pure, zero-copy, over `&[u8]`): public only with the `internals` feature,
-/// for the workspace's fuzz targets, benches and tests; not covered by semver. The value
-/// types a caller meets in the public API are re-exported at the root.
+// Public only with the `internals` feature (see the crate docs).
 #[cfg(feature = "internals")]
 pub mod parse;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod parse;
-pub mod provision;
 pub mod resolve;
 pub mod runtime;
 pub mod sample;

@@ -15,6 +15,10 @@
 //! cannot block), and reads at most [`MAX_KERNEL_FILE`] bytes. [`read_kernel_file`]
 //! skips the type check, for directories proven to be on cgroupfs or procfs (whose files
 //! are all regular: [`Origin::Kernel`]).
+//!
+//! Public only with the `internals` feature (the workspace's tests and cgroup-provision):
+//! not covered by semver. [`crate::Host`] and [`crate::CgroupMount`] are re-exported at
+//! the crate root.
 
 // Public only with `internals` (no semver promise): its functions' errors are the
 // errno or `ParseError` their docs name, without the public API's `# Errors` sections.
@@ -27,6 +31,7 @@ pub mod read;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 pub mod state;
+#[cfg(feature = "internals")] // cgroup-provision's: nothing in this crate uses it
 pub mod user;
 
 pub use host::{CgroupMount, Host, MountSource};

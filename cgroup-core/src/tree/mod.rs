@@ -13,6 +13,7 @@ pub mod identify;
 mod json;
 pub mod userns;
 
+#[cfg(feature = "serde")]
 pub(crate) use json::ErrorsJson;
 #[cfg(feature = "serde")]
 pub use json::{Bytes, UsernsJson, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};

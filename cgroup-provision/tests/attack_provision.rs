@@ -103,7 +103,7 @@ fn a_users_home_is_worked_in_with_the_users_rights() {
 /// groups), with a cleared environment; a program is taken only from root's directories.
 #[test]
 fn commands_run_as_the_user_with_a_clean_environment() {
-    use cgroup_core::provision::{Command, Runner, SystemRunner};
+    use cgroup_provision::{Command, Runner, SystemRunner};
     let Some(u) = ThrowawayUser::create("provision runner") else {
         return;
     };
@@ -158,7 +158,7 @@ fn commands_run_as_the_user_with_a_clean_environment() {
 /// group at the timeout.
 #[test]
 fn commands_have_no_terminal_their_output_is_captured_and_they_time_out() {
-    use cgroup_core::provision::{Command, Runner, SystemRunner};
+    use cgroup_provision::{Command, Runner, SystemRunner};
     let Some(u) = ThrowawayUser::create("provision runner session") else {
         return;
     };

@@ -1,9 +1,9 @@
 //! Applying a plan: files replaced atomically with exclusive backups (through
-//! `crate::fs::user`, with a user's own filesystem credentials in their home), and
+//! `cgroup_core::fs::user`, with a user's own filesystem credentials in their home), and
 //! commands through a [`Runner`].
 
 use super::{Command, Context, FileChange, Plan};
-use crate::fs::user::{self, FileError, Place, Replaced, Write};
+use cgroup_core::fs::user::{self, FileError, Place, Replaced, Write};
 use std::path::{Path, PathBuf};
 
 /// Runs a plan's commands. Tests replace it; the CLI uses [`SystemRunner`]. Checks never
