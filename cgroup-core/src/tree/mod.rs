@@ -361,6 +361,9 @@ impl Tree {
     }
 
     /// A node by id.
+    ///
+    /// # Panics
+    /// When `id` is not a node of this tree (an index into [`Tree::nodes`]).
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }
@@ -369,6 +372,9 @@ impl Tree {
     /// [`Node::cgroup_id`] or, for the root node of a subtree walk (`start` below `/`),
     /// that of the cgroup above it (read once, when the tree was built). `None` for
     /// the hierarchy root.
+    ///
+    /// # Panics
+    /// When `id` is not a node of this tree (an index into [`Tree::nodes`]).
     pub fn parent_cgroup_id(&self, id: NodeId) -> Option<u64> {
         match self.nodes[id].parent {
             Some(p) => self.nodes[p].cgroup_id,
@@ -377,6 +383,9 @@ impl Tree {
     }
 
     /// The cgroup path of a node, relative to the mount (`/user.slice/user-1000.slice`).
+    ///
+    /// # Panics
+    /// When `id` is not a node of this tree (an index into [`Tree::nodes`]).
     pub fn path(&self, id: NodeId) -> Vec<u8> {
         let mut chain = Vec::new();
         let mut cur = Some(id);
