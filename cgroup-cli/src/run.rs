@@ -69,6 +69,7 @@ pub fn snapshot(
     let mut only = only.to_vec();
     only.extend(cgroup_core::snapshot::subtrees_of_pids(&h, pids)?);
     let r = cgroup_core::snapshot::write_subtrees(&h, out_dir, &only)?;
+    crate::count(r.stats);
     let code = if r.left_out.iter().any(|l| l.contains("limit")) {
         PARTIAL
     } else {

@@ -66,6 +66,9 @@ pub struct Report {
     pub bytes: u64,
     /// What was left out, one line each (untrusted names escaped).
     pub left_out: Vec<String>,
+    /// What reading the trees (and tracing the PIDs) met: vanished cgroups and
+    /// processes, interrupted reads, passes over `/proc`.
+    pub stats: crate::Stats,
 }
 
 /// `bytes` (a name or path from the host, a user or a container) safe to show: ASCII
@@ -941,13 +944,16 @@ fn fill(host: &Host, out: &mut Out, only: &[PathBuf]) -> Result<(), Error> {
         b.host_root(host.root()).include_empty(true).start(start);
         let mut tree = b.build_at(mount.clone())?;
         tree.identify_with(&mut r);
+        out.report.stats += tree.stats();
         trees.push(tree);
     }
     if !only.is_empty() {
         // What the cgroups above the subtrees are (a kind node around a pod) is read
         // too: `pid` answers name the whole chain.
         for &pid in &pids {
-            let _ = crate::trace::trace_with(host, &mount, pid, &mut r);
+            if let Ok(t) = crate::trace::trace_with(host, &mount, pid, &mut r) {
+                out.report.stats += t.stats;
+            }
         }
     }
     write_recorded(out, r.take_recorded(), only, &uids)?;
