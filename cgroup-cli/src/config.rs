@@ -330,11 +330,9 @@ impl Config {
                         ),
                     };
                     for s in &steps {
-                        if cgroup_core::provision::step(s).is_none() {
-                            let ids: Vec<&str> = cgroup_core::provision::steps()
-                                .iter()
-                                .map(|s| s.id)
-                                .collect();
+                        if cgroup_provision::step(s).is_none() {
+                            let ids: Vec<&str> =
+                                cgroup_provision::steps().iter().map(|s| s.id).collect();
                             anyhow::bail!(
                                 "unknown step \"{}\"; the steps are: {}",
                                 crate::sanitize::sanitize(s.as_bytes()),

@@ -185,26 +185,13 @@ fn cgroup_paths_below(host: &cgroup_core::Host, current: &OsStr) -> Vec<Completi
         None => (&b""[..], current),
     };
     let rel = Path::new(OsStr::from_bytes(parent));
-    if rel.components().any(|c| {
-        !matches!(
-            c,
-            std::path::Component::Normal(_) | std::path::Component::RootDir
-        )
-    }) {
-        return Vec::new();
-    }
     let Ok(mount) = host.find_cgroup2() else {
         return Vec::new();
     };
-    let dir = mount.dir.join(rel.strip_prefix("/").unwrap_or(rel));
-    let Ok(fd) = host.open_dir(&dir) else {
+    // `..` lists nothing; one directory read, never leaving a `--root`.
+    let Ok(names) = host.child_cgroups(&mount, rel) else {
         return Vec::new();
     };
-    let mut buf = Vec::new();
-    let Ok(mut names) = cgroup_core::fs::subdirs(std::os::fd::AsFd::as_fd(&fd), &mut buf) else {
-        return Vec::new();
-    };
-    names.sort();
     names
         .iter()
         .filter(|n| n.starts_with(prefix))

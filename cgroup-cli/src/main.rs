@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     };
     let result = run(args, &mut diag);
     if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
-        let st = cgroup_core::stats::snapshot();
+        let st = STATS.lock().map(|s| *s).unwrap_or_default();
         diag.error(format_args!(
             "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}, passes over /proc {}",
             st.vanished_cgroups, st.vanished_processes, st.interrupted, st.proc_passes
@@ -134,6 +134,18 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
         config::Mode::Serve(s) => serve::run(&cfg, s, diag),
         config::Mode::Completions(shell) => docs::completions(*shell, diag),
         config::Mode::Man(path) => docs::man(path, diag),
+    }
+}
+
+/// What the trees and traces this run read met, summed for `CGTREE_STATS=1` (each
+/// [`cgroup_core::Tree`] and tracer carries its own: [`count`] adds them here).
+static STATS: std::sync::Mutex<cgroup_core::Stats> =
+    std::sync::Mutex::new(cgroup_core::Stats::EMPTY);
+
+/// Adds what a tree or trace met to the run's [`STATS`].
+pub(crate) fn count(stats: cgroup_core::Stats) {
+    if let Ok(mut s) = STATS.lock() {
+        *s += stats;
     }
 }
 

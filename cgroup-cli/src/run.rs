@@ -5,8 +5,8 @@
 use crate::config::{Config, Provision, ProvisionAction};
 use crate::term::{self, Diag, Paint};
 use crate::{finish, host, render, report, sanitize, FATAL, OK, PARTIAL};
-use cgroup_core::provision::{apply, find_user, ApplyOptions, Context, Plan, SystemRunner};
 use cgroup_core::Host;
+use cgroup_provision::{apply, find_user, ApplyOptions, Context, Plan, SystemRunner};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -33,6 +33,13 @@ fn tree_builder(cfg: &Config, start: &str) -> cgroup_core::TreeBuilder {
     builder
 }
 
+/// Builds a tree and adds what its walk met to the run's counters (`CGTREE_STATS=1`).
+fn build(builder: &cgroup_core::TreeBuilder) -> Result<cgroup_core::Tree, cgroup_core::Error> {
+    let tree = builder.build()?;
+    crate::count(tree.stats());
+    Ok(tree)
+}
+
 /// The trees the arguments name (systemd-cgls's loop over its arguments,
 /// src/cgls/cgls.c `run`): each CGROUP_PATH walked from there; units and `-M` found in the
 /// whole host's tree (identities come from all of it) and cut out of it. A name that
@@ -47,12 +54,12 @@ fn resolve_targets(cfg: &Config) -> anyhow::Result<(Vec<Shown>, Vec<String>)> {
             let start = paths.first().map_or("/", String::as_str);
             shown.push(Shown {
                 header: None,
-                tree: tree_builder(cfg, start).build()?,
+                tree: build(&tree_builder(cfg, start))?,
             });
         }
         Targets::Paths(paths) => {
             for p in paths {
-                match tree_builder(cfg, p).build() {
+                match build(&tree_builder(cfg, p)) {
                     Ok(tree) => shown.push(Shown {
                         header: Some(format!("CGroup {}:", sanitize::sanitize(&tree.path(0)))),
                         tree,
@@ -65,13 +72,13 @@ fn resolve_targets(cfg: &Config) -> anyhow::Result<(Vec<Shown>, Vec<String>)> {
             // As systemd-cgls with `-u` and no name: the whole tree.
             shown.push(Shown {
                 header: None,
-                tree: tree_builder(cfg, "/").build()?,
+                tree: build(&tree_builder(cfg, "/"))?,
             });
         }
         Targets::Units { user, names } => {
             let mut b = tree_builder(cfg, "/");
             b.include_empty(true).max_depth(None);
-            let whole = b.build()?;
+            let whole = build(&b)?;
             let manager = if *user {
                 let uid = nix::unistd::getuid().as_raw();
                 match select::find_user_manager(&whole, uid) {
@@ -108,7 +115,7 @@ fn resolve_targets(cfg: &Config) -> anyhow::Result<(Vec<Shown>, Vec<String>)> {
         Targets::Machine { name, paths } => {
             let mut b = tree_builder(cfg, "/");
             b.include_empty(true).max_depth(None);
-            let whole = b.build()?;
+            let whole = build(&b)?;
             match select::find_machine(&whole, name) {
                 Ok(m) => {
                     let rels: Vec<&str> = if paths.is_empty() {
@@ -257,6 +264,7 @@ pub fn snapshot(
     let mut only = only.to_vec();
     only.extend(cgroup_core::snapshot::subtrees_of_pids(&h, pids)?);
     let r = cgroup_core::snapshot::write_subtrees(&h, out_dir, &only)?;
+    crate::count(r.stats);
     let code = if r.left_out.iter().any(|l| l.contains("limit")) {
         PARTIAL
     } else {
@@ -286,7 +294,10 @@ pub fn pid(cfg: &Config, pids: &[u32], diag: &mut Diag) -> anyhow::Result<u8> {
     let mut missing = Vec::new();
     for &pid in pids {
         match cgroup_core::trace::trace(&host, &mount, pid) {
-            Ok(t) => traces.push(t),
+            Ok(t) => {
+                crate::count(t.stats);
+                traces.push(t);
+            }
             Err(
                 e @ (cgroup_core::Error::NoSuchProcess { .. }
                 | cgroup_core::Error::ProcessVanished { .. }),
@@ -353,6 +364,7 @@ pub fn id(cfg: &Config, ids: &[u64], diag: &mut Diag) -> anyhow::Result<u8> {
             )),
         }
     }
+    crate::count(tracer.stats());
     let written = write_traces(
         cfg,
         &traces,
@@ -379,6 +391,7 @@ pub fn ids(cfg: &Config, start: &str, jsonl: bool, diag: &mut Diag) -> anyhow::R
         .include_empty(true)
         .identify(true);
     let tree = builder.build()?;
+    crate::count(tree.stats());
     let mut out = term::stdout(cfg.color);
     // `--json` asks for JSON too: the index's JSON is JSON lines.
     let written = if jsonl || cfg.json {
@@ -408,6 +421,7 @@ pub fn userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<
         .users(true)
         .identify(true);
     let tree = builder.build()?;
+    crate::count(tree.stats());
     let nss = cgroup_core::tree::userns::Report::new(&tree)?;
     let view = render::userns::View::new(&nss);
     if let Some(ns) = ns {

@@ -85,7 +85,7 @@ fn live_ids_are_stat_inodes_and_resolve() {
         let host = cgroup_core::Host::new();
         let m = host.find_cgroup2().unwrap();
         let by_handle = cgroup_core::cgroup_id::lookup_cgroup_id(&m, *id).unwrap();
-        let fd = cgroup_core::fs::open_dir_path(&m.dir).unwrap();
+        let fd = std::fs::File::open(&m.dir).unwrap();
         let by_walk =
             cgroup_core::cgroup_id::find_cgroup_id(std::os::fd::AsFd::as_fd(&fd), *id).unwrap();
         assert_eq!(by_handle.as_deref(), Some(path.as_bytes()));

@@ -79,6 +79,7 @@ impl CgroupIndex {
 
 /// How [`resolve_cgroup_id`] found a cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Lookup {
     /// `open_by_handle_at(2)` with a kernfs handle: no walk.
     Handle,
@@ -88,20 +89,25 @@ pub enum Lookup {
 
 /// The cgroup path (relative to the mount, `/` for its root) of the cgroup whose id is
 /// `id`, on the live cgroup2 mount `mount`, without walking: `open_by_handle_at` on the
-/// mount with a kernfs handle ([`fs::open_cgroup_by_id`]), then the descriptor's path
+/// mount with a kernfs handle (`fs::open_cgroup_by_id`), then the descriptor's path
 /// (`/proc/self/fd/N`), which must lie below the mount, checked by opening that path
 /// again below the mount and comparing the ids (a cgroup renamed meanwhile is not
 /// answered with a wrong path). `Ok(None)`: no cgroup has that id (`ESTALE`, `ENOENT`;
 /// `ENOTDIR`: the id of a file, such as a `cgroup.procs`).
 ///
 /// # Errors
-/// `EPERM` when the caller lacks `CAP_DAC_READ_SEARCH` (not root), `EOPNOTSUPP` or
+/// A [`std::io::Error`] whose `raw_os_error` is the errno: `EPERM` when the caller lacks `CAP_DAC_READ_SEARCH` (not root), `EOPNOTSUPP` or
 /// `EINVAL` when the mount is not cgroupfs (a fixture), `EXDEV` when the path the kernel
 /// gives is outside the mount (a cgroup namespace whose mount does not show it),
 /// `ESTALE` when the cgroup moved while it was looked up; any errno of the open.
-pub fn lookup_cgroup_id(mount: &CgroupMount, id: u64) -> Result<Option<Vec<u8>>, Errno> {
-    let mount_fd = fs::open_dir_path(&mount.dir)?;
-    lookup_at(mount_fd.as_fd(), &mount.dir, id)
+pub fn lookup_cgroup_id(mount: &CgroupMount, id: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mount_fd = fs::open_dir_path(&mount.dir).map_err(io_error)?;
+    lookup_at(mount_fd.as_fd(), &mount.dir, id).map_err(io_error)
+}
+
+/// An errno as a [`std::io::Error`] (whose `raw_os_error` it is).
+fn io_error(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e as i32)
 }
 
 fn lookup_at(
@@ -159,8 +165,14 @@ fn path_of_opened(
 /// that vanish or cannot be opened are skipped. `Ok(None)`: no cgroup has that id.
 ///
 /// # Errors
-/// The errno of `fstat` on the mount's root, or of opening it again to read it.
-pub fn find_cgroup_id(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8>>, Errno> {
+/// The errno of `fstat` on the mount's root, or of opening it again to read it, as the
+/// `raw_os_error` of the [`std::io::Error`].
+pub fn find_cgroup_id(mount_fd: BorrowedFd<'_>, id: u64) -> std::io::Result<Option<Vec<u8>>> {
+    find_at(mount_fd, id).map_err(io_error)
+}
+
+/// [`find_cgroup_id`], with the errno.
+fn find_at(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8>>, Errno> {
     if fs::cgroup_id_of(mount_fd)? == id {
         return Ok(Some(b"/".to_vec()));
     }
@@ -248,7 +260,7 @@ pub fn resolve_cgroup_id(
             Err(e) => return Err(fs::errno_error(&mount.dir, e)),
         }
     }
-    find_cgroup_id(mount_fd.as_fd(), id)
+    find_at(mount_fd.as_fd(), id)
         .map(|found| found.map(|p| (p, Lookup::Walk)))
         .map_err(|e| fs::errno_error(&mount.dir, e))
 }

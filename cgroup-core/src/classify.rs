@@ -17,6 +17,7 @@ use crate::runtime::{Family, IdentityKind};
 use std::borrow::Cow;
 
 /// Kubernetes QoS class of a pod.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
@@ -50,6 +51,7 @@ impl Qos {
 
 /// The kubelet cgroup driver that named a kubepods subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Driver {
     /// `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice`.
     Systemd,
@@ -58,6 +60,7 @@ pub enum Driver {
 }
 
 /// The runtime that named a Kubernetes container's cgroup.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CriRuntime {
     /// `cri-containerd-<id>.scope`.
@@ -71,6 +74,7 @@ pub enum CriRuntime {
 }
 
 /// What one cgroup is, judged from its name and its ancestors' names.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// The hierarchy root.
@@ -228,6 +232,7 @@ impl Kind {
 }
 
 /// Where the walk is, which decides how the next name is read.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ctx {
     /// A host's (or a container's) own hierarchy.

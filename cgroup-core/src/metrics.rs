@@ -43,6 +43,7 @@ pub const PREFIX: &str = "cgtree_";
 pub const DEFAULT_MAX_CGROUPS: usize = 1000;
 
 /// Which cgroups get series.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Selection {
     /// The root, containers, pods, Kubernetes nodes and systemd units (module docs).
@@ -71,6 +72,7 @@ impl Default for Options {
 }
 
 /// A metric type (the Prometheus and OpenMetrics types used here).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
     /// A monotonic counter (named `..._total`).
@@ -82,6 +84,7 @@ pub enum MetricType {
 }
 
 /// A unit of a family's values (OpenMetrics `# UNIT`; the name ends with it).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
     /// Seconds.
@@ -105,6 +108,7 @@ impl Unit {
 pub type Label = (&'static str, String);
 
 /// One series of a family.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// The exported cgroup whose labels the series carries ([`Metrics::cgroups`] index),
@@ -118,6 +122,7 @@ pub struct Series {
 
 /// A metric family: its full name as the Prometheus text format writes it (with
 /// `_total` for counters and `_info` for info), help, unit, type and series.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     /// The name (`cgtree_container_cpu_usage_seconds_total`).
@@ -146,6 +151,7 @@ impl Family {
 }
 
 /// An exported cgroup.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exported {
     /// Its node in the tree and sample.
@@ -156,6 +162,7 @@ pub struct Exported {
 }
 
 /// What one collection exports.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metrics {
     /// The exported cgroups, in tree order.

@@ -3,7 +3,7 @@
 //! Everything here reads files under the host root (a fixture works like a live host),
 //! or under a container's root (`proc/<pid>/root` of its init) for the state a kind
 //! node keeps in its own `/run`. All of it is untrusted: reads go through
-//! [`crate::fs::state`] (confined to the root, regular files only, size-capped), JSON
+//! `crate::fs::state` (confined to the root, regular files only, size-capped), JSON
 //! errors are reported on the node that needed the file, and every string taken from a
 //! container is cut to [`MAX_NAME`] bytes.
 //!
@@ -50,6 +50,7 @@ pub use crate::runtime::identity::{
 };
 
 /// An error met while resolving, to be recorded on a node.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveError {
     /// The file, as a path under the host root (container roots as `proc/<pid>/root/...`).
@@ -62,6 +63,7 @@ pub struct ResolveError {
 
 /// Where runtime state is read from: the host root, or a container's root through its
 /// init process.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RootKey {
     /// The host root.
@@ -152,6 +154,7 @@ pub struct Resolver {
 pub type ProcStatus = (Option<[u32; 4]>, Option<u32>);
 
 /// A state file or directory listing a [`Resolver`] read, kept when recording.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
     /// A file and its bytes.
@@ -506,7 +509,7 @@ impl Resolver {
     }
 
     /// The UIDs (real, effective, saved, fs) and parent PID of host process `pid`, from
-    /// its `status` (read with [`crate::fs::read_file`]). `None` when it is gone or
+    /// its `status` (read with `crate::fs::read_file`). `None` when it is gone or
     /// unreadable. Read once per PID per resolver (one identification, one trace): later
     /// questions get the first answer.
     pub fn process_status(&mut self, pid: u32) -> Option<ProcStatus> {

@@ -15,7 +15,7 @@
 //! Root writes a snapshot where other users may be watching (`/tmp`), and copies what
 //! they control (cgroup names, command lines, runtime state, recorded paths), so:
 //! - OUT is created by the snapshot itself: it is built in a private staging directory
-//!   next to OUT (mode 0700, see [`crate::fs::out`]) and renamed into place when
+//!   next to OUT (mode 0700, see `crate::fs::out`) and renamed into place when
 //!   complete; a failed snapshot leaves neither OUT nor the staging directory. An
 //!   existing OUT is refused unless it is an empty directory owned by the caller and not
 //!   writable by group or others; a symlink in OUT's parent path must be root's own.
@@ -25,7 +25,7 @@
 //!   under OUT, it has no `..` (nor empty or NUL components); otherwise it is left out
 //!   and META names it (escaped).
 //! - Every read is bounded, takes regular files only and never blocks (a FIFO or a
-//!   device is never opened): kernel files through [`fs::out::read_regular`] with the
+//!   device is never opened): kernel files through `fs::out::read_regular` with the
 //!   kernel-file limit, runtime state through the resolver's confined reads, the passwd
 //!   of a container through [`crate::userns::read_passwd`] (confined to its root).
 //! - The cgroup walk keeps an explicit stack and a bounded number of fds (going back up
@@ -53,6 +53,7 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 256 << 20;
 const FD_WINDOW: usize = 32;
 
 /// What a snapshot wrote.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Cgroups written.
@@ -65,6 +66,9 @@ pub struct Report {
     pub bytes: u64,
     /// What was left out, one line each (untrusted names escaped).
     pub left_out: Vec<String>,
+    /// What reading the trees (and tracing the PIDs) met: vanished cgroups and
+    /// processes, interrupted reads, passes over `/proc`.
+    pub stats: crate::Stats,
 }
 
 /// `bytes` (a name or path from the host, a user or a container) safe to show: ASCII
@@ -369,6 +373,9 @@ fn passwd_only(passwd: &[u8], uids: &BTreeSet<u32>) -> Vec<u8> {
 /// The cgroup subtrees a snapshot for `pids` keeps: each process's cgroup, and its
 /// parent's when that is not the root cgroup (a container init that podman's conmon
 /// started in the caller's cgroup is named through that conmon).
+/// # Errors
+/// [`Error::NoSuchProcess`] for a PID with no `/proc` entry; [`Error::Io`] or
+/// [`Error::Parse`] naming `/proc/PID/cgroup` when it cannot be read or parsed.
 pub fn subtrees_of_pids(host: &Host, pids: &[u32]) -> Result<Vec<String>, Error> {
     let mount = host.find_cgroup2()?;
     let mut out = Vec::new();
@@ -394,6 +401,9 @@ pub fn subtrees_of_pids(host: &Host, pids: &[u32]) -> Result<Vec<String>, Error>
 }
 
 /// Writes a snapshot of `host` into `out`, a new directory (see [`write_subtrees`]).
+/// # Errors
+/// [`Error::Io`] naming the path when the cgroup2 mount cannot be found or read, or
+/// `out_dir` cannot be created or written (it must not exist yet).
 pub fn write(host: &Host, out_dir: &Path) -> Result<Report, Error> {
     write_subtrees(host, out_dir, &[])
 }
@@ -934,13 +944,16 @@ fn fill(host: &Host, out: &mut Out, only: &[PathBuf]) -> Result<(), Error> {
         b.host_root(host.root()).include_empty(true).start(start);
         let mut tree = b.build_at(mount.clone())?;
         tree.identify_with(&mut r);
+        out.report.stats += tree.stats();
         trees.push(tree);
     }
     if !only.is_empty() {
         // What the cgroups above the subtrees are (a kind node around a pod) is read
         // too: `pid` answers name the whole chain.
         for &pid in &pids {
-            let _ = crate::trace::trace_with(host, &mount, pid, &mut r);
+            if let Ok(t) = crate::trace::trace_with(host, &mount, pid, &mut r) {
+                out.report.stats += t.stats;
+            }
         }
     }
     write_recorded(out, r.take_recorded(), only, &uids)?;

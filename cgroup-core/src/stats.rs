@@ -1,16 +1,19 @@
-//! Process-wide counters of what the walk met, for tests and `CGTREE_STATS=1`: how many
-//! cgroups and processes vanished while they were read (ENOENT, ENODEV, ESRCH), and how
-//! many reads were interrupted (EINTR) and retried.
+//! Counters of what one walk met: [`Stats`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ops::{Add, AddAssign};
 
-static VANISHED_CGROUPS: AtomicU64 = AtomicU64::new(0);
-static VANISHED_PROCESSES: AtomicU64 = AtomicU64::new(0);
-static INTERRUPTED: AtomicU64 = AtomicU64::new(0);
-static PROC_PASSES: AtomicU64 = AtomicU64::new(0);
-
-/// A snapshot of the counters.
+/// What reading a [`crate::Tree`] (or tracing with a [`crate::trace::CgroupTracer`], or a
+/// [`crate::trace::Trace`]) met on the way: how many cgroups and processes vanished while
+/// they were read (ENOENT, ENODEV, ESRCH), how many reads were interrupted (EINTR) and
+/// retried, and how many passes over every process of `/proc` were made. Counts, not
+/// errors: none of these is reported on a node. Each tree or tracer carries its own
+/// ([`crate::Tree::stats`], [`crate::trace::CgroupTracer::stats`]); `cgtree` prints
+/// them on stderr with `CGTREE_STATS=1`.
+///
+/// `#[non_exhaustive]`: counters may be added; build one with [`Stats::default`] and
+/// sum several with `+`/`+=`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Cgroup files or directories that vanished while read.
     pub vanished_cgroups: u64,
@@ -23,28 +26,43 @@ pub struct Stats {
     pub proc_passes: u64,
 }
 
-/// The counters now.
-pub fn snapshot() -> Stats {
-    Stats {
-        vanished_cgroups: VANISHED_CGROUPS.load(Ordering::Relaxed),
-        vanished_processes: VANISHED_PROCESSES.load(Ordering::Relaxed),
-        interrupted: INTERRUPTED.load(Ordering::Relaxed),
-        proc_passes: PROC_PASSES.load(Ordering::Relaxed),
+impl AddAssign for Stats {
+    fn add_assign(&mut self, o: Stats) {
+        self.vanished_cgroups += o.vanished_cgroups;
+        self.vanished_processes += o.vanished_processes;
+        self.interrupted += o.interrupted;
+        self.proc_passes += o.proc_passes;
     }
 }
 
-pub(crate) fn vanished_cgroup() {
-    VANISHED_CGROUPS.fetch_add(1, Ordering::Relaxed);
+impl Add for Stats {
+    type Output = Stats;
+    fn add(mut self, o: Stats) -> Stats {
+        self += o;
+        self
+    }
 }
 
-pub(crate) fn vanished_process() {
-    VANISHED_PROCESSES.fetch_add(1, Ordering::Relaxed);
-}
+impl Stats {
+    /// Every counter at zero ([`Stats::default`], usable in a `const` or `static`).
+    pub const EMPTY: Stats = Stats {
+        vanished_cgroups: 0,
+        vanished_processes: 0,
+        interrupted: 0,
+        proc_passes: 0,
+    };
 
-pub(crate) fn interrupted() {
-    INTERRUPTED.fetch_add(1, Ordering::Relaxed);
-}
-
-pub(crate) fn proc_pass() {
-    PROC_PASSES.fetch_add(1, Ordering::Relaxed);
+    /// What was counted since `before` (a copy taken earlier of the same counters).
+    pub(crate) fn since(self, before: Stats) -> Stats {
+        Stats {
+            vanished_cgroups: self
+                .vanished_cgroups
+                .saturating_sub(before.vanished_cgroups),
+            vanished_processes: self
+                .vanished_processes
+                .saturating_sub(before.vanished_processes),
+            interrupted: self.interrupted.saturating_sub(before.interrupted),
+            proc_passes: self.proc_passes.saturating_sub(before.proc_passes),
+        }
+    }
 }

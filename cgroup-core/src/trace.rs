@@ -19,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// One cgroup on the process's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChainEntry {
     /// Its path relative to the mount (`/` for the root).
     pub path: Vec<u8>,
@@ -29,6 +30,7 @@ pub struct ChainEntry {
 /// The outermost container on the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ContainerRef {
     /// What it is (`podman-container`, `lxc-container`, `machine`, ...).
     pub kind: crate::runtime::IdentityKind,
@@ -49,6 +51,7 @@ pub struct ContainerRef {
 
 /// Everything cgtree knows about one process.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Trace {
     /// PID as seen from the host root's PID namespace.
     pub pid: u32,
@@ -98,6 +101,8 @@ pub struct Trace {
     pub userns: crate::userns::Lineage,
     /// What could not be read.
     pub errors: Vec<NodeError>,
+    /// What tracing met (vanished files, interrupted reads, passes over `/proc`).
+    pub stats: crate::Stats,
 }
 
 fn proc_io(host: &Host, pid: u32, file: &str, e: nix::errno::Errno) -> Error {
@@ -177,6 +182,9 @@ fn read_cgroup(
 
 /// The cgroup of `pid` relative to `mount`, and its parent PID: what [`trace`] starts
 /// from, without identifying anything.
+/// # Errors
+/// [`Error::NoSuchProcess`] / [`Error::ProcessVanished`] when the process is gone;
+/// [`Error::Io`] or [`Error::Parse`] naming `/proc/PID/cgroup` or `status`.
 pub fn cgroup_and_ppid(
     host: &Host,
     mount: &CgroupMount,
@@ -201,11 +209,21 @@ pub fn cgroup_and_ppid(
 }
 
 /// Traces `pid` on `host` (whose cgroup2 mount is `mount`).
+///
+/// # Errors
+/// [`Error::NoSuchProcess`] when `/proc/PID` does not exist, [`Error::ProcessVanished`]
+/// when it went away while read; [`Error::Io`] naming the host's `/proc` when it cannot
+/// be opened, or a file of the process that cannot be read; [`Error::Parse`] for its
+/// `cgroup` or `status` files. What the chain's cgroups and runtimes' state could not
+/// give is in [`Trace::errors`], not an error.
 pub fn trace(host: &Host, mount: &CgroupMount, pid: u32) -> Result<Trace, Error> {
     trace_with(host, mount, pid, &mut Resolver::new(host))
 }
 
 /// [`trace`] with a caller's resolver (its caches, or its record of what was read).
+///
+/// # Errors
+/// As [`trace`].
 pub fn trace_with(
     host: &Host,
     mount: &CgroupMount,
@@ -215,12 +233,14 @@ pub fn trace_with(
     // What only other processes can tell (where a runtime keeps its state, conmon's names
     // of containers) is looked for when the process's own answer leaves something open:
     // then `cgtree pid` answers as the tree does, which learns from every process.
-    let t = trace_once(host, mount, pid, r, false)?;
-    if !open_questions(&t) {
-        return Ok(t);
+    let before = r.scratch.stats;
+    let mut t = trace_once(host, mount, pid, r, false)?;
+    if open_questions(&t) {
+        r.forget_answers();
+        t = trace_once(host, mount, pid, r, true)?;
     }
-    r.forget_answers();
-    trace_once(host, mount, pid, r, true)
+    t.stats = r.scratch.stats.since(before);
+    Ok(t)
 }
 
 /// Whether a trace leaves something that another process could answer: a cgroup on the
@@ -478,6 +498,7 @@ fn trace_once(
         }
         pod_containers = containers.clone();
     }
+    r.scratch.stats += std::mem::take(&mut scratch.stats);
     Ok(Trace {
         pid,
         cmdline,
@@ -501,6 +522,7 @@ fn trace_once(
         user,
         userns,
         errors,
+        stats: crate::Stats::default(),
     })
 }
 
@@ -509,8 +531,9 @@ fn trace_once(
 /// Kubernetes node, pod and pod container it belongs to, as [`Trace`] gives them for a
 /// process in it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CgroupTrace {
-    /// The cgroup id (the inode of its directory: [`crate::fs::cgroup_id_of`]).
+    /// The cgroup id (the inode of its directory: `crate::fs::cgroup_id_of`).
     pub id: u64,
     /// Its path relative to the cgroup2 mount (`/` for the root).
     pub path: Vec<u8>,
@@ -566,6 +589,12 @@ impl<'h> CgroupTracer<'h> {
             r: Resolver::new(host),
             learned: None,
         }
+    }
+
+    /// What this tracer met so far, over every [`CgroupTracer::trace`] (vanished
+    /// files, interrupted reads, passes over `/proc`: at most one).
+    pub fn stats(&self) -> crate::Stats {
+        self.r.scratch.stats
     }
 
     /// [`trace_cgroup`] with this tracer's state.
@@ -694,7 +723,7 @@ pub(crate) fn learn_all(
     scratch: &mut Scratch,
     known: &std::collections::HashSet<u32>,
 ) -> HashMap<String, Option<String>> {
-    crate::stats::proc_pass();
+    r.scratch.stats.proc_passes += 1;
     let mut names = HashMap::new();
     let mut dirbuf = Vec::new();
     if let Ok(entries) = fs::subdirs(proc_fd, &mut dirbuf) {
@@ -723,6 +752,7 @@ pub(crate) fn learn_all(
             crate::tree::identify::learn_from(r, p, &args, &mut names);
         }
     }
+    r.scratch.stats += std::mem::take(&mut scratch.stats);
     names
 }
 

@@ -26,6 +26,7 @@ use std::path::Path;
 pub const OVERFLOW_ID: u32 = 65534;
 
 /// A parsed `uid_map` or `gid_map`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct IdMap {
     /// The ranges, as the kernel lists them.
@@ -34,6 +35,10 @@ pub struct IdMap {
 
 impl IdMap {
     /// Parses a map file; any bad line fails the whole map (with its line number).
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming the line: a missing field, a bad number, a range that
+    /// wraps.
     pub fn parse(bytes: &[u8]) -> Result<IdMap, ParseError> {
         Ok(IdMap {
             ranges: parse::id_map(bytes).collect::<Result<_, _>>()?,
@@ -111,6 +116,7 @@ impl std::fmt::Display for IdMap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
 pub enum Source {
     /// Asked the kernel (ioctl on the namespace file).
     Ioctl,
@@ -125,6 +131,7 @@ pub enum Source {
 /// Who a process is: host IDs and, in its user namespace, the IDs they map to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProcUser {
     /// Effective UID as the host sees it (`status` read from the initial namespace).
     pub uid: u32,
@@ -159,6 +166,9 @@ fn pid_file(pid: u32, file: &str) -> CString {
 
 impl UserReader {
     /// A reader for `host`'s `/proc`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the host's `/proc` when it cannot be opened.
     pub fn new(host: &Host) -> Result<Self, Error> {
         let proc_dir = host.proc_dir();
         let proc_fd = host
@@ -178,6 +188,10 @@ impl UserReader {
     }
 
     /// The user namespace inode of `pid` (from the `ns/user` link's target).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `/proc/PID/ns/user` when it cannot be read (ENOENT: the
+    /// process is gone, [`Error::is_vanished`]).
     pub fn userns(&self, pid: u32) -> Result<u64, Error> {
         let name = pid_file(pid, "ns/user");
         let target = nix::fcntl::readlinkat(self.proc(), name.as_c_str())
@@ -189,6 +203,10 @@ impl UserReader {
     }
 
     /// The maps of `pid`'s namespace `ns` (read once per namespace).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `uid_map` or `gid_map` when it cannot be read,
+    /// [`Error::Parse`] when it does not parse.
     pub fn maps(&mut self, pid: u32, ns: u64) -> Result<(IdMap, IdMap), Error> {
         if let Some(m) = self.maps.get(&ns) {
             return Ok(m.clone());
@@ -211,6 +229,9 @@ impl UserReader {
     }
 
     /// Who `pid` is.
+    ///
+    /// # Errors
+    /// As [`UserReader::userns`] and [`UserReader::maps`], and for `/proc/PID/status`.
     pub fn user(&mut self, pid: u32) -> Result<ProcUser, Error> {
         let path = self.proc_dir.join(format!("{pid}/status"));
         let bytes = fs::read_file(
@@ -366,6 +387,7 @@ impl UserReader {
 /// Where a namespace sits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Lineage {
     /// Parent namespace inode.
     pub parent: Option<u64>,
@@ -377,6 +399,7 @@ pub struct Lineage {
 
 /// One user namespace and the processes in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserNs {
     /// Inode.
     pub inode: u64,
@@ -489,6 +512,9 @@ pub fn group(reader: &mut UserReader, users: &BTreeMap<u32, ProcUser>) -> Vec<Us
 }
 
 /// Reads the user facts of `pid` from `host`'s `/proc` (convenience for one process).
+///
+/// # Errors
+/// As [`UserReader::new`] and [`UserReader::user`].
 pub fn read_user(host: &Host, pid: u32) -> Result<ProcUser, Error> {
     UserReader::new(host)?.user(pid)
 }

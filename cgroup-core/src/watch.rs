@@ -49,6 +49,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, SystemTime};
 
 /// Which notification mechanism a [`Watcher`] uses.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
     /// fanotify when the kernel and privileges allow, else inotify.
@@ -96,6 +97,7 @@ impl Default for Options {
     derive(serde::Serialize),
     serde(rename_all = "lowercase")
 )]
+#[non_exhaustive]
 pub enum EventKind {
     /// A cgroup was created (`mkdir`), or found by a resynchronising walk.
     Created,
@@ -128,6 +130,7 @@ impl EventKind {
 
 /// One event of a [`Watcher`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Event {
     /// What happened.
     pub kind: EventKind,

@@ -380,12 +380,12 @@ fn rates_between_two_readings() {
     // A pod without a cgroup of its own (its containers side by side) is the sum of its
     // containers: here the same pod's two containers, summed, equal what the kernel
     // gives the pod's cgroup.
-    let split = group::Group {
-        kind: GroupKind::Pod,
-        key: "split".into(),
-        name: None,
-        members: vec![id(&t, &app), id(&t, &pause())],
-    };
+    let split = group::Group::new(
+        GroupKind::Pod,
+        "split",
+        None,
+        vec![id(&t, &app), id(&t, &pause())],
+    );
     let su = split.usage(&s2).unwrap();
     assert_eq!(su.cpu.unwrap().usage_usec, pu.cpu.unwrap().usage_usec);
     assert_eq!(su.memory.unwrap().current, pu.memory.unwrap().current);
@@ -538,10 +538,8 @@ fn rates_need_a_positive_interval_and_the_same_cgroup() {
     let r = Rates::between(&u, &u, Duration::from_secs(1)).unwrap();
     assert_eq!(r.cpu.unwrap().cores, Some(0.0));
     // The same path, another cgroup (recreated): no rates.
-    let other = Usage {
-        id: u.id.map(|i| i + 1),
-        ..u.clone()
-    };
+    let mut other = u.clone();
+    other.id = u.id.map(|i| i + 1);
     assert!(Rates::between(&u, &other, Duration::from_secs(1)).is_none());
 }
 

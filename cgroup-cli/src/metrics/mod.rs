@@ -316,6 +316,8 @@ impl prometheus_client::collector::Collector for Collected {
             let unit = f.unit.map(|u| match u {
                 model::Unit::Seconds => U::Seconds,
                 model::Unit::Bytes => U::Bytes,
+                // (`Unit` is `#[non_exhaustive]`.)
+                other => U::Other(other.as_str().into()),
             });
             // The encoder appends `_UNIT` (and `_total`, `_info` to the samples).
             let base = f.base_name();
@@ -330,6 +332,8 @@ impl prometheus_client::collector::Collector for Collected {
                 MetricType::Counter => T::Counter,
                 MetricType::Gauge => T::Gauge,
                 MetricType::Info => T::Info,
+                // (`MetricType` is `#[non_exhaustive]`: a new type is unknown here.)
+                _ => T::Unknown,
             };
             let mut me = encoder.encode_descriptor(name, f.help, unit.as_ref(), kind)?;
             for s in &f.series {
@@ -339,10 +343,10 @@ impl prometheus_client::collector::Collector for Collected {
                     MetricType::Counter => {
                         ConstCounter::new(s.value).encode(me.encode_family(&labels)?)?
                     }
-                    MetricType::Gauge => {
-                        ConstGauge::new(s.value).encode(me.encode_family(&labels)?)?
-                    }
                     MetricType::Info => me.encode_info(&labels)?,
+                    // Gauge, and a type this encoder does not know (declared unknown
+                    // above: its samples are written as a gauge's).
+                    _ => ConstGauge::new(s.value).encode(me.encode_family(&labels)?)?,
                 }
             }
         }

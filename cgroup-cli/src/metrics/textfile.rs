@@ -1,13 +1,12 @@
 //! `cgtree metrics --textfile DIR`: `DIR/cgtree.prom` for node-exporter's textfile
-//! collector, replaced atomically ([`cgroup_core::fs::out::replace_file`]: a temporary
+//! collector, replaced atomically ([`cgroup_core::out::replace_file`]: a temporary
 //! file in DIR, synced, renamed over it; mode 0644), once or every `--interval` until
 //! SIGINT, SIGTERM or SIGHUP. Before each write, the temporary files a killed writer
-//! left in DIR are removed ([`cgroup_core::fs::out::remove_stale_temporaries`]).
+//! left in DIR are removed ([`cgroup_core::out::replace_file`]).
 
 use super::format::Format;
 use super::Exporter;
 use crate::term::Diag;
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,20 +24,18 @@ pub const FILE_NAME: &std::ffi::CStr = c"cgtree.prom";
 /// `dir` cannot be opened (a symlink in it owned by another user is refused), or the
 /// file cannot be written or renamed: the message names the path.
 pub fn write(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use cgroup_core::fs::out;
     let shown = || crate::sanitize::path(dir).into_owned();
-    let fd = out::open_parent_dir(dir).map_err(|e| match e {
-        out::ParentError::Errno(e) => anyhow::anyhow!("{}: {}", shown(), e.desc()),
-        out::ParentError::ForeignSymlink => {
+    use cgroup_core::out::ReplaceError;
+    let desc =
+        |e: &std::io::Error| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc();
+    cgroup_core::out::replace_file(dir, FILE_NAME, bytes).map_err(|e| match e {
+        ReplaceError::Dir(e) => anyhow::anyhow!("{}: {}", shown(), desc(&e)),
+        ReplaceError::ForeignSymlink => {
             anyhow::anyhow!("{}: a symlink owned by another user is on the way", shown())
         }
-    })?;
-    // Best effort: a temporary that cannot be removed is left for the next round.
-    let _ = out::remove_stale_temporaries(fd.as_fd(), FILE_NAME, std::process::id(), |pid| {
-        cgroup_core::fs::pid_exists(pid) != Some(false)
-    });
-    out::replace_file(fd.as_fd(), FILE_NAME, bytes, out::FILE_MODE)
-        .map_err(|e| anyhow::anyhow!("{}/cgtree.prom: {}", shown(), e.desc()))
+        ReplaceError::File(e) => anyhow::anyhow!("{}/cgtree.prom: {}", shown(), desc(&e)),
+        e => anyhow::anyhow!("{}: {e}", shown()),
+    })
 }
 
 /// One round: collect, write, report what could not be read. The exit status of the

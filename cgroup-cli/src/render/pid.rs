@@ -157,14 +157,7 @@ fn what(t: &Trace) -> String {
 /// Writes the text view of one trace. The chain of cgroups is indented two columns per
 /// level up to [`MAX_GUIDES`] levels, then `[+N levels]` stands for the rest.
 pub fn render_text(t: &Trace, out: &mut dyn Write) -> io::Result<()> {
-    let p = Process {
-        pid: t.pid,
-        cmdline: t.cmdline.clone(),
-        comm: t.comm.clone(),
-        kernel_thread: false,
-        role: None,
-        user: None,
-    };
+    let p = Process::new(t.pid, t.cmdline.clone(), t.comm.clone());
     writeln!(out, "{} {}", t.pid, command_text(&p))?;
     writeln!(out, "  what:      {}", what(t))?;
     for c in &t.pod_containers {

@@ -4,8 +4,8 @@
 use crate::config::Provision;
 use crate::sanitize::sanitize;
 use crate::term::Paint;
-use cgroup_core::provision::{self, Check, CommandOutcome, FileOutcome, Plan, Status, Step};
 use cgroup_core::Host;
+use cgroup_provision::{self as provision, Check, CommandOutcome, FileOutcome, Plan, Status, Step};
 use serde_json::json;
 use std::io;
 

@@ -172,7 +172,7 @@ fn write_cgroup(tree: &Tree, cfg: &Config, id: NodeId, f: &mut dyn Paint) -> io:
         f.paint(Sgr::Dim, &text)?;
     }
     if let Some(t) = n.cgroup_type {
-        if t != cgroup_core::parse::CgroupType::Domain {
+        if t != cgroup_core::values::CgroupType::Domain {
             f.paint(Sgr::Dim, &format!(" ({t})"))?;
         }
     }

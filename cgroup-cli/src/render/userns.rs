@@ -19,7 +19,8 @@ fn source_text(s: Option<Source>) -> &'static str {
         Some(Source::Maps) => "inferred from the maps",
         Some(Source::Ancestors) => "inferred from the ancestors",
         Some(Source::Initial) => "the initial namespace",
-        None => "unknown",
+        // (`Source` is `#[non_exhaustive]`: a new source reads as unknown until named here.)
+        Some(_) | None => "unknown",
     }
 }
 

@@ -3,8 +3,8 @@
 //! in docs/usage.md).
 
 use super::{Frame, Sampler, TopRow, Usage};
-use cgroup_core::parse::Limit;
 use cgroup_core::sample::{self, group, Rates, Sample, SampleOptions};
+use cgroup_core::values::Limit;
 use cgroup_core::Tree;
 
 /// Fills frames from [`sample::Sampler`]: the first call opens the sampler (and its kept

@@ -272,11 +272,13 @@ fn shape(tree: &Tree) -> u64 {
 impl<S: Sampler> Source for TreeSource<S> {
     fn next_frame(&mut self) -> anyhow::Result<Frame> {
         let quick = self.quick.build()?;
+        crate::count(quick.stats());
         let now_shape = shape(&quick);
         drop(quick);
         let stale = !matches!(&self.tree, Some((_, s)) if *s == now_shape);
         if stale {
             let tree = self.full.build()?;
+            crate::count(tree.stats());
             let s = shape(&tree);
             self.identified += 1;
             self.tree = Some((tree, s));

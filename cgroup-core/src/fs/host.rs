@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Where the cgroup2 hierarchy was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MountSource {
     /// From `proc/self/mountinfo`, at `line`.
     Mountinfo {
@@ -24,6 +25,7 @@ pub enum MountSource {
 
 /// The cgroup2 mount of a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CgroupMount {
     /// Mount point as the host sees it (`/sys/fs/cgroup`, `/sys/fs/cgroup/unified`).
     pub mount_point: PathBuf,
@@ -104,7 +106,10 @@ impl Host {
     /// absolute symlink) and following no symlink at the last component, so a snapshot's
     /// `proc -> /proc` or a mountinfo naming `/../..` cannot make cgtree read the live
     /// host. A `dir` outside the root (given by the caller) is opened by path.
-    pub fn open_dir(&self, dir: &Path) -> Result<OwnedFd, Errno> {
+    ///
+    /// # Errors
+    /// The errno of the open (crate-private: it returns nix's `Errno`).
+    pub(crate) fn open_dir(&self, dir: &Path) -> Result<OwnedFd, Errno> {
         if self.is_live() {
             return open_dir_path(dir);
         }
@@ -119,11 +124,41 @@ impl Host {
         super::open_dir(root.as_fd(), &rel)
     }
 
+    /// The names of the cgroups directly below `rel` in `mount` (`rel` relative to the
+    /// mount, with or without a leading `/`; empty for its root), sorted bytewise: one
+    /// directory listing (`getdents64`), opened as
+    /// [`Host::open_dir`] opens (under a `--root`, never leaving it). A `rel` with a `..`
+    /// component lists nothing. Names are raw bytes (a cgroup's name is any bytes but
+    /// `/` and NUL): sanitize before a terminal or a shell.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the directory when it cannot be opened or read.
+    pub fn child_cgroups(&self, mount: &CgroupMount, rel: &Path) -> Result<Vec<Box<[u8]>>, Error> {
+        use std::path::Component;
+        if rel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::RootDir))
+        {
+            return Ok(Vec::new());
+        }
+        let dir = mount.dir.join(rel.strip_prefix("/").unwrap_or(rel));
+        let fd = self.open_dir(&dir).map_err(|e| errno_error(&dir, e))?;
+        let mut buf = Vec::new();
+        let mut names = super::subdirs(fd.as_fd(), &mut buf).map_err(|e| errno_error(&dir, e))?;
+        names.sort();
+        Ok(names)
+    }
+
     /// Finds the cgroup2 mount: from `proc/self/mountinfo` when it exists (a hybrid host
     /// has it at `/sys/fs/cgroup/unified`), else the default `sys/fs/cgroup` of a fixture.
     ///
     /// With several cgroup2 mounts, `/sys/fs/cgroup` wins, then the mount of the
     /// hierarchy's root (`/`) with the shortest mount point.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the root or `mountinfo` when it cannot be read,
+    /// [`Error::Parse`] when `mountinfo` does not parse, [`Error::NoCgroup2Mount`] when
+    /// no cgroup2 mount is found.
     pub fn find_cgroup2(&self) -> Result<CgroupMount, Error> {
         let root_fd = open_dir_path(&self.root).map_err(|e| errno_error(&self.root, e))?;
         let mut scratch = Scratch::new();

@@ -15,7 +15,14 @@
 //! cannot block), and reads at most [`MAX_KERNEL_FILE`] bytes. [`read_kernel_file`]
 //! skips the type check, for directories proven to be on cgroupfs or procfs (whose files
 //! are all regular: [`Origin::Kernel`]).
+//!
+//! Public only with the `internals` feature (the workspace's tests and cgroup-provision):
+//! not covered by semver. [`crate::Host`] and [`crate::CgroupMount`] are re-exported at
+//! the crate root.
 
+// Public only with `internals` (no semver promise): its functions' errors are the
+// errno or `ParseError` their docs name, without the public API's `# Errors` sections.
+#![allow(clippy::missing_errors_doc)]
 mod host;
 pub mod notify;
 pub mod ns;
@@ -24,6 +31,7 @@ pub mod read;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 pub mod state;
+#[cfg(feature = "internals")] // cgroup-provision's: nothing in this crate uses it
 pub mod user;
 pub mod xattr;
 
@@ -74,6 +82,8 @@ const DIR_FLAGS: OFlag = OFlag::O_RDONLY
 #[derive(Debug, Default)]
 pub struct Scratch {
     buf: Vec<u8>,
+    /// What the reads through this buffer (and the walk that owns it) met.
+    pub(crate) stats: crate::Stats,
 }
 
 impl Scratch {
@@ -81,6 +91,7 @@ impl Scratch {
     pub fn new() -> Self {
         Scratch {
             buf: vec![0; 16 * 1024],
+            stats: crate::Stats::default(),
         }
     }
 
@@ -158,7 +169,7 @@ impl Scratch {
                     }
                 }
                 Err(Errno::EINTR) => {
-                    crate::stats::interrupted();
+                    self.stats.interrupted += 1;
                     continue;
                 }
                 // EAGAIN: a FIFO or socket with a writer (opened O_NONBLOCK): never waited on.
@@ -414,12 +425,13 @@ pub fn read_record_file_from<'s>(
 /// The I/O layer's seam for fault injection: what files cannot express (EOPNOTSUPP or
 /// ENODEV at read time after a good open, EACCES, EINTR, short reads). Faults are set
 /// per thread by file name, in tests only; otherwise every hook is a no-op.
-pub mod faults {
+pub(crate) mod faults {
     use nix::errno::Errno;
     use std::ffi::CStr;
     use std::os::fd::BorrowedFd;
 
     /// A fault to inject.
+    #[cfg_attr(not(test), allow(dead_code))]
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Fault {
         /// `open` fails with this errno.

@@ -455,11 +455,6 @@ impl Staging {
         self.root.as_fd()
     }
 
-    /// The staging directory's identity.
-    pub fn id(&self) -> FileId {
-        self.id
-    }
-
     /// Renames the staging directory to `name` in the same parent. Without `replace`,
     /// fails with EEXIST when `name` exists (`RENAME_NOREPLACE`); with it, an existing
     /// *empty* directory there is replaced atomically (ENOTEMPTY otherwise). Afterwards

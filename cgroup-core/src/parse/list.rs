@@ -51,6 +51,7 @@ impl Iterator for Pids<'_> {
 }
 
 /// A controller the kernel documents for cgroup v2.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum KnownController {

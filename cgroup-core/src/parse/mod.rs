@@ -11,6 +11,16 @@
 //! Kernel reference for the cgroup files: Documentation/admin-guide/cgroup-v2.rst
 //! ("Interface Files" and "Core Interface Files"); for `/proc`: proc(5) and
 //! user_namespaces(7).
+//!
+//! Public only with the `internals` feature (the workspace's fuzz targets, benches and
+//! tests): not covered by semver. The value types the public API hands out are
+//! re-exported in [`crate::values`].
+// Without `internals` the parsers are the crate's own: the ones only the fuzz targets,
+// benches and tests call (and the re-exports naming them) are unused then.
+#![cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
+// Public only with `internals` (no semver promise): its functions' errors are the
+// errno or `ParseError` their docs name, without the public API's `# Errors` sections.
+#![allow(clippy::missing_errors_doc)]
 
 pub mod bolt;
 pub mod fanotify;

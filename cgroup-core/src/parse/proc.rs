@@ -107,7 +107,7 @@ pub fn cmdline(input: &[u8]) -> Cmdline<'_> {
     }
 }
 
-/// Iterator returned by [`cmdline`].
+/// Iterator returned by `cmdline`.
 #[derive(Clone)]
 pub struct Cmdline<'a> {
     rest: &'a [u8],

@@ -22,6 +22,7 @@ use crate::error::{ParseError, ParseErrorKind};
 /// nr_throttled 12
 /// throttled_usec 48000
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CpuStat {
@@ -73,6 +74,7 @@ pub fn cpu_stat(input: &[u8]) -> Result<CpuStat, ParseError> {
 /// inactive_file 3145728
 /// active_file 2101248
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryStat {
@@ -141,6 +143,7 @@ pub fn memory_stat(input: &[u8]) -> Result<MemoryStat, ParseError> {
 /// oom_kill 1
 /// oom_group_kill 0
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemoryEvents {
@@ -188,6 +191,7 @@ pub fn memory_events(input: &[u8]) -> Result<MemoryEvents, ParseError> {
 /// ```text
 /// 8:16 rbytes=1459200 wbytes=314773504 rios=192 wios=353 dbytes=0 dios=0
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct IoStatLine {

@@ -12,6 +12,7 @@ use std::fmt;
 /// domain invalid
 /// threaded
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CgroupType {

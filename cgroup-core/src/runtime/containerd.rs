@@ -221,7 +221,7 @@ pub(crate) const TASKS: &str = "run/containerd/io.containerd.runtime.v2.task";
 
 impl Resolver {
     /// The bundle of container `id` in `root`: containerd's task bundle, else CRI-O's.
-    pub fn bundle(&mut self, root: RootKey, id: &str) -> Option<Bundle> {
+    pub(crate) fn bundle(&mut self, root: RootKey, id: &str) -> Option<Bundle> {
         // Joined to paths below: a 64-hex id only.
         if !is_container_id(id.as_bytes()) {
             return None;
@@ -491,7 +491,7 @@ impl Resolver {
 
     /// Learns where runtimes keep their state from one of their own processes (see
     /// [`crate::runtime::Runtime::note_process`]).
-    pub fn note_process(&mut self, pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
+    pub(crate) fn note_process(&mut self, pid: u32, args: &[&[u8]], uids: Option<[u32; 4]>) {
         crate::runtime::note_process(self, pid, args, uids);
     }
 
@@ -645,6 +645,7 @@ pub(crate) fn kube_unidentified(_f: &Facts<'_>, id: &str) -> Identity {
 
 /// An OCI `config.json` (a containerd task bundle or a CRI-O config) -> its CRI facts
 /// (`None`: not JSON, or no CRI annotations).
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for the fuzz targets
 pub fn parse_bundle(bytes: &[u8]) -> Option<Bundle> {
     serde_json::from_slice::<OciConfig>(bytes)
         .ok()?

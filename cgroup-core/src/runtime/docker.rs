@@ -160,6 +160,7 @@ pub(crate) struct DockerInner {
 }
 
 /// What `config.v2.json` says of a container: name, image, labels.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for the fuzz targets
 pub type DockerFacts = (
     Option<String>,
     Option<String>,
@@ -167,6 +168,7 @@ pub type DockerFacts = (
 );
 
 /// docker's `config.v2.json` -> (name, image, labels).
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for the fuzz targets
 pub fn parse_config(bytes: &[u8]) -> Option<DockerFacts> {
     let c = serde_json::from_slice::<DockerConfig>(bytes).ok()?;
     let (image, labels) = match c.config {

@@ -7,9 +7,10 @@ use super::IdentityKind;
 use crate::classify::Qos;
 
 /// A Kubernetes node that runs in a container (kind, minikube), confirmed by its
-/// tool's evidence (see [`crate::runtime::kind`]).
+/// tool's evidence (see `crate::runtime::kind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NodeRef {
     /// `kind`, `minikube`, or null: a container whose inside is a Kubernetes node, with no
     /// tool's evidence.
@@ -26,6 +27,7 @@ pub struct NodeRef {
 /// A kind node (kept for `kind_node` in JSON version 1; see [`NodeRef`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct KindNode {
     /// Node name (its hostname, e.g. `kind-control-plane`).
     pub name: String,
@@ -36,6 +38,7 @@ pub struct KindNode {
 /// A pod, as far as it is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PodRef {
     /// Namespace.
     pub namespace: Option<String>,
@@ -53,6 +56,7 @@ pub struct PodRef {
 /// A container of a pod.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct PodContainer {
     /// Container name in the pod spec.
     pub name: Option<String>,
@@ -65,6 +69,7 @@ pub struct PodContainer {
 /// What a recognised cgroup is, with the names found for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Identity {
     /// What it is (serialised as `podman-container`, `kube-pod`, ...).
     pub kind: IdentityKind,

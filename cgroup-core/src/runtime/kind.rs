@@ -109,7 +109,7 @@ impl Resolver {
     /// container ([`node_from_labels`], [`node_from_image`]); without any, the node is
     /// one no tool claims (`distribution` null), named by the container's name, else its
     /// hostname (through its init's root).
-    pub fn node(&mut self, ident: &mut Identity, init_pid: Option<u32>) {
+    pub(crate) fn node(&mut self, ident: &mut Identity, init_pid: Option<u32>) {
         if ident.node.is_none() {
             let name = match ident.name.clone() {
                 Some(n) => n,

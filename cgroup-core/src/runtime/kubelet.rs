@@ -212,7 +212,7 @@ impl Resolver {
     /// Identifies a Kubernetes container cgroup from its CRI bundle, else the kubelet's
     /// log names; `None` when neither names it (the runtime's name in the cgroup's shape
     /// is no evidence by itself).
-    pub fn kube_container(
+    pub(crate) fn kube_container(
         &mut self,
         root: RootKey,
         id: &str,
@@ -273,7 +273,7 @@ impl Resolver {
 
     /// Identifies a pod cgroup from its UID, using what the CRI runtimes keep about its
     /// containers (`children`: their ids and runtimes) or kubelet's log directories.
-    pub fn pod(
+    pub(crate) fn pod(
         &mut self,
         root: RootKey,
         raw_uid: &str,

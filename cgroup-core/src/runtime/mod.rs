@@ -10,19 +10,21 @@
 
 use crate::classify::*;
 
-pub mod containerd;
-pub mod crio;
-pub mod desktop;
-pub mod docker;
-pub mod engines;
+/// Declares the per-runtime modules: public only with the `internals` feature (the fuzz
+/// targets reach their parsers); otherwise crate-private. What a caller needs of them is
+/// re-exported here and in [`crate::resolve`].
+macro_rules! runtime_modules {
+    ($($m:ident),*) => {$(
+        #[cfg(feature = "internals")]
+        pub mod $m;
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $m;
+    )*};
+}
+runtime_modules!(
+    containerd, crio, desktop, docker, engines, kind, kubelet, lxc, nspawn, oci, podman, systemd
+);
 pub mod identity;
-pub mod kind;
-pub mod kubelet;
-pub mod lxc;
-pub mod nspawn;
-pub mod oci;
-pub mod podman;
-pub mod systemd;
 
 /// What an identified cgroup is. Serialised as the documented strings of `docs/json.md`
 /// (`podman-container`, `kube-pod`, ...); new kinds may be added within a JSON version.

@@ -184,7 +184,7 @@ pub fn parse_record(bytes: &[u8]) -> MachineRecord {
 
 impl Resolver {
     /// machined's record of machine `name` (`run/systemd/machines/<name>`), when there.
-    pub fn machine_record(&mut self, name: &str) -> Option<MachineRecord> {
+    pub(crate) fn machine_record(&mut self, name: &str) -> Option<MachineRecord> {
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
             return None;
         }

@@ -92,6 +92,7 @@ pub(crate) struct RuncState {
 }
 
 /// crun's `status` or runc's `state.json` -> the init PID each names.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for the fuzz targets
 pub fn parse_state(bytes: &[u8]) -> (Option<i64>, Option<i64>) {
     (
         serde_json::from_slice::<CrunStatus>(bytes)

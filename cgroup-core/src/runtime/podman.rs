@@ -553,7 +553,8 @@ impl Resolver {
     /// its path relative to the host root, or `None` when it is not where podman keeps
     /// it for that user's container (see [`Resolver::conmon_pidfile_pid`]). Nothing is
     /// opened. `cgtree snapshot` copies only such a pidfile.
-    pub fn accepted_pidfile(&mut self, args: &[&[u8]], uid: u32) -> Option<PathBuf> {
+    #[cfg(test)]
+    pub(crate) fn accepted_pidfile(&mut self, args: &[&[u8]], uid: u32) -> Option<PathBuf> {
         self.pidfile_place(args, uid).map(|(b, r)| b.join(r))
     }
 
@@ -563,7 +564,7 @@ impl Resolver {
     /// with the user-directory rules (no symlink below the runtime's directory, a
     /// regular file with one link owned by `uid` on a live host, at most 32 bytes).
     /// Quiet: a pidfile that is gone or refused only means no label.
-    pub fn conmon_pidfile_pid(&mut self, args: &[&[u8]], uid: u32) -> Option<u32> {
+    pub(crate) fn conmon_pidfile_pid(&mut self, args: &[&[u8]], uid: u32) -> Option<u32> {
         let (base, rel) = self.pidfile_place(args, uid)?;
         let quiet = std::mem::replace(&mut self.quiet, true);
         let bytes = self.read_user(uid, &base, &rel, MAX_PIDFILE);
@@ -577,7 +578,7 @@ impl Resolver {
     /// container's init and exec sessions are reparented to), and it runs with one UID
     /// (no set-user-ID gain) that is not root unless conmon is root's. A user's conmon
     /// thus never labels a root process.
-    pub fn started_by(&mut self, pid: u32, conmon_pid: u32, conmon_uid: u32) -> bool {
+    pub(crate) fn started_by(&mut self, pid: u32, conmon_pid: u32, conmon_uid: u32) -> bool {
         let Some((Some(u), Some(ppid))) = self.process_status(pid) else {
             return false;
         };
@@ -608,9 +609,11 @@ pub(crate) fn lookup(r: &mut Resolver, scope: &Scope, id: &str) -> Option<Podman
 }
 
 /// One entry of `containers.json`: id, name, image, CRI-O's `pod-id`.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for the fuzz targets
 pub type StorageEntry = (String, Option<String>, Option<String>, Option<String>);
 
 /// podman's `containers.json` -> (id, name, image, CRI-O's `pod-id`) of each entry.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for the fuzz targets
 pub fn parse_containers(bytes: &[u8]) -> Vec<StorageEntry> {
     let Ok(list) = serde_json::from_slice::<Vec<PodmanEntry>>(bytes) else {
         return Vec::new();
@@ -712,6 +715,9 @@ fn db_config(json: &[u8]) -> Option<(String, PodmanDbEntry)> {
 /// The containers of a podman BoltDB state (`bolt_state.db`), by id: bucket `ctr`,
 /// each container's bucket's `config`. A container whose config is missing or not
 /// libpod's JSON is left out; a bucket key that is not the config's id too.
+///
+/// # Errors
+/// A `BoltError` when the file is not a BoltDB database (bad magic, pages out of range).
 pub fn podman_bolt(
     bytes: &[u8],
 ) -> Result<HashMap<String, PodmanDbEntry>, crate::parse::bolt::BoltError> {
@@ -745,6 +751,9 @@ pub fn podman_bolt(
 
 /// The containers of a podman SQLite state (`db.sql`), by id: table `ContainerConfig`,
 /// column `JSON`. A row whose `ID` is not its JSON's id is left out.
+///
+/// # Errors
+/// SQLite's message when the bytes are not a database with that table.
 #[cfg(feature = "sqlite")]
 pub fn podman_sqlite(bytes: &[u8]) -> Result<HashMap<String, PodmanDbEntry>, String> {
     let rows = crate::fs::sqlite::rows(

@@ -26,6 +26,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum GroupKind {
     /// A container (an engine's, or a Kubernetes container or sandbox): keyed by its id.
     Container,
@@ -54,6 +55,7 @@ impl GroupKind {
 }
 
 /// One group: what it is and which cgroups make it.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     /// What it stands for.
@@ -65,6 +67,24 @@ pub struct Group {
     pub name: Option<String>,
     /// The members: the group's topmost cgroups (none inside another), in tree order.
     pub members: Vec<NodeId>,
+}
+
+impl Group {
+    /// A group of one's own: `members` (topmost cgroups, none inside another) summed as
+    /// one `kind` keyed `key` ([`Group::usage`]), shown as `name`.
+    pub fn new(
+        kind: GroupKind,
+        key: impl Into<String>,
+        name: Option<String>,
+        members: Vec<NodeId>,
+    ) -> Self {
+        Group {
+            kind,
+            key: key.into(),
+            name,
+            members,
+        }
+    }
 }
 
 const UNIT_SUFFIXES: [&[u8]; 3] = [b".service", b".scope", b".slice"];

@@ -28,7 +28,7 @@
 //! are reopened at each sample, by name below their parent's kept descriptor or by their
 //! path relative to the mount. Only the files of the controllers enabled for a cgroup
 //! (its `cgroup.controllers`, as the tree read it) are opened. One buffer is reused
-//! for every file, and the parsers ([`crate::parse`]) allocate nothing; a [`Usage`]
+//! for every file, and the parsers (`crate::parse`) allocate nothing; a [`Usage`]
 //! allocates only for its I/O devices and errors.
 
 pub mod group;
@@ -88,6 +88,7 @@ impl Default for SampleOptions {
 }
 
 /// Memory of a cgroup, in bytes.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Memory {
     /// `memory.current`: memory charged to the cgroup and its descendants.
@@ -116,6 +117,7 @@ impl Memory {
 }
 
 /// PIDs of a cgroup.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pids {
     /// `pids.current`: tasks (threads) in the cgroup and its descendants.
@@ -125,16 +127,18 @@ pub struct Pids {
 }
 
 /// One device of `io.stat`, with its name.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IoDevice {
     /// The counters (bytes and operations since the cgroup was made).
     pub stat: parse::IoStatLine,
     /// `DEVNAME` of `/sys/dev/block/MAJ:MIN/uevent` (`sda`, `nvme0n1`, `dm-0`), when
-    /// known: printable ASCII, at most [`parse::MAX_DEVNAME`] bytes.
+    /// known: printable ASCII, at most `parse::MAX_DEVNAME` bytes.
     pub name: Option<Arc<str>>,
 }
 
 /// The three pressure files.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PressureSet {
     /// `cpu.pressure`.
@@ -148,6 +152,7 @@ pub struct PressureSet {
 /// What one cgroup uses, as read at one time. Every field is `None` when its files are
 /// not there (the controller is not enabled for the cgroup, or the kernel is older).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Usage {
     /// The cgroup id: the inode number of its directory (what the kernel's
     /// `cgroup_id()` and BPF report), `None` when not read. Tells a cgroup from one
@@ -178,6 +183,7 @@ pub struct Usage {
 
 /// One reading of the selected cgroups of a tree.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Sample {
     /// When it was taken: `CLOCK_MONOTONIC` (time since boot, never set back), read
     /// before the first file. Rates use the difference of two samples' `at`.

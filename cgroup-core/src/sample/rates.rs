@@ -7,6 +7,7 @@ use std::time::Duration;
 
 /// CPU over an interval, from `cpu.stat`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct CpuRates {
     /// CPU used, in cores: `Δusage_usec / interval` (1.0 = one CPU busy the whole
     /// interval; up to the number of CPUs).
@@ -30,6 +31,7 @@ pub struct CpuRates {
 
 /// One device's I/O rates.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IoDeviceRates {
     /// Major number.
     pub major: u32,
@@ -49,6 +51,7 @@ pub struct IoDeviceRates {
 
 /// I/O rates from `io.stat`, per second.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct IoRates {
     /// Bytes read per second, all devices.
     pub read_bytes: f64,
@@ -64,6 +67,7 @@ pub struct IoRates {
 
 /// Stall ratios of one pressure file over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct StallRates {
     /// Share of the interval in which some tasks stalled: `Δsome.total / interval`, 0..1.
     pub some: Option<f64>,
@@ -77,6 +81,7 @@ pub struct StallRates {
 
 /// Stall ratios of the three pressure files.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct PressureRates {
     /// `cpu.pressure`.
     pub cpu: Option<StallRates>,
@@ -88,6 +93,7 @@ pub struct PressureRates {
 
 /// Memory events in the interval (deltas of `memory.events`, hierarchical).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventDeltas {
     /// New `high` events (throttled over `memory.high`).
     pub high: Option<u64>,
@@ -108,6 +114,7 @@ pub struct EventDeltas {
 /// was removed and recreated under the same path) gives `None` for that interval, not an
 /// error.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Rates {
     /// The interval between the two readings.
     pub interval: Duration,

@@ -286,6 +286,9 @@ impl Tree {
     /// so that the output grows linearly with the tree.
     ///
     /// Errors: those of `w`, unchanged (a broken pipe stays [`io::ErrorKind::BrokenPipe`]).
+    ///
+    /// # Errors
+    /// The writer's errors, as they come.
     pub fn write_json<W: Write + ?Sized>(&self, w: &mut W, pretty: bool) -> io::Result<()> {
         let mut out = JsonOut {
             w,
@@ -607,6 +610,9 @@ impl Tree {
     /// linear in the tree (paths are built incrementally).
     ///
     /// Errors: those of `w`, unchanged.
+    ///
+    /// # Errors
+    /// The writer's errors, as they come.
     pub fn write_id_index<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
         let mut path: Vec<u8> = Vec::new();
         // (node, length of `path` up to and including it): the ancestors of the node

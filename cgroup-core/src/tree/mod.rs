@@ -14,6 +14,7 @@ mod json;
 pub mod userns;
 pub mod xattr;
 
+#[cfg(feature = "serde")]
 pub(crate) use json::ErrorsJson;
 #[cfg(feature = "serde")]
 pub use json::{Bytes, UsernsJson, JSON_VERSION, MAX_JSON_PATH, MAX_SERDE_DEPTH};
@@ -73,6 +74,7 @@ impl ControllerList {
 
 /// A process listed in a cgroup's `cgroup.procs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Process {
     /// PID as seen from the reader's PID namespace.
     pub pid: u32,
@@ -89,6 +91,20 @@ pub struct Process {
 }
 
 impl Process {
+    /// A process known by its PID, command line (NUL-separated) and `comm` only: not a
+    /// kernel thread, no role, no user (a [`crate::trace::Trace`]'s process, say, to
+    /// render as a tree's).
+    pub fn new(pid: u32, cmdline: Box<[u8]>, comm: Option<Box<[u8]>>) -> Self {
+        Process {
+            pid,
+            cmdline,
+            comm,
+            kernel_thread: false,
+            role: None,
+            user: None,
+        }
+    }
+
     /// The arguments.
     pub fn args(&self) -> parse::Cmdline<'_> {
         parse::cmdline(&self.cmdline)
@@ -97,6 +113,7 @@ impl Process {
 
 /// A thread listed in `cgroup.threads` whose process is not listed in the same cgroup.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Thread {
     /// Thread id.
     pub tid: u32,
@@ -109,6 +126,7 @@ pub struct Thread {
 /// its `/proc/<pid>/status`,
 /// read by the walk (see [`TreeBuilder::monitor_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MonitorStatus {
     /// The process.
     pub pid: u32,
@@ -150,6 +168,7 @@ pub enum NodeErrorKind {
 
 /// An error recorded on a node: the file (its real path on disk) and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NodeError {
     /// The file, under the host root.
     pub path: PathBuf,
@@ -221,6 +240,7 @@ impl NodeErrorKind {
 
 /// One cgroup of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Node {
     /// The directory name (any bytes but `/` and NUL); for the tree's root, the whole
     /// start path (`/` or e.g. `/user.slice`).
@@ -231,7 +251,7 @@ pub struct Node {
     pub children: Vec<NodeId>,
     /// Depth below the tree's root (root = 0).
     pub depth: u32,
-    /// The cgroup id: the inode number of the cgroup's directory ([`fs::cgroup_id_of`],
+    /// The cgroup id: the inode number of the cgroup's directory (`fs::cgroup_id_of`,
     /// from the `fstat` the walk makes of each directory it opens), the 64-bit id BPF
     /// programs see. `None` when the directory could not be opened. In a `--root`
     /// fixture or snapshot: the inode of that directory there.
@@ -316,6 +336,8 @@ pub struct Tree {
     root_parent_id: Option<u64>,
     /// The cgroups above the root node, `/` first, identified (when the tree is).
     ancestors: Vec<crate::trace::ChainEntry>,
+    /// What building (and identifying) it met.
+    stats: crate::Stats,
 }
 
 impl Tree {
@@ -340,6 +362,9 @@ impl Tree {
     }
 
     /// A node by id.
+    ///
+    /// # Panics
+    /// When `id` is not a node of this tree (an index into [`Tree::nodes`]).
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }
@@ -348,6 +373,9 @@ impl Tree {
     /// [`Node::cgroup_id`] or, for the root node of a subtree walk (`start` below `/`),
     /// that of the cgroup above it (read once, when the tree was built). `None` for
     /// the hierarchy root.
+    ///
+    /// # Panics
+    /// When `id` is not a node of this tree (an index into [`Tree::nodes`]).
     pub fn parent_cgroup_id(&self, id: NodeId) -> Option<u64> {
         match self.nodes[id].parent {
             Some(p) => self.nodes[p].cgroup_id,
@@ -356,6 +384,9 @@ impl Tree {
     }
 
     /// The cgroup path of a node, relative to the mount (`/user.slice/user-1000.slice`).
+    ///
+    /// # Panics
+    /// When `id` is not a node of this tree (an index into [`Tree::nodes`]).
     pub fn path(&self, id: NodeId) -> Vec<u8> {
         let mut chain = Vec::new();
         let mut cur = Some(id);
@@ -381,7 +412,15 @@ impl Tree {
     /// Identifies the nodes with a given resolver (one that records what it reads, for
     /// `cgtree snapshot`); [`TreeBuilder::identify`] does the same while building.
     pub fn identify_with(&mut self, r: &mut crate::resolve::Resolver) {
+        let before = r.scratch.stats;
         self.ancestors = identify::identify_with(&mut self.nodes, &self.mount, r);
+        self.stats += r.scratch.stats.since(before);
+    }
+
+    /// What reading this tree met: cgroups and processes that vanished while read,
+    /// reads interrupted and retried, passes over `/proc` made to identify it.
+    pub fn stats(&self) -> crate::Stats {
+        self.stats
     }
 
     /// The cgroups above the root node (a walk started below `/`), `/` first, each with
@@ -483,6 +522,8 @@ impl Tree {
             nodes,
             root_parent_id: self.parent_cgroup_id(id),
             ancestors,
+            // Nothing was read for it: what the walk met is counted on `self`.
+            stats: crate::Stats::default(),
         }
     }
 }
@@ -612,12 +653,22 @@ impl TreeBuilder {
     }
 
     /// Finds the cgroup2 mount and walks it.
+    ///
+    /// # Errors
+    /// As [`TreeBuilder::build_at`], and [`Error::NoCgroup2Mount`] (or [`Error::Io`] naming
+    /// `mountinfo`) when the host's cgroup2 mount cannot be found.
     pub fn build(&self) -> Result<Tree, Error> {
         let mount = self.host.find_cgroup2()?;
         self.build_at(mount)
     }
 
     /// Walks a cgroup2 mount that the caller already found.
+    ///
+    /// # Errors
+    /// Only when the root itself is unusable: [`Error::InvalidPath`] for a start path
+    /// with `.`, `..` or NUL; [`Error::Io`] naming the mount or start directory when it
+    /// cannot be opened; [`Error::NotCgroup2`] when the live host's mount is not cgroup2.
+    /// Everything below the root is reported on its node ([`Node::errors`]).
     pub fn build_at(&self, mount: CgroupMount) -> Result<Tree, Error> {
         let start = normalize_start(&self.start)?;
         let mount_fd = self
@@ -705,6 +756,7 @@ impl TreeBuilder {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let pipelined = self.processes && proc_fd.is_some() && cores > 1 && !cfg!(test);
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
+        let mut stats = crate::Stats::default();
         let mut nodes = if pipelined {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
             let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
@@ -726,7 +778,7 @@ impl TreeBuilder {
                     }
                     done.push((id, procs, read));
                 }
-                done
+                (done, scratch.stats)
             };
             std::thread::scope(|sc| {
                 let worker = sc.spawn(|| {
@@ -740,10 +792,12 @@ impl TreeBuilder {
                 let mut walk = new_walk(Some(tx));
                 walk.run(root_fd);
                 let mut nodes = std::mem::take(&mut walk.nodes);
+                stats += walk.scratch.stats;
                 // Dropping the walk drops the sender: the queue ends.
                 drop(walk);
-                let mine = drain();
-                let theirs = worker.join().unwrap_or_default();
+                let (mine, my_stats) = drain();
+                let (theirs, their_stats) = worker.join().unwrap_or_default();
+                stats += my_stats + their_stats;
                 for (id, procs, read) in mine.into_iter().chain(theirs) {
                     // Kept nodes keep their index (only a pruned subtree's tail is
                     // dropped, and a cgroup with processes is never pruned).
@@ -777,6 +831,9 @@ impl TreeBuilder {
                         }
                     }
                 }
+                stats += scratch.stats;
+            } else {
+                stats += walk.scratch.stats;
             }
             nodes
         };
@@ -800,12 +857,16 @@ impl TreeBuilder {
             for node in &mut nodes {
                 self.read_threads(node, fd.as_fd(), &mut scratch);
             }
+            stats += scratch.stats;
         }
         if self.users && self.processes {
-            fill_users(&mut nodes, &self.host);
+            fill_users(&mut nodes, &self.host, &mut stats);
         }
         let ancestors = if self.identify {
-            identify::identify(&mut nodes, &self.host, &mount)
+            let mut r = crate::resolve::Resolver::new(&self.host);
+            let a = identify::identify_with(&mut nodes, &mount, &mut r);
+            stats += r.scratch.stats;
+            a
         } else {
             Vec::new()
         };
@@ -815,6 +876,7 @@ impl TreeBuilder {
             nodes,
             root_parent_id,
             ancestors,
+            stats,
         })
     }
 
@@ -846,7 +908,7 @@ impl TreeBuilder {
                     return false;
                 }
                 Err(e) if errno_is_vanished(e as i32) => {
-                    crate::stats::vanished_process();
+                    scratch.stats.vanished_processes += 1;
                     return false;
                 }
                 Err(e) => {
@@ -874,7 +936,7 @@ impl TreeBuilder {
                 match fs::read_file_from(pv.fd, name.file(p.pid, "comm"), scratch, pv.origin) {
                     Ok(b) => p.comm = Some(parse::comm(b).into()),
                     Err(e) if errno_is_vanished(e as i32) => {
-                        crate::stats::vanished_process();
+                        scratch.stats.vanished_processes += 1;
                         return false;
                     }
                     Err(_) => {}
@@ -906,7 +968,7 @@ impl TreeBuilder {
                     Err(e) => {
                         let gone = errno_is_vanished(e as i32);
                         if gone {
-                            crate::stats::vanished_process();
+                            scratch.stats.vanished_processes += 1;
                         }
                         !gone
                     }
@@ -917,7 +979,7 @@ impl TreeBuilder {
 }
 
 /// Reads every process's user facts; a process that vanished keeps `user: None`.
-fn fill_users(nodes: &mut [Node], host: &Host) {
+fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
     let Ok(mut reader) = crate::userns::UserReader::new(host) else {
         return;
     };
@@ -930,7 +992,7 @@ fn fill_users(nodes: &mut [Node], host: &Host) {
                     names.fill(p.pid, &mut u);
                     p.user = Some(u);
                 }
-                Err(e) if e.is_vanished() => crate::stats::vanished_process(),
+                Err(e) if e.is_vanished() => stats.vanished_processes += 1,
                 Err(Error::Io { path, source }) => errors.push(NodeError {
                     path,
                     kind: NodeErrorKind::from_errno(Errno::from_raw(
@@ -1169,7 +1231,7 @@ impl Walk<'_> {
     /// unsupported). Returns the errno.
     fn io_error(&mut self, file: &CStr, id: NodeId, e: Errno) -> Errno {
         if errno_is_vanished(e as i32) {
-            crate::stats::vanished_cgroup();
+            self.scratch.stats.vanished_cgroups += 1;
         }
         if !(errno_is_vanished(e as i32) || errno_is_unsupported(e as i32)) {
             let path = self.file_path(file);
@@ -1236,7 +1298,7 @@ impl Walk<'_> {
                         Self::limit_fds(&mut stack);
                     }
                     Err(e) if errno_is_vanished(e as i32) => {
-                        crate::stats::vanished_cgroup();
+                        self.scratch.stats.vanished_cgroups += 1;
                         self.nodes.truncate(id);
                         self.path.truncate(saved);
                     }
@@ -1573,7 +1635,6 @@ mod tests {
         );
 
         // ENODEV after a good open: the cgroup was removed; it is left out silently.
-        let before = crate::stats::snapshot().vanished_cgroups;
         faults::set("cgroup.procs", Fault::Read(Errno::ENODEV));
         let t = build(&d);
         faults::clear();
@@ -1584,7 +1645,7 @@ mod tests {
             "b stays for its populated threaded child, without processes"
         );
         assert!(t.errors().next().is_none());
-        assert!(crate::stats::snapshot().vanished_cgroups > before);
+        assert!(t.stats().vanished_cgroups > 0, "{:?}", t.stats());
 
         // EACCES: recorded on the node, the walk goes on.
         faults::set("cgroup.procs", Fault::Open(Errno::EACCES));
@@ -1608,7 +1669,16 @@ mod tests {
             let t = build(&d);
             faults::clear();
             assert_eq!(t.nodes(), clean.nodes(), "{fault:?}");
+            // Each tree counts its own interrupted reads; the clean one none.
+            let interrupted = t.stats().interrupted;
+            assert_eq!(
+                interrupted > 0,
+                fault == Fault::Interrupt,
+                "{:?}",
+                t.stats()
+            );
         }
+        assert_eq!(clean.stats().interrupted, 0, "{:?}", clean.stats());
 
         // A torn read: the list ends early (at a line end), or a value is cut (a
         // parse error on the node naming the file and line); never a panic.

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 /// What the processes of a namespace belong to, from the identified tree.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Holdings {
     /// Outermost containers (host-level podman/docker containers).
     pub containers: Vec<crate::resolve::Identity>,
@@ -71,6 +72,7 @@ pub fn holdings(tree: &Tree, where_: &HashMap<u32, usize>, pids: &[u32]) -> Hold
 /// The user namespaces of a tree's processes (read with users), grouped, with what
 /// each one's processes run in. Building it reads each namespace's maps (and on a live
 /// host asks the kernel for parents and owners); the rest is the tree's.
+#[non_exhaustive]
 pub struct Report<'a> {
     tree: &'a Tree,
     /// The namespaces, by inode.
@@ -84,6 +86,9 @@ pub struct Report<'a> {
 impl<'a> Report<'a> {
     /// Groups the processes of `tree` that were read with their users by user
     /// namespace. Errors: the host's `/proc` cannot be opened.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the host's `/proc` when it cannot be opened.
     pub fn new(tree: &'a Tree) -> Result<Self, Error> {
         let mut users = BTreeMap::new();
         let mut procs = HashMap::new();

@@ -1,8 +1,8 @@
 //! `cgroup2-mount`: cgroup2 mounted on `/sys/fs/cgroup` with `nsdelegate`.
 
 use super::cgroup_v1_off::v1_mounts;
-use crate::parse;
-use crate::provision::{judge, plan_files, Check, Command, Context, FileWant, Plan, Step, Want};
+use crate::{judge, plan_files, Check, Command, Context, FileWant, Plan, Step, Want};
+use cgroup_core::parse;
 
 const FSTAB_LINE: &str =
     "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0";

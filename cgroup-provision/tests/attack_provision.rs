@@ -103,7 +103,7 @@ fn a_users_home_is_worked_in_with_the_users_rights() {
 /// groups), with a cleared environment; a program is taken only from root's directories.
 #[test]
 fn commands_run_as_the_user_with_a_clean_environment() {
-    use cgroup_core::provision::{Command, Runner, SystemRunner};
+    use cgroup_provision::{Command, Runner, SystemRunner};
     let Some(u) = ThrowawayUser::create("provision runner") else {
         return;
     };
@@ -115,15 +115,15 @@ fn commands_run_as_the_user_with_a_clean_environment() {
     let f = out.path().join("seen");
     // A variable only root's environment has: the user's command must not see it.
     std::env::set_var("CGTREE_ROOT_ONLY_SECRET", "x");
-    let cmd = Command {
-        argv: vec![
+    let cmd = Command::new(
+        vec![
             "sh".into(),
             "-c".into(),
             format!("{{ id -u; id -G; env; }} > {}", f.display()),
         ],
-        user: Some(u.name.clone()),
-        why: "test".into(),
-    };
+        "test",
+    )
+    .as_user(u.name.clone());
     assert_eq!(SystemRunner::default().run(&cmd).unwrap().code, 0);
     let seen = fs::read_to_string(&f).unwrap();
     let mut lines = seen.lines();
@@ -145,11 +145,7 @@ fn commands_run_as_the_user_with_a_clean_environment() {
         "../bin/sh".into(),
         String::new(),
     ] {
-        let c = Command {
-            argv: vec![bad.clone()],
-            user: None,
-            why: "test".into(),
-        };
+        let c = Command::new(vec![bad.clone()], "test");
         assert!(SystemRunner::default().run(&c).is_err(), "{bad:?} was run");
     }
 }
@@ -162,19 +158,19 @@ fn commands_run_as_the_user_with_a_clean_environment() {
 /// group at the timeout.
 #[test]
 fn commands_have_no_terminal_their_output_is_captured_and_they_time_out() {
-    use cgroup_core::provision::{Command, Runner, SystemRunner};
+    use cgroup_provision::{Command, Runner, SystemRunner};
     let Some(u) = ThrowawayUser::create("provision runner session") else {
         return;
     };
-    let cmd = Command {
-        argv: vec![
+    let cmd = Command::new(
+        vec![
             "sh".into(),
             "-c".into(),
             "printf '\\033]0;title\\007'; cat /proc/self/stat; echo; echo $$".into(),
         ],
-        user: Some(u.name.clone()),
-        why: "test".into(),
-    };
+        "test",
+    )
+    .as_user(u.name.clone());
     let done = SystemRunner::default().run(&cmd).unwrap();
     assert_eq!(done.code, 0);
     assert!(!done.timed_out);
@@ -200,15 +196,15 @@ fn commands_have_no_terminal_their_output_is_captured_and_they_time_out() {
     assert_eq!(pgrp, shell, "and its own process group: {stat}");
 
     // The timeout kills the command and what it started in its group.
-    let slow = Command {
-        argv: vec![
+    let slow = Command::new(
+        vec![
             "sh".into(),
             "-c".into(),
             "sleep 600 & sleep 600; echo never".into(),
         ],
-        user: Some(u.name.clone()),
-        why: "test".into(),
-    };
+        "test",
+    )
+    .as_user(u.name.clone());
     let runner = &mut SystemRunner {
         timeout: std::time::Duration::from_secs(1),
     };

@@ -1,4 +1,4 @@
-//! `provision`: the guide's setup ("Kind with Podman rootless mode on WSL2") as steps
+//! `cgroup_provision` (`cgtree provision`): the guide's setup ("Kind with Podman rootless mode on WSL2") as steps
 //! that check the real, effective state, plan exact edits, and apply them safely.
 //!
 //! Each [`Step`] has an id, a title, the guide's references, [`Step::check`] (read-only:
@@ -10,7 +10,7 @@
 //! # Security
 //! cgtree runs as root; a user's home is the user's. Checks and plans execute nothing
 //! (a user's `~/.local/bin/crun` is looked at, never run). Every file is read through
-//! the one bounded reader of [`crate::fs::user`] (regular files only, size-limited,
+//! the one bounded reader of `cgroup_core::fs::user` (regular files only, size-limited,
 //! never blocking on a FIFO). In a user's home (and a Windows profile under
 //! `/mnt/c/Users`), no symlink is followed at any component and, on the live host, the
 //! reads and writes are done with that user's filesystem credentials; backups are
@@ -24,6 +24,8 @@
 //! the Windows-side `.wslconfig`, which WSL reads (not `/etc/wsl.conf`); the crun
 //! download names an explicit version.
 
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
+
 pub mod apply;
 pub mod edit;
 mod steps;
@@ -32,8 +34,9 @@ pub use apply::{
     apply, ApplyOptions, ApplyReport, CommandOutcome, FileOutcome, Finished, Runner, SystemRunner,
 };
 
-use crate::fs::user::{self, FileError, Place, MAX_CONFIG_FILE};
-use crate::fs::Host;
+pub use cgroup_core::fs::user::Place;
+use cgroup_core::fs::user::{self, FileError, MAX_CONFIG_FILE};
+use cgroup_core::Host;
 use edit::{
     ini_add_tokens, ini_commented, ini_get, ini_set, toml_comment_out_top, toml_get, toml_set,
     toml_str_is,
@@ -61,6 +64,7 @@ pub enum Status {
 }
 
 /// What a check found.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Check {
@@ -73,6 +77,7 @@ pub struct Check {
 }
 
 /// One file to change: its exact content before and after.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FileChange {
@@ -87,6 +92,7 @@ pub struct FileChange {
 }
 
 /// A command the plan runs (only with `--run-commands`, only on the live host).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Command {
@@ -99,7 +105,26 @@ pub struct Command {
     pub why: String,
 }
 
+impl Command {
+    /// `argv`, run as the caller, for the reason `why`.
+    pub fn new(argv: Vec<String>, why: impl Into<String>) -> Self {
+        Command {
+            argv,
+            user: None,
+            why: why.into(),
+        }
+    }
+
+    /// The same command, run as `user` (see [`Command::user`]).
+    #[must_use]
+    pub fn as_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+}
+
 /// What a step would do.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Plan {
@@ -112,6 +137,7 @@ pub struct Plan {
 }
 
 /// The user whose slice, home and `containers.conf` the steps are about.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Login name.
@@ -122,6 +148,19 @@ pub struct User {
     pub gid: u32,
     /// Home directory as the host sees it.
     pub home: PathBuf,
+}
+
+impl User {
+    /// A user by login name, UID, GID and home directory (as `passwd` gives them;
+    /// [`find_user`] reads them from the host's).
+    pub fn new(name: impl Into<String>, uid: u32, gid: u32, home: impl Into<PathBuf>) -> Self {
+        User {
+            name: name.into(),
+            uid,
+            gid,
+            home: home.into(),
+        }
+    }
 }
 
 /// Everything a step looks at.
@@ -265,7 +304,7 @@ impl<'a> Context<'a> {
     }
 
     /// The cgroup2 mount point as the host sees it, if any.
-    fn cgroup2(&self) -> Option<crate::CgroupMount> {
+    fn cgroup2(&self) -> Option<cgroup_core::CgroupMount> {
         self.host.find_cgroup2().ok()
     }
 
@@ -734,6 +773,7 @@ fn judge(
 }
 
 /// One step of the guide.
+#[non_exhaustive]
 pub struct Step {
     /// Stable id (`user-delegate`).
     pub id: &'static str,
@@ -857,7 +897,7 @@ pub fn find_user(host: &Host, who: Option<&str>) -> Option<User> {
     use std::os::unix::ffi::OsStrExt;
     let passwd = user::read_host_file(host.root(), Path::new("etc/passwd"), MAX_HOST_FILE).ok()?;
     let mut users: BTreeMap<u32, User> = BTreeMap::new();
-    for e in crate::parse::passwd(&passwd).flatten() {
+    for e in cgroup_core::parse::passwd(&passwd).flatten() {
         users.entry(e.uid).or_insert(User {
             name: String::from_utf8_lossy(e.name).into_owned(),
             uid: e.uid,

@@ -1,6 +1,6 @@
 //! `user-slice-accounting`: CPU, memory, IO and task accounting for user slices.
 
-use crate::provision::{
+use crate::{
     controllers_have, daemon_reload, judge, truthy, with_files, Check, Context, FileWant, Plan,
     Step, Want,
 };

@@ -1,6 +1,6 @@
 //! `containers-conf`: podman's keys in their tables of `/etc/containers/containers.conf`.
 
-use crate::provision::{judge, plan_files, Check, Context, FileWant, Plan, Step, Want};
+use crate::{judge, plan_files, Check, Context, FileWant, Plan, Step, Want};
 
 const CONTAINERS_CONF: &str = "/etc/containers/containers.conf";
 

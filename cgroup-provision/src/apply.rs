@@ -1,19 +1,22 @@
 //! Applying a plan: files replaced atomically with exclusive backups (through
-//! [`crate::fs::user`], with a user's own filesystem credentials in their home), and
+//! `cgroup_core::fs::user`, with a user's own filesystem credentials in their home), and
 //! commands through a [`Runner`].
 
 use super::{Command, Context, FileChange, Plan};
-use crate::fs::user::{self, FileError, Place, Replaced, Write};
+use cgroup_core::fs::user::{self, FileError, Place, Replaced, Write};
 use std::path::{Path, PathBuf};
 
 /// Runs a plan's commands. Tests replace it; the CLI uses [`SystemRunner`]. Checks never
 /// run anything: only [`apply`] with `run_commands` calls it.
 pub trait Runner {
     /// Runs a plan's command; returns its exit status.
+    /// # Errors
+    /// The command could not be started (not found, not executable) or waited for.
     fn run(&mut self, cmd: &Command) -> std::io::Result<Finished>;
 }
 
 /// What a command that ran did.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Finished {
     /// Its exit status (-1: killed by a signal, or by the timeout).
@@ -64,6 +67,8 @@ impl Default for SystemRunner {
 
 /// The absolute path of `name` in [`SAFE_PATH`]: a regular file owned by root and not
 /// writable by group or others (its links resolved). Names with `/` are refused.
+/// # Errors
+/// `NotFound` when no system directory holds an executable `name`.
 pub fn system_program(name: &str) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, why);
@@ -256,6 +261,7 @@ pub enum CommandOutcome {
 }
 
 /// The result of [`apply`].
+#[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     /// Per step, per file: (path as the host sees it, outcome).

@@ -3,9 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use cgroup_core::provision::edit::{ini_get, ini_set};
-use cgroup_core::provision::{apply, step, ApplyOptions, Context, FileOutcome, Status, User};
 use cgroup_core::Host;
+use cgroup_provision::edit::{ini_get, ini_set};
+use cgroup_provision::{apply, step, ApplyOptions, Context, FileOutcome, Status, User};
 use proptest::prelude::*;
 use std::fs;
 use std::path::Path;
@@ -46,16 +46,11 @@ impl TestHost {
         fs::read_to_string(self.dir.path().join(rel)).unwrap()
     }
     fn cx<'a>(&self) -> Context<'a> {
-        let user = User {
-            name: "massi".into(),
-            uid: 1000,
-            gid: 1000,
-            home: "/home/massi".into(),
-        };
+        let user = User::new("massi", 1000, 1000, "/home/massi");
         Context::new(Host::with_root(self.dir.path()), Some(user))
     }
     /// The changes the plan of step `id` would make.
-    fn planned(&self, id: &str) -> Vec<cgroup_core::provision::FileChange> {
+    fn planned(&self, id: &str) -> Vec<cgroup_provision::FileChange> {
         step(id).unwrap().plan(&self.cx()).changes
     }
     fn status(&self, id: &str) -> (Status, Vec<String>) {
@@ -320,7 +315,7 @@ fn dry_run_writes_nothing_and_new_files_belong_to_the_user() {
         r.commands.is_empty()
             || r.commands
                 .iter()
-                .all(|(_, _, o)| matches!(o, cgroup_core::provision::CommandOutcome::Skipped(_))),
+                .all(|(_, _, o)| matches!(o, cgroup_provision::CommandOutcome::Skipped(_))),
         "never run on a fixture root"
     );
     use std::os::unix::fs::MetadataExt;
@@ -407,7 +402,7 @@ proptest! {
             text.push_str(&format!("{k}_x = \"{v}\" # c\n"));
         }
         let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
-        cgroup_core::provision::edit::toml_set(&mut doc, &["engine"], "cgroup_manager", "cgroupfs".into());
+        cgroup_provision::edit::toml_set(&mut doc, &["engine"], "cgroup_manager", "cgroupfs".into());
         let out = doc.to_string();
         prop_assert!(out.starts_with("# header comment\n[engine]\n"));
         for (k, v) in &keys {
@@ -424,13 +419,13 @@ struct Recorder {
     ran: Vec<Vec<String>>,
 }
 
-impl cgroup_core::provision::Runner for Recorder {
+impl cgroup_provision::Runner for Recorder {
     fn run(
         &mut self,
-        cmd: &cgroup_core::provision::Command,
-    ) -> std::io::Result<cgroup_core::provision::Finished> {
+        cmd: &cgroup_provision::Command,
+    ) -> std::io::Result<cgroup_provision::Finished> {
         self.ran.push(cmd.argv.clone());
-        Ok(cgroup_core::provision::Finished::default())
+        Ok(cgroup_provision::Finished::default())
     }
 }
 
@@ -457,7 +452,7 @@ fn commands_go_through_the_runner_and_never_run_on_a_fixture_root() {
             },
         );
         assert!(
-            matches!(&r.commands[0].2, cgroup_core::provision::CommandOutcome::Skipped(why) if why.contains("is not the live host")),
+            matches!(&r.commands[0].2, cgroup_provision::CommandOutcome::Skipped(why) if why.contains("is not the live host")),
             "{:?}",
             r.commands
         );
@@ -534,11 +529,8 @@ fn passwd_fifo_or_huge_gives_no_user_without_hanging() {
     fs::remove_file(&p).unwrap();
     nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let host = Host::with_root(t.dir.path());
-    assert_eq!(cgroup_core::provision::find_user(&host, None), None);
+    assert_eq!(cgroup_provision::find_user(&host, None), None);
     fs::remove_file(&p).unwrap();
     fs::File::create(&p).unwrap().set_len(1 << 30).unwrap();
-    assert_eq!(
-        cgroup_core::provision::find_user(&host, Some("massi")),
-        None
-    );
+    assert_eq!(cgroup_provision::find_user(&host, Some("massi")), None);
 }

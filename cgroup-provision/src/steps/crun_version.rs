@@ -1,6 +1,6 @@
 //! `crun-version`: crun 1.9.0 or newer, registered in the user's `containers.conf`.
 
-use crate::provision::{
+use crate::{
     download_script, is_sha256, judge, plan_files, sh_quote, version_at_least, Check, Command,
     Context, FileWant, Plan, Status, Step, Want,
 };

@@ -1,8 +1,6 @@
 //! `user-0-slice`: a `user-0.slice` unit for root's session.
 
-use crate::provision::{
-    daemon_reload, eq, judge, with_files, Check, Context, FileWant, Plan, Step, Want,
-};
+use crate::{daemon_reload, eq, judge, with_files, Check, Context, FileWant, Plan, Step, Want};
 
 const USER_0_SLICE: &str = "/etc/systemd/system/user-0.slice";
 

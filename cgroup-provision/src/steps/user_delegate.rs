@@ -1,6 +1,6 @@
 //! `user-delegate`: controllers delegated to user managers (`user@.service`).
 
-use crate::provision::{
+use crate::{
     controllers_have, daemon_reload, judge, truthy, with_files, Check, Context, FileWant, Plan,
     Step, Want,
 };

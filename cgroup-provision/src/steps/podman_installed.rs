@@ -1,6 +1,6 @@
 //! `podman-installed`: a podman binary on the host.
 
-use crate::provision::{Check, Command, Context, Plan, Status, Step};
+use crate::{Check, Command, Context, Plan, Status, Step};
 
 pub(super) const STEP: Step = Step {
     id: "podman-installed",

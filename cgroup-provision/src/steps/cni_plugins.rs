@@ -1,6 +1,6 @@
 //! `cni-plugins`: containernetworking-plugins 1.1.1 or newer.
 
-use crate::provision::{
+use crate::{
     download_script, is_sha256, version_at_least, Check, Command, Context, Plan, Status, Step,
 };
 

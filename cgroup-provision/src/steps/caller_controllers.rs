@@ -1,8 +1,8 @@
 //! `caller-controllers`: the caller's cgroup has the controllers rootless podman and kind
 //! check.
 
-use crate::parse;
-use crate::provision::{controllers_have, Check, Context, Plan, Status, Step};
+use crate::{controllers_have, Check, Context, Plan, Status, Step};
+use cgroup_core::parse;
 
 pub(super) const STEP: Step = Step {
     id: "caller-controllers",

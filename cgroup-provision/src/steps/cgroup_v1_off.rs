@@ -1,8 +1,8 @@
 //! `cgroup-v1-off`: the kernel boots with cgroup v1 off.
 
-use crate::fs::user;
-use crate::parse;
-use crate::provision::{judge, with_files, Check, Context, FileWant, Plan, Status, Step, Want};
+use crate::{judge, with_files, Check, Context, FileWant, Plan, Status, Step, Want};
+use cgroup_core::fs::user;
+use cgroup_core::parse;
 use std::path::{Path, PathBuf};
 
 const KERNEL_ARGS: &[&str] = &["cgroup_no_v1=all", "systemd.unified_cgroup_hierarchy=1"];

@@ -4,6 +4,7 @@
 //! kept: comments, blank lines, other keys, their order and spelling.
 
 /// Where a key stands in an INI file.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IniHit {
     /// 1-based line number.

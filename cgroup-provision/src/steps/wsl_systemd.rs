@@ -1,6 +1,6 @@
 //! `wsl-systemd`: WSL boots systemd.
 
-use crate::provision::{judge, na, truthy, with_files, Check, Context, FileWant, Plan, Step, Want};
+use crate::{judge, na, truthy, with_files, Check, Context, FileWant, Plan, Step, Want};
 
 const WSL_CONF: &str = "/etc/wsl.conf";
 

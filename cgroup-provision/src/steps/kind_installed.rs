@@ -1,6 +1,6 @@
 //! `kind-installed`: a kind binary on the host or in the user's home.
 
-use crate::provision::{Check, Context, Plan, Status, Step};
+use crate::{Check, Context, Plan, Status, Step};
 
 pub(super) const STEP: Step = Step {
     id: "kind-installed",

@@ -1,6 +1,6 @@
 //! `kind-cluster`: a kind cluster runs under rootless podman.
 
-use crate::provision::{Check, Command, Context, Plan, Status, Step};
+use crate::{Check, Command, Context, Plan, Status, Step};
 
 pub(super) const STEP: Step = Step {
     id: "kind-cluster",
@@ -51,7 +51,7 @@ fn plan(cx: &Context<'_>) -> Plan {
 
 /// Whether a kind node container in the tree runs kube-apiserver, with the evidence.
 fn kind_cluster(cx: &Context<'_>) -> (bool, String) {
-    let mut b = crate::TreeBuilder::new();
+    let mut b = cgroup_core::TreeBuilder::new();
     b.host_root(cx.host.root()).identify(true);
     let Ok(tree) = b.build() else {
         return (false, "cannot read the cgroup tree".into());
