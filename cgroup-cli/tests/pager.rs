@@ -134,6 +134,7 @@ fn pager_choice_on_a_terminal() {
     let d = dir.path();
     let fx = fixture(KIND);
     let p = |name: &str| recorder(d, name);
+    let b12 = p("b12");
     let (a1, b1, b2, b3, c4, b5, b6, b7, b8, b9, b10) = (
         p("a1"),
         p("b1"),
@@ -162,6 +163,7 @@ PAGER='{b7}' {cg} metrics; echo case7=$? >> '{res_path}'
 PAGER='{b8}' {cg} pid 1; echo case8=$? >> '{res_path}'
 PAGER='{b9}' {cg} userns; echo case9=$? >> '{res_path}'
 PAGER='{b10} --an-argument' {cg} ids; echo case10=$? >> '{res_path}'
+PAGER='{b12}' {cg} pid 1 4000000; echo case12=$? >> '{res_path}'
 clear; PAGER=/nonexistent/pager {cg} pid 1; echo case11=$? >> '{res_path}'; echo all-done; sleep 60",
         d = d.display(),
         a1 = a1.display(),
@@ -174,6 +176,7 @@ clear; PAGER=/nonexistent/pager {cg} pid 1; echo case11=$? >> '{res_path}'; echo
         b8 = b8.display(),
         b9 = b9.display(),
         b10 = b10.display(),
+        b12 = b12.display(),
     );
     let t = Tmux::start_sized("pager-choice", &script, 100, 30);
     let s = t.wait("the cases to run", |s| has_line(s, "all-done"));
@@ -214,6 +217,12 @@ clear; PAGER=/nonexistent/pager {cg} pid 1; echo case11=$? >> '{res_path}'; echo
     let ids = fs::read_to_string(b10.with_extension("out")).unwrap();
     assert!(ids.lines().next().unwrap().ends_with(" /"), "{ids}");
     assert!(ids.lines().any(|l| l.ends_with(" /init.scope")), "{ids}");
+    // 12: stderr (the same terminal) goes into the pager too, before its end; the
+    // status is cgtree's own (2: no such process).
+    assert!(results.lines().any(|l| l == "case12=2"), "{results}");
+    let out = fs::read_to_string(b12.with_extension("out")).unwrap();
+    assert!(out.starts_with("1 /sbin/init\n"), "{out}");
+    assert!(out.ends_with("\ncgtree: no process 4000000 (ROOT/proc/4000000 does not exist)\n".replace("ROOT", &fx.display().to_string()).as_str()), "{out}");
     // 11: a pager that cannot start: the text on the terminal.
     assert!(has_line(&s, "1 /sbin/init"), "{s}");
     assert!(has_line(&s, "  what:      host process"), "{s}");
