@@ -101,7 +101,7 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
         // arg_full when its pager opens.
         cfg.width = None;
     }
-    let code = dispatch(&cfg, diag);
+    let code = dispatch(cfg, diag);
     if let Some(p) = pager {
         if let Err(e) = &code {
             // Shown in the pager, before the end of its input.
@@ -114,7 +114,7 @@ fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
     code
 }
 
-fn dispatch(cfg: &Config, diag: &mut Diag) -> anyhow::Result<u8> {
+fn dispatch(cfg: Config, diag: &mut Diag) -> anyhow::Result<u8> {
     match &cfg.mode {
         config::Mode::Pid(pids) => run::pid(&cfg, pids, diag),
         config::Mode::Id(ids) => run::id(&cfg, ids, diag),

@@ -36,7 +36,11 @@ fn run_bounded(root: &std::path::Path, args: &[&str]) -> (String, String, i32) {
             .unwrap()
             .replace(&root.display().to_string(), "ROOT")
     };
-    let code = if killed { -1 } else { out.status.code().unwrap_or(-1) };
+    let code = if killed {
+        -1
+    } else {
+        out.status.code().unwrap_or(-1)
+    };
     (norm(out.stdout), norm(out.stderr), code)
 }
 
@@ -84,7 +88,10 @@ fn the_mount_named_by_mountinfo_is_checked() {
     fs::write(d.path().join("sys/fs/cgroup/unified/cgroup.procs"), "").unwrap();
     let (out, err, code) = run_root(d.path(), &["-a"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert!(out.starts_with("/ (cgroup2 on /sys/fs/cgroup/unified)"), "{out}");
+    assert!(
+        out.starts_with("/ (cgroup2 on /sys/fs/cgroup/unified)"),
+        "{out}"
+    );
 }
 
 /// The fixtures without `sys/fs/cgroup/cgroup.procs` at the top have their cgroup2

@@ -101,7 +101,10 @@ fn default_less_pages_a_long_tree_and_q_is_a_clean_end() {
         lines[1].contains("many-cgroups-for-a-long-paged-output-0000.scope"),
         "{s}"
     );
-    assert!(!has_line(&s, "cgtree-exit="), "cgtree waits for the pager:\n{s}");
+    assert!(
+        !has_line(&s, "cgtree-exit="),
+        "cgtree waits for the pager:\n{s}"
+    );
     // The pager is cgtree's child, and it is less.
     let shell: u32 = t.format("#{pane_pid}").parse().unwrap();
     let cgtree = children(shell)
@@ -222,7 +225,14 @@ clear; PAGER=/nonexistent/pager {cg} pid 1; echo case11=$? >> '{res_path}'; echo
     assert!(results.lines().any(|l| l == "case12=2"), "{results}");
     let out = fs::read_to_string(b12.with_extension("out")).unwrap();
     assert!(out.starts_with("1 /sbin/init\n"), "{out}");
-    assert!(out.ends_with("\ncgtree: no process 4000000 (ROOT/proc/4000000 does not exist)\n".replace("ROOT", &fx.display().to_string()).as_str()), "{out}");
+    assert!(
+        out.ends_with(
+            "\ncgtree: no process 4000000 (ROOT/proc/4000000 does not exist)\n"
+                .replace("ROOT", &fx.display().to_string())
+                .as_str()
+        ),
+        "{out}"
+    );
     // 11: a pager that cannot start: the text on the terminal.
     assert!(has_line(&s, "1 /sbin/init"), "{s}");
     assert!(has_line(&s, "  what:      host process"), "{s}");

@@ -429,7 +429,6 @@ fn pause_stops_sampling_and_esc_quits() {
     assert_eq!(t.format("#{alternate_on}"), "0");
 }
 
-
 #[test]
 fn colours_follow_no_color_term_and_color() {
     const BOLD: &str = "\x1b[1m";

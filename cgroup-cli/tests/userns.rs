@@ -289,7 +289,8 @@ fn guide_with_pods(n: usize) -> tempfile::TempDir {
     common::copy_tree(&common::repo_root().join("fixtures").join(WSL), d.path());
     let besteffort = "user.slice/user-1000.slice/user@1000.service/app.slice/a4cfc6bc8a38ee23e42839393eedba68a92f7f8b3a23e70328a29e58c0c59d38/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice";
     let cg = d.path().join("sys/fs/cgroup").join(besteffort);
-    let template_pod = cg.join("kubelet-kubepods-besteffort-pod9fbcc2e9_dbfa_1be6_d13f_64f4a56ec903.slice");
+    let template_pod =
+        cg.join("kubelet-kubepods-besteffort-pod9fbcc2e9_dbfa_1be6_d13f_64f4a56ec903.slice");
     let logs = d.path().join("proc/70678/root/var/log/pods");
     for i in 0..n {
         let uid = format!("{i:08x}-b0b0-4000-8000-{i:012x}");
@@ -297,9 +298,16 @@ fn guide_with_pods(n: usize) -> tempfile::TempDir {
             "kubelet-kubepods-besteffort-pod{}.slice",
             uid.replace('-', "_")
         ));
-        let ctr = pod.join(format!("cri-containerd-{:064x}.scope", 0xc0ffee_0000u64 + i as u64));
+        let ctr = pod.join(format!(
+            "cri-containerd-{:064x}.scope",
+            0x00c0_ffee_0000_u64 + i as u64
+        ));
         fs::create_dir_all(&ctr).unwrap();
-        for f in ["cgroup.controllers", "cgroup.subtree_control", "cgroup.type"] {
+        for f in [
+            "cgroup.controllers",
+            "cgroup.subtree_control",
+            "cgroup.type",
+        ] {
             fs::copy(template_pod.join(f), pod.join(f)).unwrap();
             fs::copy(template_pod.join(f), ctr.join(f)).unwrap();
         }
@@ -336,8 +344,14 @@ fn userns_summarises_hundreds_of_pods_and_full_lists_them() {
             .any(|l| l == "  holds:   1 podman container, 1 kind node, 310 pods"),
         "{out}"
     );
-    assert!(out.contains("\n    podman container: kind-control-plane\n"), "{out}");
-    assert!(out.contains("\n    kind node: kind-control-plane\n"), "{out}");
+    assert!(
+        out.contains("\n    podman container: kind-control-plane\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n    kind node: kind-control-plane\n"),
+        "{out}"
+    );
     let pods = out.lines().find(|l| l.starts_with("    pods: ")).unwrap();
     assert!(pods.ends_with(" ... and 307 more"), "{pods}");
     assert_eq!(pods.matches(", ").count(), 2, "three names: {pods}");
@@ -373,6 +387,9 @@ fn userns_shows_few_names_whole() {
             .any(|l| l == "  holds:   2 podman containers, 2 docker containers"),
         "{out}"
     );
-    assert!(out.contains("\n    podman containers: pip, inner-redis\n"), "{out}");
+    assert!(
+        out.contains("\n    podman containers: pip, inner-redis\n"),
+        "{out}"
+    );
     assert!(!out.contains("more"), "{out}");
 }

@@ -117,7 +117,11 @@ impl<'r, 'a> View<'r, 'a> {
                 format!("{n} {}", if n == 1 { one } else { many })
             })
             .collect();
-        writeln!(out, "{}", cut(&format!("  holds:   {}", counts.join(", ")), width))?;
+        writeln!(
+            out,
+            "{}",
+            cut(&format!("  holds:   {}", counts.join(", ")), width)
+        )?;
         for (one, many, names) in &groups {
             if full {
                 for name in names {

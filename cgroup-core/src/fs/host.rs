@@ -390,24 +390,46 @@ mod tests {
     fn find_cgroup2_refuses_a_mount_without_cgroup_procs() {
         let d = fixture(&[("sys/fs/cgroup/cgroup.controllers", "")]);
         let e = Host::with_root(d.path()).find_cgroup2().unwrap_err();
-        assert!(matches!(&e, Error::NoCgroupProcs { path } if *path == d.path().join("sys/fs/cgroup")), "{e:?}");
+        assert!(
+            matches!(&e, Error::NoCgroupProcs { path } if *path == d.path().join("sys/fs/cgroup")),
+            "{e:?}"
+        );
         assert_eq!(
             e.to_string(),
-            format!("{}/sys/fs/cgroup is not a cgroup2 hierarchy: it has no cgroup.procs", d.path().display())
+            format!(
+                "{}/sys/fs/cgroup is not a cgroup2 hierarchy: it has no cgroup.procs",
+                d.path().display()
+            )
         );
         // Mountinfo names /sys/fs/cgroup/unified; cgroup.procs only at the top is not it.
         let d = fixture(&[
-            ("proc/self/mountinfo", "3 1 0:4 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"),
+            (
+                "proc/self/mountinfo",
+                "3 1 0:4 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+            ),
             ("sys/fs/cgroup/cgroup.procs", ""),
         ]);
         let e = Host::with_root(d.path()).find_cgroup2().unwrap_err();
-        assert!(matches!(&e, Error::NoCgroupProcs { path } if *path == d.path().join("sys/fs/cgroup/unified")), "{e:?}");
+        assert!(
+            matches!(&e, Error::NoCgroupProcs { path } if *path == d.path().join("sys/fs/cgroup/unified")),
+            "{e:?}"
+        );
         // A directory (or a symlink) named cgroup.procs is not the file.
         let d = fixture(&[("sys/fs/cgroup/cgroup.procs/x", "")]);
-        assert!(matches!(Host::with_root(d.path()).find_cgroup2(), Err(Error::NoCgroupProcs { .. })));
+        assert!(matches!(
+            Host::with_root(d.path()).find_cgroup2(),
+            Err(Error::NoCgroupProcs { .. })
+        ));
         let d = fixture(&[("etc/passwd", "")]);
         std::fs::create_dir_all(d.path().join("sys/fs/cgroup")).unwrap();
-        std::os::unix::fs::symlink("/sys/fs/cgroup/unified/cgroup.procs", d.path().join("sys/fs/cgroup/cgroup.procs")).unwrap();
-        assert!(matches!(Host::with_root(d.path()).find_cgroup2(), Err(Error::NoCgroupProcs { .. })));
+        std::os::unix::fs::symlink(
+            "/sys/fs/cgroup/unified/cgroup.procs",
+            d.path().join("sys/fs/cgroup/cgroup.procs"),
+        )
+        .unwrap();
+        assert!(matches!(
+            Host::with_root(d.path()).find_cgroup2(),
+            Err(Error::NoCgroupProcs { .. })
+        ));
     }
 }
