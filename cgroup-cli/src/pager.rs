@@ -17,8 +17,13 @@
 //!   error, and what cgtree still writes then meets a broken pipe, a quiet end
 //!   ([`crate::finish`]).
 //!
-//! Unlike systemd, a pager that cannot be started (not found, not executable) is not
-//! replaced by `pager`, `more` or a copy loop: cgtree writes to the terminal itself.
+//! Unlike systemd (pager.c as of commits 01da2014 and ce30c8dc of systemd/systemd), a
+//! pager that cannot be started (not found, not executable) is not replaced by `pager`,
+//! `more` or a copy loop: cgtree writes to the terminal itself. Not done either:
+//! `PR_SET_PDEATHSIG` in the child (it needs an unsafe `pre_exec`; cgtree waits for the
+//! pager instead, and a killed cgtree closes the pipe, which ends the pager's input) and
+//! `LESSCHARSET`. Signals are left as they are: Ctrl-C reaches both, and `less` with `K`
+//! quits on it, as with systemd's tools.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, IsTerminal, Write};
