@@ -26,8 +26,8 @@
 //! quits on it, as with systemd's tools.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, IsTerminal, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::io;
+use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
 
 /// `LESS` when `$SYSTEMD_LESS` is not set (systemd's default).
@@ -97,7 +97,7 @@ pub struct Pager {
 /// to the terminal as it is). The caller decides everything that depends on the
 /// terminal (width, colours) before calling this.
 pub fn open() -> Option<Pager> {
-    if !io::stdout().is_terminal() {
+    if !crate::term::stdout_is_terminal() {
         return None;
     }
     let cmd = command(
@@ -122,7 +122,7 @@ fn spawn(cmd: &OsStr, less: &OsStr) -> io::Result<Pager> {
         Command::new(cmd)
     };
     let mut child = c.stdin(Stdio::from(read)).env("LESS", less).spawn()?;
-    match redirect(&write) {
+    match crate::term::redirect_stdio(&write) {
         Ok((saved_out, saved_err)) => Ok(Pager {
             child,
             saved_out,
@@ -137,26 +137,6 @@ fn spawn(cmd: &OsStr, less: &OsStr) -> io::Result<Pager> {
     }
 }
 
-/// Moves standard output, and standard error while it is a terminal, to `pipe`; returns
-/// copies of what they were. Errors: `dup`/`dup2`'s (then nothing stays redirected).
-fn redirect(pipe: &OwnedFd) -> io::Result<(OwnedFd, Option<OwnedFd>)> {
-    let saved_out = io::stdout().as_fd().try_clone_to_owned()?;
-    let saved_err = if io::stderr().is_terminal() {
-        Some(io::stderr().as_fd().try_clone_to_owned()?)
-    } else {
-        None
-    };
-    io::stdout().flush()?;
-    nix::unistd::dup2_stdout(pipe)?;
-    if saved_err.is_some() {
-        if let Err(e) = nix::unistd::dup2_stderr(pipe) {
-            let _ = nix::unistd::dup2_stdout(&saved_out);
-            return Err(e.into());
-        }
-    }
-    Ok((saved_out, saved_err))
-}
-
 impl Pager {
     /// Flushes standard output, puts the terminal back on standard output and standard
     /// error (so that the pager reads the end of its input), sends the pager `SIGCONT`
@@ -169,11 +149,7 @@ impl Pager {
 
 impl Drop for Pager {
     fn drop(&mut self) {
-        let _ = io::stdout().flush();
-        let _ = nix::unistd::dup2_stdout(&self.saved_out);
-        if let Some(e) = &self.saved_err {
-            let _ = nix::unistd::dup2_stderr(e);
-        }
+        crate::term::restore_stdio(&self.saved_out, self.saved_err.as_ref());
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
