@@ -151,6 +151,13 @@ pub struct Args {
     /// (non-empty) or TERM is unset or `dumb`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", global = true)]
     pub color: ColorChoice,
+
+    /// Do not pipe the output into a pager. Without it, the text of the tree, `pid`, `id`,
+    /// `ids`, `userns` and `provision check`/`plan` goes through `$SYSTEMD_PAGER`, else
+    /// `$PAGER`, else `less` (with `LESS=$SYSTEMD_LESS`, default `FRSXMK`) when stdout is a
+    /// terminal, as systemd's tools do; an empty value or `cat` means no pager.
+    #[arg(long, global = true)]
+    pub no_pager: bool,
 }
 
 /// Subcommands.
@@ -419,6 +426,11 @@ pub struct UsernsArgs {
     /// A namespace inode (e.g. 4026532263), to list its processes.
     #[arg(value_name = "NS")]
     pub ns: Option<u64>,
+    /// List every container, kind node and pod a namespace holds, one per line (by
+    /// default: counts by kind and the first few names), and do not cut lines to the
+    /// terminal width.
+    #[arg(short = 'l', long)]
+    pub full: bool,
 }
 
 /// `cgtree pid`.

@@ -32,6 +32,8 @@ pub struct Config {
     pub users: bool,
     /// Show cgroup ids in the tree (`-c`).
     pub cgroup_id: bool,
+    /// `--no-pager`.
+    pub no_pager: bool,
     /// Usage columns in the tree (`--stats`, or `--delay`): `Some(delay)` between the
     /// two samples (`None`: one sample).
     pub stats: Option<Option<std::time::Duration>>,
@@ -76,8 +78,8 @@ pub enum Mode {
     Id(Vec<u64>),
     /// `cgtree ids [CGROUP_PATH] [--jsonl]`: the start and whether JSON lines.
     Ids(String, bool),
-    /// `cgtree userns [NS]`.
-    Userns(Option<u64>),
+    /// `cgtree userns [NS] [--full]`.
+    Userns(Option<u64>, bool),
     /// `cgtree provision`.
     Provision(Provision),
     /// `cgtree snapshot OUT [--cgroup PATH]... [--pids PID...]`.
@@ -309,7 +311,7 @@ impl Config {
                 Some(crate::cli::Command::Ids(a)) => {
                     Mode::Ids(a.cgroup.unwrap_or_else(|| "/".into()), a.jsonl)
                 }
-                Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns),
+                Some(crate::cli::Command::Userns(u)) => Mode::Userns(u.ns, u.full),
                 Some(crate::cli::Command::Watch(w)) => Mode::Watch(w),
                 Some(crate::cli::Command::Provision(p)) => {
                     use crate::cli::ProvisionAction as A;
@@ -366,7 +368,31 @@ impl Config {
             cgroup_id: args.cgroup_id,
             xattr: args.xattr,
             targets,
+            no_pager: args.no_pager,
         })
+    }
+
+    /// Whether this run's output may go through a pager ([`crate::pager`]): the
+    /// one-shot texts (the tree, `pid`, `id`, `ids`, `userns`, `provision check` and
+    /// `plan`), unless `--no-pager`. Never the streams (`top`, `watch`, `serve`,
+    /// `metrics`) nor what is meant for files (`completions`, `man`, `snapshot`'s line).
+    pub fn pages(&self) -> bool {
+        if self.no_pager {
+            return false;
+        }
+        match &self.mode {
+            Mode::Tree | Mode::Pid(_) | Mode::Id(_) | Mode::Ids(..) | Mode::Userns(..) => true,
+            Mode::Provision(p) => {
+                matches!(p.action, ProvisionAction::Check | ProvisionAction::Plan)
+            }
+            Mode::Snapshot(..)
+            | Mode::Top(_)
+            | Mode::Watch(_)
+            | Mode::Metrics(_)
+            | Mode::Serve(_)
+            | Mode::Completions(_)
+            | Mode::Man(_) => false,
+        }
     }
 }
 
@@ -418,6 +444,38 @@ mod tests {
             e.term = term.map(Into::into);
             assert!(!cfg(&[], &e).color, "{term:?}");
             assert!(cfg(&["--color=always"], &e).color, "{term:?}");
+        }
+    }
+
+    #[test]
+    fn which_subcommands_page() {
+        let e = env(None, None, true);
+        for args in [
+            &[][..],
+            &["pid", "1"],
+            &["id", "1"],
+            &["ids"],
+            &["userns"],
+            &["provision"],
+            &["provision", "plan"],
+            &["--json"],
+        ] {
+            assert!(cfg(args, &e).pages(), "{args:?}");
+            let mut no = args.to_vec();
+            no.push("--no-pager");
+            assert!(!cfg(&no, &e).pages(), "{no:?}");
+        }
+        for args in [
+            &["top"][..],
+            &["watch"],
+            &["metrics"],
+            &["serve"],
+            &["completions", "bash"],
+            &["man"],
+            &["snapshot", "/tmp/x"],
+            &["provision", "apply"],
+        ] {
+            assert!(!cfg(args, &e).pages(), "{args:?}");
         }
     }
 

@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod docs;
 mod metrics;
+mod pager;
 mod render;
 mod run;
 mod sanitize;
@@ -95,12 +96,33 @@ pub(crate) fn finish(written: io::Result<()>, code: u8, diag: &mut Diag) -> u8 {
 }
 
 fn run(args: cli::Args, diag: &mut Diag) -> anyhow::Result<u8> {
-    let cfg = Config::new(args, &Env::current())?;
+    // Width and colours come from the terminal, read here before a pager takes stdout.
+    let mut cfg = Config::new(args, &Env::current())?;
+    let pager = if cfg.pages() { pager::open() } else { None };
+    if pager.is_some() {
+        // Paged: lines are not cut (the pager chops them), as systemd-cgls sets
+        // arg_full when its pager opens.
+        cfg.width = None;
+    }
+    let code = dispatch(cfg, diag);
+    if let Some(p) = pager {
+        if let Err(e) = &code {
+            // Shown in the pager, before the end of its input.
+            diag.error(format_args!("{e:#}"));
+            p.close();
+            return Ok(FATAL);
+        }
+        p.close();
+    }
+    code
+}
+
+fn dispatch(cfg: Config, diag: &mut Diag) -> anyhow::Result<u8> {
     match &cfg.mode {
         config::Mode::Pid(pids) => run::pid(&cfg, pids, diag),
         config::Mode::Id(ids) => run::id(&cfg, ids, diag),
         config::Mode::Ids(start, jsonl) => run::ids(&cfg, start, *jsonl, diag),
-        config::Mode::Userns(ns) => run::userns(&cfg, *ns, diag),
+        config::Mode::Userns(ns, full) => run::userns(&cfg, *ns, *full, diag),
         config::Mode::Provision(p) => {
             let mut out = term::stdout(cfg.color);
             let (code, written) = run::provision(&cfg, p, &mut out)?;

@@ -411,8 +411,9 @@ pub fn ids(cfg: &Config, start: &str, jsonl: bool, diag: &mut Diag) -> anyhow::R
     Ok(finish(written, code, diag))
 }
 
-/// `cgtree userns [NS]`: the user namespaces of the tree's processes.
-pub fn userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<u8> {
+/// `cgtree userns [NS] [--full]`: the user namespaces of the tree's processes; `full`:
+/// every name each namespace holds, and no line cut.
+pub fn userns(cfg: &Config, ns: Option<u64>, full: bool, diag: &mut Diag) -> anyhow::Result<u8> {
     let mut builder = cgroup_core::TreeBuilder::new();
     builder.host_root(host(cfg).root());
     builder
@@ -435,7 +436,7 @@ pub fn userns(cfg: &Config, ns: Option<u64>, diag: &mut Diag) -> anyhow::Result<
     let written = if cfg.json {
         term::write_json(&mut out, &nss.json(ns))
     } else {
-        view.render(ns, cfg.width, &mut out)
+        view.render(ns, if full { None } else { cfg.width }, full, &mut out)
     }
     .and_then(|()| out.flush());
     drop(out);

@@ -784,7 +784,8 @@ fn connection_cap(wanted: usize, soft_nofile: u64) -> usize {
 /// `cgtree serve`: the host of `cfg` (`--root`, or the live one) over HTTP.
 ///
 /// # Errors
-/// Bad `--cgroups` or `--max-cgroups`. A failure to listen is reported on stderr and gives
+/// Bad `--cgroups` or `--max-cgroups`; a `--root` with no cgroup2 hierarchy (checked
+/// before listening, as every other subcommand refuses it). A failure to listen is reported on stderr and gives
 /// [`crate::FATAL`]; a stop by SIGINT, SIGTERM or SIGHUP gives `0`.
 pub(crate) fn run(
     cfg: &crate::config::Config,
@@ -792,6 +793,11 @@ pub(crate) fn run(
     diag: &mut crate::term::Diag,
 ) -> anyhow::Result<u8> {
     let opts = crate::metrics::ExportOptions::from_args(&cfg.start, &args.export)?;
+    if cfg.root.is_some() {
+        // A directory that is not a cgroup2 hierarchy would answer every scrape with an
+        // error: refused at the start, with the reason (exit 2).
+        crate::host(cfg).find_cgroup2()?;
+    }
     let exporter = crate::metrics::Exporter::new(cfg, opts)?;
     crate::top::live::raise_nofile();
     let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)

@@ -278,6 +278,41 @@ pub fn is_stopped(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|i| i.is::<Stopped>())
 }
 
+/// Moves standard output, and standard error while it is a terminal, to `pipe` (the
+/// pager's input: [`crate::pager`]); returns copies of what they were, for
+/// [`restore_stdio`]. Errors: `dup`/`dup2`'s (then nothing stays redirected).
+pub fn redirect_stdio(
+    pipe: &std::os::fd::OwnedFd,
+) -> io::Result<(std::os::fd::OwnedFd, Option<std::os::fd::OwnedFd>)> {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    let saved_out = io::stdout().as_fd().try_clone_to_owned()?;
+    let saved_err = if io::stderr().is_terminal() {
+        Some(io::stderr().as_fd().try_clone_to_owned()?)
+    } else {
+        None
+    };
+    io::stdout().flush()?;
+    nix::unistd::dup2_stdout(pipe)?;
+    if saved_err.is_some() {
+        if let Err(e) = nix::unistd::dup2_stderr(pipe) {
+            let _ = nix::unistd::dup2_stdout(&saved_out);
+            return Err(e.into());
+        }
+    }
+    Ok((saved_out, saved_err))
+}
+
+/// Flushes standard output and puts back what [`redirect_stdio`] saved (errors ignored:
+/// this runs at the end, where nothing is left to do about them).
+pub fn restore_stdio(out: &std::os::fd::OwnedFd, err: Option<&std::os::fd::OwnedFd>) {
+    let _ = io::stdout().flush();
+    let _ = nix::unistd::dup2_stdout(out);
+    if let Some(e) = err {
+        let _ = nix::unistd::dup2_stderr(e);
+    }
+}
+
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;

@@ -726,7 +726,9 @@ fn error_messages_escape_what_they_quote() {
 }
 
 /// Runs cgtree on fixtures/docker with stdout on a terminal (`script` makes one), the
-/// environment cleared but for PATH and `env`; returns what the terminal received.
+/// environment cleared but for PATH and `env`, without a pager (`less` on a dumb
+/// terminal would wait for a key; the pager has its own tests: pager.rs); returns what
+/// the terminal received.
 fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
     let bin = env!("CARGO_BIN_EXE_cgtree");
     let mut cmd = std::process::Command::new("script");
@@ -735,7 +737,7 @@ fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .args([
             "-qec",
-            &format!("{bin} --root fixtures/docker {args}"),
+            &format!("{bin} --root fixtures/docker --no-pager {args}"),
             "/dev/null",
         ])
         .stdin(std::process::Stdio::null());

@@ -268,6 +268,8 @@ fn thousand_levels_with_64_descriptors() {
     let d = tempfile::tempdir().unwrap();
     let cg = d.path().join("sys/fs/cgroup");
     std::fs::create_dir_all(&cg).unwrap();
+    // The mount's own cgroup.procs: without it the root is not a cgroup2 hierarchy.
+    std::fs::write(cg.join("cgroup.procs"), "").unwrap();
     std::fs::create_dir_all(d.path().join("proc/777")).unwrap();
     std::fs::write(d.path().join("proc/777/cmdline"), "deep-one\0").unwrap();
     make_chain(&cg, 1000, |fd, level| {

@@ -280,93 +280,7 @@ fn bad_arguments_and_a_missing_start_cgroup() {
 
 // ---- The full-screen view in tmux ----
 
-/// A tmux server of its own (its socket in a temporary directory) with one session;
-/// killed (that session, by its unique name, on that socket) when dropped, even on
-/// failure, and the socket's directory removed.
-struct Tmux {
-    dir: tempfile::TempDir,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.arg("-S").arg(self.dir.path().join("socket"));
-        c
-    }
-
-    /// Starts `shell_command` in a 160x40 session.
-    fn start(what: &str, shell_command: &str) -> Tmux {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            panic!("tmux is needed for this test (.ci/run installs it)");
-        }
-        let t = Tmux {
-            dir: tempfile::tempdir().unwrap(),
-            session: common::unique_cgroup_name(what),
-        };
-        let st = t
-            .cmd()
-            .args(["-f", "/dev/null", "new-session", "-d", "-s", &t.session])
-            .args(["-x", "160", "-y", "40"])
-            .arg(shell_command)
-            .env_remove("TMUX")
-            .status()
-            .unwrap();
-        assert!(st.success());
-        t
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let st = self
-            .cmd()
-            .args(["send-keys", "-t", &self.session])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(st.success(), "send-keys {keys:?}");
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn format(&self, f: &str) -> String {
-        let out = self
-            .cmd()
-            .args(["display-message", "-p", "-t", &self.session, f])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Waits (up to 15 s, a guard against a hang, not a speed check) until the screen
-    /// passes `ok`; returns it, or fails showing the last screen.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let end = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            assert!(Instant::now() < end, "waiting for {what}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .cmd()
-            .args(["kill-session", "-t", &self.session])
-            .output();
-    }
-}
+use common::tmux::Tmux;
 
 fn shell_command(extra: &str) -> String {
     shell_command_env("NO_COLOR=1", extra)
@@ -513,18 +427,6 @@ fn pause_stops_sampling_and_esc_quits() {
     let s = t.wait("cgtree to exit", exited);
     assert!(has_line(&s, "cgtree-exit=0"), "{s}");
     assert_eq!(t.format("#{alternate_on}"), "0");
-}
-
-impl Tmux {
-    /// The screen with its SGR sequences (`capture-pane -e`).
-    fn screen_sgr(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-e", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
 }
 
 #[test]

@@ -279,3 +279,117 @@ fn live_namespaces_match_the_kernel_files() {
         "the creator's UID"
     );
 }
+
+/// A copy of the guide fixture (wsl-rootless-podman-kind) with `n` more besteffort pods
+/// in the kind node, each with one process in the podman user namespace (a copy of the
+/// local-path-provisioner's /proc entry at PID 300000+i) and its kubelet log directory
+/// in the node's root, which is what names a pod in this fixture.
+fn guide_with_pods(n: usize) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::repo_root().join("fixtures").join(WSL), d.path());
+    let besteffort = "user.slice/user-1000.slice/user@1000.service/app.slice/a4cfc6bc8a38ee23e42839393eedba68a92f7f8b3a23e70328a29e58c0c59d38/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice";
+    let cg = d.path().join("sys/fs/cgroup").join(besteffort);
+    let template_pod =
+        cg.join("kubelet-kubepods-besteffort-pod9fbcc2e9_dbfa_1be6_d13f_64f4a56ec903.slice");
+    let logs = d.path().join("proc/70678/root/var/log/pods");
+    for i in 0..n {
+        let uid = format!("{i:08x}-b0b0-4000-8000-{i:012x}");
+        let pod = cg.join(format!(
+            "kubelet-kubepods-besteffort-pod{}.slice",
+            uid.replace('-', "_")
+        ));
+        let ctr = pod.join(format!(
+            "cri-containerd-{:064x}.scope",
+            0x00c0_ffee_0000_u64 + i as u64
+        ));
+        fs::create_dir_all(&ctr).unwrap();
+        for f in [
+            "cgroup.controllers",
+            "cgroup.subtree_control",
+            "cgroup.type",
+        ] {
+            fs::copy(template_pod.join(f), pod.join(f)).unwrap();
+            fs::copy(template_pod.join(f), ctr.join(f)).unwrap();
+        }
+        let pid = 300_000 + i;
+        fs::write(pod.join("cgroup.procs"), "").unwrap();
+        fs::write(ctr.join("cgroup.procs"), format!("{pid}\n")).unwrap();
+        let proc_dir = d.path().join(format!("proc/{pid}"));
+        common::copy_tree(&d.path().join("proc/74380"), &proc_dir);
+        let rel = ctr.strip_prefix(d.path().join("sys/fs/cgroup")).unwrap();
+        fs::write(proc_dir.join("cgroup"), format!("0::/{}\n", rel.display())).unwrap();
+        let status = fs::read_to_string(proc_dir.join("status"))
+            .unwrap()
+            .replace("74380", &pid.to_string());
+        fs::write(proc_dir.join("status"), status).unwrap();
+        fs::create_dir_all(logs.join(format!("bench_web-{i}_{uid}/web"))).unwrap();
+        fs::write(logs.join(format!("bench_web-{i}_{uid}/web/0.log")), "").unwrap();
+    }
+    d
+}
+
+/// With hundreds of pods a namespace's holdings are summarised: counts by kind, the
+/// first few names, `... and N more`; every line stays short (before: one `holds:` line
+/// of all 310 pod names, 4,872 characters). `--full` lists each name on its own
+/// line, and the JSON still has them all.
+#[test]
+fn userns_summarises_hundreds_of_pods_and_full_lists_them() {
+    let d = guide_with_pods(300);
+    let (out, err, code) = common::run_root(d.path(), &["userns"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let longest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 200, "longest line {longest}:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l == "  holds:   1 podman container, 1 kind node, 310 pods"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n    podman container: kind-control-plane\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n    kind node: kind-control-plane\n"),
+        "{out}"
+    );
+    let pods = out.lines().find(|l| l.starts_with("    pods: ")).unwrap();
+    assert!(pods.ends_with(" ... and 307 more"), "{pods}");
+    assert_eq!(pods.matches(", ").count(), 2, "three names: {pods}");
+
+    let (full, err, code) = common::run_root(d.path(), &["userns", "--full"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let pod_lines: Vec<&str> = full.lines().filter(|l| l.starts_with("    pod ")).collect();
+    assert_eq!(pod_lines.len(), 310, "{full}");
+    for i in [0, 150, 299] {
+        assert!(
+            pod_lines.contains(&format!("    pod bench/web-{i}").as_str()),
+            "web-{i} in\n{full}"
+        );
+    }
+    assert!(!full.contains("more"), "{full}");
+    let (short, _, _) = common::run_root(d.path(), &["userns", "-l"]);
+    assert_eq!(short, full);
+
+    let (json, _, code) = common::run_root(d.path(), &["userns", "--json"]);
+    assert_eq!(code, 0);
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(ns(&doc, 4026532263)["pods"].as_array().unwrap().len(), 310);
+}
+
+/// Few enough names are all shown without `--full`, without `... and`; kinds are
+/// counted per runtime.
+#[test]
+fn userns_shows_few_names_whole() {
+    let (out, _, code) = run_fixture("nested-engines", &["userns"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l == "  holds:   2 podman containers, 2 docker containers"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n    podman containers: pip, inner-redis\n"),
+        "{out}"
+    );
+    assert!(!out.contains("more"), "{out}");
+}

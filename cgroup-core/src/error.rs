@@ -150,6 +150,15 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// The directory where the cgroup2 mount should be (under a `--root`) has no
+    /// `cgroup.procs`, the file every cgroup2 directory has (kernel
+    /// Documentation/admin-guide/cgroup-v2.rst, "Core Interface Files"): it is not a
+    /// cgroup2 hierarchy (an empty directory, a v1 controller's, a copy without files).
+    #[error("{} is not a cgroup2 hierarchy: it has no cgroup.procs", path.display())]
+    NoCgroupProcs {
+        /// The directory (the cgroup2 mount under the root).
+        path: PathBuf,
+    },
     /// The host has no cgroup2 hierarchy mounted (e.g. a cgroup v1-only host).
     #[error("no cgroup2 mount on this host: {} lists none{}", mountinfo.display(), if *v1 { " (only cgroup v1 hierarchies are mounted)" } else { "" })]
     NoCgroup2Mount {

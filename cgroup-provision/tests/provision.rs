@@ -243,6 +243,8 @@ fn delegate_accepts_yes_and_checks_the_effective_controllers() {
         "proc/self/mountinfo",
         "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
     );
+    // The mount's own cgroup.procs: what makes the directory a cgroup2 hierarchy.
+    t.file("sys/fs/cgroup/cgroup.procs", "");
     let svc = "sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service";
     t.file(&format!("{svc}/cgroup.controllers"), "memory pids\n");
     let (st, ev) = t.status("user-delegate");

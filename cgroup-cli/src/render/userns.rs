@@ -1,4 +1,9 @@
 //! `cgtree userns`: user namespaces like `lsns --type user`, with maps and holdings.
+//!
+//! What each namespace's processes run in is summarised (a host with hundreds of pods
+//! would otherwise give one line of thousands of characters): the counts by kind
+//! (containers by runtime, kind nodes, pods), then per kind the first few names and how
+//! many more; `--full` lists every name, one a line.
 
 use super::identity::pod_text;
 use super::tree::command_text;
@@ -7,6 +12,9 @@ use cgroup_core::runtime::IdentityKind;
 use cgroup_core::tree::userns::{Holdings, Report};
 use cgroup_core::userns::{Source, UserNs};
 use std::io::{self, Write};
+
+/// Names of each kind shown after a namespace's counts without `--full`.
+pub const FIRST_NAMES: usize = 3;
 
 /// The text view of a [`Report`] (its JSON is the library's: [`Report::json`]).
 pub struct View<'r, 'a> {
@@ -51,8 +59,11 @@ impl<'r, 'a> View<'r, 'a> {
             .unwrap_or_else(|| "?".into())
     }
 
-    fn holds_text(h: &Holdings) -> Option<String> {
-        let mut parts = Vec::new();
+    /// What a namespace's processes run in, by kind: (singular, plural, names), in the
+    /// order containers (by runtime, as they first appear), kind nodes, pods; empty
+    /// kinds left out. Names are escaped.
+    fn holds_groups(h: &Holdings) -> Vec<(String, String, Vec<String>)> {
+        let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
         for c in &h.containers {
             let name = c
                 .name
@@ -60,22 +71,74 @@ impl<'r, 'a> View<'r, 'a> {
                 .map(|n| sanitize(n.as_bytes()).into_owned())
                 .or(c.id.as_deref().map(super::identity::short_id))
                 .unwrap_or_else(|| "?".into());
-            let mut t = format!("{} container {name}", c.runtime.unwrap_or("a"));
-            if let Some(k) = &c.kind_node {
-                t.push_str(&format!(" (kind node {})", sanitize(k.name.as_bytes())));
+            let one = match c.runtime {
+                Some(r) => format!("{r} container"),
+                None => "container".to_string(),
+            };
+            match groups.iter_mut().find(|g| g.0 == one) {
+                Some(g) => g.2.push(name),
+                None => {
+                    let many = format!("{one}s");
+                    groups.push((one, many, vec![name]));
+                }
             }
-            parts.push(t);
+        }
+        if !h.kind_nodes.is_empty() {
+            let names = h
+                .kind_nodes
+                .iter()
+                .map(|k| sanitize(k.name.as_bytes()).into_owned())
+                .collect();
+            groups.push(("kind node".into(), "kind nodes".into(), names));
         }
         if !h.pods.is_empty() {
-            let names: Vec<String> = h.pods.iter().map(pod_text).collect();
-            parts.push(format!(
-                "{} pod{}: {}",
-                h.pods.len(),
-                if h.pods.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            ));
+            let names = h.pods.iter().map(pod_text).collect();
+            groups.push(("pod".into(), "pods".into(), names));
         }
-        (!parts.is_empty()).then(|| parts.join("; "))
+        groups
+    }
+
+    /// The `holds:` lines: the counts by kind on the first line, then per kind the
+    /// first [`FIRST_NAMES`] names and how many more; with `full`, every name on a line
+    /// of its own.
+    fn write_holds(
+        h: &Holdings,
+        width: Option<usize>,
+        full: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let groups = Self::holds_groups(h);
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let counts: Vec<String> = groups
+            .iter()
+            .map(|(one, many, names)| {
+                let n = names.len();
+                format!("{n} {}", if n == 1 { one } else { many })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            cut(&format!("  holds:   {}", counts.join(", ")), width)
+        )?;
+        for (one, many, names) in &groups {
+            if full {
+                for name in names {
+                    writeln!(out, "{}", cut(&format!("    {one} {name}"), width))?;
+                }
+                continue;
+            }
+            let label = if names.len() == 1 { one } else { many };
+            let shown = names.len().min(FIRST_NAMES);
+            let mut line = format!("    {label}: {}", names[..shown].join(", "));
+            if names.len() > shown {
+                line.push_str(&format!(" ... and {} more", names.len() - shown));
+            }
+            writeln!(out, "{}", cut(&line, width))?;
+        }
+        Ok(())
     }
 
     /// The lsns-like table (or one namespace with its processes).
@@ -83,6 +146,7 @@ impl<'r, 'a> View<'r, 'a> {
         &self,
         only: Option<u64>,
         width: Option<usize>,
+        full: bool,
         out: &mut dyn Write,
     ) -> io::Result<()> {
         writeln!(
@@ -127,9 +191,7 @@ impl<'r, 'a> View<'r, 'a> {
                 writeln!(out, "  owner:   {owner}")?;
                 writeln!(out, "  parent:  {parent}")?;
             }
-            if let Some(t) = Self::holds_text(h) {
-                writeln!(out, "{}", cut(&format!("  holds:   {t}"), width))?;
-            }
+            Self::write_holds(h, width, full, out)?;
             if only.is_some() {
                 self.render_processes(n, width, out)?;
             }

@@ -155,11 +155,48 @@ impl Host {
     /// With several cgroup2 mounts, `/sys/fs/cgroup` wins, then the mount of the
     /// hierarchy's root (`/`) with the shortest mount point.
     ///
+    /// Under a root other than `/` (a fixture, a snapshot, a directory given by mistake),
+    /// the mount's directory must hold a `cgroup.procs` regular file, as every cgroup2
+    /// directory does; the live host's mount is checked with `fstatfs` by the walk.
+    ///
     /// # Errors
-    /// [`Error::Io`] naming the root or `mountinfo` when it cannot be read,
-    /// [`Error::Parse`] when `mountinfo` does not parse, [`Error::NoCgroup2Mount`] when
-    /// no cgroup2 mount is found.
+    ///
+    /// [`Error::NoCgroup2Mount`]: mountinfo lists no cgroup2 mount (or, without
+    /// mountinfo, there is no `sys/fs/cgroup`); [`Error::NoCgroupProcs`]: the mount's
+    /// directory under the root has no `cgroup.procs`; [`Error::Parse`]: mountinfo does
+    /// not parse; [`Error::Io`]: mountinfo or the directory cannot be read.
     pub fn find_cgroup2(&self) -> Result<CgroupMount, Error> {
+        let mount = self.find_cgroup2_mount()?;
+        if !self.is_live() {
+            self.check_hierarchy(&mount.dir)?;
+        }
+        Ok(mount)
+    }
+
+    /// Checks that `dir` (under the root) holds a `cgroup.procs` regular file. Errors:
+    /// [`Error::NoCgroupProcs`] when it does not (or `dir` does not exist),
+    /// [`Error::Io`] when it cannot be looked at.
+    fn check_hierarchy(&self, dir: &Path) -> Result<(), Error> {
+        let fd = match self.open_dir(dir) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT | Errno::ENOTDIR) => {
+                return Err(Error::NoCgroupProcs {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(errno_error(dir, e)),
+        };
+        match super::regular_file_exists(fd.as_fd(), c"cgroup.procs") {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::NoCgroupProcs {
+                path: dir.to_path_buf(),
+            }),
+            Err(e) => Err(errno_error(dir.join("cgroup.procs"), e)),
+        }
+    }
+
+    /// [`Host::find_cgroup2`] without the check of the directory.
+    fn find_cgroup2_mount(&self) -> Result<CgroupMount, Error> {
         let root_fd = open_dir_path(&self.root).map_err(|e| errno_error(&self.root, e))?;
         let mut scratch = Scratch::new();
         let bytes = match read_file(root_fd.as_fd(), c"proc/self/mountinfo", &mut scratch) {
@@ -289,6 +326,7 @@ mod tests {
     fn find_cgroup2_prefers_sys_fs_cgroup_and_reads_options() {
         let d = fixture(&[
             ("proc/self/mountinfo", "1 0 0:1 / / rw - ext4 /dev/x rw\n2 1 0:2 / /mnt/other rw - cgroup2 cgroup2 rw\n3 1 0:2 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n"),
+            ("sys/fs/cgroup/cgroup.procs", ""),
         ]);
         let m = Host::with_root(d.path()).find_cgroup2().unwrap();
         assert_eq!(m.mount_point, PathBuf::from("/sys/fs/cgroup"));
@@ -299,7 +337,7 @@ mod tests {
 
     #[test]
     fn find_cgroup2_on_hybrid_and_v1_only_hosts() {
-        let d = fixture(&[("proc/self/mountinfo", "1 0 0:1 / / rw - ext4 /dev/x rw\n2 1 0:3 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\nbroken line\n3 1 0:4 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n")]);
+        let d = fixture(&[("proc/self/mountinfo", "1 0 0:1 / / rw - ext4 /dev/x rw\n2 1 0:3 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\nbroken line\n3 1 0:4 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"), ("sys/fs/cgroup/unified/cgroup.procs", "")]);
         let m = Host::with_root(d.path()).find_cgroup2().unwrap();
         assert_eq!(m.mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
         assert!(!m.nsdelegate());
@@ -364,11 +402,64 @@ mod tests {
 
     #[test]
     fn find_cgroup2_unescapes_mount_point() {
-        let d = fixture(&[(
-            "proc/self/mountinfo",
-            "3 1 0:4 / /mnt/cg\\040two rw - cgroup2 none rw\n",
-        )]);
+        let d = fixture(&[
+            (
+                "proc/self/mountinfo",
+                "3 1 0:4 / /mnt/cg\\040two rw - cgroup2 none rw\n",
+            ),
+            ("mnt/cg two/cgroup.procs", ""),
+        ]);
         let m = Host::with_root(d.path()).find_cgroup2().unwrap();
         assert_eq!(m.mount_point, PathBuf::from("/mnt/cg two"));
+    }
+
+    /// A directory where the cgroup2 mount should be but without `cgroup.procs` (an
+    /// empty directory, a v1 hierarchy) is refused, naming the directory; with and
+    /// without mountinfo.
+    #[test]
+    fn find_cgroup2_refuses_a_mount_without_cgroup_procs() {
+        let d = fixture(&[("sys/fs/cgroup/cgroup.controllers", "")]);
+        let e = Host::with_root(d.path()).find_cgroup2().unwrap_err();
+        assert!(
+            matches!(&e, Error::NoCgroupProcs { path } if *path == d.path().join("sys/fs/cgroup")),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}/sys/fs/cgroup is not a cgroup2 hierarchy: it has no cgroup.procs",
+                d.path().display()
+            )
+        );
+        // Mountinfo names /sys/fs/cgroup/unified; cgroup.procs only at the top is not it.
+        let d = fixture(&[
+            (
+                "proc/self/mountinfo",
+                "3 1 0:4 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+            ),
+            ("sys/fs/cgroup/cgroup.procs", ""),
+        ]);
+        let e = Host::with_root(d.path()).find_cgroup2().unwrap_err();
+        assert!(
+            matches!(&e, Error::NoCgroupProcs { path } if *path == d.path().join("sys/fs/cgroup/unified")),
+            "{e:?}"
+        );
+        // A directory (or a symlink) named cgroup.procs is not the file.
+        let d = fixture(&[("sys/fs/cgroup/cgroup.procs/x", "")]);
+        assert!(matches!(
+            Host::with_root(d.path()).find_cgroup2(),
+            Err(Error::NoCgroupProcs { .. })
+        ));
+        let d = fixture(&[("etc/passwd", "")]);
+        std::fs::create_dir_all(d.path().join("sys/fs/cgroup")).unwrap();
+        std::os::unix::fs::symlink(
+            "/sys/fs/cgroup/unified/cgroup.procs",
+            d.path().join("sys/fs/cgroup/cgroup.procs"),
+        )
+        .unwrap();
+        assert!(matches!(
+            Host::with_root(d.path()).find_cgroup2(),
+            Err(Error::NoCgroupProcs { .. })
+        ));
     }
 }

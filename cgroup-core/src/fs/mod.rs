@@ -337,6 +337,20 @@ pub fn pid_exists(pid: u32) -> Option<bool> {
     }
 }
 
+/// Whether `name` (relative to `dir`, its last component not followed) is a regular
+/// file: `Ok(false)` when it does not exist or is something else.
+///
+/// # Errors
+///
+/// `fstatat`'s other errors (`EACCES`, ...).
+pub fn regular_file_exists(dir: BorrowedFd<'_>, name: &CStr) -> Result<bool, Errno> {
+    match nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG),
+        Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens an absolute or relative directory path (used once, for roots).
 pub fn open_dir_path(path: &Path) -> Result<OwnedFd, Errno> {
     // Roots given by the user may be symlinks (e.g. /var/run): follow them here only.
