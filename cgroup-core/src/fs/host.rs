@@ -127,7 +127,7 @@ impl Host {
     /// The names of the cgroups directly below `rel` in `mount` (`rel` relative to the
     /// mount, with or without a leading `/`; empty for its root), sorted bytewise: one
     /// directory listing (`getdents64`), opened as
-    /// [`Host::open_dir`] opens (under a `--root`, never leaving it). A `rel` with a `..`
+    /// the walk opens (under a `--root`, never leaving it). A `rel` with a `..`
     /// component lists nothing. Names are raw bytes (a cgroup's name is any bytes but
     /// `/` and NUL): sanitize before a terminal or a shell.
     ///
