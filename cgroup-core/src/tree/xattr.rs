@@ -23,7 +23,7 @@ pub const SHOWN_PREFIXES: [&[u8]; 2] = [b"user.", b"trusted."];
 pub struct Xattr {
     /// Its name (`user.foo`), as listed: any bytes but NUL.
     pub name: Box<[u8]>,
-    /// Its value, as read: any bytes, at most [`xattr::MAX_XATTR`].
+    /// Its value, as read: any bytes, at most 64 KiB (the kernel's XATTR_SIZE_MAX).
     pub value: Box<[u8]>,
 }
 
