@@ -155,19 +155,9 @@ fn is_container(tree: &Tree, id: NodeId) -> bool {
     };
     i.node.is_some()
         || i.kind_node.is_some()
-        || matches!(
-            i.kind,
-            IdentityKind::PodmanContainer
-                | IdentityKind::DockerContainer
-                | IdentityKind::Container
-                | IdentityKind::ContainerdContainer
-                | IdentityKind::KubeContainer
-                | IdentityKind::KubeSandbox
-                | IdentityKind::LxcContainer
-                | IdentityKind::Machine
-                | IdentityKind::Payload
-                | IdentityKind::Unidentified
-        )
+        || i.kind.is_engine_container()
+        || i.kind.is_kube_container()
+        || matches!(i.kind, IdentityKind::Payload | IdentityKind::Unidentified)
 }
 
 /// Whether `id` is strictly below `top`.
@@ -329,17 +319,11 @@ fn machine_names(tree: &Tree, id: NodeId) -> (Vec<String>, Option<&str>) {
     if let Some(k) = &i.kind_node {
         names.push(k.name.clone());
     }
-    let named_kind = matches!(
-        i.kind,
-        IdentityKind::PodmanContainer
-            | IdentityKind::DockerContainer
-            | IdentityKind::Container
-            | IdentityKind::ContainerdContainer
-            | IdentityKind::KubeContainer
-            | IdentityKind::LxcContainer
-            | IdentityKind::Machine
-            | IdentityKind::PodmanPod
-    );
+    let named_kind = i.kind.is_engine_container()
+        || matches!(
+            i.kind,
+            IdentityKind::KubeContainer | IdentityKind::PodmanPod
+        );
     let pod_kind = matches!(
         i.kind,
         IdentityKind::KubePod | IdentityKind::KubeContainer | IdentityKind::KubeSandbox
