@@ -4,9 +4,10 @@
 //!
 //! Escaped: invalid UTF-8 (`\xNN`), C0 controls and DEL (`\xNN`, with `\n`, `\t`, `\r`
 //! spelled out), C1 controls, bidi controls, zero-width and invisible characters, and the
-//! line/paragraph separators (`\u{XXXX}`). A backslash is left alone.
+//! line/paragraph separators (`\u{XXXX}`). A backslash is written `\x5c` only where it
+//! would read as one of these escapes (systemd's `\x2d` in unit names stays as it is).
 
-pub use cgroup_core::escape::{escape as sanitize, must_escape};
+pub use cgroup_core::escape::{escape as sanitize, escape_controls, must_escape};
 use std::borrow::Cow;
 
 /// A path's bytes, escaped as [`sanitize`] does (unlike `Path::display`, which replaces
@@ -24,6 +25,7 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (b"plain.slice", "plain.slice"),
             (b"machine-lxc\\x2d1.scope", "machine-lxc\\x2d1.scope"),
+            (b"looks-like-esc\\x1b[31m", "looks-like-esc\\x5cx1b[31m"),
             (b"a\x1b[31mred", "a\\x1b[31mred"),
             (b"line\nbreak\ttab\rcr", "line\\nbreak\\ttab\\rcr"),
             (b"del\x7f", "del\\x7f"),

@@ -467,7 +467,7 @@ async fn metrics<S: Scraper>(
         shared.stats.count(StatusCode::INTERNAL_SERVER_ERROR);
         let text = format!(
             "cgtree serve: the scrape failed: {}\n",
-            crate::sanitize::sanitize(msg.as_bytes())
+            crate::sanitize::escape_controls(msg.as_bytes())
         );
         return plain(StatusCode::INTERNAL_SERVER_ERROR, text);
     }

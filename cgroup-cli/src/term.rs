@@ -1,8 +1,10 @@
 //! The one way out: every byte cgtree writes to stdout or stderr goes through a [`Term`].
 //!
-//! A [`Term`] escapes whatever is written to it with [`crate::sanitize::sanitize`] (C0
-//! and C1 controls, DEL, bidi controls, zero-width characters, U+2028/U+2029, invalid
-//! UTF-8), line by line: the line feed is the only control character that passes. The
+//! A [`Term`] escapes whatever is written to it with [`crate::sanitize::escape_controls`]
+//! (C0 and C1 controls, DEL, bidi controls, zero-width characters, U+2028/U+2029, invalid
+//! UTF-8), line by line: the line feed is the only control character that passes. It
+//! leaves backslashes alone: what reaches it is mostly names a renderer already escaped
+//! with [`crate::sanitize::sanitize`], which a second escaping would garble. The
 //! only other way to the terminal is [`Term::paint`], which frames escaped text with one
 //! of cgtree's own colours ([`Sgr`]), and only when colours are on. So a renderer that
 //! forgets to escape a field cannot move the cursor, clear the screen, set a title or
@@ -16,7 +18,7 @@
 //! Errors: a write that fails is returned as is (its [`io::ErrorKind`] kept, so that a
 //! broken pipe can be told apart from a full disk).
 
-use crate::sanitize::{must_escape, sanitize};
+use crate::sanitize::{escape_controls, must_escape};
 use std::io::{self, Write};
 
 /// cgtree's own colours: the only escape sequences it ever writes.
@@ -92,7 +94,7 @@ impl<W: Write> Term<W> {
             return Ok(());
         }
         let p = std::mem::take(&mut self.pending);
-        self.inner.write_all(sanitize(&p).as_bytes())
+        self.inner.write_all(escape_controls(&p).as_bytes())
     }
 
     fn write_escaped(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -127,11 +129,12 @@ impl<W: Write> Term<W> {
             .iter()
             .position(|&b| b == b'\n' || (tabs && b == b'\t'))
         {
-            self.inner.write_all(sanitize(&rest[..i]).as_bytes())?;
+            self.inner
+                .write_all(escape_controls(&rest[..i]).as_bytes())?;
             self.inner.write_all(&rest[i..=i])?;
             rest = &rest[i + 1..];
         }
-        self.inner.write_all(sanitize(rest).as_bytes())
+        self.inner.write_all(escape_controls(rest).as_bytes())
     }
 }
 
@@ -179,7 +182,7 @@ pub fn stdout(color: bool) -> Term<io::BufWriter<io::StdoutLock<'static>>> {
 
 /// Standard output as it is, for the full-screen `cgtree top` only: ratatui writes its
 /// own cursor moves and colours there, so it cannot go through a [`Term`]; every string
-/// it puts in a cell was escaped with [`sanitize`] by `crate::top::ui` first.
+/// it puts in a cell was escaped with [`crate::sanitize::sanitize`] by `crate::top::ui` first.
 pub fn screen() -> io::Stdout {
     io::stdout()
 }
@@ -337,7 +340,7 @@ impl Diag {
     /// `msg` is escaped too); ignores a failing stderr.
     pub fn error(&mut self, msg: impl std::fmt::Display) {
         self.count += 1;
-        let line = format!("cgtree: {}\n", sanitize(msg.to_string().as_bytes()));
+        let line = format!("cgtree: {}\n", escape_controls(msg.to_string().as_bytes()));
         let mut err = stderr();
         let _ = err.write_all(line.as_bytes()).and_then(|()| err.flush());
     }
@@ -551,6 +554,25 @@ mod tests {
         assert!(out.contains('é') && out.contains("{\n  \"name\""));
         let back: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn names_escaped_by_a_renderer_pass_unchanged() {
+        // A name with a literal `\x1b`, ESC itself and U+202E: escaped once by the
+        // renderer, the Term must not escape its backslashes a second time, in plain
+        // ASCII lines or in lines with other characters, painted or not.
+        let name = "lit\\x1b esc\x1b bidi\u{202e} é".as_bytes();
+        let once = crate::sanitize::sanitize(name).into_owned();
+        assert_eq!(once, "lit\\x5cx1b esc\\x1b bidi\\u{202e} é");
+        for color in [false, true] {
+            let s = through(color, |t| {
+                t.write_all(once.as_bytes()).unwrap();
+                t.write_all(b"\n").unwrap();
+                t.paint(Sgr::Bold, &once).unwrap();
+            });
+            let plain: String = s.replace("\x1b[1m", "").replace("\x1b[0m", "");
+            assert_eq!(plain, format!("{once}\n{once}"), "{s:?}");
+        }
     }
 
     #[test]

@@ -117,7 +117,7 @@ fn name_spans(
     }
     if let Some(e) = r.errors.first() {
         if left > 3 {
-            let text = format!(" (! {})", sanitize(e.as_bytes()));
+            let text = format!(" (! {})", crate::sanitize::escape_controls(e.as_bytes()));
             spans.push(Span::styled(cut(&text, left), st.error()));
         }
     }

@@ -159,7 +159,7 @@ pub fn label(row: &TopRow) -> (String, Option<String>) {
     let ident = row
         .identity
         .as_deref()
-        .map(|i| format!("[{}]", sanitize(i.as_bytes())));
+        .map(|i| format!("[{}]", crate::sanitize::escape_controls(i.as_bytes())));
     (name, ident)
 }
 
