@@ -109,8 +109,11 @@ impl Drop for Chain {
 }
 
 fn spawn_sleep() -> std::process::Child {
+    // Long enough to outlive the test on a loaded machine (the 9,000 levels alone took six
+    // minutes at a load of 20, and a sleeper that exits first leaves the chain empty,
+    // which the tree hides); `Chain`'s drop kills it by its PID.
     Command::new("sleep")
-        .arg("600")
+        .arg("7200")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
