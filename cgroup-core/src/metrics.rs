@@ -25,9 +25,9 @@
 //! # Untrusted names
 //! Label values come from cgroup names and runtime state (untrusted bytes): they are made
 //! valid UTF-8 by [`label_text`] (invalid bytes and control characters as `\xNN`); the
-//! encoder then escapes what its format requires (`\`, `"`, line feed). That escaping is
-//! not injective, so two cgroups whose `id` reads the same both carry `cgroup_id` (and
-//! `path_hex` if that is not enough): no two series of a family share a label set.
+//! encoder then escapes what its format requires (`\`, `"`, line feed). [`label_text`]
+//! is injective (a backslash that would read as an escape is itself escaped, `\x5c`), so
+//! distinct cgroups have distinct `id`s and no two series of a family share a label set.
 
 use crate::runtime::IdentityKind;
 use crate::sample::Sample;
@@ -177,8 +177,10 @@ pub struct Metrics {
 
 /// `bytes` as valid UTF-8 for a label value: [`crate::escape::escape`], as the CLI
 /// escapes names for a terminal (invalid UTF-8 and control characters as `\xNN`, `\n`,
-/// `\t`, `\r`; bidi and invisible characters as `\u{XXXX}`; a backslash unchanged:
-/// systemd unit names carry literal `\x2d`). Borrows when nothing needs escaping.
+/// `\t`, `\r`; bidi and invisible characters as `\u{XXXX}`; a backslash unchanged unless
+/// it would read as one of those escapes, then `\x5c`: systemd unit names keep their
+/// literal `\x2d`). Injective: distinct names give distinct values. Borrows when nothing
+/// needs escaping.
 pub fn label_text(bytes: &[u8]) -> Cow<'_, str> {
     crate::escape::escape(bytes)
 }
@@ -358,46 +360,6 @@ fn labels(tree: &Tree, id: NodeId) -> (Vec<Label>, &'static str) {
     (l, kind)
 }
 
-/// Makes the exported cgroups' label sets distinct. [`label_text`] is readable, not
-/// injective (a name with a literal `\r` and one with a carriage return read the same),
-/// so two cgroups may get the same `id`; each of them then also carries `cgroup_id` (its
-/// directory inode, distinct for distinct cgroups of one hierarchy) on every series,
-/// right after `id`. Should that not separate them (an id not known, or equal, as a
-/// `--root` copy on two file systems may give), `path_hex` (the raw path's bytes in
-/// hex: distinct paths, distinct values) is added too. Cgroups whose `id` is unique keep
-/// their labels as they are.
-fn disambiguate(tree: &Tree, cgroups: &mut [Exported], cgroup_id: impl Fn(NodeId) -> Option<u64>) {
-    use std::collections::HashMap;
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    for c in cgroups.iter() {
-        *by_id.entry(c.labels[0].1.as_str()).or_default() += 1;
-    }
-    let clash: Vec<bool> = cgroups
-        .iter()
-        .map(|c| by_id.get(c.labels[0].1.as_str()).is_some_and(|&n| n > 1))
-        .collect();
-    drop(by_id);
-    for (c, _) in cgroups.iter_mut().zip(&clash).filter(|(_, &x)| x) {
-        if let Some(cid) = cgroup_id(c.node) {
-            c.labels.insert(1, ("cgroup_id", cid.to_string()));
-        }
-    }
-    let mut sets: HashMap<Vec<Label>, usize> = HashMap::new();
-    for (c, _) in cgroups.iter().zip(&clash).filter(|(_, &x)| x) {
-        *sets.entry(c.labels.clone()).or_default() += 1;
-    }
-    for (c, _) in cgroups.iter_mut().zip(&clash).filter(|(_, &x)| x) {
-        if sets.get(&c.labels).is_some_and(|&n| n > 1) {
-            let hex: String = tree
-                .path(c.node)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            c.labels.push(("path_hex", hex));
-        }
-    }
-}
-
 /// The `device` label of each line of a cgroup's `io.stat`: the device's name, or
 /// `MAJ:MIN` when it has none, when its name is also another line's (names come from
 /// `/sys/dev/block`, which a `--root` copy may forge), or when the name has a `:` (as a
@@ -543,7 +505,6 @@ pub fn collect_under(tree: &Tree, sample: &Sample, opts: &Options, top: NodeId) 
             errors.extend(u.errors.iter().cloned());
         }
     }
-    disambiguate(tree, &mut cgroups, cgroup_id);
     let mut b = Builder {
         sample,
         nodes: &nodes,
@@ -734,8 +695,7 @@ pub fn collect_under(tree: &Tree, sample: &Sample, opts: &Options, top: NodeId) 
         .enumerate()
         .map(|(i, &node)| {
             let mut extra = Vec::new();
-            let has_cid = cgroups[i].labels.iter().any(|(k, _)| *k == "cgroup_id");
-            if let Some(cid) = cgroup_id(node).filter(|_| !has_cid) {
+            if let Some(cid) = cgroup_id(node) {
                 extra.push(("cgroup_id", cid.to_string()));
             }
             extra.push(("kind", kinds[i].to_string()));
