@@ -56,7 +56,7 @@ fn backslash_is_ambiguous(rest: &[u8]) -> bool {
                 // (0x80 and up) and, here, the backslash itself.
                 (Some(h), Some(l)) => {
                     let b = h * 16 + l;
-                    b < 0x20 || b >= 0x7f || b == 0x5c
+                    !(0x20..0x7f).contains(&b) || b == 0x5c
                 }
                 _ => false,
             }
