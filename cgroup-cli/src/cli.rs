@@ -60,9 +60,10 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Cgroups to show, relative to the cgroup2 mount (e.g. /user.slice), one tree each
-    /// (default: /); with -M, relative to the machine's cgroup; with -u or --user-unit,
-    /// unit names.
+    /// Cgroups to show, relative to the cgroup2 mount (e.g. /user.slice) or as its
+    /// directories (/sys/fs/cgroup/user.slice), one tree each (default: /, or the working
+    /// directory when it is inside the cgroup2 mount); with -M, relative to the machine's
+    /// cgroup; with -u or --user-unit, unit names.
     #[arg(value_name = "CGROUP_PATH")]
     pub cgroup: Vec<String>,
 

@@ -50,20 +50,64 @@ fn resolve_targets(cfg: &Config) -> anyhow::Result<(Vec<Shown>, Vec<String>)> {
     let mut shown = Vec::new();
     let mut failed = Vec::new();
     match &cfg.targets {
-        Targets::Paths(paths) if paths.len() <= 1 => {
-            let start = paths.first().map_or("/", String::as_str);
-            shown.push(Shown {
-                header: None,
-                tree: build(&tree_builder(cfg, start))?,
-            });
-        }
         Targets::Paths(paths) => {
+            // systemd-cgls (src/cgls/cgls.c `run`) also takes directories of the cgroup
+            // file system (`Directory PATH:`) and, with no argument, a working directory
+            // inside it (`Working directory PATH:`). A mount that cannot be found here is
+            // reported by the walk.
+            let mount = host(cfg).find_cgroup2().ok();
+            // (cgroup path to walk from, its header: None for `CGroup PATH:` when several).
+            let mut starts: Vec<(String, Option<String>)> = Vec::new();
+            if paths.is_empty() {
+                let cwd = std::env::current_dir().ok();
+                match mount
+                    .as_ref()
+                    .zip(cwd.as_deref())
+                    .and_then(|(m, cwd)| below_mount(m, cwd, false).map(|rel| (rel, cwd)))
+                {
+                    Some((rel, cwd)) => starts.push((
+                        rel,
+                        Some(format!("Working directory {}:", sanitize::path(cwd))),
+                    )),
+                    None => starts.push(("/".to_string(), None)),
+                }
+            }
             for p in paths {
-                match build(&tree_builder(cfg, p)) {
+                match mount
+                    .as_ref()
+                    .map(|m| (m, below_mount(m, Path::new(p), true)))
+                {
+                    Some((_, Some(rel))) => starts.push((
+                        rel,
+                        Some(format!("Directory {}:", sanitize::sanitize(p.as_bytes()))),
+                    )),
+                    Some((m, None)) if Path::new(p).starts_with("/sys/fs/cgroup") => {
+                        failed.push(format!(
+                            "{}: not a directory of the cgroup2 hierarchy (mounted at {})",
+                            sanitize::sanitize(p.as_bytes()),
+                            sanitize::path(&m.mount_point)
+                        ))
+                    }
+                    _ => starts.push((p.clone(), None)),
+                }
+            }
+            let alone = starts.len() == 1 && failed.is_empty();
+            for (start, header) in starts {
+                if alone && header.is_none() {
+                    shown.push(Shown {
+                        header: None,
+                        tree: build(&tree_builder(cfg, &start))?,
+                    });
+                    continue;
+                }
+                match build(&tree_builder(cfg, &start)) {
                     Ok(tree) => shown.push(Shown {
-                        header: Some(format!("CGroup {}:", sanitize::sanitize(&tree.path(0)))),
+                        header: Some(header.unwrap_or_else(|| {
+                            format!("CGroup {}:", sanitize::sanitize(&tree.path(0)))
+                        })),
                         tree,
                     }),
+                    Err(e) if alone => return Err(e.into()),
                     Err(e) => failed.push(format!("{e:#}")),
                 }
             }
@@ -150,6 +194,23 @@ fn resolve_targets(cfg: &Config) -> anyhow::Result<(Vec<Shown>, Vec<String>)> {
         }
     }
     Ok((shown, failed))
+}
+
+/// The cgroup path of `dir`, a directory of the cgroup2 mount as this machine names it
+/// (with `--root`, the mount's directory under the root) or, when `as_host`, also as the
+/// host names it (`/sys/fs/cgroup/system.slice` -> `/system.slice`); `None` when `dir` is
+/// outside the mount or not UTF-8.
+fn below_mount(mount: &cgroup_core::CgroupMount, dir: &Path, as_host: bool) -> Option<String> {
+    // A relative `--root` gives a relative mount directory; the working directory is
+    // absolute.
+    let canonical = std::fs::canonicalize(&mount.dir).ok();
+    let rest = dir
+        .strip_prefix(&mount.mount_point)
+        .ok()
+        .filter(|_| as_host)
+        .or_else(|| dir.strip_prefix(&mount.dir).ok())
+        .or_else(|| dir.strip_prefix(canonical.as_ref()?).ok())?;
+    Some(format!("/{}", rest.to_str()?))
 }
 
 /// `cgtree [CGROUP_PATH...]`, `-u UNIT`, `--user-unit UNIT`, `-M NAME`: the trees, as

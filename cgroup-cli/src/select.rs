@@ -256,6 +256,12 @@ fn listed(items: &[String]) -> String {
 /// A one-line reason, escaped: no cgroup of that name belongs to the manager (with the
 /// cgroups of that name found elsewhere and why each was not taken), or several do.
 pub fn find_unit(tree: &Tree, unit: &str, manager: NodeId, what: &str) -> Result<NodeId, String> {
+    // The root slice (systemd.special(7) `-.slice`) has no directory of its own: it is the
+    // manager's cgroup (the hierarchy's root for the system manager, `user@UID.service`
+    // for a user manager; src/core/slice.c).
+    if unit == "-.slice" {
+        return Ok(manager);
+    }
     let dir = cg_escape(unit);
     let mut taken = Vec::new();
     let mut others = Vec::new();

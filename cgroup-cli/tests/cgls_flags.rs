@@ -610,3 +610,102 @@ fn xattrs_of_live_cgroups() {
         assert_eq!(text.lines().count(), 3, "{text}");
     }
 }
+
+/// systemd-cgls takes directories of the cgroup file system as arguments
+/// (src/cgls/cgls.c: `Directory PATH:`, and systemd's test/units/TEST-74-AUX-UTILS.cgls.sh
+/// runs `systemd-cgls /sys/fs/cgroup/system.slice/...`): the same subtree as the cgroup
+/// path, under that header. A directory of another hierarchy (a v1 one beside the
+/// cgroup2 mount) is an error naming the mount; the other arguments are still shown.
+#[test]
+fn cgroup_file_system_directories_are_arguments() {
+    let (by_path, _, code) = run_fixture(KUBE, &["/system.slice/containerd.service"]);
+    assert_eq!(code, 0);
+    let (out, err, code) = run_fixture(KUBE, &["/sys/fs/cgroup/system.slice/containerd.service"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!("Directory /sys/fs/cgroup/system.slice/containerd.service:\n{by_path}")
+    );
+    // The mount's directory under --root names it too.
+    let (out, err, code) = run_fixture(
+        KUBE,
+        &["fixtures/k8s-systemd/sys/fs/cgroup/system.slice/containerd.service"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with(&by_path), "{out}");
+
+    // Beside another one (a hybrid host: cgroup2 at /sys/fs/cgroup/unified).
+    let (by_path, _, _) = run_fixture("hybrid-host", &["/"]);
+    let (out, err, code) = run_fixture(
+        "hybrid-host",
+        &[
+            "/sys/fs/cgroup/memory/v1-only-group",
+            "/sys/fs/cgroup/unified",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("/sys/fs/cgroup/memory/v1-only-group: not a directory of the cgroup2 hierarchy (mounted at /sys/fs/cgroup/unified)"),
+        "{err}"
+    );
+    assert_eq!(out, format!("Directory /sys/fs/cgroup/unified:\n{by_path}"));
+}
+
+/// With no argument and a working directory inside the cgroup file system, systemd-cgls
+/// shows that directory's subtree under `Working directory PATH:` (src/cgls/cgls.c); a
+/// working directory elsewhere shows the whole tree.
+#[test]
+fn a_working_directory_in_the_cgroup_file_system_is_the_start() {
+    let root = common::repo_root().join("fixtures").join(KUBE);
+    let cwd = root.join("sys/fs/cgroup/system.slice");
+    let o = common::output_ok(common::cgtree().arg("--root").arg(&root).current_dir(&cwd));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let (by_path, _, _) = run_fixture(KUBE, &["/system.slice"]);
+    let cwd = cwd.canonicalize().unwrap();
+    assert_eq!(
+        out,
+        format!("Working directory {}:\n{by_path}", cwd.display())
+    );
+    // A relative --root as well.
+    let o = common::output_ok(
+        common::cgtree()
+            .args(["--root", "../../../.."])
+            .current_dir(&cwd),
+    );
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), out);
+    // Elsewhere: the whole tree, no header.
+    let (whole, _, _) = run_fixture(KUBE, &[]);
+    assert!(whole.starts_with("/ (cgroup2"), "{whole}");
+
+    // Live, as systemd's test does (`cd /sys/fs/cgroup/init.scope && systemd-cgls`).
+    let Some(mount) = common::live_mount("working directory live") else {
+        return;
+    };
+    let name = common::unique_cgroup_name("cwd");
+    let mut live = common::LiveTree::default();
+    let top = mount.join(&name);
+    live.mkdir(&top);
+    live.mkdir(&top.join("child"));
+    let o = common::output_ok(common::cgtree().arg("-a").current_dir(&top));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("Working directory {}:", top.display()));
+    assert!(
+        lines[1].starts_with(&format!("/{name} (cgroup2 on ")),
+        "{out}"
+    );
+    assert_eq!(lines[2], "└─child", "{out}");
+}
+
+/// `-.slice`, the root slice (systemd.special(7)), is the manager's own cgroup: the whole
+/// hierarchy for `--unit=-.slice`, as systemd-cgls shows it.
+#[test]
+fn the_root_slice_is_the_root() {
+    let (whole, _, code) = run_fixture(KUBE, &[]);
+    assert_eq!(code, 0);
+    for args in [&["--unit=-.slice"][..], &["-u", "--", "-.slice"]] {
+        let (out, err, code) = run_fixture(KUBE, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(out, format!("Unit -.slice (/):\n{whole}"), "{args:?}");
+    }
+}
