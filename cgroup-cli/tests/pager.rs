@@ -1,9 +1,12 @@
 //! The pager: on a terminal (tmux) the one-shot texts go through `$SYSTEMD_PAGER`,
-//! `$PAGER` or `less` with `LESS=FRSXMK`, as systemd's tools; never into a pipe, never
-//! with `--no-pager`, never for the streams; quitting the pager early is a clean end.
+//! `$PAGER` or `less` with `LESS=FRSXMK`, as systemd's tools (src/shared/pager.c), with
+//! its secure mode, fallbacks and `LESSCHARSET`; never into a pipe, on a dumb terminal,
+//! with `--no-pager` or for the streams; quitting the pager early is a clean end, and a
+//! killed cgtree takes its pager along.
 //!
-//! Pagers here are shell scripts that record that they ran (and their `LESS`) and save
-//! what they were given; the default `less` is driven for real.
+//! Pagers here are shell scripts that record that they ran (and their `LESS`,
+//! `LESSSECURE`, `LESSCHARSET`) and save what they were given; the default `less` is
+//! driven for real.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
@@ -141,9 +144,10 @@ fn default_less_pages_a_long_tree_and_q_is_a_clean_end() {
 }
 
 /// The choice of pager and its environment, on a terminal: `$SYSTEMD_PAGER` before
-/// `$PAGER`; empty or `cat` means none; `--no-pager`; `LESS` from `$SYSTEMD_LESS`; a
-/// command with arguments through `sh -c`; one that cannot start leaves the output on
-/// the terminal (status 0); a pipe is never paged; the streams (`metrics`) are not paged;
+/// `$PAGER` (trusted: `SYSTEMD_PAGERSECURE=0`); empty or `cat` means none; `--no-pager`;
+/// `LESS` from `$SYSTEMD_LESS`; a command with arguments split at blanks; one that cannot
+/// start, with no fallback in `PATH`, leaves the output on the terminal (status 0); a
+/// pipe is never paged; the streams (`metrics`) are not paged;
 /// `pid` and `userns` are. What the pager gets is the whole width (not cut to the 100
 /// columns of the terminal) and coloured (decided from the terminal).
 #[test]
@@ -226,7 +230,7 @@ clear; PATH=/nonexistent PAGER=/nonexistent/pager {cg} pid 1; echo case11=$? >> 
         .unwrap()
         .starts_with("/ (cgroup2 on /sys/fs/cgroup, nsdelegate)"));
     assert_eq!(ran(&b7), None);
-    // 8, 9, 10: pid, userns, ids (through sh -c: the command has an argument).
+    // 8, 9, 10: pid, userns, ids (the command has an argument).
     for (b, first) in [(&b8, "1 /sbin/init\n"), (&b9, "        NS NPROCS")] {
         assert!(ran(b).is_some(), "{} ran", b.display());
         let out = fs::read_to_string(b.with_extension("out")).unwrap();
