@@ -154,9 +154,12 @@ pub struct Args {
     pub color: ColorChoice,
 
     /// Do not pipe the output into a pager. Without it, the text of the tree, `pid`, `id`,
-    /// `ids`, `userns` and `provision check`/`plan` goes through `$SYSTEMD_PAGER`, else
-    /// `$PAGER`, else `less` (with `LESS=$SYSTEMD_LESS`, default `FRSXMK`) when stdout is a
-    /// terminal, as systemd's tools do; an empty value or `cat` means no pager.
+    /// `ids`, `userns` and `provision check`/`plan` goes through a pager when stdout is a
+    /// terminal and `TERM` is set and not `dumb`, as systemd's tools do: `$SYSTEMD_PAGER`,
+    /// else `$PAGER` (only when `$SYSTEMD_PAGERSECURE` is set), else `pager`, `less` or
+    /// `more`; an empty value or `cat` means no pager. `LESS=$SYSTEMD_LESS` (default
+    /// `FRSXMK`), `LESSCHARSET=$SYSTEMD_LESSCHARSET` (default `utf-8`); in secure mode
+    /// (`$SYSTEMD_PAGERSECURE` true, or unset under sudo) only `less`, with `LESSSECURE=1`.
     #[arg(long, global = true)]
     pub no_pager: bool,
 }
