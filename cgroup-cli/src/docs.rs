@@ -22,9 +22,11 @@
 //! list is bounded ([`MAX_CANDIDATES`]).
 
 use crate::cli::Args;
+use crate::shellword::Quote;
 use crate::term::Diag;
 use clap::CommandFactory;
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
+use clap_complete::env::EnvCompleter;
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,9 +38,8 @@ const BIN: &str = "cgtree";
 const CGROUP_PATH: &str = "CGROUP_PATH";
 /// The long name of the flag that takes a container, pod or kind node name.
 const MACHINE: &str = "machine";
-/// Most candidates one completion offers (a directory of thousands of pod cgroups
-/// gives the first ones in name order; typing more of the name narrows them).
-pub const MAX_CANDIDATES: usize = 500;
+/// The long names of the flags that take a unit name.
+const UNIT_FLAGS: [&str; 2] = ["unit", "user-unit"];
 
 /// The command-line definition as the generators read it: built, with no `help`
 /// subcommand (it has no flags and no page of its own; `--help` stays).
@@ -60,6 +61,7 @@ fn unbuilt_command() -> clap::Command {
 fn attach_completers(mut cmd: clap::Command) -> clap::Command {
     let mut paths = Vec::new();
     let mut machines = Vec::new();
+    let mut units = Vec::new();
     for arg in cmd.get_arguments() {
         if arg
             .get_value_names()
@@ -68,6 +70,8 @@ fn attach_completers(mut cmd: clap::Command) -> clap::Command {
             paths.push(arg.get_id().clone());
         } else if arg.get_long() == Some(MACHINE) {
             machines.push(arg.get_id().clone());
+        } else if arg.get_long().is_some_and(|l| UNIT_FLAGS.contains(&l)) {
+            units.push(arg.get_id().clone());
         }
     }
     for id in paths {
@@ -80,6 +84,9 @@ fn attach_completers(mut cmd: clap::Command) -> clap::Command {
             a.add(ArgValueCompleter::new(machine_name_candidates))
         });
     }
+    for id in units {
+        cmd = cmd.mut_arg(id, |a| a.add(ArgValueCompleter::new(unit_name_candidates)));
+    }
     let subs: Vec<String> = cmd
         .get_subcommands()
         .map(|s| s.get_name().to_string())
@@ -90,61 +97,400 @@ fn attach_completers(mut cmd: clap::Command) -> clap::Command {
     cmd
 }
 
+/// The shells whose `COMPLETE=SHELL` cgtree answers: its own adapters for bash, zsh and
+/// fish ([`Bash`], [`Zsh`], [`Fish`]), clap_complete's for elvish and PowerShell
+/// ([`Recorded`]).
+const SHELLS: [&dyn EnvCompleter; 5] = [
+    &Bash,
+    &Zsh,
+    &Fish,
+    &Recorded(clap_complete::env::Elvish),
+    &Recorded(clap_complete::env::Powershell),
+];
+
+/// The names `COMPLETE` may hold (what each adapter's `is` accepts).
+const SHELL_NAMES: [&str; 7] = [
+    "bash",
+    "zsh",
+    "fish",
+    "elvish",
+    "powershell",
+    "pwsh",
+    "powershell_ise",
+];
+
 /// Answers a shell's completion request and exits, when the environment asks for one
 /// (`COMPLETE=bash|zsh|fish|elvish|powershell`); otherwise returns at once. Called
 /// first thing in `main`, before anything is written.
 ///
 /// `COMPLETE=SHELL cgtree` writes the registration script for SHELL (it calls the
 /// program by the name it was started with: `cgtree` from `$PATH`, or the path given);
-/// `COMPLETE=SHELL cgtree -- cgtree WORDS...` writes the candidates for the last word.
+/// `COMPLETE=SHELL cgtree -- WORDS...` writes the candidates for the last word (bash:
+/// for the line in `_CGTREE_LINE`, see [`Bash`]).
 ///
-/// # Errors
-///
-/// None returned: an unknown shell name is reported on stderr by clap_complete, which
-/// then exits with status 2 (as a usage error); a candidate function that cannot read
-/// the host offers nothing.
+/// `COMPLETE` unset, empty or `0` is a normal run (as clap_complete has it). Any other
+/// value must be one of [`SHELL_NAMES`] exactly (clap_complete would also take a path
+/// such as `/bin/bash` and say less about a wrong one): else a one-line error naming the
+/// value (escaped) and the shells there are, and exit status 2, before anything else.
 pub fn complete_from_env() {
+    let Some(value) = std::env::var_os("COMPLETE") else {
+        return;
+    };
+    if value.is_empty() || value == "0" {
+        return;
+    }
+    if !SHELL_NAMES.iter().any(|n| value == *n) {
+        use std::os::unix::ffi::OsStrExt;
+        let mut diag = Diag::default();
+        diag.error(format_args!(
+            "COMPLETE={}: not a shell cgtree completes for; COMPLETE is the shell's name \
+             when it asks for completions (one of: {}), or unset for a normal run",
+            crate::sanitize::sanitize(value.as_bytes()),
+            SHELL_NAMES.join(", ")
+        ));
+        std::process::exit(i32::from(crate::FATAL));
+    }
+    let shells = SHELLS;
     clap_complete::CompleteEnv::with_factory(unbuilt_command)
         .bin(BIN)
+        .shells(clap_complete::env::Shells(&shells))
         .complete();
 }
 
-/// The words of the command line being completed, as the shell passed them after `--`
-/// (`COMPLETE=bash cgtree -- cgtree --root DIR tree /us`); empty when this process was
-/// not started to complete.
+/// The words of the command line being completed, unquoted, the last being the one
+/// under the cursor; set by the shell's adapter before clap's engine asks the
+/// completers (empty when this process was not started to complete).
+static WORDS: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
+
 fn completion_words() -> Vec<OsString> {
-    let mut args = std::env::args_os().skip(1);
-    if !args.by_ref().any(|a| a == "--") {
-        return Vec::new();
-    }
-    args.collect()
+    WORDS.get().cloned().unwrap_or_default()
 }
 
-/// The value of the last `--root DIR` or `--root=DIR` before the word being
-/// completed (the argument clap has not parsed yet: a completer sees only its own
-/// word, so the words are read again).
-fn root_from_words(words: &[OsString]) -> Option<PathBuf> {
+/// bash: the registration is cgtree's own, not clap_complete's. clap_complete's inserts
+/// the candidates as they are (a cgroup named `$(touch x)` would run on Enter), lets
+/// `COMPREPLY=( $(...) )` glob them, and matches the word as typed (`/a\ b`). Here the
+/// function passes the line up to the cursor (`_CGTREE_LINE`) and readline's text (`$2`,
+/// `_CGTREE_TEXT`); cgtree reads the line as bash does ([`crate::shellword::lex`]),
+/// completes the unquoted words, and writes each candidate quoted for where readline
+/// puts it ([`crate::shellword::quote`]), each followed by U+000B (never in a
+/// candidate: control characters are refused, [`offerable`]). `read -r` takes them as
+/// they are; no expansion happens on them.
+struct Bash;
+
+const BASH_REGISTRATION: &str = r#"
+_cgtree_complete() {
+    local c
+    COMPREPLY=()
+    while IFS= read -r -d $'\013' c; do
+        COMPREPLY+=("$c")
+    done < <(_CGTREE_LINE="${COMP_LINE:0:COMP_POINT}" _CGTREE_TEXT="$2" COMPLETE=bash COMPLETER -- "$1" 2>/dev/null)
+    # One candidate that is not a directory to go on into: a space after it.
+    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} != *[/=] ]]; then
+        compopt +o nospace 2>/dev/null
+    fi
+    return 0
+}
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -o nospace -o nosort -F _cgtree_complete BIN
+else
+    complete -o nospace -F _cgtree_complete BIN
+fi
+"#;
+
+impl EnvCompleter for Bash {
+    fn name(&self) -> &'static str {
+        "bash"
+    }
+    fn is(&self, name: &str) -> bool {
+        name == "bash"
+    }
+    fn write_registration(
+        &self,
+        _var: &str,
+        _name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let completer = crate::shellword::quote(completer.as_bytes(), Quote::None);
+        let script = BASH_REGISTRATION
+            .replace("COMPLETER", &String::from_utf8_lossy(&completer))
+            .replace("BIN", bin);
+        buf.write_all(script.as_bytes())
+    }
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&Path>,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        // Without `_CGTREE_LINE` (called by hand): the words given, unquoted already.
+        let (words, before, quote) = match std::env::var_os("_CGTREE_LINE") {
+            Some(line) => {
+                let line = line.into_vec();
+                let text = std::env::var_os("_CGTREE_TEXT")
+                    .map(OsStringExt::into_vec)
+                    .unwrap_or_default();
+                let start = if line.ends_with(&text) {
+                    line.len() - text.len()
+                } else {
+                    line.len()
+                };
+                let home = std::env::var_os("HOME");
+                let l = crate::shellword::lex(&line, start, home.as_ref().map(|h| h.as_bytes()));
+                (l.words, l.before_text, l.quote)
+            }
+            None => (args, Vec::new(), Quote::None),
+        };
+        if words.is_empty() {
+            return Ok(());
+        }
+        let _ = WORDS.set(words.clone());
+        let index = words.len() - 1;
+        let found = clap_complete::engine::complete(cmd, words, index, current_dir)?;
+        // Each replaces readline's text: what follows `before` in it.
+        let rests: Vec<&[u8]> = found
+            .iter()
+            .filter_map(|c| c.get_value().as_bytes().strip_prefix(before.as_slice()))
+            .collect();
+        // (readline closes an open quote after a single candidate itself.)
+        for rest in rests {
+            buf.write_all(&crate::shellword::quote(rest, quote))?;
+            buf.write_all(b"\x0b")?;
+        }
+        Ok(())
+    }
+}
+
+/// zsh: clap_complete's registration, with two changes. The words are passed unquoted
+/// (`${(Q)words[@]}`: zsh's `words` holds them as typed; the current one is `PREFIX`,
+/// which is without the quote the word opens with), and the file both defines and
+/// runs the completion function: installed as `_cgtree` in `$fpath` (the Debian
+/// package's vendor-completions), compinit autoloads it on the first Tab, and the
+/// autoloaded body must then complete at once, not only define the function (which
+/// would need a second Tab); sourced, it registers the function with `compdef`. (The
+/// same test of `$funcstack[1]` as clap_complete's static zsh script.) The candidates
+/// go through zsh's `_describe`, whose `compadd` quotes them as it inserts them.
+struct Zsh;
+
+const ZSH_REGISTRATION: &str = r#"#compdef BIN
+_cgtree() {
+    local -a completions dirs other args
+    local completion value
+    # The words unquoted; the current one up to the cursor, without the quote that
+    # opens it (zsh keeps that in compstate[quote], not in PREFIX).
+    args=("${(@Q)words[1,CURRENT-1]}" "${(Q)PREFIX}")
+    completions=("${(@f)$( \
+        _CLAP_IFS=$'\n' \
+        _CLAP_COMPLETE_INDEX=$(( CURRENT - 1 )) \
+        COMPLETE=zsh \
+        COMPLETER -- "${args[@]}" 2>/dev/null \
+    )}")
+    [[ -n $completions ]] || return 1
+    for completion in $completions; do
+        value="${completion%%:*}"
+        if [[ "$value" == */ ]]; then
+            if [[ "$completion" == *:* ]]; then
+                dirs+=("${value%/}:${completion#*:}")
+            else
+                dirs+=("${value%/}")
+            fi
+        else
+            other+=("$completion")
+        fi
+    done
+    [[ -n $dirs ]] && _describe -V 'values' dirs -S '/' -r '/'
+    [[ -n $other ]] && _describe -V 'values' other
+    return 0
+}
+if [[ "${funcstack[1]}" == _cgtree ]]; then
+    _cgtree "$@"
+else
+    compdef _cgtree BIN
+fi
+"#;
+
+impl EnvCompleter for Zsh {
+    fn name(&self) -> &'static str {
+        "zsh"
+    }
+    fn is(&self, name: &str) -> bool {
+        name == "zsh"
+    }
+    fn write_registration(
+        &self,
+        _var: &str,
+        _name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let completer = crate::shellword::quote(completer.as_bytes(), Quote::None);
+        let script = ZSH_REGISTRATION
+            .replace("COMPLETER", &String::from_utf8_lossy(&completer))
+            .replace("BIN", bin);
+        buf.write_all(script.as_bytes())
+    }
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&Path>,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        // As clap_complete's adapter: an empty current word may be missing.
+        let index: usize = std::env::var("_CLAP_COMPLETE_INDEX")
+            .ok()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_default();
+        let mut words = args.clone();
+        if words.len() == index {
+            words.push(OsString::new());
+        }
+        let _ = WORDS.set(words);
+        clap_complete::env::Zsh.write_complete(cmd, args, current_dir, buf)
+    }
+}
+
+/// fish: clap_complete's protocol, with the current token unquoted (`string unescape`;
+/// clap_complete's registration passes it as typed, so `/a\ b` matched nothing); the
+/// earlier ones fish unquotes itself (`commandline --tokenize`). fish escapes each
+/// candidate as it inserts it (tested in tests/completions.rs).
+struct Fish;
+
+const FISH_REGISTRATION: &str = r#"function __cgtree_complete
+    set -l cur (commandline --current-token --cut-at-cursor | string unescape)
+    or set cur (commandline --current-token --cut-at-cursor)
+    COMPLETE=fish COMPLETER -- (commandline --current-process --tokenize --cut-at-cursor) "$cur"
+end
+complete --keep-order --exclusive --command BIN --arguments "(__cgtree_complete)"
+"#;
+
+impl EnvCompleter for Fish {
+    fn name(&self) -> &'static str {
+        "fish"
+    }
+    fn is(&self, name: &str) -> bool {
+        name == "fish"
+    }
+    fn write_registration(
+        &self,
+        _var: &str,
+        _name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        // fish's single quotes: only `\` and `'` are special inside.
+        let quoted = format!("'{}'", completer.replace('\\', "\\\\").replace('\'', "\\'"));
+        let script = FISH_REGISTRATION
+            .replace("COMPLETER", &quoted)
+            .replace("BIN", bin);
+        buf.write_all(script.as_bytes())
+    }
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&Path>,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let _ = WORDS.set(args.clone());
+        clap_complete::env::Fish.write_complete(cmd, args, current_dir, buf)
+    }
+}
+
+/// elvish, PowerShell: clap_complete's adapter, the words recorded for the completers
+/// first.
+struct Recorded<T>(T);
+
+impl<T: EnvCompleter> EnvCompleter for Recorded<T> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn is(&self, name: &str) -> bool {
+        self.0.is(name)
+    }
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        self.0.write_registration(var, name, bin, completer, buf)
+    }
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&Path>,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let _ = WORDS.set(args.clone());
+        self.0.write_complete(cmd, args, current_dir, buf)
+    }
+}
+
+/// The value of the last `--LONG VALUE`, `--LONG=VALUE`, `-S VALUE` or `-SVALUE` (`S`
+/// the short name, if any) before the word being completed (an argument clap has not
+/// parsed yet: a completer sees only its own word, so the words are read again; they
+/// are unquoted already, see [`WORDS`]).
+fn flag_value(words: &[OsString], short: Option<u8>, long: &str) -> Option<OsString> {
     use std::os::unix::ffi::OsStrExt;
     // The last word is the one being completed.
     let before = &words[..words.len().saturating_sub(1)];
-    let mut root = None;
+    let long_flag = format!("--{long}");
+    let long_eq = format!("--{long}=");
+    let mut value = None;
     let mut i = 0;
     while i < before.len() {
         let w = before[i].as_bytes();
         if w == b"--" {
             break; // after it, everything is a positional argument
         }
-        if w == b"--root" {
+        let short_flag = short.map(|c| [b'-', c]);
+        if w == long_flag.as_bytes() || short_flag.is_some_and(|f| w == f) {
             if let Some(v) = before.get(i + 1) {
-                root = Some(PathBuf::from(v));
+                value = Some(v.clone());
                 i += 1;
             }
-        } else if let Some(v) = w.strip_prefix(b"--root=") {
-            root = Some(PathBuf::from(OsStr::from_bytes(v)));
+        } else if let Some(v) = w.strip_prefix(long_eq.as_bytes()) {
+            value = Some(OsStr::from_bytes(v).to_owned());
+        } else if let Some(v) = short_flag.and_then(|f| w.strip_prefix(&f[..])) {
+            value = Some(OsStr::from_bytes(v).to_owned());
         }
         i += 1;
     }
-    root
+    value
+}
+
+/// The value of the last `--root DIR` or `--root=DIR` before the word being completed.
+fn root_from_words(words: &[OsString]) -> Option<PathBuf> {
+    flag_value(words, None, "root").map(PathBuf::from)
+}
+
+/// Which units `-u/--unit` or `--user-unit` before the word being completed asks for
+/// (`Some(true)`: the user manager's); `None` when neither is there.
+fn unit_flag(words: &[OsString]) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let before = &words[..words.len().saturating_sub(1)];
+    let mut found = None;
+    for w in before {
+        let w = w.as_bytes();
+        if w == b"--" {
+            break;
+        }
+        if w == b"-u" || w == b"--unit" || w.starts_with(b"--unit=") {
+            found = Some(false);
+        } else if w == b"--user-unit" || w.starts_with(b"--user-unit=") {
+            found = Some(true);
+        }
+    }
+    found
 }
 
 /// The host the command line being completed reads: its `--root`, else `/`.
@@ -155,11 +501,15 @@ fn completion_host() -> cgroup_core::Host {
     }
 }
 
-/// Whether `name` may be offered to a shell: UTF-8 without any control character
-/// (a line feed, an escape, bash's separator U+000B would reach the line editor).
+/// Whether `name` may be offered to a shell: UTF-8 without any character that cgtree
+/// escapes on a terminal ([`crate::sanitize::must_escape`]): no control character (a
+/// line feed, an escape, bash's separator U+000B would reach the line editor), no bidi
+/// control (U+202E, U+2066-U+2069), zero-width or other invisible character (U+200B-U+200F,
+/// U+FEFF, ...), which would make a candidate look like another name. Such a cgroup is
+/// left out (it is still reachable by typing its name, and shown escaped by the tree).
 fn offerable(name: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(name).ok()?;
-    (!s.is_empty() && !s.chars().any(char::is_control)).then_some(s)
+    (!s.is_empty() && !s.chars().any(crate::sanitize::must_escape)).then_some(s)
 }
 
 /// Candidates for a `CGROUP_PATH` argument: the cgroups whose path starts with
@@ -173,30 +523,105 @@ fn offerable(name: &[u8]) -> Option<&str> {
 /// [`MAX_CANDIDATES`], in name order. Nothing when the mount or the directory cannot
 /// be read, or when `current` has a `.` or `..` component.
 pub fn cgroup_path_candidates(current: &OsStr) -> Vec<CompletionCandidate> {
-    cgroup_paths_below(&completion_host(), current)
+    let words = completion_words();
+    let host = completion_host();
+    if let Some(user) = unit_flag(&words) {
+        return unit_candidates(host.root(), user, current);
+    }
+    match flag_value(&words, Some(b'M'), MACHINE) {
+        Some(name) => machine_paths(&host, &name, current),
+        None => cgroup_paths_below(&host, b"", current),
+    }
 }
 
-/// [`cgroup_path_candidates`] on `host`.
-fn cgroup_paths_below(host: &cgroup_core::Host, current: &OsStr) -> Vec<CompletionCandidate> {
+/// The whole tree of the host rooted at `root`, identified, as `-M` and `-u` read it.
+fn whole_tree(root: &Path) -> Option<cgroup_core::Tree> {
+    cgroup_core::TreeBuilder::new()
+        .host_root(root)
+        .identify(true)
+        .include_empty(true)
+        .max_depth(None)
+        .build()
+        .ok()
+}
+
+/// With `-M NAME`: the paths below the machine's cgroup (as `cgtree -M NAME PATH`
+/// reads PATH: relative to it, [`crate::select::find_machine`]); nothing when NAME
+/// names no single machine.
+fn machine_paths(
+    host: &cgroup_core::Host,
+    name: &OsStr,
+    current: &OsStr,
+) -> Vec<CompletionCandidate> {
+    let Some(name) = name.to_str() else {
+        return Vec::new();
+    };
+    let Some(tree) = whole_tree(host.root()) else {
+        return Vec::new();
+    };
+    let Ok(id) = crate::select::find_machine(&tree, name) else {
+        return Vec::new();
+    };
+    cgroup_paths_below(host, &tree.path(id), current)
+}
+
+/// With `-u/--unit` or `--user-unit` (`user`): the names of the units of that manager
+/// in the tree that start with `current` ([`crate::select::unit_names`]).
+fn unit_candidates(root: &Path, user: bool, current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(tree) = whole_tree(root) else {
+        return Vec::new();
+    };
+    let manager = if user {
+        match crate::select::find_user_manager(&tree, nix::unistd::getuid().as_raw()) {
+            Ok(m) => m,
+            Err(_) => return Vec::new(),
+        }
+    } else {
+        0
+    };
+    let current = current.to_string_lossy();
+    crate::select::unit_names(&tree, manager)
+        .into_iter()
+        .filter(|n| n.starts_with(&*current) && offerable(n.as_bytes()).is_some())
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// Candidates for `-u/--unit UNIT` and `--user-unit UNIT`.
+pub fn unit_name_candidates(current: &OsStr) -> Vec<CompletionCandidate> {
+    let words = completion_words();
+    let user = unit_flag(&words).unwrap_or(false);
+    unit_candidates(completion_host().root(), user, current)
+}
+
+/// [`cgroup_path_candidates`] on `host`, below the cgroup at `base` (a path from the
+/// mount, `/`-separated; empty: the mount).
+fn cgroup_paths_below(
+    host: &cgroup_core::Host,
+    base: &[u8],
+    current: &OsStr,
+) -> Vec<CompletionCandidate> {
     use std::os::unix::ffi::OsStrExt;
     let current = current.as_bytes();
     let (parent, prefix) = match memchr_last_slash(current) {
         Some(i) => current.split_at(i + 1),
         None => (&b""[..], current),
     };
-    let rel = Path::new(OsStr::from_bytes(parent));
+    let mut rel = PathBuf::from(OsStr::from_bytes(base.strip_prefix(b"/").unwrap_or(base)));
+    rel.push(OsStr::from_bytes(
+        parent.strip_prefix(b"/").unwrap_or(parent),
+    ));
     let Ok(mount) = host.find_cgroup2() else {
         return Vec::new();
     };
     // `..` lists nothing; one directory read, never leaving a `--root`.
-    let Ok(names) = host.child_cgroups(&mount, rel) else {
+    let Ok(names) = host.child_cgroups(&mount, &rel) else {
         return Vec::new();
     };
     names
         .iter()
         .filter(|n| n.starts_with(prefix))
         .filter_map(|n| offerable(n))
-        .take(MAX_CANDIDATES)
         .map(|n| {
             let mut value = OsString::from(OsStr::from_bytes(parent));
             value.push(n);
@@ -271,7 +696,6 @@ fn machine_names(root: &Path, current: &OsStr) -> Vec<String> {
     names.retain(|n| n.starts_with(&*current) && offerable(n.as_bytes()).is_some());
     names.sort();
     names.dedup();
-    names.truncate(MAX_CANDIDATES);
     names
 }
 
@@ -399,7 +823,7 @@ mod tests {
     fn cgroup_paths_list_one_directory_and_skip_control_characters() {
         let host = cgroup_core::Host::with_root(fixture("desktop"));
         let values = |cur: &str| -> Vec<String> {
-            cgroup_paths_below(&host, OsStr::new(cur))
+            cgroup_paths_below(&host, b"", OsStr::new(cur))
                 .iter()
                 .map(|c| c.get_value().to_string_lossy().into_owned())
                 .collect()
@@ -416,5 +840,20 @@ mod tests {
         for bad in [&b"a\x1b[2J"[..], b"a\nb", b"a\x0bb", b"\xff", b""] {
             assert_eq!(offerable(bad), None, "{bad:?}");
         }
+        // Bidi controls, zero-width and other invisible characters: a candidate must
+        // not look like another name.
+        for bad in [
+            "gpj\u{202e}exe.scope",
+            "a\u{2066}b\u{2069}",
+            "zero\u{200b}width",
+            "j\u{200d}oin",
+            "lrm\u{200e}",
+            "bom\u{feff}",
+            "sep\u{2028}",
+            "c1\u{9b}",
+        ] {
+            assert_eq!(offerable(bad.as_bytes()), None, "{bad:?}");
+        }
+        assert_eq!(offerable("日本.scope".as_bytes()), Some("日本.scope"));
     }
 }

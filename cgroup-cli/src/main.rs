@@ -18,6 +18,7 @@ mod run;
 mod sanitize;
 mod select;
 mod serve;
+mod shellword;
 mod term;
 mod top;
 
