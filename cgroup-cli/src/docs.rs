@@ -251,10 +251,16 @@ impl EnvCompleter for Bash {
         let index = words.len() - 1;
         let found = clap_complete::engine::complete(cmd, words, index, current_dir)?;
         // Each replaces readline's text: what follows `before` in it.
-        let rests: Vec<&[u8]> = found
-            .iter()
-            .filter_map(|c| c.get_value().as_bytes().strip_prefix(before.as_slice()))
-            .collect();
+        // (Without duplicates: an optional value, `-u [UNIT]`, is completed both as the
+        // flag's value and as the positional argument.)
+        let mut rests: Vec<&[u8]> = Vec::new();
+        for c in &found {
+            if let Some(rest) = c.get_value().as_bytes().strip_prefix(before.as_slice()) {
+                if !rests.contains(&rest) {
+                    rests.push(rest);
+                }
+            }
+        }
         // (readline closes an open quote after a single candidate itself.)
         for rest in rests {
             buf.write_all(&crate::shellword::quote(rest, quote))?;
@@ -349,7 +355,7 @@ impl EnvCompleter for Zsh {
         if words.len() == index {
             words.push(OsString::new());
         }
-        let _ = WORDS.set(words);
+        let _ = WORDS.set(words.into_iter().map(expand_tilde).collect());
         clap_complete::env::Zsh.write_complete(cmd, args, current_dir, buf)
     }
 }
@@ -397,9 +403,33 @@ impl EnvCompleter for Fish {
         current_dir: Option<&Path>,
         buf: &mut dyn Write,
     ) -> std::io::Result<()> {
-        let _ = WORDS.set(args.clone());
+        let _ = WORDS.set(args.iter().cloned().map(expand_tilde).collect());
         clap_complete::env::Fish.write_complete(cmd, args, current_dir, buf)
     }
+}
+
+/// A word zsh or fish passed unquoted, with a leading `~` (alone or before `/`, also
+/// after `--FLAG=`) as `$HOME`, as the shell expands it when the line runs (bash's words
+/// are expanded by [`crate::shellword::lex`], which knows whether the `~` was quoted;
+/// here a quoted one is expanded too: it only changes where completion looks).
+fn expand_tilde(word: OsString) -> OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let Some(home) = std::env::var_os("HOME") else {
+        return word;
+    };
+    let w = word.as_bytes();
+    let at = match w.iter().position(|&b| b == b'=') {
+        Some(eq) if w.starts_with(b"--") && w.get(eq + 1) == Some(&b'~') => eq + 1,
+        _ if w.first() == Some(&b'~') => 0,
+        _ => return word,
+    };
+    if !matches!(w.get(at + 1), None | Some(b'/')) {
+        return word; // ~user: not expanded
+    }
+    let mut out = w[..at].to_vec();
+    out.extend_from_slice(home.as_bytes());
+    out.extend_from_slice(&w[at + 1..]);
+    OsString::from_vec(out)
 }
 
 /// elvish, PowerShell: clap_complete's adapter, the words recorded for the completers

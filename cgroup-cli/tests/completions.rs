@@ -653,9 +653,10 @@ impl Shell {
         run_tool(shell, &["-c", "true"], "", &[])?;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let out = d.join("runs");
         let bin = env!("CARGO_BIN_EXE_cgtree");
         let registration = registration(shell);
+        // `~` is this directory; `~/fx` the hostile root (see `hostile_cases`).
+        let home = format!("HOME={} ", d.display());
         let record = format!(
             "for a in \"$@\"; do printf '%s' \"$a\" | od -An -v -tx1 | tr -d ' \\n'; printf ' '; done; echo"
         );
@@ -669,7 +670,10 @@ impl Shell {
                         "PS1='$ '\nsource reg.bash\ncgtree() {{ {{ {record}; }} >> runs; }}\n"
                     ),
                 );
-                format!("cd {} && bash --noprofile --rcfile rc -i", d.display())
+                format!(
+                    "cd {} && {home}bash --noprofile --rcfile rc -i",
+                    d.display()
+                )
             }
             "zsh" => {
                 fs::create_dir(d.join("fpath")).unwrap();
@@ -683,7 +687,7 @@ impl Shell {
                         d.display()
                     ),
                 );
-                format!("cd {0} && ZDOTDIR={0} zsh -i", d.display())
+                format!("cd {0} && {home}ZDOTDIR={0} zsh -i", d.display())
             }
             _ => {
                 file(
@@ -696,12 +700,11 @@ impl Shell {
                     ),
                 );
                 format!(
-                    "cd {} && fish --no-config --init-command 'source rc.fish'",
+                    "cd {} && {home}fish --no-config --init-command 'source rc.fish'",
                     d.display()
                 )
             }
         };
-        let _ = out;
         let tmux = Tmux::start(&format!("compl-{shell}"), &command);
         let s = Shell { tmux, dir, runs: 0 };
         s.tmux.wait("the prompt", |screen| {
@@ -812,7 +815,26 @@ fn hostile_names_are_inserted_quoted(shell: &str) {
     let Some(mut sh) = Shell::start(shell) else {
         return;
     };
-    for (typed, after, want) in hostile_cases(root_s, shell) {
+    std::os::unix::fs::symlink(root.path(), sh.dir.path().join("fx")).unwrap();
+    let mut cases = hostile_cases(root_s, shell);
+    // The root written as `~/...`, quoted, and in its `--root=` form.
+    for root_word in [
+        "~/fx".to_string(),
+        format!("'{root_s}'"),
+        format!("\"{root_s}\""),
+    ] {
+        cases.push((
+            format!("cgtree --root {root_word} /p"),
+            "",
+            "/plain.scope/".into(),
+        ));
+    }
+    cases.push((
+        "cgtree --root=~/fx /p".to_string(),
+        "",
+        "/plain.scope/".into(),
+    ));
+    for (typed, after, want) in cases {
         let args = sh.tab_then_run(&typed, after);
         assert_eq!(
             last_arg(&args),
@@ -840,4 +862,109 @@ fn zsh_inserts_hostile_names_quoted_from_the_autoloaded_file_at_the_first_tab() 
 #[test]
 fn fish_inserts_hostile_names_quoted() {
     hostile_names_are_inserted_quoted("fish");
+}
+
+/// `COMPLETE` is acted on for the shells cgtree completes for, named exactly; any other
+/// value is a one-line error (the value escaped), status 2, nothing on stdout; unset,
+/// empty or `0` is a normal run.
+#[test]
+fn complete_must_name_a_known_shell() {
+    let desktop = fixture("desktop");
+    for (value, shown) in [
+        ("garbage", "garbage"),
+        ("/bin/bash", "/bin/bash"),
+        ("bash\u{1b}[2J", "bash\\x1b[2J"),
+        ("BASH", "BASH"),
+    ] {
+        let out = common::cgtree()
+            .env("COMPLETE", value)
+            .args(["--root", &desktop])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{value:?}");
+        assert!(out.stdout.is_empty(), "{value:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with(&format!("cgtree: COMPLETE={shown}: not a shell")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("bash, zsh, fish"), "{err}");
+    }
+    let normal = cgtree_ok(&["--root", &desktop]);
+    for value in ["", "0"] {
+        let out = common::cgtree()
+            .env("COMPLETE", value)
+            .args(["--root", &desktop])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{value:?}");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), normal, "{value:?}");
+    }
+}
+
+/// Every matching cgroup is offered, however many (there was a cap of 500 that dropped
+/// the rest silently); bash asks before listing many.
+#[test]
+fn no_candidate_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cg = dir.path().join("sys/fs/cgroup");
+    let names: Vec<String> = (0..1200).map(|i| format!("pod{i:04}.scope")).collect();
+    for d in std::iter::once("").chain(names.iter().map(String::as_str)) {
+        fs::create_dir_all(cg.join(d)).unwrap();
+        fs::write(cg.join(d).join("cgroup.procs"), "").unwrap();
+    }
+    let script_dir = tempfile::tempdir().unwrap();
+    let script = file(script_dir.path(), "cgtree.bash", &registration("bash"));
+    let root = dir.path().to_str().unwrap();
+    let Some(got) = bash_reply(&script, &["cgtree", "--root", root, "/pod"]) else {
+        return;
+    };
+    let want: Vec<String> = names.iter().map(|n| format!("/{n}/")).collect();
+    assert_eq!(got, want);
+}
+
+/// `-M NAME PATH`: PATH is completed below the machine's cgroup; `-u/--unit` and
+/// `--user-unit`: unit names (the units of the manager found in the tree: the names
+/// themselves are tested in select.rs).
+#[test]
+fn machine_paths_and_unit_names_are_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = file(dir.path(), "cgtree.bash", &registration("bash"));
+    let kind = fixture("kind-static-pods");
+    let Some(got) = bash_reply(
+        &script,
+        &["cgtree", "--root", &kind, "-M", "kind-worker", "/"],
+    ) else {
+        return;
+    };
+    // The kind node's cgroup has one child (its own hierarchy's root is below).
+    assert_eq!(got, ["/container/"]);
+    // Without -M, the same word lists the host's top level instead.
+    assert!(!bash_reply(&script, &["cgtree", "--root", &kind, "/"])
+        .unwrap()
+        .contains(&"/container/".to_string()));
+    let desktop = fixture("desktop");
+    for words in [
+        &["cgtree", "--root", &desktop, "-u", "snapd"][..],
+        &["cgtree", "--root", &desktop, "--unit", "snapd"],
+        // `-u` with no value: the CGROUP_PATH arguments are unit names.
+        &["cgtree", "--root", &desktop, "-u", "init.scope", "snapd"],
+    ] {
+        assert_eq!(
+            bash_reply(&script, words).unwrap(),
+            ["snapd.service"],
+            "{words:?}"
+        );
+    }
+    // The system manager's units only: not the user manager's app.slice.
+    let all = bash_reply(&script, &["cgtree", "--root", &desktop, "-u", "a"]).unwrap();
+    assert!(!all.contains(&"app.slice".to_string()), "{all:?}");
+    let mut users = bash_reply(&script, &["cgtree", "--root", &desktop, "-u", "user"]).unwrap();
+    // (-u's value is optional: the subcommand `userns` may follow it too.)
+    users.retain(|u| u != "userns");
+    assert_eq!(
+        users,
+        ["user-1000.slice", "user.slice", "user@1000.service"]
+    );
 }
