@@ -768,12 +768,116 @@ pub fn man(path: &[String], diag: &mut Diag) -> anyhow::Result<u8> {
         };
         cmd = sub.clone();
     }
+    let top = path.is_empty();
+    if top {
+        // NAME reads "cgtree - ABOUT": an about that starts with the name
+        // ("cgtree: the cgroup v2 hierarchy...") would read "cgtree - cgtree: ...".
+        let about = cmd.get_about().map(ToString::to_string).unwrap_or_default();
+        let prefix = format!("{BIN}: ");
+        if let Some(rest) = about.strip_prefix(&prefix) {
+            cmd = cmd.about(rest.to_string());
+        }
+    }
     let mut page = Vec::new();
     // A subcommand has no version of its own: every page names the release.
     clap_mangen::Man::new(cmd)
         .source(concat!("cgtree ", env!("CARGO_PKG_VERSION")))
         .render(&mut page)?;
-    Ok(write_out(&page, diag))
+    let page = with_sections(&String::from_utf8_lossy(&page), top);
+    Ok(write_out(page.as_bytes(), diag))
+}
+
+/// EXIT STATUS (the codes of [`crate::OK`], [`crate::PARTIAL`], [`crate::FATAL`]) and
+/// ENVIRONMENT (every variable cgtree reads: tests/completions.rs checks the list
+/// against the source), in roff: sections clap_mangen has no place for.
+const MAN_STATUS_AND_ENVIRONMENT: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Everything was read (and written).
+.TP
+\fB1\fR
+Printed, but some files could not be read or parsed, or /proc hides some of the listed
+processes (hidepid); each is listed on standard error with its path.
+\fBcgtree provision apply\fR: a step failed.
+.TP
+\fB2\fR
+Nothing useful could be done: bad arguments, no cgroup2 mount, an unusable start cgroup,
+output that could not be written (said with its cause on standard error), or
+\fBCOMPLETE\fR set to a value that names no shell.
+.PP
+A reader that goes away (\fBcgtree | head\fR) ends the output quietly with the status of
+what was read; a closed or failing standard error never changes the status.
+.SH ENVIRONMENT
+.TP
+\fBCOMPLETE\fR
+Set by the shell's completion script to the shell's name (\fBbash\fR, \fBzsh\fR,
+\fBfish\fR, \fBelvish\fR, \fBpowershell\fR): cgtree then writes that shell's
+registration script, or the candidates for the word being completed, and exits.
+Unset, empty or \fB0\fR: a normal run; any other value is an error (status 2).
+.TP
+\fBCGTREE_STATS\fR
+\fB1\fR: at the end, counters on standard error (cgroups and processes that vanished
+while read, interrupted reads, passes over /proc).
+.TP
+\fBNO_COLOR\fR
+Set and not empty: no colour (unless \fB\-\-color=always\fR).
+.TP
+\fBTERM\fR
+Unset or \fBdumb\fR: no colour (unless \fB\-\-color=always\fR).
+.TP
+\fBCOLUMNS\fR
+A positive number: the width lines are cut to, on a terminal or not (else the
+terminal's width; no cut with \fB\-\-full\fR or \fB\-\-json\fR).
+.TP
+\fBSYSTEMD_PAGER\fR, \fBPAGER\fR
+The pager on a terminal (the first set wins; unset: \fBless\fR; empty or \fBcat\fR:
+none), as systemd's tools.
+.TP
+\fBSYSTEMD_LESS\fR
+\fBLESS\fR for the pager (default \fBFRSXMK\fR), as systemd's tools.
+.TP
+\fBSYSTEMD_LESSCHARSET\fR
+\fBLESSCHARSET\fR for the pager, as systemd's tools.
+.TP
+\fBSYSTEMD_PAGERSECURE\fR
+The pager's secure mode (\fBLESSSECURE=1\fR: no shell commands, no files opened from
+the pager), as systemd's tools.
+.TP
+\fBSUDO_USER\fR
+\fBcgtree provision\fR on the live host: the user it sets up when \fB\-\-user\fR is
+not given.
+"#;
+
+/// The pages cgtree's point back to (cgtree(1) first on a subcommand's page).
+const MAN_SEE_ALSO: &str = r#".SH "SEE ALSO"
+\fB\%systemd\-cgls\fR(1), \fB\%systemd\-cgtop\fR(1), \fBsystemctl\fR(1),
+\fB\%podman\-ps\fR(1), \fBcrictl\fR(1), \fBcgroups\fR(7)
+"#;
+
+/// `page` (clap_mangen's) with EXIT STATUS and ENVIRONMENT (on cgtree(1), `top`) before
+/// its VERSION section (else at the end), and SEE ALSO last, as man-pages(7) orders
+/// them.
+fn with_sections(page: &str, top: bool) -> String {
+    let mut out = page.to_string();
+    if top {
+        match out.find("\n.SH VERSION\n") {
+            Some(i) => out.insert_str(i + 1, MAN_STATUS_AND_ENVIRONMENT),
+            None => out.push_str(MAN_STATUS_AND_ENVIRONMENT),
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if top {
+        out.push_str(MAN_SEE_ALSO);
+    } else {
+        out.push_str(&MAN_SEE_ALSO.replacen(
+            ".SH \"SEE ALSO\"\n",
+            ".SH \"SEE ALSO\"\n\\fBcgtree\\fR(1), ",
+            1,
+        ));
+    }
+    out
 }
 
 /// Writes generated text (the program's own, never read from the host) on stdout

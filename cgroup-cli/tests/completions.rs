@@ -968,3 +968,113 @@ fn machine_paths_and_unit_names_are_completed() {
         ["user-1000.slice", "user.slice", "user@1000.service"]
     );
 }
+
+/// The variables cgtree reads (`env::var("X")`, `env::var_os("X")` in its sources, but
+/// the completion protocol's own `_CLAP_*`/`_CGTREE_*`, tests' `CGTREE_TEST_*` and
+/// `HOME`, which only `~` in a completed word reads), plus the pager's that another
+/// change adds (`SYSTEMD_LESSCHARSET`, `SYSTEMD_PAGERSECURE`).
+fn variables_read() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && p.file_name().is_some_and(|f| f != "tests.rs")
+            {
+                let text = fs::read_to_string(&p).unwrap();
+                // Not the unit tests' own.
+                let text = &text[..text.find("#[cfg(test)]").unwrap_or(text.len())];
+                for pat in ["env::var(\"", "env::var_os(\""] {
+                    for (i, _) in text.match_indices(pat) {
+                        let rest = &text[i + pat.len()..];
+                        let name = &rest[..rest.find('"').unwrap()];
+                        out.push(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut names = vec![
+        "SYSTEMD_LESSCHARSET".to_string(),
+        "SYSTEMD_PAGERSECURE".to_string(),
+    ];
+    walk(&common::repo_root().join("cgroup-cli/src"), &mut names);
+    walk(&common::repo_root().join("cgroup-core/src"), &mut names);
+    names.retain(|n| {
+        !n.starts_with("_CLAP_")
+            && !n.starts_with("_CGTREE_")
+            && !n.starts_with("CGTREE_TEST_")
+            && n != "HOME"
+    });
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// cgtree(1): NAME is "cgtree - what it is" (not "cgtree - cgtree: ..."); EXIT STATUS
+/// lists 0, 1 and 2; ENVIRONMENT every variable cgtree reads; SEE ALSO the tools it
+/// follows, in the order man-pages(7) gives; a subcommand's page points to cgtree(1).
+#[test]
+fn man_page_has_name_exit_status_environment_and_see_also() {
+    let page = cgtree_ok(&["man"]);
+    let Some(text) = man_render(&page) else {
+        return;
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let name = words.iter().position(|w| *w == "NAME").unwrap();
+    assert_eq!(&words[name + 1..name + 4], ["cgtree", "-", "the"], "{text}");
+    let heads: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with("cgtree"))
+        .collect();
+    let at = |h: &str| {
+        heads
+            .iter()
+            .position(|x| *x == h)
+            .unwrap_or_else(|| panic!("no {h}: {heads:?}"))
+    };
+    assert!(at("OPTIONS") < at("EXIT STATUS"), "{heads:?}");
+    assert!(at("EXIT STATUS") < at("ENVIRONMENT"), "{heads:?}");
+    assert_eq!(heads.last(), Some(&"SEE ALSO"), "{heads:?}");
+    // A section's text: its lines up to the next heading (a line not indented).
+    let section = |h: &str| -> String {
+        text.lines()
+            .skip_while(|l| *l != h)
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with(' '))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let status = section("EXIT STATUS");
+    for code in ["0", "1", "2"] {
+        assert!(
+            status
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+            "{status}"
+        );
+    }
+    let env = section("ENVIRONMENT");
+    for var in variables_read() {
+        assert!(
+            env.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|w| w == var),
+            "{var} is read but not in ENVIRONMENT:\n{env}"
+        );
+    }
+    let see_also = section("SEE ALSO");
+    for r in [
+        "systemd-cgls(1)",
+        "systemd-cgtop(1)",
+        "systemctl(1)",
+        "podman-ps(1)",
+        "crictl(1)",
+        "cgroups(7)",
+    ] {
+        assert!(see_also.contains(r), "{r}: {see_also}");
+    }
+    let top = man_render(&cgtree_ok(&["man", "top"])).unwrap();
+    let top_see = &top[top.find("\nSEE ALSO\n").unwrap()..];
+    assert!(top_see.contains("cgtree(1)"), "{top_see}");
+}
