@@ -8,8 +8,9 @@
 //!   (`--color`, `--order`, `--format`, ...), written once into a script;
 //! - dynamic (`COMPLETE=bash cgtree` writes a registration script; the shell then calls
 //!   `COMPLETE=bash cgtree -- WORDS...` at each Tab): the same, plus the cgroup paths of
-//!   every `CGROUP_PATH` argument ([`cgroup_path_candidates`]) and identified container,
-//!   pod and kind node names for `-M/--machine` ([`machine_name_candidates`]).
+//!   every `CGROUP_PATH` argument ([`cgroup_path_candidates`]), identified container,
+//!   pod and kind node names for `-M/--machine` ([`machine_name_candidates`]) and unit
+//!   names for `-u/--unit` and `--user-unit` ([`unit_name_candidates`]).
 //!   This is clap_complete's `unstable-dynamic` feature (`CompleteEnv`), outside its
 //!   stable API: the protocol between the registration script and the binary may change
 //!   in any clap_complete release, so the crate is pinned exactly in Cargo.toml and the
@@ -17,9 +18,13 @@
 //!   README "Shell completions and the manual page" tells `cargo install` users to
 //!   source it anew at shell start, as clap_complete recommends).
 //!
-//! Candidates read from the host are untrusted: a name with a control character (or not
-//! UTF-8) is never offered (it would reach the shell's line editor as is), and each
-//! list is bounded ([`MAX_CANDIDATES`]).
+//! Candidates read from the host are untrusted: a name that is not UTF-8 or has a
+//! character cgtree escapes on a terminal (control, bidi, zero-width: [`offerable`]) is
+//! never offered; every other matching one is (no cap). Each is inserted quoted (bash:
+//! [`Bash`] and [`crate::shellword`]; zsh and fish quote what they insert), so that Enter
+//! passes the literal name; the word typed is unquoted before it is matched. `-M NAME`
+//! makes `CGROUP_PATH` relative to the machine's cgroup, `-u`/`--user-unit` makes it a
+//! unit name ([`crate::select::unit_names`]), as when cgtree runs.
 
 use crate::cli::Args;
 use crate::shellword::Quote;

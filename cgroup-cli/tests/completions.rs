@@ -13,7 +13,14 @@
 //!   `CGROUP_PATH` argument; zsh's parses; names with control characters are never
 //!   offered.
 //!
-//! Needs bash, zsh, fish and man-db (with groff): a missing one is a failure under
+//! - End to end in bash, zsh and fish in tmux ([`Shell`]): hostile cgroup names are
+//!   inserted quoted (Enter passes the literal name, runs nothing), typed quoting is
+//!   undone before matching, bidi/zero-width names are not offered, zsh's autoloaded
+//!   `_cgtree` completes at the first Tab; `--root=DIR`, `~` and quoted roots.
+//! - `COMPLETE` must name a known shell; no candidate is dropped; `-M NAME PATH` and
+//!   `-u` completion; cgtree(1)'s NAME, EXIT STATUS, ENVIRONMENT and SEE ALSO.
+//!
+//! Needs bash, zsh, fish, tmux and man-db (with groff): a missing one is a failure under
 //! `CI=true`, else the check is skipped with a message on stderr.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
