@@ -482,10 +482,12 @@ pub fn unit_names(tree: &Tree, manager: NodeId) -> Vec<String> {
         let kind_ok = [".service", ".scope", ".slice"]
             .iter()
             .any(|t| unit.ends_with(t));
-        if kind_ok && is_unit_name(unit) && cg_escape(unit) == dir {
-            if not_a_unit(tree, id, manager).is_none() {
-                names.push(unit.to_string());
-            }
+        if kind_ok
+            && is_unit_name(unit)
+            && cg_escape(unit) == dir
+            && not_a_unit(tree, id, manager).is_none()
+        {
+            names.push(unit.to_string());
         }
     }
     names.sort();

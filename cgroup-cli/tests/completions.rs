@@ -664,9 +664,7 @@ impl Shell {
         let registration = registration(shell);
         // `~` is this directory; `~/fx` the hostile root (see `hostile_cases`).
         let home = format!("HOME={} ", d.display());
-        let record = format!(
-            "for a in \"$@\"; do printf '%s' \"$a\" | od -An -v -tx1 | tr -d ' \\n'; printf ' '; done; echo"
-        );
+        let record = "for a in \"$@\"; do printf '%s' \"$a\" | od -An -v -tx1 | tr -d ' \\n'; printf ' '; done; echo";
         let command = match shell {
             "bash" => {
                 file(d, "reg.bash", &registration);
