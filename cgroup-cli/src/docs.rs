@@ -552,11 +552,13 @@ fn offerable(name: &[u8]) -> Option<&str> {
 /// that the next Tab goes on below it. Reads one directory: the parent named by
 /// `current` (`/system.slice/fo` lists `/system.slice`), below the cgroup2 mount of
 /// the command line's `--root` (else of `/`), opened as `cgtree` opens cgroups
-/// (beneath the root, no symlink followed).
+/// (beneath the root, no symlink followed). After `-M NAME`, below that machine's
+/// cgroup ([`machine_paths`]); after `-u`/`--unit`/`--user-unit`, unit names instead
+/// ([`unit_candidates`]), as cgtree reads its arguments then.
 ///
-/// Names with a control character or not UTF-8 are left out; at most
-/// [`MAX_CANDIDATES`], in name order. Nothing when the mount or the directory cannot
-/// be read, or when `current` has a `.` or `..` component.
+/// Names that are not [`offerable`] are left out; all others, in name order. Nothing
+/// when the mount or the directory cannot be read, or when `current` has a `.` or `..`
+/// component.
 pub fn cgroup_path_candidates(current: &OsStr) -> Vec<CompletionCandidate> {
     let words = completion_words();
     let host = completion_host();
@@ -676,8 +678,8 @@ fn memchr_last_slash(s: &[u8]) -> Option<usize> {
 /// pods as `NAMESPACE/NAME` and `NAME`, Kubernetes nodes in containers (kind,
 /// minikube) by node name. Builds the tree once (as `cgtree` does, identification on).
 ///
-/// Names with a control character are left out; sorted, without duplicates, at most
-/// [`MAX_CANDIDATES`]. Nothing when the hierarchy cannot be read.
+/// Names that are not [`offerable`] are left out; sorted, without duplicates. Nothing
+/// when the hierarchy cannot be read.
 pub fn machine_name_candidates(current: &OsStr) -> Vec<CompletionCandidate> {
     let host = completion_host();
     machine_names(host.root(), current)
