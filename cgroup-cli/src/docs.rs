@@ -167,6 +167,17 @@ pub fn complete_from_env() {
 /// completers (empty when this process was not started to complete).
 static WORDS: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
 
+/// Set for the shells whose insertion of candidates is not tested (elvish, PowerShell):
+/// only [`plain_name`]s are offered.
+static PLAIN_ONLY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether `name` has only characters no shell gives a meaning to: ASCII letters and
+/// digits, `_ . / @ % + , -`, and non-ASCII ones (`=`: an assignment in older elvish).
+fn plain_name(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || !c.is_ascii() || "_./@%+,-".contains(c))
+}
+
 fn completion_words() -> Vec<OsString> {
     WORDS.get().cloned().unwrap_or_default()
 }
@@ -438,7 +449,9 @@ fn expand_tilde(word: OsString) -> OsString {
 }
 
 /// elvish, PowerShell: clap_complete's adapter, the words recorded for the completers
-/// first.
+/// first. Neither is installed where cgtree is tested, and PowerShell inserts a
+/// candidate's text as it is (`$(...)` there is a subexpression): for these two, names
+/// with any character outside [`plain_name`] are not offered ([`PLAIN_ONLY`]).
 struct Recorded<T>(T);
 
 impl<T: EnvCompleter> EnvCompleter for Recorded<T> {
@@ -466,6 +479,7 @@ impl<T: EnvCompleter> EnvCompleter for Recorded<T> {
         buf: &mut dyn Write,
     ) -> std::io::Result<()> {
         let _ = WORDS.set(args.clone());
+        let _ = PLAIN_ONLY.set(true);
         self.0.write_complete(cmd, args, current_dir, buf)
     }
 }
@@ -544,7 +558,8 @@ fn completion_host() -> cgroup_core::Host {
 /// left out (it is still reachable by typing its name, and shown escaped by the tree).
 fn offerable(name: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(name).ok()?;
-    (!s.is_empty() && !s.chars().any(crate::sanitize::must_escape)).then_some(s)
+    let plain_ok = !PLAIN_ONLY.get().copied().unwrap_or(false) || plain_name(s);
+    (!s.is_empty() && !s.chars().any(crate::sanitize::must_escape) && plain_ok).then_some(s)
 }
 
 /// Candidates for a `CGROUP_PATH` argument: the cgroups whose path starts with
@@ -996,5 +1011,10 @@ mod tests {
             assert_eq!(offerable(bad.as_bytes()), None, "{bad:?}");
         }
         assert_eq!(offerable("日本.scope".as_bytes()), Some("日本.scope"));
+        // What elvish and PowerShell are offered (PLAIN_ONLY).
+        assert!(plain_name("user@1000.service") && plain_name("kube-system/etcd-x"));
+        for bad in ["$(x)", "a b", "`x`", "a;b", "a'b", "a\\x2d", "a*", "a&b"] {
+            assert!(!plain_name(bad), "{bad}");
+        }
     }
 }

@@ -1083,3 +1083,30 @@ fn man_page_has_name_exit_status_environment_and_see_also() {
     let top_see = &top[top.find("\nSEE ALSO\n").unwrap()..];
     assert!(top_see.contains("cgtree(1)"), "{top_see}");
 }
+
+/// elvish and PowerShell (not installed here; PowerShell inserts a candidate as it is):
+/// only names without any shell-special character are offered to them.
+#[test]
+fn elvish_and_powershell_get_plain_names_only() {
+    let root = hostile_root();
+    let root_s = root.path().to_str().unwrap();
+    for shell in ["powershell", "elvish"] {
+        let out = common::cgtree()
+            .env("COMPLETE", shell)
+            .env("_CLAP_COMPLETE_INDEX", "3")
+            .args(["--", "cgtree", "--root", root_s, "/"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let values: Vec<&str> = text
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(values, ["/plain.scope/"], "{shell}: {text:?}");
+    }
+}
