@@ -137,29 +137,29 @@ const SHELL_NAMES: [&str; 7] = [
 /// value must be one of [`SHELL_NAMES`] exactly (clap_complete would also take a path
 /// such as `/bin/bash` and say less about a wrong one): else a one-line error naming the
 /// value (escaped) and the shells there are, and exit status 2, before anything else.
-pub fn complete_from_env() {
-    let Some(value) = std::env::var_os("COMPLETE") else {
-        return;
-    };
+///
+/// Returns the exit status for `main` to exit with when `COMPLETE` is wrong.
+pub fn complete_from_env(diag: &mut Diag) -> Option<u8> {
+    let value = std::env::var_os("COMPLETE")?;
     if value.is_empty() || value == "0" {
-        return;
+        return None;
     }
     if !SHELL_NAMES.iter().any(|n| value == *n) {
         use std::os::unix::ffi::OsStrExt;
-        let mut diag = Diag::default();
         diag.error(format_args!(
             "COMPLETE={}: not a shell cgtree completes for; COMPLETE is the shell's name \
              when it asks for completions (one of: {}), or unset for a normal run",
             crate::sanitize::sanitize(value.as_bytes()),
             SHELL_NAMES.join(", ")
         ));
-        std::process::exit(i32::from(crate::FATAL));
+        return Some(crate::FATAL);
     }
     let shells = SHELLS;
     clap_complete::CompleteEnv::with_factory(unbuilt_command)
         .bin(BIN)
         .shells(clap_complete::env::Shells(&shells))
         .complete();
+    None
 }
 
 /// The words of the command line being completed, unquoted, the last being the one
