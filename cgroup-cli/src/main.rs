@@ -18,6 +18,7 @@ mod run;
 mod sanitize;
 mod select;
 mod serve;
+mod shellword;
 mod term;
 mod top;
 
@@ -35,9 +36,12 @@ pub(crate) const PARTIAL: u8 = 1;
 pub(crate) const FATAL: u8 = 2;
 
 fn main() -> ExitCode {
-    // `COMPLETE=bash cgtree ...`: a shell asking for completions (docs.rs); exits.
-    docs::complete_from_env();
     let mut diag = Diag::default();
+    // `COMPLETE=bash cgtree ...`: a shell asking for completions (docs.rs); exits, or
+    // gives the status of a `COMPLETE` that names no shell.
+    if let Some(code) = docs::complete_from_env(&mut diag) {
+        return ExitCode::from(code);
+    }
     let args = match cli::Args::try_parse() {
         Ok(a) => a,
         Err(e) => {

@@ -452,6 +452,39 @@ pub fn find_path(tree: &Tree, base: NodeId, rel: &str) -> Option<NodeId> {
     Some(cur)
 }
 
+/// The names of the units of the manager whose cgroup is `manager` (0: the system
+/// manager) that have a cgroup in `tree`: the services, scopes and slices [`find_unit`]
+/// would take (each name unescaped from its cgroup directory's, [`cg_escape`]); sorted,
+/// for completing `-u` and `--user-unit`.
+pub fn unit_names(tree: &Tree, manager: NodeId) -> Vec<String> {
+    let mut names = Vec::new();
+    for (id, n) in tree.nodes().iter().enumerate() {
+        let Ok(dir) = std::str::from_utf8(&n.name) else {
+            continue;
+        };
+        if id == 0 || id == manager || !is_below(tree, id, manager) {
+            continue;
+        }
+        let unit = dir
+            .strip_prefix('_')
+            .filter(|u| cg_escape(u) == dir)
+            .unwrap_or(dir);
+        let kind_ok = [".service", ".scope", ".slice"]
+            .iter()
+            .any(|t| unit.ends_with(t));
+        if kind_ok
+            && is_unit_name(unit)
+            && cg_escape(unit) == dir
+            && not_a_unit(tree, id, manager).is_none()
+        {
+            names.push(unit.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +520,37 @@ mod tests {
         assert_eq!(parent_slice(b"a-b-c.slice"), Some(b"a-b.slice".to_vec()));
         assert_eq!(parent_slice(b"user.slice"), None);
         assert_eq!(parent_slice(b"x.service"), None);
+    }
+
+    #[test]
+    fn unit_names_are_the_managers_units() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/desktop");
+        let tree = cgroup_core::TreeBuilder::new()
+            .host_root(&root)
+            .identify(true)
+            .include_empty(true)
+            .max_depth(None)
+            .build()
+            .unwrap();
+        let system = unit_names(&tree, 0);
+        assert!(
+            system.contains(&"user@1000.service".to_string()),
+            "{system:?}"
+        );
+        assert!(
+            system.contains(&"user-1000.slice".to_string()),
+            "{system:?}"
+        );
+        // Every one is found again by find_unit; a user manager's unit is not a system one.
+        for u in &system {
+            assert!(find_unit(&tree, u, 0, "m").is_ok(), "{u}");
+        }
+        let manager = find_user_manager(&tree, 1000).unwrap();
+        let user = unit_names(&tree, manager);
+        assert!(user.contains(&"app.slice".to_string()), "{user:?}");
+        assert!(!system.contains(&"app.slice".to_string()), "{system:?}");
+        for u in &user {
+            assert!(find_unit(&tree, u, manager, "m").is_ok(), "{u}");
+        }
     }
 }
