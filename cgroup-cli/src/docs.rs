@@ -845,25 +845,35 @@ while read, interrupted reads, passes over /proc).
 Set and not empty: no colour (unless \fB\-\-color=always\fR).
 .TP
 \fBTERM\fR
-Unset or \fBdumb\fR: no colour (unless \fB\-\-color=always\fR).
+Unset or \fBdumb\fR: no colour (unless \fB\-\-color=always\fR); unset, empty or
+\fBdumb\fR: no pager.
 .TP
 \fBCOLUMNS\fR
 A positive number: the width lines are cut to, on a terminal or not (else the
 terminal's width; no cut with \fB\-\-full\fR or \fB\-\-json\fR).
 .TP
 \fBSYSTEMD_PAGER\fR, \fBPAGER\fR
-The pager on a terminal (the first set wins; unset: \fBless\fR; empty or \fBcat\fR:
-none), as systemd's tools.
+The pager on a terminal (the first set wins, split at blanks; empty or \fBcat\fR: none),
+used only when \fBSYSTEMD_PAGERSECURE\fR is set too, as systemd's tools; otherwise
+\fBpager\fR, \fBless\fR, \fBmore\fR (in secure mode \fBless\fR only), the first that can
+run, else no pager.
 .TP
 \fBSYSTEMD_LESS\fR
 \fBLESS\fR for the pager (default \fBFRSXMK\fR), as systemd's tools.
 .TP
 \fBSYSTEMD_LESSCHARSET\fR
-\fBLESSCHARSET\fR for the pager, as systemd's tools.
+\fBLESSCHARSET\fR for the pager (default \fButf\-8\fR: cgtree writes UTF-8).
 .TP
 \fBSYSTEMD_PAGERSECURE\fR
-The pager's secure mode (\fBLESSSECURE=1\fR: no shell commands, no files opened from
-the pager), as systemd's tools.
+A boolean: the pager's secure mode (\fBLESSSECURE=1\fR: no shell commands, no files
+opened from the pager), as systemd's tools. Unset: secure unless the effective user
+owns the login session cgtree runs in and \fBSUDO_UID\fR is unset.
+.TP
+\fBSUDO_UID\fR
+Set while \fBSYSTEMD_PAGERSECURE\fR is unset: the pager runs in secure mode.
+.TP
+\fBPATH\fR
+Where the pager is looked up, as \fBexecvp\fR(3) does.
 .TP
 \fBSUDO_USER\fR
 \fBcgtree provision\fR on the live host: the user it sets up when \fB\-\-user\fR is
