@@ -164,11 +164,12 @@ macro_rules! internal {
 }
 
 pub mod cgroup_id;
-internal! {
-    /// Cgroup names by shape (crate-private: what a cgroup is, for a dependent, is
-    /// [`resolve::Identity`] and [`runtime::IdentityKind`]).
-    pub mod classify;
-}
+// Cgroup names by shape: public only with the `internals` feature (the fuzz targets);
+// what a cgroup is, for a dependent, is `resolve::Identity` and `runtime::IdentityKind`.
+#[cfg(feature = "internals")]
+pub mod classify;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod classify;
 mod error;
 pub mod escape;
 pub mod files;

@@ -17,7 +17,7 @@
 //! are all regular: [`Origin::Kernel`]).
 //!
 //! Public only with the `internals` feature (the workspace's fuzz targets, benches and
-//! tests): not covered by semver. The configuration-file I/O of [`user`] is public through
+//! tests): not covered by semver. The configuration-file I/O of `user` is public through
 //! [`crate::files`]. [`crate::Host`] and [`crate::CgroupMount`] are re-exported at
 //! the crate root.
 

@@ -159,7 +159,7 @@ impl std::fmt::Display for IdentityKind {
 }
 
 internal! {
-/// A runtime family: the row of [`TABLE`] that owns a cgroup shape, a state file or a
+/// A runtime family: the row of the runtime table that owns a cgroup shape, a state file or a
 /// helper process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
