@@ -42,9 +42,7 @@ fn help_texts_name_installed_documents_only() {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut named = Vec::new();
     for (i, _) in flat.match_indices("docs/") {
-        let start = flat[..i]
-            .rfind(|c: char| c == ' ' || c == '(')
-            .map_or(0, |s| s + 1);
+        let start = flat[..i].rfind([' ', '(']).map_or(0, |s| s + 1);
         let end = flat[i..]
             .find(|c: char| !(c.is_ascii_alphanumeric() || "/._-".contains(c)))
             .map_or(flat.len(), |e| i + e);
