@@ -49,6 +49,9 @@ fi
 # the same bytes). cargo-deb would not compress these (it takes what comes from the
 # target directory as built).
 gzip -9n "$out"/man/*.1
+# The upstream changelog, under the name Debian policy 12.7 gives it (changelog.gz);
+# packaging/debian/changelog is the package's own (changelog.Debian.gz, by cargo-deb).
+gzip -9n < CHANGELOG.md > "$out/changelog.gz"
 
 # Completion: the registration scripts of the completion computed at run time
 # (cgroup paths, container and pod names: cgroup-cli/src/docs.rs). Run through $PATH,

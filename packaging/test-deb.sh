@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# CI's package test (issue #17): builds the .deb (packaging/build-deb.sh), checks what it
-# holds (dpkg-deb -c), installs it with dpkg into a new, empty directory tree
+# CI's package test (issue #17): builds the .deb (packaging/build-deb.sh), checks it with
+# lintian (no error, no warning), checks what it holds (dpkg-deb -c), installs it with dpkg into a new, empty directory tree
 # (dpkg --root: an admin dir of its own, nothing of the host's package database
 # touched), runs the installed cgtree --version, finds its manual page with man -w,
+# checks that every /usr/share/doc/cgtree/ path the help texts name is installed,
 # completes `cgtree me` and a cgroup path through the installed bash and fish scripts
 # (zsh's is parsed), removes the package with dpkg -r, and checks that none of its files
 # is left. Exits non-zero on the first failure; the tree is removed on every exit.
 #
-# Needs: cargo-deb, dpkg-dev, man-db, bash, fish, zsh (.ci/run installs them).
+# Needs: cargo-deb, dpkg-dev, lintian, man-db, bash, fish, zsh (.ci/run installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -25,6 +26,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 
+# 0. Debian's own checks: no error and no warning (overrides, if any, say why in
+# packaging/debian/). The changelog's version is the package's.
+lintian --fail-on error,warning --info "$deb" || fail "lintian (above)"
+pkgversion=$(dpkg-deb -f "$deb" Version)
+chversion=$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' packaging/debian/changelog)
+[ "$pkgversion" = "$chversion" ] ||
+    fail "packaging/debian/changelog is at $chversion, the package at $pkgversion"
+
 # 1. What the package holds.
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' | sort > "$work/contents"
 expect=(
@@ -36,8 +45,11 @@ expect=(
     /usr/share/zsh/vendor-completions/_cgtree
     /usr/share/fish/vendor_completions.d/cgtree.fish
     /usr/share/doc/cgtree/README.md
-    /usr/share/doc/cgtree/CHANGELOG.md
+    /usr/share/doc/cgtree/changelog.gz
+    /usr/share/doc/cgtree/changelog.Debian.gz
     /usr/share/doc/cgtree/copyright
+    /usr/share/doc/cgtree/docs/json.md
+    /usr/share/doc/cgtree/docs/metrics.md
 )
 for p in "${expect[@]}"; do
     grep -qxF "$p" "$work/contents" || fail "$p not in the package"
@@ -91,6 +103,21 @@ text=$(MANPATH="$root/usr/share/man" MANWIDTH=80 man cgtree 2> "$work/man.err" |
 [ ! -s "$work/man.err" ] || fail "man cgtree: $(cat "$work/man.err")"
 grep -q 'cgtree' <<< "$text" || fail "man cgtree rendered no name: $text"
 
+# The documentation the help texts name (all of them: every subcommand's text is in its
+# manual page) is installed where they say.
+named=$(zcat "$root"/usr/share/man/man1/*.1.gz | grep -o '/usr/share/doc/cgtree/[A-Za-z0-9_./-]*' |
+    sed 's/\.$//' | sort -u)
+grep -qxF /usr/share/doc/cgtree/docs/json.md <<< "$named" ||
+    fail "no help text names /usr/share/doc/cgtree/docs/json.md: $named"
+for p in $named; do
+    [ -f "$root$p" ] || fail "a help text names $p, which the package does not install"
+done
+# And no help text names the source tree's docs/ (not there after install).
+relative=$(zcat "$root"/usr/share/man/man1/*.1.gz | grep -oE '[^ (]*docs/[a-z]+\.md' |
+    grep -v '^/usr/share/doc/cgtree/docs/' || true)
+[ -z "$relative" ] || fail "help texts name docs/ paths that are not installed: $relative"
+
+
 # 5. Completion through the installed scripts, with the installed binary first in
 # PATH (the scripts call `cgtree`, as /usr/bin/cgtree would be found).
 export PATH="$root/usr/bin:$PATH"
@@ -141,4 +168,4 @@ while read -r p; do
 done < "$work/contents"
 left=$(find "$root" -mindepth 1 -not -path "$admin" -not -path "$admin/*" -not -type d)
 [ -z "$left" ] || fail "left after dpkg -r: $left"
-echo "test-deb.sh: ok (contents, dpkg -i, --version, man -w, bash/fish/zsh completion, dpkg -r)"
+echo "test-deb.sh: ok (lintian, contents, dpkg -i, --version, man -w, docs, bash/fish/zsh completion, dpkg -r)"

@@ -144,7 +144,7 @@ pub struct Args {
     #[arg(long, value_name = "SECS", value_parser = parse_delay)]
     pub delay: Option<std::time::Duration>,
 
-    /// Print JSON (format: docs/json.md).
+    /// Print JSON (format: /usr/share/doc/cgtree/docs/json.md).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -194,8 +194,8 @@ pub enum Command {
     /// emptied and identified, one line each, until SIGINT or SIGTERM.
     Watch(WatchArgs),
     /// The usage of named cgroups (containers, pods, Kubernetes nodes, systemd units)
-    /// for Prometheus, in its text format (docs/metrics.md): on stdout, or written to
-    /// DIR/cgtree.prom for node-exporter's textfile collector.
+    /// for Prometheus, in its text format (/usr/share/doc/cgtree/docs/metrics.md): on
+    /// stdout, or written to DIR/cgtree.prom for node-exporter's textfile collector.
     Metrics(MetricsArgs),
     /// Serves `cgtree metrics` over HTTP for Prometheus: `GET /metrics` (OpenMetrics when
     /// the Accept header asks for it), until SIGINT, SIGTERM or SIGHUP. Requests that come
@@ -298,7 +298,8 @@ pub struct WatchArgs {
     /// The subtree to watch, relative to the cgroup2 mount (default: /).
     #[arg(value_name = "CGROUP_PATH")]
     pub path: Option<String>,
-    /// One JSON object a line (format: docs/json.md); `--json` does the same.
+    /// One JSON object a line (format: /usr/share/doc/cgtree/docs/json.md); `--json` does
+    /// the same.
     #[arg(long)]
     pub jsonl: bool,
     /// The mechanism: auto, fanotify or inotify (for tests).
@@ -459,7 +460,8 @@ pub struct IdsArgs {
     /// Cgroup to start at, relative to the cgroup2 mount (default: /).
     #[arg(value_name = "CGROUP_PATH")]
     pub cgroup: Option<String>,
-    /// One JSON object per line (format: docs/json.md); `--json` does the same.
+    /// One JSON object per line (format: /usr/share/doc/cgtree/docs/json.md); `--json`
+    /// does the same.
     #[arg(long)]
     pub jsonl: bool,
 }

@@ -26,21 +26,30 @@ use std::path::Path;
 
 /// Every cgroup id of a [`Tree`], mapped to its node.
 ///
+/// In a directory standing for `/` (here a temporary one with the cgroups `/` and
+/// `/system.slice`), the id is the inode of the directory standing for the cgroup:
 /// ```
 /// use std::os::unix::fs::MetadataExt;
-/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/docker");
+/// # let dir = tempfile::tempdir()?;
+/// # for cg in ["", "system.slice/"] {
+/// #     let d = dir.path().join("sys/fs/cgroup").join(cg);
+/// #     std::fs::create_dir_all(&d)?;
+/// #     std::fs::write(d.join("cgroup.procs"), "")?;
+/// #     std::fs::write(d.join("cgroup.controllers"), "")?;
+/// # }
+/// # std::fs::create_dir_all(dir.path().join("proc/self"))?;
+/// # std::fs::write(dir.path().join("proc/self/mountinfo"), "25 1 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")?;
+/// let root = dir.path();
 /// let tree = cgroup_core::TreeBuilder::new()
 ///     .host_root(root)
 ///     .include_empty(true)
-///     .build()
-///     .unwrap();
+///     .build()?;
 /// let index = cgroup_core::cgroup_id::CgroupIndex::new(&tree);
-/// // In a fixture the id is the inode of the directory standing for the cgroup.
-/// let dir = format!("{root}/sys/fs/cgroup/system.slice");
-/// let id = std::fs::metadata(&dir).unwrap().ino();
+/// let id = std::fs::metadata(root.join("sys/fs/cgroup/system.slice"))?.ino();
 /// let node = index.lookup(id).unwrap();
 /// assert_eq!(tree.path(node), b"/system.slice");
 /// assert_eq!(index.lookup(u64::MAX), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CgroupIndex {
@@ -219,16 +228,27 @@ fn find_at(mount_fd: BorrowedFd<'_>, id: u64) -> Result<Option<Vec<u8>>, Errno> 
 /// moved meanwhile; a path outside the mount) or on a `--root` directory, by a walk
 /// ([`find_cgroup_id`]). `Ok(None)`: no cgroup has it.
 ///
+/// A directory standing for `/` (here a temporary one with the cgroups `/` and
+/// `/system.slice`) is walked:
 /// ```
 /// use cgroup_core::cgroup_id::{resolve_cgroup_id, Lookup};
 /// use std::os::unix::fs::MetadataExt;
-/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/docker");
+/// # let dir = tempfile::tempdir()?;
+/// # for cg in ["", "system.slice/"] {
+/// #     let d = dir.path().join("sys/fs/cgroup").join(cg);
+/// #     std::fs::create_dir_all(&d)?;
+/// #     std::fs::write(d.join("cgroup.procs"), "")?;
+/// #     std::fs::write(d.join("cgroup.controllers"), "")?;
+/// # }
+/// # std::fs::create_dir_all(dir.path().join("proc/self"))?;
+/// # std::fs::write(dir.path().join("proc/self/mountinfo"), "25 1 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")?;
+/// let root = dir.path();
 /// let host = cgroup_core::Host::with_root(root);
-/// let mount = host.find_cgroup2().unwrap();
-/// let dir = format!("{root}/sys/fs/cgroup/system.slice");
-/// let id = std::fs::metadata(&dir).unwrap().ino();
-/// let (path, how) = resolve_cgroup_id(&host, &mount, id).unwrap().unwrap();
+/// let mount = host.find_cgroup2()?;
+/// let id = std::fs::metadata(root.join("sys/fs/cgroup/system.slice"))?.ino();
+/// let (path, how) = resolve_cgroup_id(&host, &mount, id)?.unwrap();
 /// assert_eq!((path.as_slice(), how), (&b"/system.slice"[..], Lookup::Walk));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors

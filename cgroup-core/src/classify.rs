@@ -165,7 +165,7 @@ pub enum Kind {
         /// The id.
         id: String,
     },
-    /// A shape of a family registered in [`crate::runtime::TABLE`] that needs no
+    /// A shape of a family registered in the runtime table that needs no
     /// variant of its own (LXC, machines, desktop applications, ...): what it would be,
     /// and the name its shape carries (an LXC container's name, a machine's, an app id).
     Named {
@@ -218,17 +218,6 @@ impl Kind {
             Kind::Named { family, .. } => *family,
         })
     }
-
-    /// The container id of a container cgroup.
-    pub fn container_id(&self) -> Option<&str> {
-        match self {
-            Kind::PodmanContainer { id }
-            | Kind::DockerContainer { id }
-            | Kind::KubeContainer { id, .. }
-            | Kind::ContainerId { id } => Some(id),
-            _ => None,
-        }
-    }
 }
 
 /// Where the walk is, which decides how the next name is read.
@@ -262,7 +251,7 @@ pub enum Ctx {
     /// Under docker's cgroupfs parent.
     DockerParent,
     /// Below a cgroup of `family`, which reads the names there
-    /// ([`crate::runtime::Runtime::classify_below`]); the string is what the family
+    /// (`Runtime::classify_below`); the string is what the family
     /// keeps (e.g. the machine name of an nspawn unit).
     Below(Family, String),
 }

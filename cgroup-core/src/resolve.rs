@@ -45,6 +45,7 @@ pub const MAX_LEARNED: usize = 4096;
 /// Most bundles read when listing the containers of one pod.
 pub(crate) const MAX_BUNDLES: usize = 4096;
 
+pub use crate::classify::Qos;
 pub use crate::runtime::identity::{
     Identity, KindNode, NodeRef, PodContainer, PodRef, ProcessRole,
 };
@@ -649,14 +650,14 @@ impl Resolver {
     }
 
     /// The role of a process from its command line: the first family of
-    /// [`crate::runtime::TABLE`] whose claim holds (a containerd shim, CRI-O's or
+    /// runtime family whose claim holds (a containerd shim, CRI-O's or
     /// podman's conmon, an LXC monitor). `uids` are the process's UIDs from its `status`
     /// (real, effective, saved, fs); `root` is where the state it names is read (the
     /// container it runs in).
     ///
     /// A command line is the process's own claim, so it counts only when every value
-    /// taken from it is a checked token ([`crate::classify::is_container_id`],
-    /// [`crate::classify::is_plain_name`], [`crate::classify::is_containerd_id`]) and the process runs as the owner of what it names (all four
+    /// taken from it is a checked token (a container id, a plain name, a containerd
+    /// id) and the process runs as the owner of what it names (all four
     /// UIDs equal to it). Otherwise the process is not identified (`None`): a user's
     /// `exec -a conmon sleep -c <root's container id> -n anything` names nothing.
     pub fn process_role(

@@ -1,9 +1,9 @@
 //! Applying a plan: files replaced atomically with exclusive backups (through
-//! `cgroup_core::fs::user`, with a user's own filesystem credentials in their home), and
+//! `cgroup_core::files`, with a user's own filesystem credentials in their home), and
 //! commands through a [`Runner`].
 
 use super::{Command, Context, FileChange, Plan};
-use cgroup_core::fs::user::{self, FileError, Place, Replaced, Write};
+use cgroup_core::files::{self as user, FileError, Place, Replaced, Write};
 use std::path::{Path, PathBuf};
 
 /// Runs a plan's commands. Tests replace it; the CLI uses [`SystemRunner`]. Checks never
@@ -292,19 +292,16 @@ impl ApplyReport {
 
 fn write_file(cx: &Context<'_>, change: &FileChange, dry_run: bool) -> FileOutcome {
     let place = cx.place_of(&change.path);
-    let w = Write {
-        expect: change.before.as_deref().map(str::as_bytes),
-        content: change.after.as_bytes(),
-        new_mode: 0o644,
-        // A user's file never lends its mode: no exec, setuid or group-write bit.
-        keep_mask: if matches!(place, Place::User { .. }) {
-            0o644
-        } else {
-            0o777
-        },
-        owner: change.owner,
-        dry_run,
-    };
+    let mut w = Write::new(
+        change.before.as_deref().map(str::as_bytes),
+        change.after.as_bytes(),
+    );
+    // A user's file never lends its mode: no exec, setuid or group-write bit.
+    if matches!(place, Place::User { .. }) {
+        w.keep_mask = 0o644;
+    }
+    w.owner = change.owner;
+    w.dry_run = dry_run;
     match user::replace(cx.host.root(), &change.path, &place, &w) {
         Ok(Replaced::Unchanged) => FileOutcome::Unchanged,
         Ok(Replaced::WouldWrite) => FileOutcome::WouldChange,
@@ -318,7 +315,8 @@ fn write_file(cx: &Context<'_>, change: &FileChange, dry_run: bool) -> FileOutco
         Err(e) => {
             let denied = matches!(
                 e,
-                FileError::Errno(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+                FileError::Os(e) if e == nix::errno::Errno::EACCES as i32
+                    || e == nix::errno::Errno::EPERM as i32
             );
             let hint = if denied && !nix::unistd::geteuid().is_root() {
                 " (run as root)"

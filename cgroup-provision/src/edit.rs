@@ -176,7 +176,11 @@ pub fn ini_add_tokens(text: &str, section: &str, key: &str, tokens: &[&str]) -> 
 }
 
 /// TOML: the value of `key` in the table `path` (empty path: the top level).
-pub fn toml_get(doc: &toml_edit::DocumentMut, path: &[&str], key: &str) -> Option<toml_edit::Item> {
+pub(crate) fn toml_get(
+    doc: &toml_edit::DocumentMut,
+    path: &[&str],
+    key: &str,
+) -> Option<toml_edit::Item> {
     let mut item: &toml_edit::Item = doc.as_item();
     for p in path {
         item = item.get(p)?;
@@ -184,8 +188,28 @@ pub fn toml_get(doc: &toml_edit::DocumentMut, path: &[&str], key: &str) -> Optio
     item.get(key).cloned()
 }
 
+/// TOML, as text: sets the string `key` in the table `path` (creating the tables;
+/// empty path: the top level), keeping every other byte of `text`: what
+/// [`crate::Step::plan`] does to `containers.conf`. `None` when `text` is not valid TOML
+/// (then nothing is edited). `toml_edit`'s types stay inside this crate.
+///
+/// ```
+/// let text = "# mine\n[engine]\nevents_logger = \"file\" # kept\n";
+/// let out = cgroup_provision::edit::toml_set_string(text, &["engine"], "cgroup_manager", "cgroupfs");
+/// assert_eq!(
+///     out.as_deref(),
+///     Some("# mine\n[engine]\nevents_logger = \"file\" # kept\ncgroup_manager = \"cgroupfs\"\n")
+/// );
+/// assert_eq!(cgroup_provision::edit::toml_set_string("[x", &[], "k", "v"), None);
+/// ```
+pub fn toml_set_string(text: &str, path: &[&str], key: &str, value: &str) -> Option<String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
+    toml_set(&mut doc, path, key, value.into());
+    Some(doc.to_string())
+}
+
 /// TOML: sets `key` in table `path` (creating the tables), keeping every other byte.
-pub fn toml_set(
+pub(crate) fn toml_set(
     doc: &mut toml_edit::DocumentMut,
     path: &[&str],
     key: &str,
@@ -253,7 +277,7 @@ pub fn toml_comment_out_top(text: &str, key: &str, note: &str) -> (String, bool)
 }
 
 /// A string value, comparing `item` to `want`.
-pub fn toml_str_is(item: Option<&toml_edit::Item>, want: &str) -> bool {
+pub(crate) fn toml_str_is(item: Option<&toml_edit::Item>, want: &str) -> bool {
     item.and_then(|i| i.as_str()) == Some(want)
 }
 

@@ -10,7 +10,7 @@
 //! # Security
 //! cgtree runs as root; a user's home is the user's. Checks and plans execute nothing
 //! (a user's `~/.local/bin/crun` is looked at, never run). Every file is read through
-//! the one bounded reader of `cgroup_core::fs::user` (regular files only, size-limited,
+//! the one bounded reader of `cgroup_core::files` (regular files only, size-limited,
 //! never blocking on a FIFO). In a user's home (and a Windows profile under
 //! `/mnt/c/Users`), no symlink is followed at any component and, on the live host, the
 //! reads and writes are done with that user's filesystem credentials; backups are
@@ -34,8 +34,8 @@ pub use apply::{
     apply, ApplyOptions, ApplyReport, CommandOutcome, FileOutcome, Finished, Runner, SystemRunner,
 };
 
-pub use cgroup_core::fs::user::Place;
-use cgroup_core::fs::user::{self, FileError, MAX_CONFIG_FILE};
+pub use cgroup_core::files::Place;
+use cgroup_core::files::{self as user, FileError, MAX_CONFIG_FILE};
 use cgroup_core::Host;
 use edit::{
     ini_add_tokens, ini_commented, ini_get, ini_set, toml_comment_out_top, toml_get, toml_set,
@@ -894,15 +894,14 @@ pub fn step(id: &str) -> Option<&'static Step> {
 /// Looks the user up in the host's `etc/passwd`: by name or UID; without one, the first
 /// user with UID >= 1000.
 pub fn find_user(host: &Host, who: Option<&str>) -> Option<User> {
-    use std::os::unix::ffi::OsStrExt;
     let passwd = user::read_host_file(host.root(), Path::new("etc/passwd"), MAX_HOST_FILE).ok()?;
     let mut users: BTreeMap<u32, User> = BTreeMap::new();
-    for e in cgroup_core::parse::passwd(&passwd).flatten() {
+    for e in user::passwd_entries(&passwd) {
         users.entry(e.uid).or_insert(User {
-            name: String::from_utf8_lossy(e.name).into_owned(),
+            name: e.name,
             uid: e.uid,
             gid: e.gid,
-            home: PathBuf::from(std::ffi::OsStr::from_bytes(e.home)),
+            home: e.home,
         });
     }
     match who {

@@ -1,4 +1,4 @@
-//! Issue #12, `provision`'s I/O primitive (`fs::user`) against a throw-away user: in a
+//! Issue #12, `provision`'s I/O primitive (`cgroup_core::files`) against a throw-away user: in a
 //! user's home, root reads and writes with the user's filesystem credentials (the kernel
 //! refuses what the user could not do), follows no link, and other threads keep root's
 //! credentials.
@@ -8,7 +8,7 @@
 #[path = "../../tests/support/throwaway_user.rs"]
 mod throwaway_user;
 
-use cgroup_core::fs::user::{self, FileError, Place, Replaced, Write};
+use cgroup_core::files::{self as user, FileError, Place, Replaced, Write};
 use nix::errno::Errno;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -16,14 +16,9 @@ use std::path::Path;
 use throwaway_user::ThrowawayUser;
 
 fn write<'a>(expect: Option<&'a [u8]>, content: &'a [u8]) -> Write<'a> {
-    Write {
-        expect,
-        content,
-        new_mode: 0o644,
-        keep_mask: 0o644,
-        owner: None,
-        dry_run: false,
-    }
+    let mut w = Write::new(expect, content);
+    w.keep_mask = 0o644;
+    w
 }
 
 #[test]
@@ -43,7 +38,7 @@ fn a_users_home_is_worked_in_with_the_users_rights() {
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
     assert_eq!(
         user::read(root, &secret, &place, 1 << 20),
-        Err(FileError::Errno(Errno::EACCES))
+        Err(FileError::Os(Errno::EACCES as i32))
     );
     // Without the user's credentials (a fixture), the same read works: the refusal
     // above is the kernel applying U's rights.
@@ -89,7 +84,7 @@ fn a_users_home_is_worked_in_with_the_users_rights() {
     std::os::unix::fs::symlink(rd.path(), u.path("l")).unwrap();
     assert_eq!(
         user::replace(root, &u.path("l/f"), &place, &write(Some(b"root's"), b"x")),
-        Err(FileError::Errno(Errno::ELOOP))
+        Err(FileError::Os(Errno::ELOOP as i32))
     );
     assert_eq!(fs::read(rd.path().join("f")).unwrap(), b"root's");
     // The rest of the process is still root.

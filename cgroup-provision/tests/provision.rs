@@ -403,9 +403,7 @@ proptest! {
         for (k, v) in &keys {
             text.push_str(&format!("{k}_x = \"{v}\" # c\n"));
         }
-        let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
-        cgroup_provision::edit::toml_set(&mut doc, &["engine"], "cgroup_manager", "cgroupfs".into());
-        let out = doc.to_string();
+        let out = cgroup_provision::edit::toml_set_string(&text, &["engine"], "cgroup_manager", "cgroupfs").unwrap();
         prop_assert!(out.starts_with("# header comment\n[engine]\n"));
         for (k, v) in &keys {
             let line = format!("{k}_x = \"{v}\" # c\n");

@@ -10,8 +10,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(cgroup_provision::edit::ini_get(&out, "boot", "systemd").map(|h| h.value).as_deref(), Some("true"));
         let _ = cgroup_provision::edit::ini_add_tokens(text, "wsl2", "kernelCommandLine", &["cgroup_no_v1=all"]);
         let _ = cgroup_provision::edit::toml_comment_out_top(text, "log_driver", "x");
-        if let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() {
-            cgroup_provision::edit::toml_set(&mut doc, &["engine"], "cgroup_manager", "cgroupfs".into());
-        }
+        let _ = cgroup_provision::edit::toml_set_string(text, &["engine"], "cgroup_manager", "cgroupfs");
     }
 });

@@ -16,8 +16,9 @@
 //! skips the type check, for directories proven to be on cgroupfs or procfs (whose files
 //! are all regular: [`Origin::Kernel`]).
 //!
-//! Public only with the `internals` feature (the workspace's tests and cgroup-provision):
-//! not covered by semver. [`crate::Host`] and [`crate::CgroupMount`] are re-exported at
+//! Public only with the `internals` feature (the workspace's fuzz targets, benches and
+//! tests): not covered by semver. The configuration-file I/O of `user` is public through
+//! [`crate::files`]. [`crate::Host`] and [`crate::CgroupMount`] are re-exported at
 //! the crate root.
 
 // Public only with `internals` (no semver promise): its functions' errors are the
@@ -31,8 +32,8 @@ pub mod read;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 pub mod state;
-#[cfg(feature = "internals")] // cgroup-provision's: nothing in this crate uses it
-pub mod user;
+// The confined configuration-file I/O; public through `crate::files` (owned errors).
+pub(crate) mod user;
 pub mod xattr;
 
 pub use host::{CgroupMount, Host, MountSource};

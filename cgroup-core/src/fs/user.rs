@@ -117,6 +117,7 @@ impl FileError {
 
 /// Where a file is, and so how it is reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Place {
     /// One of root's own files (`/etc/...`): symlinks followed inside the host root,
     /// only through directories that only root (or the caller) can write.
@@ -493,8 +494,9 @@ pub fn exists(root: &Path, path: &Path, place: &Place) -> bool {
     .is_ok_and(|r| r.is_ok())
 }
 
-/// What to write, and how.
+/// What to write, and how. [`Write::new`] makes one; its fields may then be set.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Write<'a> {
     /// The content the plan was made from (`None`: the file must not exist).
     pub expect: Option<&'a [u8]>,
@@ -511,7 +513,24 @@ pub struct Write<'a> {
     pub dry_run: bool,
 }
 
-/// What [`replace`] did.
+impl<'a> Write<'a> {
+    /// Writes `content` over a file that holds `expect` (`None`: that does not exist):
+    /// a new file gets mode 0644, an existing one keeps its mode (`keep_mask` 0o777) and
+    /// its owner; not a dry run.
+    pub fn new(expect: Option<&'a [u8]>, content: &'a [u8]) -> Self {
+        Write {
+            expect,
+            content,
+            new_mode: 0o644,
+            keep_mask: 0o777,
+            owner: None,
+            dry_run: false,
+        }
+    }
+}
+
+/// What `replace` did. Exhaustive: a replacement either finds the content there, is
+/// a dry run, or writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replaced {
     /// The file already holds the content.

@@ -1,12 +1,15 @@
-//! One place per runtime: what its cgroup names look like, what on-disk evidence confirms
-//! them, which state files it reads, and which of its processes serve others.
+//! What an identified cgroup is: [`IdentityKind`], and the identities themselves
+//! ([`identity`], re-exported in [`crate::resolve`]).
 //!
-//! Every family implements [`Runtime`] in its own file and is registered once in
-//! [`TABLE`]. The walk ([`crate::tree`]), `cgtree pid` ([`crate::trace`]), the user
-//! namespace report and snapshots all identify through the same functions here
-//! (`classify_one`, [`identify_node`](crate::tree::identify::identify_node)), so a new
-//! runtime is one file, one [`TABLE`] row (with its [`Family`] and, if it names new
-//! things, its [`IdentityKind`]s) and one arm in each renderer.
+//! Inside the crate, one place per runtime: what its cgroup names look like, what
+//! on-disk evidence confirms them, which state files it reads, and which of its
+//! processes serve others. Every family implements the crate-private `Runtime` trait in
+//! its own file and is registered once in the crate-private `TABLE`. The walk
+//! ([`crate::tree`]), `cgtree pid` ([`crate::trace`]), the user namespace report and
+//! snapshots all identify through the same functions here (`classify_one`,
+//! `tree::identify::identify_node`), so a new runtime is one file, one `TABLE` row (with
+//! its `Family` and, if it names new things, its [`IdentityKind`]s) and one arm in each
+//! renderer. None of that is public: a new runtime is not a semver break.
 
 use crate::classify::*;
 
@@ -155,7 +158,8 @@ impl std::fmt::Display for IdentityKind {
     }
 }
 
-/// A runtime family: the row of [`TABLE`] that owns a cgroup shape, a state file or a
+internal! {
+/// A runtime family: the row of the runtime table that owns a cgroup shape, a state file or a
 /// helper process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -183,14 +187,16 @@ pub enum Family {
     /// Desktop applications: flatpak, snap, XDG launcher scopes.
     Desktop,
 }
+}
 
 /// What one family knows. Every method has a default that knows nothing, so a family
 /// implements only what it has.
-pub trait Runtime: Sync {
+pub(crate) trait Runtime: Sync {
     /// Its row.
     fn family(&self) -> Family;
 
     /// Documentation: where the family's facts come from (the runtime's source files).
+    #[allow(dead_code)] // read by people, not code: each family's list of sources
     fn sources(&self) -> &'static [&'static str] {
         &[]
     }
@@ -238,6 +244,7 @@ pub trait Runtime: Sync {
     /// State files this family reads, as paths under a root with `*` for a name
     /// (documentation; `cgtree snapshot` keeps what was read, reduced by
     /// [`Runtime::snapshot_keep`]).
+    #[allow(dead_code)] // read by people, not code: each family's list of files
     fn state_files(&self) -> &'static [&'static str] {
         &[]
     }
@@ -298,7 +305,11 @@ pub(crate) fn named(
 /// The string value of `key` in a TOML file's `table` (`None`: the top-level keys, before
 /// the first table header), without a TOML library: `key = "value"` or `key = 'value'`
 /// on one line (what runtimes' configs use for paths); at most 65,536 lines are looked at.
-pub fn toml_string<'a>(toml: &'a [u8], table: Option<&[u8]>, key: &[u8]) -> Option<&'a [u8]> {
+pub(crate) fn toml_string<'a>(
+    toml: &'a [u8],
+    table: Option<&[u8]>,
+    key: &[u8],
+) -> Option<&'a [u8]> {
     let mut current: Option<&[u8]> = None;
     for line in toml.split(|&b| b == b'\n').take(65_536) {
         let line = line.trim_ascii();
@@ -333,12 +344,12 @@ pub(crate) fn base(argv0: &[u8]) -> &[u8] {
 }
 
 /// Whether any family learns where its state is from a process with this `argv[0]`.
-pub fn names_state(argv0: &[u8]) -> bool {
+pub(crate) fn names_state(argv0: &[u8]) -> bool {
     TABLE.iter().any(|r| r.names_state(argv0))
 }
 
 /// Lets every family learn from one process ([`Runtime::note_process`]).
-pub fn note_process(
+pub(crate) fn note_process(
     r: &mut crate::resolve::Resolver,
     pid: u32,
     args: &[&[u8]],
@@ -354,7 +365,7 @@ pub fn note_process(
 
 /// The part of a state file `cgtree snapshot` keeps: what the family that reads it
 /// parses ([`Runtime::snapshot_keep`]); `None`: no family's, not kept.
-pub fn snapshot_keep(rel: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn snapshot_keep(rel: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
     TABLE.iter().find_map(|r| r.snapshot_keep(rel, bytes))
 }
 
@@ -380,7 +391,7 @@ pub(crate) fn file_name(rel: &std::path::Path) -> Option<&str> {
 }
 
 /// A process, as a [`Runtime::role`] sees it.
-pub struct ProcFacts<'a> {
+pub(crate) struct ProcFacts<'a> {
     /// Its command line, split.
     pub args: &'a [&'a [u8]],
     /// Where state is read for it: the root of the container it runs in.
@@ -395,10 +406,10 @@ pub struct ProcFacts<'a> {
 /// `container` (containers/crun `src/libcrun/cgroup-systemd.c`, `find_systemd_subgroup`)
 /// and `init`, where moby's `hack/dind` (the docker:dind image's entrypoint) moves the
 /// container's processes before enabling controllers for the inner daemon's containers.
-pub const OWN_PROCESS_SUBGROUPS: &[&[u8]] = &[b"container", b"init"];
+pub(crate) const OWN_PROCESS_SUBGROUPS: &[&[u8]] = &[b"container", b"init"];
 
 /// Every family, in the order their shapes are tried on a host-level name.
-pub static TABLE: &[&dyn Runtime] = &[
+pub(crate) static TABLE: &[&dyn Runtime] = &[
     &crio::Crio,
     &podman::Podman,
     &docker::Docker,
@@ -413,7 +424,7 @@ pub static TABLE: &[&dyn Runtime] = &[
 ];
 
 /// The row of `family`.
-pub fn runtime(family: Family) -> &'static dyn Runtime {
+pub(crate) fn runtime(family: Family) -> &'static dyn Runtime {
     TABLE
         .iter()
         .copied()
@@ -449,12 +460,12 @@ pub(crate) fn classify_one(name: &[u8], ctx: &Ctx) -> (Kind, Ctx) {
 /// which are read only for these. One definition for the walk, which reads their
 /// `status` beside their command lines ([`crate::tree::TreeBuilder::monitor_status`]),
 /// and the identification.
-pub fn claims_monitor(argv0: &[u8]) -> bool {
+pub(crate) fn claims_monitor(argv0: &[u8]) -> bool {
     TABLE.iter().any(|r| r.claims_helper(argv0))
 }
 
 /// The role of a process: the first family whose claim holds.
-pub fn process_role(
+pub(crate) fn process_role(
     r: &mut crate::resolve::Resolver,
     p: &ProcFacts<'_>,
 ) -> Option<crate::resolve::ProcessRole> {

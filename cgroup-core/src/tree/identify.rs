@@ -3,7 +3,7 @@
 
 use super::{Node, NodeError, NodeErrorKind, NodeId};
 use crate::classify::{classify_one, host_context, Ctx, Kind};
-use crate::fs::{self, CgroupMount, Host, Scratch};
+use crate::fs::{self, CgroupMount, Scratch};
 use crate::parse;
 use crate::resolve::{Identity, NodeRef, ProcessRole, ResolveError, Resolver, RootKey};
 use crate::runtime::IdentityKind;
@@ -299,14 +299,9 @@ pub(crate) fn learn_from(
     }
 }
 
-/// Identifies every node and the monitor processes of a built tree; returns the
-/// cgroups above its root, identified (empty when the root is the hierarchy's):
-/// see [`identify_with`].
-pub fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) -> Vec<ChainEntry> {
-    identify_with(nodes, mount, &mut Resolver::new(host))
-}
-
-/// [`identify`] with a given resolver (e.g. one that records what it reads).
+/// Identifies every node and the monitor processes of a built tree with `r` (e.g. one
+/// that records what it reads); returns the cgroups above its root, identified (empty
+/// when the root is the hierarchy's).
 ///
 /// A tree whose root is below the hierarchy's root (a start path) is identified as the
 /// same cgroups are in the whole tree: the cgroups above it are read and identified
@@ -666,7 +661,12 @@ fn init_pid_in_tree(nodes: &[Node], id: NodeId, sub: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::Host;
     use crate::TreeBuilder;
+
+    fn identify(nodes: &mut [Node], host: &Host, mount: &CgroupMount) -> Vec<ChainEntry> {
+        identify_with(nodes, mount, &mut Resolver::new(host))
+    }
 
     fn put(root: &std::path::Path, rel: &str, body: &str) {
         let p = root.join(rel);

@@ -8,7 +8,7 @@
 //! - anything else (EACCES, EIO, a parse error): recorded on the node as a [`NodeError`]
 //!   and the walk goes on. [`TreeBuilder::build`] fails only when the root is unusable.
 
-pub mod identify;
+pub(crate) mod identify;
 #[cfg(feature = "serde")]
 mod json;
 pub mod userns;
@@ -122,7 +122,7 @@ pub struct Thread {
 }
 
 /// The credentials and parent of a process whose command line claims to be a monitor
-/// ([`crate::runtime::claims_monitor`]: conmon, a containerd shim, an LXC monitor), from
+/// (conmon, a containerd shim, an LXC monitor), from
 /// its `/proc/<pid>/status`,
 /// read by the walk (see [`TreeBuilder::monitor_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,7 +425,7 @@ impl Tree {
 
     /// The cgroups above the root node (a walk started below `/`), `/` first, each with
     /// its identity, read when the tree was identified (they give the root its context:
-    /// [`identify::identify_with`]). Empty when the root is the hierarchy's, or the tree
+    /// `identify_with`). Empty when the root is the hierarchy's, or the tree
     /// was not identified.
     pub fn ancestors(&self) -> &[crate::trace::ChainEntry] {
         &self.ancestors
@@ -531,10 +531,23 @@ impl Tree {
 /// Builds a [`Tree`]. Setters take `&mut self` and return `&mut Self`, so one builder can
 /// be reused.
 ///
+/// On a directory standing for `/` (here a temporary one with an empty cgroup
+/// `/system.slice/kubelet.service`; without `host_root`, the live host):
 /// ```
-/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/wsl-rootless-podman-kind");
-/// let tree = cgroup_core::TreeBuilder::new().host_root(root).build().unwrap();
+/// # let dir = tempfile::tempdir()?;
+/// # for cg in ["", "system.slice/", "system.slice/kubelet.service/"] {
+/// #     let d = dir.path().join("sys/fs/cgroup").join(cg);
+/// #     std::fs::create_dir_all(&d)?;
+/// #     std::fs::write(d.join("cgroup.procs"), "")?;
+/// # }
+/// # std::fs::create_dir_all(dir.path().join("proc/self"))?;
+/// # std::fs::write(dir.path().join("proc/self/mountinfo"), "25 1 0:23 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")?;
+/// let tree = cgroup_core::TreeBuilder::new()
+///     .host_root(dir.path())
+///     .include_empty(true)
+///     .build()?;
 /// assert!(tree.nodes().iter().any(|n| &n.name[..] == b"kubelet.service"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct TreeBuilder {
@@ -634,7 +647,7 @@ impl TreeBuilder {
     }
 
     /// Reads the `status` of each process whose command line claims to be a monitor
-    /// ([`crate::runtime::claims_monitor`]) while the walk reads command lines, on a
+    /// while the walk reads command lines, on a
     /// second thread when there is one: [`Node::monitor_status`]. Only on the live host,
     /// through `/proc` verified to be procfs (the kernel's credentials, rule 4 of
     /// docs/reliability.md); elsewhere nothing is read. On whenever

@@ -2,7 +2,7 @@
 //! check.
 
 use crate::{controllers_have, Check, Context, Plan, Status, Step};
-use cgroup_core::parse;
+use cgroup_core::files;
 
 pub(super) const STEP: Step = Step {
     id: "caller-controllers",
@@ -69,6 +69,5 @@ fn caller_cgroup(cx: &Context<'_>) -> Option<String> {
         None => "/proc/self/cgroup".into(),
     };
     let text = cx.file(&file)?;
-    let pc = parse::proc_pid_cgroup(text.as_bytes()).ok()?;
-    pc.unified.map(|u| String::from_utf8_lossy(u).into_owned())
+    files::unified_cgroup(text.as_bytes()).map(|u| String::from_utf8_lossy(&u).into_owned())
 }

@@ -2,7 +2,7 @@
 
 use super::cgroup_v1_off::v1_mounts;
 use crate::{judge, plan_files, Check, Command, Context, FileWant, Plan, Step, Want};
-use cgroup_core::parse;
+use cgroup_core::files;
 
 const FSTAB_LINE: &str =
     "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0";
@@ -76,13 +76,13 @@ fn fstab_good(l: &str) -> bool {
 
 fn cgroup2_effective(cx: &Context<'_>) -> (bool, String) {
     let mi = cx.mountinfo();
-    let v2: Vec<(String, bool)> = parse::mountinfo(mi.as_bytes())
-        .filter_map(Result::ok)
+    let v2: Vec<(String, bool)> = files::mounts(mi.as_bytes())
+        .into_iter()
         .filter(|m| m.is_cgroup2())
         .map(|m| {
             (
-                String::from_utf8_lossy(m.mount_point).into_owned(),
-                m.super_options.has("nsdelegate"),
+                m.mount_point.to_string_lossy().into_owned(),
+                m.has_super_option("nsdelegate"),
             )
         })
         .collect();

@@ -1,8 +1,7 @@
 //! `cgroup-v1-off`: the kernel boots with cgroup v1 off.
 
 use crate::{judge, with_files, Check, Context, FileWant, Plan, Status, Step, Want};
-use cgroup_core::fs::user;
-use cgroup_core::parse;
+use cgroup_core::files as user;
 use std::path::{Path, PathBuf};
 
 const KERNEL_ARGS: &[&str] = &["cgroup_no_v1=all", "systemd.unified_cgroup_hierarchy=1"];
@@ -123,10 +122,10 @@ fn wslconfig(cx: &Context<'_>) -> Option<PathBuf> {
 /// Mount points of cgroup v1 hierarchies (also read by `cgroup2-mount`).
 pub(super) fn v1_mounts(cx: &Context<'_>) -> Vec<String> {
     let mi = cx.mountinfo();
-    parse::mountinfo(mi.as_bytes())
-        .filter_map(Result::ok)
+    user::mounts(mi.as_bytes())
+        .into_iter()
         .filter(|m| m.is_cgroup1())
-        .map(|m| String::from_utf8_lossy(m.mount_point).into_owned())
+        .map(|m| m.mount_point.to_string_lossy().into_owned())
         .collect()
 }
 
