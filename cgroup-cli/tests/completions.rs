@@ -1017,7 +1017,7 @@ fn variables_read() -> Vec<String> {
     names
 }
 
-/// cgtree(1): NAME is "cgtree - what it is" (not "cgtree - cgtree: ..."); EXIT STATUS
+/// cgtree(1): NAME is "cgtree - " and the description (not "cgtree - cgtree: ..."); EXIT STATUS
 /// lists 0, 1 and 2; ENVIRONMENT every variable cgtree reads; SEE ALSO the tools it
 /// follows, in the order man-pages(7) gives; a subcommand's page points to cgtree(1).
 #[test]
@@ -1028,7 +1028,15 @@ fn man_page_has_name_exit_status_environment_and_see_also() {
     };
     let words: Vec<&str> = text.split_whitespace().collect();
     let name = words.iter().position(|w| *w == "NAME").unwrap();
-    assert_eq!(&words[name + 1..name + 4], ["cgtree", "-", "the"], "{text}");
+    // "cgtree - " and the package's description, whose first word is not the name again.
+    let description: Vec<&str> = env!("CARGO_PKG_DESCRIPTION").split_whitespace().collect();
+    assert_ne!(description[0], "cgtree");
+    assert_eq!(&words[name + 1..name + 3], ["cgtree", "-"], "{text}");
+    assert_eq!(
+        &words[name + 3..name + 3 + description.len()],
+        &description[..],
+        "{text}"
+    );
     let heads: Vec<&str> = text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with(' ') && !l.starts_with("cgtree"))
