@@ -213,6 +213,18 @@ else
 fi
 "#;
 
+/// A registration script: `template` with `COMPLETER` (the completer command, quoted
+/// for that shell) and `BIN` (the command completed) filled in.
+fn registration(
+    template: &str,
+    completer: &str,
+    bin: &str,
+    buf: &mut dyn Write,
+) -> std::io::Result<()> {
+    let script = template.replace("COMPLETER", completer).replace("BIN", bin);
+    buf.write_all(script.as_bytes())
+}
+
 impl EnvCompleter for Bash {
     fn name(&self) -> &'static str {
         "bash"
@@ -229,10 +241,12 @@ impl EnvCompleter for Bash {
         buf: &mut dyn Write,
     ) -> std::io::Result<()> {
         let completer = crate::shellword::quote(completer.as_bytes(), Quote::None);
-        let script = BASH_REGISTRATION
-            .replace("COMPLETER", &String::from_utf8_lossy(&completer))
-            .replace("BIN", bin);
-        buf.write_all(script.as_bytes())
+        registration(
+            BASH_REGISTRATION,
+            &String::from_utf8_lossy(&completer),
+            bin,
+            buf,
+        )
     }
     fn write_complete(
         &self,
@@ -350,10 +364,12 @@ impl EnvCompleter for Zsh {
         buf: &mut dyn Write,
     ) -> std::io::Result<()> {
         let completer = crate::shellword::quote(completer.as_bytes(), Quote::None);
-        let script = ZSH_REGISTRATION
-            .replace("COMPLETER", &String::from_utf8_lossy(&completer))
-            .replace("BIN", bin);
-        buf.write_all(script.as_bytes())
+        registration(
+            ZSH_REGISTRATION,
+            &String::from_utf8_lossy(&completer),
+            bin,
+            buf,
+        )
     }
     fn write_complete(
         &self,
@@ -407,10 +423,7 @@ impl EnvCompleter for Fish {
     ) -> std::io::Result<()> {
         // fish's single quotes: only `\` and `'` are special inside.
         let quoted = format!("'{}'", completer.replace('\\', "\\\\").replace('\'', "\\'"));
-        let script = FISH_REGISTRATION
-            .replace("COMPLETER", &quoted)
-            .replace("BIN", bin);
-        buf.write_all(script.as_bytes())
+        registration(FISH_REGISTRATION, &quoted, bin, buf)
     }
     fn write_complete(
         &self,
