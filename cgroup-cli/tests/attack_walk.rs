@@ -137,6 +137,16 @@ fn move_into(fd: &OwnedFd, pid: u32) {
 /// `--json` and `userns` died of stack overflow (SIGABRT), and with `ulimit -n` low the
 /// walk ran out of descriptors (one held per level). Now: exit 0, every level read, with
 /// 64 descriptors as well.
+///
+/// The process sits at level 2,100 (its cgroup path is longer than PATH_MAX), not at the
+/// bottom: a process 9,000 levels down costs every reader of its `/proc/PID/cgroup` time
+/// that grows faster than the square of the depth, and this machine's PID 1 polls it.
+/// Measured (2026-12-02, 6 s windows): PID 1 used 5 ticks with the process at level
+/// 1,000, 59 at 3,000, 272 at 6,000 and 852 (1.4 of the 2 cores) at 9,000, and while it
+/// did, a plain Python reader of the chain's `cgroup.procs` took 786 s instead of 0.1 s
+/// (the kernel's css_set lock, which `/proc/PID/cgroup` and `cgroup.procs` both take).
+/// The walk of all 9,000 levels is what this test is for, and `--all` shows the empty
+/// ones below the process.
 #[test]
 fn nine_thousand_nested_cgroups_live() {
     let Some(mount) = live_mount("attack_walk depth") else {
@@ -150,26 +160,30 @@ fn nine_thousand_nested_cgroups_live() {
         children: Vec::new(),
     };
     const DEPTH: usize = 9000;
+    // Deeper than PATH_MAX (two bytes a level), far from the bottom (see above).
+    const PROCESS_LEVEL: usize = 2100;
     let sleeper = spawn_sleep();
     let pid = sleeper.id();
     chain.children.push(sleeper);
     make_chain(&base, DEPTH, |fd, level| {
-        if level == DEPTH {
+        if level == PROCESS_LEVEL {
             move_into(fd, pid);
         }
     });
     let start = format!("/{name}");
     let deadline = Duration::from_secs(600);
 
-    // --json: the whole chain, the process at the bottom, exit 0.
-    let (o, killed) = common::run_with_deadline(cgtree().args([&start, "--json"]), deadline);
-    assert!(!killed, "cgtree --json hung");
+    // --json --all: the whole chain, the process at its level, exit 0.
+    let (o, killed) =
+        common::run_with_deadline(cgtree().args([&start, "--json", "--all"]), deadline);
+    assert!(!killed, "cgtree --json --all hung");
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let text = String::from_utf8(o.stdout).unwrap();
     assert_eq!(text.matches("\"name\": \"d\"").count(), DEPTH);
-    assert!(
-        text.contains(&format!("\"pid\": {pid}")),
-        "the process at the bottom"
+    assert_eq!(
+        text.matches(&format!("\"pid\": {pid}")).count(),
+        1,
+        "the process, once"
     );
     assert!(text.ends_with("}\n"));
     // Linear output: indentation stops growing, long paths are null.
@@ -179,12 +193,20 @@ fn nine_thousand_nested_cgroups_live() {
         text.len()
     );
 
+    // Without --all, the empty levels below the process are hidden, the ones above shown.
+    let (o, killed) = common::run_with_deadline(cgtree().args([&start, "--json"]), deadline);
+    assert!(!killed, "cgtree --json hung");
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.matches("\"name\": \"d\"").count(), PROCESS_LEVEL);
+    assert!(text.contains(&format!("\"pid\": {pid}")));
+
     // The same with 64 descriptors: no EMFILE, nothing missing.
     let (o, killed) = common::run_with_deadline(
         Command::new("prlimit")
             .args(["--nofile=64:64", "--"])
             .arg(env!("CARGO_BIN_EXE_cgtree"))
-            .args([&start, "--json"])
+            .args([&start, "--json", "--all"])
             .env("NO_COLOR", "1"),
         deadline,
     );
