@@ -60,8 +60,8 @@ fn main() -> ExitCode {
     if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
         let st = STATS.lock().map(|s| *s).unwrap_or_default();
         diag.error(format_args!(
-            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}, passes over /proc {}",
-            st.vanished_cgroups, st.vanished_processes, st.interrupted, st.proc_passes
+            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}, passes over /proc {}, trees read through BPF {}",
+            st.vanished_cgroups, st.vanished_processes, st.interrupted, st.proc_passes, st.bpf_walks
         ));
     }
     match result {

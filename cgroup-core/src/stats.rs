@@ -24,6 +24,8 @@ pub struct Stats {
     /// Passes over every process of `/proc` made to learn what processes tell of
     /// runtime state (`cgtree pid`, `cgtree id` when a cgroup stays unidentified).
     pub proc_passes: u64,
+    /// Trees read through the BPF iterators (cargo feature `bpf`) rather than the files.
+    pub bpf_walks: u64,
 }
 
 impl AddAssign for Stats {
@@ -32,6 +34,7 @@ impl AddAssign for Stats {
         self.vanished_processes += o.vanished_processes;
         self.interrupted += o.interrupted;
         self.proc_passes += o.proc_passes;
+        self.bpf_walks += o.bpf_walks;
     }
 }
 
@@ -50,6 +53,7 @@ impl Stats {
         vanished_processes: 0,
         interrupted: 0,
         proc_passes: 0,
+        bpf_walks: 0,
     };
 
     /// What was counted since `before` (a copy taken earlier of the same counters).
@@ -63,6 +67,7 @@ impl Stats {
                 .saturating_sub(before.vanished_processes),
             interrupted: self.interrupted.saturating_sub(before.interrupted),
             proc_passes: self.proc_passes.saturating_sub(before.proc_passes),
+            bpf_walks: self.bpf_walks.saturating_sub(before.bpf_walks),
         }
     }
 }
