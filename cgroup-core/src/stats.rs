@@ -26,6 +26,13 @@ pub struct Stats {
     pub proc_passes: u64,
     /// Trees read through the BPF iterators (cargo feature `bpf`) rather than the files.
     pub bpf_walks: u64,
+    /// Microseconds spent loading the BPF programs (verifier included), summed.
+    pub bpf_load_us: u64,
+    /// Microseconds the BPF cgroup iterator ran, summed: the time the kernel held
+    /// `cgroup_mutex` for cgtree (no cgroup made, removed or entered meanwhile).
+    pub bpf_cgroup_walk_us: u64,
+    /// Microseconds the BPF task iterator ran, summed.
+    pub bpf_task_walk_us: u64,
 }
 
 impl AddAssign for Stats {
@@ -35,6 +42,9 @@ impl AddAssign for Stats {
         self.interrupted += o.interrupted;
         self.proc_passes += o.proc_passes;
         self.bpf_walks += o.bpf_walks;
+        self.bpf_load_us += o.bpf_load_us;
+        self.bpf_cgroup_walk_us += o.bpf_cgroup_walk_us;
+        self.bpf_task_walk_us += o.bpf_task_walk_us;
     }
 }
 
@@ -54,6 +64,9 @@ impl Stats {
         interrupted: 0,
         proc_passes: 0,
         bpf_walks: 0,
+        bpf_load_us: 0,
+        bpf_cgroup_walk_us: 0,
+        bpf_task_walk_us: 0,
     };
 
     /// What was counted since `before` (a copy taken earlier of the same counters).
@@ -68,6 +81,13 @@ impl Stats {
             interrupted: self.interrupted.saturating_sub(before.interrupted),
             proc_passes: self.proc_passes.saturating_sub(before.proc_passes),
             bpf_walks: self.bpf_walks.saturating_sub(before.bpf_walks),
+            bpf_load_us: self.bpf_load_us.saturating_sub(before.bpf_load_us),
+            bpf_cgroup_walk_us: self
+                .bpf_cgroup_walk_us
+                .saturating_sub(before.bpf_cgroup_walk_us),
+            bpf_task_walk_us: self
+                .bpf_task_walk_us
+                .saturating_sub(before.bpf_task_walk_us),
         }
     }
 }

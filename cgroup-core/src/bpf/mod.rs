@@ -46,8 +46,48 @@ use std::time::{Duration, Instant};
 pub const CMDLINE_MAX: usize = 4096;
 /// The largest ring buffer a walk uses, in bytes (each of the two).
 pub const MAX_RING_BYTES: usize = 256 << 20;
-const FIRST_CGROUP_RING: usize = 4 << 20;
-const FIRST_TASK_RING: usize = 8 << 20;
+/// The smallest ring buffer (libbpf wants a power of two and a multiple of the page).
+const MIN_RING: usize = 64 << 10;
+/// Bytes a ring buffer holds for one record: the record and its 8-byte header.
+const CG_SLOT: usize = CG_SIZE + 8;
+const MEMBER_SLOT: usize = 16 + 8;
+/// A task record with a command line of the size most have (longer ones cost a retry
+/// only when most of a host's are longer).
+const TASK_SLOT: usize = TASK_CMDLINE_AT + 8 + 256;
+
+/// First ring sizes (cgroups and members, tasks) from what the kernel says it holds:
+/// the cgroup2 hierarchy's cgroups (`/proc/cgroups`, a hierarchy-0 controller's
+/// `num_cgroups`) and the threads (`/proc/loadavg`'s fourth field). A quarter more room
+/// for what starts meanwhile; a ring that fills reruns the walk with one four times as
+/// large.
+fn first_rings() -> (usize, usize) {
+    let num = |text: &str, f: &dyn Fn(&str) -> Option<usize>| f(text).unwrap_or(4096);
+    let cgroups = std::fs::read_to_string("/proc/cgroups").map_or(4096, |t| {
+        num(&t, &|t| {
+            t.lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    let (_, hier, n) = (f.next()?, f.next()?, f.next()?);
+                    (hier == "0").then(|| n.parse::<usize>().ok()).flatten()
+                })
+                .max()
+        })
+    });
+    let threads = std::fs::read_to_string("/proc/loadavg").map_or(4096, |t| {
+        num(&t, &|t| {
+            t.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok()
+        })
+    });
+    let size = |n: usize, slot: usize| {
+        (n.saturating_add(64).saturating_mul(slot) / 4 * 5)
+            .next_power_of_two()
+            .clamp(MIN_RING, MAX_RING_BYTES)
+    };
+    (
+        size(cgroups, CG_SLOT).max(size(threads, MEMBER_SLOT)),
+        size(threads, TASK_SLOT),
+    )
+}
 
 // Layouts of cgtree.h's records (C, x86_64 and arm64 alike: no implicit padding).
 const CG_NAME_AT: usize = 40;
@@ -412,7 +452,7 @@ pub fn snapshot(start: BorrowedFd<'_>, walks: Walks) -> Result<Snapshot, BpfErro
     }
     quiet_libbpf();
     let mut snap = Snapshot::default();
-    let mut rings = (FIRST_CGROUP_RING, FIRST_TASK_RING);
+    let mut rings = first_rings();
     loop {
         let (cg_full, task_full) = run_once(start, walks, rings, &mut snap)?;
         if !cg_full && !task_full {
@@ -597,6 +637,20 @@ mod tests {
             task_record(&t).unwrap().cmdline.as_deref(),
             Some(&b"a\0b"[..])
         );
+    }
+
+    #[test]
+    fn controller_names_follow_proc_cgroups_lines() {
+        let n = ControllerNames::parse(
+            b"#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t5\t1\ncpu\t0\t5\t1\n\
+              cpuacct\t0\t5\t1\nblkio\t0\t5\t1\nmemory\t0\t5\t1\npids\t0\t5\t1\n",
+        );
+        // Bits 3 and 4: blkio, shown as cgroup2's `io`, and memory.
+        assert_eq!(n.list(0b11000), b"io memory\n");
+        assert_eq!(n.list(0), b"\n");
+        assert_eq!(n.threaded_mask(), 0b100011);
+        // A bit beyond the known controllers names nothing.
+        assert_eq!(n.list(1 << 12), b"\n");
     }
 
     #[test]

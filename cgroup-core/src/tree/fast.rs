@@ -35,6 +35,9 @@ struct Frame {
     kept_child: bool,
 }
 
+/// The nodes, what is known of their processes, and what the walk cost.
+pub(super) type Walked = (Vec<Node>, HashMap<u32, Facts>, crate::Stats);
+
 /// Builds the nodes below `root` (the start cgroup's open directory) from one BPF
 /// snapshot. `Err` when the snapshot cannot be taken (the caller walks the files).
 pub(super) fn walk(
@@ -43,7 +46,7 @@ pub(super) fn walk(
     start: &str,
     root: BorrowedFd<'_>,
     proc_dir: &Path,
-) -> Result<(Vec<Node>, HashMap<u32, Facts>), BpfError> {
+) -> Result<Walked, BpfError> {
     let walks = if b.processes {
         Walks::ALL
     } else {
@@ -258,7 +261,15 @@ pub(super) fn walk(
         }
         parent.any_child |= populated == Some(true);
     }
-    Ok((nodes, facts))
+    let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let stats = crate::Stats {
+        bpf_walks: 1,
+        bpf_load_us: us(snap.load),
+        bpf_cgroup_walk_us: us(snap.cgroup_walk),
+        bpf_task_walk_us: us(snap.task_walk),
+        ..Default::default()
+    };
+    Ok((nodes, facts, stats))
 }
 
 /// The parent record of record `i`, when it was walked.

@@ -800,9 +800,13 @@ impl TreeBuilder {
             None
         };
         #[cfg(not(feature = "bpf"))]
-        let fast: Option<(Vec<Node>, std::collections::HashMap<u32, Facts>)> = None;
-        let mut nodes = if let Some((mut nodes, facts)) = fast {
-            stats.bpf_walks += 1;
+        let fast: Option<(
+            Vec<Node>,
+            std::collections::HashMap<u32, Facts>,
+            crate::Stats,
+        )> = None;
+        let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
+            stats += bpf_stats;
             if let Some(fd) = &proc_fd {
                 let pv = view(fd.as_fd());
                 let mut scratch = Scratch::new();
