@@ -25,6 +25,8 @@
 #   cgtree-ids       cgtree ids --jsonl /cgbench (the whole id index)
 #   cgtree-metrics   cgtree metrics             (one scrape of the whole host, text format:
 #                                                walk, identification, sample, encoding)
+#   cgtree-bpf*      cgtree, --json, --no-procs, pid and userns built with the `bpf`
+#                    feature (the BPF iterator path; when clang is installed)
 #   (then)           cgtree serve, scraped by curl every SCRAPE_EVERY seconds (default 15,
 #                    as Prometheus) for SERVE_STEADY seconds (default 300; 0 skips): its CPU
 #                    share of one core, the scrapes' median latency and its peak RSS
@@ -63,6 +65,13 @@ mkdir -p "$BUILD" "$OUT"
 [[ $BUILD/rawwalk -nt $BENCH/rawwalk.c ]] || gcc -O2 -Wall -o "$BUILD/rawwalk" "$BENCH/rawwalk.c"
 (cd "$REPO" && cargo build --release --locked -q -p cgroup-cli)
 CGTREE=$REPO/target/release/cgtree
+# The BPF iterator path (feature `bpf`, issue #18), built beside the default (file) one
+# when clang is here; its commands are skipped otherwise.
+CGTREE_BPF_BIN=
+if command -v clang >/dev/null; then
+  (cd "$REPO" && CARGO_TARGET_DIR="$REPO/target/bpf" cargo build --release --locked -q -p cgroup-cli --features bpf)
+  CGTREE_BPF_BIN=$REPO/target/bpf/release/cgtree
+fi
 REL=/${CGROOT#/sys/fs/cgroup/unified/}
 
 for scale in "${SCALES[@]}"; do
@@ -90,6 +99,15 @@ for scale in "${SCALES[@]}"; do
         "$CGTREE ids --jsonl $REL"
         "$CGTREE top -b -n 1 -d 0.01 $REL"
         "$CGTREE metrics")
+  if [[ -n $CGTREE_BPF_BIN ]]; then
+    # cgtree-bpf*: the same commands through the BPF iterators.
+    names+=(cgtree-bpf cgtree-bpf-json cgtree-bpf-noprocs cgtree-bpf-pid cgtree-bpf-userns)
+    cmds+=("$CGTREE_BPF_BIN $REL"
+           "$CGTREE_BPF_BIN --json $REL"
+           "$CGTREE_BPF_BIN --no-procs $REL"
+           "$CGTREE_BPF_BIN pid $deep_pid"
+           "$CGTREE_BPF_BIN userns")
+  fi
   : >"$OUT/$scale.rounds"
   for ((r = 1; r <= ROUNDS; r++)); do
     for i in "${!names[@]}"; do

@@ -852,7 +852,13 @@ Unset, empty or \fB0\fR: a normal run; any other value is an error (status 2).
 .TP
 \fBCGTREE_STATS\fR
 \fB1\fR: at the end, counters on standard error (cgroups and processes that vanished
-while read, interrupted reads, passes over /proc).
+while read, interrupted reads, passes over /proc, trees read through the BPF
+iterators).
+.TP
+\fBCGTREE_BPF\fR
+\fB0\fR: read the tree from the files even where the BPF iterators could be used (a
+cgtree built with the \fBbpf\fR feature, run as root). Any other value or unset: use
+them where they load.
 .TP
 \fBNO_COLOR\fR
 Set and not empty: no colour (unless \fB\-\-color=always\fR).

@@ -60,9 +60,15 @@ fn main() -> ExitCode {
     if std::env::var_os("CGTREE_STATS").is_some_and(|v| v == "1") {
         let st = STATS.lock().map(|s| *s).unwrap_or_default();
         diag.error(format_args!(
-            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}, passes over /proc {}",
-            st.vanished_cgroups, st.vanished_processes, st.interrupted, st.proc_passes
+            "stats: vanished cgroups {}, vanished processes {}, interrupted reads {}, passes over /proc {}, trees read through BPF {}",
+            st.vanished_cgroups, st.vanished_processes, st.interrupted, st.proc_passes, st.bpf_walks
         ));
+        if st.bpf_walks > 0 {
+            diag.error(format_args!(
+                "stats: BPF load {} us, cgroup walk {} us (cgroup_mutex held), task walk {} us",
+                st.bpf_load_us, st.bpf_cgroup_walk_us, st.bpf_task_walk_us
+            ));
+        }
     }
     match result {
         Ok(code) => ExitCode::from(code),

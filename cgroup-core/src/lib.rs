@@ -163,6 +163,8 @@ macro_rules! internal {
     };
 }
 
+#[cfg(feature = "bpf")]
+pub mod bpf;
 pub mod cgroup_id;
 // Cgroup names by shape: public only with the `internals` feature (the fuzz targets);
 // what a cgroup is, for a dependent, is `resolve::Identity` and `runtime::IdentityKind`.

@@ -24,6 +24,15 @@ pub struct Stats {
     /// Passes over every process of `/proc` made to learn what processes tell of
     /// runtime state (`cgtree pid`, `cgtree id` when a cgroup stays unidentified).
     pub proc_passes: u64,
+    /// Trees read through the BPF iterators (cargo feature `bpf`) rather than the files.
+    pub bpf_walks: u64,
+    /// Microseconds spent loading the BPF programs (verifier included), summed.
+    pub bpf_load_us: u64,
+    /// Microseconds the BPF cgroup iterator ran, summed: the time the kernel held
+    /// `cgroup_mutex` for cgtree (no cgroup made, removed or entered meanwhile).
+    pub bpf_cgroup_walk_us: u64,
+    /// Microseconds the BPF task iterator ran, summed.
+    pub bpf_task_walk_us: u64,
 }
 
 impl AddAssign for Stats {
@@ -32,6 +41,10 @@ impl AddAssign for Stats {
         self.vanished_processes += o.vanished_processes;
         self.interrupted += o.interrupted;
         self.proc_passes += o.proc_passes;
+        self.bpf_walks += o.bpf_walks;
+        self.bpf_load_us += o.bpf_load_us;
+        self.bpf_cgroup_walk_us += o.bpf_cgroup_walk_us;
+        self.bpf_task_walk_us += o.bpf_task_walk_us;
     }
 }
 
@@ -50,6 +63,10 @@ impl Stats {
         vanished_processes: 0,
         interrupted: 0,
         proc_passes: 0,
+        bpf_walks: 0,
+        bpf_load_us: 0,
+        bpf_cgroup_walk_us: 0,
+        bpf_task_walk_us: 0,
     };
 
     /// What was counted since `before` (a copy taken earlier of the same counters).
@@ -63,6 +80,14 @@ impl Stats {
                 .saturating_sub(before.vanished_processes),
             interrupted: self.interrupted.saturating_sub(before.interrupted),
             proc_passes: self.proc_passes.saturating_sub(before.proc_passes),
+            bpf_walks: self.bpf_walks.saturating_sub(before.bpf_walks),
+            bpf_load_us: self.bpf_load_us.saturating_sub(before.bpf_load_us),
+            bpf_cgroup_walk_us: self
+                .bpf_cgroup_walk_us
+                .saturating_sub(before.bpf_cgroup_walk_us),
+            bpf_task_walk_us: self
+                .bpf_task_walk_us
+                .saturating_sub(before.bpf_task_walk_us),
         }
     }
 }

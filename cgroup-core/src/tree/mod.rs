@@ -8,8 +8,10 @@
 //! - anything else (EACCES, EIO, a parse error): recorded on the node as a [`NodeError`]
 //!   and the walk goes on. [`TreeBuilder::build`] fails only when the root is unusable.
 
-pub(crate) mod identify;
 #[cfg(feature = "serde")]
+#[cfg(feature = "bpf")]
+mod fast;
+pub(crate) mod identify;
 mod json;
 pub mod userns;
 pub mod xattr;
@@ -562,6 +564,7 @@ pub struct TreeBuilder {
     identify: bool,
     users: bool,
     monitor_status: bool,
+    bpf: bool,
 }
 
 impl Default for TreeBuilder {
@@ -586,7 +589,22 @@ impl TreeBuilder {
             identify: false,
             users: false,
             monitor_status: false,
+            // `CGTREE_BPF=0`: the files, for every builder of the process (how cgtree's
+            // tests compare the two paths with one binary).
+            bpf: std::env::var_os("CGTREE_BPF").is_none_or(|v| v != "0"),
         }
+    }
+
+    /// Whether the live host's tree may be read through the BPF iterators (cargo
+    /// feature `bpf`; default on). They are used only when the feature is built in, the
+    /// host is the live one with its cgroup2 mount and `/proc` verified, threads are not
+    /// asked for, and the programs load (root or `CAP_BPF` + `CAP_PERFMON`, kernel BTF,
+    /// the initial PID namespace); otherwise, and with `false`, the files are read. The
+    /// tree is the same either way; [`crate::Stats::bpf_walks`] says which ran. The
+    /// default is on unless the environment has `CGTREE_BPF=0`.
+    pub fn bpf(&mut self, yes: bool) -> &mut Self {
+        self.bpf = yes;
+        self
     }
 
     /// Reads the host rooted at `root` (a fixture or snapshot directory) instead of `/`.
@@ -770,7 +788,50 @@ impl TreeBuilder {
         let pipelined = self.processes && proc_fd.is_some() && cores > 1 && !cfg!(test);
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
         let mut stats = crate::Stats::default();
-        let mut nodes = if pipelined {
+        #[cfg(feature = "bpf")]
+        let fast = if self.bpf
+            && live
+            && origin == fs::Origin::Kernel
+            && (proc_origin == fs::Origin::Kernel || !self.processes)
+            && !self.threads
+        {
+            fast::walk(self, &mount, &start, root_fd.as_fd(), &proc_dir).ok()
+        } else {
+            None
+        };
+        #[cfg(not(feature = "bpf"))]
+        let fast: Option<(
+            Vec<Node>,
+            std::collections::HashMap<u32, Facts>,
+            crate::Stats,
+        )> = None;
+        let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
+            stats += bpf_stats;
+            if let Some(fd) = &proc_fd {
+                let pv = view(fd.as_fd());
+                let mut scratch = Scratch::new();
+                for (id, node) in nodes.iter_mut().enumerate() {
+                    if let Some(mut procs) = node.processes.take() {
+                        let mut read = ProcRead::default();
+                        self.read_process_list_with(
+                            &mut procs,
+                            &mut read,
+                            &pv,
+                            &mut scratch,
+                            Some(&facts),
+                        );
+                        node.processes = Some(procs);
+                        node.errors.extend(read.errors);
+                        node.monitor_status = read.monitors;
+                        if read.hidden > 0 {
+                            hidden.push((id, read.hidden));
+                        }
+                    }
+                }
+                stats += scratch.stats;
+            }
+            nodes
+        } else if pipelined {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
             let (tx, rx) = std::sync::mpsc::channel::<(NodeId, Vec<Process>)>();
             let rx = std::sync::Mutex::new(rx);
@@ -906,6 +967,20 @@ impl TreeBuilder {
         pv: &ProcView<'_>,
         scratch: &mut Scratch,
     ) {
+        self.read_process_list_with(procs, read, pv, scratch, None);
+    }
+
+    /// [`TreeBuilder::read_process_list`], taking what `facts` (the BPF task iterator's
+    /// records, by PID) already holds instead of reading it: the command line when it
+    /// was copied whole, `comm` and the kernel-thread flag.
+    fn read_process_list_with(
+        &self,
+        procs: &mut Vec<Process>,
+        read: &mut ProcRead,
+        pv: &ProcView<'_>,
+        scratch: &mut Scratch,
+        facts: Option<&std::collections::HashMap<u32, Facts>>,
+    ) {
         let mut name = PidPath::default();
         let mut hidden = 0u32;
         let errors = &mut read.errors;
@@ -914,7 +989,12 @@ impl TreeBuilder {
         let statuses =
             (self.monitor_status || self.identify) && pv.live && pv.origin == fs::Origin::Kernel;
         procs.retain_mut(|p| {
-            match fs::read_file_from(pv.fd, name.file(p.pid, "cmdline"), scratch, pv.origin) {
+            let known = facts.and_then(|f| f.get(&p.pid));
+            let cmdline = match known.and_then(KnownFacts::cmdline) {
+                Some(c) => Ok(c),
+                None => fs::read_file_from(pv.fd, name.file(p.pid, "cmdline"), scratch, pv.origin),
+            };
+            match cmdline {
                 Ok(b) => p.cmdline = b.into(),
                 Err(e) if pv.hidden(p.pid, e) => {
                     hidden += 1;
@@ -932,8 +1012,9 @@ impl TreeBuilder {
                 }
             }
             if statuses && p.args().next().is_some_and(crate::runtime::claims_monitor) {
-                // One open, one read, one close, as for the command line. A process
-                // whose status cannot be read is left to the identification.
+                // One open, one read, one close, as for the command line (also on
+                // the BPF path: the few monitors' four UIDs are read from the file). A
+                // process whose status cannot be read is left to the identification.
                 if let Ok(Ok(st)) =
                     fs::read_file_from(pv.fd, name.file(p.pid, "status"), scratch, pv.origin)
                         .map(parse::status)
@@ -946,6 +1027,11 @@ impl TreeBuilder {
                 }
             }
             if p.cmdline.is_empty() {
+                if let Some((comm, kernel_thread)) = known.and_then(KnownFacts::name) {
+                    p.comm = comm;
+                    p.kernel_thread = kernel_thread;
+                    return self.kernel_threads || !p.kernel_thread;
+                }
                 match fs::read_file_from(pv.fd, name.file(p.pid, "comm"), scratch, pv.origin) {
                     Ok(b) => p.comm = Some(parse::comm(b).into()),
                     Err(e) if errno_is_vanished(e as i32) => {
@@ -1020,6 +1106,43 @@ fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
             }
         }
         node.errors.extend(errors);
+    }
+}
+
+#[cfg(feature = "bpf")]
+use fast::Facts;
+
+/// Without the `bpf` feature there are no BPF facts: every process is read from `/proc`.
+#[cfg(not(feature = "bpf"))]
+type Facts = ();
+
+/// What the BPF task iterator holds of a process, as the file reads would give it.
+trait KnownFacts {
+    /// The whole command line, when the iterator copied it.
+    fn cmdline(&self) -> Option<&[u8]>;
+    /// `comm` (`None`: read the file, which the kernel writes longer for a kernel
+    /// thread, so the whole answer is left to the file then) and the kernel-thread flag.
+    fn name(&self) -> Option<(Option<Box<[u8]>>, bool)>;
+}
+
+#[cfg(not(feature = "bpf"))]
+impl KnownFacts for () {
+    fn cmdline(&self) -> Option<&[u8]> {
+        None
+    }
+    fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
+        None
+    }
+}
+
+#[cfg(feature = "bpf")]
+impl KnownFacts for Facts {
+    fn cmdline(&self) -> Option<&[u8]> {
+        self.cmdline.as_deref()
+    }
+    fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
+        let comm = self.comm.clone()?;
+        Some((Some(comm), self.kernel_thread))
     }
 }
 

@@ -1,0 +1,347 @@
+//! The tree from the BPF iterators (feature `bpf`): the same nodes, in the same arena
+//! order, with the same pruning as the file walk ([`super::Walk`]), built from one
+//! [`crate::bpf::snapshot`] instead of a directory and three files per cgroup. The
+//! processes' command lines come from the snapshot too, except those the snapshot
+//! leaves to `/proc` (longer than [`crate::bpf::CMDLINE_MAX`], rewritten by the process)
+//! and kernel threads' names: [`super::TreeBuilder::read_process_list`] reads those.
+
+use super::{
+    cgroup_file, ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, TreeBuilder,
+    MAX_PROCESSES,
+};
+use crate::bpf::{self, BpfError, ControllerNames, Walks};
+use crate::parse::CgroupType;
+use crate::CgroupMount;
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+
+/// What the task iterator said of one process, for the process-list reader.
+#[derive(Debug)]
+pub(super) struct Facts {
+    pub(super) cmdline: Option<Box<[u8]>>,
+    pub(super) comm: Option<Box<[u8]>>,
+    pub(super) kernel_thread: bool,
+}
+
+struct Frame {
+    id: NodeId,
+    rec: usize,
+    kids: Vec<usize>,
+    next: usize,
+    own: bool,
+    own_known: bool,
+    any_child: bool,
+    kept_child: bool,
+}
+
+/// The nodes, what is known of their processes, and what the walk cost.
+pub(super) type Walked = (Vec<Node>, HashMap<u32, Facts>, crate::Stats);
+
+/// Builds the nodes below `root` (the start cgroup's open directory) from one BPF
+/// snapshot. `Err` when the snapshot cannot be taken (the caller walks the files).
+pub(super) fn walk(
+    b: &TreeBuilder,
+    mount: &CgroupMount,
+    start: &str,
+    root: BorrowedFd<'_>,
+    proc_dir: &Path,
+) -> Result<Walked, BpfError> {
+    let walks = if b.processes {
+        Walks::ALL
+    } else {
+        Walks::CGROUPS
+    };
+    let snap = bpf::snapshot(root, walks)?;
+    let names = ControllerNames::read(proc_dir).map_err(BpfError::Read)?;
+    let types = snap.cgroup_types(&names);
+    let recs = &snap.cgroups;
+    let root_id = nix::sys::stat::fstat(root)
+        .map_err(|e| BpfError::Read(e.into()))?
+        .st_ino;
+    if recs.first().map(|r| r.id) != Some(root_id) {
+        return Err(BpfError::Read(std::io::Error::other(
+            "the start cgroup changed while read",
+        )));
+    }
+    let at: HashMap<u64, usize> = recs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut kids: Vec<Vec<usize>> = vec![Vec::new(); recs.len()];
+    for (i, r) in recs.iter().enumerate().skip(1) {
+        if let Some(&p) = r.parent_id.and_then(|p| at.get(&p)) {
+            kids[p].push(i);
+        }
+    }
+    for k in &mut kids {
+        k.sort_unstable_by(|&x, &y| recs[x].name.cmp(&recs[y].name));
+    }
+    // Who is where: the kernel's own iteration for cgroup.procs, per cgroup.
+    let mut pids: Vec<Vec<u32>> = vec![Vec::new(); recs.len()];
+    for &(cg, pid) in &snap.members {
+        if let Some(&i) = at.get(&cg) {
+            pids[i].push(pid);
+        }
+    }
+    // The domain whose cgroup.procs lists a process of cgroup `i` (a threaded cgroup's
+    // processes are listed by its threaded domain); `None` when that is above the start.
+    let domain = |mut i: usize| -> Option<usize> {
+        while types[i] == Some(CgroupType::Threaded) {
+            i = *r_parent(recs, &at, i)?;
+        }
+        Some(i)
+    };
+    let mut placed: std::collections::HashSet<u32> =
+        snap.members.iter().map(|&(_, pid)| pid).collect();
+    // A process that started between the two walks: where the task walk found it.
+    for t in &snap.tasks {
+        if !t.dead && placed.insert(t.pid) {
+            if let Some(i) = at.get(&t.cgroup_id).and_then(|&i| domain(i)) {
+                pids[i].push(t.pid);
+            }
+        }
+    }
+    // A process neither kernel iteration showed (seen: PID 1 on Linux 6.18, listed by
+    // the root's cgroup.procs, visited by neither the task nor the css task iterator) is
+    // placed by its /proc/PID/cgroup, as the file walk finds it in cgroup.procs; a
+    // zombie is not listed there.
+    for t in &snap.tasks {
+        placed.insert(t.pid);
+    }
+    if let Ok(dir) = std::fs::read_dir(proc_dir) {
+        let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if placed.contains(&pid) {
+                continue;
+            }
+            let Some(path) = proc_cgroup(&e.path()) else {
+                continue;
+            };
+            let paths = paths.get_or_insert_with(|| record_paths(recs, &at, start));
+            if let Some(i) = paths.get(&path).copied().and_then(domain) {
+                pids[i].push(pid);
+            }
+        }
+    }
+    // What is known of each process (a process the task iterator missed is read from
+    // /proc like on the file path).
+    let mut facts = HashMap::new();
+    for t in &snap.tasks {
+        facts.insert(
+            t.pid,
+            Facts {
+                cmdline: t.cmdline.clone(),
+                comm: t.comm.clone(),
+                kernel_thread: t.kernel_thread,
+            },
+        );
+    }
+    for p in &mut pids {
+        // cgroup.procs may list a PID twice (moved out and back while read): once here,
+        // as parse_pids does.
+        p.sort_unstable();
+        p.dedup();
+    }
+    let threaded_mask = names.threaded_mask();
+    // The walk's start: what its parent grants it, unless it is the hierarchy's root
+    // (whose cgroup.controllers is the hierarchy's controllers less the implicit and
+    // inhibited ones: read).
+    let start_controllers = match snap.ancestors.last() {
+        Some(parent) => {
+            let mut mask = parent.subtree_control;
+            if types[0] == Some(CgroupType::Threaded) {
+                mask &= threaded_mask;
+            }
+            Some(ControllerList::parse(&names.list(mask)))
+        }
+        None => std::fs::read(mount.dir.join("cgroup.controllers"))
+            .ok()
+            .map(|b| ControllerList::parse(&b)),
+    };
+
+    let mut nodes = vec![Node::new(start.as_bytes().into(), None, 0)];
+    let mut listed = 0usize;
+    let mut enter = |nodes: &mut Vec<Node>, id: NodeId, rec: usize, parent: Option<usize>| {
+        let r = &recs[rec];
+        let node = &mut nodes[id];
+        node.cgroup_id = Some(r.id);
+        node.dir_uid = Some(r.uid);
+        node.cgroup_type = if r.level == 0 { None } else { types[rec] };
+        let threaded = node.cgroup_type == Some(CgroupType::Threaded);
+        node.controllers = match parent {
+            None => start_controllers.clone(),
+            Some(p) => {
+                let mut mask = recs[p].subtree_control;
+                if threaded {
+                    mask &= threaded_mask;
+                }
+                Some(ControllerList::parse(&names.list(mask)))
+            }
+        };
+        let node = &mut nodes[id];
+        let mut own = false;
+        let mut own_known = false;
+        if b.processes && !threaded {
+            let mut list = pids[rec].clone();
+            own = !list.is_empty();
+            own_known = true;
+            let room = MAX_PROCESSES.saturating_sub(listed);
+            let cut = list.len() > room;
+            list.truncate(room);
+            listed += list.len();
+            node.processes = Some(
+                list.into_iter()
+                    .map(|pid| Process {
+                        pid,
+                        cmdline: Box::default(),
+                        comm: None,
+                        kernel_thread: false,
+                        role: None,
+                        user: None,
+                    })
+                    .collect(),
+            );
+            if cut {
+                let path = cgroup_file(nodes, mount, id, "cgroup.procs");
+                nodes[id].errors.push(NodeError {
+                    path,
+                    kind: NodeErrorKind::TooManyProcesses,
+                });
+            }
+        }
+        let mut children = kids[rec].clone();
+        let node = &mut nodes[id];
+        if !children.is_empty() {
+            node.subtree_control = Some(ControllerList::parse(&names.list(r.subtree_control)));
+        }
+        if b.max_depth.is_some_and(|m| node.depth >= m) {
+            if !children.is_empty() {
+                node.truncated = true;
+            }
+            children = Vec::new();
+        }
+        Frame {
+            id,
+            rec,
+            kids: children,
+            next: 0,
+            own,
+            own_known,
+            any_child: false,
+            kept_child: false,
+        }
+    };
+    let first = enter(&mut nodes, 0, 0, None);
+    let mut stack = vec![first];
+    while let Some(top) = stack.last_mut() {
+        if top.next < top.kids.len() {
+            let rec = top.kids[top.next];
+            top.next += 1;
+            let parent = top.id;
+            let id = nodes.len();
+            let depth = nodes[parent].depth + 1;
+            nodes.push(Node::new(recs[rec].name.clone(), Some(parent), depth));
+            let parent_rec = top.rec;
+            let frame = enter(&mut nodes, id, rec, Some(parent_rec));
+            stack.push(frame);
+            continue;
+        }
+        let Some(frame) = stack.pop() else { break };
+        let keep = finish(b, &mut nodes, &frame, recs[frame.rec].populated);
+        let populated = nodes[frame.id].populated;
+        let Some(parent) = stack.last_mut() else {
+            break;
+        };
+        if keep {
+            nodes[parent.id].children.push(frame.id);
+            parent.kept_child = true;
+        } else {
+            nodes.truncate(frame.id);
+        }
+        parent.any_child |= populated == Some(true);
+    }
+    let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let stats = crate::Stats {
+        bpf_walks: 1,
+        bpf_load_us: us(snap.load),
+        bpf_cgroup_walk_us: us(snap.cgroup_walk),
+        bpf_task_walk_us: us(snap.task_walk),
+        ..Default::default()
+    };
+    Ok((nodes, facts, stats))
+}
+
+/// The parent record of record `i`, when it was walked.
+fn r_parent<'a>(
+    recs: &[bpf::CgroupRecord],
+    at: &'a HashMap<u64, usize>,
+    i: usize,
+) -> Option<&'a usize> {
+    recs[i].parent_id.and_then(|p| at.get(&p))
+}
+
+/// The cgroup2 path (`0::PATH`) of `/proc/PID/cgroup` below `dir` (`/proc/PID`), unless
+/// the process is a zombie (`cgroup.procs` does not list it).
+fn proc_cgroup(dir: &Path) -> Option<Vec<u8>> {
+    let stat = std::fs::read(dir.join("stat")).ok()?;
+    let close = memchr::memrchr(b')', &stat)?;
+    if matches!(stat.get(close + 2), Some(b'Z' | b'X')) {
+        return None;
+    }
+    let text = std::fs::read(dir.join("cgroup")).ok()?;
+    text.split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"0::"))
+        .map(<[u8]>::to_vec)
+}
+
+/// Each walked cgroup's path (as `/proc/PID/cgroup` writes it: from the mount's root),
+/// to its record. Records come parent first.
+fn record_paths(
+    recs: &[bpf::CgroupRecord],
+    at: &HashMap<u64, usize>,
+    start: &str,
+) -> HashMap<Vec<u8>, usize> {
+    let mut paths: Vec<Vec<u8>> = Vec::with_capacity(recs.len());
+    for (i, r) in recs.iter().enumerate() {
+        let path = match r_parent(recs, at, i) {
+            None => start.as_bytes().to_vec(),
+            Some(&p) => {
+                let mut path = paths[p].clone();
+                if path.last() != Some(&b'/') {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(&r.name);
+                path
+            }
+        };
+        paths.push(path);
+    }
+    paths.into_iter().enumerate().map(|(i, p)| (p, i)).collect()
+}
+
+/// [`super::Walk::finish`], with `cgroup.events`' `populated` from the snapshot.
+fn finish(b: &TreeBuilder, nodes: &mut [Node], f: &Frame, events_populated: bool) -> bool {
+    let id = f.id;
+    let is_root = id == 0;
+    let mut populated = if f.own || f.any_child {
+        Some(true)
+    } else {
+        None
+    };
+    let truncated = nodes[id].truncated;
+    let need_events = populated.is_none() && !is_root && (!f.own_known || truncated);
+    if need_events {
+        populated = Some(events_populated);
+    }
+    if populated.is_none() && f.own_known && !truncated {
+        populated = Some(false);
+    }
+    let node = &mut nodes[id];
+    node.populated = populated;
+    is_root
+        || b.include_empty
+        || populated != Some(false)
+        || !node.errors.is_empty()
+        || f.kept_child
+}

@@ -1,0 +1,515 @@
+//! The BPF iterator fast path (feature `bpf`) against what the files say, on a live
+//! cgroup2 tree this test builds (root): names, ids, parents, levels and `cgroup.type`
+//! of every cgroup, with removed ("dying") cgroups the kernel has not released yet and
+//! a threaded subtree; pid, ppid, comm, uid, gid, user namespace, cgroup and command
+//! line of every process, with processes that start and exit meanwhile, one whose
+//! command line is longer than the BPF copy, and one that rewrote its arguments.
+//! Without privilege the loader refuses with an error, and says nothing on stderr.
+//!
+//! Skipped only with `CGTREE_SKIP_LIVE=1`; without root or a cgroup2 mount it fails.
+#![cfg(feature = "bpf")]
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use cgroup_core::bpf::{snapshot, BpfError, Walks, CMDLINE_MAX};
+use cgroup_core::values::CgroupType;
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn cgroup2_mount() -> Option<PathBuf> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mi.lines()
+        .filter(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .min_by_key(|p| p.as_os_str().len())
+}
+
+fn live(what: &str) -> Option<PathBuf> {
+    let skip = std::env::var_os("CGTREE_SKIP_LIVE").is_some_and(|v| v == "1");
+    match (cgroup2_mount(), nix::unistd::geteuid().is_root()) {
+        (Some(m), true) => Some(m),
+        _ if skip => {
+            eprintln!("{what} skipped (CGTREE_SKIP_LIVE=1)");
+            None
+        }
+        (None, _) => panic!("no cgroup2 mount; set CGTREE_SKIP_LIVE=1 to skip {what}"),
+        (Some(_), false) => panic!("{what} needs root; set CGTREE_SKIP_LIVE=1 to skip it"),
+    }
+}
+
+fn unique(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("cgtree-bpf-{what}-{}-{nanos}", std::process::id())
+}
+
+/// Cgroups and processes this test made: processes killed by their own PIDs, cgroups
+/// removed deepest first, also when an assertion fails.
+#[derive(Default)]
+struct Guard {
+    dirs: Vec<PathBuf>,
+    children: Vec<Child>,
+}
+
+impl Guard {
+    fn mkdir(&mut self, p: &Path) {
+        std::fs::create_dir(p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
+        self.dirs.push(p.to_path_buf());
+    }
+    fn spawn_in(&mut self, cg: &Path, cmd: &mut Command) -> u32 {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        std::fs::write(cg.join("cgroup.procs"), pid.to_string()).unwrap();
+        pid
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for d in self.dirs.iter().rev() {
+            for _ in 0..100 {
+                match std::fs::remove_dir(d) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+    }
+}
+
+/// (id, parent id, name, level below the mount, cgroup.type) of `dir` and every
+/// directory below it, by readdir, stat and read.
+fn file_walk(mount: &Path, dir: &Path, out: &mut BTreeMap<u64, (u64, Vec<u8>, u32, String)>) {
+    let md = std::fs::metadata(dir).unwrap();
+    let parent = std::fs::metadata(dir.parent().unwrap()).unwrap().ino();
+    let level = dir.strip_prefix(mount).unwrap().components().count() as u32;
+    let t = std::fs::read_to_string(dir.join("cgroup.type")).unwrap_or_default();
+    let name = dir.file_name().unwrap().as_bytes().to_vec();
+    out.insert(md.ino(), (parent, name, level, t.trim().to_string()));
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            file_walk(mount, &e.path(), out);
+        }
+    }
+}
+
+fn type_text(t: Option<CgroupType>) -> String {
+    match t {
+        None => String::new(),
+        Some(CgroupType::Domain) => "domain".into(),
+        Some(CgroupType::DomainThreaded) => "domain threaded".into(),
+        Some(CgroupType::DomainInvalid) => "domain invalid".into(),
+        Some(CgroupType::Threaded) => "threaded".into(),
+        Some(_) => "?".into(),
+    }
+}
+
+#[test]
+fn cgroups_as_the_files_show_them() {
+    let Some(mount) = live("bpf cgroups") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let base = mount.join(unique("cg"));
+    g.mkdir(&base);
+    for name in ["a", "a/b", "sp ace", "ü\tx", "t", "t/t1", "t/t1/t2"] {
+        g.mkdir(&base.join(name));
+    }
+    let long = "n".repeat(255);
+    g.mkdir(&base.join(&long));
+    // A threaded subtree: t becomes "domain threaded", a domain made below it after
+    // that is "domain invalid" until made threaded.
+    std::fs::write(base.join("t/t1/cgroup.type"), "threaded").unwrap();
+    std::fs::write(base.join("t/t1/t2/cgroup.type"), "threaded").unwrap();
+    g.mkdir(&base.join("t/inv"));
+    g.spawn_in(&base.join("a/b"), Command::new("sleep").arg("600"));
+    // Churn: 300 cgroups made and removed; the kernel keeps them "dying" a while.
+    let mut removed = Vec::new();
+    for i in 0..300 {
+        let d = base.join(format!("churn-{i}"));
+        std::fs::create_dir(&d).unwrap();
+        removed.push(std::fs::metadata(&d).unwrap().ino());
+        std::fs::remove_dir(&d).unwrap();
+    }
+
+    let dir = std::fs::File::open(&base).unwrap();
+    let snap = snapshot(dir.as_fd(), Walks::CGROUPS).unwrap();
+    let controllers = cgroup_core::bpf::ControllerNames::read(Path::new("/proc")).unwrap();
+    let types = snap.cgroup_types(&controllers);
+    let mut files = BTreeMap::new();
+    file_walk(&mount, &base, &mut files);
+    let mut owners = BTreeMap::new();
+    let mut populated = BTreeMap::new();
+    for r in &snap.cgroups {
+        owners.insert(r.id, r.uid);
+        populated.insert(r.id, r.populated);
+    }
+
+    let mut seen = BTreeMap::new();
+    for (r, t) in snap.cgroups.iter().zip(&types) {
+        seen.insert(
+            r.id,
+            (
+                r.parent_id.unwrap(),
+                r.name.to_vec(),
+                r.level,
+                type_text(*t),
+            ),
+        );
+    }
+    assert_eq!(seen, files, "BPF (left) and the files (right)");
+    assert_eq!(seen.len(), 10);
+    for id in removed {
+        assert!(!seen.contains_key(&id), "a removed cgroup was listed");
+    }
+    // Pre-order: every parent before its children.
+    let mut at = HashMap::new();
+    for (i, r) in snap.cgroups.iter().enumerate() {
+        at.insert(r.id, i);
+        if i > 0 {
+            assert!(at[&r.parent_id.unwrap()] < i);
+        }
+    }
+    // The ancestors: the mount's root first, then each level down to the start.
+    let root_ino = std::fs::metadata(&mount).unwrap().ino();
+    assert_eq!(snap.ancestors.first().map(|r| r.id), Some(root_ino));
+    assert_eq!(
+        snap.ancestors.len(),
+        1,
+        "the start is one level below the root"
+    );
+    let expected = [
+        ("t", "domain threaded"),
+        ("t/t1", "threaded"),
+        ("t/inv", "domain invalid"),
+        ("a/b", "domain"),
+    ];
+    for (p, t) in expected {
+        let ino = std::fs::metadata(base.join(p)).unwrap().ino();
+        assert_eq!(seen[&ino].3, t, "{p}");
+    }
+    // Owners and cgroup.events "populated", as stat and the file say.
+    std::os::unix::fs::chown(base.join("sp ace"), Some(4242), Some(4242)).unwrap();
+    let snap2 = snapshot(dir.as_fd(), Walks::CGROUPS).unwrap();
+    for r in &snap2.cgroups {
+        let p = files_path(&base, &snap2, r.id);
+        assert_eq!(
+            r.uid,
+            std::fs::metadata(&p).unwrap().uid(),
+            "{}",
+            p.display()
+        );
+        let ev = std::fs::read_to_string(p.join("cgroup.events")).unwrap();
+        assert_eq!(
+            ev.contains("populated 1"),
+            r.populated,
+            "{}: {ev}",
+            p.display()
+        );
+    }
+    assert!(snap2.cgroups.iter().any(|r| r.uid == 4242));
+    assert!(populated.values().any(|p| *p) && owners.len() == 10);
+    let b = std::fs::metadata(base.join("a/b")).unwrap().ino();
+    assert!(snap.cgroups.iter().any(|r| r.id == b && r.has_tasks));
+}
+
+/// The directory of the cgroup `id` of a snapshot taken at `base`.
+fn files_path(base: &Path, snap: &cgroup_core::bpf::Snapshot, id: u64) -> PathBuf {
+    let by_id: HashMap<u64, _> = snap.cgroups.iter().map(|r| (r.id, r)).collect();
+    let mut parts = Vec::new();
+    let mut at = by_id[&id];
+    while at.id != snap.cgroups[0].id {
+        parts.push(std::ffi::OsStr::from_bytes(&at.name).to_owned());
+        at = by_id[&at.parent_id.unwrap()];
+    }
+    let mut p = base.to_path_buf();
+    for part in parts.iter().rev() {
+        p.push(part);
+    }
+    p
+}
+
+/// What /proc says of a process, read twice around the snapshot: kept only when both
+/// reads agree (a process that started, exited or changed meanwhile is churn).
+#[derive(Debug, PartialEq, Eq, Clone)]
+struct ProcFacts {
+    ppid: u32,
+    uid: u32,
+    gid: u32,
+    comm: Vec<u8>,
+    cmdline: Vec<u8>,
+    cgroup: Option<u64>,
+    userns: u64,
+}
+
+fn proc_facts(mount: &Path) -> HashMap<u32, ProcFacts> {
+    let mut out = HashMap::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let p = e.path();
+        let (Ok(status), Ok(comm), Ok(cmdline), Ok(cg), Ok(ns)) = (
+            std::fs::read_to_string(p.join("status")),
+            std::fs::read(p.join("comm")),
+            std::fs::read(p.join("cmdline")),
+            std::fs::read_to_string(p.join("cgroup")),
+            std::fs::metadata(p.join("ns/user")),
+        ) else {
+            continue;
+        };
+        let field = |k: &str| -> u32 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap()
+        };
+        let cgroup = cg
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .and_then(|p| std::fs::metadata(mount.join(p.trim_start_matches('/'))).ok())
+            .map(|m| m.ino());
+        out.insert(
+            pid,
+            ProcFacts {
+                ppid: field("PPid:"),
+                uid: field("Uid:"),
+                gid: field("Gid:"),
+                comm: comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec(),
+                cmdline,
+                cgroup,
+                userns: ns.ino(),
+            },
+        );
+    }
+    out
+}
+
+#[test]
+fn processes_as_proc_shows_them() {
+    let Some(mount) = live("bpf tasks") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let base = mount.join(unique("task"));
+    g.mkdir(&base);
+    // A command line longer than the BPF copy: read from /proc instead.
+    let long_arg = "x".repeat(CMDLINE_MAX + 10);
+    let long = g.spawn_in(
+        &base,
+        Command::new("perl").args(["-e", "sleep 600", &long_arg]),
+    );
+    // A zombie (exited, not yet reaped): cgroup.procs no longer lists it.
+    let zombie = g.spawn_in(&base, Command::new("sleep").arg("0.2"));
+    // A process that rewrote its arguments (Perl's $0 writes over argv).
+    let renamed = g.spawn_in(
+        &base,
+        Command::new("perl").args(["-e", "$0 = 'renamed by perl'; sleep 600", "pad pad pad"]),
+    );
+    // An ordinary one, with an empty argument and odd bytes.
+    let plain = g.spawn_in(
+        &base,
+        Command::new("perl").args(["-e", "sleep 600", "", "a\tb ü"]),
+    );
+    // Churn: short processes that start and exit while the snapshot runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = Command::new("true").status();
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let before = proc_facts(&mount);
+    let dir = std::fs::File::open(&mount).unwrap();
+    let snap = snapshot(dir.as_fd(), Walks::TASKS).unwrap();
+    let after = proc_facts(&mount);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    churn.join().unwrap();
+
+    let by_pid: HashMap<u32, _> = snap.tasks.iter().map(|t| (t.pid, t)).collect();
+    assert_eq!(by_pid.len(), snap.tasks.len(), "a PID listed twice");
+    let mut compared = 0;
+    for (pid, f) in &before {
+        if after.get(pid) != Some(f) {
+            continue;
+        }
+        let t = by_pid
+            .get(pid)
+            .unwrap_or_else(|| panic!("process {pid} ({f:?}) missing from BPF"));
+        assert_eq!(t.ppid, f.ppid, "ppid of {pid}");
+        assert_eq!((t.uid, t.gid), (f.uid, f.gid), "uid/gid of {pid}");
+        match &t.comm {
+            Some(c) => assert_eq!(c.as_ref(), f.comm.as_slice(), "comm of {pid}"),
+            None => assert!(t.kernel_thread, "comm of {pid} left to /proc"),
+        }
+        assert_eq!(Some(t.cgroup_id), f.cgroup, "cgroup of {pid}");
+        assert_eq!(u64::from(t.userns), f.userns, "user namespace of {pid}");
+        if let Some(c) = &t.cmdline {
+            assert_eq!(c.as_ref(), f.cmdline.as_slice(), "cmdline of {pid}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} stable processes compared");
+    assert_eq!(by_pid[&long].cmdline, None, "longer than the copy: /proc");
+    assert!(!by_pid[&long].dead);
+    assert!(by_pid[&zombie].dead, "the zombie");
+    assert_eq!(
+        by_pid[&zombie].cmdline.as_deref(),
+        Some(&b""[..]),
+        "as /proc's"
+    );
+    assert_eq!(by_pid[&renamed].cmdline, None, "rewritten: /proc");
+    assert_eq!(
+        by_pid[&plain].cmdline.as_deref(),
+        Some("perl\u{0}-e\u{0}sleep 600\u{0}\u{0}a\tb ü\u{0}".as_bytes())
+    );
+    assert!(!by_pid[&plain].kernel_thread && !by_pid[&plain].dead);
+    assert!(by_pid[&2].kernel_thread, "kthreadd");
+    assert_eq!(by_pid[&2].comm, None, "a kernel thread's comm is /proc's");
+    assert_eq!(by_pid[&plain].comm.as_deref(), Some(&b"perl"[..]));
+    assert_eq!(by_pid[&2].cmdline.as_deref(), Some(&b""[..]));
+}
+
+/// Not root: the loader refuses, with an error and nothing on stderr. Run as a child
+/// process under `setpriv` by [`unprivileged_is_refused_quietly`].
+#[test]
+#[ignore = "run by unprivileged_is_refused_quietly as another user"]
+fn child_unprivileged() {
+    let dir = std::fs::File::open("/proc").unwrap();
+    match snapshot(dir.as_fd(), Walks::ALL) {
+        Err(BpfError::Load(e)) => println!("REFUSED: {e}"),
+        other => panic!("expected a load error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unprivileged_is_refused_quietly() {
+    if live("bpf unprivileged").is_none() {
+        return;
+    }
+    // A copy of this test binary another user may run.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let exe = tmp.path().join("bpf_live");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    let run = || {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&exe)
+            .args(["child_unprivileged", "--exact", "--ignored", "--nocapture"])
+            .env("RUST_TEST_THREADS", "1")
+            .output()
+            .unwrap()
+    };
+    // A process another test forks while the copy is open for writing holds it until it
+    // execs: the copy's exec can fail with ETXTBSY for that moment.
+    let mut o = run();
+    for _ in 0..20 {
+        if !String::from_utf8_lossy(&o.stderr).contains("Text file busy") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        o = run();
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("REFUSED: "), "{out}");
+    assert!(!err.contains("libbpf"), "libbpf wrote to stderr: {err}");
+}
+
+/// The library's trees from both paths are equal node for node (every field: ids,
+/// owners, types, controllers, `populated`, processes, errors), for each option that
+/// changes the walk.
+#[test]
+fn trees_from_both_paths_are_equal() {
+    let Some(mount) = live("bpf trees") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let name = unique("tree");
+    let base = mount.join(&name);
+    g.mkdir(&base);
+    for d in [
+        "a",
+        "a/b",
+        "a/b/c",
+        "owned",
+        "owned/inner",
+        "t",
+        "t/t1",
+        "e",
+        "e/f",
+    ] {
+        g.mkdir(&base.join(d));
+    }
+    std::fs::write(base.join("t/t1/cgroup.type"), "threaded").unwrap();
+    g.mkdir(&base.join("t/inv"));
+    std::os::unix::fs::chown(base.join("owned"), Some(4343), Some(4343)).unwrap();
+    std::os::unix::fs::chown(base.join("owned/inner"), Some(4343), Some(4343)).unwrap();
+    g.spawn_in(&base.join("a/b/c"), Command::new("sleep").arg("600"));
+    g.spawn_in(&base.join("owned/inner"), Command::new("sleep").arg("600"));
+    g.spawn_in(&base.join("t"), Command::new("sleep").arg("600"));
+    let start = format!("/{name}");
+    for (empty, depth) in [
+        (false, None),
+        (true, None),
+        (true, Some(2)),
+        (false, Some(1)),
+    ] {
+        for procs in [true, false] {
+            let build = |bpf: bool| {
+                let mut b = cgroup_core::TreeBuilder::new();
+                b.start(start.clone())
+                    .include_empty(empty)
+                    .max_depth(depth)
+                    .processes(procs)
+                    .monitor_status(true)
+                    .identify(true)
+                    .bpf(bpf);
+                b.build().unwrap()
+            };
+            let files = build(false);
+            let fast = build(true);
+            assert_eq!(files.stats().bpf_walks, 0);
+            assert_eq!(fast.stats().bpf_walks, 1, "the BPF path ran");
+            assert_eq!(
+                fast.nodes(),
+                files.nodes(),
+                "empty={empty} depth={depth:?} procs={procs}"
+            );
+            assert!(files.nodes().len() >= 3);
+        }
+    }
+}
