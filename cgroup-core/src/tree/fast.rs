@@ -192,14 +192,7 @@ pub(super) fn walk(
             listed += list.len();
             node.processes = Some(
                 list.into_iter()
-                    .map(|pid| Process {
-                        pid,
-                        cmdline: Box::default(),
-                        comm: None,
-                        kernel_thread: false,
-                        role: None,
-                        user: None,
-                    })
+                    .map(|pid| Process::new(pid, Box::default(), None))
                     .collect(),
             );
             if cut {

@@ -808,26 +808,9 @@ impl TreeBuilder {
         let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
             stats += bpf_stats;
             if let Some(fd) = &proc_fd {
-                let pv = view(fd.as_fd());
                 let mut scratch = Scratch::new();
-                for (id, node) in nodes.iter_mut().enumerate() {
-                    if let Some(mut procs) = node.processes.take() {
-                        let mut read = ProcRead::default();
-                        self.read_process_list_with(
-                            &mut procs,
-                            &mut read,
-                            &pv,
-                            &mut scratch,
-                            Some(&facts),
-                        );
-                        node.processes = Some(procs);
-                        node.errors.extend(read.errors);
-                        node.monitor_status = read.monitors;
-                        if read.hidden > 0 {
-                            hidden.push((id, read.hidden));
-                        }
-                    }
-                }
+                let pv = view(fd.as_fd());
+                self.read_lists(&mut nodes, &pv, &mut scratch, Some(&facts), &mut hidden);
                 stats += scratch.stats;
             }
             nodes
@@ -893,18 +876,7 @@ impl TreeBuilder {
             if let Some(fd) = &proc_fd {
                 let pv = view(fd.as_fd());
                 let mut scratch = walk.scratch;
-                for (id, node) in nodes.iter_mut().enumerate() {
-                    if let Some(mut procs) = node.processes.take() {
-                        let mut read = ProcRead::default();
-                        self.read_process_list(&mut procs, &mut read, &pv, &mut scratch);
-                        node.processes = Some(procs);
-                        node.errors.extend(read.errors);
-                        node.monitor_status = read.monitors;
-                        if read.hidden > 0 {
-                            hidden.push((id, read.hidden));
-                        }
-                    }
-                }
+                self.read_lists(&mut nodes, &pv, &mut scratch, None, &mut hidden);
                 stats += scratch.stats;
             } else {
                 stats += walk.scratch.stats;
@@ -952,6 +924,31 @@ impl TreeBuilder {
             ancestors,
             stats,
         })
+    }
+
+    /// Reads every node's process list ([`TreeBuilder::read_process_list_with`]) on this
+    /// thread: what each found goes on its node; nodes with processes `/proc` hides are
+    /// noted in `hidden`.
+    fn read_lists(
+        &self,
+        nodes: &mut [Node],
+        pv: &ProcView<'_>,
+        scratch: &mut Scratch,
+        facts: Option<&std::collections::HashMap<u32, Facts>>,
+        hidden: &mut Vec<(NodeId, u32)>,
+    ) {
+        for (id, node) in nodes.iter_mut().enumerate() {
+            if let Some(mut procs) = node.processes.take() {
+                let mut read = ProcRead::default();
+                self.read_process_list_with(&mut procs, &mut read, pv, scratch, facts);
+                node.processes = Some(procs);
+                node.errors.extend(read.errors);
+                node.monitor_status = read.monitors;
+                if read.hidden > 0 {
+                    hidden.push((id, read.hidden));
+                }
+            }
+        }
     }
 
     /// Reads the command line (and, when it is empty, `comm` and the kernel-thread flag)
@@ -1564,14 +1561,7 @@ impl Walk<'_> {
                     node.foreign_pids = foreign;
                     node.processes = Some(
                         pids.into_iter()
-                            .map(|pid| Process {
-                                pid,
-                                cmdline: Box::default(),
-                                comm: None,
-                                kernel_thread: false,
-                                role: None,
-                                user: None,
-                            })
+                            .map(|pid| Process::new(pid, Box::default(), None))
                             .collect(),
                     );
                     if let (Some(tx), Some(procs)) = (&self.tx, &node.processes) {
