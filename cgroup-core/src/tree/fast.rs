@@ -405,3 +405,56 @@ fn finish(b: &TreeBuilder, nodes: &mut [Node], f: &Frame, events_populated: bool
         || !node.errors.is_empty()
         || f.kept_child
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(mask: u32) -> bpf::Snapshot {
+        let mut s = bpf::Snapshot::default();
+        s.cgroups.push(bpf::CgroupRecord {
+            id: 1,
+            parent_id: None,
+            level: 0,
+            name: Box::default(),
+            subtree_control: 0,
+            subsys_mask: mask,
+            threaded: false,
+            threaded_children: false,
+            has_tasks: false,
+            populated: false,
+            uid: 0,
+        });
+        s
+    }
+
+    fn mount_with(controllers: &str) -> (tempfile::TempDir, CgroupMount) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("cgroup.controllers"), controllers).unwrap();
+        let m = CgroupMount {
+            mount_point: d.path().to_path_buf(),
+            dir: d.path().to_path_buf(),
+            fs_root: b"/".to_vec(),
+            options: Vec::new(),
+            source: crate::MountSource::Default,
+        };
+        (d, m)
+    }
+
+    #[test]
+    fn controller_ids_are_trusted_only_when_the_names_agree() {
+        // 6.11 and earlier: every controller has its line; memory (id 4) and pids (5).
+        let all = ControllerNames::parse(
+            b"#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t1\t1\ncpu\t0\t1\t1\n\
+              cpuacct\t0\t1\t1\nblkio\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n",
+        );
+        let (_d, m) = mount_with("memory pids\n");
+        assert!(check_names(&snap(0b110000), &all, &m).is_ok());
+        // 6.12+ without cgroup1 memory: its line is gone, every later id shifts.
+        let shifted = ControllerNames::parse(
+            b"#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t1\t1\ncpu\t0\t1\t1\n\
+              cpuacct\t0\t1\t1\nblkio\t0\t1\t1\npids\t0\t1\t1\n",
+        );
+        assert!(check_names(&snap(0b110000), &shifted, &m).is_err());
+    }
+}
