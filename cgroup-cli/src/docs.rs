@@ -856,9 +856,11 @@ while read, interrupted reads, passes over /proc, trees read through the BPF
 iterators).
 .TP
 \fBCGTREE_BPF\fR
-\fB0\fR: read the tree from the files even where the BPF iterators could be used (a
-cgtree built with the \fBbpf\fR feature, run as root). Any other value or unset: use
-them where they load.
+For a cgtree built with the \fBbpf\fR feature: \fB0\fR reads the tree from the files;
+\fB1\fR reads it through the BPF iterators wherever they load (root or CAP_BPF and
+CAP_PERFMON, kernel BTF, Linux 6.7 or later, the initial PID and cgroup namespaces, no
+hidepid for a non-root reader); unset, the iterators are used on hierarchies of 1,000
+cgroups or more. \fBCGTREE_STATS=1\fR then also prints the BPF load and walk times.
 .TP
 \fBNO_COLOR\fR
 Set and not empty: no colour (unless \fB\-\-color=always\fR).

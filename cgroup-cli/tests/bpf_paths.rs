@@ -19,14 +19,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs `cgtree args` with CGTREE_STATS=1 and `CGTREE_BPF` as given: (stdout, whether the
+/// Runs `cgtree args` with CGTREE_STATS=1 and `CGTREE_BPF=1` or `0` (forced: with
+/// neither, a hierarchy this small is read from the files): (stdout, whether the
 /// BPF path ran).
 fn run(args: &[&str], bpf: bool) -> (String, bool) {
     let mut cmd = cgtree();
     cmd.env("CGTREE_STATS", "1").args(args);
-    if !bpf {
-        cmd.env("CGTREE_BPF", "0");
-    }
+    cmd.env("CGTREE_BPF", if bpf { "1" } else { "0" });
     let o = cmd.output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(0), "{args:?} bpf={bpf}: {err}");
@@ -171,4 +170,106 @@ fn unprivileged_falls_back_silently() {
     assert!(o.status.code().is_some(), "{err}");
     assert!(err.contains("trees read through BPF 0"), "{err}");
     assert!(!err.contains("libbpf"), "{err}");
+}
+
+/// The same output from both paths (the BPF one declines): `sh -c SCRIPT` runs as root
+/// with `$CGTREE` and `$START` set; it prints the stats lines and the output of both.
+fn declined(what: &str, script: &str, start: &str) {
+    let o = Command::new("sh")
+        .args(["-c", script])
+        .env("CGTREE", env!("CARGO_BIN_EXE_cgtree"))
+        .env("START", start)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    // Exit 1 is "something could not be read" (processes hidden from this user).
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{what}: {out}\n{err}"
+    );
+    let (a, b) = out
+        .split_once("=====\n")
+        .unwrap_or_else(|| panic!("{what}: {out}"));
+    assert!(!a.is_empty(), "{what}: no output");
+    assert_eq!(
+        same(a),
+        same(b),
+        "{what}: the forced BPF run (left) differs from the files"
+    );
+    assert_eq!(
+        err.matches("trees read through BPF 0").count(),
+        2,
+        "{what}: BPF ran: {err}"
+    );
+    assert!(!err.contains("libbpf"), "{what}: {err}");
+}
+
+/// What two runs must agree on: every line but the root's processes other than PID 1
+/// (they come and go between the two runs, cgtree itself included).
+fn same(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| {
+            let process = l.starts_with("├─") || l.starts_with("└─");
+            !process
+                || l.chars()
+                    .skip(2)
+                    .collect::<String>()
+                    .trim_start()
+                    .starts_with("1 ")
+        })
+        .collect()
+}
+
+/// In a cgroup namespace of its own, `/proc/PID/cgroup` paths are relative to it: the
+/// BPF path, which places the processes its iterators miss by those paths (PID 1 on
+/// Linux 6.18), declines, and the tree is the file path's (PID 1 included).
+#[test]
+fn a_cgroup_namespace_declines_bpf() {
+    let Some(mount) = live_mount("bpf cgroupns") else {
+        return;
+    };
+    let mut t = LiveTree::default();
+    let base = mount.join(unique_cgroup_name("bpfns"));
+    t.mkdir(&base);
+    t.mkdir(&base.join("inner"));
+    let procs = base.join("inner/cgroup.procs");
+    let script = format!(
+        "echo $$ > '{}' && exec unshare -C sh -c '\
+         CGTREE_STATS=1 CGTREE_BPF=1 \"$CGTREE\" -d 0 -a; echo =====; \
+         CGTREE_STATS=1 CGTREE_BPF=0 \"$CGTREE\" -d 0 -a'",
+        procs.display()
+    );
+    declined("cgroupns", &script, "/");
+}
+
+/// Not root, with CAP_BPF and CAP_PERFMON, and `/proc` mounted with hidepid: the BPF
+/// path would show processes `/proc` hides from this user; it declines.
+#[test]
+fn hidepid_declines_bpf_for_a_non_root_reader() {
+    let Some(mount) = live_mount("bpf hidepid") else {
+        return;
+    };
+    let mut t = LiveTree::default();
+    let name = unique_cgroup_name("bpfhide");
+    let base = mount.join(&name);
+    t.mkdir(&base);
+    let child = Command::new("sleep")
+        .arg("600")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::fs::write(base.join("cgroup.procs"), child.id().to_string()).unwrap();
+    t.children.push(child);
+    let run = "setpriv --reuid=65534 --regid=65534 --clear-groups \
+               --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon";
+    let script = format!(
+        "exec unshare -m --propagation private sh -c '\
+         mount -t proc -o hidepid=2 proc /proc && \
+         CGTREE_STATS=1 CGTREE_BPF=1 {run} \"$CGTREE\" \"$START\"; echo =====; \
+         CGTREE_STATS=1 CGTREE_BPF=0 {run} \"$CGTREE\" \"$START\"'"
+    );
+    declined("hidepid", &script, &format!("/{name}"));
 }

@@ -369,7 +369,11 @@ fn processes_as_proc_shows_them() {
             Some(c) => assert_eq!(c.as_ref(), f.comm.as_slice(), "comm of {pid}"),
             None => assert!(t.kernel_thread, "comm of {pid} left to /proc"),
         }
-        assert_eq!(Some(t.cgroup_id), f.cgroup, "cgroup of {pid}");
+        // A cgroup path /proc gives that cannot be looked up (longer than PATH_MAX, in
+        // another test's deep chain, say) is not compared.
+        if f.cgroup.is_some() {
+            assert_eq!(Some(t.cgroup_id), f.cgroup, "cgroup of {pid}");
+        }
         assert_eq!(u64::from(t.userns), f.userns, "user namespace of {pid}");
         if let Some(c) = &t.cmdline {
             assert_eq!(c.as_ref(), f.cmdline.as_slice(), "cmdline of {pid}");
@@ -504,10 +508,14 @@ fn trees_from_both_paths_are_equal() {
             let fast = build(true);
             assert_eq!(files.stats().bpf_walks, 0);
             assert_eq!(fast.stats().bpf_walks, 1, "the BPF path ran");
-            assert_eq!(
-                fast.nodes(),
-                files.nodes(),
-                "empty={empty} depth={depth:?} procs={procs}"
+            // The first node that differs, whole, when they do.
+            let first = fast.nodes().iter().zip(files.nodes()).find(|(a, b)| a != b);
+            assert!(
+                first.is_none() && fast.nodes().len() == files.nodes().len(),
+                "empty={empty} depth={depth:?} procs={procs}: {} vs {} nodes, first \
+                 difference (BPF, files): {first:#?}",
+                fast.nodes().len(),
+                files.nodes().len()
             );
             assert!(files.nodes().len() >= 3);
         }

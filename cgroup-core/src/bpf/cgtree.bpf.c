@@ -156,9 +156,10 @@ int dump_task(struct bpf_iter__task *ctx)
 	r->tgid = t->tgid;
 	r->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	r->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-	r->uid = BPF_CORE_READ(t, cred, uid.val);
-	r->gid = BPF_CORE_READ(t, cred, gid.val);
-	r->userns = BPF_CORE_READ(t, cred, user_ns, ns.inum);
+	/* The objective credentials, as /proc/PID/status shows them. */
+	r->uid = BPF_CORE_READ(t, real_cred, uid.val);
+	r->gid = BPF_CORE_READ(t, real_cred, gid.val);
+	r->userns = BPF_CORE_READ(t, real_cred, user_ns, ns.inum);
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), t->comm);
 	if (t->flags & PF_KTHREAD)
 		flags |= CGTREE_TASK_KTHREAD;

@@ -125,7 +125,7 @@ struct task_struct {
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;
-	const struct cred *cred;
+	const struct cred *real_cred;
 	struct css_set *cgroups;
 	struct signal_struct *signal;
 	struct mm_struct *mm;

@@ -14,6 +14,7 @@ use crate::parse::CgroupType;
 use crate::CgroupMount;
 use std::collections::HashMap;
 use std::os::fd::BorrowedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// What the task iterator said of one process, for the process-list reader.
@@ -54,6 +55,10 @@ pub(super) fn walk(
     };
     let snap = bpf::snapshot(root, walks)?;
     let names = ControllerNames::read(proc_dir).map_err(BpfError::Read)?;
+    check_names(&snap, &names, mount)?;
+    if b.processes {
+        check_cgroup_namespace(&snap, mount, proc_dir)?;
+    }
     let types = snap.cgroup_types(&names);
     let recs = &snap.cgroups;
     let root_id = nix::sys::stat::fstat(root)
@@ -192,14 +197,7 @@ pub(super) fn walk(
             listed += list.len();
             node.processes = Some(
                 list.into_iter()
-                    .map(|pid| Process {
-                        pid,
-                        cmdline: Box::default(),
-                        comm: None,
-                        kernel_thread: false,
-                        role: None,
-                        user: None,
-                    })
+                    .map(|pid| Process::new(pid, Box::default(), None))
                     .collect(),
             );
             if cut {
@@ -270,6 +268,68 @@ pub(super) fn walk(
         ..Default::default()
     };
     Ok((nodes, facts, stats))
+}
+
+/// `/proc/cgroups` lists a controller a line, in id order, but Linux 6.12 and later leave
+/// out controllers without cgroup1 support: then line numbers are not ids. Every name
+/// of the root's `cgroup.controllers` must be among the names the hierarchy's bits map
+/// to, or the names are not trusted (the files are read instead).
+fn check_names(
+    snap: &bpf::Snapshot,
+    names: &ControllerNames,
+    mount: &CgroupMount,
+) -> Result<(), BpfError> {
+    let mask = snap
+        .ancestors
+        .first()
+        .or(snap.cgroups.first())
+        .map_or(0, |r| r.subsys_mask);
+    let bound = names.list(u16::try_from(mask & 0xffff).unwrap_or(0));
+    let bound: Vec<&[u8]> = bound
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let root = std::fs::read(mount.dir.join("cgroup.controllers")).map_err(BpfError::Read)?;
+    let ok = root
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|n| !n.is_empty())
+        .all(|n| bound.contains(&n));
+    if ok && mask >> 16 == 0 {
+        Ok(())
+    } else {
+        Err(BpfError::Read(std::io::Error::other(
+            "controller ids do not match /proc/cgroups",
+        )))
+    }
+}
+
+/// A reader in a cgroup namespace of its own sees `/proc/PID/cgroup` paths relative to
+/// that namespace: the processes placed by them would be misplaced. Its own process
+/// tells: the cgroup the task iterator gives it must be the one its `/proc/self/cgroup`
+/// path names below the mount.
+fn check_cgroup_namespace(
+    snap: &bpf::Snapshot,
+    mount: &CgroupMount,
+    proc_dir: &Path,
+) -> Result<(), BpfError> {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::process::id();
+    let ns_error = || BpfError::Read(std::io::Error::other("in a cgroup namespace"));
+    let mine = snap
+        .tasks
+        .iter()
+        .find(|t| t.pid == me)
+        .ok_or_else(ns_error)?;
+    let text = std::fs::read(proc_dir.join("self/cgroup")).map_err(BpfError::Read)?;
+    let path = text
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"0::"))
+        .ok_or_else(ns_error)?;
+    let rel = std::ffi::OsStr::from_bytes(path.strip_prefix(b"/").unwrap_or(path));
+    match std::fs::metadata(mount.dir.join(rel)) {
+        Ok(m) if m.ino() == mine.cgroup_id && !path.starts_with(b"/..") => Ok(()),
+        _ => Err(ns_error()),
+    }
 }
 
 /// The parent record of record `i`, when it was walked.
@@ -344,4 +404,57 @@ fn finish(b: &TreeBuilder, nodes: &mut [Node], f: &Frame, events_populated: bool
         || populated != Some(false)
         || !node.errors.is_empty()
         || f.kept_child
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(mask: u32) -> bpf::Snapshot {
+        let mut s = bpf::Snapshot::default();
+        s.cgroups.push(bpf::CgroupRecord {
+            id: 1,
+            parent_id: None,
+            level: 0,
+            name: Box::default(),
+            subtree_control: 0,
+            subsys_mask: mask,
+            threaded: false,
+            threaded_children: false,
+            has_tasks: false,
+            populated: false,
+            uid: 0,
+        });
+        s
+    }
+
+    fn mount_with(controllers: &str) -> (tempfile::TempDir, CgroupMount) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("cgroup.controllers"), controllers).unwrap();
+        let m = CgroupMount {
+            mount_point: d.path().to_path_buf(),
+            dir: d.path().to_path_buf(),
+            fs_root: b"/".to_vec(),
+            options: Vec::new(),
+            source: crate::MountSource::Default,
+        };
+        (d, m)
+    }
+
+    #[test]
+    fn controller_ids_are_trusted_only_when_the_names_agree() {
+        // 6.11 and earlier: every controller has its line; memory (id 4) and pids (5).
+        let all = ControllerNames::parse(
+            b"#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t1\t1\ncpu\t0\t1\t1\n\
+              cpuacct\t0\t1\t1\nblkio\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n",
+        );
+        let (_d, m) = mount_with("memory pids\n");
+        assert!(check_names(&snap(0b110000), &all, &m).is_ok());
+        // 6.12+ without cgroup1 memory: its line is gone, every later id shifts.
+        let shifted = ControllerNames::parse(
+            b"#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t1\t1\ncpu\t0\t1\t1\n\
+              cpuacct\t0\t1\t1\nblkio\t0\t1\t1\npids\t0\t1\t1\n",
+        );
+        assert!(check_names(&snap(0b110000), &shifted, &m).is_err());
+    }
 }

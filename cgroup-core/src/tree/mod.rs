@@ -564,8 +564,15 @@ pub struct TreeBuilder {
     identify: bool,
     users: bool,
     monitor_status: bool,
-    bpf: bool,
+    /// `Some(true)`: the BPF path wherever it loads; `Some(false)`: never; `None`: on
+    /// hosts large enough to gain from it ([`BPF_AUTO_MIN_CGROUPS`]).
+    bpf: Option<bool>,
 }
+
+/// With no choice made ([`TreeBuilder::bpf`], `CGTREE_BPF`), the BPF path is taken on a
+/// hierarchy of at least this many cgroups (the root's `cgroup.stat` `nr_descendants`):
+/// loading the programs costs 30-50 ms, which a file walk of a small tree undercuts.
+pub const BPF_AUTO_MIN_CGROUPS: u64 = 1000;
 
 impl Default for TreeBuilder {
     fn default() -> Self {
@@ -589,9 +596,13 @@ impl TreeBuilder {
             identify: false,
             users: false,
             monitor_status: false,
-            // `CGTREE_BPF=0`: the files, for every builder of the process (how cgtree's
-            // tests compare the two paths with one binary).
-            bpf: std::env::var_os("CGTREE_BPF").is_none_or(|v| v != "0"),
+            // `CGTREE_BPF=0`: the files; `=1`: BPF wherever it loads, for every builder of
+            // the process (how cgtree's tests compare the two paths with one binary).
+            bpf: match std::env::var_os("CGTREE_BPF") {
+                Some(v) if v == "0" => Some(false),
+                Some(v) if v == "1" => Some(true),
+                _ => None,
+            },
         }
     }
 
@@ -600,10 +611,13 @@ impl TreeBuilder {
     /// host is the live one with its cgroup2 mount and `/proc` verified, threads are not
     /// asked for, and the programs load (root or `CAP_BPF` + `CAP_PERFMON`, kernel BTF,
     /// the initial PID namespace); otherwise, and with `false`, the files are read. The
-    /// tree is the same either way; [`crate::Stats::bpf_walks`] says which ran. The
-    /// default is on unless the environment has `CGTREE_BPF=0`.
+    /// tree is the same either way; [`crate::Stats::bpf_walks`] says which ran. `true`:
+    /// wherever the programs load; `false`: never. Without a call, `CGTREE_BPF=1` or `0`
+    /// in the environment decides, and otherwise the size of the hierarchy (at least
+    /// [`BPF_AUTO_MIN_CGROUPS`] cgroups). Also never when the reader is not root and
+    /// `/proc` is mounted with `hidepid` (the iterators would show what `/proc` hides).
     pub fn bpf(&mut self, yes: bool) -> &mut Self {
-        self.bpf = yes;
+        self.bpf = Some(yes);
         self
     }
 
@@ -789,11 +803,12 @@ impl TreeBuilder {
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
         let mut stats = crate::Stats::default();
         #[cfg(feature = "bpf")]
-        let fast = if self.bpf
-            && live
+        let fast = if live
             && origin == fs::Origin::Kernel
             && (proc_origin == fs::Origin::Kernel || !self.processes)
             && !self.threads
+            && self.bpf.unwrap_or_else(|| large_hierarchy(&mount))
+            && (nix::unistd::geteuid().is_root() || self.host.proc_hidepid().is_none())
         {
             fast::walk(self, &mount, &start, root_fd.as_fd(), &proc_dir).ok()
         } else {
@@ -808,26 +823,9 @@ impl TreeBuilder {
         let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
             stats += bpf_stats;
             if let Some(fd) = &proc_fd {
-                let pv = view(fd.as_fd());
                 let mut scratch = Scratch::new();
-                for (id, node) in nodes.iter_mut().enumerate() {
-                    if let Some(mut procs) = node.processes.take() {
-                        let mut read = ProcRead::default();
-                        self.read_process_list_with(
-                            &mut procs,
-                            &mut read,
-                            &pv,
-                            &mut scratch,
-                            Some(&facts),
-                        );
-                        node.processes = Some(procs);
-                        node.errors.extend(read.errors);
-                        node.monitor_status = read.monitors;
-                        if read.hidden > 0 {
-                            hidden.push((id, read.hidden));
-                        }
-                    }
-                }
+                let pv = view(fd.as_fd());
+                self.read_lists(&mut nodes, &pv, &mut scratch, Some(&facts), &mut hidden);
                 stats += scratch.stats;
             }
             nodes
@@ -893,18 +891,7 @@ impl TreeBuilder {
             if let Some(fd) = &proc_fd {
                 let pv = view(fd.as_fd());
                 let mut scratch = walk.scratch;
-                for (id, node) in nodes.iter_mut().enumerate() {
-                    if let Some(mut procs) = node.processes.take() {
-                        let mut read = ProcRead::default();
-                        self.read_process_list(&mut procs, &mut read, &pv, &mut scratch);
-                        node.processes = Some(procs);
-                        node.errors.extend(read.errors);
-                        node.monitor_status = read.monitors;
-                        if read.hidden > 0 {
-                            hidden.push((id, read.hidden));
-                        }
-                    }
-                }
+                self.read_lists(&mut nodes, &pv, &mut scratch, None, &mut hidden);
                 stats += scratch.stats;
             } else {
                 stats += walk.scratch.stats;
@@ -952,6 +939,31 @@ impl TreeBuilder {
             ancestors,
             stats,
         })
+    }
+
+    /// Reads every node's process list ([`TreeBuilder::read_process_list_with`]) on this
+    /// thread: what each found goes on its node; nodes with processes `/proc` hides are
+    /// noted in `hidden`.
+    fn read_lists(
+        &self,
+        nodes: &mut [Node],
+        pv: &ProcView<'_>,
+        scratch: &mut Scratch,
+        facts: Option<&std::collections::HashMap<u32, Facts>>,
+        hidden: &mut Vec<(NodeId, u32)>,
+    ) {
+        for (id, node) in nodes.iter_mut().enumerate() {
+            if let Some(mut procs) = node.processes.take() {
+                let mut read = ProcRead::default();
+                self.read_process_list_with(&mut procs, &mut read, pv, scratch, facts);
+                node.processes = Some(procs);
+                node.errors.extend(read.errors);
+                node.monitor_status = read.monitors;
+                if read.hidden > 0 {
+                    hidden.push((id, read.hidden));
+                }
+            }
+        }
     }
 
     /// Reads the command line (and, when it is empty, `comm` and the kernel-thread flag)
@@ -1075,6 +1087,20 @@ impl TreeBuilder {
             });
         }
     }
+}
+
+/// Whether the hierarchy has at least [`BPF_AUTO_MIN_CGROUPS`] cgroups (`nr_descendants`
+/// of the root's `cgroup.stat`).
+#[cfg(feature = "bpf")]
+fn large_hierarchy(mount: &CgroupMount) -> bool {
+    std::fs::read_to_string(mount.dir.join("cgroup.stat"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("nr_descendants "))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        })
+        .is_some_and(|n| n >= BPF_AUTO_MIN_CGROUPS)
 }
 
 /// Reads every process's user facts; a process that vanished keeps `user: None`.
@@ -1564,14 +1590,7 @@ impl Walk<'_> {
                     node.foreign_pids = foreign;
                     node.processes = Some(
                         pids.into_iter()
-                            .map(|pid| Process {
-                                pid,
-                                cmdline: Box::default(),
-                                comm: None,
-                                kernel_thread: false,
-                                role: None,
-                                user: None,
-                            })
+                            .map(|pid| Process::new(pid, Box::default(), None))
                             .collect(),
                     );
                     if let (Some(tx), Some(procs)) = (&self.tx, &node.processes) {
