@@ -273,3 +273,108 @@ fn hidepid_declines_bpf_for_a_non_root_reader() {
     );
     declined("hidepid", &script, &format!("/{name}"));
 }
+
+/// `cgtree userns NS` reads the users from the task iterator's IDs and namespaces on
+/// the BPF path and from `status` and `ns/user` on the file path: the same answer, for
+/// a namespace this test makes (a mapped range: processes whose host IDs map inside,
+/// one whose do not), in its JSON and its text.
+#[test]
+fn userns_is_the_same_on_both_paths() {
+    let Some(mount) = live_mount("bpf userns") else {
+        return;
+    };
+    let mut t = LiveTree::default();
+    let name = unique_cgroup_name("bpfuserns");
+    let base = mount.join(&name);
+    t.mkdir(&base);
+    t.mkdir(&base.join("a"));
+    t.mkdir(&base.join("b"));
+    let mut spawn_in = |cg: &str, cmd: &mut Command| {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        std::fs::write(base.join(cg).join("cgroup.procs"), pid.to_string()).unwrap();
+        t.children.push(child);
+        pid
+    };
+    // Keeps host root's IDs, which the namespace does not map (shown unmapped).
+    let first = spawn_in(
+        "a",
+        Command::new("unshare").args(["-U", "--", "sleep", "600"]),
+    );
+    let ns_link = |pid: u32| std::fs::read_link(format!("/proc/{pid}/ns/user")).ok();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::fs::read_link(format!("/proc/{first}/exe"))
+        .ok()
+        .is_none_or(|e| !e.ends_with("sleep"))
+    {
+        assert!(std::time::Instant::now() < deadline, "unshare did not run");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Root of the parent namespace writes the maps (util-linux's --map-users goes
+    // through newuidmap and /etc/subuid).
+    for f in ["uid_map", "gid_map"] {
+        std::fs::write(format!("/proc/{first}/{f}"), "0 200000 65536\n").unwrap();
+    }
+    let ns = ns_link(first).unwrap();
+    let inode = ns
+        .to_str()
+        .and_then(|s| s.strip_prefix("user:["))
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap()
+        .to_string();
+    // Joins it as its root (host 200000), and as its root with effective IDs 1000
+    // (host 201000: the users are the effective IDs, as status's second fields).
+    let target = first.to_string();
+    for (cg, ids) in [("a", "0"), ("b", "1000")] {
+        let pid = spawn_in(
+            cg,
+            Command::new("nsenter").args([
+                "-U",
+                "-t",
+                &target,
+                "--setuid=0",
+                "--setgid=0",
+                "--",
+                "setpriv",
+                &format!("--euid={ids}"),
+                &format!("--egid={ids}"),
+                "--clear-groups",
+                "--",
+                "sleep",
+                "600",
+            ]),
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while ns_link(pid).as_ref() != Some(&ns) {
+            assert!(std::time::Instant::now() < deadline, "nsenter did not run");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    for args in [
+        vec!["userns", &inode, "--json"],
+        vec!["userns", &inode, "--full"],
+    ] {
+        let (files, used_files) = run(&args, false);
+        let (fast, used_bpf) = run(&args, true);
+        assert!(!used_files, "CGTREE_BPF=0 still used BPF");
+        assert!(used_bpf, "{args:?}: the BPF path did not run");
+        assert_eq!(fast, files, "{args:?}: BPF (left) and files (right) differ");
+    }
+    // Something was compared: three processes, host 200000 and 201000 inside as 0 and
+    // 1000, host root unmapped inside.
+    let (json, _) = run(&["userns", &inode, "--json"], true);
+    for want in [
+        "\"nprocs\": 3",
+        "\"uid\": 201000",
+        "\"ns_uid\": 1000",
+        "\"uid\": 200000",
+        "\"ns_uid\": null",
+    ] {
+        assert!(json.contains(want), "{want} missing from {json}");
+    }
+}

@@ -258,6 +258,8 @@ struct ProcFacts {
     ppid: u32,
     uid: u32,
     gid: u32,
+    euid: u32,
+    egid: u32,
     comm: Vec<u8>,
     cmdline: Vec<u8>,
     cgroup: Option<u64>,
@@ -280,14 +282,15 @@ fn proc_facts(mount: &Path) -> HashMap<u32, ProcFacts> {
         ) else {
             continue;
         };
-        let field = |k: &str| -> u32 {
+        let nth = |k: &str, n: usize| -> u32 {
             status
                 .lines()
                 .find_map(|l| l.strip_prefix(k))
-                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.split_whitespace().nth(n))
                 .and_then(|v| v.parse().ok())
                 .unwrap()
         };
+        let field = |k: &str| nth(k, 0);
         let cgroup = cg
             .lines()
             .find_map(|l| l.strip_prefix("0::"))
@@ -299,6 +302,8 @@ fn proc_facts(mount: &Path) -> HashMap<u32, ProcFacts> {
                 ppid: field("PPid:"),
                 uid: field("Uid:"),
                 gid: field("Gid:"),
+                euid: nth("Uid:", 1),
+                egid: nth("Gid:", 1),
                 comm: comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec(),
                 cmdline,
                 cgroup,
@@ -335,6 +340,21 @@ fn processes_as_proc_shows_them() {
         &base,
         Command::new("perl").args(["-e", "sleep 600", "", "a\tb ü"]),
     );
+    // Real and effective IDs that differ (the effective ones are what status's second
+    // fields and cgtree's users show).
+    let setuid = g.spawn_in(
+        &base,
+        Command::new("setpriv").args([
+            "--ruid=0",
+            "--euid=65534",
+            "--rgid=0",
+            "--egid=65533",
+            "--clear-groups",
+            "--",
+            "sleep",
+            "600",
+        ]),
+    );
     // Churn: short processes that start and exit while the snapshot runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let churn = {
@@ -365,6 +385,11 @@ fn processes_as_proc_shows_them() {
             .unwrap_or_else(|| panic!("process {pid} ({f:?}) missing from BPF"));
         assert_eq!(t.ppid, f.ppid, "ppid of {pid}");
         assert_eq!((t.uid, t.gid), (f.uid, f.gid), "uid/gid of {pid}");
+        assert_eq!(
+            (t.euid, t.egid),
+            (f.euid, f.egid),
+            "effective uid/gid of {pid}"
+        );
         match &t.comm {
             Some(c) => assert_eq!(c.as_ref(), f.comm.as_slice(), "comm of {pid}"),
             None => assert!(t.kernel_thread, "comm of {pid} left to /proc"),
@@ -390,6 +415,12 @@ fn processes_as_proc_shows_them() {
         "as /proc's"
     );
     assert_eq!(by_pid[&renamed].cmdline, None, "rewritten: /proc");
+    let s = by_pid[&setuid];
+    assert_eq!(
+        (s.uid, s.gid, s.euid, s.egid),
+        (0, 0, 65534, 65533),
+        "real and effective IDs"
+    );
     assert_eq!(
         by_pid[&plain].cmdline.as_deref(),
         Some("perl\u{0}-e\u{0}sleep 600\u{0}\u{0}a\tb ü\u{0}".as_bytes())

@@ -159,6 +159,8 @@ int dump_task(struct bpf_iter__task *ctx)
 	/* The objective credentials, as /proc/PID/status shows them. */
 	r->uid = BPF_CORE_READ(t, real_cred, uid.val);
 	r->gid = BPF_CORE_READ(t, real_cred, gid.val);
+	r->euid = BPF_CORE_READ(t, real_cred, euid.val);
+	r->egid = BPF_CORE_READ(t, real_cred, egid.val);
 	r->userns = BPF_CORE_READ(t, real_cred, user_ns, ns.inum);
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), t->comm);
 	if (t->flags & PF_KTHREAD)

@@ -103,6 +103,8 @@ struct user_namespace {
 struct cred {
 	kuid_t uid;
 	kgid_t gid;
+	kuid_t euid;
+	kgid_t egid;
 	struct user_namespace *user_ns;
 } PAI;
 

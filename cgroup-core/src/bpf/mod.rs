@@ -94,8 +94,8 @@ fn first_rings() -> (usize, usize) {
 // Layouts of cgtree.h's records (C, x86_64 and arm64 alike: no implicit padding).
 const CG_NAME_AT: usize = 40;
 const CG_SIZE: usize = CG_NAME_AT + 256;
-const TASK_COMM_AT: usize = 40;
-const TASK_CMDLINE_AT: usize = 56;
+const TASK_COMM_AT: usize = 48;
+const TASK_CMDLINE_AT: usize = 64;
 
 const CG_THREADED: u16 = 1;
 const CG_THREADED_KIDS: u16 = 2;
@@ -149,6 +149,11 @@ pub struct TaskRecord {
     pub uid: u32,
     /// Real GID, likewise.
     pub gid: u32,
+    /// Effective UID (the initial user namespace's): the second `Uid:` field of
+    /// `/proc/PID/status`, the one permission checks use.
+    pub euid: u32,
+    /// Effective GID, likewise.
+    pub egid: u32,
     /// Inode number of the process's user namespace (`/proc/PID/ns/user`).
     pub userns: u32,
     /// `comm` (at most 15 bytes), as `/proc/PID/comm` without its newline; `None` for a
@@ -298,6 +303,8 @@ fn task_record(b: &[u8]) -> Result<TaskRecord, BpfError> {
         uid: u32_at(b, 16),
         gid: u32_at(b, 20),
         userns: u32_at(b, 24),
+        euid: u32_at(b, 36),
+        egid: u32_at(b, 40),
         comm: (!kernel_thread).then(|| comm.into()),
         cmdline: (flags & TASK_CMDLINE_PARTIAL == 0).then(|| b[TASK_CMDLINE_AT..].into()),
         kernel_thread,

@@ -23,6 +23,8 @@ pub(super) struct Facts {
     pub(super) cmdline: Option<Box<[u8]>>,
     pub(super) comm: Option<Box<[u8]>>,
     pub(super) kernel_thread: bool,
+    /// Effective UID and GID, and the user namespace's inode.
+    pub(super) user: (u32, u32, u64),
 }
 
 struct Frame {
@@ -53,7 +55,7 @@ pub(super) fn walk(
     } else {
         Walks::CGROUPS
     };
-    let snap = bpf::snapshot(root, walks)?;
+    let mut snap = bpf::snapshot(root, walks)?;
     let names = ControllerNames::read(proc_dir).map_err(BpfError::Read)?;
     check_names(&snap, &names, mount)?;
     if b.processes {
@@ -131,14 +133,15 @@ pub(super) fn walk(
     }
     // What is known of each process (a process the task iterator missed is read from
     // /proc like on the file path).
-    let mut facts = HashMap::new();
-    for t in &snap.tasks {
+    let mut facts = HashMap::with_capacity(snap.tasks.len());
+    for t in std::mem::take(&mut snap.tasks) {
         facts.insert(
             t.pid,
             Facts {
-                cmdline: t.cmdline.clone(),
-                comm: t.comm.clone(),
+                cmdline: t.cmdline,
+                comm: t.comm,
                 kernel_thread: t.kernel_thread,
+                user: (t.euid, t.egid, u64::from(t.userns)),
             },
         );
     }

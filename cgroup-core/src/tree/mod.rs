@@ -820,6 +820,8 @@ impl TreeBuilder {
             std::collections::HashMap<u32, Facts>,
             crate::Stats,
         )> = None;
+        // What the BPF task iterator said of each process, kept for the users.
+        let mut known: Option<std::collections::HashMap<u32, Facts>> = None;
         let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
             stats += bpf_stats;
             if let Some(fd) = &proc_fd {
@@ -828,6 +830,7 @@ impl TreeBuilder {
                 self.read_lists(&mut nodes, &pv, &mut scratch, Some(&facts), &mut hidden);
                 stats += scratch.stats;
             }
+            known = Some(facts);
             nodes
         } else if pipelined {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
@@ -921,7 +924,7 @@ impl TreeBuilder {
             stats += scratch.stats;
         }
         if self.users && self.processes {
-            fill_users(&mut nodes, &self.host, &mut stats);
+            fill_users(&mut nodes, &self.host, known.as_ref(), &mut stats);
         }
         let ancestors = if self.identify {
             let mut r = crate::resolve::Resolver::new(&self.host);
@@ -1103,8 +1106,15 @@ fn large_hierarchy(mount: &CgroupMount) -> bool {
         .is_some_and(|n| n >= BPF_AUTO_MIN_CGROUPS)
 }
 
-/// Reads every process's user facts; a process that vanished keeps `user: None`.
-fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
+/// Reads every process's user facts; a process that vanished keeps `user: None`. The
+/// IDs and user namespace `known` holds for a process (the BPF task iterator's) are
+/// taken instead of its `status` and `ns/user`.
+fn fill_users(
+    nodes: &mut [Node],
+    host: &Host,
+    known: Option<&std::collections::HashMap<u32, Facts>>,
+    stats: &mut crate::Stats,
+) {
     let Ok(mut reader) = crate::userns::UserReader::new(host) else {
         return;
     };
@@ -1112,7 +1122,11 @@ fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
     for node in nodes.iter_mut() {
         let mut errors = Vec::new();
         for p in node.processes.iter_mut().flatten() {
-            match reader.user(p.pid) {
+            let user = match known.and_then(|k| k.get(&p.pid)).and_then(KnownFacts::user) {
+                Some((uid, gid, ns)) => reader.user_from(p.pid, uid, gid, Some(ns)),
+                None => reader.user(p.pid),
+            };
+            match user {
                 Ok(mut u) => {
                     names.fill(p.pid, &mut u);
                     p.user = Some(u);
@@ -1149,6 +1163,8 @@ trait KnownFacts {
     /// `comm` (`None`: read the file, which the kernel writes longer for a kernel
     /// thread, so the whole answer is left to the file then) and the kernel-thread flag.
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)>;
+    /// Effective host UID and GID, and the user namespace's inode.
+    fn user(&self) -> Option<(u32, u32, u64)>;
 }
 
 #[cfg(not(feature = "bpf"))]
@@ -1157,6 +1173,9 @@ impl KnownFacts for () {
         None
     }
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
+        None
+    }
+    fn user(&self) -> Option<(u32, u32, u64)> {
         None
     }
 }
@@ -1169,6 +1188,9 @@ impl KnownFacts for Facts {
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
         let comm = self.comm.clone()?;
         Some((Some(comm), self.kernel_thread))
+    }
+    fn user(&self) -> Option<(u32, u32, u64)> {
+        Some(self.user)
     }
 }
 
