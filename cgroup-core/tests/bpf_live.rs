@@ -76,6 +76,19 @@ impl Guard {
         let pid = child.id();
         self.children.push(child);
         std::fs::write(cg.join("cgroup.procs"), pid.to_string()).unwrap();
+        // Until its exec is done, the child is a copy of this test (its command line the
+        // test's, its comm the test thread's), then a process whose command line is
+        // empty (no stack set up yet): what two reads see then depends on when.
+        let me = std::fs::read_link("/proc/self/exe").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let execing = || {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == me)
+                || std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty())
+        };
+        while execing() {
+            assert!(std::time::Instant::now() < deadline, "{pid} did not exec");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         pid
     }
 }
@@ -260,6 +273,8 @@ struct ProcFacts {
     gid: u32,
     euid: u32,
     egid: u32,
+    suid: u32,
+    fsuid: u32,
     comm: Vec<u8>,
     cmdline: Vec<u8>,
     cgroup: Option<u64>,
@@ -304,6 +319,8 @@ fn proc_facts(mount: &Path) -> HashMap<u32, ProcFacts> {
                 gid: field("Gid:"),
                 euid: nth("Uid:", 1),
                 egid: nth("Gid:", 1),
+                suid: nth("Uid:", 2),
+                fsuid: nth("Uid:", 3),
                 comm: comm.strip_suffix(b"\n").unwrap_or(&comm).to_vec(),
                 cmdline,
                 cgroup,
@@ -386,9 +403,9 @@ fn processes_as_proc_shows_them() {
         assert_eq!(t.ppid, f.ppid, "ppid of {pid}");
         assert_eq!((t.uid, t.gid), (f.uid, f.gid), "uid/gid of {pid}");
         assert_eq!(
-            (t.euid, t.egid),
-            (f.euid, f.egid),
-            "effective uid/gid of {pid}"
+            (t.euid, t.egid, t.suid, t.fsuid),
+            (f.euid, f.egid, f.suid, f.fsuid),
+            "effective uid/gid, saved and filesystem uid of {pid}"
         );
         match &t.comm {
             Some(c) => assert_eq!(c.as_ref(), f.comm.as_slice(), "comm of {pid}"),
@@ -417,9 +434,9 @@ fn processes_as_proc_shows_them() {
     assert_eq!(by_pid[&renamed].cmdline, None, "rewritten: /proc");
     let s = by_pid[&setuid];
     assert_eq!(
-        (s.uid, s.gid, s.euid, s.egid),
-        (0, 0, 65534, 65533),
-        "real and effective IDs"
+        (s.uid, s.gid, s.euid, s.egid, s.suid, s.fsuid),
+        (0, 0, 65534, 65533, 65534, 65534),
+        "real and effective IDs (execve sets the saved and filesystem UIDs to the effective one)"
     );
     assert_eq!(
         by_pid[&plain].cmdline.as_deref(),

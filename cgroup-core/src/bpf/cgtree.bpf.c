@@ -161,6 +161,8 @@ int dump_task(struct bpf_iter__task *ctx)
 	r->gid = BPF_CORE_READ(t, real_cred, gid.val);
 	r->euid = BPF_CORE_READ(t, real_cred, euid.val);
 	r->egid = BPF_CORE_READ(t, real_cred, egid.val);
+	r->suid = BPF_CORE_READ(t, real_cred, suid.val);
+	r->fsuid = BPF_CORE_READ(t, real_cred, fsuid.val);
 	r->userns = BPF_CORE_READ(t, real_cred, user_ns, ns.inum);
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), t->comm);
 	if (t->flags & PF_KTHREAD)

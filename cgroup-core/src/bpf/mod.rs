@@ -94,8 +94,8 @@ fn first_rings() -> (usize, usize) {
 // Layouts of cgtree.h's records (C, x86_64 and arm64 alike: no implicit padding).
 const CG_NAME_AT: usize = 40;
 const CG_SIZE: usize = CG_NAME_AT + 256;
-const TASK_COMM_AT: usize = 48;
-const TASK_CMDLINE_AT: usize = 64;
+const TASK_COMM_AT: usize = 56;
+const TASK_CMDLINE_AT: usize = 72;
 
 const CG_THREADED: u16 = 1;
 const CG_THREADED_KIDS: u16 = 2;
@@ -154,6 +154,10 @@ pub struct TaskRecord {
     pub euid: u32,
     /// Effective GID, likewise.
     pub egid: u32,
+    /// Saved set-user-ID: the third `Uid:` field of `/proc/PID/status`.
+    pub suid: u32,
+    /// Filesystem UID: the fourth `Uid:` field.
+    pub fsuid: u32,
     /// Inode number of the process's user namespace (`/proc/PID/ns/user`).
     pub userns: u32,
     /// `comm` (at most 15 bytes), as `/proc/PID/comm` without its newline; `None` for a
@@ -305,6 +309,8 @@ fn task_record(b: &[u8]) -> Result<TaskRecord, BpfError> {
         userns: u32_at(b, 24),
         euid: u32_at(b, 36),
         egid: u32_at(b, 40),
+        suid: u32_at(b, 44),
+        fsuid: u32_at(b, 48),
         comm: (!kernel_thread).then(|| comm.into()),
         cmdline: (flags & TASK_CMDLINE_PARTIAL == 0).then(|| b[TASK_CMDLINE_AT..].into()),
         kernel_thread,

@@ -25,6 +25,8 @@ pub(super) struct Facts {
     pub(super) kernel_thread: bool,
     /// Effective UID and GID, and the user namespace's inode.
     pub(super) user: (u32, u32, u64),
+    /// `Uid:` (real, effective, saved, filesystem) and `PPid:` of `status`.
+    pub(super) status: ([u32; 4], u32),
 }
 
 struct Frame {
@@ -39,7 +41,14 @@ struct Frame {
 }
 
 /// The nodes, what is known of their processes, and what the walk cost.
-pub(super) type Walked = (Vec<Node>, HashMap<u32, Facts>, crate::Stats);
+/// The fourth element is the host's `/proc` listing (every PID), taken when the
+/// processes were asked for: the identification's pass over every process reuses it.
+pub(super) type Walked = (
+    Vec<Node>,
+    HashMap<u32, Facts>,
+    crate::Stats,
+    Option<Vec<u32>>,
+);
 
 /// Builds the nodes below `root` (the start cgroup's open directory) from one BPF
 /// snapshot. `Err` when the snapshot cannot be taken (the caller walks the files).
@@ -50,11 +59,11 @@ pub(super) fn walk(
     root: BorrowedFd<'_>,
     proc_dir: &Path,
 ) -> Result<Walked, BpfError> {
-    let walks = if b.processes {
-        Walks::ALL
-    } else {
-        Walks::CGROUPS
-    };
+    // The identification learns from every host process (where runtimes keep their
+    // state, conmon's names): the task walk gives their command lines also when the
+    // tree shows no processes.
+    let tasks = b.processes || b.identify;
+    let walks = if tasks { Walks::ALL } else { Walks::CGROUPS };
     let mut snap = bpf::snapshot(root, walks)?;
     let names = ControllerNames::read(proc_dir).map_err(BpfError::Read)?;
     check_names(&snap, &names, mount)?;
@@ -113,13 +122,16 @@ pub(super) fn walk(
     for t in &snap.tasks {
         placed.insert(t.pid);
     }
-    if let Ok(dir) = std::fs::read_dir(proc_dir) {
+    let mut listed_pids = None;
+    if let Some(dir) = tasks.then(|| std::fs::read_dir(proc_dir).ok()).flatten() {
         let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
+        let all = listed_pids.insert(Vec::with_capacity(snap.tasks.len() + 16));
         for e in dir.flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
                 continue;
             };
-            if placed.contains(&pid) {
+            all.push(pid);
+            if !b.processes || placed.contains(&pid) {
                 continue;
             }
             let Some(path) = proc_cgroup(&e.path()) else {
@@ -142,6 +154,7 @@ pub(super) fn walk(
                 comm: t.comm,
                 kernel_thread: t.kernel_thread,
                 user: (t.euid, t.egid, u64::from(t.userns)),
+                status: ([t.uid, t.euid, t.suid, t.fsuid], t.ppid),
             },
         );
     }
@@ -191,7 +204,7 @@ pub(super) fn walk(
         let mut own = false;
         let mut own_known = false;
         if b.processes && !threaded {
-            let mut list = pids[rec].clone();
+            let mut list = std::mem::take(&mut pids[rec]);
             own = !list.is_empty();
             own_known = true;
             let room = MAX_PROCESSES.saturating_sub(listed);
@@ -211,7 +224,7 @@ pub(super) fn walk(
                 });
             }
         }
-        let mut children = kids[rec].clone();
+        let mut children = std::mem::take(&mut kids[rec]);
         let node = &mut nodes[id];
         if !children.is_empty() {
             node.subtree_control = Some(ControllerList::parse(&names.list(r.subtree_control)));
@@ -270,7 +283,7 @@ pub(super) fn walk(
         bpf_task_walk_us: us(snap.task_walk),
         ..Default::default()
     };
-    Ok((nodes, facts, stats))
+    Ok((nodes, facts, stats, listed_pids))
 }
 
 /// `/proc/cgroups` lists a controller a line, in id order, but Linux 6.12 and later leave

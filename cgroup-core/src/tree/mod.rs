@@ -815,14 +815,12 @@ impl TreeBuilder {
             None
         };
         #[cfg(not(feature = "bpf"))]
-        let fast: Option<(
-            Vec<Node>,
-            std::collections::HashMap<u32, Facts>,
-            crate::Stats,
-        )> = None;
+        let fast: Option<FastWalked> = None;
         // What the BPF task iterator said of each process, kept for the users.
         let mut known: Option<std::collections::HashMap<u32, Facts>> = None;
-        let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
+        let mut host_pids = None;
+        let mut nodes = if let Some((mut nodes, facts, bpf_stats, listed)) = fast {
+            host_pids = listed;
             stats += bpf_stats;
             if let Some(fd) = &proc_fd {
                 let mut scratch = Scratch::new();
@@ -928,6 +926,17 @@ impl TreeBuilder {
         }
         let ancestors = if self.identify {
             let mut r = crate::resolve::Resolver::new(&self.host);
+            r.host_pids = host_pids;
+            if !self.processes {
+                // No process list took them: the BPF walk's command lines serve the
+                // identification's pass over every host process.
+                r.host_cmdlines = known
+                    .take()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(pid, f)| Some((pid, f.into_cmdline()?)))
+                    .collect();
+            }
             let a = identify::identify_with(&mut nodes, &mount, &mut r);
             stats += r.scratch.stats;
             a
@@ -1027,10 +1036,16 @@ impl TreeBuilder {
                 }
             }
             if statuses && p.args().next().is_some_and(crate::runtime::claims_monitor) {
-                // One open, one read, one close, as for the command line (also on
-                // the BPF path: the few monitors' four UIDs are read from the file). A
-                // process whose status cannot be read is left to the identification.
-                if let Ok(Ok(st)) =
+                // The task iterator's credentials and parent on the BPF path; otherwise
+                // one open, one read, one close, as for the command line. A process
+                // whose status cannot be read is left to the identification.
+                if let Some((uid, ppid)) = known.and_then(KnownFacts::status) {
+                    monitors.push(MonitorStatus {
+                        pid: p.pid,
+                        uid: Some(uid),
+                        ppid: Some(ppid),
+                    });
+                } else if let Ok(Ok(st)) =
                     fs::read_file_from(pv.fd, name.file(p.pid, "status"), scratch, pv.origin)
                         .map(parse::status)
                 {
@@ -1156,15 +1171,28 @@ use fast::Facts;
 #[cfg(not(feature = "bpf"))]
 type Facts = ();
 
+/// What the BPF walk gives (`fast::Walked`); without the feature, never anything.
+#[cfg(not(feature = "bpf"))]
+type FastWalked = (
+    Vec<Node>,
+    std::collections::HashMap<u32, Facts>,
+    crate::Stats,
+    Option<Vec<u32>>,
+);
+
 /// What the BPF task iterator holds of a process, as the file reads would give it.
 trait KnownFacts {
     /// The whole command line, when the iterator copied it.
     fn cmdline(&self) -> Option<&[u8]>;
+    /// The same, taken.
+    fn into_cmdline(self) -> Option<Box<[u8]>>;
     /// `comm` (`None`: read the file, which the kernel writes longer for a kernel
     /// thread, so the whole answer is left to the file then) and the kernel-thread flag.
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)>;
     /// Effective host UID and GID, and the user namespace's inode.
     fn user(&self) -> Option<(u32, u32, u64)>;
+    /// `Uid:` (real, effective, saved, filesystem) and `PPid:`, as `status` gives them.
+    fn status(&self) -> Option<([u32; 4], u32)>;
 }
 
 #[cfg(not(feature = "bpf"))]
@@ -1172,10 +1200,16 @@ impl KnownFacts for () {
     fn cmdline(&self) -> Option<&[u8]> {
         None
     }
+    fn into_cmdline(self) -> Option<Box<[u8]>> {
+        None
+    }
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
         None
     }
     fn user(&self) -> Option<(u32, u32, u64)> {
+        None
+    }
+    fn status(&self) -> Option<([u32; 4], u32)> {
         None
     }
 }
@@ -1185,12 +1219,18 @@ impl KnownFacts for Facts {
     fn cmdline(&self) -> Option<&[u8]> {
         self.cmdline.as_deref()
     }
+    fn into_cmdline(self) -> Option<Box<[u8]>> {
+        self.cmdline
+    }
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
         let comm = self.comm.clone()?;
         Some((Some(comm), self.kernel_thread))
     }
     fn user(&self) -> Option<(u32, u32, u64)> {
         Some(self.user)
+    }
+    fn status(&self) -> Option<([u32; 4], u32)> {
+        Some(self.status)
     }
 }
 
