@@ -163,18 +163,24 @@ fn unprivileged_falls_back_silently() {
         .arg(env!("CARGO_BIN_EXE_cgtree"))
         .args(["--json", "--no-procs"])
         .env("CGTREE_STATS", "1")
+        .env("CGTREE_BPF", "1")
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code().is_some(), "{err}");
     assert!(err.contains("trees read through BPF 0"), "{err}");
+    assert!(
+        err.contains("BPF path not taken: the programs did not load"),
+        "{err}"
+    );
     assert!(!err.contains("libbpf"), "{err}");
 }
 
-/// The same output from both paths (the BPF one declines): `sh -c SCRIPT` runs as root
-/// with `$CGTREE` and `$START` set; it prints the stats lines and the output of both.
-fn declined(what: &str, script: &str, start: &str) {
+/// The same output from both paths (the BPF one declines, saying `why` with
+/// `CGTREE_STATS=1`): `sh -c SCRIPT` runs as root with `$CGTREE` and `$START` set; it
+/// prints the stats lines and the output of both.
+fn declined(what: &str, why: &str, script: &str, start: &str) {
     let o = Command::new("sh")
         .args(["-c", script])
         .env("CGTREE", env!("CARGO_BIN_EXE_cgtree"))
@@ -203,6 +209,11 @@ fn declined(what: &str, script: &str, start: &str) {
         err.matches("trees read through BPF 0").count(),
         2,
         "{what}: BPF ran: {err}"
+    );
+    assert_eq!(
+        err.matches(&format!("BPF path not taken: {why}")).count(),
+        1,
+        "{what}: the forced run says why: {err}"
     );
     assert!(!err.contains("libbpf"), "{what}: {err}");
 }
@@ -242,7 +253,7 @@ fn a_cgroup_namespace_declines_bpf() {
          CGTREE_STATS=1 CGTREE_BPF=0 \"$CGTREE\" -d 0 -a'",
         procs.display()
     );
-    declined("cgroupns", &script, "/");
+    declined("cgroupns", "in a cgroup namespace of its own", &script, "/");
 }
 
 /// Not root, with CAP_BPF and CAP_PERFMON, and `/proc` mounted with hidepid: the BPF
@@ -271,7 +282,12 @@ fn hidepid_declines_bpf_for_a_non_root_reader() {
          CGTREE_STATS=1 CGTREE_BPF=1 {run} \"$CGTREE\" \"$START\"; echo =====; \
          CGTREE_STATS=1 CGTREE_BPF=0 {run} \"$CGTREE\" \"$START\"'"
     );
-    declined("hidepid", &script, &format!("/{name}"));
+    declined(
+        "hidepid",
+        "/proc is mounted with hidepid",
+        &script,
+        &format!("/{name}"),
+    );
 }
 
 /// `cgtree userns NS` reads the users from the task iterator's IDs and namespaces on

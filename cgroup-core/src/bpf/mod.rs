@@ -224,6 +224,33 @@ pub enum BpfError {
     TooLarge,
     /// A record of an unexpected size (a build whose C and Rust layouts differ).
     BadRecord(usize),
+    /// The reader is in a cgroup namespace of its own: `/proc/PID/cgroup` paths, by
+    /// which the processes neither iterator visits are placed, are relative to it
+    /// (returned by the tree builder, not by [`snapshot`]).
+    CgroupNamespace,
+    /// `/proc/cgroups` lists controllers by name, not by id (Linux 6.12+ leaves out those
+    /// without cgroup1 support), so the records' controller bits cannot be named
+    /// (returned by the tree builder, not by [`snapshot`]).
+    ControllerIds,
+}
+
+impl BpfError {
+    /// Why, in a few words (what `CGTREE_STATS=1` prints when the files were read
+    /// instead).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BpfError::NoBtf => "no kernel BTF",
+            BpfError::Load(_) => {
+                "the programs did not load (no CAP_BPF and CAP_PERFMON, or a kernel without the iterators)"
+            }
+            BpfError::Read(_) => "an iterator's read failed",
+            BpfError::PidNamespace => "not in the initial PID namespace",
+            BpfError::TooLarge => "more records than the largest ring buffers hold",
+            BpfError::BadRecord(_) => "a record of the wrong size",
+            BpfError::CgroupNamespace => "in a cgroup namespace of its own",
+            BpfError::ControllerIds => "/proc/cgroups does not give the controller ids",
+        }
+    }
 }
 
 impl fmt::Display for BpfError {
@@ -237,6 +264,7 @@ impl fmt::Display for BpfError {
             }
             BpfError::TooLarge => write!(f, "more than {MAX_RING_BYTES} bytes of records"),
             BpfError::BadRecord(n) => write!(f, "a BPF record of {n} bytes"),
+            BpfError::CgroupNamespace | BpfError::ControllerIds => f.write_str(self.reason()),
         }
     }
 }

@@ -281,6 +281,7 @@ pub(super) fn walk(
         bpf_load_us: us(snap.load),
         bpf_cgroup_walk_us: us(snap.cgroup_walk),
         bpf_task_walk_us: us(snap.task_walk),
+        bpf_retries: u64::from(snap.retries),
         ..Default::default()
     };
     Ok((nodes, facts, stats, listed_pids))
@@ -313,9 +314,7 @@ fn check_names(
     if ok && mask >> 16 == 0 {
         Ok(())
     } else {
-        Err(BpfError::Read(std::io::Error::other(
-            "controller ids do not match /proc/cgroups",
-        )))
+        Err(BpfError::ControllerIds)
     }
 }
 
@@ -330,7 +329,7 @@ fn check_cgroup_namespace(
 ) -> Result<(), BpfError> {
     use std::os::unix::fs::MetadataExt;
     let me = std::process::id();
-    let ns_error = || BpfError::Read(std::io::Error::other("in a cgroup namespace"));
+    let ns_error = || BpfError::CgroupNamespace;
     let mine = snap
         .tasks
         .iter()

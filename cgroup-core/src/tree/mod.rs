@@ -803,14 +803,32 @@ impl TreeBuilder {
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
         let mut stats = crate::Stats::default();
         #[cfg(feature = "bpf")]
-        let fast = if live
-            && origin == fs::Origin::Kernel
-            && (proc_origin == fs::Origin::Kernel || !self.processes)
-            && !self.threads
-            && self.bpf.unwrap_or_else(|| large_hierarchy(&mount))
-            && (nix::unistd::geteuid().is_root() || self.host.proc_hidepid().is_none())
-        {
-            fast::walk(self, &mount, &start, root_fd.as_fd(), &proc_dir).ok()
+        let fast = if self.bpf.unwrap_or_else(|| live && large_hierarchy(&mount)) {
+            let declined = if !live
+                || origin != fs::Origin::Kernel
+                || (proc_origin != fs::Origin::Kernel && self.processes)
+            {
+                Some("not the live host's cgroup2 mount and /proc")
+            } else if self.threads {
+                Some("threads asked for (the iterators list processes)")
+            } else if !nix::unistd::geteuid().is_root() && self.host.proc_hidepid().is_some() {
+                Some("/proc is mounted with hidepid and the reader is not root")
+            } else {
+                None
+            };
+            match declined {
+                Some(why) => {
+                    stats.bpf_declined = Some(why);
+                    None
+                }
+                None => match fast::walk(self, &mount, &start, root_fd.as_fd(), &proc_dir) {
+                    Ok(walked) => Some(walked),
+                    Err(e) => {
+                        stats.bpf_declined = Some(e.reason());
+                        None
+                    }
+                },
+            }
         } else {
             None
         };
