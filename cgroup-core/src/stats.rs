@@ -38,7 +38,7 @@ pub struct Stats {
     pub bpf_retries: u64,
     /// Why the BPF path, asked for (`CGTREE_BPF=1`, [`crate::TreeBuilder::bpf`], or a
     /// hierarchy of 1,000+ cgroups), was not taken and the files were read: the last
-    /// such reason ([`crate::bpf::BpfError::reason`] and the builder's own: threads
+    /// such reason (`bpf::BpfError::reason` with the feature, and the builder's own: threads
     /// asked for, `hidepid`, not the live host).
     pub bpf_declined: Option<&'static str>,
 }
