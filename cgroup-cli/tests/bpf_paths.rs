@@ -171,7 +171,7 @@ fn unprivileged_falls_back_silently() {
     assert!(o.status.code().is_some(), "{err}");
     assert!(err.contains("trees read through BPF 0"), "{err}");
     assert!(
-        err.contains("BPF path not taken: the programs did not load"),
+        err.contains("BPF path not taken: the reader lacks CAP_SYS_PTRACE"),
         "{err}"
     );
     assert!(!err.contains("libbpf"), "{err}");
@@ -253,7 +253,12 @@ fn a_cgroup_namespace_declines_bpf() {
          CGTREE_STATS=1 CGTREE_BPF=0 \"$CGTREE\" -d 0 -a'",
         procs.display()
     );
-    declined("cgroupns", "in a cgroup namespace of its own", &script, "/");
+    declined(
+        "cgroupns",
+        "its /proc/self/cgroup path is not below the mount",
+        &script,
+        "/",
+    );
 }
 
 /// Not root, with CAP_BPF and CAP_PERFMON, and `/proc` mounted with hidepid: the BPF
@@ -393,4 +398,99 @@ fn userns_is_the_same_on_both_paths() {
     ] {
         assert!(json.contains(want), "{want} missing from {json}");
     }
+}
+
+/// The iterators need only CAP_BPF and CAP_PERFMON and see every process and cgroup; a
+/// reader the files hide things from (no CAP_SYS_PTRACE: other users' `ns/user`; no
+/// CAP_DAC_READ_SEARCH: a cgroup of mode 700) gets the files' tree: root without
+/// CAP_SYS_PTRACE, and a non-root reader with CAP_BPF and CAP_PERFMON only.
+#[test]
+fn a_reader_without_ptrace_or_dac_read_search_declines_bpf() {
+    let Some(mount) = live_mount("bpf caps") else {
+        return;
+    };
+    let mut t = LiveTree::default();
+    let name = unique_cgroup_name("bpfcaps");
+    let base = mount.join(&name);
+    t.mkdir(&base);
+    t.mkdir(&base.join("secret"));
+    t.mkdir(&base.join("secret/inner"));
+    let child = Command::new("sleep")
+        .arg("600")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::fs::write(
+        base.join("secret/inner/cgroup.procs"),
+        child.id().to_string(),
+    )
+    .unwrap();
+    t.children.push(child);
+    std::os::unix::fs::chown(base.join("secret"), Some(4545), Some(4545)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(base.join("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    for (what, run) in [
+        (
+            "root without CAP_SYS_PTRACE",
+            "setpriv --bounding-set=-sys_ptrace",
+        ),
+        (
+            "root without CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE",
+            "setpriv --bounding-set=-dac_read_search,-dac_override",
+        ),
+        (
+            "nobody with CAP_BPF and CAP_PERFMON",
+            "setpriv --reuid=65534 --regid=65534 --clear-groups \
+             --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon",
+        ),
+    ] {
+        let script = format!(
+            "CGTREE_STATS=1 CGTREE_BPF=1 {run} \"$CGTREE\" -a \"$START\"; echo =====; \
+             CGTREE_STATS=1 CGTREE_BPF=0 {run} \"$CGTREE\" -a \"$START\""
+        );
+        declined(
+            what,
+            "the reader lacks CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH",
+            &script,
+            &format!("/{name}"),
+        );
+    }
+}
+
+/// In a cgroup namespace with its own cgroup2 mount, the mount's root is a cgroup
+/// below the hierarchy's root (it has a `cgroup.type`): both paths show it alike.
+#[test]
+fn a_mount_root_below_the_hierarchy_root_is_shown_alike() {
+    let Some(mount) = live_mount("bpf mount root") else {
+        return;
+    };
+    let mut t = LiveTree::default();
+    let base = mount.join(unique_cgroup_name("bpfmnt"));
+    t.mkdir(&base);
+    t.mkdir(&base.join("t1"));
+    t.mkdir(&base.join("plain"));
+    std::fs::write(base.join("t1/cgroup.type"), "threaded").unwrap();
+    let script = format!(
+        "echo $$ > '{}' && exec unshare -C -m --propagation private sh -c '\
+         mount -t cgroup2 none /sys/fs/cgroup && \
+         CGTREE_STATS=1 CGTREE_BPF=1 \"$CGTREE\" --no-procs -a --json && echo ===== && \
+         CGTREE_STATS=1 CGTREE_BPF=0 \"$CGTREE\" --no-procs -a --json'",
+        base.join("cgroup.procs").display()
+    );
+    let o = Command::new("sh")
+        .args(["-c", &script])
+        .env("CGTREE", env!("CARGO_BIN_EXE_cgtree"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (bpf, files) = out.split_once("=====\n").unwrap();
+    assert!(bpf.contains("\"t1\""), "{bpf}");
+    assert_eq!(bpf, files, "BPF (left) and files (right) differ");
+    assert_eq!(
+        err.matches("trees read through BPF 1").count(),
+        1,
+        "the BPF path ran once: {err}"
+    );
 }

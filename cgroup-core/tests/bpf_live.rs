@@ -634,3 +634,70 @@ fn members_are_what_cgroup_procs_lists() {
         "root's cgroup.procs lists {missing:?}, BPF does not"
     );
 }
+
+/// More command-line bytes than the first task ring holds: the task walk runs again
+/// with a larger ring (the cgroup walk's records are kept) and every process is there,
+/// its command line whole.
+#[test]
+fn a_full_task_ring_is_walked_again() {
+    let Some(mount) = live("bpf retry") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let base = mount.join(unique("retry"));
+    g.mkdir(&base);
+    // coreutils sleep sums its arguments: 600 and 1,900 zeros, about 3.8 KB of command
+    // line each (under CMDLINE_MAX). The first task ring holds about 420 bytes a
+    // thread the kernel counts (/proc/loadavg), rounded up to a power of two: twice
+    // that, for 1,000 more threads than now, is more than it holds.
+    let threads: usize = std::fs::read_to_string("/proc/loadavg")
+        .unwrap()
+        .split_whitespace()
+        .nth(3)
+        .and_then(|f| f.split('/').nth(1)?.parse().ok())
+        .unwrap();
+    let n = ((threads + 1000) * 420 * 2 / 3800).min(6000);
+    let mut args = vec!["600".to_string()];
+    args.extend(std::iter::repeat_n("0".to_string(), 1900));
+    let mut pids = Vec::new();
+    for _ in 0..n {
+        pids.push(g.spawn_in(&base, Command::new("sleep").args(&args)));
+    }
+    let dir = std::fs::File::open(&mount).unwrap();
+    let snap = snapshot(dir.as_fd(), Walks::ALL).unwrap();
+    let id = std::fs::metadata(&base).unwrap().ino();
+    assert!(
+        snap.retries >= 1,
+        "the first ring held 4 MB: {}",
+        snap.retries
+    );
+    assert!(
+        snap.cgroups.iter().any(|c| c.id == id),
+        "the cgroup walk's records"
+    );
+    let want: Vec<u8> = std::iter::once("sleep")
+        .chain(args.iter().map(String::as_str))
+        .flat_map(|a| a.bytes().chain([0]))
+        .collect();
+    let by_pid: HashMap<u32, _> = snap.tasks.iter().map(|t| (t.pid, t)).collect();
+    let mut members: Vec<u32> = snap
+        .members
+        .iter()
+        .filter(|&&(cg, _)| cg == id)
+        .map(|&(_, p)| p)
+        .collect();
+    members.sort_unstable();
+    let mut sorted = pids.clone();
+    sorted.sort_unstable();
+    assert_eq!(members, sorted, "members of the test's cgroup");
+    for pid in &pids {
+        let t = by_pid
+            .get(pid)
+            .unwrap_or_else(|| panic!("{pid} missing after a retry"));
+        assert_eq!(
+            t.cmdline.as_deref(),
+            Some(&want[..]),
+            "command line of {pid}"
+        );
+    }
+}

@@ -224,9 +224,10 @@ pub enum BpfError {
     TooLarge,
     /// A record of an unexpected size (a build whose C and Rust layouts differ).
     BadRecord(usize),
-    /// The reader is in a cgroup namespace of its own: `/proc/PID/cgroup` paths, by
-    /// which the processes neither iterator visits are placed, are relative to it
-    /// (returned by the tree builder, not by [`snapshot`]).
+    /// The reader is in a cgroup namespace of its own, or reads a bind mount of a
+    /// subtree: `/proc/PID/cgroup` paths, by which the processes neither iterator
+    /// visits are placed, are not relative to the mount (returned by the tree builder,
+    /// not by [`snapshot`]).
     CgroupNamespace,
     /// `/proc/cgroups` lists controllers by name, not by id (Linux 6.12+ leaves out those
     /// without cgroup1 support), so the records' controller bits cannot be named
@@ -247,7 +248,9 @@ impl BpfError {
             BpfError::PidNamespace => "not in the initial PID namespace",
             BpfError::TooLarge => "more records than the largest ring buffers hold",
             BpfError::BadRecord(_) => "a record of the wrong size",
-            BpfError::CgroupNamespace => "in a cgroup namespace of its own",
+            BpfError::CgroupNamespace => {
+                "its /proc/self/cgroup path is not below the mount (a cgroup namespace of its own, or a bind-mounted subtree)"
+            }
             BpfError::ControllerIds => "/proc/cgroups does not give the controller ids",
         }
     }
@@ -502,11 +505,19 @@ pub fn snapshot(start: BorrowedFd<'_>, walks: Walks) -> Result<Snapshot, BpfErro
     quiet_libbpf();
     let mut snap = Snapshot::default();
     let mut rings = first_rings();
+    let mut walks = walks;
     loop {
         let (cg_full, task_full) = run_once(start, walks, rings, &mut snap)?;
         if !cg_full && !task_full {
             return Ok(snap);
         }
+        // Only the walk whose ring filled runs again (the cgroup walk holds
+        // cgroup_mutex: it is not rerun for the tasks' sake); the other one's records
+        // are kept.
+        walks = Walks {
+            cgroups: walks.cgroups && cg_full,
+            tasks: walks.tasks && task_full,
+        };
         let grow = |n: usize, full: bool| if full { n * 4 } else { n };
         rings = (grow(rings.0, cg_full), grow(rings.1, task_full));
         if rings.0 > MAX_RING_BYTES || rings.1 > MAX_RING_BYTES {
@@ -615,14 +626,14 @@ fn run_once(
     if bss.reader_tgid != std::process::id() {
         return Err(BpfError::PidNamespace);
     }
-    let cg_full = bss.cgroups_dropped > 0 || bss.members_dropped > 0;
-    let task_full = bss.tasks_dropped > 0;
-    if !cg_full {
+    let cg_full = walks.cgroups && (bss.cgroups_dropped > 0 || bss.members_dropped > 0);
+    let task_full = walks.tasks && bss.tasks_dropped > 0;
+    if walks.cgroups && !cg_full {
         snap.ancestors = ancestors;
         snap.cgroups = cgroups;
         snap.members = members;
     }
-    if !task_full {
+    if walks.tasks && !task_full {
         snap.tasks = tasks;
     }
     Ok((cg_full, task_full))

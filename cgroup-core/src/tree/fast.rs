@@ -188,7 +188,14 @@ pub(super) fn walk(
         let node = &mut nodes[id];
         node.cgroup_id = Some(r.id);
         node.dir_uid = Some(r.uid);
-        node.cgroup_type = if r.level == 0 { None } else { types[rec] };
+        // The file walk reads no `cgroup.type` at the mount's root (the hierarchy's root
+        // has none; in a cgroup namespace, or on a bind mount of a subtree, the mount's
+        // root is a cgroup that has one, left unread there too).
+        node.cgroup_type = if r.level == 0 || (rec == 0 && start == "/") {
+            None
+        } else {
+            types[rec]
+        };
         let threaded = node.cgroup_type == Some(CgroupType::Threaded);
         node.controllers = match parent {
             None => start_controllers.clone(),
@@ -330,6 +337,7 @@ fn check_cgroup_namespace(
     use std::os::unix::fs::MetadataExt;
     let me = std::process::id();
     let ns_error = || BpfError::CgroupNamespace;
+    // (Also a bind mount of a subtree: the paths are then not relative to the mount.)
     let mine = snap
         .tasks
         .iter()

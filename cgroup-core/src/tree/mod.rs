@@ -813,6 +813,8 @@ impl TreeBuilder {
                 Some("threads asked for (the iterators list processes)")
             } else if !nix::unistd::geteuid().is_root() && self.host.proc_hidepid().is_some() {
                 Some("/proc is mounted with hidepid and the reader is not root")
+            } else if !sees_everything() {
+                Some("the reader lacks CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH (the iterators would show what the files hide from it)")
             } else {
                 None
             };
@@ -1137,6 +1139,31 @@ fn large_hierarchy(mount: &CgroupMount) -> bool {
                 .and_then(|n| n.trim().parse::<u64>().ok())
         })
         .is_some_and(|n| n >= BPF_AUTO_MIN_CGROUPS)
+}
+
+/// Whether this process reads every file the BPF iterators stand for: any cgroup
+/// directory (CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE: a cgroup of mode 700 owned by
+/// someone else) and every process's `ns/user` and `status` (CAP_SYS_PTRACE: the
+/// kernel's ptrace access check). The iterators need only CAP_BPF and CAP_PERFMON and
+/// see everything; a reader without these would get a tree the file path does not
+/// show it. From `CapEff:` of `/proc/self/status`; unreadable, no.
+#[cfg(feature = "bpf")]
+fn sees_everything() -> bool {
+    const CAP_DAC_OVERRIDE: u32 = 1;
+    const CAP_DAC_READ_SEARCH: u32 = 2;
+    const CAP_SYS_PTRACE: u32 = 19;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let Some(eff) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    else {
+        return false;
+    };
+    let has = |cap: u32| eff & (1u64 << cap) != 0;
+    has(CAP_SYS_PTRACE) && (has(CAP_DAC_READ_SEARCH) || has(CAP_DAC_OVERRIDE))
 }
 
 /// Reads every process's user facts; a process that vanished keeps `user: None`. The
