@@ -14,10 +14,21 @@
 mod common;
 
 use common::{cgtree, live_mount, unique_cgroup_name, LiveTree};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A fresh cgroup below the live mount, named after `what`: the guard that removes it,
+/// its path and its name; `None` when live tests are skipped.
+fn live_cgroup(what: &str) -> Option<(LiveTree, std::path::PathBuf, String)> {
+    let mount = live_mount(&format!("bpf {what}"))?;
+    let mut t = LiveTree::default();
+    let name = unique_cgroup_name(&format!("bpf{what}"));
+    let base = mount.join(&name);
+    t.mkdir(&base);
+    Some((t, base, name))
+}
 
 /// Runs `cgtree args` with CGTREE_STATS=1 and `CGTREE_BPF=1` or `0` (forced: with
 /// neither, a hierarchy this small is read from the files): (stdout, whether the
@@ -38,13 +49,10 @@ fn run(args: &[&str], bpf: bool) -> (String, bool) {
 
 #[test]
 fn both_paths_give_the_same_tree() {
-    let Some(mount) = live_mount("bpf paths") else {
+    let Some((mut t, base, name)) = live_cgroup("paths") else {
         return;
     };
-    let mut t = LiveTree::default();
-    let name = unique_cgroup_name("bpfpaths");
-    let base = mount.join(&name);
-    t.mkdir(&base);
+    let mount = base.parent().unwrap().to_path_buf();
     for d in [
         "app.slice",
         "app.slice/web.service",
@@ -62,14 +70,7 @@ fn both_paths_give_the_same_tree() {
     std::fs::write(base.join("thr/w1/w2/cgroup.type"), "threaded").unwrap();
     t.mkdir(&base.join("thr/inv"));
     let spawn_in = |t: &mut LiveTree, cg: &str, cmd: &mut Command| {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::fs::write(base.join(cg).join("cgroup.procs"), child.id().to_string()).unwrap();
-        t.children.push(child);
+        t.spawn_in(&base.join(cg), cmd);
     };
     spawn_in(
         &mut t,
@@ -239,12 +240,9 @@ fn same(out: &str) -> Vec<&str> {
 /// Linux 6.18), declines, and the tree is the file path's (PID 1 included).
 #[test]
 fn a_cgroup_namespace_declines_bpf() {
-    let Some(mount) = live_mount("bpf cgroupns") else {
+    let Some((mut t, base, _)) = live_cgroup("ns") else {
         return;
     };
-    let mut t = LiveTree::default();
-    let base = mount.join(unique_cgroup_name("bpfns"));
-    t.mkdir(&base);
     t.mkdir(&base.join("inner"));
     let procs = base.join("inner/cgroup.procs");
     let script = format!(
@@ -265,20 +263,10 @@ fn a_cgroup_namespace_declines_bpf() {
 /// path would show processes `/proc` hides from this user; it declines.
 #[test]
 fn hidepid_declines_bpf_for_a_non_root_reader() {
-    let Some(mount) = live_mount("bpf hidepid") else {
+    let Some((mut t, base, name)) = live_cgroup("hide") else {
         return;
     };
-    let mut t = LiveTree::default();
-    let name = unique_cgroup_name("bpfhide");
-    let base = mount.join(&name);
-    t.mkdir(&base);
-    let child = Command::new("sleep")
-        .arg("600")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::fs::write(base.join("cgroup.procs"), child.id().to_string()).unwrap();
-    t.children.push(child);
+    t.spawn_in(&base, Command::new("sleep").arg("600"));
     let run = "setpriv --reuid=65534 --regid=65534 --clear-groups \
                --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon";
     let script = format!(
@@ -301,27 +289,12 @@ fn hidepid_declines_bpf_for_a_non_root_reader() {
 /// one whose do not), in its JSON and its text.
 #[test]
 fn userns_is_the_same_on_both_paths() {
-    let Some(mount) = live_mount("bpf userns") else {
+    let Some((mut t, base, _)) = live_cgroup("userns") else {
         return;
     };
-    let mut t = LiveTree::default();
-    let name = unique_cgroup_name("bpfuserns");
-    let base = mount.join(&name);
-    t.mkdir(&base);
     t.mkdir(&base.join("a"));
     t.mkdir(&base.join("b"));
-    let mut spawn_in = |cg: &str, cmd: &mut Command| {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        std::fs::write(base.join(cg).join("cgroup.procs"), pid.to_string()).unwrap();
-        t.children.push(child);
-        pid
-    };
+    let mut spawn_in = |cg: &str, cmd: &mut Command| t.spawn_in(&base.join(cg), cmd);
     // Keeps host root's IDs, which the namespace does not map (shown unmapped).
     let first = spawn_in(
         "a",
@@ -406,26 +379,12 @@ fn userns_is_the_same_on_both_paths() {
 /// CAP_SYS_PTRACE, and a non-root reader with CAP_BPF and CAP_PERFMON only.
 #[test]
 fn a_reader_without_ptrace_or_dac_read_search_declines_bpf() {
-    let Some(mount) = live_mount("bpf caps") else {
+    let Some((mut t, base, name)) = live_cgroup("caps") else {
         return;
     };
-    let mut t = LiveTree::default();
-    let name = unique_cgroup_name("bpfcaps");
-    let base = mount.join(&name);
-    t.mkdir(&base);
     t.mkdir(&base.join("secret"));
     t.mkdir(&base.join("secret/inner"));
-    let child = Command::new("sleep")
-        .arg("600")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::fs::write(
-        base.join("secret/inner/cgroup.procs"),
-        child.id().to_string(),
-    )
-    .unwrap();
-    t.children.push(child);
+    t.spawn_in(&base.join("secret/inner"), Command::new("sleep").arg("600"));
     std::os::unix::fs::chown(base.join("secret"), Some(4545), Some(4545)).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(base.join("secret"), std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -461,12 +420,9 @@ fn a_reader_without_ptrace_or_dac_read_search_declines_bpf() {
 /// below the hierarchy's root (it has a `cgroup.type`): both paths show it alike.
 #[test]
 fn a_mount_root_below_the_hierarchy_root_is_shown_alike() {
-    let Some(mount) = live_mount("bpf mount root") else {
+    let Some((mut t, base, _)) = live_cgroup("mnt") else {
         return;
     };
-    let mut t = LiveTree::default();
-    let base = mount.join(unique_cgroup_name("bpfmnt"));
-    t.mkdir(&base);
     t.mkdir(&base.join("t1"));
     t.mkdir(&base.join("plain"));
     std::fs::write(base.join("t1/cgroup.type"), "threaded").unwrap();
