@@ -65,8 +65,13 @@ fn main() -> ExitCode {
         ));
         if st.bpf_walks > 0 {
             diag.error(format_args!(
-                "stats: BPF load {} us, cgroup walk {} us (cgroup_mutex held), task walk {} us",
-                st.bpf_load_us, st.bpf_cgroup_walk_us, st.bpf_task_walk_us
+                "stats: BPF load {} us, cgroup walk {} us (cgroup_mutex held), task walk {} us, walks rerun {}",
+                st.bpf_load_us, st.bpf_cgroup_walk_us, st.bpf_task_walk_us, st.bpf_retries
+            ));
+        }
+        if let Some(why) = st.bpf_declined {
+            diag.error(format_args!(
+                "stats: BPF path not taken: {why}; the files were read"
             ));
         }
     }

@@ -138,6 +138,13 @@ pub struct Resolver {
     pub(crate) containerd_states: Vec<PathBuf>,
     /// Containers' own `etc/passwd` (uid -> name), by the PID whose root was read.
     pub(crate) container_passwd: HashMap<u32, Rc<HashMap<u32, String>>>,
+    /// The host's `/proc` listing the tree's BPF walk already took (every PID, in
+    /// `/proc`'s order): [`crate::trace`]'s pass over every process takes it instead of
+    /// listing `/proc` again.
+    pub(crate) host_pids: Option<Vec<u32>>,
+    /// Command lines of host processes the BPF task walk copied whole (by PID), for
+    /// the same pass; the others are read from `/proc`.
+    pub(crate) host_cmdlines: HashMap<u32, Box<[u8]>>,
     /// What runtime families learned from their own processes
     /// ([`crate::runtime::Runtime::note_process`]): `(family, key, value)`, e.g. an LXC
     /// container's name and the lxcpath its monitor named. At most [`MAX_LEARNED`].
@@ -202,6 +209,8 @@ impl Resolver {
             live_proc: None,
             containerd_states: Vec::new(),
             container_passwd: HashMap::new(),
+            host_pids: None,
+            host_cmdlines: HashMap::new(),
             learned: Vec::new(),
             statuses: HashMap::new(),
             podman_conf: HashMap::new(),

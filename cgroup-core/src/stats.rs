@@ -33,6 +33,14 @@ pub struct Stats {
     pub bpf_cgroup_walk_us: u64,
     /// Microseconds the BPF task iterator ran, summed.
     pub bpf_task_walk_us: u64,
+    /// BPF walks run again because a ring buffer filled (with buffers four times as
+    /// large), summed.
+    pub bpf_retries: u64,
+    /// Why the BPF path, asked for (`CGTREE_BPF=1`, [`crate::TreeBuilder::bpf`], or a
+    /// hierarchy of 1,000+ cgroups), was not taken and the files were read: the last
+    /// such reason (`bpf::BpfError::reason` with the feature, and the builder's own: threads
+    /// asked for, `hidepid`, not the live host).
+    pub bpf_declined: Option<&'static str>,
 }
 
 impl AddAssign for Stats {
@@ -45,6 +53,10 @@ impl AddAssign for Stats {
         self.bpf_load_us += o.bpf_load_us;
         self.bpf_cgroup_walk_us += o.bpf_cgroup_walk_us;
         self.bpf_task_walk_us += o.bpf_task_walk_us;
+        self.bpf_retries += o.bpf_retries;
+        if o.bpf_declined.is_some() {
+            self.bpf_declined = o.bpf_declined;
+        }
     }
 }
 
@@ -67,6 +79,8 @@ impl Stats {
         bpf_load_us: 0,
         bpf_cgroup_walk_us: 0,
         bpf_task_walk_us: 0,
+        bpf_retries: 0,
+        bpf_declined: None,
     };
 
     /// What was counted since `before` (a copy taken earlier of the same counters).
@@ -88,6 +102,8 @@ impl Stats {
             bpf_task_walk_us: self
                 .bpf_task_walk_us
                 .saturating_sub(before.bpf_task_walk_us),
+            bpf_retries: self.bpf_retries.saturating_sub(before.bpf_retries),
+            bpf_declined: self.bpf_declined,
         }
     }
 }

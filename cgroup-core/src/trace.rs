@@ -726,28 +726,38 @@ pub(crate) fn learn_all(
     r.scratch.stats.proc_passes += 1;
     let mut names = HashMap::new();
     let mut dirbuf = Vec::new();
-    if let Ok(entries) = fs::subdirs(proc_fd, &mut dirbuf) {
-        let pids = entries
-            .iter()
-            .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u32>().ok())
-            .take(crate::tree::MAX_PROCESSES);
+    let listed: Option<Vec<u32>> = match r.host_pids.take() {
+        Some(pids) => Some(pids),
+        None => fs::subdirs(proc_fd, &mut dirbuf).ok().map(|entries| {
+            entries
+                .iter()
+                .filter_map(|n| std::str::from_utf8(n).ok()?.parse::<u32>().ok())
+                .collect()
+        }),
+    };
+    if let Some(listed) = listed {
+        let pids = listed.into_iter().take(crate::tree::MAX_PROCESSES);
         let mut buf = Vec::new();
         for p in pids {
             // Processes the caller already learned from (a tree's own) are not read again.
             if known.contains(&p) {
                 continue;
             }
-            let Some(d) = CString::new(p.to_string())
-                .ok()
-                .and_then(|n| fs::open_dir(proc_fd, &n).ok())
-            else {
-                continue;
-            };
-            let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", scratch) else {
-                continue;
-            };
             buf.clear();
-            buf.extend_from_slice(cl);
+            if let Some(cl) = r.host_cmdlines.get(&p) {
+                buf.extend_from_slice(cl);
+            } else {
+                let Some(d) = CString::new(p.to_string())
+                    .ok()
+                    .and_then(|n| fs::open_dir(proc_fd, &n).ok())
+                else {
+                    continue;
+                };
+                let Ok(cl) = fs::read_file(d.as_fd(), c"cmdline", scratch) else {
+                    continue;
+                };
+                buf.extend_from_slice(cl);
+            }
             let args: Vec<&[u8]> = parse::cmdline(&buf).collect();
             crate::tree::identify::learn_from(r, p, &args, &mut names);
         }

@@ -252,6 +252,22 @@ impl UserReader {
             }
         };
         let ns = self.userns(pid).ok();
+        self.user_from(pid, uid, gid, ns)
+    }
+
+    /// Who `pid` is, from its effective host IDs and user namespace already known (the
+    /// BPF task iterator's, say): only the namespace's maps are read (once per
+    /// namespace). `userns: None` leaves the inside IDs unknown.
+    ///
+    /// # Errors
+    /// As [`UserReader::maps`]; a process gone meanwhile is [`Error::is_vanished`].
+    pub fn user_from(
+        &mut self,
+        pid: u32,
+        uid: u32,
+        gid: u32,
+        ns: Option<u64>,
+    ) -> Result<ProcUser, Error> {
         let mut user = ProcUser {
             uid,
             gid,

@@ -192,6 +192,23 @@ impl LiveTree {
         self.dirs.push(p.to_path_buf());
     }
 
+    /// Starts `cmd` (standard streams to /dev/null), moves it into cgroup directory
+    /// `cg` and keeps it to be killed: its PID.
+    pub fn spawn_in(&mut self, cg: &Path, cmd: &mut Command) -> u32 {
+        use std::process::Stdio;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.children.push(child);
+        std::fs::write(cg.join("cgroup.procs"), pid.to_string())
+            .unwrap_or_else(|e| panic!("moving {pid} into {}: {e}", cg.display()));
+        pid
+    }
+
     pub fn spawn_sleep(&mut self) -> u32 {
         let child = std::process::Command::new("sleep")
             .arg("600")

@@ -61,8 +61,6 @@ struct {
 __u64 cgroups_dropped = 0;
 __u64 tasks_dropped = 0;
 __u64 members_dropped = 0;
-__u64 cgroups_seen = 0;
-__u64 tasks_seen = 0;
 /* The reading process's TGID in the initial PID namespace: user space compares it
  * with getpid() to know the PIDs here are the ones its /proc shows. */
 __u32 reader_tgid = 0;
@@ -84,7 +82,6 @@ int dump_cgroup(struct bpf_iter__cgroup *ctx)
 	 * directory is gone, so the file walk cannot see it either. */
 	if (!(BPF_CORE_READ(cg, self.flags) & CSS_ONLINE))
 		return 0;
-	cgroups_seen++;
 	r = bpf_ringbuf_reserve(&cgroups_out, sizeof(*r), 0);
 	if (!r) {
 		cgroups_dropped++;
@@ -149,7 +146,6 @@ int dump_task(struct bpf_iter__task *ctx)
 	/* Processes only (thread-group leaders), as cgroup.procs lists them. */
 	if (t->pid != t->tgid)
 		return 0;
-	tasks_seen++;
 	r = bpf_map_lookup_elem(&task_scratch, &zero);
 	if (!r)
 		return 0;
@@ -159,6 +155,10 @@ int dump_task(struct bpf_iter__task *ctx)
 	/* The objective credentials, as /proc/PID/status shows them. */
 	r->uid = BPF_CORE_READ(t, real_cred, uid.val);
 	r->gid = BPF_CORE_READ(t, real_cred, gid.val);
+	r->euid = BPF_CORE_READ(t, real_cred, euid.val);
+	r->egid = BPF_CORE_READ(t, real_cred, egid.val);
+	r->suid = BPF_CORE_READ(t, real_cred, suid.val);
+	r->fsuid = BPF_CORE_READ(t, real_cred, fsuid.val);
 	r->userns = BPF_CORE_READ(t, real_cred, user_ns, ns.inum);
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), t->comm);
 	if (t->flags & PF_KTHREAD)

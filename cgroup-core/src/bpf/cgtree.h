@@ -53,6 +53,10 @@ struct task_rec {
 	__u32 userns;
 	__u32 flags;
 	__u32 cmdline_len; /* bytes of cmdline[] sent */
+	__u32 euid;	   /* effective IDs: the second Uid:/Gid: fields of status */
+	__u32 egid;
+	__u32 suid;	   /* saved and filesystem UIDs: the third and fourth Uid: fields */
+	__u32 fsuid;
 	__u32 pad;
 	char comm[16];
 	char cmdline[CGTREE_CMDLINE_LEN];

@@ -103,6 +103,12 @@ struct user_namespace {
 struct cred {
 	kuid_t uid;
 	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
+	kuid_t euid;
+	kgid_t egid;
+	kuid_t fsuid;
+	kgid_t fsgid;
 	struct user_namespace *user_ns;
 } PAI;
 

@@ -94,8 +94,8 @@ fn first_rings() -> (usize, usize) {
 // Layouts of cgtree.h's records (C, x86_64 and arm64 alike: no implicit padding).
 const CG_NAME_AT: usize = 40;
 const CG_SIZE: usize = CG_NAME_AT + 256;
-const TASK_COMM_AT: usize = 40;
-const TASK_CMDLINE_AT: usize = 56;
+const TASK_COMM_AT: usize = 56;
+const TASK_CMDLINE_AT: usize = 72;
 
 const CG_THREADED: u16 = 1;
 const CG_THREADED_KIDS: u16 = 2;
@@ -149,6 +149,15 @@ pub struct TaskRecord {
     pub uid: u32,
     /// Real GID, likewise.
     pub gid: u32,
+    /// Effective UID (the initial user namespace's): the second `Uid:` field of
+    /// `/proc/PID/status`, the one permission checks use.
+    pub euid: u32,
+    /// Effective GID, likewise.
+    pub egid: u32,
+    /// Saved set-user-ID: the third `Uid:` field of `/proc/PID/status`.
+    pub suid: u32,
+    /// Filesystem UID: the fourth `Uid:` field.
+    pub fsuid: u32,
     /// Inode number of the process's user namespace (`/proc/PID/ns/user`).
     pub userns: u32,
     /// `comm` (at most 15 bytes), as `/proc/PID/comm` without its newline; `None` for a
@@ -215,6 +224,36 @@ pub enum BpfError {
     TooLarge,
     /// A record of an unexpected size (a build whose C and Rust layouts differ).
     BadRecord(usize),
+    /// The reader is in a cgroup namespace of its own, or reads a bind mount of a
+    /// subtree: `/proc/PID/cgroup` paths, by which the processes neither iterator
+    /// visits are placed, are not relative to the mount (returned by the tree builder,
+    /// not by [`snapshot`]).
+    CgroupNamespace,
+    /// `/proc/cgroups` lists controllers by name, not by id (Linux 6.12+ leaves out those
+    /// without cgroup1 support), so the records' controller bits cannot be named
+    /// (returned by the tree builder, not by [`snapshot`]).
+    ControllerIds,
+}
+
+impl BpfError {
+    /// Why, in a few words (what `CGTREE_STATS=1` prints when the files were read
+    /// instead).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BpfError::NoBtf => "no kernel BTF",
+            BpfError::Load(_) => {
+                "the programs did not load (no CAP_BPF and CAP_PERFMON, or a kernel without the iterators)"
+            }
+            BpfError::Read(_) => "an iterator's read failed",
+            BpfError::PidNamespace => "not in the initial PID namespace",
+            BpfError::TooLarge => "more records than the largest ring buffers hold",
+            BpfError::BadRecord(_) => "a record of the wrong size",
+            BpfError::CgroupNamespace => {
+                "its /proc/self/cgroup path is not below the mount (a cgroup namespace of its own, or a bind-mounted subtree)"
+            }
+            BpfError::ControllerIds => "/proc/cgroups does not give the controller ids",
+        }
+    }
 }
 
 impl fmt::Display for BpfError {
@@ -228,6 +267,7 @@ impl fmt::Display for BpfError {
             }
             BpfError::TooLarge => write!(f, "more than {MAX_RING_BYTES} bytes of records"),
             BpfError::BadRecord(n) => write!(f, "a BPF record of {n} bytes"),
+            BpfError::CgroupNamespace | BpfError::ControllerIds => f.write_str(self.reason()),
         }
     }
 }
@@ -298,6 +338,10 @@ fn task_record(b: &[u8]) -> Result<TaskRecord, BpfError> {
         uid: u32_at(b, 16),
         gid: u32_at(b, 20),
         userns: u32_at(b, 24),
+        euid: u32_at(b, 36),
+        egid: u32_at(b, 40),
+        suid: u32_at(b, 44),
+        fsuid: u32_at(b, 48),
         comm: (!kernel_thread).then(|| comm.into()),
         cmdline: (flags & TASK_CMDLINE_PARTIAL == 0).then(|| b[TASK_CMDLINE_AT..].into()),
         kernel_thread,
@@ -461,11 +505,19 @@ pub fn snapshot(start: BorrowedFd<'_>, walks: Walks) -> Result<Snapshot, BpfErro
     quiet_libbpf();
     let mut snap = Snapshot::default();
     let mut rings = first_rings();
+    let mut walks = walks;
     loop {
         let (cg_full, task_full) = run_once(start, walks, rings, &mut snap)?;
         if !cg_full && !task_full {
             return Ok(snap);
         }
+        // Only the walk whose ring filled runs again (the cgroup walk holds
+        // cgroup_mutex: it is not rerun for the tasks' sake); the other one's records
+        // are kept.
+        walks = Walks {
+            cgroups: walks.cgroups && cg_full,
+            tasks: walks.tasks && task_full,
+        };
         let grow = |n: usize, full: bool| if full { n * 4 } else { n };
         rings = (grow(rings.0, cg_full), grow(rings.1, task_full));
         if rings.0 > MAX_RING_BYTES || rings.1 > MAX_RING_BYTES {
@@ -574,14 +626,14 @@ fn run_once(
     if bss.reader_tgid != std::process::id() {
         return Err(BpfError::PidNamespace);
     }
-    let cg_full = bss.cgroups_dropped > 0 || bss.members_dropped > 0;
-    let task_full = bss.tasks_dropped > 0;
-    if !cg_full {
+    let cg_full = walks.cgroups && (bss.cgroups_dropped > 0 || bss.members_dropped > 0);
+    let task_full = walks.tasks && bss.tasks_dropped > 0;
+    if walks.cgroups && !cg_full {
         snap.ancestors = ancestors;
         snap.cgroups = cgroups;
         snap.members = members;
     }
-    if !task_full {
+    if walks.tasks && !task_full {
         snap.tasks = tasks;
     }
     Ok((cg_full, task_full))

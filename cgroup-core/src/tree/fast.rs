@@ -23,6 +23,10 @@ pub(super) struct Facts {
     pub(super) cmdline: Option<Box<[u8]>>,
     pub(super) comm: Option<Box<[u8]>>,
     pub(super) kernel_thread: bool,
+    /// Effective UID and GID, and the user namespace's inode.
+    pub(super) user: (u32, u32, u64),
+    /// `Uid:` (real, effective, saved, filesystem) and `PPid:` of `status`.
+    pub(super) status: ([u32; 4], u32),
 }
 
 struct Frame {
@@ -37,7 +41,14 @@ struct Frame {
 }
 
 /// The nodes, what is known of their processes, and what the walk cost.
-pub(super) type Walked = (Vec<Node>, HashMap<u32, Facts>, crate::Stats);
+/// The fourth element is the host's `/proc` listing (every PID), taken when the
+/// processes were asked for: the identification's pass over every process reuses it.
+pub(super) type Walked = (
+    Vec<Node>,
+    HashMap<u32, Facts>,
+    crate::Stats,
+    Option<Vec<u32>>,
+);
 
 /// Builds the nodes below `root` (the start cgroup's open directory) from one BPF
 /// snapshot. `Err` when the snapshot cannot be taken (the caller walks the files).
@@ -48,12 +59,12 @@ pub(super) fn walk(
     root: BorrowedFd<'_>,
     proc_dir: &Path,
 ) -> Result<Walked, BpfError> {
-    let walks = if b.processes {
-        Walks::ALL
-    } else {
-        Walks::CGROUPS
-    };
-    let snap = bpf::snapshot(root, walks)?;
+    // The identification learns from every host process (where runtimes keep their
+    // state, conmon's names): the task walk gives their command lines also when the
+    // tree shows no processes.
+    let tasks = b.processes || b.identify;
+    let walks = if tasks { Walks::ALL } else { Walks::CGROUPS };
+    let mut snap = bpf::snapshot(root, walks)?;
     let names = ControllerNames::read(proc_dir).map_err(BpfError::Read)?;
     check_names(&snap, &names, mount)?;
     if b.processes {
@@ -111,13 +122,16 @@ pub(super) fn walk(
     for t in &snap.tasks {
         placed.insert(t.pid);
     }
-    if let Ok(dir) = std::fs::read_dir(proc_dir) {
+    let mut listed_pids = None;
+    if let Some(dir) = tasks.then(|| std::fs::read_dir(proc_dir).ok()).flatten() {
         let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
+        let all = listed_pids.insert(Vec::with_capacity(snap.tasks.len() + 16));
         for e in dir.flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
                 continue;
             };
-            if placed.contains(&pid) {
+            all.push(pid);
+            if !b.processes || placed.contains(&pid) {
                 continue;
             }
             let Some(path) = proc_cgroup(&e.path()) else {
@@ -131,14 +145,16 @@ pub(super) fn walk(
     }
     // What is known of each process (a process the task iterator missed is read from
     // /proc like on the file path).
-    let mut facts = HashMap::new();
-    for t in &snap.tasks {
+    let mut facts = HashMap::with_capacity(snap.tasks.len());
+    for t in std::mem::take(&mut snap.tasks) {
         facts.insert(
             t.pid,
             Facts {
-                cmdline: t.cmdline.clone(),
-                comm: t.comm.clone(),
+                cmdline: t.cmdline,
+                comm: t.comm,
                 kernel_thread: t.kernel_thread,
+                user: (t.euid, t.egid, u64::from(t.userns)),
+                status: ([t.uid, t.euid, t.suid, t.fsuid], t.ppid),
             },
         );
     }
@@ -172,7 +188,14 @@ pub(super) fn walk(
         let node = &mut nodes[id];
         node.cgroup_id = Some(r.id);
         node.dir_uid = Some(r.uid);
-        node.cgroup_type = if r.level == 0 { None } else { types[rec] };
+        // The file walk reads no `cgroup.type` at the mount's root (the hierarchy's root
+        // has none; in a cgroup namespace, or on a bind mount of a subtree, the mount's
+        // root is a cgroup that has one, left unread there too).
+        node.cgroup_type = if r.level == 0 || (rec == 0 && start == "/") {
+            None
+        } else {
+            types[rec]
+        };
         let threaded = node.cgroup_type == Some(CgroupType::Threaded);
         node.controllers = match parent {
             None => start_controllers.clone(),
@@ -188,7 +211,7 @@ pub(super) fn walk(
         let mut own = false;
         let mut own_known = false;
         if b.processes && !threaded {
-            let mut list = pids[rec].clone();
+            let mut list = std::mem::take(&mut pids[rec]);
             own = !list.is_empty();
             own_known = true;
             let room = MAX_PROCESSES.saturating_sub(listed);
@@ -208,7 +231,7 @@ pub(super) fn walk(
                 });
             }
         }
-        let mut children = kids[rec].clone();
+        let mut children = std::mem::take(&mut kids[rec]);
         let node = &mut nodes[id];
         if !children.is_empty() {
             node.subtree_control = Some(ControllerList::parse(&names.list(r.subtree_control)));
@@ -265,9 +288,10 @@ pub(super) fn walk(
         bpf_load_us: us(snap.load),
         bpf_cgroup_walk_us: us(snap.cgroup_walk),
         bpf_task_walk_us: us(snap.task_walk),
+        bpf_retries: u64::from(snap.retries),
         ..Default::default()
     };
-    Ok((nodes, facts, stats))
+    Ok((nodes, facts, stats, listed_pids))
 }
 
 /// `/proc/cgroups` lists a controller a line, in id order, but Linux 6.12 and later leave
@@ -297,9 +321,7 @@ fn check_names(
     if ok && mask >> 16 == 0 {
         Ok(())
     } else {
-        Err(BpfError::Read(std::io::Error::other(
-            "controller ids do not match /proc/cgroups",
-        )))
+        Err(BpfError::ControllerIds)
     }
 }
 
@@ -314,7 +336,8 @@ fn check_cgroup_namespace(
 ) -> Result<(), BpfError> {
     use std::os::unix::fs::MetadataExt;
     let me = std::process::id();
-    let ns_error = || BpfError::Read(std::io::Error::other("in a cgroup namespace"));
+    let ns_error = || BpfError::CgroupNamespace;
+    // (Also a bind mount of a subtree: the paths are then not relative to the mount.)
     let mine = snap
         .tasks
         .iter()

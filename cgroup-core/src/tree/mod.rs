@@ -803,24 +803,44 @@ impl TreeBuilder {
         let mut hidden: Vec<(NodeId, u32)> = Vec::new();
         let mut stats = crate::Stats::default();
         #[cfg(feature = "bpf")]
-        let fast = if live
-            && origin == fs::Origin::Kernel
-            && (proc_origin == fs::Origin::Kernel || !self.processes)
-            && !self.threads
-            && self.bpf.unwrap_or_else(|| large_hierarchy(&mount))
-            && (nix::unistd::geteuid().is_root() || self.host.proc_hidepid().is_none())
-        {
-            fast::walk(self, &mount, &start, root_fd.as_fd(), &proc_dir).ok()
+        let fast = if self.bpf.unwrap_or_else(|| live && large_hierarchy(&mount)) {
+            let declined = if !live
+                || origin != fs::Origin::Kernel
+                || (proc_origin != fs::Origin::Kernel && self.processes)
+            {
+                Some("not the live host's cgroup2 mount and /proc")
+            } else if self.threads {
+                Some("threads asked for (the iterators list processes)")
+            } else if !nix::unistd::geteuid().is_root() && self.host.proc_hidepid().is_some() {
+                Some("/proc is mounted with hidepid and the reader is not root")
+            } else if !sees_everything() {
+                Some("the reader lacks CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH (the iterators would show what the files hide from it)")
+            } else {
+                None
+            };
+            match declined {
+                Some(why) => {
+                    stats.bpf_declined = Some(why);
+                    None
+                }
+                None => match fast::walk(self, &mount, &start, root_fd.as_fd(), &proc_dir) {
+                    Ok(walked) => Some(walked),
+                    Err(e) => {
+                        stats.bpf_declined = Some(e.reason());
+                        None
+                    }
+                },
+            }
         } else {
             None
         };
         #[cfg(not(feature = "bpf"))]
-        let fast: Option<(
-            Vec<Node>,
-            std::collections::HashMap<u32, Facts>,
-            crate::Stats,
-        )> = None;
-        let mut nodes = if let Some((mut nodes, facts, bpf_stats)) = fast {
+        let fast: Option<FastWalked> = None;
+        // What the BPF task iterator said of each process, kept for the users.
+        let mut known: Option<std::collections::HashMap<u32, Facts>> = None;
+        let mut host_pids = None;
+        let mut nodes = if let Some((mut nodes, facts, bpf_stats, listed)) = fast {
+            host_pids = listed;
             stats += bpf_stats;
             if let Some(fd) = &proc_fd {
                 let mut scratch = Scratch::new();
@@ -828,6 +848,7 @@ impl TreeBuilder {
                 self.read_lists(&mut nodes, &pv, &mut scratch, Some(&facts), &mut hidden);
                 stats += scratch.stats;
             }
+            known = Some(facts);
             nodes
         } else if pipelined {
             let pv = proc_fd.as_ref().map(|f| view(f.as_fd()));
@@ -921,10 +942,21 @@ impl TreeBuilder {
             stats += scratch.stats;
         }
         if self.users && self.processes {
-            fill_users(&mut nodes, &self.host, &mut stats);
+            fill_users(&mut nodes, &self.host, known.as_ref(), &mut stats);
         }
         let ancestors = if self.identify {
             let mut r = crate::resolve::Resolver::new(&self.host);
+            r.host_pids = host_pids;
+            if !self.processes {
+                // No process list took them: the BPF walk's command lines serve the
+                // identification's pass over every host process.
+                r.host_cmdlines = known
+                    .take()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(pid, f)| Some((pid, f.into_cmdline()?)))
+                    .collect();
+            }
             let a = identify::identify_with(&mut nodes, &mount, &mut r);
             stats += r.scratch.stats;
             a
@@ -1024,10 +1056,16 @@ impl TreeBuilder {
                 }
             }
             if statuses && p.args().next().is_some_and(crate::runtime::claims_monitor) {
-                // One open, one read, one close, as for the command line (also on
-                // the BPF path: the few monitors' four UIDs are read from the file). A
-                // process whose status cannot be read is left to the identification.
-                if let Ok(Ok(st)) =
+                // The task iterator's credentials and parent on the BPF path; otherwise
+                // one open, one read, one close, as for the command line. A process
+                // whose status cannot be read is left to the identification.
+                if let Some((uid, ppid)) = known.and_then(KnownFacts::status) {
+                    monitors.push(MonitorStatus {
+                        pid: p.pid,
+                        uid: Some(uid),
+                        ppid: Some(ppid),
+                    });
+                } else if let Ok(Ok(st)) =
                     fs::read_file_from(pv.fd, name.file(p.pid, "status"), scratch, pv.origin)
                         .map(parse::status)
                 {
@@ -1103,8 +1141,40 @@ fn large_hierarchy(mount: &CgroupMount) -> bool {
         .is_some_and(|n| n >= BPF_AUTO_MIN_CGROUPS)
 }
 
-/// Reads every process's user facts; a process that vanished keeps `user: None`.
-fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
+/// Whether this process reads every file the BPF iterators stand for: any cgroup
+/// directory (CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE: a cgroup of mode 700 owned by
+/// someone else) and every process's `ns/user` and `status` (CAP_SYS_PTRACE: the
+/// kernel's ptrace access check). The iterators need only CAP_BPF and CAP_PERFMON and
+/// see everything; a reader without these would get a tree the file path does not
+/// show it. From `CapEff:` of `/proc/self/status`; unreadable, no.
+#[cfg(feature = "bpf")]
+fn sees_everything() -> bool {
+    const CAP_DAC_OVERRIDE: u32 = 1;
+    const CAP_DAC_READ_SEARCH: u32 = 2;
+    const CAP_SYS_PTRACE: u32 = 19;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let Some(eff) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    else {
+        return false;
+    };
+    let has = |cap: u32| eff & (1u64 << cap) != 0;
+    has(CAP_SYS_PTRACE) && (has(CAP_DAC_READ_SEARCH) || has(CAP_DAC_OVERRIDE))
+}
+
+/// Reads every process's user facts; a process that vanished keeps `user: None`. The
+/// IDs and user namespace `known` holds for a process (the BPF task iterator's) are
+/// taken instead of its `status` and `ns/user`.
+fn fill_users(
+    nodes: &mut [Node],
+    host: &Host,
+    known: Option<&std::collections::HashMap<u32, Facts>>,
+    stats: &mut crate::Stats,
+) {
     let Ok(mut reader) = crate::userns::UserReader::new(host) else {
         return;
     };
@@ -1112,7 +1182,11 @@ fn fill_users(nodes: &mut [Node], host: &Host, stats: &mut crate::Stats) {
     for node in nodes.iter_mut() {
         let mut errors = Vec::new();
         for p in node.processes.iter_mut().flatten() {
-            match reader.user(p.pid) {
+            let user = match known.and_then(|k| k.get(&p.pid)).and_then(KnownFacts::user) {
+                Some((uid, gid, ns)) => reader.user_from(p.pid, uid, gid, Some(ns)),
+                None => reader.user(p.pid),
+            };
+            match user {
                 Ok(mut u) => {
                     names.fill(p.pid, &mut u);
                     p.user = Some(u);
@@ -1142,13 +1216,28 @@ use fast::Facts;
 #[cfg(not(feature = "bpf"))]
 type Facts = ();
 
+/// What the BPF walk gives (`fast::Walked`); without the feature, never anything.
+#[cfg(not(feature = "bpf"))]
+type FastWalked = (
+    Vec<Node>,
+    std::collections::HashMap<u32, Facts>,
+    crate::Stats,
+    Option<Vec<u32>>,
+);
+
 /// What the BPF task iterator holds of a process, as the file reads would give it.
 trait KnownFacts {
     /// The whole command line, when the iterator copied it.
     fn cmdline(&self) -> Option<&[u8]>;
+    /// The same, taken.
+    fn into_cmdline(self) -> Option<Box<[u8]>>;
     /// `comm` (`None`: read the file, which the kernel writes longer for a kernel
     /// thread, so the whole answer is left to the file then) and the kernel-thread flag.
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)>;
+    /// Effective host UID and GID, and the user namespace's inode.
+    fn user(&self) -> Option<(u32, u32, u64)>;
+    /// `Uid:` (real, effective, saved, filesystem) and `PPid:`, as `status` gives them.
+    fn status(&self) -> Option<([u32; 4], u32)>;
 }
 
 #[cfg(not(feature = "bpf"))]
@@ -1156,7 +1245,16 @@ impl KnownFacts for () {
     fn cmdline(&self) -> Option<&[u8]> {
         None
     }
+    fn into_cmdline(self) -> Option<Box<[u8]>> {
+        None
+    }
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
+        None
+    }
+    fn user(&self) -> Option<(u32, u32, u64)> {
+        None
+    }
+    fn status(&self) -> Option<([u32; 4], u32)> {
         None
     }
 }
@@ -1166,9 +1264,18 @@ impl KnownFacts for Facts {
     fn cmdline(&self) -> Option<&[u8]> {
         self.cmdline.as_deref()
     }
+    fn into_cmdline(self) -> Option<Box<[u8]>> {
+        self.cmdline
+    }
     fn name(&self) -> Option<(Option<Box<[u8]>>, bool)> {
         let comm = self.comm.clone()?;
         Some((Some(comm), self.kernel_thread))
+    }
+    fn user(&self) -> Option<(u32, u32, u64)> {
+        Some(self.user)
+    }
+    fn status(&self) -> Option<([u32; 4], u32)> {
+        Some(self.status)
     }
 }
 
