@@ -232,6 +232,10 @@ pub enum BpfError {
     /// visits are placed, are not relative to the mount (returned by the tree builder,
     /// not by [`snapshot`]).
     CgroupNamespace,
+    /// `/proc/cgroups`, which names the controller bits, cannot be read (a `/proc`
+    /// mounted with `subset=pid` has none); returned by the tree builder, before it
+    /// loads anything.
+    ProcCgroups(std::io::Error),
     /// `/proc/cgroups` lists controllers by name, not by id (Linux 6.12+ leaves out those
     /// without cgroup1 support), so the records' controller bits cannot be named
     /// (returned by the tree builder, not by [`snapshot`]).
@@ -256,6 +260,9 @@ impl BpfError {
                 "its /proc/self/cgroup path is not below the mount (a cgroup namespace of its own, or a bind-mounted subtree)"
             }
             BpfError::ControllerIds => "/proc/cgroups does not give the controller ids",
+            BpfError::ProcCgroups(_) => {
+                "/proc/cgroups cannot be read (a /proc mounted with subset=pid?)"
+            }
         }
     }
 }
@@ -273,6 +280,7 @@ impl fmt::Display for BpfError {
             BpfError::TooLarge => write!(f, "more than {MAX_RING_BYTES} bytes of records"),
             BpfError::BadRecord(n) => write!(f, "a BPF record of {n} bytes"),
             BpfError::CgroupNamespace | BpfError::ControllerIds => f.write_str(self.reason()),
+            BpfError::ProcCgroups(e) => write!(f, "reading /proc/cgroups: {e}"),
         }
     }
 }
