@@ -450,3 +450,23 @@ fn a_mount_root_below_the_hierarchy_root_is_shown_alike() {
         "the BPF path ran once: {err}"
     );
 }
+
+/// A `/proc` mounted with `subset=pid` has no `/proc/cgroups`, which names the
+/// controller bits the iterators give: the files are read, and the reason says so.
+#[test]
+fn a_proc_without_cgroups_declines_bpf() {
+    let Some((mut t, base, name)) = live_cgroup("subset") else {
+        return;
+    };
+    t.spawn_in(&base, Command::new("sleep").arg("600"));
+    let script = "exec unshare -m --propagation private sh -c '\
+         mount -t proc -o subset=pid proc /proc && \
+         CGTREE_STATS=1 CGTREE_BPF=1 \"$CGTREE\" \"$START\"; echo =====; \
+         CGTREE_STATS=1 CGTREE_BPF=0 \"$CGTREE\" \"$START\"'";
+    declined(
+        "subset=pid",
+        "/proc/cgroups cannot be read",
+        script,
+        &format!("/{name}"),
+    );
+}

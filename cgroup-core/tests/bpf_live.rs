@@ -701,3 +701,21 @@ fn a_full_task_ring_is_walked_again() {
         );
     }
 }
+
+/// A start cgroup removed after it was opened: the iterator does not attach, and the
+/// error says so (not a load failure).
+#[test]
+fn a_removed_start_does_not_attach() {
+    let Some(mount) = live("bpf removed start") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let base = mount.join(unique("gone"));
+    g.mkdir(&base);
+    let dir = std::fs::File::open(&base).unwrap();
+    std::fs::remove_dir(&base).unwrap();
+    match snapshot(dir.as_fd(), Walks::CGROUPS) {
+        Err(e @ BpfError::Attach(_)) => assert!(e.reason().contains("did not attach"), "{e}"),
+        other => panic!("expected an attach error, got {other:?}"),
+    }
+}

@@ -212,9 +212,12 @@ pub enum BpfError {
     /// The kernel has no BTF (`/sys/kernel/btf/vmlinux`): the programs' CO-RE
     /// relocations cannot be resolved.
     NoBtf,
-    /// The programs could not be loaded or attached: no privilege (`EPERM`), a
-    /// kernel without the iterators, a verifier refusal. The text is libbpf's.
+    /// The programs could not be loaded: no privilege (`EPERM`), a kernel without the
+    /// iterators, a verifier refusal. The text is libbpf's.
     Load(String),
+    /// A loaded iterator could not be attached: the start cgroup removed since it was
+    /// opened, say. The text is libbpf's.
+    Attach(String),
     /// Reading an iterator failed.
     Read(std::io::Error),
     /// The programs see other PIDs than this process's `/proc` (it is not in the
@@ -229,6 +232,10 @@ pub enum BpfError {
     /// visits are placed, are not relative to the mount (returned by the tree builder,
     /// not by [`snapshot`]).
     CgroupNamespace,
+    /// `/proc/cgroups`, which names the controller bits, cannot be read (a `/proc`
+    /// mounted with `subset=pid` has none); returned by the tree builder, before it
+    /// loads anything.
+    ProcCgroups(std::io::Error),
     /// `/proc/cgroups` lists controllers by name, not by id (Linux 6.12+ leaves out those
     /// without cgroup1 support), so the records' controller bits cannot be named
     /// (returned by the tree builder, not by [`snapshot`]).
@@ -244,6 +251,7 @@ impl BpfError {
             BpfError::Load(_) => {
                 "the programs did not load (no CAP_BPF and CAP_PERFMON, or a kernel without the iterators)"
             }
+            BpfError::Attach(_) => "an iterator did not attach (the start cgroup removed meanwhile?)",
             BpfError::Read(_) => "an iterator's read failed",
             BpfError::PidNamespace => "not in the initial PID namespace",
             BpfError::TooLarge => "more records than the largest ring buffers hold",
@@ -252,6 +260,9 @@ impl BpfError {
                 "its /proc/self/cgroup path is not below the mount (a cgroup namespace of its own, or a bind-mounted subtree)"
             }
             BpfError::ControllerIds => "/proc/cgroups does not give the controller ids",
+            BpfError::ProcCgroups(_) => {
+                "/proc/cgroups cannot be read (a /proc mounted with subset=pid?)"
+            }
         }
     }
 }
@@ -261,6 +272,7 @@ impl fmt::Display for BpfError {
         match self {
             BpfError::NoBtf => f.write_str("the kernel has no BTF (/sys/kernel/btf/vmlinux)"),
             BpfError::Load(e) => write!(f, "loading the BPF iterators: {e}"),
+            BpfError::Attach(e) => write!(f, "attaching a BPF iterator: {e}"),
             BpfError::Read(e) => write!(f, "reading a BPF iterator: {e}"),
             BpfError::PidNamespace => {
                 f.write_str("not in the initial PID namespace: BPF sees other PIDs")
@@ -268,6 +280,7 @@ impl fmt::Display for BpfError {
             BpfError::TooLarge => write!(f, "more than {MAX_RING_BYTES} bytes of records"),
             BpfError::BadRecord(n) => write!(f, "a BPF record of {n} bytes"),
             BpfError::CgroupNamespace | BpfError::ControllerIds => f.write_str(self.reason()),
+            BpfError::ProcCgroups(e) => write!(f, "reading /proc/cgroups: {e}"),
         }
     }
 }
@@ -276,6 +289,10 @@ impl std::error::Error for BpfError {}
 
 fn load_error(e: libbpf_rs::Error) -> BpfError {
     BpfError::Load(e.to_string())
+}
+
+fn attach_error(e: libbpf_rs::Error) -> BpfError {
+    BpfError::Attach(e.to_string())
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -491,7 +508,8 @@ impl Walks {
 ///
 /// # Errors
 /// [`BpfError::NoBtf`] without kernel BTF; [`BpfError::Load`] when the programs
-/// cannot be loaded or attached (no privilege, no iterator support, verifier);
+/// cannot be loaded (no privilege, no iterator support, verifier);
+/// [`BpfError::Attach`] when an iterator cannot be attached (the start removed);
 /// [`BpfError::PidNamespace`] outside the initial PID namespace; [`BpfError::Read`]
 /// when an iterator's read fails; [`BpfError::TooLarge`] when the records do not fit
 /// in [`MAX_RING_BYTES`]; [`BpfError::BadRecord`] for a record of the wrong size.
@@ -581,7 +599,7 @@ fn run_once(
             .progs
             .dump_cgroup
             .attach_iter_with_opts(IterOpts::Cgroup(opts))
-            .map_err(load_error)?;
+            .map_err(attach_error)?;
         drain_iter(&link)?;
         consume(&skel.maps.cgroups_out, cgroup_record, &mut ancestors)?;
         consume(&skel.maps.members_out, member_record, &mut Vec::new())?;
@@ -600,7 +618,7 @@ fn run_once(
             .progs
             .dump_cgroup
             .attach_iter_with_opts(IterOpts::Cgroup(opts))
-            .map_err(load_error)?;
+            .map_err(attach_error)?;
         let t = Instant::now();
         drain_iter(&link)?;
         snap.cgroup_walk += t.elapsed();
@@ -612,7 +630,7 @@ fn run_once(
             .progs
             .dump_task
             .attach_iter_with_opts(IterOpts::None)
-            .map_err(load_error)?;
+            .map_err(attach_error)?;
         let t = Instant::now();
         drain_iter(&link)?;
         snap.task_walk += t.elapsed();

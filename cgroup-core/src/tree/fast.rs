@@ -64,8 +64,11 @@ pub(super) fn walk(
     // tree shows no processes.
     let tasks = b.processes || b.identify;
     let walks = if tasks { Walks::ALL } else { Walks::CGROUPS };
+    // Before the programs load and the cgroup walk takes cgroup_mutex: without
+    // /proc/cgroups (a /proc mounted with subset=pid) the records' controller bits
+    // could not be named.
+    let names = ControllerNames::read(proc_dir).map_err(BpfError::ProcCgroups)?;
     let mut snap = bpf::snapshot(root, walks)?;
-    let names = ControllerNames::read(proc_dir).map_err(BpfError::Read)?;
     check_names(&snap, &names, mount)?;
     if b.processes {
         check_cgroup_namespace(&snap, mount, proc_dir)?;
