@@ -6,8 +6,8 @@
 //! and kernel threads' names: [`super::TreeBuilder::read_process_list`] reads those.
 
 use super::{
-    cgroup_file, ControllerList, Node, NodeError, NodeErrorKind, NodeId, Process, TreeBuilder,
-    MAX_PROCESSES,
+    cgroup_file, ControllerList, FastWalked, Node, NodeError, NodeErrorKind, NodeId, Process,
+    TreeBuilder, MAX_PROCESSES,
 };
 use crate::bpf::{self, BpfError, ControllerNames, Walks};
 use crate::parse::CgroupType;
@@ -23,10 +23,14 @@ pub(super) struct Facts {
     pub(super) cmdline: Option<Box<[u8]>>,
     pub(super) comm: Option<Box<[u8]>>,
     pub(super) kernel_thread: bool,
-    /// Effective UID and GID, and the user namespace's inode.
-    pub(super) user: (u32, u32, u64),
-    /// `Uid:` (real, effective, saved, filesystem) and `PPid:` of `status`.
-    pub(super) status: ([u32; 4], u32),
+    /// UIDs as `status`'s `Uid:` line: real, effective, saved, filesystem.
+    pub(super) uids: [u32; 4],
+    /// Effective GID.
+    pub(super) egid: u32,
+    /// The user namespace's inode.
+    pub(super) userns: u64,
+    /// `PPid:`.
+    pub(super) ppid: u32,
 }
 
 struct Frame {
@@ -40,16 +44,6 @@ struct Frame {
     kept_child: bool,
 }
 
-/// The nodes, what is known of their processes, and what the walk cost.
-/// The fourth element is the host's `/proc` listing (every PID), taken when the
-/// processes were asked for: the identification's pass over every process reuses it.
-pub(super) type Walked = (
-    Vec<Node>,
-    HashMap<u32, Facts>,
-    crate::Stats,
-    Option<Vec<u32>>,
-);
-
 /// Builds the nodes below `root` (the start cgroup's open directory) from one BPF
 /// snapshot. `Err` when the snapshot cannot be taken (the caller walks the files).
 pub(super) fn walk(
@@ -58,7 +52,7 @@ pub(super) fn walk(
     start: &str,
     root: BorrowedFd<'_>,
     proc_dir: &Path,
-) -> Result<Walked, BpfError> {
+) -> Result<FastWalked, BpfError> {
     // The identification learns from every host process (where runtimes keep their
     // state, conmon's names): the task walk gives their command lines also when the
     // tree shows no processes.
@@ -156,8 +150,10 @@ pub(super) fn walk(
                 cmdline: t.cmdline,
                 comm: t.comm,
                 kernel_thread: t.kernel_thread,
-                user: (t.euid, t.egid, u64::from(t.userns)),
-                status: ([t.uid, t.euid, t.suid, t.fsuid], t.ppid),
+                uids: [t.uid, t.euid, t.suid, t.fsuid],
+                egid: t.egid,
+                userns: u64::from(t.userns),
+                ppid: t.ppid,
             },
         );
     }

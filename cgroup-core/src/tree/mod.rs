@@ -1216,8 +1216,10 @@ use fast::Facts;
 #[cfg(not(feature = "bpf"))]
 type Facts = ();
 
-/// What the BPF walk gives (`fast::Walked`); without the feature, never anything.
-#[cfg(not(feature = "bpf"))]
+/// What the BPF walk gives (`fast::walk`; without the feature, never anything): the
+/// nodes, what is known of their processes, what the walk cost, and the host's `/proc`
+/// listing (every PID) when processes were walked, which the identification's pass
+/// over every process reuses.
 type FastWalked = (
     Vec<Node>,
     std::collections::HashMap<u32, Facts>,
@@ -1272,10 +1274,10 @@ impl KnownFacts for Facts {
         Some((Some(comm), self.kernel_thread))
     }
     fn user(&self) -> Option<(u32, u32, u64)> {
-        Some(self.user)
+        Some((self.uids[1], self.egid, self.userns))
     }
     fn status(&self) -> Option<([u32; 4], u32)> {
-        Some(self.status)
+        Some((self.uids, self.ppid))
     }
 }
 
