@@ -8,10 +8,10 @@
 //! - anything else (EACCES, EIO, a parse error): recorded on the node as a [`NodeError`]
 //!   and the walk goes on. [`TreeBuilder::build`] fails only when the root is unusable.
 
-#[cfg(feature = "serde")]
 #[cfg(feature = "bpf")]
 mod fast;
 pub(crate) mod identify;
+#[cfg(feature = "serde")]
 mod json;
 pub mod userns;
 pub mod xattr;
