@@ -228,25 +228,53 @@ impl Drop for ThrowawayUser {
             let _ = std::fs::remove_dir_all(d);
         }
         let env = [("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")];
+        // userdel refuses while a process of the UID exists, a zombie included (one
+        // this test started and has not reaped: reaped here when it is this process's
+        // child), and while another test holds the passwd lock: up to 15 s of retries.
         let mut ok = false;
-        for _ in 0..50 {
+        let mut last = String::new();
+        for _ in 0..300 {
             let out = Command::new("userdel").arg(&self.name).envs(env).output();
-            if out.as_ref().is_ok_and(|o| o.status.success()) {
-                ok = true;
-                break;
+            match out {
+                Ok(o) if o.status.success() => {
+                    ok = true;
+                    break;
+                }
+                Ok(o) => last = String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                Err(e) => last = e.to_string(),
+            }
+            for pid in zombies_of_uid(self.uid) {
+                let _ = nix::sys::wait::waitpid(
+                    nix::unistd::Pid::from_raw(pid),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         let _ = Command::new("groupdel").arg(&self.name).envs(env).output();
         if !ok || uid_taken(self.uid) {
-            eprintln!("throw-away user {} ({}) not removed", self.name, self.uid);
+            eprintln!(
+                "throw-away user {} ({}) not removed: {last}",
+                self.name, self.uid
+            );
         }
         // The home goes with `base` (TempDir, whose removal does not follow links).
     }
 }
 
-/// PIDs of the processes whose real or effective UID is `uid` (zombies included).
+/// PIDs of the living processes whose real or effective UID is `uid`.
 pub fn pids_of_uid(uid: u32) -> Vec<i32> {
+    uid_processes(uid, false)
+}
+
+/// PIDs of the zombies whose real or effective UID is `uid`.
+fn zombies_of_uid(uid: u32) -> Vec<i32> {
+    uid_processes(uid, true)
+}
+
+/// PIDs of the processes whose real or effective UID is `uid`: the zombies, or the
+/// others.
+fn uid_processes(uid: u32, zombies: bool) -> Vec<i32> {
     let mut out = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return out;
@@ -265,7 +293,7 @@ pub fn pids_of_uid(uid: u32) -> Vec<i32> {
         let zombie = status
             .lines()
             .any(|l| l.starts_with("State:") && l.contains('Z'));
-        if mine && !zombie {
+        if mine && zombie == zombies {
             out.push(pid);
         }
     }
