@@ -87,13 +87,6 @@ pub(super) fn walk(
     for k in &mut kids {
         k.sort_unstable_by(|&x, &y| recs[x].name.cmp(&recs[y].name));
     }
-    // Who is where: the kernel's own iteration for cgroup.procs, per cgroup.
-    let mut pids: Vec<Vec<u32>> = vec![Vec::new(); recs.len()];
-    for &(cg, pid) in &snap.members {
-        if let Some(&i) = at.get(&cg) {
-            pids[i].push(pid);
-        }
-    }
     // The domain whose cgroup.procs lists a process of cgroup `i` (a threaded cgroup's
     // processes are listed by its threaded domain); `None` when that is above the start.
     let domain = |mut i: usize| -> Option<usize> {
@@ -102,23 +95,22 @@ pub(super) fn walk(
         }
         Some(i)
     };
+    // Who is where: each process the task walk visited, in the cgroup whose cgroup.procs
+    // lists it (a process in a cgroup made after the cgroup walk is in none of them).
+    let mut pids: Vec<Vec<u32>> = vec![Vec::new(); recs.len()];
     let mut placed: std::collections::HashSet<u32> =
-        snap.members.iter().map(|&(_, pid)| pid).collect();
-    // A process that started between the two walks: where the task walk found it.
+        std::collections::HashSet::with_capacity(snap.tasks.len());
     for t in &snap.tasks {
-        if !t.dead && placed.insert(t.pid) {
+        placed.insert(t.pid);
+        if t.listed {
             if let Some(i) = at.get(&t.cgroup_id).and_then(|&i| domain(i)) {
                 pids[i].push(t.pid);
             }
         }
     }
-    // A process neither kernel iteration showed (seen: PID 1 on Linux 6.18, listed by
-    // the root's cgroup.procs, visited by neither the task nor the css task iterator) is
-    // placed by its /proc/PID/cgroup, as the file walk finds it in cgroup.procs; a
-    // zombie is not listed there.
-    for t in &snap.tasks {
-        placed.insert(t.pid);
-    }
+    // A process the task iterator did not visit (seen: PID 1 on Linux 6.18, listed by
+    // the root's cgroup.procs) is placed by its /proc/PID/cgroup, as the file walk finds
+    // it in cgroup.procs; a zombie is not listed there.
     let mut listed_pids = None;
     if let Some(dir) = tasks.then(|| std::fs::read_dir(proc_dir).ok()).flatten() {
         let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
