@@ -541,16 +541,27 @@ impl Resolver {
         }
     }
 
-    fn read_process_status(&mut self, pid: u32) -> Option<ProcStatus> {
-        if self.host.is_live() {
-            let live = self.live_proc.get_or_insert_with(|| {
+    /// The live host's `/proc`, opened once and checked to be procfs; `None` inside a
+    /// `--root` or when it is not procfs.
+    pub(crate) fn live_proc(&mut self) -> Option<&OwnedFd> {
+        if !self.host.is_live() {
+            return None;
+        }
+        self.live_proc
+            .get_or_insert_with(|| {
                 crate::fs::open_dir_path(Path::new("/proc"))
                     .ok()
                     .filter(|fd| {
                         crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC)
                     })
-            });
-            if let Some(fd) = live {
+            })
+            .as_ref()
+    }
+
+    fn read_process_status(&mut self, pid: u32) -> Option<ProcStatus> {
+        if self.host.is_live() {
+            self.live_proc();
+            if let Some(fd) = self.live_proc.as_ref().and_then(Option::as_ref) {
                 // The kernel's own files (procfs verified): one open, as the walk reads a
                 // command line.
                 let name = std::ffi::CString::new(format!("{pid}/status")).ok()?;

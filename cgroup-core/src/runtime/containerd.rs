@@ -411,7 +411,8 @@ impl Resolver {
         use std::os::unix::ffi::OsStrExt;
         let path = format!("{pid}/cwd");
         let target = if self.host.is_live() {
-            let fd = crate::fs::open_dir_path(Path::new("/proc")).ok()?;
+            // The host's /proc, opened once (a host has a shim per pod).
+            let fd = self.live_proc()?;
             nix::fcntl::readlinkat(fd.as_fd(), path.as_str()).ok()?
         } else {
             let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
