@@ -590,7 +590,7 @@ fn run_once(
             .dump_cgroup
             .attach_iter_with_opts(IterOpts::Cgroup(opts))
             .map_err(attach_error)?;
-        drain_iter(&link)?;
+        drain_iter(iter_of(&link)?)?;
         consume(&skel.maps.cgroups_out, cgroup_record, &mut ancestors)?;
         // The programs see the kernel's global PIDs: before the long walk (which holds
         // cgroup_mutex), make sure they are this process's (the initial PID namespace).
@@ -601,6 +601,8 @@ fn run_once(
         // Up from the start: the start itself first, the root last.
         ancestors.reverse();
         ancestors.pop();
+    }
+    let cgroup_link = if walks.cgroups {
         let mut opts = CgroupIterOpts::from_fd(start);
         opts.order = CgroupIterOrder::DescendantsPre;
         let link = skel
@@ -608,20 +610,47 @@ fn run_once(
             .dump_cgroup
             .attach_iter_with_opts(IterOpts::Cgroup(opts))
             .map_err(attach_error)?;
-        let t = Instant::now();
-        drain_iter(&link)?;
-        snap.cgroup_walk += t.elapsed();
-        consume(&skel.maps.cgroups_out, cgroup_record, &mut cgroups)?;
-    }
-    if walks.tasks {
+        Some(link)
+    } else {
+        None
+    };
+    let task_link = if walks.tasks {
         let link = skel
             .progs
             .dump_task
             .attach_iter_with_opts(IterOpts::None)
             .map_err(attach_error)?;
-        let t = Instant::now();
-        drain_iter(&link)?;
-        snap.task_walk += t.elapsed();
+        Some(link)
+    } else {
+        None
+    };
+    let cgroup_iter = cgroup_link.as_ref().map(iter_of).transpose()?;
+    let task_iter = task_link.as_ref().map(iter_of).transpose()?;
+    // Both walks at once, the cgroups' on a second thread: the task walk (most of the
+    // time) takes no cgroup lock, and the programs share nothing but the reader's TGID.
+    let (cgroup_time, task_time) = std::thread::scope(|s| {
+        let cgroup = match (cgroup_iter, task_iter.is_some()) {
+            (Some(it), true) => Some(Ok(s.spawn(move || timed_drain(it)))),
+            (Some(it), false) => Some(Err(timed_drain(it))),
+            (None, _) => None,
+        };
+        let task = task_iter.map(timed_drain);
+        let cgroup = cgroup.map(|c| match c {
+            Ok(thread) => thread.join().unwrap_or_else(|_| {
+                Err(BpfError::Read(std::io::Error::other(
+                    "the cgroup walk's thread panicked",
+                )))
+            }),
+            Err(done) => done,
+        });
+        (cgroup, task)
+    });
+    if let Some(t) = cgroup_time {
+        snap.cgroup_walk += t?;
+        consume(&skel.maps.cgroups_out, cgroup_record, &mut cgroups)?;
+    }
+    if let Some(t) = task_time {
+        snap.task_walk += t?;
         consume(&skel.maps.tasks_out, task_record, &mut tasks)?;
     }
     let bss = skel
@@ -672,10 +701,13 @@ fn consume<T>(
     }
 }
 
+fn iter_of(link: &libbpf_rs::Link) -> Result<libbpf_rs::Iter, BpfError> {
+    libbpf_rs::Iter::new(link).map_err(load_error)
+}
+
 /// Reads an iterator to its end: the programs write nothing to it, they run as the
 /// kernel walks.
-fn drain_iter(link: &libbpf_rs::Link) -> Result<(), BpfError> {
-    let mut it = libbpf_rs::Iter::new(link).map_err(load_error)?;
+fn drain_iter(mut it: libbpf_rs::Iter) -> Result<(), BpfError> {
     let mut buf = [0u8; 64];
     loop {
         match it.read(&mut buf) {
@@ -685,6 +717,13 @@ fn drain_iter(link: &libbpf_rs::Link) -> Result<(), BpfError> {
             Err(e) => return Err(BpfError::Read(e)),
         }
     }
+}
+
+/// [`drain_iter`], and how long it took.
+fn timed_drain(it: libbpf_rs::Iter) -> Result<Duration, BpfError> {
+    let t = Instant::now();
+    drain_iter(it)?;
+    Ok(t.elapsed())
 }
 
 #[cfg(test)]

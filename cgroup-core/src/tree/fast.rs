@@ -62,7 +62,15 @@ pub(super) fn walk(
     // /proc/cgroups (a /proc mounted with subset=pid) the records' controller bits
     // could not be named.
     let names = ControllerNames::read(proc_dir).map_err(BpfError::ProcCgroups)?;
-    let mut snap = bpf::snapshot(root, walks)?;
+    // The /proc listing (for the processes the task iterator does not visit, and for
+    // the identification's pass over every host process) is taken on a second thread
+    // while the programs load and walk.
+    let (snap, listing) = std::thread::scope(|s| {
+        let lister = tasks.then(|| s.spawn(|| list_pids(proc_dir)));
+        let snap = bpf::snapshot(root, walks);
+        (snap, lister.and_then(|l| l.join().ok().flatten()))
+    });
+    let mut snap = snap?;
     check_names(&snap, &names, mount)?;
     if b.processes {
         check_cgroup_namespace(&snap, mount, proc_dir)?;
@@ -112,18 +120,15 @@ pub(super) fn walk(
     // the root's cgroup.procs) is placed by its /proc/PID/cgroup, as the file walk finds
     // it in cgroup.procs; a zombie is not listed there.
     let mut listed_pids = None;
-    if let Some(dir) = tasks.then(|| std::fs::read_dir(proc_dir).ok()).flatten() {
+    if let Some(listing) = listing {
         let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
-        let all = listed_pids.insert(Vec::with_capacity(snap.tasks.len() + 16));
-        for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            all.push(pid);
+        let mut seen = std::collections::HashSet::with_capacity(listing.len());
+        for &pid in &listing {
+            seen.insert(pid);
             if !b.processes || placed.contains(&pid) {
                 continue;
             }
-            let Some(path) = proc_cgroup(&e.path()) else {
+            let Some(path) = proc_cgroup(&proc_dir.join(pid.to_string())) else {
                 continue;
             };
             let paths = paths.get_or_insert_with(|| record_paths(recs, &at, start));
@@ -131,6 +136,11 @@ pub(super) fn walk(
                 pids[i].push(pid);
             }
         }
+        // Every host process: the listing, and what started after it and the task walk
+        // visited.
+        let mut all = listing;
+        all.extend(snap.tasks.iter().map(|t| t.pid).filter(|p| !seen.contains(p)));
+        listed_pids = Some(all);
     }
     // What is known of each process (a process the task iterator missed is read from
     // /proc like on the file path).
@@ -353,6 +363,16 @@ fn r_parent<'a>(
     i: usize,
 ) -> Option<&'a usize> {
     recs[i].parent_id.and_then(|p| at.get(&p))
+}
+
+/// The PIDs `/proc` (at `proc_dir`) lists, in its order; `None` when it cannot be read.
+fn list_pids(proc_dir: &Path) -> Option<Vec<u32>> {
+    let dir = std::fs::read_dir(proc_dir).ok()?;
+    Some(
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .collect(),
+    )
 }
 
 /// The cgroup2 path (`0::PATH`) of `/proc/PID/cgroup` below `dir` (`/proc/PID`), unless
