@@ -802,3 +802,64 @@ fn a_removed_start_does_not_attach() {
         other => panic!("expected an attach error, got {other:?}"),
     }
 }
+
+/// The task walk split between two threads (by TGID parity, on a machine with a second
+/// CPU) and the single walk a one-CPU reader takes give the same processes, each once,
+/// with the same facts: checked on processes of both parities this test keeps alive.
+#[test]
+fn split_and_single_task_walks_agree() {
+    let Some(mount) = live("bpf split") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let base = mount.join(unique("split"));
+    g.mkdir(&base);
+    let id = std::fs::metadata(&base).unwrap().ino();
+    let mut mine = Vec::new();
+    while mine.len() < 8 || !(mine.iter().any(|p| p % 2 == 0) && mine.iter().any(|p| p % 2 == 1)) {
+        let arg = format!("{}", 600 + mine.len());
+        mine.push(g.spawn_in(&base, Command::new("sleep").arg(arg)));
+        assert!(mine.len() < 64, "no PIDs of both parities: {mine:?}");
+    }
+    mine.sort_unstable();
+    let dir = std::fs::File::open(&base).unwrap();
+    let walk = || {
+        let snap = snapshot(dir.as_fd(), Walks::ALL).unwrap();
+        let mut pids: Vec<u32> = snap.tasks.iter().map(|t| t.pid).collect();
+        pids.sort_unstable();
+        let n = pids.len();
+        pids.dedup();
+        assert_eq!(pids.len(), n, "a process sent twice");
+        let mut ours: Vec<_> = snap
+            .tasks
+            .into_iter()
+            .filter(|t| t.cgroup_id == id)
+            .map(|t| (t.pid, t.cmdline, t.comm, t.ppid, t.uid, t.listed))
+            .collect();
+        ours.sort_unstable();
+        ours
+    };
+    assert!(
+        std::thread::available_parallelism().unwrap().get() > 1,
+        "one CPU: the split walk cannot be compared"
+    );
+    let split = walk();
+    // One CPU: available_parallelism follows this thread's affinity.
+    let mut one = nix::sched::CpuSet::new();
+    one.set(0).unwrap();
+    let before = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one).unwrap();
+    assert_eq!(std::thread::available_parallelism().unwrap().get(), 1);
+    let single = walk();
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &before).unwrap();
+    assert_eq!(
+        split.iter().map(|t| t.0).collect::<Vec<_>>(),
+        mine,
+        "the split walk's processes of the test's cgroup"
+    );
+    assert_eq!(split, single);
+    for (pid, cmdline, ..) in &split {
+        let want = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        assert_eq!(cmdline.as_deref(), Some(&want[..]), "{pid}'s command line");
+    }
+}

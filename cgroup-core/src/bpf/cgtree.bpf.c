@@ -44,9 +44,12 @@ struct {
 
 /* Records are larger than the 512-byte BPF stack: built here, then sent with only the
  * bytes they use (a name's, a command line's). */
+/* One slot per concurrent task walk (see split_tid), not per CPU: the task program
+ * sleeps (bpf_copy_from_user_task), and another walk's program may run on its CPU
+ * meanwhile. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct task_rec);
 } task_scratch SEC(".maps");
@@ -64,6 +67,11 @@ __u64 tasks_dropped = 0;
 /* The reading process's TGID in the initial PID namespace: user space compares it
  * with getpid() to know the PIDs here are the ones its /proc shows. */
 __u32 reader_tgid = 0;
+/* Set by user space to split the task walk between two of its threads, each reading
+ * its own session of the task iterator: the thread with this TID (in the initial PID
+ * namespace) takes the processes with odd TGIDs, any other the even ones. 0: one
+ * walk takes every process. */
+__u32 split_tid = 0;
 
 SEC("iter/cgroup")
 int dump_cgroup(struct bpf_iter__cgroup *ctx)
@@ -137,15 +145,21 @@ int dump_task(struct bpf_iter__task *ctx)
 	struct task_rec *r;
 	struct mm_struct *mm;
 	unsigned long start, end;
-	__u32 zero = 0, flags = 0;
+	__u64 me = bpf_get_current_pid_tgid();
+	__u32 half = 0, flags = 0;
 	__u64 len = 0;
 
-	reader_tgid = bpf_get_current_pid_tgid() >> 32;
+	reader_tgid = me >> 32;
 	if (!t)
 		return 0;
 	if (t->pid != t->tgid)
 		return 0;
-	r = bpf_map_lookup_elem(&task_scratch, &zero);
+	if (split_tid) {
+		half = (__u32)me == split_tid;
+		if ((t->tgid & 1) != half)
+			return 0;
+	}
+	r = bpf_map_lookup_elem(&task_scratch, &half);
 	if (!r)
 		return 0;
 	r->tgid = t->tgid;
@@ -201,6 +215,6 @@ int dump_task(struct bpf_iter__task *ctx)
 			       __builtin_offsetof(struct task_rec, cmdline) +
 				       (len & (CGTREE_CMDLINE_LEN * 2 - 1)),
 			       0))
-		tasks_dropped++;
+		__sync_fetch_and_add(&tasks_dropped, 1);
 	return 0;
 }

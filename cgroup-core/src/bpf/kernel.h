@@ -25,6 +25,7 @@ typedef __u32 __wsum;
 
 /* include/uapi/linux/bpf.h: map types used here (stable ABI values). */
 enum bpf_map_type {
+	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };

@@ -574,7 +574,7 @@ fn run_once(
         .map_err(load_error)?;
     open.progs.dump_cgroup.set_autoload(walks.cgroups);
     open.progs.dump_task.set_autoload(walks.tasks);
-    let skel = open.load().map_err(load_error)?;
+    let mut skel = open.load().map_err(load_error)?;
     snap.load += t0.elapsed();
 
     let mut ancestors = Vec::new();
@@ -625,24 +625,53 @@ fn run_once(
         None
     };
     let cgroup_iter = cgroup_link.as_ref().map(iter_of).transpose()?;
+    // The task walk copies every command line out of its process's memory (most of
+    // its time): with a second CPU, two sessions of the iterator split the processes
+    // by TGID, this thread's the odd ones.
+    let split =
+        task_link.is_some() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if split {
+        let bss = skel
+            .maps
+            .bss_data
+            .as_deref_mut()
+            .ok_or(BpfError::Load("the programs' .bss is not mapped".into()))?;
+        bss.split_tid = u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0);
+    }
     let task_iter = task_link.as_ref().map(iter_of).transpose()?;
-    // Both walks at once, the cgroups' on a second thread: the task walk (most of the
-    // time) takes no cgroup lock, and the programs share nothing but the reader's TGID.
+    let other_half = match (&task_link, split) {
+        (Some(link), true) => Some(iter_of(link)?),
+        _ => None,
+    };
+    // The cgroup walk and the even half on a second thread: the task walk takes no
+    // cgroup lock, and the programs share nothing but the reader's TGID.
     let (cgroup_time, task_time) = std::thread::scope(|s| {
-        let cgroup = match (cgroup_iter, task_iter.is_some()) {
-            (Some(it), true) => Some(Ok(s.spawn(move || timed_drain(it)))),
-            (Some(it), false) => Some(Err(timed_drain(it))),
-            (None, _) => None,
-        };
-        let task = task_iter.map(timed_drain);
-        let cgroup = cgroup.map(|c| match c {
-            Ok(thread) => thread.join().unwrap_or_else(|_| {
-                Err(BpfError::Read(std::io::Error::other(
-                    "the cgroup walk's thread panicked",
-                )))
-            }),
-            Err(done) => done,
+        let second = (cgroup_iter.is_some() || other_half.is_some()).then(|| {
+            s.spawn(move || {
+                let cgroup = cgroup_iter.map(timed_drain);
+                let half = other_half.map(timed_drain);
+                (cgroup, half)
+            })
         });
+        let task = task_iter.map(timed_drain);
+        let (cgroup, half) = match second.map(|t| t.join()) {
+            None => (None, None),
+            Some(Ok(done)) => done,
+            Some(Err(_)) => {
+                let e = || {
+                    Err(BpfError::Read(std::io::Error::other(
+                        "a walk's thread panicked",
+                    )))
+                };
+                (Some(e()), Some(e()))
+            }
+        };
+        // The task walk's time: its longer half.
+        let task = match (task, half) {
+            (Some(Ok(a)), Some(Ok(b))) => Some(Ok(a.max(b))),
+            (Some(Err(e)), _) | (Some(Ok(_)), Some(Err(e))) => Some(Err(e)),
+            (task, _) => task,
+        };
         (cgroup, task)
     });
     if let Some(t) = cgroup_time {

@@ -139,7 +139,12 @@ pub(super) fn walk(
         // Every host process: the listing, and what started after it and the task walk
         // visited.
         let mut all = listing;
-        all.extend(snap.tasks.iter().map(|t| t.pid).filter(|p| !seen.contains(p)));
+        all.extend(
+            snap.tasks
+                .iter()
+                .map(|t| t.pid)
+                .filter(|p| !seen.contains(p)),
+        );
         listed_pids = Some(all);
     }
     // What is known of each process (a process the task iterator missed is read from
