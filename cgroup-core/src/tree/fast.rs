@@ -147,6 +147,27 @@ pub(super) fn walk(
         );
         listed_pids = Some(all);
     }
+    // The identification reads each containerd shim's working directory (where
+    // containerd keeps its state: Resolver::note_containerd, which asks only for those
+    // of root's shims): read them meanwhile, on a thread of their own.
+    let shims: Vec<u32> = if b.identify {
+        snap.tasks
+            .iter()
+            .filter(|t| [t.uid, t.euid, t.suid, t.fsuid] == [0; 4])
+            .filter(|t| {
+                t.cmdline.as_deref().is_some_and(|c| {
+                    let exe = c.split(|&b| b == 0).next().unwrap_or(c);
+                    let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+                    base.starts_with(b"containerd-shim")
+                })
+            })
+            .map(|t| t.pid)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let shim_cwds =
+        (!shims.is_empty()).then(|| std::thread::spawn(move || crate::resolve::read_cwds(&shims)));
     // What is known of each process (a process the task iterator missed is read from
     // /proc like on the file path).
     let mut facts = HashMap::with_capacity(snap.tasks.len());
@@ -297,7 +318,13 @@ pub(super) fn walk(
         bpf_retries: u64::from(snap.retries),
         ..Default::default()
     };
-    Ok((nodes, facts, stats, listed_pids))
+    Ok(FastWalked {
+        nodes,
+        facts,
+        stats,
+        host_pids: listed_pids,
+        shim_cwds,
+    })
 }
 
 /// `/proc/cgroups` lists a controller a line, in id order, but Linux 6.12 and later leave
