@@ -33,7 +33,7 @@ runtime does not come up (but nspawn, which says why it is skipped where it cann
 Usage: live_runtimes.py --cgtree PATH [--static-cgtree PATH] [--bpf-cgtree PATH] [--capture DIR] [--keep-work] [--inject-failure]
   --static-cgtree PATH  the static build of the same checkout, for the image of deploy/
   --bpf-cgtree PATH  the build with the `bpf` feature: with everything up, its BPF path
-                 and its file path must answer alike (tree, --json, -u, pid, userns)
+                 and its file path must answer alike (tree, --json, -U, pid, userns)
   --capture DIR  also write each snapshot to DIR/fixtures/live-<setup> and what the live
                  run answered to DIR/cgroup-cli/tests/live/<setup>.json (the repository)
 """
@@ -1018,7 +1018,7 @@ lxc.log.level = INFO
             self.say("skipped: bpf paths: no --bpf-cgtree (clang missing when it was built)")
             return
         pids = [str(p) for setup in self.snap_setups.values() for p in setup[1]]
-        views = [[self.top, "--json", "-a"], [self.top, "-a", "--full"], [self.top, "-u"], ["userns"]]
+        views = [[self.top, "--json", "-a"], [self.top, "-a", "--full"], [self.top, "-U"], ["userns"]]
         views += [["pid", p, "--json"] for p in pids]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "COLUMNS": "200",
                "CGTREE_STATS": "1"}
