@@ -73,7 +73,7 @@ class SetupSkipped(Exception):
 
 def cgroup2_mount():
     """Where the host's cgroup2 hierarchy is mounted (pure v2, or hybrid's unified)."""
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in Path("/proc/self/mountinfo").read_bytes().decode(errors="replace").splitlines():
         left, _, right = line.partition(" - ")
         if right.split(" ")[0] == "cgroup2":
             return Path(left.split(" ")[4])
@@ -89,7 +89,8 @@ def cmdline(pid):
 
 def v2_cgroup(pid):
     try:
-        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        # A cgroup's name may hold any byte but '/' and NUL (another program's, too).
+        for line in Path(f"/proc/{pid}/cgroup").read_bytes().decode(errors="replace").splitlines():
             if line.startswith("0::"):
                 return line[3:]
     except OSError:
@@ -98,7 +99,7 @@ def v2_cgroup(pid):
 
 
 def ppid(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_bytes().decode(errors="replace").splitlines():
         if line.startswith("PPid:"):
             return int(line.split()[1])
     raise ValueError(pid)
@@ -1174,7 +1175,7 @@ lxc.log.level = INFO
                         left.append(f"process {p.name} in the suite's mount namespace")
                 except OSError:
                     pass
-        mounts = Path("/proc/self/mountinfo").read_text()
+        mounts = Path("/proc/self/mountinfo").read_bytes().decode(errors="replace")
         if str(self.work) in mounts or self.tag in mounts:
             left.append("a mount of this run in the host mount namespace")
         if hasattr(self, "user"):
