@@ -33,7 +33,7 @@ runtime does not come up (but nspawn, which says why it is skipped where it cann
 Usage: live_runtimes.py --cgtree PATH [--static-cgtree PATH] [--bpf-cgtree PATH] [--capture DIR] [--keep-work] [--inject-failure]
   --static-cgtree PATH  the static build of the same checkout, for the image of deploy/
   --bpf-cgtree PATH  the build with the `bpf` feature: with everything up, its BPF path
-                 and its file path must answer alike (tree, --json, -U, pid, userns)
+                 and its file path must answer alike (tree, --json, -U, pid, userns NS)
   --capture DIR  also write each snapshot to DIR/fixtures/live-<setup> and what the live
                  run answered to DIR/cgroup-cli/tests/live/<setup>.json (the repository)
 """
@@ -1009,8 +1009,8 @@ lxc.log.level = INFO
     def bpf_paths(self):
         """With every runtime up: the `bpf` build (issue #18) answers the same through the
         BPF iterators (CGTREE_BPF=1) as through the files (CGTREE_BPF=0), and the BPF
-        path ran: the suite's whole subtree (tree, --json), `pid` of each pod's shim and
-        task, and `userns`. Real shims, conmon and LXC monitors: what the identification
+        path ran: the suite's whole subtree (tree, --json, -U), `pid` of each process the
+        snapshots ask about, and `userns NS` of their user namespaces. Real shims, conmon and LXC monitors: what the identification
         learns from the host's processes (containerd's state from a shim's working
         directory, conmon's names) comes from the task walk on one path, /proc on the
         other. A view that differs is asked again (a process of this host may start or
@@ -1019,8 +1019,20 @@ lxc.log.level = INFO
             self.say("skipped: bpf paths: no --bpf-cgtree (clang missing when it was built)")
             return
         pids = [str(p) for setup in self.snap_setups.values() for p in setup[1]]
-        views = [[self.top, "--json", "-a"], [self.top, "-a", "--full"], [self.top, "-U"], ["userns"]]
+        views = [[self.top, "--json", "-a"], [self.top, "-a", "--full"], [self.top, "-U"]]
         views += [["pid", p, "--json"] for p in pids]
+        # `userns` of the namespaces the suite made (the initial one's process count
+        # moves with every process this host starts or ends).
+        nss = set()
+        for p in pids:
+            try:
+                ns = os.stat(f"/proc/{p}/ns/user").st_ino
+            except OSError:
+                continue
+            if ns != os.stat("/proc/self/ns/user").st_ino:
+                nss.add(str(ns))
+        self.check(nss, f"bpf paths: the suite's processes live in user namespaces of their own: {pids}")
+        views += [["userns", ns, "--json"] for ns in sorted(nss)]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "COLUMNS": "200",
                "CGTREE_STATS": "1"}
         for args in views:
