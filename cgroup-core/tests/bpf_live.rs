@@ -494,6 +494,53 @@ fn child_unprivileged() {
     }
 }
 
+/// Root, with an address space only a little larger than what this process already
+/// maps: the ring buffers cannot be mapped, and the error says memory, not privilege.
+/// Run as a child process by [`no_memory_is_said_so`].
+#[test]
+#[ignore = "run by no_memory_is_said_so in a child process"]
+fn child_low_memory() {
+    let dir = std::fs::File::open(cgroup2_mount().unwrap()).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    // 64 KiB more than now: no room to map a ring buffer (twice its size, 64 KiB at
+    // least) or a thread's stack (walked on this thread then).
+    let limit = (vm_kib + 64) * 1024;
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, limit, limit).unwrap();
+    let got = snapshot(dir.as_fd(), Walks::ALL);
+    nix::sys::resource::setrlimit(
+        nix::sys::resource::Resource::RLIMIT_AS,
+        nix::sys::resource::RLIM_INFINITY,
+        nix::sys::resource::RLIM_INFINITY,
+    )
+    .ok();
+    match got {
+        Err(e @ BpfError::NoMemory(_)) => println!("NO MEMORY: {} / {e}", e.reason()),
+        other => panic!("expected a memory error, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_memory_is_said_so() {
+    if live("bpf no memory").is_none() {
+        return;
+    }
+    let o = Command::new(std::env::current_exe().unwrap())
+        .args(["child_low_memory", "--exact", "--ignored", "--nocapture"])
+        .env("RUST_TEST_THREADS", "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("NO MEMORY: not enough memory"), "{out}");
+    assert!(!err.contains("libbpf"), "libbpf wrote to stderr: {err}");
+}
+
 #[test]
 fn unprivileged_is_refused_quietly() {
     if live("bpf unprivileged").is_none() {

@@ -217,6 +217,10 @@ pub enum BpfError {
     /// A loaded iterator could not be attached: the start cgroup removed since it was
     /// opened, say. The text is libbpf's.
     Attach(String),
+    /// Not enough memory to load the programs or map their ring buffers (`ENOMEM`:
+    /// the address-space limit, `RLIMIT_AS`, or the memory cgroup's). The text is
+    /// libbpf's.
+    NoMemory(String),
     /// Reading an iterator failed.
     Read(std::io::Error),
     /// The programs see other PIDs than this process's `/proc` (it is not in the
@@ -251,6 +255,9 @@ impl BpfError {
                 "the programs did not load (no CAP_BPF and CAP_PERFMON, or a kernel without the iterators)"
             }
             BpfError::Attach(_) => "an iterator did not attach (the start cgroup removed meanwhile?)",
+            BpfError::NoMemory(_) => {
+                "not enough memory for the programs or their ring buffers (an address-space or memory cgroup limit?)"
+            }
             BpfError::Read(_) => "an iterator's read failed",
             BpfError::PidNamespace => "not in the initial PID namespace",
             BpfError::TooLarge => "more records than the largest ring buffers hold",
@@ -272,6 +279,7 @@ impl fmt::Display for BpfError {
             BpfError::NoBtf => f.write_str("the kernel has no BTF (/sys/kernel/btf/vmlinux)"),
             BpfError::Load(e) => write!(f, "loading the BPF iterators: {e}"),
             BpfError::Attach(e) => write!(f, "attaching a BPF iterator: {e}"),
+            BpfError::NoMemory(e) => write!(f, "no memory for the BPF iterators: {e}"),
             BpfError::Read(e) => write!(f, "reading a BPF iterator: {e}"),
             BpfError::PidNamespace => {
                 f.write_str("not in the initial PID namespace: BPF sees other PIDs")
@@ -287,7 +295,11 @@ impl fmt::Display for BpfError {
 impl std::error::Error for BpfError {}
 
 fn load_error(e: libbpf_rs::Error) -> BpfError {
-    BpfError::Load(e.to_string())
+    if e.kind() == libbpf_rs::ErrorKind::OutOfMemory {
+        BpfError::NoMemory(e.to_string())
+    } else {
+        BpfError::Load(e.to_string())
+    }
 }
 
 fn attach_error(e: libbpf_rs::Error) -> BpfError {
@@ -644,20 +656,43 @@ fn run_once(
         _ => None,
     };
     // The cgroup walk and the even half on a second thread: the task walk takes no
-    // cgroup lock, and the programs share nothing but the reader's TGID.
+    // cgroup lock, and the programs share nothing but the reader's TGID. Where no
+    // thread can be started (no memory for its stack, a task limit), this one walks
+    // the cgroups and every process itself.
+    let second_work = std::sync::Mutex::new(
+        (cgroup_iter.is_some() || other_half.is_some()).then_some((cgroup_iter, other_half)),
+    );
+    let needed = second_work.lock().is_ok_and(|w| w.is_some());
+    let take = || second_work.lock().ok().and_then(|mut w| w.take());
     let (cgroup_time, task_time) = std::thread::scope(|s| {
-        let second = (cgroup_iter.is_some() || other_half.is_some()).then(|| {
-            s.spawn(move || {
-                let cgroup = cgroup_iter.map(timed_drain);
-                let half = other_half.map(timed_drain);
-                (cgroup, half)
-            })
-        });
+        let second = if needed {
+            std::thread::Builder::new()
+                .name("cgtree-bpf-walk".into())
+                .spawn_scoped(s, || {
+                    let (cgroup, half) = take().unwrap_or((None, None));
+                    (cgroup.map(timed_drain), half.map(timed_drain))
+                })
+                .ok()
+        } else {
+            None
+        };
+        let inline = if second.is_none() {
+            let (cgroup, half) = take().unwrap_or((None, None));
+            if half.is_some() {
+                // Unsplit: this thread takes every process (the other session unread).
+                if let Some(bss) = skel.maps.bss_data.as_deref_mut() {
+                    bss.split_tid = 0;
+                }
+            }
+            Some((cgroup.map(timed_drain), None))
+        } else {
+            None
+        };
         let task = task_iter.map(timed_drain);
-        let (cgroup, half) = match second.map(|t| t.join()) {
-            None => (None, None),
-            Some(Ok(done)) => done,
-            Some(Err(_)) => {
+        let (cgroup, half) = match (second.map(|t| t.join()), inline) {
+            (_, Some(done)) | (Some(Ok(done)), None) => done,
+            (None, None) => (None, None),
+            (Some(Err(_)), None) => {
                 let e = || {
                     Err(BpfError::Read(std::io::Error::other(
                         "a walk's thread panicked",

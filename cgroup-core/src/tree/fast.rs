@@ -65,10 +65,23 @@ pub(super) fn walk(
     // The /proc listing (for the processes the task iterator does not visit, and for
     // the identification's pass over every host process) is taken on a second thread
     // while the programs load and walk.
+    // (Where no thread can be started, listed after the walks.)
     let (snap, listing) = std::thread::scope(|s| {
-        let lister = tasks.then(|| s.spawn(|| list_pids(proc_dir)));
+        let lister = if tasks {
+            std::thread::Builder::new()
+                .name("cgtree-proc-list".into())
+                .spawn_scoped(s, || list_pids(proc_dir))
+                .ok()
+        } else {
+            None
+        };
         let snap = bpf::snapshot(root, walks);
-        (snap, lister.and_then(|l| l.join().ok().flatten()))
+        let listing = match lister {
+            Some(l) => l.join().ok().flatten(),
+            None if tasks => list_pids(proc_dir),
+            None => None,
+        };
+        (snap, listing)
     });
     let mut snap = snap?;
     check_names(&snap, &names, mount)?;
@@ -166,8 +179,15 @@ pub(super) fn walk(
     } else {
         Vec::new()
     };
-    let shim_cwds =
-        (!shims.is_empty()).then(|| std::thread::spawn(move || crate::resolve::read_cwds(&shims)));
+    // (Where no thread can be started, the identification reads them itself.)
+    let shim_cwds = if shims.is_empty() {
+        None
+    } else {
+        std::thread::Builder::new()
+            .name("cgtree-shim-cwd".into())
+            .spawn(move || crate::resolve::read_cwds(&shims))
+            .ok()
+    };
     // What is known of each process (a process the task iterator missed is read from
     // /proc like on the file path).
     let mut facts = HashMap::with_capacity(snap.tasks.len());
