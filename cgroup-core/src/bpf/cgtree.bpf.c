@@ -76,7 +76,7 @@ __u32 split_tid = 0;
 SEC("iter/cgroup")
 int dump_cgroup(struct bpf_iter__cgroup *ctx)
 {
-	struct cgroup *cg = ctx->cgroup;
+	struct cgroup *cg;
 	struct kernfs_iattrs *iattr;
 	struct cgroup_subsys_state *parent;
 	struct cgroup_rec *r;
@@ -86,8 +86,12 @@ int dump_cgroup(struct bpf_iter__cgroup *ctx)
 	long n;
 
 	reader_tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!cg)
+	if (!ctx->cgroup)
 		return 0;
+	/* An untrusted alias (bpf_rdonly_cast, Linux 6.2+; no instruction at run time):
+	 * loading a pointer through a trusted one makes the verifier look the field's type
+	 * up by name in the kernel's BTF, a linear search, at every such load it checks. */
+	cg = bpf_core_cast(ctx->cgroup, struct cgroup);
 	/* A removed cgroup stays in its parent's list until released ("dying"): its
 	 * directory is gone, so the file walk cannot see it either. */
 	if (!(cg->self.flags & CSS_ONLINE))
@@ -141,6 +145,7 @@ SEC("iter.s/task")
 int dump_task(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
+	struct task_struct *u;
 	const struct cred *cred;
 	struct task_rec *r;
 	struct mm_struct *mm;
@@ -152,21 +157,24 @@ int dump_task(struct bpf_iter__task *ctx)
 	reader_tgid = me >> 32;
 	if (!t)
 		return 0;
-	if (t->pid != t->tgid)
+	/* Fields through an untrusted alias (see dump_cgroup); the trusted pointer is
+	 * what bpf_copy_from_user_task takes. */
+	u = bpf_core_cast(t, struct task_struct);
+	if (u->pid != u->tgid)
 		return 0;
 	if (split_tid) {
 		half = (__u32)me == split_tid;
-		if ((t->tgid & 1) != half)
+		if ((u->tgid & 1) != half)
 			return 0;
 	}
 	r = bpf_map_lookup_elem(&task_scratch, &half);
 	if (!r)
 		return 0;
-	r->tgid = t->tgid;
-	r->ppid = t->real_parent->tgid;
-	r->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
+	r->tgid = u->tgid;
+	r->ppid = u->real_parent->tgid;
+	r->cgroup_id = u->cgroups->dfl_cgrp->kn->id;
 	/* The objective credentials, as /proc/PID/status shows them. */
-	cred = t->real_cred;
+	cred = u->real_cred;
 	r->uid = cred->uid.val;
 	r->gid = cred->gid.val;
 	r->euid = cred->euid.val;
@@ -174,14 +182,14 @@ int dump_task(struct bpf_iter__task *ctx)
 	r->suid = cred->suid.val;
 	r->fsuid = cred->fsuid.val;
 	r->userns = cred->user_ns->ns.inum;
-	bpf_probe_read_kernel(r->comm, sizeof(r->comm), t->comm);
-	if (t->flags & PF_KTHREAD)
+	bpf_probe_read_kernel(r->comm, sizeof(r->comm), u->comm);
+	if (u->flags & PF_KTHREAD)
 		flags |= CGTREE_TASK_KTHREAD;
 	/* Every thread has exited (signal->live) and the leader is past cgroup_exit (it
 	 * sets no flag; exit_state is set just after): cgroup.procs no longer lists it. */
-	if (t->signal->live.counter == 0 && t->exit_state)
+	if (u->signal->live.counter == 0 && u->exit_state)
 		flags |= CGTREE_TASK_DEAD;
-	mm = t->mm;
+	mm = u->mm;
 	if (mm && !(flags & CGTREE_TASK_KTHREAD)) {
 		start = mm->arg_start;
 		end = mm->arg_end;
