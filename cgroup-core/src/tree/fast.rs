@@ -134,7 +134,6 @@ pub(super) fn walk(
     // it in cgroup.procs; a zombie is not listed there.
     let mut listed_pids = None;
     if let Some(listing) = listing {
-        let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
         let mut seen = std::collections::HashSet::with_capacity(listing.len());
         for &pid in &listing {
             seen.insert(pid);
@@ -144,8 +143,7 @@ pub(super) fn walk(
             let Some(path) = proc_cgroup(&proc_dir.join(pid.to_string())) else {
                 continue;
             };
-            let paths = paths.get_or_insert_with(|| record_paths(recs, &at, start));
-            if let Some(i) = paths.get(&path).copied().and_then(domain) {
+            if let Some(i) = record_at(recs, &kids, start, &path).and_then(domain) {
                 pids[i].push(pid);
             }
         }
@@ -228,7 +226,9 @@ pub(super) fn walk(
             .map(|b| ControllerList::parse(&b)),
     };
 
-    let mut nodes = vec![Node::new(start.as_bytes().into(), None, 0)];
+    // Room for every walked cgroup at once (a node is large: no copies as it grows).
+    let mut nodes = Vec::with_capacity(recs.len());
+    nodes.push(Node::new(start.as_bytes().into(), None, 0));
     let mut listed = 0usize;
     let mut enter = |nodes: &mut Vec<Node>, id: NodeId, rec: usize, parent: Option<usize>| {
         let r = &recs[rec];
@@ -441,29 +441,28 @@ fn proc_cgroup(dir: &Path) -> Option<Vec<u8>> {
         .map(<[u8]>::to_vec)
 }
 
-/// Each walked cgroup's path (as `/proc/PID/cgroup` writes it: from the mount's root),
-/// to its record. Records come parent first.
-fn record_paths(
+/// The record of the cgroup at `path` (as `/proc/PID/cgroup` writes it: from the
+/// mount's root), found from the start (record 0, at `start`) down by name through
+/// `kids` (each record's children, sorted by name); `None` when it was not walked.
+fn record_at(
     recs: &[bpf::CgroupRecord],
-    at: &HashMap<u64, usize>,
+    kids: &[Vec<usize>],
     start: &str,
-) -> HashMap<Vec<u8>, usize> {
-    let mut paths: Vec<Vec<u8>> = Vec::with_capacity(recs.len());
-    for (i, r) in recs.iter().enumerate() {
-        let path = match r_parent(recs, at, i) {
-            None => start.as_bytes().to_vec(),
-            Some(&p) => {
-                let mut path = paths[p].clone();
-                if path.last() != Some(&b'/') {
-                    path.push(b'/');
-                }
-                path.extend_from_slice(&r.name);
-                path
-            }
-        };
-        paths.push(path);
+    path: &[u8],
+) -> Option<usize> {
+    let below = path.strip_prefix(start.trim_end_matches('/').as_bytes())?;
+    if below.is_empty() {
+        return Some(0);
     }
-    paths.into_iter().enumerate().map(|(i, p)| (p, i)).collect()
+    let mut at = 0;
+    for name in below.strip_prefix(b"/")?.split(|&b| b == b'/') {
+        if name.is_empty() {
+            continue;
+        }
+        let k = kids.get(at)?;
+        at = k[k.binary_search_by(|&x| recs[x].name[..].cmp(name)).ok()?];
+    }
+    Some(at)
 }
 
 /// [`super::Walk::finish`], with `cgroup.events`' `populated` from the snapshot.
@@ -525,6 +524,44 @@ mod tests {
             source: crate::MountSource::Default,
         };
         (d, m)
+    }
+
+    #[test]
+    fn a_proc_cgroup_path_finds_its_record_by_name() {
+        let rec = |id: u64, parent: Option<u64>, name: &[u8]| {
+            let mut r = snap(0).cgroups.remove(0);
+            r.id = id;
+            r.parent_id = parent;
+            r.name = name.into();
+            r
+        };
+        // x (start), x/b, x/a, x/a/c: records in walk order, kids sorted by name.
+        let recs = vec![
+            rec(1, None, b"x"),
+            rec(2, Some(1), b"b"),
+            rec(3, Some(1), b"a"),
+            rec(4, Some(3), b"c"),
+        ];
+        let kids = vec![vec![2, 1], vec![], vec![3], vec![]];
+        for (start, path, want) in [
+            ("/x", &b"/x"[..], Some(0)),
+            ("/x", b"/x/", Some(0)),
+            ("/x", b"/x/a/c", Some(3)),
+            ("/x", b"/x/b", Some(1)),
+            ("/x", b"/x/zz", None),
+            ("/x", b"/x/a/c/d", None),
+            ("/x", b"/xa", None),
+            ("/x", b"/y", None),
+            ("/x/", b"/x/a", Some(2)),
+            ("/", b"/", Some(0)),
+            ("/", b"/a/c", Some(3)),
+        ] {
+            assert_eq!(
+                record_at(&recs, &kids, start, path),
+                want,
+                "{start} {path:?}"
+            );
+        }
     }
 
     #[test]
