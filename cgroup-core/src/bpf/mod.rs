@@ -24,6 +24,16 @@
 //! program reads a few fields per cgroup with plain (fault-safe) loads, and leaves the
 //! processes to the task walk, which takes no cgroup lock.
 //!
+//! The two walks run at once, the cgroup walk on a second thread; where a second CPU
+//! is usable (`std::thread::available_parallelism`), the task walk is split between the
+//! two threads, each reading its own session of the task iterator and taking the
+//! processes of one TGID parity. Where no thread can be started, one thread walks
+//! everything. [`Snapshot::tasks`] is then in no particular order.
+//!
+//! Both programs read the kernel's fields through an untrusted alias of the iterator's
+//! pointer (`bpf_rdonly_cast`, Linux 6.2+), so the path needs Linux 6.2 or later
+//! (tested on 6.18 only).
+//!
 //! Needs: root, or `CAP_BPF` + `CAP_PERFMON` (+ `CAP_SYS_ADMIN` for the task iterator's
 //! `bpf_copy_from_user_task` on other users' processes); kernel BTF
 //! (`/sys/kernel/btf/vmlinux`); and the reader in the initial PID namespace (the
@@ -188,7 +198,7 @@ pub struct Snapshot {
     /// The start cgroup and its online descendants, in pre-order (a parent before its
     /// children; siblings in the kernel's order, not sorted).
     pub cgroups: Vec<CgroupRecord>,
-    /// Every process the task iterator visited, by the kernel's task order: what is
+    /// Every process the task iterator visited (in no particular order): what is
     /// known of each, and who is where ([`TaskRecord::listed`]). Linux 6.18 was seen to
     /// leave out PID 1 (its `cgroup.procs` lists it): the tree builder places a process
     /// the iterator did not visit from `/proc`.
