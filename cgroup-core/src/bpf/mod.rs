@@ -28,7 +28,7 @@
 //! is usable (`std::thread::available_parallelism`), the task walk is split between the
 //! two threads, each reading its own session of the task iterator and taking the
 //! processes of one TGID parity. Where no thread can be started, one thread walks
-//! everything. [`Snapshot::tasks`] is then in no particular order.
+//! everything. [`Snapshot::tasks`] is in no particular order.
 //!
 //! Both programs read the kernel's fields through an untrusted alias of the iterator's
 //! pointer (`bpf_rdonly_cast`, Linux 6.2+), so the path needs Linux 6.2 or later
