@@ -858,7 +858,7 @@ iterators).
 \fBCGTREE_BPF\fR
 For a cgtree built with the \fBbpf\fR feature: \fB0\fR reads the tree from the files;
 \fB1\fR reads it through the BPF iterators wherever they load (root or CAP_BPF and
-CAP_PERFMON, with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, kernel BTF, Linux 6.7 or later,
+CAP_PERFMON, with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, kernel BTF, Linux 6.2 or later,
 the initial PID and cgroup namespaces, no hidepid for a non-root reader); unset, the iterators are used on hierarchies of 1,000
 cgroups or more. \fBCGTREE_STATS=1\fR then also prints the BPF load and walk times,
 or why the iterators were not used when they were asked for.

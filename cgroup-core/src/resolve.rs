@@ -107,6 +107,29 @@ pub(crate) fn lossy(b: &[u8]) -> String {
     cut(String::from_utf8_lossy(b).into_owned())
 }
 
+/// Working directories of live host processes read ahead of the identification, by
+/// PID (`None` where the `readlink` failed).
+pub(crate) type ReadAhead = HashMap<u32, Option<Vec<u8>>>;
+
+/// Reads ahead the working directories of live host processes `pids` (the containerd
+/// shims [`Resolver::process_cwd`] will ask for), each as its `/proc/PID/cwd` link says
+/// (read, never followed), through `/proc` checked to be procfs.
+#[cfg(feature = "bpf")]
+pub(crate) fn read_cwds(pids: &[u32]) -> ReadAhead {
+    let Some(proc_fd) = crate::fs::open_dir_path(Path::new("/proc"))
+        .ok()
+        .filter(|fd| crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC))
+    else {
+        return ReadAhead::new();
+    };
+    pids.iter()
+        .map(|&pid| {
+            let target = nix::fcntl::readlinkat(proc_fd.as_fd(), format!("{pid}/cwd").as_str());
+            (pid, target.ok().map(|t| t.into_encoded_bytes()))
+        })
+        .collect()
+}
+
 /// Reads runtime state and caches what it read. One resolver serves one walk.
 pub struct Resolver {
     pub(crate) host: Host,
@@ -145,6 +168,10 @@ pub struct Resolver {
     /// Command lines of host processes the BPF task walk copied whole (by PID), for
     /// the same pass; the others are read from `/proc`.
     pub(crate) host_cmdlines: HashMap<u32, Box<[u8]>>,
+    /// Working directories of live host processes read ahead (`readlink` of
+    /// `/proc/PID/cwd`, by PID; `None` where it failed): the tree's BPF walk reads the
+    /// containerd shims' on a thread of its own. [`Resolver::process_cwd`] takes them.
+    pub(crate) host_cwds: ReadAhead,
     /// What runtime families learned from their own processes
     /// ([`crate::runtime::Runtime::note_process`]): `(family, key, value)`, e.g. an LXC
     /// container's name and the lxcpath its monitor named. At most [`MAX_LEARNED`].
@@ -211,6 +238,7 @@ impl Resolver {
             container_passwd: HashMap::new(),
             host_pids: None,
             host_cmdlines: HashMap::new(),
+            host_cwds: ReadAhead::new(),
             learned: Vec::new(),
             statuses: HashMap::new(),
             podman_conf: HashMap::new(),
@@ -541,16 +569,27 @@ impl Resolver {
         }
     }
 
-    fn read_process_status(&mut self, pid: u32) -> Option<ProcStatus> {
-        if self.host.is_live() {
-            let live = self.live_proc.get_or_insert_with(|| {
+    /// The live host's `/proc`, opened once and checked to be procfs; `None` inside a
+    /// `--root` or when it is not procfs.
+    pub(crate) fn live_proc(&mut self) -> Option<&OwnedFd> {
+        if !self.host.is_live() {
+            return None;
+        }
+        self.live_proc
+            .get_or_insert_with(|| {
                 crate::fs::open_dir_path(Path::new("/proc"))
                     .ok()
                     .filter(|fd| {
                         crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC)
                     })
-            });
-            if let Some(fd) = live {
+            })
+            .as_ref()
+    }
+
+    fn read_process_status(&mut self, pid: u32) -> Option<ProcStatus> {
+        if self.host.is_live() {
+            self.live_proc();
+            if let Some(fd) = self.live_proc.as_ref().and_then(Option::as_ref) {
                 // The kernel's own files (procfs verified): one open, as the walk reads a
                 // command line.
                 let name = std::ffi::CString::new(format!("{pid}/status")).ok()?;

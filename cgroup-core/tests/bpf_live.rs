@@ -10,7 +10,7 @@
 #![cfg(feature = "bpf")]
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use cgroup_core::bpf::{snapshot, BpfError, Walks, CMDLINE_MAX};
+use cgroup_core::bpf::{snapshot, BpfError, ControllerNames, Walks, CMDLINE_MAX};
 use cgroup_core::values::CgroupType;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsFd;
@@ -108,6 +108,39 @@ impl Drop for Guard {
                 }
             }
         }
+    }
+}
+
+/// A process whose main thread (its leader) exits half a second after it starts, while
+/// a second thread sleeps on: its leader is a zombie, the process lives.
+fn zombie_leader() -> Command {
+    let mut c = Command::new("python3");
+    c.args([
+        "-c",
+        "import threading,time,ctypes\n\
+         threading.Thread(target=time.sleep,args=(600,)).start()\n\
+         time.sleep(0.5)\n\
+         ctypes.CDLL(None).pthread_exit(None)",
+    ]);
+    c
+}
+
+/// Waits until the leader of `pid` is a zombie.
+fn wait_zombie(pid: u32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        if stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, r)| r.starts_with('Z'))
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pid}'s leader did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -424,8 +457,8 @@ fn processes_as_proc_shows_them() {
     }
     assert!(compared >= 10, "only {compared} stable processes compared");
     assert_eq!(by_pid[&long].cmdline, None, "longer than the copy: /proc");
-    assert!(!by_pid[&long].dead);
-    assert!(by_pid[&zombie].dead, "the zombie");
+    assert!(by_pid[&long].listed);
+    assert!(!by_pid[&zombie].listed, "the zombie");
     assert_eq!(
         by_pid[&zombie].cmdline.as_deref(),
         Some(&b""[..]),
@@ -442,7 +475,7 @@ fn processes_as_proc_shows_them() {
         by_pid[&plain].cmdline.as_deref(),
         Some("perl\u{0}-e\u{0}sleep 600\u{0}\u{0}a\tb ü\u{0}".as_bytes())
     );
-    assert!(!by_pid[&plain].kernel_thread && !by_pid[&plain].dead);
+    assert!(!by_pid[&plain].kernel_thread && by_pid[&plain].listed);
     assert!(by_pid[&2].kernel_thread, "kthreadd");
     assert_eq!(by_pid[&2].comm, None, "a kernel thread's comm is /proc's");
     assert_eq!(by_pid[&plain].comm.as_deref(), Some(&b"perl"[..]));
@@ -459,6 +492,53 @@ fn child_unprivileged() {
         Err(BpfError::Load(e)) => println!("REFUSED: {e}"),
         other => panic!("expected a load error, got {other:?}"),
     }
+}
+
+/// Root, with an address space only a little larger than what this process already
+/// maps: the ring buffers cannot be mapped, and the error says memory, not privilege.
+/// Run as a child process by [`no_memory_is_said_so`].
+#[test]
+#[ignore = "run by no_memory_is_said_so in a child process"]
+fn child_low_memory() {
+    let dir = std::fs::File::open(cgroup2_mount().unwrap()).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    // 64 KiB more than now: no room to map a ring buffer (twice its size, 64 KiB at
+    // least) or a thread's stack (walked on this thread then).
+    let limit = (vm_kib + 64) * 1024;
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, limit, limit).unwrap();
+    let got = snapshot(dir.as_fd(), Walks::ALL);
+    nix::sys::resource::setrlimit(
+        nix::sys::resource::Resource::RLIMIT_AS,
+        nix::sys::resource::RLIM_INFINITY,
+        nix::sys::resource::RLIM_INFINITY,
+    )
+    .ok();
+    match got {
+        Err(e @ BpfError::NoMemory(_)) => println!("NO MEMORY: {} / {e}", e.reason()),
+        other => panic!("expected a memory error, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_memory_is_said_so() {
+    if live("bpf no memory").is_none() {
+        return;
+    }
+    let o = Command::new(std::env::current_exe().unwrap())
+        .args(["child_low_memory", "--exact", "--ignored", "--nocapture"])
+        .env("RUST_TEST_THREADS", "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("NO MEMORY: not enough memory"), "{out}");
+    assert!(!err.contains("libbpf"), "libbpf wrote to stderr: {err}");
 }
 
 #[test]
@@ -533,6 +613,8 @@ fn trees_from_both_paths_are_equal() {
     g.spawn_in(&base.join("a/b/c"), Command::new("sleep").arg("600"));
     g.spawn_in(&base.join("owned/inner"), Command::new("sleep").arg("600"));
     g.spawn_in(&base.join("t"), Command::new("sleep").arg("600"));
+    let zombie = g.spawn_in(&base.join("a"), &mut zombie_leader());
+    wait_zombie(zombie);
     let start = format!("/{name}");
     for (empty, depth) in [
         (false, None),
@@ -570,10 +652,11 @@ fn trees_from_both_paths_are_equal() {
     }
 }
 
-/// The css task iteration lists what each cgroup's `cgroup.procs` lists: every
-/// process of the test's cgroups, and the stable processes of the hierarchy's root.
+/// The task walk places each process where `cgroup.procs` lists it: every process of
+/// the test's cgroups (a threaded child's in its domain), and the stable processes of
+/// the hierarchy's root.
 #[test]
-fn members_are_what_cgroup_procs_lists() {
+fn tasks_are_where_cgroup_procs_lists_them() {
     let Some(mount) = live("bpf members") else {
         return;
     };
@@ -581,14 +664,44 @@ fn members_are_what_cgroup_procs_lists() {
     let base = mount.join(unique("members"));
     g.mkdir(&base);
     g.mkdir(&base.join("inner"));
+    g.mkdir(&base.join("inner/thr"));
+    std::fs::write(base.join("inner/thr/cgroup.type"), "threaded").unwrap();
     let mut want: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-    for (cg, n) in [("", 3), ("inner", 1)] {
-        let dir = base.join(cg);
-        let id = std::fs::metadata(&dir).unwrap().ino();
+    for (cg, n, listed_by) in [
+        ("", 3, ""),
+        ("inner", 1, "inner"),
+        ("inner/thr", 2, "inner"),
+    ] {
+        let id = std::fs::metadata(base.join(listed_by)).unwrap().ino();
         for _ in 0..n {
-            let pid = g.spawn_in(&dir, Command::new("sleep").arg("600"));
+            // Into a threaded cgroup only from its own threaded domain.
+            let pid = g.spawn_in(&base.join(listed_by), Command::new("sleep").arg("600"));
+            if cg != listed_by {
+                std::fs::write(base.join(cg).join("cgroup.procs"), pid.to_string()).unwrap();
+            }
             want.entry(id).or_default().push(pid);
         }
+    }
+    // A process whose leader has exited while another thread runs (a zombie leader):
+    // cgroup.procs still lists it.
+    let inner = std::fs::metadata(base.join("inner")).unwrap().ino();
+    let pid = g.spawn_in(&base.join("inner"), &mut zombie_leader());
+    wait_zombie(pid);
+    want.entry(inner).or_default().push(pid);
+    // What the files say, for the cgroups that can be read.
+    for cg in ["", "inner"] {
+        let dir = base.join(cg);
+        let id = std::fs::metadata(&dir).unwrap().ino();
+        let listed: Vec<u32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        let mut w = want[&id].clone();
+        w.sort_unstable();
+        let mut l = listed.clone();
+        l.sort_unstable();
+        assert_eq!(l, w, "cgroup.procs of {}", dir.display());
     }
     let procs = |p: &Path| -> Vec<u32> {
         let mut v: Vec<u32> = std::fs::read_to_string(p.join("cgroup.procs"))
@@ -601,11 +714,27 @@ fn members_are_what_cgroup_procs_lists() {
     };
     let root_before = procs(&mount);
     let dir = std::fs::File::open(&mount).unwrap();
-    let snap = snapshot(dir.as_fd(), Walks::CGROUPS).unwrap();
+    let snap = snapshot(dir.as_fd(), Walks::ALL).unwrap();
     let root_after = procs(&mount);
+    let types = snap.cgroup_types(&ControllerNames::read(Path::new("/proc")).unwrap());
+    let at: HashMap<u64, usize> = snap
+        .cgroups
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id, i))
+        .collect();
+    // The cgroup whose cgroup.procs lists a process of cgroup `id`: its domain.
+    let domain = |mut id: u64| -> u64 {
+        while types[at[&id]] == Some(CgroupType::Threaded) {
+            id = snap.cgroups[at[&id]].parent_id.unwrap();
+        }
+        id
+    };
     let mut got: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-    for &(cg, pid) in &snap.members {
-        got.entry(cg).or_default().push(pid);
+    for t in snap.tasks.iter().filter(|t| t.listed) {
+        if at.contains_key(&t.cgroup_id) {
+            got.entry(domain(t.cgroup_id)).or_default().push(t.pid);
+        }
     }
     for v in got.values_mut() {
         v.sort_unstable();
@@ -626,9 +755,10 @@ fn members_are_what_cgroup_procs_lists() {
         .filter(|p| !listed.contains(p))
         .copied()
         .collect();
-    // PID 1 is the one process neither iterator visits on this machine's kernel (6.18;
-    // cause not found): the tree builder places it from /proc (tree::fast), and the
-    // trees of both paths are compared whole by trees_from_both_paths_are_equal.
+    // PID 1 is the one process the task iterator does not visit on this machine's
+    // kernel (6.18; cause not found): the tree builder places it from /proc
+    // (tree::fast), and the trees of both paths are compared whole by
+    // trees_from_both_paths_are_equal.
     assert!(
         missing.iter().all(|&p| p == 1),
         "root's cgroup.procs lists {missing:?}, BPF does not"
@@ -681,10 +811,10 @@ fn a_full_task_ring_is_walked_again() {
         .collect();
     let by_pid: HashMap<u32, _> = snap.tasks.iter().map(|t| (t.pid, t)).collect();
     let mut members: Vec<u32> = snap
-        .members
+        .tasks
         .iter()
-        .filter(|&&(cg, _)| cg == id)
-        .map(|&(_, p)| p)
+        .filter(|t| t.listed && t.cgroup_id == id)
+        .map(|t| t.pid)
         .collect();
     members.sort_unstable();
     let mut sorted = pids.clone();
@@ -717,5 +847,66 @@ fn a_removed_start_does_not_attach() {
     match snapshot(dir.as_fd(), Walks::CGROUPS) {
         Err(e @ BpfError::Attach(_)) => assert!(e.reason().contains("did not attach"), "{e}"),
         other => panic!("expected an attach error, got {other:?}"),
+    }
+}
+
+/// The task walk split between two threads (by TGID parity, on a machine with a second
+/// CPU) and the single walk a one-CPU reader takes give the same processes, each once,
+/// with the same facts: checked on processes of both parities this test keeps alive.
+#[test]
+fn split_and_single_task_walks_agree() {
+    let Some(mount) = live("bpf split") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let base = mount.join(unique("split"));
+    g.mkdir(&base);
+    let id = std::fs::metadata(&base).unwrap().ino();
+    let mut mine = Vec::new();
+    while mine.len() < 8 || !(mine.iter().any(|p| p % 2 == 0) && mine.iter().any(|p| p % 2 == 1)) {
+        let arg = format!("{}", 600 + mine.len());
+        mine.push(g.spawn_in(&base, Command::new("sleep").arg(arg)));
+        assert!(mine.len() < 64, "no PIDs of both parities: {mine:?}");
+    }
+    mine.sort_unstable();
+    let dir = std::fs::File::open(&base).unwrap();
+    let walk = || {
+        let snap = snapshot(dir.as_fd(), Walks::ALL).unwrap();
+        let mut pids: Vec<u32> = snap.tasks.iter().map(|t| t.pid).collect();
+        pids.sort_unstable();
+        let n = pids.len();
+        pids.dedup();
+        assert_eq!(pids.len(), n, "a process sent twice");
+        let mut ours: Vec<_> = snap
+            .tasks
+            .into_iter()
+            .filter(|t| t.cgroup_id == id)
+            .map(|t| (t.pid, t.cmdline, t.comm, t.ppid, t.uid, t.listed))
+            .collect();
+        ours.sort_unstable();
+        ours
+    };
+    assert!(
+        std::thread::available_parallelism().unwrap().get() > 1,
+        "one CPU: the split walk cannot be compared"
+    );
+    let split = walk();
+    // One CPU: available_parallelism follows this thread's affinity.
+    let mut one = nix::sched::CpuSet::new();
+    one.set(0).unwrap();
+    let before = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one).unwrap();
+    assert_eq!(std::thread::available_parallelism().unwrap().get(), 1);
+    let single = walk();
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &before).unwrap();
+    assert_eq!(
+        split.iter().map(|t| t.0).collect::<Vec<_>>(),
+        mine,
+        "the split walk's processes of the test's cgroup"
+    );
+    assert_eq!(split, single);
+    for (pid, cmdline, ..) in &split {
+        let want = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        assert_eq!(cmdline.as_deref(), Some(&want[..]), "{pid}'s command line");
     }
 }

@@ -30,14 +30,17 @@ identification. Everything is torn down by recorded PID and id, even when an ass
 fails, and the suite checks that nothing of it is left. It fails, never skips, when a
 runtime does not come up (but nspawn, which says why it is skipped where it cannot run).
 
-Usage: live_runtimes.py --cgtree PATH [--static-cgtree PATH] [--capture DIR] [--keep-work] [--inject-failure]
+Usage: live_runtimes.py --cgtree PATH [--static-cgtree PATH] [--bpf-cgtree PATH] [--capture DIR] [--keep-work] [--inject-failure]
   --static-cgtree PATH  the static build of the same checkout, for the image of deploy/
+  --bpf-cgtree PATH  the build with the `bpf` feature: with everything up, its BPF path
+                 and its file path must answer alike (tree, --json, -U, pid, userns NS)
   --capture DIR  also write each snapshot to DIR/fixtures/live-<setup> and what the live
                  run answered to DIR/cgroup-cli/tests/live/<setup>.json (the repository)
 """
 
 import argparse
 import ctypes
+import difflib
 import json
 import os
 import pwd
@@ -70,7 +73,7 @@ class SetupSkipped(Exception):
 
 def cgroup2_mount():
     """Where the host's cgroup2 hierarchy is mounted (pure v2, or hybrid's unified)."""
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in Path("/proc/self/mountinfo").read_bytes().decode(errors="replace").splitlines():
         left, _, right = line.partition(" - ")
         if right.split(" ")[0] == "cgroup2":
             return Path(left.split(" ")[4])
@@ -86,7 +89,8 @@ def cmdline(pid):
 
 def v2_cgroup(pid):
     try:
-        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        # A cgroup's name may hold any byte but '/' and NUL (another program's, too).
+        for line in Path(f"/proc/{pid}/cgroup").read_bytes().decode(errors="replace").splitlines():
             if line.startswith("0::"):
                 return line[3:]
     except OSError:
@@ -95,7 +99,7 @@ def v2_cgroup(pid):
 
 
 def ppid(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_bytes().decode(errors="replace").splitlines():
         if line.startswith("PPid:"):
             return int(line.split()[1])
     raise ValueError(pid)
@@ -122,6 +126,7 @@ class Suite:
     def __init__(self, args):
         self.cgtree = str(Path(args.cgtree).resolve())
         self.static_cgtree = str(Path(args.static_cgtree).resolve()) if args.static_cgtree else None
+        self.bpf_cgtree = str(Path(args.bpf_cgtree).resolve()) if args.bpf_cgtree else None
         self.capture = Path(args.capture).resolve() if args.capture else None
         self.keep_work = args.keep_work
         self.inject_failure = args.inject_failure
@@ -1001,6 +1006,54 @@ lxc.log.level = INFO
         keys = ("cgroup", "role", "container", "kind_node", "pod", "pod_container")
         return {k: d.get(k) for k in keys} | {"chain": [c.get("identity") for c in d.get("chain", [])]}
 
+    def bpf_paths(self):
+        """With every runtime up: the `bpf` build (issue #18) answers the same through the
+        BPF iterators (CGTREE_BPF=1) as through the files (CGTREE_BPF=0), and the BPF
+        path ran: the suite's whole subtree (tree, --json, -U), `pid` of each process the
+        snapshots ask about, and `userns NS` of their user namespaces. Real shims, conmon and LXC monitors: what the identification
+        learns from the host's processes (containerd's state from a shim's working
+        directory, conmon's names) comes from the task walk on one path, /proc on the
+        other. A view that differs is asked again (a process of this host may start or
+        exit between two runs); one that differs three times fails."""
+        if not self.bpf_cgtree:
+            self.say("skipped: bpf paths: no --bpf-cgtree (clang missing when it was built)")
+            return
+        pids = [str(p) for setup in self.snap_setups.values() for p in setup[1]]
+        views = [[self.top, "--json", "-a"], [self.top, "-a", "--full"], [self.top, "-U"]]
+        views += [["pid", p, "--json"] for p in pids]
+        # `userns` of the namespaces the suite made (the initial one's process count
+        # moves with every process this host starts or ends).
+        nss = set()
+        for p in pids:
+            try:
+                ns = os.stat(f"/proc/{p}/ns/user").st_ino
+            except OSError:
+                continue
+            if ns != os.stat("/proc/self/ns/user").st_ino:
+                nss.add(str(ns))
+        self.check(nss, f"bpf paths: the suite's processes live in user namespaces of their own: {pids}")
+        views += [["userns", ns, "--json"] for ns in sorted(nss)]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "COLUMNS": "200",
+               "CGTREE_STATS": "1"}
+        for args in views:
+            for attempt in range(3):
+                files = self.run([self.bpf_cgtree] + args, check=False, env=dict(env, CGTREE_BPF="0"))
+                fast = self.run([self.bpf_cgtree] + args, check=False, env=dict(env, CGTREE_BPF="1"))
+                self.invocations += 2
+                if fast.returncode == files.returncode == 0 and fast.stdout == files.stdout:
+                    break
+            self.check(fast.returncode == 0 and files.returncode == 0,
+                       f"bpf paths: `cgtree {' '.join(args)}` exits 0 on both paths: "
+                       f"{fast.stderr.strip()[-200:]} / {files.stderr.strip()[-200:]}")
+            if args[0] != "pid":  # `pid` reads /proc on both
+                self.check("trees read through BPF 1" in fast.stderr and "BPF path not taken" not in fast.stderr,
+                           f"bpf paths: `cgtree {' '.join(args)}` with CGTREE_BPF=1 took the BPF path: "
+                           f"{fast.stderr.strip()[-300:]}")
+            same = fast.stdout == files.stdout
+            diff = "" if same else ":\n" + "\n".join(difflib.unified_diff(
+                files.stdout.splitlines(), fast.stdout.splitlines(), "files", "bpf", lineterm="", n=1))[:3000]
+            self.check(same, f"bpf paths: `cgtree {' '.join(args)}` is the same on both paths{diff}")
+
     def snapshots(self):
         for setup, (cgroups, pids) in self.snap_setups.items():
             out = self.work / f"snap-{setup}"
@@ -1134,7 +1187,7 @@ lxc.log.level = INFO
                         left.append(f"process {p.name} in the suite's mount namespace")
                 except OSError:
                     pass
-        mounts = Path("/proc/self/mountinfo").read_text()
+        mounts = Path("/proc/self/mountinfo").read_bytes().decode(errors="replace")
         if str(self.work) in mounts or self.tag in mounts:
             left.append("a mount of this run in the host mount namespace")
         if hasattr(self, "user"):
@@ -1230,6 +1283,10 @@ lxc.log.level = INFO
                     metrics_live.run(self)
                 except Exception as e:
                     self.check(False, f"metrics live tests crashed: {e!r}\n{traceback.format_exc()}")
+            try:
+                self.bpf_paths()
+            except Exception as e:
+                self.check(False, f"bpf paths crashed: {e!r}\n{traceback.format_exc()}")
             if self.inject_failure:
                 self.check(False, "an injected failure (--inject-failure): teardown must still leave nothing")
             try:
@@ -1270,6 +1327,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cgtree", required=True)
     ap.add_argument("--static-cgtree", help="a static build of cgtree (crt-static) for the image of deploy/")
+    ap.add_argument("--bpf-cgtree", help="a build of the same checkout with the `bpf` feature: compared "
+                    "with itself on the file path, every runtime up")
     ap.add_argument("--capture")
     ap.add_argument("--keep-work", action="store_true")
     ap.add_argument("--inject-failure", action="store_true",

@@ -28,19 +28,12 @@ struct cgroup_rec {
 	__u16 pad;
 	__u32 uid; /* owner of the directory (kernfs iattr; root when none is set) */
 	__u32 pad2;
-	char name[CGTREE_NAME_LEN];
-};
-
-/* One process of a cgroup's cgroup.procs. */
-struct member_rec {
-	__u64 cgroup_id;
-	__u32 tgid;
-	__u32 pad;
+	char name[CGTREE_NAME_LEN]; /* sent up to name_len bytes, no NUL */
 };
 
 /* task_rec.flags */
 #define CGTREE_TASK_KTHREAD 1	   /* PF_KTHREAD */
-#define CGTREE_TASK_DEAD 2	   /* signal->live == 0: cgroup.procs skips it */
+#define CGTREE_TASK_DEAD 2	   /* signal->live == 0 and exit_state set: cgroup.procs skips it */
 #define CGTREE_TASK_CMDLINE_PARTIAL 4 /* longer than CGTREE_CMDLINE_LEN, unreadable, or
 					 rewritten (no final NUL): read /proc instead */
 

@@ -25,6 +25,7 @@ typedef __u32 __wsum;
 
 /* include/uapi/linux/bpf.h: map types used here (stable ABI values). */
 enum bpf_map_type {
+	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
@@ -135,6 +136,7 @@ struct task_struct {
 	struct css_set *cgroups;
 	struct signal_struct *signal;
 	struct mm_struct *mm;
+	int exit_state;
 	char comm[16];
 } PAI;
 
@@ -142,15 +144,5 @@ struct bpf_iter__task {
 	struct bpf_iter_meta *meta;
 	struct task_struct *task;
 } PAI;
-
-/* include/linux/cgroup.h: css_task_iter flags. */
-#define CSS_TASK_ITER_PROCS (1U << 0)
-#define CSS_TASK_ITER_THREADED (1U << 1)
-
-/* The css task iterator kfuncs (kernel/bpf/helpers.c, Linux 6.7+): the iteration
- * cgroup.procs itself makes (kernel/cgroup/cgroup.c, css_task_iter_*). */
-struct bpf_iter_css_task {
-	__u64 __opaque[1];
-} __attribute__((aligned(8)));
 
 #endif

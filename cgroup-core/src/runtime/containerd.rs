@@ -408,10 +408,14 @@ impl Resolver {
     /// The working directory of host process `pid` as its `cwd` link says (the link is
     /// read, never followed): `None` when it is gone, unreadable or not absolute.
     pub(crate) fn process_cwd(&mut self, pid: u32) -> Option<Vec<u8>> {
-        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
         let path = format!("{pid}/cwd");
-        let target = if self.host.is_live() {
-            let fd = crate::fs::open_dir_path(Path::new("/proc")).ok()?;
+        let target = if let Some(ahead) = self.host_cwds.get(&pid) {
+            // Read ahead (live host only), while the tree was built.
+            std::ffi::OsString::from_vec(ahead.clone()?)
+        } else if self.host.is_live() {
+            // The host's /proc, opened once (a host has a shim per pod).
+            let fd = self.live_proc()?;
             nix::fcntl::readlinkat(fd.as_fd(), path.as_str()).ok()?
         } else {
             let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;

@@ -62,7 +62,28 @@ pub(super) fn walk(
     // /proc/cgroups (a /proc mounted with subset=pid) the records' controller bits
     // could not be named.
     let names = ControllerNames::read(proc_dir).map_err(BpfError::ProcCgroups)?;
-    let mut snap = bpf::snapshot(root, walks)?;
+    // The /proc listing (for the processes the task iterator does not visit, and for
+    // the identification's pass over every host process) is taken on a second thread
+    // while the programs load and walk.
+    // (Where no thread can be started, listed after the walks.)
+    let (snap, listing) = std::thread::scope(|s| {
+        let lister = if tasks {
+            std::thread::Builder::new()
+                .name("cgtree-proc-list".into())
+                .spawn_scoped(s, || list_pids(proc_dir))
+                .ok()
+        } else {
+            None
+        };
+        let snap = bpf::snapshot(root, walks);
+        let listing = match lister {
+            Some(l) => l.join().ok().flatten(),
+            None if tasks => list_pids(proc_dir),
+            None => None,
+        };
+        (snap, listing)
+    });
+    let mut snap = snap?;
     check_names(&snap, &names, mount)?;
     if b.processes {
         check_cgroup_namespace(&snap, mount, proc_dir)?;
@@ -87,13 +108,6 @@ pub(super) fn walk(
     for k in &mut kids {
         k.sort_unstable_by(|&x, &y| recs[x].name.cmp(&recs[y].name));
     }
-    // Who is where: the kernel's own iteration for cgroup.procs, per cgroup.
-    let mut pids: Vec<Vec<u32>> = vec![Vec::new(); recs.len()];
-    for &(cg, pid) in &snap.members {
-        if let Some(&i) = at.get(&cg) {
-            pids[i].push(pid);
-        }
-    }
     // The domain whose cgroup.procs lists a process of cgroup `i` (a threaded cgroup's
     // processes are listed by its threaded domain); `None` when that is above the start.
     let domain = |mut i: usize| -> Option<usize> {
@@ -102,44 +116,76 @@ pub(super) fn walk(
         }
         Some(i)
     };
+    // Who is where: each process the task walk visited, in the cgroup whose cgroup.procs
+    // lists it (a process in a cgroup made after the cgroup walk is in none of them).
+    let mut pids: Vec<Vec<u32>> = vec![Vec::new(); recs.len()];
     let mut placed: std::collections::HashSet<u32> =
-        snap.members.iter().map(|&(_, pid)| pid).collect();
-    // A process that started between the two walks: where the task walk found it.
+        std::collections::HashSet::with_capacity(snap.tasks.len());
     for t in &snap.tasks {
-        if !t.dead && placed.insert(t.pid) {
+        placed.insert(t.pid);
+        if t.listed {
             if let Some(i) = at.get(&t.cgroup_id).and_then(|&i| domain(i)) {
                 pids[i].push(t.pid);
             }
         }
     }
-    // A process neither kernel iteration showed (seen: PID 1 on Linux 6.18, listed by
-    // the root's cgroup.procs, visited by neither the task nor the css task iterator) is
-    // placed by its /proc/PID/cgroup, as the file walk finds it in cgroup.procs; a
-    // zombie is not listed there.
-    for t in &snap.tasks {
-        placed.insert(t.pid);
-    }
+    // A process the task iterator did not visit (seen: PID 1 on Linux 6.18, listed by
+    // the root's cgroup.procs) is placed by its /proc/PID/cgroup, as the file walk finds
+    // it in cgroup.procs; a zombie is not listed there.
     let mut listed_pids = None;
-    if let Some(dir) = tasks.then(|| std::fs::read_dir(proc_dir).ok()).flatten() {
-        let mut paths: Option<HashMap<Vec<u8>, usize>> = None;
-        let all = listed_pids.insert(Vec::with_capacity(snap.tasks.len() + 16));
-        for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            all.push(pid);
+    if let Some(listing) = listing {
+        let mut seen = std::collections::HashSet::with_capacity(listing.len());
+        for &pid in &listing {
+            seen.insert(pid);
             if !b.processes || placed.contains(&pid) {
                 continue;
             }
-            let Some(path) = proc_cgroup(&e.path()) else {
+            let Some(path) = proc_cgroup(&proc_dir.join(pid.to_string())) else {
                 continue;
             };
-            let paths = paths.get_or_insert_with(|| record_paths(recs, &at, start));
-            if let Some(i) = paths.get(&path).copied().and_then(domain) {
+            if let Some(i) = record_at(recs, &kids, start, &path).and_then(domain) {
                 pids[i].push(pid);
             }
         }
+        // Every host process: the listing, and what started after it and the task walk
+        // visited.
+        let mut all = listing;
+        all.extend(
+            snap.tasks
+                .iter()
+                .map(|t| t.pid)
+                .filter(|p| !seen.contains(p)),
+        );
+        listed_pids = Some(all);
     }
+    // The identification reads each containerd shim's working directory (where
+    // containerd keeps its state: Resolver::note_containerd, which asks only for those
+    // of root's shims): read them meanwhile, on a thread of their own.
+    let shims: Vec<u32> = if b.identify {
+        snap.tasks
+            .iter()
+            .filter(|t| [t.uid, t.euid, t.suid, t.fsuid] == [0; 4])
+            .filter(|t| {
+                t.cmdline.as_deref().is_some_and(|c| {
+                    let exe = c.split(|&b| b == 0).next().unwrap_or(c);
+                    let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+                    base.starts_with(b"containerd-shim")
+                })
+            })
+            .map(|t| t.pid)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // (Where no thread can be started, the identification reads them itself.)
+    let shim_cwds = if shims.is_empty() {
+        None
+    } else {
+        std::thread::Builder::new()
+            .name("cgtree-shim-cwd".into())
+            .spawn(move || crate::resolve::read_cwds(&shims))
+            .ok()
+    };
     // What is known of each process (a process the task iterator missed is read from
     // /proc like on the file path).
     let mut facts = HashMap::with_capacity(snap.tasks.len());
@@ -180,7 +226,9 @@ pub(super) fn walk(
             .map(|b| ControllerList::parse(&b)),
     };
 
-    let mut nodes = vec![Node::new(start.as_bytes().into(), None, 0)];
+    // Room for every walked cgroup at once (a node is large: no copies as it grows).
+    let mut nodes = Vec::with_capacity(recs.len());
+    nodes.push(Node::new(start.as_bytes().into(), None, 0));
     let mut listed = 0usize;
     let mut enter = |nodes: &mut Vec<Node>, id: NodeId, rec: usize, parent: Option<usize>| {
         let r = &recs[rec];
@@ -290,7 +338,13 @@ pub(super) fn walk(
         bpf_retries: u64::from(snap.retries),
         ..Default::default()
     };
-    Ok((nodes, facts, stats, listed_pids))
+    Ok(FastWalked {
+        nodes,
+        facts,
+        stats,
+        host_pids: listed_pids,
+        shim_cwds,
+    })
 }
 
 /// `/proc/cgroups` lists a controller a line, in id order, but Linux 6.12 and later leave
@@ -363,6 +417,16 @@ fn r_parent<'a>(
     recs[i].parent_id.and_then(|p| at.get(&p))
 }
 
+/// The PIDs `/proc` (at `proc_dir`) lists, in its order; `None` when it cannot be read.
+fn list_pids(proc_dir: &Path) -> Option<Vec<u32>> {
+    let dir = std::fs::read_dir(proc_dir).ok()?;
+    Some(
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .collect(),
+    )
+}
+
 /// The cgroup2 path (`0::PATH`) of `/proc/PID/cgroup` below `dir` (`/proc/PID`), unless
 /// the process is a zombie (`cgroup.procs` does not list it).
 fn proc_cgroup(dir: &Path) -> Option<Vec<u8>> {
@@ -377,29 +441,28 @@ fn proc_cgroup(dir: &Path) -> Option<Vec<u8>> {
         .map(<[u8]>::to_vec)
 }
 
-/// Each walked cgroup's path (as `/proc/PID/cgroup` writes it: from the mount's root),
-/// to its record. Records come parent first.
-fn record_paths(
+/// The record of the cgroup at `path` (as `/proc/PID/cgroup` writes it: from the
+/// mount's root), found from the start (record 0, at `start`) down by name through
+/// `kids` (each record's children, sorted by name); `None` when it was not walked.
+fn record_at(
     recs: &[bpf::CgroupRecord],
-    at: &HashMap<u64, usize>,
+    kids: &[Vec<usize>],
     start: &str,
-) -> HashMap<Vec<u8>, usize> {
-    let mut paths: Vec<Vec<u8>> = Vec::with_capacity(recs.len());
-    for (i, r) in recs.iter().enumerate() {
-        let path = match r_parent(recs, at, i) {
-            None => start.as_bytes().to_vec(),
-            Some(&p) => {
-                let mut path = paths[p].clone();
-                if path.last() != Some(&b'/') {
-                    path.push(b'/');
-                }
-                path.extend_from_slice(&r.name);
-                path
-            }
-        };
-        paths.push(path);
+    path: &[u8],
+) -> Option<usize> {
+    let below = path.strip_prefix(start.trim_end_matches('/').as_bytes())?;
+    if below.is_empty() {
+        return Some(0);
     }
-    paths.into_iter().enumerate().map(|(i, p)| (p, i)).collect()
+    let mut at = 0;
+    for name in below.strip_prefix(b"/")?.split(|&b| b == b'/') {
+        if name.is_empty() {
+            continue;
+        }
+        let k = kids.get(at)?;
+        at = k[k.binary_search_by(|&x| recs[x].name[..].cmp(name)).ok()?];
+    }
+    Some(at)
 }
 
 /// [`super::Walk::finish`], with `cgroup.events`' `populated` from the snapshot.
@@ -461,6 +524,44 @@ mod tests {
             source: crate::MountSource::Default,
         };
         (d, m)
+    }
+
+    #[test]
+    fn a_proc_cgroup_path_finds_its_record_by_name() {
+        let rec = |id: u64, parent: Option<u64>, name: &[u8]| {
+            let mut r = snap(0).cgroups.remove(0);
+            r.id = id;
+            r.parent_id = parent;
+            r.name = name.into();
+            r
+        };
+        // x (start), x/b, x/a, x/a/c: records in walk order, kids sorted by name.
+        let recs = vec![
+            rec(1, None, b"x"),
+            rec(2, Some(1), b"b"),
+            rec(3, Some(1), b"a"),
+            rec(4, Some(3), b"c"),
+        ];
+        let kids = vec![vec![2, 1], vec![], vec![3], vec![]];
+        for (start, path, want) in [
+            ("/x", &b"/x"[..], Some(0)),
+            ("/x", b"/x/", Some(0)),
+            ("/x", b"/x/a/c", Some(3)),
+            ("/x", b"/x/b", Some(1)),
+            ("/x", b"/x/zz", None),
+            ("/x", b"/x/a/c/d", None),
+            ("/x", b"/xa", None),
+            ("/x", b"/y", None),
+            ("/x/", b"/x/a", Some(2)),
+            ("/", b"/", Some(0)),
+            ("/", b"/a/c", Some(3)),
+        ] {
+            assert_eq!(
+                record_at(&recs, &kids, start, path),
+                want,
+                "{start} {path:?}"
+            );
+        }
     }
 
     #[test]

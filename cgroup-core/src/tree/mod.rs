@@ -839,8 +839,17 @@ impl TreeBuilder {
         // What the BPF task iterator said of each process, kept for the users.
         let mut known: Option<std::collections::HashMap<u32, Facts>> = None;
         let mut host_pids = None;
-        let mut nodes = if let Some((mut nodes, facts, bpf_stats, listed)) = fast {
+        let mut shim_cwds = None;
+        let mut nodes = if let Some(walked) = fast {
+            let FastWalked {
+                mut nodes,
+                facts,
+                stats: bpf_stats,
+                host_pids: listed,
+                shim_cwds: cwds,
+            } = walked;
             host_pids = listed;
+            shim_cwds = cwds;
             stats += bpf_stats;
             if let Some(fd) = &proc_fd {
                 let mut scratch = Scratch::new();
@@ -947,6 +956,9 @@ impl TreeBuilder {
         let ancestors = if self.identify {
             let mut r = crate::resolve::Resolver::new(&self.host);
             r.host_pids = host_pids;
+            if let Some(Ok(cwds)) = shim_cwds.map(std::thread::JoinHandle::join) {
+                r.host_cwds = cwds;
+            }
             if !self.processes {
                 // No process list took them: the BPF walk's command lines serve the
                 // identification's pass over every host process.
@@ -1220,12 +1232,16 @@ type Facts = ();
 /// nodes, what is known of their processes, what the walk cost, and the host's `/proc`
 /// listing (every PID) when processes were walked, which the identification's pass
 /// over every process reuses.
-type FastWalked = (
-    Vec<Node>,
-    std::collections::HashMap<u32, Facts>,
-    crate::Stats,
-    Option<Vec<u32>>,
-);
+struct FastWalked {
+    nodes: Vec<Node>,
+    facts: std::collections::HashMap<u32, Facts>,
+    stats: crate::Stats,
+    /// Every host PID (the `/proc` listing and what the task walk added).
+    host_pids: Option<Vec<u32>>,
+    /// containerd shims' working directories, read on a thread of their own while the
+    /// tree is built (see [`crate::resolve::Resolver::process_cwd`]).
+    shim_cwds: Option<std::thread::JoinHandle<crate::resolve::ReadAhead>>,
+}
 
 /// What the BPF task iterator holds of a process, as the file reads would give it.
 trait KnownFacts {
