@@ -409,7 +409,7 @@ fn a_reader_without_ptrace_or_dac_read_search_declines_bpf() {
         );
         declined(
             what,
-            "the reader lacks CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH",
+            "the reader lacks CAP_SYS_PTRACE, or both CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE",
             &script,
             &format!("/{name}"),
         );

@@ -148,3 +148,63 @@ fn live_host_without_root_flag_finds_the_cgroup2_mount() {
     assert_eq!(doc["mount"]["path"], mount.to_str().unwrap());
     assert_eq!(doc["host_root"], "/");
 }
+
+/// Where no second thread can be started (a non-root reader at its task limit,
+/// `RLIMIT_NPROC`), the tree with processes is read on one thread: the same output, no
+/// panic (the walk that reads command lines on a second thread used to panic there).
+#[test]
+fn one_thread_when_none_can_be_started() {
+    let Some(mount) = common::live_mount("the task-limit test") else {
+        return;
+    };
+    let name = common::unique_cgroup_name("nproc");
+    let base = mount.join(&name);
+    let mut t = LiveTree::default();
+    t.mkdir(&base);
+    t.mkdir(&base.join("svc"));
+    // Nobody's own processes (this /proc may hide other users' from it).
+    for _ in 0..3 {
+        t.spawn_in(
+            &base.join("svc"),
+            std::process::Command::new("setpriv").args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+                "sleep",
+                "600",
+            ]),
+        );
+    }
+    let start = format!("/{name}");
+    // As nobody (root is not held to RLIMIT_NPROC): with its three sleeps, any thread
+    // cgtree starts is over the limit of one (exec is not held to it).
+    let as_nobody = |limit: bool| {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        if limit {
+            c.args(["prlimit", "--nproc=1", "--"]);
+        }
+        let o = c
+            .arg(env!("CARGO_BIN_EXE_cgtree"))
+            .args([&start, "--all", "--full"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("CGTREE_BPF", "0")
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            o.status.code(),
+        )
+    };
+    let (free, free_err, free_code) = as_nobody(false);
+    let (limited, err, code) = as_nobody(true);
+    assert_eq!(free_code, Some(0), "{free_err}");
+    assert_eq!(code, Some(0), "under RLIMIT_NPROC=1: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(limited.contains("sleep 600"), "{limited}");
+    assert_eq!(limited, free);
+}

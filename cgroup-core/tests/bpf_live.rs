@@ -524,6 +524,38 @@ fn child_low_memory() {
     }
 }
 
+/// Root, under an address-space limit that leaves 24 MiB: the tree builder declines the
+/// BPF path before it starts any thread (an allocation failing on one of them would
+/// abort the process), says why, and builds the tree from the files. Run as a child
+/// process by [`no_memory_is_said_so`].
+#[test]
+#[ignore = "run by no_memory_is_said_so in a child process"]
+fn child_tree_low_memory() {
+    let mount = cgroup2_mount().unwrap();
+    let name = std::env::var("CGTREE_TEST_CGROUP").unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let limit = (vm_kib + 24 * 1024) * 1024;
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, limit, limit).unwrap();
+    let mut b = cgroup_core::TreeBuilder::new();
+    b.start(format!("/{name}"))
+        .processes(true)
+        .identify(true)
+        .bpf(true);
+    let tree = b.build().unwrap();
+    assert!(mount.join(&name).is_dir());
+    println!(
+        "TREE: {} nodes, BPF {}, declined: {:?}",
+        tree.nodes().len(),
+        tree.stats().bpf_walks,
+        tree.stats().bpf_declined
+    );
+}
+
 #[test]
 fn no_memory_is_said_so() {
     if live("bpf no memory").is_none() {
@@ -539,6 +571,33 @@ fn no_memory_is_said_so() {
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains("NO MEMORY: not enough memory"), "{out}");
     assert!(!err.contains("libbpf"), "libbpf wrote to stderr: {err}");
+
+    // The tree builder under such a limit: the files, and why.
+    let Some(mount) = live("bpf no memory, tree") else {
+        return;
+    };
+    let mut g = Guard::default();
+    let name = unique("nomem");
+    g.mkdir(&mount.join(&name));
+    g.spawn_in(&mount.join(&name), Command::new("sleep").arg("600"));
+    let o = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_tree_low_memory",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("RUST_TEST_THREADS", "1")
+        .env("CGTREE_TEST_CGROUP", &name)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("TREE: 1 nodes, BPF 0, declined: Some(\"not enough memory"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -542,6 +542,7 @@ pub fn snapshot(start: BorrowedFd<'_>, walks: Walks) -> Result<Snapshot, BpfErro
     let mut rings = first_rings();
     let mut walks = walks;
     loop {
+        room_for(rings)?;
         let (cg_full, task_full) = run_once(start, walks, rings, &mut snap)?;
         if !cg_full && !task_full {
             return Ok(snap);
@@ -560,6 +561,55 @@ pub fn snapshot(start: BorrowedFd<'_>, walks: Walks) -> Result<Snapshot, BpfErro
         }
         snap.retries += 1;
     }
+}
+
+/// What a walk may map and allocate beyond its ring buffers (see [`address_space_room`]).
+const WALK_ALLOWANCE: u64 = 64 << 20;
+
+/// Under an address-space limit (`RLIMIT_AS`), whether this process has room for a
+/// [`snapshot`] of the host as it is now: its first ring buffers (each mapped twice:
+/// libbpf maps a ring's data area twice over, for records that wrap) and about 64 MiB
+/// more (the kernel's BTF as libbpf reads and indexes it, the records, the walks'
+/// threads). Without the room an allocation would fail somewhere: in libbpf (an error),
+/// or in Rust code on another thread, which aborts the process; [`snapshot`] checks it
+/// before each load, and the tree builder before it starts any thread.
+///
+/// # Errors
+/// [`BpfError::NoMemory`] saying how much room is left and how much a walk wants.
+pub fn address_space_room() -> Result<(), BpfError> {
+    room_for(first_rings())
+}
+
+fn room_for(rings: (usize, usize)) -> Result<(), BpfError> {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    let Ok((limit, _)) = getrlimit(Resource::RLIMIT_AS) else {
+        return Ok(());
+    };
+    if limit == RLIM_INFINITY {
+        return Ok(());
+    }
+    let used_kib: u64 = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("VmSize:"))?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    let rings = u64::try_from(rings.0.saturating_add(rings.1)).unwrap_or(u64::MAX);
+    let want = rings.saturating_mul(2).saturating_add(WALK_ALLOWANCE);
+    let left = limit.saturating_sub(used_kib.saturating_mul(1024));
+    if left < want {
+        return Err(BpfError::NoMemory(format!(
+            "the address-space limit (RLIMIT_AS) leaves {} KiB, a walk wants about {} KiB",
+            left / 1024,
+            want / 1024
+        )));
+    }
+    Ok(())
 }
 
 /// libbpf writes its warnings to stderr by default; cgtree falls back silently. This is

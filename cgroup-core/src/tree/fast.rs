@@ -62,6 +62,9 @@ pub(super) fn walk(
     // /proc/cgroups (a /proc mounted with subset=pid) the records' controller bits
     // could not be named.
     let names = ControllerNames::read(proc_dir).map_err(BpfError::ProcCgroups)?;
+    // Under an address-space limit without room for the walk, before any thread starts
+    // (a failed allocation there would abort the process).
+    bpf::address_space_room()?;
     // The /proc listing (for the processes the task iterator does not visit, and for
     // the identification's pass over every host process) is taken on a second thread
     // while the programs load and walk.

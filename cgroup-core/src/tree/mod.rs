@@ -814,7 +814,7 @@ impl TreeBuilder {
             } else if !nix::unistd::geteuid().is_root() && self.host.proc_hidepid().is_some() {
                 Some("/proc is mounted with hidepid and the reader is not root")
             } else if !sees_everything() {
-                Some("the reader lacks CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH (the iterators would show what the files hide from it)")
+                Some("the reader lacks CAP_SYS_PTRACE, or both CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE (the iterators need CAP_SYS_PTRACE and one of those: without, they would show what the files hide from it)")
             } else {
                 None
             };
@@ -883,14 +883,19 @@ impl TreeBuilder {
                 (done, scratch.stats)
             };
             std::thread::scope(|sc| {
-                let worker = sc.spawn(|| {
-                    // Its own descriptor table (a copy: it uses only `/proc`'s): with one
-                    // thread per table, the kernel takes the single-threaded paths for
-                    // every open, read and close (no reference counted per call, no
-                    // position lock), as the raw walk's one thread does.
-                    let _ = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FILES);
-                    drain()
-                });
+                // Where no thread can be started (a task or address-space limit), this
+                // thread reads the whole queue after the walk.
+                let worker = std::thread::Builder::new()
+                    .name("cgtree-proc-read".into())
+                    .spawn_scoped(sc, || {
+                        // Its own descriptor table (a copy: it uses only `/proc`'s): with
+                        // one thread per table, the kernel takes the single-threaded
+                        // paths for every open, read and close (no reference counted per
+                        // call, no position lock), as the raw walk's one thread does.
+                        let _ = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FILES);
+                        drain()
+                    })
+                    .ok();
                 let mut walk = new_walk(Some(tx));
                 walk.run(root_fd);
                 let mut nodes = std::mem::take(&mut walk.nodes);
@@ -898,7 +903,9 @@ impl TreeBuilder {
                 // Dropping the walk drops the sender: the queue ends.
                 drop(walk);
                 let (mine, my_stats) = drain();
-                let (theirs, their_stats) = worker.join().unwrap_or_default();
+                let (theirs, their_stats) = worker
+                    .map(|w| w.join().unwrap_or_default())
+                    .unwrap_or_default();
                 stats += my_stats + their_stats;
                 for (id, procs, read) in mine.into_iter().chain(theirs) {
                     // Kept nodes keep their index (only a pruned subtree's tail is
