@@ -116,18 +116,27 @@ pub(crate) type ReadAhead = HashMap<u32, Option<Vec<u8>>>;
 /// (read, never followed), through `/proc` checked to be procfs.
 #[cfg(feature = "bpf")]
 pub(crate) fn read_cwds(pids: &[u32]) -> ReadAhead {
-    let Some(proc_fd) = crate::fs::open_dir_path(Path::new("/proc"))
-        .ok()
-        .filter(|fd| crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC))
-    else {
+    let Some(proc_fd) = open_live_proc() else {
         return ReadAhead::new();
     };
     pids.iter()
-        .map(|&pid| {
-            let target = nix::fcntl::readlinkat(proc_fd.as_fd(), format!("{pid}/cwd").as_str());
-            (pid, target.ok().map(|t| t.into_encoded_bytes()))
-        })
+        .map(|&pid| (pid, cwd_link(proc_fd.as_fd(), pid)))
         .collect()
+}
+
+/// The live host's `/proc`, when it is procfs (`fstatfs`).
+fn open_live_proc() -> Option<OwnedFd> {
+    crate::fs::open_dir_path(Path::new("/proc"))
+        .ok()
+        .filter(|fd| crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC))
+}
+
+/// What the `cwd` link of process `pid` says, below the procfs `proc_fd` (read with
+/// `readlinkat`, never followed).
+pub(crate) fn cwd_link(proc_fd: std::os::fd::BorrowedFd<'_>, pid: u32) -> Option<Vec<u8>> {
+    nix::fcntl::readlinkat(proc_fd, format!("{pid}/cwd").as_str())
+        .ok()
+        .map(std::ffi::OsString::into_encoded_bytes)
 }
 
 /// Reads runtime state and caches what it read. One resolver serves one walk.
@@ -575,15 +584,7 @@ impl Resolver {
         if !self.host.is_live() {
             return None;
         }
-        self.live_proc
-            .get_or_insert_with(|| {
-                crate::fs::open_dir_path(Path::new("/proc"))
-                    .ok()
-                    .filter(|fd| {
-                        crate::fs::is_fs_type(fd.as_fd(), nix::sys::statfs::PROC_SUPER_MAGIC)
-                    })
-            })
-            .as_ref()
+        self.live_proc.get_or_insert_with(open_live_proc).as_ref()
     }
 
     fn read_process_status(&mut self, pid: u32) -> Option<ProcStatus> {

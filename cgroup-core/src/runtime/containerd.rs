@@ -408,24 +408,23 @@ impl Resolver {
     /// The working directory of host process `pid` as its `cwd` link says (the link is
     /// read, never followed): `None` when it is gone, unreadable or not absolute.
     pub(crate) fn process_cwd(&mut self, pid: u32) -> Option<Vec<u8>> {
-        use std::os::unix::ffi::{OsStrExt, OsStringExt};
-        let path = format!("{pid}/cwd");
-        let target = if let Some(ahead) = self.host_cwds.get(&pid) {
+        let target = if let Some(ahead) = self.host_cwds.remove(&pid) {
             // Read ahead (live host only), while the tree was built.
-            std::ffi::OsString::from_vec(ahead.clone()?)
+            ahead?
         } else if self.host.is_live() {
             // The host's /proc, opened once (a host has a shim per pod).
             let fd = self.live_proc()?;
-            nix::fcntl::readlinkat(fd.as_fd(), path.as_str()).ok()?
+            crate::resolve::cwd_link(fd.as_fd(), pid)?
         } else {
             let proc_fd = crate::fs::open_dir_path(&self.host.proc_dir()).ok()?;
             let name = std::ffi::CString::new(pid.to_string()).ok()?;
             // `<pid>` itself not followed if it is a link (a hostile `--root`).
             let dir = crate::fs::open_dir(proc_fd.as_fd(), &name).ok()?;
-            nix::fcntl::readlinkat(dir.as_fd(), "cwd").ok()?
+            nix::fcntl::readlinkat(dir.as_fd(), "cwd")
+                .ok()?
+                .into_encoded_bytes()
         };
-        let b = target.as_bytes();
-        (b.starts_with(b"/") && b.len() < 4096).then(|| b.to_vec())
+        (target.starts_with(b"/") && target.len() < 4096).then_some(target)
     }
 
     /// Learns where containerd keeps its state from one of its own processes on the
